@@ -1,0 +1,92 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Warnings are errors in CI: `.ci/run` builds with `-Xswiftc -warnings-as-errors`.
+let package = Package(
+    name: "WorkerFleet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fleet", targets: ["fleet"]),
+        .library(name: "FleetCore", targets: ["FleetCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // Runs blocking C calls on NIOThreadPool threads and pools their connections.
+        .target(
+            name: "BlockingIO",
+            dependencies: [
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // Clients: the only importers of the C modules.
+        .target(
+            name: "AMQP",
+            dependencies: [
+                "CRabbitMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Postgres",
+            dependencies: [
+                "CLibPQ", "BlockingIO",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Redis",
+            dependencies: [
+                "CHiredis", "BlockingIO",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Envelope, topology, retry policy, handler protocol, processor, DLQ tools.
+        .target(
+            name: "FleetCore",
+            dependencies: [
+                "AMQP", "Postgres", "Redis", "BlockingIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The job types and their store code, one folder per domain; and migrations.
+        .target(
+            name: "FleetJobs",
+            dependencies: [
+                "FleetCore", "Postgres", "Redis",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "fleet",
+            dependencies: [
+                "FleetCore", "FleetJobs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"]),
+        .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["AMQP", "Postgres", "Redis", "FleetCore", "FleetJobs", "BlockingIO"]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["AMQP", "Postgres", "Redis", "FleetCore", "FleetJobs"]),
+    ]
+)

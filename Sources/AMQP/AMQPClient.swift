@@ -1,0 +1,367 @@
+import CRabbitMQ
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A reconnecting AMQP connection on a thread of its own: consumes queues with manual acks and
+/// prefetch, and publishes with publisher confirms.
+///
+/// librabbitmq connections are not thread-safe and block, so exactly one dedicated thread owns the
+/// ``AMQPConnection``; async callers hand it commands (ack, reject, publish) through a locked inbox
+/// and an eventfd that wakes its `poll`. Deliveries come out as one `AsyncStream` per queue, bounded
+/// by the queue's prefetch. When the broker goes away the thread reconnects with exponential backoff
+/// and consumes again; acks for deliveries of the lost connection are dropped, because the broker
+/// redelivers those messages anyway.
+public final class AMQPClient: Sendable {
+    public struct Subscription: Sendable {
+        public let queue: String
+        /// Unacked deliveries the broker may push to this consumer.
+        public let prefetch: UInt16
+
+        public init(queue: String, prefetch: UInt16) {
+            self.queue = queue
+            self.prefetch = prefetch
+        }
+    }
+
+    private enum Command: Sendable {
+        case ack(tag: UInt64, generation: UInt64)
+        case reject(tag: UInt64, requeue: Bool, generation: UInt64)
+        case publish(AMQPOutgoingMessage, CheckedContinuation<Void, Error>)
+        case cancelConsumers
+    }
+
+    private struct Inbox: ~Copyable {
+        var commands: [Command] = []
+        var closing = false
+        var consuming = true
+        var started = false
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+        var exited = false
+    }
+
+    public let configuration: AMQPConfiguration
+    private let subscriptions: [Subscription]
+    private let streams: [String: AsyncStream<AMQPDelivery>]
+    private let continuations: [String: AsyncStream<AMQPDelivery>.Continuation]
+    private let inbox = Mutex(Inbox())
+    private let wakeDescriptor: Int32
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - subscriptions: queues to consume; empty for a publish-only client.
+    ///   - logger: connection events are logged at info, reconnect failures at warning.
+    public init(configuration: AMQPConfiguration, subscriptions: [Subscription] = [], logger: Logger) {
+        self.configuration = configuration
+        self.subscriptions = subscriptions
+        self.logger = logger
+        var streams: [String: AsyncStream<AMQPDelivery>] = [:]
+        var continuations: [String: AsyncStream<AMQPDelivery>.Continuation] = [:]
+        for subscription in subscriptions {
+            let (stream, continuation) = AsyncStream.makeStream(of: AMQPDelivery.self)
+            streams[subscription.queue] = stream
+            continuations[subscription.queue] = continuation
+        }
+        self.streams = streams
+        self.continuations = continuations
+        self.wakeDescriptor = fleet_wake_descriptor()
+    }
+
+    deinit {
+        close(wakeDescriptor)
+    }
+
+    /// Starts the connection thread. Deliveries flow once the broker is reachable.
+    public func start() {
+        let alreadyStarted = inbox.withLock { inbox in
+            defer { inbox.started = true }
+            return inbox.started
+        }
+        guard !alreadyStarted else { return }
+        let thread = Thread { [self] in self.threadMain() }
+        thread.name = "amqp \(configuration.redactedAddress)"
+        thread.start()
+    }
+
+    /// The deliveries of one subscribed queue. Finishes when consuming stops.
+    public func deliveries(of queue: String) -> AsyncStream<AMQPDelivery> {
+        guard let stream = streams[queue] else { preconditionFailure("not subscribed to \(queue)") }
+        return stream
+    }
+
+    /// Publishes and returns once the broker confirmed the message (persisted for durable queues).
+    /// Throws ``AMQPError`` `.unroutable` when a mandatory message matched no queue, `.nacked` when
+    /// the broker refused it, `.connection` when the connection dropped before the confirm (the
+    /// message may or may not have been stored: publish again, consumers are idempotent).
+    public func publish(_ message: AMQPOutgoingMessage) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let accepted = inbox.withLock { inbox -> Bool in
+                guard !inbox.closing || !inbox.exited else { return false }
+                inbox.commands.append(.publish(message, continuation))
+                return true
+            }
+            if accepted {
+                wake()
+            } else {
+                continuation.resume(throwing: AMQPError(code: .closed, message: "client is closed",
+                                                        address: configuration.redactedAddress))
+            }
+        }
+    }
+
+    /// Acknowledges a delivery. A no-op if its connection has since been lost.
+    public func ack(_ delivery: AMQPDelivery) {
+        send(.ack(tag: delivery.deliveryTag, generation: delivery.generation))
+    }
+
+    /// Rejects a delivery, back to its queue or (without requeue) to its dead-letter exchange.
+    public func reject(_ delivery: AMQPDelivery, requeue: Bool) {
+        send(.reject(tag: delivery.deliveryTag, requeue: requeue, generation: delivery.generation))
+    }
+
+    /// Stops consuming: cancels the consumers at the broker and finishes the delivery streams.
+    /// Deliveries not yet acked stay with the broker and are redelivered once this client closes.
+    public func stopConsuming() {
+        inbox.withLock { $0.consuming = false }
+        for continuation in continuations.values { continuation.finish() }
+        send(.cancelConsumers)
+    }
+
+    /// Sends what is queued (acks, publishes), waits for outstanding confirms, closes the connection
+    /// and ends the thread.
+    public func shutdown() async {
+        stopConsuming()
+        let started = inbox.withLock { inbox -> Bool in
+            inbox.closing = true
+            return inbox.started
+        }
+        guard started else { return }
+        wake()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = inbox.withLock { inbox -> Bool in
+                if !inbox.exited { inbox.exitWaiters.append(continuation) }
+                return inbox.exited
+            }
+            if exited { continuation.resume() }
+        }
+    }
+
+    private func send(_ command: Command) {
+        inbox.withLock { $0.commands.append(command) }
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeDescriptor, &one, 8)
+    }
+
+    // MARK: - The connection thread
+
+    /// State only the connection thread touches.
+    private final class ThreadState {
+        var generation: UInt64 = 0
+        var consumerQueues: [String: String] = [:]
+        var nextSequence: UInt64 = 0
+        /// Publishes awaiting their confirm, in sequence order.
+        var unconfirmed: [(sequence: UInt64, messageId: String?, continuation: CheckedContinuation<Void, Error>,
+                           returnedBecause: String?)] = []
+    }
+
+    private func threadMain() {
+        let state = ThreadState()
+        var backoffSeconds = 0.25
+        while true {
+            let connection: AMQPConnection
+            do {
+                connection = try connect(state)
+                backoffSeconds = 0.25
+            } catch {
+                if inbox.withLock({ $0.closing }) {
+                    failQueuedPublishes(error)
+                    break
+                }
+                logger.warning("amqp.connect failed, retrying", metadata: [
+                    "amqp.error": "\(error)", "amqp.retry_in_seconds": "\(backoffSeconds)",
+                ])
+                waitForWake(milliseconds: Int32(backoffSeconds * 1000))
+                backoffSeconds = min(backoffSeconds * 2, 30)
+                continue
+            }
+            do {
+                try serve(connection, state)
+                connection.close()
+                break
+            } catch {
+                logger.warning("amqp.connection lost", metadata: ["amqp.error": "\(error)"])
+                connection.close()
+                failUnconfirmed(state, error)
+            }
+        }
+        failUnconfirmed(state, AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress))
+        for continuation in continuations.values { continuation.finish() }
+        let waiters = inbox.withLock { inbox -> [CheckedContinuation<Void, Never>] in
+            inbox.exited = true
+            defer { inbox.exitWaiters = [] }
+            return inbox.exitWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func connect(_ state: ThreadState) throws -> AMQPConnection {
+        let connection = try AMQPConnection.open(configuration)
+        do {
+            try connection.enableConfirms()
+            state.consumerQueues = [:]
+            state.nextSequence = 0
+            if inbox.withLock({ $0.consuming }) {
+                for subscription in subscriptions {
+                    try connection.setPrefetch(subscription.prefetch)
+                    let tag = try connection.consume(queue: subscription.queue)
+                    state.consumerQueues[tag] = subscription.queue
+                }
+            }
+            state.generation += 1
+            logger.info("amqp.connected", metadata: [
+                "amqp.address": "\(configuration.redactedAddress)",
+                "amqp.queues": "\(subscriptions.map(\.queue).joined(separator: ","))",
+            ])
+            return connection
+        } catch {
+            connection.close()
+            throw error
+        }
+    }
+
+    /// Runs until the client closes (returns) or the connection fails (throws).
+    private func serve(_ connection: AMQPConnection, _ state: ThreadState) throws {
+        var closingSince: ContinuousClock.Instant?
+        while true {
+            let (commands, closing) = inbox.withLock { inbox in
+                defer { inbox.commands = [] }
+                return (inbox.commands, inbox.closing)
+            }
+            try execute(commands, on: connection, state)
+            while let event = try connection.nextEvent() {
+                try handle(event, state)
+            }
+            if closing {
+                let now = ContinuousClock.now
+                closingSince = closingSince ?? now
+                let queuedEmpty = inbox.withLock { $0.commands.isEmpty }
+                // Give outstanding confirms a bounded time; their publishers then see an error.
+                if queuedEmpty && (state.unconfirmed.isEmpty || now - closingSince! > .seconds(10)) { return }
+            }
+            if !connection.hasBufferedInput {
+                poll(connection.socketDescriptor, milliseconds: closing ? 50 : 1000)
+            }
+        }
+    }
+
+    private func execute(_ commands: [Command], on connection: AMQPConnection, _ state: ThreadState) throws {
+        for (index, command) in commands.enumerated() {
+            do {
+                switch command {
+                case .ack(let tag, let generation):
+                    if generation == state.generation { try connection.ack(tag) }
+                case .reject(let tag, let requeue, let generation):
+                    if generation == state.generation { try connection.reject(tag, requeue: requeue) }
+                case .publish(let message, let continuation):
+                    state.nextSequence += 1
+                    state.unconfirmed.append((state.nextSequence, message.properties.messageId, continuation, nil))
+                    try connection.publish(message)
+                case .cancelConsumers:
+                    for tag in state.consumerQueues.keys { try connection.cancel(consumerTag: tag) }
+                    state.consumerQueues = [:]
+                }
+            } catch {
+                // Publishes not yet written go out on the next connection; acks are moot there.
+                let unsent = commands[(index + 1)...].filter {
+                    if case .publish = $0 { return true } else { return false }
+                }
+                inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
+                throw error
+            }
+        }
+    }
+
+    private func handle(_ event: AMQPConnection.Event, _ state: ThreadState) throws {
+        switch event {
+        case .delivery(let consumerTag, let deliveryTag, let redelivered, let exchange, let routingKey,
+                       let properties, let body):
+            guard let queue = state.consumerQueues[consumerTag] else { return }
+            continuations[queue]?.yield(AMQPDelivery(
+                body: body, properties: properties, deliveryTag: deliveryTag, redelivered: redelivered,
+                exchange: exchange, routingKey: routingKey, queue: queue, generation: state.generation))
+        case .confirm(let deliveryTag, let multiple, let ack):
+            let settled: ArraySlice<(sequence: UInt64, messageId: String?,
+                                     continuation: CheckedContinuation<Void, Error>, returnedBecause: String?)>
+            if multiple {
+                let end = state.unconfirmed.firstIndex { $0.sequence > deliveryTag } ?? state.unconfirmed.endIndex
+                settled = state.unconfirmed[..<end]
+                state.unconfirmed.removeSubrange(..<end)
+            } else if let index = state.unconfirmed.firstIndex(where: { $0.sequence == deliveryTag }) {
+                settled = [state.unconfirmed.remove(at: index)]
+            } else {
+                settled = []
+            }
+            for entry in settled {
+                if let reason = entry.returnedBecause {
+                    entry.continuation.resume(throwing: AMQPError(code: .unroutable, message: reason,
+                                                                  address: configuration.redactedAddress))
+                } else if ack {
+                    entry.continuation.resume()
+                } else {
+                    entry.continuation.resume(throwing: AMQPError(code: .nacked, message: "broker refused the message",
+                                                                  address: configuration.redactedAddress))
+                }
+            }
+        case .returned(let messageId, let replyCode, let replyText):
+            if let index = state.unconfirmed.firstIndex(where: { $0.messageId == messageId && $0.returnedBecause == nil }) {
+                state.unconfirmed[index].returnedBecause = "no queue is bound for it (\(replyCode) \(replyText))"
+            }
+        case .consumerCancelled(let consumerTag):
+            let queue = state.consumerQueues[consumerTag] ?? consumerTag
+            throw AMQPError(code: .server, message: "broker cancelled the consumer of \(queue)",
+                            address: configuration.redactedAddress)
+        }
+    }
+
+    private func failUnconfirmed(_ state: ThreadState, _ error: Error) {
+        let failed = state.unconfirmed
+        state.unconfirmed = []
+        for entry in failed { entry.continuation.resume(throwing: error) }
+    }
+
+    private func failQueuedPublishes(_ error: Error) {
+        let commands = inbox.withLock { inbox in
+            defer { inbox.commands = [] }
+            return inbox.commands
+        }
+        for case .publish(_, let continuation) in commands { continuation.resume(throwing: error) }
+    }
+
+    private func poll(_ socket: Int32, milliseconds: Int32) {
+        var descriptors = [
+            pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
+        ]
+        _ = Glibc.poll(&descriptors, 2, milliseconds)
+        if descriptors[1].revents != 0 { drainWake() }
+    }
+
+    private func waitForWake(milliseconds: Int32) {
+        var descriptor = pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0)
+        _ = Glibc.poll(&descriptor, 1, milliseconds)
+        drainWake()
+    }
+
+    private func drainWake() {
+        var value: UInt64 = 0
+        _ = read(wakeDescriptor, &value, 8)
+    }
+}

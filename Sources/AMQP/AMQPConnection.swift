@@ -1,0 +1,349 @@
+import CRabbitMQ
+import Foundation
+
+/// One librabbitmq connection, owned by exactly this object; `close()` frees it.
+///
+/// Synchronous and blocking: use it from one thread at a time (``AMQPClient`` gives it a dedicated
+/// thread; the CLI's admin commands run it on a thread of their own). That single-thread rule is
+/// what makes the `@unchecked Sendable` sound: the object moves between threads, it is never shared.
+public final class AMQPConnection: @unchecked Sendable {
+    private var state: amqp_connection_state_t?
+    public let configuration: AMQPConfiguration
+    private var openChannels: Set<UInt16> = []
+    /// Messages published on this connection: the sequence number of the last one, for confirms.
+    var publishedCount: UInt64 = 0
+
+    /// Channel used for consuming and acks.
+    public static let consumeChannel: UInt16 = 1
+    /// Channel in confirm mode used for publishing.
+    public static let publishChannel: UInt16 = 2
+
+    private init(configuration: AMQPConfiguration, state: amqp_connection_state_t) {
+        self.configuration = configuration
+        self.state = state
+    }
+
+    deinit {
+        if let state {
+            amqp_destroy_connection(state)
+        }
+    }
+
+    /// Opens the TCP connection and logs in. Blocks for up to the connect timeout.
+    public static func open(_ configuration: AMQPConfiguration) throws -> AMQPConnection {
+        guard let state = amqp_new_connection() else {
+            throw AMQPError(code: .connection, message: "out of memory", address: configuration.redactedAddress)
+        }
+        let connection = AMQPConnection(configuration: configuration, state: state)
+        guard let socket = amqp_tcp_socket_new(state) else {
+            throw connection.error(.connection, "cannot create socket")
+        }
+        var timeout = timeval(tv_sec: configuration.connectTimeoutSeconds, tv_usec: 0)
+        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
+        if status != AMQP_STATUS_OK.rawValue {
+            throw connection.error(.connection, "cannot connect: \(String(cString: amqp_error_string2(status)))")
+        }
+        let reply = fleet_amqp_login_plain(state, configuration.vhost, 0, Int32(configuration.frameMax),
+                                           Int32(configuration.heartbeatSeconds), configuration.user,
+                                           configuration.password)
+        try connection.check(reply, "login")
+        return connection
+    }
+
+    /// Closes the connection politely when possible and frees the C handle. Safe to call twice.
+    public func close() {
+        guard let state else { return }
+        _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+        amqp_destroy_connection(state)
+        self.state = nil
+    }
+
+    var socketDescriptor: Int32 { state.map { amqp_get_sockfd($0) } ?? -1 }
+
+    /// Frames already read from the socket (or queued during an RPC) that a poll would not announce.
+    var hasBufferedInput: Bool {
+        guard let state else { return false }
+        return amqp_frames_enqueued(state) != 0 || amqp_data_in_buffer(state) != 0
+    }
+
+    // MARK: - Channels and topology
+
+    public func openChannel(_ channel: UInt16) throws {
+        guard !openChannels.contains(channel) else { return }
+        let state = try live()
+        amqp_channel_open(state, channel)
+        try check(amqp_get_rpc_reply(state), "channel.open")
+        openChannels.insert(channel)
+    }
+
+    public func declareExchange(_ name: String, type: String, durable: Bool = true) throws {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        let arena = CArena()
+        amqp_exchange_declare(state, Self.consumeChannel, arena.bytes(name), arena.bytes(type), 0, durable ? 1 : 0,
+                              0, 0, amqp_table_t(num_entries: 0, entries: nil))
+        try check(amqp_get_rpc_reply(state), "exchange.declare \(name)")
+    }
+
+    /// Declares a queue, or with `passive` only checks that it exists. Returns its message count.
+    @discardableResult
+    public func declareQueue(_ name: String, durable: Bool = true, arguments: AMQPTable = [:],
+                             passive: Bool = false) throws -> UInt32 {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        let arena = CArena()
+        let ok = amqp_queue_declare(state, Self.consumeChannel, arena.bytes(name), passive ? 1 : 0, durable ? 1 : 0,
+                                    0, 0, arena.table(arguments))
+        try check(amqp_get_rpc_reply(state), "queue.declare \(name)")
+        return ok?.pointee.message_count ?? 0
+    }
+
+    public func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        let arena = CArena()
+        amqp_queue_bind(state, Self.consumeChannel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey),
+                        amqp_table_t(num_entries: 0, entries: nil))
+        try check(amqp_get_rpc_reply(state), "queue.bind \(queue) to \(exchange) by \(routingKey)")
+    }
+
+    @discardableResult
+    public func purgeQueue(_ name: String) throws -> UInt32 {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        let arena = CArena()
+        let ok = amqp_queue_purge(state, Self.consumeChannel, arena.bytes(name))
+        try check(amqp_get_rpc_reply(state), "queue.purge \(name)")
+        return ok?.pointee.message_count ?? 0
+    }
+
+    public func deleteQueue(_ name: String) throws {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        let arena = CArena()
+        amqp_queue_delete(state, Self.consumeChannel, arena.bytes(name), 0, 0)
+        try check(amqp_get_rpc_reply(state), "queue.delete \(name)")
+    }
+
+    // MARK: - Consuming
+
+    /// Sets the prefetch of the consumers started next on the consume channel.
+    public func setPrefetch(_ count: UInt16) throws {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        amqp_basic_qos(state, Self.consumeChannel, 0, count, 0)
+        try check(amqp_get_rpc_reply(state), "basic.qos")
+    }
+
+    /// Starts a consumer with manual acks; returns its consumer tag.
+    public func consume(queue: String) throws -> String {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        let arena = CArena()
+        let ok = amqp_basic_consume(state, Self.consumeChannel, arena.bytes(queue), amqp_bytes_t(len: 0, bytes: nil),
+                                    0, 0, 0, amqp_table_t(num_entries: 0, entries: nil))
+        try check(amqp_get_rpc_reply(state), "basic.consume \(queue)")
+        return ok?.pointee.consumer_tag.string ?? ""
+    }
+
+    public func cancel(consumerTag: String) throws {
+        let state = try live()
+        let arena = CArena()
+        amqp_basic_cancel(state, Self.consumeChannel, arena.bytes(consumerTag))
+        try check(amqp_get_rpc_reply(state), "basic.cancel")
+    }
+
+    public func ack(_ deliveryTag: UInt64, multiple: Bool = false) throws {
+        let status = amqp_basic_ack(try live(), Self.consumeChannel, deliveryTag, multiple ? 1 : 0)
+        try checkStatus(status, "basic.ack")
+    }
+
+    public func reject(_ deliveryTag: UInt64, requeue: Bool) throws {
+        let status = amqp_basic_nack(try live(), Self.consumeChannel, deliveryTag, 0, requeue ? 1 : 0)
+        try checkStatus(status, "basic.nack")
+    }
+
+    /// `basic.get` with manual ack: the next message of `queue`, or nil when it is empty.
+    public func get(queue: String) throws -> AMQPDelivery? {
+        let state = try live()
+        try openChannel(Self.consumeChannel)
+        let arena = CArena()
+        let reply = amqp_basic_get(state, Self.consumeChannel, arena.bytes(queue), 0)
+        try check(reply, "basic.get \(queue)")
+        guard reply.reply.id == FLEET_AMQP_BASIC_GET_OK else { return nil }
+        let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
+        let (properties, body) = try readContent(channel: Self.consumeChannel)
+        return AMQPDelivery(body: body, properties: properties, deliveryTag: ok.delivery_tag,
+                            redelivered: ok.redelivered != 0, exchange: ok.exchange.string,
+                            routingKey: ok.routing_key.string, queue: queue, generation: 0)
+    }
+
+    // MARK: - Publishing
+
+    /// Puts the publish channel in confirm mode: each later publish is acked by the broker.
+    public func enableConfirms() throws {
+        let state = try live()
+        try openChannel(Self.publishChannel)
+        amqp_confirm_select(state, Self.publishChannel)
+        try check(amqp_get_rpc_reply(state), "confirm.select")
+    }
+
+    /// Writes one message on the publish channel. With confirms on, its sequence number is the count
+    /// of publishes so far on this connection.
+    public func publish(_ message: AMQPOutgoingMessage) throws {
+        let state = try live()
+        try openChannel(Self.publishChannel)
+        let arena = CArena()
+        var properties = arena.properties(message.properties)
+        let status = amqp_basic_publish(state, Self.publishChannel, arena.bytes(message.exchange),
+                                        arena.bytes(message.routingKey), message.mandatory ? 1 : 0, 0,
+                                        &properties, arena.bytes(message.body))
+        try checkStatus(status, "basic.publish to \(message.exchange.isEmpty ? "(default)" : message.exchange)")
+    }
+
+    // MARK: - Reading frames
+
+    enum Event {
+        case delivery(consumerTag: String, deliveryTag: UInt64, redelivered: Bool, exchange: String,
+                      routingKey: String, properties: AMQPProperties, body: [UInt8])
+        /// Publisher confirm: `ack` false is a broker nack.
+        case confirm(deliveryTag: UInt64, multiple: Bool, ack: Bool)
+        case returned(messageId: String?, replyCode: Int, replyText: String)
+        case consumerCancelled(consumerTag: String)
+    }
+
+    /// The next frame already available, or nil after `timeout` (zero: do not wait).
+    /// Also sends heartbeats when they are due, so call it at least every heartbeat/2.
+    func nextEvent(timeout: timeval = timeval(tv_sec: 0, tv_usec: 0)) throws -> Event? {
+        let state = try live()
+        defer { amqp_maybe_release_buffers(state) }
+        var frame = amqp_frame_t()
+        var wait = timeout
+        let status = amqp_simple_wait_frame_noblock(state, &frame, &wait)
+        if status == AMQP_STATUS_TIMEOUT.rawValue { return nil }
+        try checkStatus(status, "reading a frame")
+        guard frame.frame_type == UInt8(AMQP_FRAME_METHOD) else { return nil }
+        let method = frame.payload.method
+        switch method.id {
+        case FLEET_AMQP_BASIC_DELIVER:
+            let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
+            let (consumerTag, exchange, routingKey) =
+                (deliver.consumer_tag.string, deliver.exchange.string, deliver.routing_key.string)
+            let (properties, body) = try readContent(channel: frame.channel)
+            return .delivery(consumerTag: consumerTag, deliveryTag: deliver.delivery_tag,
+                             redelivered: deliver.redelivered != 0, exchange: exchange, routingKey: routingKey,
+                             properties: properties, body: body)
+        case FLEET_AMQP_BASIC_ACK:
+            let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
+            return .confirm(deliveryTag: ack.delivery_tag, multiple: ack.multiple != 0, ack: true)
+        case FLEET_AMQP_BASIC_NACK:
+            let nack = method.decoded.assumingMemoryBound(to: amqp_basic_nack_t.self).pointee
+            return .confirm(deliveryTag: nack.delivery_tag, multiple: nack.multiple != 0, ack: false)
+        case FLEET_AMQP_BASIC_RETURN:
+            let returned = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
+            let (code, text) = (Int(returned.reply_code), returned.reply_text.string)
+            let (properties, _) = try readContent(channel: frame.channel)
+            return .returned(messageId: properties.messageId, replyCode: code, replyText: text)
+        case FLEET_AMQP_BASIC_CANCEL:
+            let cancel = method.decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
+            return .consumerCancelled(consumerTag: cancel.consumer_tag.string)
+        case FLEET_AMQP_CHANNEL_CLOSE:
+            let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+            throw error(.server, "channel \(frame.channel) closed by broker: \(close.reply_text.string)",
+                        replyCode: Int(close.reply_code))
+        case FLEET_AMQP_CONNECTION_CLOSE:
+            let close = method.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+            throw error(.server, "connection closed by broker: \(close.reply_text.string)",
+                        replyCode: Int(close.reply_code))
+        default:
+            return nil
+        }
+    }
+
+    /// Reads the header and body frames that follow a deliver, get-ok or return.
+    private func readContent(channel: UInt16) throws -> (AMQPProperties, [UInt8]) {
+        let state = try live()
+        var message = amqp_message_t()
+        let reply = amqp_read_message(state, channel, &message, 0)
+        try check(reply, "reading message content")
+        defer { amqp_destroy_message(&message) }
+        return (AMQPProperties(message.properties), message.body.array)
+    }
+
+    // MARK: - Errors
+
+    private func live() throws -> amqp_connection_state_t {
+        guard let state else { throw error(.closed, "connection is closed") }
+        return state
+    }
+
+    private func error(_ code: AMQPError.Code, _ message: String, replyCode: Int? = nil) -> AMQPError {
+        AMQPError(code: code, message: message, address: configuration.redactedAddress, replyCode: replyCode)
+    }
+
+    private func checkStatus(_ status: Int32, _ operation: String) throws {
+        guard status != AMQP_STATUS_OK.rawValue else { return }
+        throw error(.connection, "\(operation): \(String(cString: amqp_error_string2(status)))")
+    }
+
+    /// Turns an RPC reply into a Swift error: library failures are connection errors, broker closes
+    /// are server errors carrying the reply code (404 not found, 406 precondition failed, ...).
+    private func check(_ reply: amqp_rpc_reply_t, _ operation: String) throws {
+        switch reply.reply_type {
+        case AMQP_RESPONSE_NORMAL:
+            return
+        case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+            throw error(.connection, "\(operation): \(String(cString: amqp_error_string2(reply.library_error)))")
+        case AMQP_RESPONSE_SERVER_EXCEPTION:
+            if reply.reply.id == FLEET_AMQP_CHANNEL_CLOSE {
+                let close = reply.reply.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
+                let text = close.reply_text.string
+                // The channel is gone; tell the broker we saw it so the connection stays usable.
+                var closeOk = amqp_channel_close_ok_t(dummy: 0)
+                if let state {
+                    amqp_send_method(state, Self.consumeChannel, FLEET_AMQP_CHANNEL_CLOSE_OK, &closeOk)
+                }
+                openChannels.remove(Self.consumeChannel)
+                throw error(.server, "\(operation): \(text)", replyCode: Int(close.reply_code))
+            }
+            if reply.reply.id == FLEET_AMQP_CONNECTION_CLOSE {
+                let close = reply.reply.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
+                throw error(.server, "\(operation): \(close.reply_text.string)", replyCode: Int(close.reply_code))
+            }
+            throw error(.server, "\(operation): unexpected broker reply \(reply.reply.id)")
+        default:
+            throw error(.connection, "\(operation): no reply")
+        }
+    }
+}
+
+extension AMQPConnection {
+    /// Publishes on the publish channel (after ``enableConfirms()``) and blocks until the broker
+    /// confirms it. For one-shot tools; workers use ``AMQPClient``, which pipelines confirms.
+    public func publishConfirmed(_ message: AMQPOutgoingMessage, timeout: Duration = .seconds(10)) throws {
+        try publish(message)
+        publishedCount += 1
+        let sequence = publishedCount
+        var returned: String?
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            switch try nextEvent(timeout: timeval(tv_sec: 1, tv_usec: 0)) {
+            case .confirm(let tag, let multiple, let ack)? where tag == sequence || (multiple && tag >= sequence):
+                if let returned {
+                    throw AMQPError(code: .unroutable, message: returned, address: configuration.redactedAddress)
+                }
+                guard ack else {
+                    throw AMQPError(code: .nacked, message: "broker refused the message",
+                                    address: configuration.redactedAddress)
+                }
+                return
+            case .returned(_, let code, let text)?:
+                returned = "no queue is bound for it (\(code) \(text))"
+            default:
+                continue
+            }
+        }
+        throw AMQPError(code: .connection, message: "no publisher confirm within \(timeout)",
+                        address: configuration.redactedAddress)
+    }
+}

@@ -1,0 +1,169 @@
+import CRabbitMQ
+import Foundation
+
+/// Owns the C memory built for one call (strings, tables, properties) and frees it all at once.
+final class CArena {
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    deinit {
+        for pointer in allocations { free(pointer) }
+    }
+
+    func bytes(_ value: [UInt8]) -> amqp_bytes_t {
+        guard !value.isEmpty else { return amqp_bytes_t(len: 0, bytes: nil) }
+        let pointer = malloc(value.count)!
+        allocations.append(pointer)
+        value.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: value.count) }
+        return amqp_bytes_t(len: value.count, bytes: pointer)
+    }
+
+    func bytes(_ value: String) -> amqp_bytes_t { bytes(Array(value.utf8)) }
+
+    func table(_ table: AMQPTable) -> amqp_table_t {
+        guard !table.isEmpty else { return amqp_table_t(num_entries: 0, entries: nil) }
+        let entries = UnsafeMutablePointer<amqp_table_entry_t>.allocate(capacity: table.count)
+        allocations.append(UnsafeMutableRawPointer(entries))
+        for (index, (key, value)) in table.sorted(by: { $0.key < $1.key }).enumerated() {
+            entries[index] = amqp_table_entry_t(key: bytes(key), value: field(value))
+        }
+        return amqp_table_t(num_entries: Int32(table.count), entries: entries)
+    }
+
+    func field(_ value: AMQPFieldValue) -> amqp_field_value_t {
+        var field = amqp_field_value_t()
+        switch value {
+        case .string(let string):
+            field.kind = UInt8(AMQP_FIELD_KIND_UTF8.rawValue)
+            field.value.bytes = bytes(string)
+        case .int(let int):
+            field.kind = UInt8(AMQP_FIELD_KIND_I64.rawValue)
+            field.value.i64 = int
+        case .bool(let bool):
+            field.kind = UInt8(AMQP_FIELD_KIND_BOOLEAN.rawValue)
+            field.value.boolean = bool ? 1 : 0
+        case .double(let double):
+            field.kind = UInt8(AMQP_FIELD_KIND_F64.rawValue)
+            field.value.f64 = double
+        case .timestamp(let timestamp):
+            field.kind = UInt8(AMQP_FIELD_KIND_TIMESTAMP.rawValue)
+            field.value.u64 = timestamp
+        case .table(let nested):
+            field.kind = UInt8(AMQP_FIELD_KIND_TABLE.rawValue)
+            field.value.table = table(nested)
+        case .array(let values):
+            field.kind = UInt8(AMQP_FIELD_KIND_ARRAY.rawValue)
+            let entries = UnsafeMutablePointer<amqp_field_value_t>.allocate(capacity: max(values.count, 1))
+            allocations.append(UnsafeMutableRawPointer(entries))
+            for (index, element) in values.enumerated() { entries[index] = self.field(element) }
+            field.value.array = amqp_array_t(num_entries: Int32(values.count), entries: entries)
+        case .bytes(let raw):
+            field.kind = UInt8(AMQP_FIELD_KIND_BYTES.rawValue)
+            field.value.bytes = bytes(raw)
+        case .void:
+            field.kind = UInt8(AMQP_FIELD_KIND_VOID.rawValue)
+        }
+        return field
+    }
+
+    func properties(_ properties: AMQPProperties) -> amqp_basic_properties_t {
+        var c = amqp_basic_properties_t()
+        var flags: UInt32 = 0
+        if let value = properties.contentType {
+            c.content_type = bytes(value)
+            flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG)
+        }
+        if let value = properties.deliveryMode {
+            c.delivery_mode = value
+            flags |= UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG)
+        }
+        if let value = properties.messageId {
+            c.message_id = bytes(value)
+            flags |= UInt32(AMQP_BASIC_MESSAGE_ID_FLAG)
+        }
+        if let value = properties.type {
+            c.type = bytes(value)
+            flags |= UInt32(AMQP_BASIC_TYPE_FLAG)
+        }
+        if !properties.headers.isEmpty {
+            c.headers = table(properties.headers)
+            flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
+        }
+        if let value = properties.expiration {
+            c.expiration = bytes(value)
+            flags |= UInt32(AMQP_BASIC_EXPIRATION_FLAG)
+        }
+        if let value = properties.timestamp {
+            c.timestamp = value
+            flags |= UInt32(AMQP_BASIC_TIMESTAMP_FLAG)
+        }
+        if let value = properties.appId {
+            c.app_id = bytes(value)
+            flags |= UInt32(AMQP_BASIC_APP_ID_FLAG)
+        }
+        c._flags = flags
+        return c
+    }
+}
+
+// MARK: - Reading C values into Swift
+
+extension amqp_bytes_t {
+    var array: [UInt8] {
+        guard len > 0, let bytes else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: len))
+    }
+
+    var string: String { String(decoding: array, as: UTF8.self) }
+}
+
+extension AMQPFieldValue {
+    init(_ field: amqp_field_value_t) {
+        switch Int(field.kind) {
+        case Int(AMQP_FIELD_KIND_UTF8.rawValue): self = .string(field.value.bytes.string)
+        case Int(AMQP_FIELD_KIND_BYTES.rawValue): self = .bytes(field.value.bytes.array)
+        case Int(AMQP_FIELD_KIND_BOOLEAN.rawValue): self = .bool(field.value.boolean != 0)
+        case Int(AMQP_FIELD_KIND_I8.rawValue): self = .int(Int64(field.value.i8))
+        case Int(AMQP_FIELD_KIND_U8.rawValue): self = .int(Int64(field.value.u8))
+        case Int(AMQP_FIELD_KIND_I16.rawValue): self = .int(Int64(field.value.i16))
+        case Int(AMQP_FIELD_KIND_U16.rawValue): self = .int(Int64(field.value.u16))
+        case Int(AMQP_FIELD_KIND_I32.rawValue): self = .int(Int64(field.value.i32))
+        case Int(AMQP_FIELD_KIND_U32.rawValue): self = .int(Int64(field.value.u32))
+        case Int(AMQP_FIELD_KIND_I64.rawValue): self = .int(field.value.i64)
+        case Int(AMQP_FIELD_KIND_U64.rawValue): self = .int(Int64(truncatingIfNeeded: field.value.u64))
+        case Int(AMQP_FIELD_KIND_F32.rawValue): self = .double(Double(field.value.f32))
+        case Int(AMQP_FIELD_KIND_F64.rawValue): self = .double(field.value.f64)
+        case Int(AMQP_FIELD_KIND_TIMESTAMP.rawValue): self = .timestamp(field.value.u64)
+        case Int(AMQP_FIELD_KIND_TABLE.rawValue): self = .table(AMQPTable(field.value.table))
+        case Int(AMQP_FIELD_KIND_ARRAY.rawValue):
+            let array = field.value.array
+            self = .array((0..<Int(array.num_entries)).map { AMQPFieldValue(array.entries[$0]) })
+        default: self = .void
+        }
+    }
+}
+
+extension AMQPTable {
+    init(_ table: amqp_table_t) {
+        self.init()
+        for index in 0..<Int(table.num_entries) {
+            let entry = table.entries[index]
+            self[entry.key.string] = AMQPFieldValue(entry.value)
+        }
+    }
+}
+
+extension AMQPProperties {
+    init(_ c: amqp_basic_properties_t) {
+        func has(_ flag: Int32) -> Bool { c._flags & UInt32(flag) != 0 }
+        self.init(
+            contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? c.content_type.string : nil,
+            deliveryMode: has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? c.delivery_mode : nil,
+            messageId: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? c.message_id.string : nil,
+            type: has(AMQP_BASIC_TYPE_FLAG) ? c.type.string : nil,
+            headers: has(AMQP_BASIC_HEADERS_FLAG) ? AMQPTable(c.headers) : [:],
+            expiration: has(AMQP_BASIC_EXPIRATION_FLAG) ? c.expiration.string : nil,
+            timestamp: has(AMQP_BASIC_TIMESTAMP_FLAG) ? c.timestamp : nil,
+            appId: has(AMQP_BASIC_APP_ID_FLAG) ? c.app_id.string : nil
+        )
+    }
+}

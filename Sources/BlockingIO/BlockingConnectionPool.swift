@@ -1,0 +1,163 @@
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// A connection to a server through a blocking C library (libpq, hiredis).
+///
+/// Such connections are not thread-safe: the pool hands each one to a single thread at a time.
+public protocol BlockingConnection: AnyObject, Sendable {
+    /// False once the connection is known to be broken; the pool then closes and replaces it.
+    var isUsable: Bool { get }
+    /// Frees the C handle. Called exactly once, by the pool.
+    func close()
+}
+
+/// Errors of the pool itself, as opposed to the errors of the server behind it.
+public struct BlockingPoolError: Error, CustomStringConvertible {
+    public let description: String
+    public static let shutDown = BlockingPoolError(description: "connection pool is shut down")
+}
+
+/// A bounded pool of blocking connections, each used on a thread of the pool's own `NIOThreadPool`.
+///
+/// The pool owns one thread per connection, so a caller that gets a connection also gets a thread:
+/// no thread ever blocks waiting for a connection, and no blocking call runs on Swift's cooperative
+/// pool. Callers wait for a free connection by suspending, not by blocking.
+public final class BlockingConnectionPool<Connection: BlockingConnection>: Sendable {
+    private struct State {
+        var idle: [Connection] = []
+        var open = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        var isShutDown = false
+    }
+
+    public let maxConnections: Int
+    private let threadPool: NIOThreadPool
+    private let connect: @Sendable () throws -> Connection
+    private let state = NIOLockedValueBox(State())
+
+    /// - Parameters:
+    ///   - maxConnections: the most connections open at once, and the number of threads.
+    ///   - connect: opens one connection; runs on a pool thread and may block.
+    public init(maxConnections: Int, connect: @escaping @Sendable () throws -> Connection) {
+        precondition(maxConnections > 0, "a pool needs at least one connection")
+        self.maxConnections = maxConnections
+        self.connect = connect
+        self.threadPool = NIOThreadPool(numberOfThreads: maxConnections)
+        self.threadPool.start()
+    }
+
+    /// Runs `body` with a connection, on a pool thread. `body` may block.
+    ///
+    /// A connection that `body` leaves unusable (see ``BlockingConnection/isUsable``) is closed and
+    /// the next caller opens a fresh one: that is how the pool reconnects after a server restart.
+    public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let leased = try await acquire()
+        let outcome: Result<T, Error>
+        do {
+            outcome = try await threadPool.runIfActive { () -> Result<T, Error> in
+                let connection: Connection
+                do {
+                    connection = try leased ?? self.connect()
+                } catch {
+                    self.returnSlot(nil)
+                    return .failure(error)
+                }
+                defer { self.release(connection) }
+                return Result { try body(connection) }
+            }
+        } catch {
+            // The thread pool refused the work (it is shutting down, or the task was cancelled): the
+            // closure never ran. NIO reports work dropped by its shutdown as a CancellationError, which
+            // would mislead a caller that was never cancelled: report the pool's shutdown instead.
+            returnSlot(leased)
+            if !Task.isCancelled && state.withLockedValue({ $0.isShutDown }) { throw BlockingPoolError.shutDown }
+            throw error
+        }
+        return try outcome.get()
+    }
+
+    /// Closes idle connections and stops the threads. In-flight callers finish first.
+    public func shutdown() async {
+        let (idle, waiters) = state.withLockedValue { state -> ([Connection], [CheckedContinuation<Void, Never>]) in
+            state.isShutDown = true
+            defer {
+                state.open -= state.idle.count
+                state.idle = []
+                state.waiters = []
+            }
+            return (state.idle, state.waiters)
+        }
+        for connection in idle { connection.close() }
+        for waiter in waiters { waiter.resume() }
+        try? await threadPool.shutdownGracefully()
+    }
+
+    // MARK: - Leasing
+
+    /// What `acquire` does next. Declared here: a type cannot be nested in a generic function.
+    private enum Decision { case reuse(Connection), connect, wait, shutDown }
+
+    /// Returns an idle connection, or nil when the caller holds a fresh slot and must connect.
+    private func acquire() async throws -> Connection? {
+        while true {
+            let decision = state.withLockedValue { state -> Decision in
+                if state.isShutDown { return .shutDown }
+                if let connection = state.idle.popLast() { return .reuse(connection) }
+                if state.open < maxConnections {
+                    state.open += 1
+                    return .connect
+                }
+                return .wait
+            }
+            switch decision {
+            case .reuse(let connection): return connection
+            case .connect: return nil
+            case .shutDown: throw BlockingPoolError.shutDown
+            case .wait:
+                await withCheckedContinuation { continuation in
+                    let resumeNow = state.withLockedValue { state -> Bool in
+                        // Re-check under the lock: a release may have happened in between.
+                        if state.isShutDown || !state.idle.isEmpty || state.open < maxConnections { return true }
+                        state.waiters.append(continuation)
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+        }
+    }
+
+    private func release(_ connection: Connection) {
+        let usable = connection.isUsable
+        // Decide whether to close under the same lock that parks the connection: once it is idle,
+        // `shutdown` owns closing it, and checking `isShutDown` again later would close it twice.
+        let (waiter, mustClose) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, Bool) in
+            let keep = usable && !state.isShutDown
+            if keep {
+                state.idle.append(connection)
+            } else {
+                state.open -= 1
+            }
+            return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), !keep)
+        }
+        if mustClose { connection.close() }
+        waiter?.resume()
+    }
+
+    /// Gives back a slot whose closure never ran or whose connect failed.
+    private func returnSlot(_ leased: Connection?) {
+        let (waiter, orphan) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, Connection?) in
+            var orphan: Connection?
+            if let leased, !state.isShutDown {
+                state.idle.append(leased)
+            } else {
+                state.open -= 1
+                // After shutdown nobody else will close a leased connection: it would leak.
+                orphan = leased
+            }
+            return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), orphan)
+        }
+        orphan?.close()
+        waiter?.resume()
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+
+/// Validates message bodies against the contract: size, UTF-8, JSON, required and typed fields,
+/// known type and version. It never touches a store.
+public struct EnvelopeDecoder: Sendable {
+    /// The contract's cap on a message body.
+    public static let maximumBytes = 1 << 20
+    public static let maximumIdempotencyKeyLength = 200
+
+    /// Job type → accepted payload versions.
+    public let knownVersions: [String: Set<Int>]
+
+    public init(knownVersions: [String: Set<Int>]) {
+        self.knownVersions = knownVersions
+    }
+
+    public func decode(_ body: [UInt8]) throws(EnvelopeRejection) -> JobEnvelope {
+        guard body.count <= Self.maximumBytes else {
+            throw EnvelopeRejection(.oversize, "body is \(body.count) bytes, the limit is \(Self.maximumBytes)")
+        }
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw EnvelopeRejection(.invalidUTF8, "body is not valid UTF-8")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+        } catch {
+            throw EnvelopeRejection(.invalidJSON, "body is not valid JSON")
+        }
+        guard case .object(let object) = value else {
+            throw EnvelopeRejection(.notAnObject, "body is a JSON \(value.kind), not an object")
+        }
+        let fields = FieldReader(object: object, path: "", reason: .invalidField)
+
+        let id = try fields.string("id")
+        guard let uuid = UUID(uuidString: id) else { throw EnvelopeRejection(.invalidField, "id: not a UUID") }
+        let type = try fields.string("type")
+        let version = try fields.optionalInt("version") ?? 1
+        guard let versions = knownVersions[type] else {
+            throw EnvelopeRejection(.unknownType, "type \(type.debugDescription) is not a known job type")
+        }
+        guard versions.contains(version) else {
+            throw EnvelopeRejection(.unknownVersion, "type \(type) has no version \(version)")
+        }
+        let createdAt = try fields.timestamp("created_at")
+        let idempotencyKey = try fields.optionalString("idempotency_key")
+        if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.count > Self.maximumIdempotencyKeyLength {
+            throw EnvelopeRejection(.invalidField,
+                                    "idempotency_key: must be 1 to \(Self.maximumIdempotencyKeyLength) characters")
+        }
+        let notBefore = try fields.optionalTimestamp("not_before")
+        guard let payload = object["payload"] else {
+            throw EnvelopeRejection(.missingField, "payload: required")
+        }
+        guard case .object(let payloadObject) = payload else {
+            throw EnvelopeRejection(.invalidField, "payload: expected an object, got a \(payload.kind)")
+        }
+        return JobEnvelope(id: uuid.uuidString.lowercased(), type: type, version: version, createdAt: createdAt,
+                           idempotencyKey: idempotencyKey, notBefore: notBefore, payload: payloadObject)
+    }
+}

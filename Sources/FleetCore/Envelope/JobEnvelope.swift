@@ -1,0 +1,41 @@
+import Foundation
+
+/// A job as `CONTRACT.md` defines it: the JSON object every message body carries.
+public struct JobEnvelope: Sendable, Equatable {
+    /// Lowercased UUID; unique per job.
+    public let id: String
+    public let type: String
+    public let version: Int
+    public let createdAt: Date
+    public let idempotencyKey: String?
+    public let notBefore: Date?
+    public let payload: [String: JSONValue]
+
+    public init(id: String, type: String, version: Int = 1, createdAt: Date, idempotencyKey: String? = nil,
+                notBefore: Date? = nil, payload: [String: JSONValue]) {
+        self.id = id
+        self.type = type
+        self.version = version
+        self.createdAt = createdAt
+        self.idempotencyKey = idempotencyKey
+        self.notBefore = notBefore
+        self.payload = payload
+    }
+
+    /// The key under which the job takes effect once: the idempotency key, else the id.
+    public var deduplicationKey: String { idempotencyKey ?? id }
+
+    /// The envelope as JSON bytes, as producers publish it.
+    public func encoded() -> [UInt8] {
+        var object: [String: JSONValue] = [
+            "id": .string(id), "type": .string(type), "version": .integer(Int64(version)),
+            "created_at": .string(RFC3339.format(createdAt)), "payload": .object(payload),
+        ]
+        if let idempotencyKey { object["idempotency_key"] = .string(idempotencyKey) }
+        if let notBefore { object["not_before"] = .string(RFC3339.format(notBefore)) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding a JSONValue tree cannot fail: it holds only JSON-representable values.
+        return Array(try! encoder.encode(JSONValue.object(object)))
+    }
+}

@@ -1,0 +1,41 @@
+import AMQP
+import Postgres
+import Redis
+
+/// Decides whether a failed job is worth retrying.
+public enum FailureClassifier {
+    public struct Classification: Sendable, Equatable {
+        public let permanent: Bool
+        public let reason: String
+        public let message: String
+    }
+
+    /// Store outages, timeouts and lock contention are transient; a store refusing the data
+    /// (constraint, type) is permanent; anything unknown is retried, then dead-lettered with its error.
+    public static func classify(_ error: Error) -> Classification {
+        switch error {
+        case let error as JobError:
+            return Classification(permanent: error.kind == .permanent, reason: error.reason, message: error.message)
+        case let error as EnvelopeRejection:
+            return Classification(permanent: true, reason: error.reason.description, message: error.detail)
+        case let error as DeadlineExceeded:
+            return Classification(permanent: false, reason: "deadline_exceeded", message: error.description)
+        case let error as PostgresError:
+            return Classification(permanent: !error.isTransient,
+                                  reason: error.isTransient ? "postgres_unavailable" : "postgres_rejected",
+                                  message: error.description)
+        case let error as RedisError:
+            return Classification(permanent: !error.isTransient,
+                                  reason: error.isTransient ? "redis_unavailable" : "redis_rejected",
+                                  message: error.description)
+        case let error as RedisLockError:
+            return Classification(permanent: false, reason: "lock_unavailable", message: error.description)
+        case let error as AMQPError:
+            return Classification(permanent: !error.isTransient, reason: "broker_error", message: error.description)
+        case is CancellationError:
+            return Classification(permanent: false, reason: "cancelled", message: "the job was cancelled")
+        default:
+            return Classification(permanent: false, reason: "unexpected_error", message: String(describing: error))
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// A failure a handler reports on purpose, deciding between retry and dead-letter.
+public struct JobError: Error, Sendable, CustomStringConvertible {
+    public struct Kind: Sendable, Hashable {
+        let raw: String
+        /// May succeed later: retried on the schedule, then dead-lettered.
+        public static let transient = Kind(raw: "transient")
+        /// Will never succeed: dead-lettered at once.
+        public static let permanent = Kind(raw: "permanent")
+    }
+
+    public let kind: Kind
+    /// Machine-readable, e.g. `unknown_user`; becomes `x-fleet-reason` when dead-lettered.
+    public let reason: String
+    public let message: String
+
+    public static func permanent(_ reason: String, _ message: String) -> JobError {
+        JobError(kind: .permanent, reason: reason, message: message)
+    }
+
+    public static func transient(_ reason: String, _ message: String) -> JobError {
+        JobError(kind: .transient, reason: reason, message: message)
+    }
+
+    public var description: String { "\(reason): \(message)" }
+}
+
+/// The job ran past its type's deadline and was abandoned (counted as a transient failure).
+public struct DeadlineExceeded: Error, CustomStringConvertible {
+    public let deadline: Duration
+    public var description: String { "deadline of \(DurationText.format(deadline)) exceeded" }
+}

@@ -1,0 +1,207 @@
+import AMQP
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Consumes one work queue: decodes each delivery, runs its handler under the type's deadline with
+/// bounded concurrency, and settles it: ack on success, retry queue on a transient failure,
+/// dead-letter queue on a permanent one or after the last attempt.
+///
+/// A delivery is acked only after its outcome is durable: the handler committed, or the retry or
+/// dead-letter copy was confirmed by the broker. A crash at any point therefore leaves the message
+/// unacked and the broker redelivers it; handlers being idempotent, nothing applies twice.
+///
+/// On graceful shutdown it stops consuming, lets in-flight jobs finish for `drainTimeout`, then
+/// abandons the rest unacked for redelivery.
+public struct QueueConsumer: Service {
+    public let queue: Topology.Queue
+    public let topology: Topology
+    public let concurrency: Int
+    public let drainTimeout: Duration
+    private let registry: JobRegistry
+    private let decoder: EnvelopeDecoder
+    private let client: AMQPClient
+    private let stats: FleetStats
+    private let logger: Logger
+
+    public init(queue: Topology.Queue, topology: Topology, registry: JobRegistry, amqp: AMQPConfiguration,
+                concurrency: Int? = nil, drainTimeout: Duration = .seconds(20), stats: FleetStats, logger: Logger) {
+        self.queue = queue
+        self.topology = topology
+        self.registry = registry
+        self.decoder = registry.decoder
+        self.concurrency = concurrency ?? queue.concurrency
+        self.drainTimeout = drainTimeout
+        self.stats = stats
+        var logger = logger
+        logger[metadataKey: "queue"] = "\(queue.name)"
+        self.logger = logger
+        self.client = AMQPClient(configuration: amqp,
+                                 subscriptions: [.init(queue: queue.name, prefetch: UInt16(queue.prefetch))],
+                                 logger: logger)
+    }
+
+    public func run() async throws {
+        client.start()
+        logger.info("fleet.consumer started", metadata: ["concurrency": "\(concurrency)"])
+        await withGracefulShutdownHandler {
+            await consumeAll()
+        } onGracefulShutdown: {
+            client.stopConsuming()
+        }
+        await client.shutdown()
+        logger.info("fleet.consumer stopped")
+    }
+
+    private enum Finished { case job, drainTimeout }
+
+    private func consumeAll() async {
+        await withTaskGroup(of: Finished.self) { group in
+            var running = 0
+            for await delivery in client.deliveries(of: queue.name) {
+                if running >= concurrency {
+                    _ = await group.next()
+                    running -= 1
+                }
+                running += 1
+                group.addTask {
+                    await process(delivery)
+                    return .job
+                }
+            }
+            // Consuming stopped: give in-flight jobs the drain timeout, then cancel what is left.
+            guard running > 0 else { return }
+            logger.info("fleet.consumer draining", metadata: ["in_flight": "\(running)"])
+            group.addTask {
+                try? await Task.sleep(for: drainTimeout)
+                return .drainTimeout
+            }
+            while let finished = await group.next() {
+                switch finished {
+                case .job:
+                    running -= 1
+                    if running == 0 { group.cancelAll() }
+                case .drainTimeout:
+                    if running > 0 {
+                        logger.warning("fleet.consumer drain timeout, leaving jobs for redelivery",
+                                       metadata: ["in_flight": "\(running)"])
+                    }
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+
+    // MARK: - One delivery
+
+    func process(_ delivery: AMQPDelivery) async {
+        let attempt = FleetHeaders.attempt(of: delivery.properties.headers)
+        let prepared: JobRegistry.PreparedJob
+        do throws(EnvelopeRejection) {
+            prepared = try registry.prepare(try decoder.decode(delivery.body))
+        } catch {
+            logger.error("fleet.job rejected", metadata: [
+                "job.message_id": "\(delivery.properties.messageId ?? "-")", "reason": "\(error.reason)",
+                "error": "\(error.detail)",
+            ])
+            await deadLetter(delivery, type: delivery.properties.type ?? "unknown", reason: error.reason.description,
+                             detail: error.detail)
+            return
+        }
+        let envelope = prepared.envelope
+        var logger = logger
+        logger[metadataKey: "job.id"] = "\(envelope.id)"
+        logger[metadataKey: "job.type"] = "\(envelope.type)"
+        logger[metadataKey: "job.attempt"] = "\(attempt)"
+        let traceparent = delivery.properties.headers[FleetHeaders.traceparent]?.string
+        if let traceparent { logger[metadataKey: "traceparent"] = "\(traceparent)" }
+
+        if let notBefore = envelope.notBefore, notBefore > Date() {
+            await delay(delivery, type: envelope.type, until: notBefore, logger: logger)
+            return
+        }
+
+        let started = ContinuousClock.now
+        do {
+            let context = JobContext(envelope: envelope, attempt: attempt, traceparent: traceparent, logger: logger)
+            let outcome = try await withDeadline(topology.deadline(of: envelope.type)) {
+                try await prepared.run(context)
+            }
+            client.ack(delivery)
+            stats.record(outcome == .applied ? .applied : .alreadyApplied, type: envelope.type,
+                         duration: ContinuousClock.now - started)
+            logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
+        } catch {
+            if Task.isCancelled {
+                // Shutting down: leave it unacked; the broker redelivers it to another worker.
+                stats.record(.requeued, type: envelope.type)
+                return
+            }
+            await settleFailure(delivery, envelope: envelope, attempt: attempt, error: error, logger: logger)
+        }
+    }
+
+    private func settleFailure(_ delivery: AMQPDelivery, envelope: JobEnvelope, attempt: Int, error: Error,
+                               logger: Logger) async {
+        let failure = FailureClassifier.classify(error)
+        let decision: RetrySchedule.Decision =
+            failure.permanent ? .deadLetter : topology.retry.afterFailure(ofAttempt: attempt, random: .random(in: 0..<1))
+        switch decision {
+        case .retry(let tier, let delay):
+            logger.warning("fleet.job failed, will retry", metadata: [
+                "reason": "\(failure.reason)", "error": "\(failure.message)",
+                "retry_in_ms": "\(delay.milliseconds)",
+            ])
+            var properties = delivery.properties
+            properties.headers = FleetHeaders.forRetry(properties.headers, failedAttempt: attempt,
+                                                       error: "\(failure.reason): \(failure.message)", now: Date())
+            properties.expiration = String(delay.milliseconds)
+            let target = queue.retryQueue(delay: topology.retry.delays[tier])
+            await republish(delivery, to: target, properties: properties, outcome: .retried, type: envelope.type)
+        case .deadLetter:
+            let reason = failure.permanent ? failure.reason : "max_attempts"
+            let detail = failure.permanent
+                ? failure.message : "failed \(attempt) attempts; last error: \(failure.reason): \(failure.message)"
+            logger.error("fleet.job dead-lettered", metadata: ["reason": "\(reason)", "error": "\(detail)"])
+            await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail)
+        }
+    }
+
+    private func delay(_ delivery: AMQPDelivery, type: String, until notBefore: Date, logger: Logger) async {
+        let remaining = Duration.milliseconds(Int64((notBefore.timeIntervalSinceNow * 1000).rounded(.up)))
+        let hop = topology.retry.delayHop(remaining: remaining)
+        var properties = delivery.properties
+        properties.expiration = String(hop.delay.milliseconds)
+        logger.debug("fleet.job delayed", metadata: ["not_before": "\(RFC3339.format(notBefore))"])
+        await republish(delivery, to: queue.retryQueue(delay: topology.retry.delays[hop.tier]), properties: properties,
+                        outcome: .delayed, type: type)
+    }
+
+    private func deadLetter(_ delivery: AMQPDelivery, type: String, reason: String, detail: String) async {
+        var properties = delivery.properties
+        properties.headers = FleetHeaders.forDeadLetter(properties.headers, reason: reason, error: detail,
+                                                        queue: queue.name, now: Date())
+        properties.expiration = nil
+        await republish(delivery, to: queue.deadLetterQueue, properties: properties, outcome: .deadLettered,
+                        type: type)
+    }
+
+    /// Publishes the changed copy, waits for the broker's confirm, and only then acks the original.
+    private func republish(_ delivery: AMQPDelivery, to target: String, properties: AMQPProperties,
+                           outcome: FleetStats.Outcome, type: String) async {
+        var properties = properties
+        properties.deliveryMode = 2
+        do {
+            try await client.publish(AMQPOutgoingMessage(exchange: "", routingKey: target, properties: properties,
+                                                         body: delivery.body))
+            client.ack(delivery)
+            stats.record(outcome, type: type)
+        } catch {
+            logger.error("fleet.job could not be moved, leaving it for redelivery", metadata: [
+                "target": "\(target)", "error": "\(error)",
+            ])
+            client.reject(delivery, requeue: true)
+            stats.record(.requeued, type: type)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import AMQP
+import Foundation
+
+/// The message headers through which a job carries its history between attempts and into the
+/// dead-letter queue. All values are strings or integers, readable by any AMQP client.
+public enum FleetHeaders {
+    /// Attempt number of the delivery that carries it; absent on the first.
+    public static let attempt = "x-fleet-attempt"
+    public static let firstFailureAt = "x-fleet-first-failure-at"
+    public static let lastError = "x-fleet-last-error"
+    /// Machine-readable reason a job was dead-lettered (`invalid_json`, `max_attempts`, ...).
+    public static let reason = "x-fleet-reason"
+    /// Human-readable detail of that reason.
+    public static let error = "x-fleet-error"
+    /// The work queue the job came from, where `fleet dlq replay` sends it back.
+    public static let queue = "x-fleet-queue"
+    public static let deadLetteredAt = "x-fleet-dead-lettered-at"
+    /// W3C trace context, carried into logs and follow-up jobs.
+    public static let traceparent = "traceparent"
+
+    /// Errors are cut to this length so a huge message cannot bloat every retry.
+    static let maximumErrorLength = 1000
+
+    public static func attempt(of headers: AMQPTable) -> Int {
+        headers[attempt]?.int.map { max(1, Int($0)) } ?? 1
+    }
+
+    /// The headers for the next attempt after a failure.
+    static func forRetry(_ headers: AMQPTable, failedAttempt: Int, error: String, now: Date) -> AMQPTable {
+        var next = headers
+        next[attempt] = .int(Int64(failedAttempt + 1))
+        if next[firstFailureAt] == nil { next[firstFailureAt] = .string(RFC3339.format(now)) }
+        next[lastError] = .string(truncate(error))
+        return next
+    }
+
+    static func forDeadLetter(_ headers: AMQPTable, reason: String, error: String, queue: String,
+                              now: Date) -> AMQPTable {
+        var next = headers
+        next[self.reason] = .string(reason)
+        next[self.error] = .string(truncate(error))
+        next[self.queue] = .string(queue)
+        next[deadLetteredAt] = .string(RFC3339.format(now))
+        return next
+    }
+
+    /// A replayed job starts afresh: no attempt count, no failure history, no broker death records.
+    static func forReplay(_ headers: AMQPTable) -> AMQPTable {
+        headers.filter { !$0.key.hasPrefix("x-fleet-") && $0.key != "x-death" && !$0.key.hasPrefix("x-first-death")
+            && !$0.key.hasPrefix("x-last-death") && $0.key != "x-delivery-count" }
+    }
+
+    static func truncate(_ text: String) -> String {
+        text.count <= maximumErrorLength ? text : String(text.prefix(maximumErrorLength)) + "…"
+    }
+}

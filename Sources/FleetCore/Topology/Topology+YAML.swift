@@ -1,0 +1,80 @@
+import Foundation
+
+extension Topology {
+    /// Reads `queues.yaml`. Every problem names the file and the key path.
+    public static func load(path: String) throws -> Topology {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError(file: path, path: "", problem: "cannot read the file")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml: String, file: String = "queues.yaml") throws -> Topology {
+        let root = try YAMLReader(file: file, text: yaml)
+        try root.allowOnly(["exchange", "dead_letter_exchange", "broker_consumer_timeout", "retry", "queue_defaults",
+                            "job_types", "queues"])
+
+        let retryReader = try root.nested("retry", required: false)
+        try retryReader?.allowOnly(["delays", "jitter"])
+        let standardDelays = RetrySchedule.standard.delays.map { DurationText.format($0) }
+        let delayTexts = try retryReader?.strings("delays", default: standardDelays) ?? standardDelays
+        let delays = try delayTexts.map { text -> Duration in
+            guard let delay = DurationText.parse(text) else {
+                throw ConfigurationError(file: file, path: "retry.delays", problem: "\(text.debugDescription) is not a duration")
+            }
+            return delay
+        }
+        guard delays == delays.sorted(), Set(delays).count == delays.count else {
+            throw ConfigurationError(file: file, path: "retry.delays", problem: "delays must be strictly ascending")
+        }
+        let jitter = try retryReader?.fraction("jitter", default: 0.1) ?? 0.1
+
+        let defaults = try root.nested("queue_defaults", required: false)
+        try defaults?.allowOnly(["type", "prefetch", "concurrency", "delivery_limit"])
+        let defaultType = try defaults?.string("type", default: "quorum") ?? "quorum"
+        let defaultPrefetch = try defaults?.positiveInt("prefetch", default: 50) ?? 50
+        let defaultConcurrency = try defaults?.positiveInt("concurrency", default: 8) ?? 8
+        let defaultDeliveryLimit = try defaults?.positiveInt("delivery_limit", default: 10) ?? 10
+
+        let consumerTimeout = try root.duration("broker_consumer_timeout", default: .seconds(1800))
+        var jobTypes: [String: JobType] = [:]
+        for (name, entry) in try root.entries("job_types") {
+            try entry.allowOnly(["deadline"])
+            let deadline = try entry.duration("deadline", default: .seconds(60))
+            guard deadline < consumerTimeout else {
+                throw entry.fail("deadline", "must be below broker_consumer_timeout (\(DurationText.format(consumerTimeout)))")
+            }
+            jobTypes[name] = JobType(name: name, deadline: deadline)
+        }
+
+        var queues: [Queue] = []
+        var owner: [String: String] = [:]
+        for (name, entry) in try root.entries("queues") {
+            try entry.allowOnly(["job_types", "type", "prefetch", "concurrency", "delivery_limit"])
+            let types = try entry.strings("job_types")
+            for type in types {
+                guard jobTypes[type] != nil else {
+                    throw entry.fail("job_types", "\(type) is not declared under job_types")
+                }
+                if let other = owner[type] {
+                    throw entry.fail("job_types", "\(type) is already routed to queue \(other)")
+                }
+                owner[type] = name
+            }
+            let queueType = try entry.string("type", default: defaultType)
+            guard ["quorum", "classic"].contains(queueType) else {
+                throw entry.fail("type", "expected quorum or classic")
+            }
+            let prefetch = try entry.positiveInt("prefetch", default: defaultPrefetch)
+            guard prefetch <= Int(UInt16.max) else { throw entry.fail("prefetch", "at most \(UInt16.max)") }
+            queues.append(Queue(name: name, jobTypes: types, queueType: queueType, prefetch: prefetch,
+                                concurrency: try entry.positiveInt("concurrency", default: defaultConcurrency),
+                                deliveryLimit: try entry.positiveInt("delivery_limit", default: defaultDeliveryLimit)))
+        }
+        guard !queues.isEmpty else { throw root.fail("queues", "at least one queue is needed") }
+        return Topology(exchange: try root.string("exchange", default: "jobs"),
+                        deadLetterExchange: try root.string("dead_letter_exchange", default: "jobs.dead"),
+                        retry: RetrySchedule(delays: delays, jitter: jitter), brokerConsumerTimeout: consumerTimeout,
+                        queues: queues, jobTypes: jobTypes)
+    }
+}

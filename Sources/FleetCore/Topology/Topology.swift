@@ -1,0 +1,42 @@
+/// The broker layout from `queues.yaml`: exchanges, work queues and their job types, prefetch,
+/// concurrency, retry schedule and dead-lettering. ``TopologyDeclarer`` applies it.
+public struct Topology: Sendable, Equatable {
+    public struct Queue: Sendable, Equatable {
+        public var name: String
+        public var jobTypes: [String]
+        /// `quorum` (default: replicated, with a delivery limit) or `classic`.
+        public var queueType: String
+        public var prefetch: Int
+        public var concurrency: Int
+        /// Deliveries after which the broker dead-letters a message that never got acked or retried
+        /// (a worker that crashes on it every time). Quorum queues only.
+        public var deliveryLimit: Int
+
+        public var deadLetterQueue: String { "\(name).dlq" }
+
+        public func retryQueue(delay: Duration) -> String { "\(name).retry.\(DurationText.format(delay))" }
+    }
+
+    public struct JobType: Sendable, Equatable {
+        public var name: String
+        /// A job running longer is cancelled and counts as a transient failure.
+        public var deadline: Duration
+    }
+
+    /// Topic exchange producers publish to, routing key = job type.
+    public var exchange: String
+    /// Direct exchange the broker dead-letters into (delivery limit), routing key = DLQ name.
+    public var deadLetterExchange: String
+    public var retry: RetrySchedule
+    /// The broker's `consumer_timeout`: every deadline must stay below it, or the broker would close
+    /// the channel of a worker still legitimately running a job.
+    public var brokerConsumerTimeout: Duration
+    public var queues: [Queue]
+    public var jobTypes: [String: JobType]
+
+    public func queue(named name: String) -> Queue? { queues.first { $0.name == name } }
+
+    public func queue(forJobType type: String) -> Queue? { queues.first { $0.jobTypes.contains(type) } }
+
+    public func deadline(of type: String) -> Duration { jobTypes[type]?.deadline ?? .seconds(60) }
+}

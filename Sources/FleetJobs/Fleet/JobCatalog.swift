@@ -1,0 +1,11 @@
+import FleetCore
+
+/// Every job type this build of the fleet can run. Add a new type here (see the README).
+public enum JobCatalog {
+    public static func registry(stores: FleetStores) -> JobRegistry {
+        var registry = JobRegistry()
+        registry.register(EnrollmentUpdateHandler(postgres: stores.postgres))
+        registry.register(ProfileCompletionRecalculateHandler(postgres: stores.postgres, redis: stores.redis))
+        return registry
+    }
+}

@@ -1,0 +1,153 @@
+import FleetCore
+import Foundation
+import Postgres
+
+/// `enrollment.update` `{user_id, course_id, action, progress_percentage?}` → PostgreSQL
+/// `user_courses` (one row per user and course) and `courses.total_enrollments`.
+///
+/// The counter changes by the difference the job makes to "this row exists and is not dropped",
+/// computed under row locks in the job's transaction, so it equals the count of non-dropped rows
+/// under any concurrency. Locks are taken in one order (course, then enrollment) to avoid deadlocks.
+public struct EnrollmentUpdateHandler: JobHandler {
+    public static let jobType = "enrollment.update"
+
+    public enum Action: String, Sendable, CaseIterable {
+        case enroll, progress, complete, drop
+    }
+
+    public struct Payload: Sendable, Equatable {
+        public let userId: String
+        public let courseId: String
+        public let action: Action
+        public let progressPercentage: Int?
+    }
+
+    let postgres: PostgresClient
+
+    public init(postgres: PostgresClient) {
+        self.postgres = postgres
+    }
+
+    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
+        try Self.parsePayload(payload)
+    }
+
+    /// The payload rules, without a store: checked before the job touches anything.
+    public static func parsePayload(_ payload: FieldReader) throws(EnvelopeRejection) -> Payload {
+        let action = Action(rawValue: try payload.string("action", oneOf: Set(Action.allCases.map(\.rawValue))))!
+        let progress = try payload.optionalInt("progress_percentage", in: 0...100)
+        if action == .progress && progress == nil {
+            throw payload.invalid("progress_percentage", "required when action is progress")
+        }
+        return Payload(userId: try payload.uuid("user_id"), courseId: try payload.uuid("course_id"), action: action,
+                       progressPercentage: progress)
+    }
+
+    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+        let envelope = context.envelope
+        return try await postgres.withTransaction { connection in
+            guard try PostgresJobLedger.claim(connection, envelope: envelope) else { return .alreadyApplied }
+            guard try !connection.query("SELECT 1 FROM courses WHERE course_id = $1 FOR NO KEY UPDATE",
+                                        [payload.courseId]).isEmpty
+            else { throw JobError.permanent("unknown_course", "course \(payload.courseId) does not exist") }
+            guard try !connection.query("SELECT 1 FROM users WHERE user_id = $1", [payload.userId]).isEmpty else {
+                throw JobError.permanent("unknown_user", "user \(payload.userId) does not exist")
+            }
+            let before = try currentEnrollment(connection, payload)
+            guard let after = EnrollmentTransition.apply(payload.action, progress: payload.progressPercentage,
+                                                         to: before)
+            else { return .applied }  // e.g. dropping a course never enrolled in: nothing to change
+            try write(connection, payload, after: after, existed: before != nil, at: envelope.createdAt)
+            let delta = EnrollmentTransition.counterDelta(before: before, after: after)
+            if delta != 0 {
+                try connection.query(
+                    """
+                    UPDATE courses SET total_enrollments = total_enrollments + $2, updated_at = now()
+                    WHERE course_id = $1
+                    """,
+                    [payload.courseId, delta])
+            }
+            return .applied
+        }
+    }
+
+    private func currentEnrollment(_ connection: PostgresConnection, _ payload: Payload) throws -> EnrollmentState? {
+        let rows = try connection.query(
+            "SELECT status, progress_percentage FROM user_courses WHERE user_id = $1 AND course_id = $2 FOR UPDATE",
+            [payload.userId, payload.courseId])
+        guard let row = rows.first else { return nil }
+        return EnrollmentState(status: row["status"] ?? "enrolled", progress: row.int("progress_percentage") ?? 0)
+    }
+
+    private func write(_ connection: PostgresConnection, _ payload: Payload, after: EnrollmentState, existed: Bool,
+                       at time: Date) throws {
+        let completed = after.status == EnrollmentState.completed
+        if existed {
+            try connection.query(
+                """
+                UPDATE user_courses SET status = $3, progress_percentage = $4,
+                    completion_date = CASE WHEN $5 THEN COALESCE(completion_date, $6::timestamptz) ELSE completion_date END
+                WHERE user_id = $1 AND course_id = $2
+                """,
+                [payload.userId, payload.courseId, after.status, after.progress, completed, time])
+        } else {
+            // No racing insert is possible: jobs of the same course hold its row lock until they commit.
+            try connection.query(
+                """
+                INSERT INTO user_courses (enrollment_id, user_id, course_id, enrollment_date, completion_date,
+                                          progress_percentage, status)
+                VALUES (gen_random_uuid(), $1, $2, $3, CASE WHEN $4 THEN $3::timestamptz END, $5, $6)
+                """,
+                [payload.userId, payload.courseId, time, completed, after.progress, after.status])
+        }
+    }
+}
+
+/// The state of one enrollment row and the pure rules that change it.
+public struct EnrollmentState: Sendable, Equatable {
+    public static let enrolled = "enrolled"
+    public static let inProgress = "in_progress"
+    public static let completed = "completed"
+    public static let dropped = "dropped"
+
+    public var status: String
+    public var progress: Int
+
+    public init(status: String, progress: Int) {
+        self.status = status
+        self.progress = progress
+    }
+
+    /// Counts towards `courses.total_enrollments`.
+    public var isActive: Bool { status != Self.dropped }
+}
+
+public enum EnrollmentTransition {
+    /// The row after the action, or nil when the action changes nothing that exists (drop of a
+    /// missing enrollment). Progress never decreases; `complete` sets 100; `enroll` re-activates a
+    /// dropped enrollment and leaves an active one as it is.
+    public static func apply(_ action: EnrollmentUpdateHandler.Action, progress: Int?,
+                             to current: EnrollmentState?) -> EnrollmentState? {
+        switch action {
+        case .enroll:
+            guard let current else { return EnrollmentState(status: EnrollmentState.enrolled, progress: 0) }
+            return current.isActive ? current : EnrollmentState(status: EnrollmentState.enrolled, progress: current.progress)
+        case .progress:
+            let base = current ?? EnrollmentState(status: EnrollmentState.enrolled, progress: 0)
+            let newProgress = max(base.progress, progress ?? 0)
+            let status = base.status == EnrollmentState.completed || base.status == EnrollmentState.dropped
+                ? base.status : EnrollmentState.inProgress
+            return EnrollmentState(status: status, progress: newProgress)
+        case .complete:
+            return EnrollmentState(status: EnrollmentState.completed, progress: 100)
+        case .drop:
+            guard let current else { return nil }
+            return EnrollmentState(status: EnrollmentState.dropped, progress: current.progress)
+        }
+    }
+
+    /// How the job changes the number of active enrollments of the course: -1, 0 or +1.
+    public static func counterDelta(before: EnrollmentState?, after: EnrollmentState) -> Int {
+        (after.isActive ? 1 : 0) - ((before?.isActive ?? false) ? 1 : 0)
+    }
+}

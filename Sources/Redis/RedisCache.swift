@@ -1,0 +1,44 @@
+/// A small string cache in Redis. Every key is stored as `prefix + key`, so caches of different
+/// kinds (or tests) share a server without colliding.
+public struct RedisCache: Sendable {
+    public let client: RedisClient
+    public let prefix: String
+
+    public init(client: RedisClient, prefix: String) {
+        self.client = client
+        self.prefix = prefix
+    }
+
+    /// The cached value, or nil when it is missing or expired.
+    public func get(_ key: String) async throws -> String? {
+        let reply = try await client.command(["GET", prefix + key])
+        switch reply {
+        case .null: return nil
+        case .string(let value): return value
+        default:
+            throw RedisError(
+                code: .unexpectedReply,
+                message: "GET returned \(reply)",
+                address: client.configuration.redactedAddress
+            )
+        }
+    }
+
+    /// Stores `value` for `ttl` (rounded up to whole milliseconds; must be positive).
+    public func set(_ key: String, _ value: String, ttl: Duration) async throws {
+        guard ttl > .zero else {
+            throw RedisError(
+                code: .configuration,
+                message: "cache TTL must be positive",
+                address: client.configuration.redactedAddress
+            )
+        }
+        try await client.command(["SET", prefix + key, value, "PX", String(ttl.wholeMillisecondsRoundedUp)])
+    }
+
+    /// Removes the given keys in one `DEL` (one round trip). Missing keys are fine.
+    public func invalidate(_ keys: [String]) async throws {
+        guard !keys.isEmpty else { return }
+        try await client.command(["DEL"] + keys.map { prefix + $0 })
+    }
+}

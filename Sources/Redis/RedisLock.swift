@@ -1,0 +1,144 @@
+/// A lease-based mutual-exclusion lock on one Redis key (single-instance Redis, not Redlock).
+///
+/// The key holds the holder's random token and expires after `lease`, so a crashed holder blocks
+/// others for at most one lease. A holder must finish (or ``extend(_:)``) before ``LockLease/expiresAt``;
+/// stores it writes to should also check ``LockLease/fence``, since no lease can stop a paused process.
+/// The fence counter lives in `"<key>:fence"`, which never expires.
+public struct RedisLock: Sendable {
+    public let client: RedisClient
+    public let key: String
+    public let lease: Duration
+
+    public init(client: RedisClient, key: String, lease: Duration) {
+        precondition(lease >= .milliseconds(1), "a lock lease must be at least 1 ms")
+        self.client = client
+        self.key = key
+        self.lease = lease
+    }
+
+    // SET NX and INCR in one script, so a fence is taken exactly when the lock is.
+    private static let acquireScript = RedisScript(
+        """
+        if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+          return redis.call('INCR', KEYS[2])
+        end
+        return false
+        """
+    )
+    private static let releaseScript = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('DEL', KEYS[1])
+        end
+        return 0
+        """
+    )
+    private static let extendScript = RedisScript(
+        """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then
+          return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        return 0
+        """
+    )
+
+    /// One attempt. Returns nil when someone else holds the lock.
+    public func tryAcquire() async throws -> LockLease? {
+        let token = Self.randomToken()
+        let start = ContinuousClock.now
+        let reply = try await client.eval(
+            Self.acquireScript,
+            keys: [key, key + ":fence"],
+            arguments: [token, String(lease.wholeMillisecondsRoundedUp)]
+        )
+        if reply == .null { return nil }
+        guard let fence = reply.int else {
+            throw RedisError(
+                code: .unexpectedReply,
+                message: "lock script returned \(reply)",
+                address: client.configuration.redactedAddress
+            )
+        }
+        return LockLease(key: key, token: token, fence: fence, expiresAt: start + lease)
+    }
+
+    /// Retries ``tryAcquire()`` with short jittered sleeps until it succeeds or `timeout` passes.
+    /// Waiting suspends the task; it blocks no thread. Honours task cancellation.
+    ///
+    /// - Throws: ``RedisLockError/timeout(_:)`` when the lock stays held for `timeout`.
+    public func acquire(timeout: Duration) async throws -> LockLease {
+        let deadline = ContinuousClock.now + timeout
+        var pause = Duration.milliseconds(2)
+        while true {
+            if let lease = try await tryAcquire() { return lease }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { throw RedisLockError.timeout(key) }
+            // Jitter spreads contenders so they do not retry in lockstep; the cap keeps waits short.
+            let jittered = pause * Double.random(in: 0.5...1.5)
+            try await Task.sleep(for: min(jittered, remaining))
+            pause = min(pause * 2, .milliseconds(50))
+        }
+    }
+
+    /// Deletes the key only if it still holds this lease's token.
+    ///
+    /// - Returns: false if the lease had expired or another holder had taken over (nothing is deleted).
+    @discardableResult
+    public func release(_ lease: LockLease) async throws -> Bool {
+        let reply = try await client.eval(Self.releaseScript, keys: [lease.key], arguments: [lease.token])
+        return reply.int == 1
+    }
+
+    /// Resets the lease's time to live to the full `lease` duration, if it is still held.
+    ///
+    /// - Throws: ``RedisLockError/lost(_:)`` when the lease expired or another holder took over.
+    public func extend(_ lease: LockLease) async throws -> LockLease {
+        let start = ContinuousClock.now
+        let reply = try await client.eval(
+            Self.extendScript,
+            keys: [lease.key],
+            arguments: [lease.token, String(self.lease.wholeMillisecondsRoundedUp)]
+        )
+        guard reply.int == 1 else { throw RedisLockError.lost(lease.key) }
+        return LockLease(key: lease.key, token: lease.token, fence: lease.fence, expiresAt: start + self.lease)
+    }
+
+    /// Acquires the lock, runs `body`, and releases the lock, also when `body` throws or the task
+    /// is cancelled.
+    ///
+    /// `body` should finish within the lease; a release that finds the lease gone is not an error here.
+    public func withLock<T: Sendable>(
+        timeout: Duration,
+        _ body: @Sendable (LockLease) async throws -> T
+    ) async throws -> T {
+        let lease = try await acquire(timeout: timeout)
+        let result: T
+        do {
+            result = try await body(lease)
+        } catch {
+            // The body's error matters more than a failed release; the lease expires anyway.
+            _ = try? await releaseEvenIfCancelled(lease)
+            throw error
+        }
+        try await releaseEvenIfCancelled(lease)
+        return result
+    }
+
+    /// A cancelled task cannot run pool work, so a plain release would leave the lock blocking others
+    /// for the rest of the lease. A new task does not inherit the cancellation.
+    private func releaseEvenIfCancelled(_ lease: LockLease) async throws {
+        _ = try await Task { try await release(lease) }.value
+    }
+
+    private static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return hex(high) + hex(low)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+}

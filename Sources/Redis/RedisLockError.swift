@@ -1,0 +1,23 @@
+/// Why a lock operation failed.
+public struct RedisLockError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        public let description: String
+        private init(_ description: String) { self.description = description }
+        /// Not acquired within the timeout.
+        public static let timeout = Code("timeout")
+        /// The lease expired or another holder took over.
+        public static let lost = Code("lost")
+    }
+
+    public let code: Code
+    public let key: String
+
+    public static func timeout(_ key: String) -> RedisLockError { RedisLockError(code: .timeout, key: key) }
+    public static func lost(_ key: String) -> RedisLockError { RedisLockError(code: .lost, key: key) }
+
+    public var description: String {
+        code == .timeout
+            ? "timed out acquiring Redis lock \(key)"
+            : "lost Redis lock \(key): lease expired or taken over"
+    }
+}

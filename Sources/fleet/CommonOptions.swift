@@ -1,0 +1,40 @@
+import AMQP
+import ArgumentParser
+import FleetCore
+import FleetJobs
+import Foundation
+import Logging
+
+enum FleetDefaults {
+    static let amqp = FleetConfiguration.defaultAMQPURL
+    static let postgres = FleetConfiguration.defaultPostgresURL
+    static let redis = FleetConfiguration.defaultRedisURL
+}
+
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Folder holding queues.yaml and workers/.")
+    var configDir: String = "."
+
+    func configuration() throws -> FleetConfiguration {
+        try FleetConfiguration.fromEnvironment(configDirectory: configDir)
+    }
+
+    func topology() throws -> Topology { try configuration().loadTopology() }
+}
+
+/// Logs go to stderr; the level comes from FLEET_LOG_LEVEL.
+func bootstrapLogging() -> Logger {
+    let level = ProcessInfo.processInfo.environment["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    return Logger(label: "fleet")
+}
+
+/// Runs a one-shot broker operation on its own thread, turning "cannot connect" into a clear error.
+func withBroker<T: Sendable>(_ configuration: FleetConfiguration,
+                             _ body: @escaping @Sendable (AMQPConnection) throws -> T) async throws -> T {
+    try await AMQPConnection.withDedicatedThread(configuration.amqp, body)
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import FleetCore
+import FleetJobs
+import Foundation
+import Logging
+
+struct Enqueue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish one job with publisher confirms, validated as the workers will.",
+        discussion: "Example: fleet enqueue enrollment.update --payload '{\"user_id\":\"…\",\"course_id\":\"…\",\"action\":\"enroll\"}'")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The job type, e.g. enrollment.update.")
+    var type: String
+
+    @Option(help: "The payload, a JSON object.")
+    var payload: String
+
+    @Option(help: "Jobs with the same type and key take effect once (at most 200 characters).")
+    var idempotencyKey: String?
+
+    @Option(help: "RFC 3339 time before which the job must not run, e.g. 2026-12-01T09:00:00Z.")
+    var notBefore: String?
+
+    @Option(help: "W3C traceparent to carry into logs and follow-up jobs.")
+    var traceparent: String?
+
+    func run() async throws {
+        let logger = bootstrapLogging()
+        let configuration = try common.configuration()
+        let topology = try configuration.loadTopology()
+        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)) else {
+            throw ValidationError("--payload must be a JSON object")
+        }
+        var notBeforeDate: Date?
+        if let notBefore {
+            guard let date = RFC3339.parse(notBefore) else { throw ValidationError("--not-before is not RFC 3339") }
+            notBeforeDate = date
+        }
+        // Fail fast, naming the address, when the broker is unreachable.
+        _ = try await withBroker(configuration) { _ in true }
+        let stores = FleetStores(configuration: configuration)
+        let producer = JobProducer(amqp: configuration.amqp, exchange: topology.exchange,
+                                   registry: JobCatalog.registry(stores: stores), logger: logger)
+        do {
+            let envelope = try await producer.enqueue(type: type, payload: object, idempotencyKey: idempotencyKey,
+                                                      notBefore: notBeforeDate, traceparent: traceparent)
+            await producer.shutdown()
+            await stores.shutdown()
+            print(envelope.id)
+        } catch let rejection as EnvelopeRejection {
+            await producer.shutdown()
+            await stores.shutdown()
+            throw ValidationError("job rejected: \(rejection)")
+        }
+    }
+}

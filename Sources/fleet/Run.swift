@@ -1,0 +1,52 @@
+import ArgumentParser
+import FleetCore
+import FleetJobs
+import Logging
+import ServiceLifecycle
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run workers until SIGTERM or SIGINT, then drain gracefully.",
+        discussion: """
+            Without --worker, runs every manifest in workers/ in this process. On SIGTERM/SIGINT the
+            workers stop consuming, let in-flight jobs finish for --drain-timeout, and leave the rest
+            unacked for redelivery; a summary of outcomes is printed at the end.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Run only this worker (the name of a workers/<name>.yaml manifest).")
+    var worker: String?
+
+    @Option(help: "Seconds in-flight jobs may take to finish after a shutdown signal.")
+    var drainTimeout: Int = 20
+
+    func run() async throws {
+        let logger = bootstrapLogging()
+        let configuration = try common.configuration()
+        let topology = try configuration.loadTopology()
+        var manifests = try WorkerManifest.loadAll(directory: configuration.workersDirectory, topology: topology)
+        if let worker {
+            manifests = manifests.filter { $0.name == worker }
+            guard !manifests.isEmpty else {
+                throw ValidationError("no worker named \(worker) in \(configuration.workersDirectory)")
+            }
+        }
+        guard !manifests.isEmpty else {
+            throw ValidationError("no worker manifests in \(configuration.workersDirectory)")
+        }
+        // Fail fast, naming the address, when the broker is unreachable at start.
+        _ = try await withBroker(configuration) { _ in true }
+        let workers = manifests.map {
+            FleetWorker(manifest: $0, topology: topology, configuration: configuration,
+                        drainTimeout: .seconds(drainTimeout), logger: logger)
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: workers.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        for worker in workers {
+            print("worker \(worker.manifest.name): \(worker.stats.summary)")
+        }
+    }
+}

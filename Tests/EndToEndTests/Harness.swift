@@ -1,0 +1,180 @@
+import AMQP
+import FleetCore
+import FleetJobs
+import Foundation
+import Logging
+import Postgres
+import Testing
+
+/// A private world for one end-to-end test: its own RabbitMQ vhost with the repository's topology
+/// declared, its own migrated PostgreSQL database, and worker processes of the real `fleet` binary.
+struct FleetTestEnvironment {
+    static let environment = ProcessInfo.processInfo.environment
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+    static let fleetBinary = environment["FLEET_BIN"] ?? "\(repositoryRoot)/.build/debug/fleet"
+
+    let name: String
+    let configuration: FleetConfiguration
+    let topology: Topology
+    let postgres: PostgresClient
+    let logger = Logger(label: "e2e")
+
+    /// `name` must be a short identifier; a random suffix keeps reruns apart.
+    static func make(_ name: String) async throws -> FleetTestEnvironment {
+        let unique = "e2e_\(name)_\(UInt32.random(in: 0...UInt32.max))"
+        var base = try FleetConfiguration.fromEnvironment(configDirectory: repositoryRoot)
+        try runShell("\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") add_vhost \(unique) >/dev/null && "
+                     + "\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") set_permissions -p \(unique) "
+                     + "\(base.amqp.user) '.*' '.*' '.*' >/dev/null")
+        base.amqp.vhost = unique
+        let admin = PostgresClient(configuration: base.postgres, maxConnections: 1)
+        try await admin.query("CREATE DATABASE \(unique)")
+        await admin.shutdown()
+        base.postgres.database = unique
+        let topology = try base.loadTopology()
+        try await AMQPConnection.withDedicatedThread(base.amqp) { connection in
+            try TopologyDeclarer(topology: topology).declare(on: connection)
+        }
+        let postgres = PostgresClient(configuration: base.postgres, maxConnections: 8)
+        _ = try await PostgresMigrations.migrate(postgres)
+        return FleetTestEnvironment(name: unique, configuration: base, topology: topology, postgres: postgres)
+    }
+
+    /// The environment a worker process needs to reach this test's vhost and database.
+    var processEnvironment: [String: String] {
+        var environment = Self.environment
+        let amqp = configuration.amqp
+        environment["FLEET_AMQP_URL"] = "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(amqp.vhost)"
+        let pg = configuration.postgres
+        environment["FLEET_POSTGRES_URL"] =
+            "postgresql://\(pg.user):\(pg.password ?? "")@\(pg.host):\(pg.port)/\(pg.database)"
+        environment["FLEET_LOG_LEVEL"] = environment["FLEET_TEST_LOG_LEVEL"] ?? "warning"
+        return environment
+    }
+
+    func startWorker(_ worker: String) throws -> WorkerProcess {
+        try WorkerProcess(arguments: ["run", "--config-dir", Self.repositoryRoot, "--worker", worker, "--drain-timeout", "5"],
+                          environment: processEnvironment, logName: "\(name)-\(worker)")
+    }
+
+    /// Runs the `fleet` CLI against this environment and returns its standard output.
+    func fleet(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.fleetBinary)
+        process.arguments = arguments + ["--config-dir", Self.repositoryRoot]
+        process.environment = processEnvironment
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw HarnessError(description: "fleet \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
+        }
+        return text
+    }
+
+    func producer() -> (JobProducer, FleetStores) {
+        let stores = FleetStores(configuration: configuration)
+        return (JobProducer(amqp: configuration.amqp, exchange: topology.exchange,
+                            registry: JobCatalog.registry(stores: stores), logger: logger), stores)
+    }
+
+    /// Publishes raw bytes straight to a work queue, as a misbehaving producer could.
+    func publishRaw(_ body: [UInt8], to queue: String, type: String? = nil) async throws {
+        let message = AMQPOutgoingMessage(
+            exchange: "", routingKey: queue,
+            properties: AMQPProperties(contentType: "application/json", deliveryMode: 2,
+                                       messageId: UUID().uuidString.lowercased(), type: type),
+            body: body)
+        try await AMQPConnection.withDedicatedThread(configuration.amqp) { connection in
+            try connection.enableConfirms()
+            try connection.publishConfirmed(message)
+        }
+    }
+
+    func queueDepth(_ queue: String) async throws -> UInt32 {
+        try await AMQPConnection.withDedicatedThread(configuration.amqp) { try $0.declareQueue(queue, passive: true) }
+    }
+
+    func deadLetters(_ queue: String) async throws -> [DeadLetterEntry] {
+        let admin = DeadLetterAdmin(topology: topology)
+        let queues = try admin.deadLetterQueues(of: queue)
+        return try await AMQPConnection.withDedicatedThread(configuration.amqp) { connection in
+            try admin.run(.list, queues: queues, filter: .init(), dryRun: false, on: connection)
+        }
+    }
+
+    func count(_ sql: String, _ parameters: [PostgresBindable?] = []) async throws -> Int {
+        try await postgres.query(sql, parameters).first?.int("n") ?? -1
+    }
+
+    /// Polls until `condition` holds, failing the test after `timeout`.
+    func waitUntil(_ what: String, timeout: Duration = .seconds(120),
+                   _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        throw HarnessError(description: "timed out after \(timeout) waiting for \(what)")
+    }
+
+    func tearDown() async {
+        await postgres.shutdown()
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+}
+
+func runShell(_ command: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", command]
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw HarnessError(description: "`\(command)` exited \(process.terminationStatus)")
+    }
+}
+
+/// A `fleet run` child process; its logs go to a file under the system temp folder.
+final class WorkerProcess: @unchecked Sendable {
+    let process = Process()
+    let logPath: String
+
+    init(arguments: [String], environment: [String: String], logName: String) throws {
+        logPath = "\(NSTemporaryDirectory())/\(logName)-\(UUID().uuidString.prefix(8)).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = FileHandle(forWritingAtPath: logPath)
+        process.executableURL = URL(fileURLWithPath: FleetTestEnvironment.fleetBinary)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then wait for the graceful drain; returns the output (the summary is printed last).
+    @discardableResult
+    func stop() -> String {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+    }
+
+    var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}

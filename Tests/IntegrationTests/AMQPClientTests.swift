@@ -1,0 +1,181 @@
+import AMQP
+import FleetCore
+import Foundation
+import Logging
+import Testing
+
+/// Against the RabbitMQ of `scripts/services.sh` (FLEET_AMQP_URL), each test with its own queues.
+@Suite("AMQP client")
+struct AMQPClientTests {
+    static let url = ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    let configuration = try! AMQPConfiguration(url: url)
+    let logger = Logger(label: "amqp-test")
+
+    func uniqueQueue() -> String { "test.amqp.\(UUID().uuidString.prefix(8))" }
+
+    @Test func parsesURLsAndRedactsCredentials() throws {
+        let parsed = try AMQPConfiguration(url: "amqp://user:s%40cret@broker.local:5673/my%2Fvhost")
+        #expect(parsed.host == "broker.local")
+        #expect(parsed.port == 5673)
+        #expect(parsed.password == "s@cret")
+        #expect(parsed.vhost == "my/vhost")
+        #expect(!parsed.redactedAddress.contains("cret"))
+        #expect(try AMQPConfiguration(url: "amqp://h").vhost == "/")
+        #expect(try AMQPConfiguration(url: "amqp://h/%2f").vhost == "/")
+        #expect(throws: AMQPError.self) { try AMQPConfiguration(url: "http://h") }
+    }
+
+    @Test func anUnreachableBrokerIsAClearConnectionError() async {
+        var unreachable = configuration
+        unreachable.port = 1
+        do {
+            let connected = try await AMQPConnection.withDedicatedThread(unreachable) { _ in true }
+            Issue.record("connected: \(connected)")
+        } catch let error as AMQPError {
+            #expect(error.code == .connection)
+            #expect(error.isTransient)
+            #expect(error.description.contains("127.0.0.1:1"))
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func publishesWithConfirmsAndConsumesWithManualAcks() async throws {
+        let queue = uniqueQueue()
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+        }
+        let client = AMQPClient(configuration: configuration, subscriptions: [.init(queue: queue, prefetch: 10)],
+                                logger: logger)
+        client.start()
+        let headers: AMQPTable = ["s": .string("text"), "i": .int(-7), "b": .bool(true), "d": .double(1.5),
+                                  "nested": .table(["a": .array([.int(1), .string("x")])])]
+        for index in 0..<100 {
+            try await client.publish(AMQPOutgoingMessage(
+                exchange: "", routingKey: queue,
+                properties: AMQPProperties(contentType: "application/json", deliveryMode: 2, messageId: "m\(index)",
+                                           type: "t", headers: headers),
+                body: Array("body \(index)".utf8)))
+        }
+        var received: [String] = []
+        for await delivery in client.deliveries(of: queue) {
+            received.append(String(decoding: delivery.body, as: UTF8.self))
+            #expect(delivery.properties.headers == headers)
+            #expect(delivery.properties.messageId == "m\(received.count - 1)")
+            client.ack(delivery)
+            if received.count == 100 { break }
+        }
+        #expect(received == (0..<100).map { "body \($0)" })
+        await client.shutdown()
+        let left = try await AMQPConnection.withDedicatedThread(configuration) {
+            try $0.declareQueue(queue, passive: true)
+        }
+        #expect(left == 0, "every message was acked")
+    }
+
+    @Test func anUnroutableMandatoryMessageFailsThePublish() async throws {
+        let client = AMQPClient(configuration: configuration, logger: logger)
+        client.start()
+        await #expect(throws: AMQPError.self) {
+            try await client.publish(AMQPOutgoingMessage(
+                exchange: "", routingKey: "no.such.queue.\(UUID().uuidString)",
+                properties: AMQPProperties(messageId: "lost"), body: [1]))
+        }
+        await client.shutdown()
+    }
+
+    @Test func unackedDeliveriesReturnToTheQueueWhenTheClientCloses() async throws {
+        let queue = uniqueQueue()
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+            try connection.enableConfirms()
+            for index in 0..<5 {
+                try connection.publishConfirmed(AMQPOutgoingMessage(
+                    exchange: "", routingKey: queue, properties: AMQPProperties(messageId: "\(index)"), body: [UInt8(index)]))
+            }
+        }
+        let client = AMQPClient(configuration: configuration, subscriptions: [.init(queue: queue, prefetch: 2)],
+                                logger: logger)
+        client.start()
+        var seen = 0
+        for await delivery in client.deliveries(of: queue) {
+            seen += 1
+            if seen == 1 { client.ack(delivery) }
+            if seen == 2 { break }
+        }
+        await client.shutdown()
+        let left = try await AMQPConnection.withDedicatedThread(configuration) {
+            try $0.declareQueue(queue, passive: true)
+        }
+        #expect(left == 4, "one acked, the unacked one and the never-delivered three remain")
+    }
+
+    @Test func declaringTheTopologyTwiceIsIdempotentAndAConflictNamesTheQueue() async throws {
+        let suffix = UUID().uuidString.prefix(8)
+        let yaml = """
+            exchange: test.jobs.\(suffix)
+            dead_letter_exchange: test.dead.\(suffix)
+            job_types:
+              t.\(suffix): {deadline: 5s}
+            queues:
+              test.topology.\(suffix):
+                job_types: [t.\(suffix)]
+            """
+        let topology = try Topology.parse(yaml: yaml)
+        let declarer = TopologyDeclarer(topology: topology)
+        try await AMQPConnection.withDedicatedThread(configuration) { try declarer.declare(on: $0) }
+        try await AMQPConnection.withDedicatedThread(configuration) { try declarer.declare(on: $0) }
+        var changed = topology
+        changed.queues[0].deliveryLimit = 3
+        let conflicting = TopologyDeclarer(topology: changed)
+        do {
+            try await AMQPConnection.withDedicatedThread(configuration) { try conflicting.declare(on: $0) }
+            Issue.record("the broker accepted changed arguments")
+        } catch let error as AMQPError {
+            #expect(error.replyCode == 406)
+            #expect(error.description.contains("test.topology.\(suffix)"))
+        }
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            for queue in [topology.queues[0].name, topology.queues[0].deadLetterQueue]
+                + topology.retry.delays.map({ topology.queues[0].retryQueue(delay: $0) }) {
+                try connection.deleteQueue(queue)
+            }
+        }
+    }
+
+    @Test func retryQueuesDeadLetterBackToTheWorkQueueAfterTheirTTL() async throws {
+        let suffix = UUID().uuidString.prefix(8)
+        let topology = try Topology.parse(yaml: """
+            exchange: test.jobs.\(suffix)
+            dead_letter_exchange: test.dead.\(suffix)
+            retry: {delays: [1s, 5s]}
+            job_types:
+              t.\(suffix): {deadline: 5s}
+            queues:
+              test.retry.\(suffix):
+                job_types: [t.\(suffix)]
+            """)
+        let queue = topology.queues[0]
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try TopologyDeclarer(topology: topology).declare(on: connection)
+            try connection.enableConfirms()
+            try connection.publishConfirmed(AMQPOutgoingMessage(
+                exchange: "", routingKey: queue.retryQueue(delay: .seconds(1)),
+                properties: AMQPProperties(deliveryMode: 2, messageId: "r", expiration: "900"), body: [42]))
+        }
+        let started = ContinuousClock.now
+        var back: AMQPDelivery?
+        while back == nil && ContinuousClock.now - started < .seconds(10) {
+            back = try await AMQPConnection.withDedicatedThread(configuration) { try $0.get(queue: queue.name) }
+            if back == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let waited = ContinuousClock.now - started
+        #expect(back?.body == [42])
+        #expect(waited >= .milliseconds(800) && waited < .seconds(5), "waited \(waited)")
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            for name in [queue.name, queue.deadLetterQueue] + topology.retry.delays.map({ queue.retryQueue(delay: $0) }) {
+                try connection.deleteQueue(name)
+            }
+        }
+    }
+}

@@ -1,0 +1,694 @@
+#!/usr/bin/env bash
+# Local RabbitMQ 3.10, PostgreSQL 15 and Redis 7 for WorkerFleet's tests, on 127.0.0.1 only,
+# each in a private folder (default: $REPO/.services) and never Debian's own system services.
+#
+#   scripts/services.sh install    apt-get install what is missing (quietly)
+#   scripts/services.sh start      install, then start whatever is not running yet; print the env
+#   scripts/services.sh env        print only `export FLEET_...=...` lines: eval "$(scripts/services.sh env)"
+#   scripts/services.sh status     one line per service; exit 0 when all three run, 3 otherwise
+#   scripts/services.sh stop       stop all three (tolerates already stopped ones)
+#   scripts/services.sh pg-stop    stop only PostgreSQL (outage tests)
+#   scripts/services.sh pg-start   start only PostgreSQL again
+#
+# Settings (environment; once started, a folder remembers its settings in services.conf,
+# so later commands on the same folder need only FLEET_SERVICES_DIR):
+#   FLEET_SERVICES_DIR        folder for data, logs, pid files    default $REPO/.services
+#   FLEET_AMQP_PORT           AMQP listener                       default 5682
+#   FLEET_RABBITMQ_MGMT_PORT  management HTTP API                 default 15682
+#   FLEET_RABBITMQ_DIST_PORT  Erlang distribution                 default 25682
+#   FLEET_RABBITMQ_NODENAME   Erlang node name                    default fleet@localhost
+#   FLEET_POSTGRES_PORT       PostgreSQL                          default 55432
+#   FLEET_REDIS_PORT          Redis                               default 56379
+#
+# Only processes started from the chosen folder are ever stopped: servers that listen on the
+# same ports but were started elsewhere are reported, never touched.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SELF="$REPO/scripts/services.sh"
+PG_BIN=/usr/lib/postgresql/15/bin
+RABBITMQ_SERVER=/usr/lib/rabbitmq/bin/rabbitmq-server
+PACKAGES=(rabbitmq-server postgresql redis-server librabbitmq-dev libpq-dev libhiredis-dev amqp-tools)
+
+RABBITMQ_START_TIMEOUT=90
+POSTGRES_START_TIMEOUT=60
+REDIS_START_TIMEOUT=30
+
+say() { printf 'services: %s\n' "$*" >&2; }
+die() {
+    printf 'services: error: %s\n' "$*" >&2
+    exit 1
+}
+now_ms() { date +%s%3N; }
+elapsed() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1fs", (b - a) / 1000 }'; }
+
+# Shows the end of a log file, for failed starts.
+show_log() {
+    local file="$1"
+    if [[ -s "$file" ]]; then
+        printf -- '----- last 30 lines of %s -----\n' "$file" >&2
+        tail -n 30 "$file" >&2
+        printf -- '-----\n' >&2
+    else
+        printf -- '----- %s is empty or missing -----\n' "$file" >&2
+    fi
+}
+
+# True when something accepts TCP connections on 127.0.0.1:PORT.
+port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+
+# True when every directory on the path can be entered by any user (the service users need
+# to reach their folders: a clone under /root, say, cannot be used by postgres).
+path_traversable() {
+    local p="$1" perms
+    while [[ "$p" != "/" && -n "$p" ]]; do
+        perms="$(stat -Lc %A "$p" 2>/dev/null)" || return 1
+        [[ "${perms:9:1}" == [xt] ]] || return 1
+        p="$(dirname "$p")"
+    done
+}
+
+shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# ---------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------
+if [[ -n "${FLEET_SERVICES_DIR:-}" ]]; then
+    SVC_DIR="$FLEET_SERVICES_DIR"
+    [[ "$SVC_DIR" == /* ]] || SVC_DIR="$PWD/$SVC_DIR"
+elif path_traversable "$REPO"; then
+    SVC_DIR="$REPO/.services"
+else
+    # The repository sits below a folder the service users cannot enter.
+    SVC_DIR="/var/tmp/workerfleet-services-$(printf '%s' "$REPO" | cksum | cut -d' ' -f1)"
+fi
+SVC_DIR="${SVC_DIR%/}"
+STATE_FILE="$SVC_DIR/services.conf"
+
+declare -A STORED=()
+if [[ -f "$STATE_FILE" ]]; then
+    while IFS='=' read -r key value; do
+        [[ "$key" =~ ^[A-Z_]+$ ]] && STORED[$key]="$value"
+    done <"$STATE_FILE"
+fi
+setting() { # NAME DEFAULT: the environment's FLEET_NAME, else the folder's stored value, else DEFAULT
+    local env_name="FLEET_$1"
+    if [[ -n "${!env_name:-}" ]]; then
+        printf '%s' "${!env_name}"
+    else
+        printf '%s' "${STORED[$1]:-$2}"
+    fi
+}
+AMQP_PORT="$(setting AMQP_PORT 5682)"
+MGMT_PORT="$(setting RABBITMQ_MGMT_PORT 15682)"
+DIST_PORT="$(setting RABBITMQ_DIST_PORT 25682)"
+NODENAME="$(setting RABBITMQ_NODENAME fleet@localhost)"
+PG_PORT="$(setting POSTGRES_PORT 55432)"
+REDIS_PORT="$(setting REDIS_PORT 56379)"
+for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT"; do
+    [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "invalid port: '$port'"
+done
+[[ "$NODENAME" =~ ^[A-Za-z0-9_-]+@[A-Za-z0-9._-]+$ ]] || die "invalid RabbitMQ node name: '$NODENAME'"
+NODE_SHORT="${NODENAME%%@*}"
+
+RMQ_DIR="$SVC_DIR/rabbitmq"
+RMQ_PID_FILE="$RMQ_DIR/rabbitmq.pid"
+RMQ_LAUNCHER_PID_FILE="$RMQ_DIR/launcher.pid"
+RMQ_COOKIE_FILE="$RMQ_DIR/.erlang.cookie"
+RMQ_LOG="$RMQ_DIR/log/$NODENAME.log"
+RMQ_STARTUP_LOG="$RMQ_DIR/log/startup.log"
+
+PG_DIR="$SVC_DIR/postgres"
+PG_DATA="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log"
+# A Unix socket path must stay under 108 bytes; fall back to a short folder for deep clones.
+if ((${#PG_DIR} + 20 <= 100)); then
+    PG_SOCKET_DIR="$PG_DIR"
+else
+    PG_SOCKET_DIR="/tmp/workerfleet-pg-$(printf '%s' "$PG_DIR" | cksum | cut -d' ' -f1)"
+fi
+
+REDIS_DIR="$SVC_DIR/redis"
+REDIS_PID_FILE="$REDIS_DIR/redis.pid"
+REDIS_LOG="$REDIS_DIR/redis.log"
+
+AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
+MGMT_URL="http://guest:guest@127.0.0.1:$MGMT_PORT"
+PG_URL="postgresql://fleet:fleet@127.0.0.1:$PG_PORT/fleet"
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+
+require_root() { [[ "$(id -u)" == 0 ]] || die "'$1' must run as root (it starts servers as the rabbitmq and postgres users)"; }
+
+save_state() {
+    mkdir -p "$SVC_DIR"
+    {
+        echo "# Written by scripts/services.sh start; the settings of the servers in this folder."
+        echo "AMQP_PORT=$AMQP_PORT"
+        echo "RABBITMQ_MGMT_PORT=$MGMT_PORT"
+        echo "RABBITMQ_DIST_PORT=$DIST_PORT"
+        echo "RABBITMQ_NODENAME=$NODENAME"
+        echo "POSTGRES_PORT=$PG_PORT"
+        echo "REDIS_PORT=$REDIS_PORT"
+    } >"$STATE_FILE.tmp"
+    mv "$STATE_FILE.tmp" "$STATE_FILE"
+}
+
+# Serialises start/stop of one folder between concurrent callers.
+lock_folder() {
+    mkdir -p "$SVC_DIR"
+    exec 9>"$SVC_DIR/.lock"
+    flock -w 300 9 || die "another services.sh holds $SVC_DIR/.lock for over 5 minutes"
+}
+
+# ---------------------------------------------------------------------------------------------
+# install
+# ---------------------------------------------------------------------------------------------
+package_installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+
+cmd_install() {
+    local missing=() pkg
+    for pkg in "${PACKAGES[@]}"; do
+        package_installed "$pkg" || missing+=("$pkg")
+    done
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    require_root install
+    say "installing ${missing[*]} (apt-get)"
+    local log started policy_created=""
+    log="$(mktemp /tmp/workerfleet-apt.XXXXXX.log)"
+    started="$(now_ms)"
+    # Debian starts a package's service on install unless policy-rc.d says no; these servers
+    # must only ever run from our folders, so deny it for the duration of the install.
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\n# temporary, scripts/services.sh install\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        policy_created=1
+    fi
+    local rc=0
+    {
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+            DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+                --no-install-recommends "${missing[@]}"
+    } >"$log" 2>&1 || rc=$?
+    [[ -n "$policy_created" ]] && rm -f /usr/sbin/policy-rc.d
+    if ((rc != 0)); then
+        show_log "$log"
+        die "apt-get failed (exit $rc) installing: ${missing[*]} (full log: $log)"
+    fi
+    for pkg in "${missing[@]}"; do
+        package_installed "$pkg" || die "apt-get finished but $pkg is not installed (log: $log)"
+    done
+    rm -f "$log"
+    say "installed ${missing[*]} in $(elapsed "$started")"
+}
+
+check_binaries() {
+    local bin
+    for bin in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/psql" "$PG_BIN/pg_isready" "$RABBITMQ_SERVER" \
+        /usr/sbin/rabbitmqctl /usr/bin/redis-server /usr/bin/redis-cli; do
+        [[ -x "$bin" ]] || die "$bin is missing (is the package installed? try: $SELF install)"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# RabbitMQ
+# ---------------------------------------------------------------------------------------------
+rmq_cookie() { cat "$RMQ_COOKIE_FILE" 2>/dev/null || true; }
+
+rmqctl() { rabbitmqctl -n "$NODENAME" --erlang-cookie "$(rmq_cookie)" "$@" 9>&-; }
+
+rmq_pid() { # the beam.smp pid of this folder's node, if it runs
+    local pid
+    pid="$(cat "$RMQ_PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == beam* ]] || return 1
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia" || return 1
+    echo "$pid"
+}
+
+rmq_launcher_alive() {
+    local pid
+    pid="$(cat "$RMQ_LAUNCHER_PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null
+}
+
+epmd_has_node() { epmd -names 2>/dev/null | grep -q "^name $NODE_SHORT at port "; }
+
+rmq_write_config() {
+    mkdir -p "$RMQ_DIR/mnesia" "$RMQ_DIR/log"
+    cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
+# Generated by scripts/services.sh: a private node on loopback.
+listeners.tcp.default = 127.0.0.1:$AMQP_PORT
+management.tcp.port = $MGMT_PORT
+management.tcp.ip = 127.0.0.1
+loopback_users = none
+EOF
+    echo '[rabbitmq_management].' >"$RMQ_DIR/enabled_plugins"
+    if [[ ! -s "$RMQ_COOKIE_FILE" ]]; then
+        # The server reads $HOME/.erlang.cookie (HOME is this folder); rabbitmqctl gets the
+        # same cookie through --erlang-cookie, whoever runs it.
+        od -An -N16 -tx1 /dev/urandom | tr -d ' \n' | tr 'a-f' 'A-F' >"$RMQ_COOKIE_FILE"
+    fi
+    chown -R rabbitmq:rabbitmq "$RMQ_DIR"
+    chmod 400 "$RMQ_COOKIE_FILE"
+}
+
+rmq_fail() { # new|existing MESSAGE
+    say "RabbitMQ failed to start: $2"
+    show_log "$RMQ_STARTUP_LOG"
+    show_log "$RMQ_LOG"
+    # Only a node this run launched is ended; one found running is left for '$SELF stop'.
+    [[ "$1" == new ]] && rmq_kill
+    exit 1
+}
+
+# Ends this folder's node (or its launcher, if the node never registered) without rabbitmqctl.
+rmq_kill() {
+    local pid launcher i
+    pid="$(rmq_pid || true)"
+    launcher="$(cat "$RMQ_LAUNCHER_PID_FILE" 2>/dev/null || true)"
+    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+    [[ "$launcher" =~ ^[0-9]+$ ]] && kill -TERM "$launcher" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        { [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; } || break
+        sleep 0.2
+    done
+    [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$RMQ_LAUNCHER_PID_FILE"
+}
+
+# Launches this folder's node unless it runs; rmq_finish_start waits for it. Between the two,
+# PostgreSQL and Redis start while the Erlang VM boots.
+RMQ_LAUNCHED_AT=""
+rmq_launch() {
+    local pid
+    if pid="$(rmq_pid)"; then
+        say "rabbitmq already running from $RMQ_DIR (pid $pid, node $NODENAME, amqp 127.0.0.1:$AMQP_PORT)"
+        return 0
+    fi
+    if rmq_launcher_alive; then
+        die "a RabbitMQ launcher from $RMQ_DIR is still running (pid $(cat "$RMQ_LAUNCHER_PID_FILE")) but the node has no pid file; run '$SELF stop' first"
+    fi
+    local port
+    for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT"; do
+        port_open "$port" && die "port $port is in use by a server not started from $SVC_DIR (set FLEET_AMQP_PORT, FLEET_RABBITMQ_MGMT_PORT, FLEET_RABBITMQ_DIST_PORT)"
+    done
+    epmd_has_node && die "an Erlang node named '$NODE_SHORT' is already registered in epmd (not from $SVC_DIR); set FLEET_RABBITMQ_NODENAME to another name"
+
+    rmq_write_config
+    rm -f "$RMQ_PID_FILE"
+    : >"$RMQ_STARTUP_LOG"
+    chown rabbitmq:rabbitmq "$RMQ_STARTUP_LOG"
+    RMQ_LAUNCHED_AT="$(now_ms)"
+    (
+        cd "$RMQ_DIR"
+        # setsid: the node outlives this script and its caller's process group.
+        exec setsid runuser -u rabbitmq -- env \
+            HOME="$RMQ_DIR" \
+            ERL_EPMD_ADDRESS=127.0.0.1 \
+            ERL_CRASH_DUMP="$RMQ_DIR/log/erl_crash.dump" \
+            RABBITMQ_NODENAME="$NODENAME" \
+            RABBITMQ_DIST_PORT="$DIST_PORT" \
+            RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia" \
+            RABBITMQ_LOG_BASE="$RMQ_DIR/log" \
+            RABBITMQ_PID_FILE="$RMQ_PID_FILE" \
+            RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq.conf" \
+            RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_DIR/advanced.config" \
+            RABBITMQ_CONF_ENV_FILE="$RMQ_DIR/rabbitmq-env.conf" \
+            RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins" \
+            RABBITMQ_FEATURE_FLAGS_FILE="$RMQ_DIR/feature_flags" \
+            RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+            "$RABBITMQ_SERVER"
+    ) >>"$RMQ_STARTUP_LOG" 2>&1 </dev/null 9>&- &
+    echo $! >"$RMQ_LAUNCHER_PID_FILE"
+}
+
+rmq_finish_start() {
+    if [[ -z "$RMQ_LAUNCHED_AT" ]]; then
+        rmq_wait_ready existing
+        return 0
+    fi
+    rmq_wait_ready new
+    say "rabbitmq started in $(elapsed "$RMQ_LAUNCHED_AT") (node $NODENAME, amqp 127.0.0.1:$AMQP_PORT, management 127.0.0.1:$MGMT_PORT)"
+}
+
+rmq_wait_ready() { # new|existing: a node this run launched (ended on failure) or one found running
+    local mode="$1" deadline=$((SECONDS + RABBITMQ_START_TIMEOUT))
+    # await_startup fails at once while the node is not yet registered in epmd: retry.
+    until rmqctl -q -t 30 await_startup >/dev/null 2>&1; do
+        if [[ "$mode" == new ]] && ! rmq_launcher_alive && ! rmq_pid >/dev/null; then
+            rmq_fail "$mode" "the server process exited"
+        fi
+        ((SECONDS < deadline)) || rmq_fail "$mode" "not up after ${RABBITMQ_START_TIMEOUT}s (rabbitmqctl await_startup)"
+        sleep 1
+    done
+    until port_open "$AMQP_PORT"; do
+        ((SECONDS < deadline)) || rmq_fail "$mode" "AMQP port $AMQP_PORT does not accept connections"
+        sleep 0.5
+    done
+    until port_open "$MGMT_PORT"; do
+        ((SECONDS < deadline)) || rmq_fail "$mode" "management port $MGMT_PORT does not accept connections"
+        sleep 0.5
+    done
+}
+
+rmq_stop() {
+    local pid
+    if ! pid="$(rmq_pid)"; then
+        if rmq_launcher_alive; then
+            say "rabbitmq: ending a launcher that never brought the node up"
+            rmq_kill
+        fi
+        say "rabbitmq not running from $RMQ_DIR"
+        return 0
+    fi
+    local started
+    started="$(now_ms)"
+    if ! rmqctl -q stop "$RMQ_PID_FILE" >/dev/null 2>&1; then
+        say "rabbitmqctl stop failed; sending SIGTERM to pid $pid"
+        rmq_kill
+    fi
+    rm -f "$RMQ_LAUNCHER_PID_FILE"
+    say "rabbitmq stopped in $(elapsed "$started")"
+}
+
+rmq_status() {
+    local pid
+    if pid="$(rmq_pid)"; then
+        echo "rabbitmq   running  pid $pid  node $NODENAME  amqp 127.0.0.1:$AMQP_PORT  management 127.0.0.1:$MGMT_PORT  dist $DIST_PORT"
+    else
+        echo "rabbitmq   stopped  ($RMQ_DIR)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+# ---------------------------------------------------------------------------------------------
+# Servers and their helpers never inherit the folder lock (fd 9): a daemon holding it would
+# block every later start/stop of the folder.
+as_postgres() { (cd / && runuser -u postgres -- "$@" 9>&-); }
+
+pg_running() { [[ -f "$PG_DATA/PG_VERSION" ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+
+pg_pid() { head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+
+admin_psql() {
+    "$PG_BIN/psql" -X -q -t -A -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres "$@"
+}
+
+pg_write_config() {
+    mkdir -p "$PG_SOCKET_DIR"
+    chown postgres:postgres "$PG_SOCKET_DIR"
+    # Rewritten on every start, so a port change or a new setting reaches an existing folder.
+    cat >"$PG_DATA/fleet.conf" <<EOF
+# Generated by scripts/services.sh; included from postgresql.conf.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+max_connections = 300
+# Crash-safety tests rely on durable commits: keep fsync, full_page_writes, synchronous_commit.
+fsync = on
+full_page_writes = on
+synchronous_commit = on
+timezone = 'UTC'
+log_timezone = 'UTC'
+EOF
+    chown postgres:postgres "$PG_DATA/fleet.conf"
+}
+
+pg_init() {
+    [[ -f "$PG_DATA/PG_VERSION" ]] && return 0
+    say "postgresql: initdb in $PG_DATA"
+    rm -rf "$PG_DATA"
+    mkdir -p "$PG_DIR"
+    chown postgres:postgres "$PG_DIR"
+    # Unix socket: trust (administration by this script); TCP: passwords (role fleet/fleet).
+    if ! as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
+        --auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1; then
+        show_log "$PG_DIR/initdb.log"
+        die "initdb failed"
+    fi
+    echo "include_if_exists = 'fleet.conf'" >>"$PG_DATA/postgresql.conf"
+}
+
+pg_ensure_role_and_db() {
+    admin_psql -c "DO \$\$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fleet') THEN
+            CREATE ROLE fleet LOGIN SUPERUSER PASSWORD 'fleet';
+        END IF;
+    END \$\$;" >/dev/null || die "could not create role fleet"
+    if [[ "$(admin_psql -c "SELECT 1 FROM pg_database WHERE datname = 'fleet'")" != 1 ]]; then
+        admin_psql -c "CREATE DATABASE fleet OWNER fleet" >/dev/null || die "could not create database fleet"
+    fi
+    PGPASSWORD=fleet PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -q -t -A -d "$PG_URL" -c 'SELECT 1' >/dev/null 2>&1 ||
+        die "postgresql is up but '$PG_URL' does not accept role fleet"
+}
+
+pg_start() { # [quiet-if-running]
+    local started
+    if pg_running; then
+        say "postgresql already running from $PG_DATA (pid $(pg_pid), 127.0.0.1:$PG_PORT)"
+        pg_wait_ready
+        return 0
+    fi
+    port_open "$PG_PORT" && die "port $PG_PORT is in use by a server not started from $SVC_DIR (set FLEET_POSTGRES_PORT)"
+    pg_init
+    pg_write_config
+    started="$(now_ms)"
+    local out
+    if ! out="$(as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t "$POSTGRES_START_TIMEOUT" -s start 2>&1)"; then
+        say "PostgreSQL failed to start: $out"
+        show_log "$PG_LOG"
+        exit 1
+    fi
+    pg_wait_ready
+    say "postgresql started in $(elapsed "$started") (pid $(pg_pid), 127.0.0.1:$PG_PORT, socket $PG_SOCKET_DIR)"
+}
+
+pg_wait_ready() {
+    local deadline=$((SECONDS + POSTGRES_START_TIMEOUT))
+    until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -d postgres -t 5; do
+        if ((SECONDS >= deadline)); then
+            say "PostgreSQL is not ready after ${POSTGRES_START_TIMEOUT}s"
+            show_log "$PG_LOG"
+            exit 1
+        fi
+        sleep 0.5
+    done
+}
+
+pg_stop() {
+    if ! pg_running; then
+        say "postgresql not running from $PG_DATA"
+        return 0
+    fi
+    local started
+    started="$(now_ms)"
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 -s stop >/dev/null 2>&1 || {
+        show_log "$PG_LOG"
+        die "pg_ctl stop failed"
+    }
+    say "postgresql stopped in $(elapsed "$started")"
+}
+
+pg_status() {
+    if pg_running; then
+        echo "postgresql running  pid $(pg_pid)  127.0.0.1:$PG_PORT  socket $PG_SOCKET_DIR  data $PG_DATA"
+    else
+        echo "postgresql stopped  ($PG_DATA)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+# ---------------------------------------------------------------------------------------------
+redis_pid() {
+    local pid
+    pid="$(cat "$REDIS_PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == redis-server* ]] || return 1
+    [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$(realpath -m "$REDIS_DIR")" ]] || return 1
+    echo "$pid"
+}
+
+redis_ping() { [[ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
+
+redis_start() {
+    local pid started
+    if pid="$(redis_pid)"; then
+        say "redis already running from $REDIS_DIR (pid $pid, 127.0.0.1:$REDIS_PORT)"
+        redis_wait_ready
+        return 0
+    fi
+    port_open "$REDIS_PORT" && die "port $REDIS_PORT is in use by a server not started from $SVC_DIR (set FLEET_REDIS_PORT)"
+    mkdir -p "$REDIS_DIR"
+    rm -f "$REDIS_PID_FILE"
+    started="$(now_ms)"
+    if ! (cd "$REDIS_DIR" && redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
+        --dir "$REDIS_DIR" --pidfile "$REDIS_PID_FILE" --logfile "$REDIS_LOG" \
+        --save "" --appendonly no </dev/null >>"$REDIS_LOG" 2>&1 9>&-); then
+        say "Redis failed to start"
+        show_log "$REDIS_LOG"
+        exit 1
+    fi
+    redis_wait_ready
+    say "redis started in $(elapsed "$started") (pid $(redis_pid || echo ?), 127.0.0.1:$REDIS_PORT)"
+}
+
+redis_wait_ready() {
+    local deadline=$((SECONDS + REDIS_START_TIMEOUT))
+    until redis_ping && redis_pid >/dev/null; do
+        if ((SECONDS >= deadline)); then
+            say "Redis is not ready after ${REDIS_START_TIMEOUT}s"
+            show_log "$REDIS_LOG"
+            exit 1
+        fi
+        sleep 0.2
+    done
+}
+
+redis_stop() {
+    local pid i
+    if ! pid="$(redis_pid)"; then
+        say "redis not running from $REDIS_DIR"
+        return 0
+    fi
+    # The pid check above makes sure the server on this port is ours before shutting it down.
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        sleep 1
+    fi
+    rm -f "$REDIS_PID_FILE"
+    say "redis stopped"
+}
+
+redis_status() {
+    local pid
+    if pid="$(redis_pid)"; then
+        echo "redis      running  pid $pid  127.0.0.1:$REDIS_PORT"
+    else
+        echo "redis      stopped  ($REDIS_DIR)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+# Refuses to start with settings that differ from those of servers still running from the folder.
+check_settings_match() {
+    ((${#STORED[@]} > 0)) || return 0
+    rmq_pid >/dev/null || pg_running || redis_pid >/dev/null || return 0
+    local key current
+    for key in AMQP_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT; do
+        case "$key" in
+        AMQP_PORT) current="$AMQP_PORT" ;;
+        RABBITMQ_MGMT_PORT) current="$MGMT_PORT" ;;
+        RABBITMQ_DIST_PORT) current="$DIST_PORT" ;;
+        RABBITMQ_NODENAME) current="$NODENAME" ;;
+        POSTGRES_PORT) current="$PG_PORT" ;;
+        REDIS_PORT) current="$REDIS_PORT" ;;
+        esac
+        if [[ -n "${STORED[$key]:-}" && "${STORED[$key]}" != "$current" ]]; then
+            die "servers in $SVC_DIR run with $key=${STORED[$key]}, not $current; run '$SELF stop' first"
+        fi
+    done
+}
+
+cmd_env() {
+    local line
+    for line in \
+        "FLEET_SERVICES_DIR=$SVC_DIR" \
+        "FLEET_AMQP_URL=$AMQP_URL" \
+        "FLEET_RABBITMQ_MGMT_URL=$MGMT_URL" \
+        "FLEET_RABBITMQ_NODENAME=$NODENAME" \
+        "FLEET_RABBITMQCTL=rabbitmqctl -n $NODENAME --erlang-cookie $(rmq_cookie)" \
+        "FLEET_POSTGRES_URL=$PG_URL" \
+        "FLEET_REDIS_URL=$REDIS_URL" \
+        "FLEET_PG_CTL=env FLEET_SERVICES_DIR=$SVC_DIR bash $SELF"; do
+        printf 'export %s=%s\n' "${line%%=*}" "$(shell_quote "${line#*=}")"
+    done
+}
+
+cmd_start() {
+    require_root start
+    local started
+    started="$(now_ms)"
+    cmd_install
+    check_binaries
+    mkdir -p "$SVC_DIR"
+    if ! path_traversable "$SVC_DIR"; then
+        die "$SVC_DIR cannot be entered by the rabbitmq and postgres users (a parent folder lacks o+x); set FLEET_SERVICES_DIR to a folder under /var/tmp, say"
+    fi
+    lock_folder
+    check_settings_match
+    save_state
+    rmq_launch
+    redis_start
+    pg_start
+    pg_ensure_role_and_db
+    rmq_finish_start
+    say "all services up in $(elapsed "$started"); environment:"
+    cmd_env
+}
+
+cmd_stop() {
+    require_root stop
+    [[ -d "$SVC_DIR" ]] || {
+        say "nothing to stop: $SVC_DIR does not exist"
+        return 0
+    }
+    lock_folder
+    local rc=0
+    rmq_stop || rc=1
+    pg_stop || rc=1
+    redis_stop || rc=1
+    return "$rc"
+}
+
+cmd_status() {
+    local rc=0
+    rmq_status || rc=3
+    pg_status || rc=3
+    redis_status || rc=3
+    return "$rc"
+}
+
+cmd_pg_start() {
+    require_root pg-start
+    [[ -f "$PG_DATA/PG_VERSION" ]] || die "no PostgreSQL data in $PG_DATA; run '$SELF start' first"
+    lock_folder
+    pg_start
+}
+
+cmd_pg_stop() {
+    require_root pg-stop
+    [[ -d "$SVC_DIR" ]] || die "$SVC_DIR does not exist"
+    lock_folder
+    pg_stop
+}
+
+usage() { sed -n '2,24p' "$SELF" | sed 's/^# \{0,1\}//'; }
+
+case "${1:-}" in
+install) cmd_install ;;
+start) cmd_start ;;
+env) cmd_env ;;
+stop) cmd_stop ;;
+status) cmd_status ;;
+pg-start) cmd_pg_start ;;
+pg-stop) cmd_pg_stop ;;
+-h | --help | help) usage ;;
+*)
+    usage >&2
+    exit 2
+    ;;
+esac
