@@ -20,10 +20,15 @@ struct FleetTestEnvironment {
     let postgres: PostgresClient
     let logger = Logger(label: "e2e")
 
-    /// `name` must be a short identifier; a random suffix keeps reruns apart.
-    static func make(_ name: String) async throws -> FleetTestEnvironment {
+    /// `name` must be a short identifier; a random suffix keeps reruns apart. `retryDelays` (e.g.
+    /// `[200ms, 500ms]`) replaces the repository's retry schedule in a private copy of the configuration.
+    static func make(_ name: String, retryDelays: String? = nil) async throws -> FleetTestEnvironment {
         let unique = "e2e_\(name)_\(UInt32.random(in: 0...UInt32.max))"
-        var base = try FleetConfiguration.fromEnvironment(configDirectory: repositoryRoot)
+        var configDirectory = repositoryRoot
+        if let retryDelays {
+            configDirectory = try privateConfiguration(unique, retryDelays: retryDelays)
+        }
+        var base = try FleetConfiguration.fromEnvironment(configDirectory: configDirectory)
         try runShell("\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") add_vhost \(unique) >/dev/null && "
                      + "\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") set_permissions -p \(unique) "
                      + "\(base.amqp.user) '.*' '.*' '.*' >/dev/null")
@@ -41,6 +46,19 @@ struct FleetTestEnvironment {
         return FleetTestEnvironment(name: unique, configuration: base, topology: topology, postgres: postgres)
     }
 
+    private static func privateConfiguration(_ name: String, retryDelays: String) throws -> String {
+        let directory = "\(NSTemporaryDirectory())/\(name)"
+        try FileManager.default.createDirectory(atPath: "\(directory)/workers", withIntermediateDirectories: true)
+        let yaml = try String(contentsOfFile: "\(repositoryRoot)/queues.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "delays: [1s, 5s, 30s, 2m, 10m]", with: "delays: \(retryDelays)")
+        try yaml.write(toFile: "\(directory)/queues.yaml", atomically: true, encoding: .utf8)
+        for file in try FileManager.default.contentsOfDirectory(atPath: "\(repositoryRoot)/workers") {
+            try FileManager.default.copyItem(atPath: "\(repositoryRoot)/workers/\(file)",
+                                             toPath: "\(directory)/workers/\(file)")
+        }
+        return directory
+    }
+
     /// The environment a worker process needs to reach this test's vhost and database.
     var processEnvironment: [String: String] {
         var environment = Self.environment
@@ -53,16 +71,17 @@ struct FleetTestEnvironment {
         return environment
     }
 
-    func startWorker(_ worker: String) throws -> WorkerProcess {
-        try WorkerProcess(arguments: ["run", "--config-dir", Self.repositoryRoot, "--worker", worker, "--drain-timeout", "5"],
-                          environment: processEnvironment, logName: "\(name)-\(worker)")
+    func startWorker(_ worker: String, environment overrides: [String: String] = [:]) throws -> WorkerProcess {
+        try WorkerProcess(
+            arguments: ["run", "--config-dir", configuration.configDirectory, "--worker", worker, "--drain-timeout", "5"],
+            environment: processEnvironment.merging(overrides) { $1 }, logName: "\(name)-\(worker)")
     }
 
     /// Runs the `fleet` CLI against this environment and returns its standard output.
     func fleet(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.fleetBinary)
-        process.arguments = arguments + ["--config-dir", Self.repositoryRoot]
+        process.arguments = arguments + ["--config-dir", configuration.configDirectory]
         process.environment = processEnvironment
         let output = Pipe()
         process.standardOutput = output
