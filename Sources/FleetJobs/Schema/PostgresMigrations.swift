@@ -23,15 +23,19 @@ public enum PostgresMigrations {
     /// Applies the missing steps; returns the versions it applied (empty when up to date).
     public static func migrate(_ client: PostgresClient) async throws -> [String] {
         try await client.withConnection { connection in
-            try connection.execute(script: """
-                CREATE TABLE IF NOT EXISTS schema_versions (
-                    version_id SERIAL PRIMARY KEY,
-                    service_name VARCHAR(100),
-                    version VARCHAR(50),
-                    applied_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP,
-                    description TEXT
-                );
-                """)
+            // Under the same lock as the steps: concurrent CREATE TABLE IF NOT EXISTS can still collide.
+            try connection.transaction { connection in
+                try connection.query("SELECT pg_advisory_xact_lock($1)", [advisoryLock])
+                try connection.execute(script: """
+                    CREATE TABLE IF NOT EXISTS schema_versions (
+                        version_id SERIAL PRIMARY KEY,
+                        service_name VARCHAR(100),
+                        version VARCHAR(50),
+                        applied_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP,
+                        description TEXT
+                    );
+                    """)
+            }
             var applied: [String] = []
             for step in steps {
                 let didApply = try connection.transaction { connection -> Bool in

@@ -1,0 +1,46 @@
+import FleetCore
+import FleetJobs
+import Foundation
+import Postgres
+import Redis
+import Testing
+
+/// The Redis lock together with the PostgreSQL fence that makes it safe: a holder whose lease
+/// expired cannot write after the next holder, because its fencing token is older.
+@Suite("Lock fencing across Redis and PostgreSQL")
+struct LockFencingTests {
+    static let environment = ProcessInfo.processInfo.environment
+
+    @Test func anExpiredHoldersFenceIsRejectedByTheStore() async throws {
+        let redis = RedisClient(configuration: try RedisConfiguration(
+            url: Self.environment["FLEET_REDIS_URL"] ?? FleetConfiguration.defaultRedisURL))
+        let postgresConfiguration = try PostgresConfiguration(
+            url: Self.environment["FLEET_POSTGRES_URL"] ?? FleetConfiguration.defaultPostgresURL)
+        let postgres = PostgresClient(configuration: postgresConfiguration, maxConnections: 2)
+        _ = try await PostgresMigrations.migrate(postgres)
+        let resource = "test-event-\(UUID().uuidString)"
+        let lock = RedisLock(client: redis, key: "lock:\(resource)", lease: .milliseconds(100))
+
+        let stale = try #require(try await lock.tryAcquire())
+        try await Task.sleep(for: .milliseconds(300))  // the first holder pauses past its lease
+        let current = try #require(try await lock.tryAcquire(), "the expired lock is free again")
+        #expect(current.fence > stale.fence)
+
+        let currentAdmitted = try await postgres.withTransaction { connection in
+            try PostgresFence.admit(connection, resource: resource, fence: current.fence)
+        }
+        let staleAdmitted = try await postgres.withTransaction { connection in
+            try PostgresFence.admit(connection, resource: resource, fence: stale.fence)
+        }
+        #expect(currentAdmitted)
+        #expect(!staleAdmitted, "the stale holder's write is refused")
+        #expect(try await lock.release(stale) == false, "the stale holder cannot release the new lease")
+        #expect(try await lock.release(current))
+        let again = try await postgres.withTransaction { connection in
+            try PostgresFence.admit(connection, resource: resource, fence: current.fence)
+        }
+        #expect(again, "the same holder may write again")
+        await redis.shutdown()
+        await postgres.shutdown()
+    }
+}
