@@ -110,6 +110,7 @@ for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT"; do
 done
 [[ "$NODENAME" =~ ^[A-Za-z0-9_-]+@[A-Za-z0-9._-]+$ ]] || die "invalid RabbitMQ node name: '$NODENAME'"
 NODE_SHORT="${NODENAME%%@*}"
+NODE_HOST="${NODENAME#*@}"
 
 RMQ_DIR="$SVC_DIR/rabbitmq"
 RMQ_PID_FILE="$RMQ_DIR/rabbitmq.pid"
@@ -294,6 +295,8 @@ rmq_launch() {
     for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT"; do
         port_open "$port" && die "port $port is in use by a server not started from $SVC_DIR (set FLEET_AMQP_PORT, FLEET_RABBITMQ_MGMT_PORT, FLEET_RABBITMQ_DIST_PORT)"
     done
+    getent hosts "$NODE_HOST" >/dev/null ||
+        die "the host part of node name $NODENAME does not resolve (use @localhost)"
     epmd_has_node && die "an Erlang node named '$NODE_SHORT' is already registered in epmd (not from $SVC_DIR); set FLEET_RABBITMQ_NODENAME to another name"
 
     rmq_write_config
@@ -308,6 +311,7 @@ rmq_launch() {
             HOME="$RMQ_DIR" \
             ERL_EPMD_ADDRESS=127.0.0.1 \
             ERL_CRASH_DUMP="$RMQ_DIR/log/erl_crash.dump" \
+            ERL_CRASH_DUMP_SECONDS=10 \
             RABBITMQ_NODENAME="$NODENAME" \
             RABBITMQ_DIST_PORT="$DIST_PORT" \
             RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia" \
@@ -336,10 +340,11 @@ rmq_finish_start() {
 rmq_wait_ready() { # new|existing: a node this run launched (ended on failure) or one found running
     local mode="$1" deadline=$((SECONDS + RABBITMQ_START_TIMEOUT))
     # await_startup fails at once while the node is not yet registered in epmd: retry.
-    until rmqctl -q -t 30 await_startup >/dev/null 2>&1; do
+    while :; do
         if [[ "$mode" == new ]] && ! rmq_launcher_alive && ! rmq_pid >/dev/null; then
             rmq_fail "$mode" "the server process exited"
         fi
+        rmqctl -q -t 10 await_startup >/dev/null 2>&1 && break
         ((SECONDS < deadline)) || rmq_fail "$mode" "not up after ${RABBITMQ_START_TIMEOUT}s (rabbitmqctl await_startup)"
         sleep 1
     done
