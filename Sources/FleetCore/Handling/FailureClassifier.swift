@@ -1,4 +1,5 @@
 import AMQP
+import BlockingIO
 import Postgres
 import Redis
 
@@ -32,6 +33,8 @@ public enum FailureClassifier {
             return Classification(permanent: false, reason: "lock_unavailable", message: error.description)
         case let error as AMQPError:
             return Classification(permanent: !error.isTransient, reason: "broker_error", message: error.description)
+        case let error as BlockingPoolError:
+            return Classification(permanent: false, reason: "shutting_down", message: error.description)
         case is CancellationError:
             return Classification(permanent: false, reason: "cancelled", message: "the job was cancelled")
         default:
