@@ -150,14 +150,24 @@ struct HarnessError: Error, CustomStringConvertible {
     let description: String
 }
 
+/// Runs a shell command and waits for it with posix_spawn and waitpid. Foundation's `Process`
+/// was seen never returning from `waitUntilExit` for `services.sh pg-start`, whose shell exits
+/// while the PostgreSQL daemon it started lives on (the shell stayed a zombie).
 func runShell(_ command: String) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw HarnessError(description: "`\(command)` exited \(process.terminationStatus)")
+    var pid: pid_t = 0
+    let words: [String] = ["/bin/sh", "-c", command]
+    var arguments: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+    defer { arguments.forEach { free($0) } }
+    let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, &arguments, environ)
+    guard spawned == 0 else { throw HarnessError(description: "cannot run `\(command)`: error \(spawned)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 {
+        guard errno == EINTR else { throw HarnessError(description: "waitpid failed for `\(command)`") }
+    }
+    let exited = status & 0x7f == 0
+    let code = (status >> 8) & 0xff
+    guard exited && code == 0 else {
+        throw HarnessError(description: "`\(command)` \(exited ? "exited \(code)" : "was killed by signal \(status & 0x7f)")")
     }
 }
 

@@ -80,9 +80,9 @@ struct RecoveryEndToEndTests {
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") >= 100
         }
         let services = "\(FleetTestEnvironment.repositoryRoot)/scripts/services.sh"
-        try runShell("\(services) pg-stop >/dev/null")
+        try runShell("\(services) pg-stop >/dev/null 2>&1")
         try await Task.sleep(for: .seconds(4))
-        try runShell("\(services) pg-start >/dev/null")
+        try runShell("\(services) pg-start >/dev/null 2>&1")
         try await environment.waitUntil("all jobs applied after the outage", timeout: .seconds(180)) {
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") == jobs
         }
