@@ -130,15 +130,23 @@ struct FleetTestEnvironment {
         try await postgres.query(sql, parameters).first?.int("n") ?? -1
     }
 
-    /// Polls until `condition` holds, failing the test after `timeout`.
+    /// Polls until `condition` holds, failing the test after `timeout`. Errors count as "not yet"
+    /// (a store may be restarting) and the last one is reported on timeout.
     func waitUntil(_ what: String, timeout: Duration = .seconds(120),
                    _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
+        var lastError: Error?
         while ContinuousClock.now < deadline {
-            if try await condition() { return }
+            do {
+                if try await condition() { return }
+                lastError = nil
+            } catch {
+                lastError = error
+            }
             try await Task.sleep(for: .milliseconds(250))
         }
-        throw HarnessError(description: "timed out after \(timeout) waiting for \(what)")
+        throw HarnessError(description: "timed out after \(timeout) waiting for \(what)"
+                           + (lastError.map { "; last error: \($0)" } ?? ""))
     }
 
     func tearDown() async {

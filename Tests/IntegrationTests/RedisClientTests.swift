@@ -270,11 +270,11 @@ struct RedisClientTests {
 
     @Test func expiredLeaseCannotReleaseOrExtend() async throws {
         try await withTestClient { client, prefix in
-            let lock = RedisLock(client: client, key: prefix + "lock", lease: .milliseconds(100))
+            let lock = RedisLock(client: client, key: prefix + "lock", lease: .seconds(1))  // long enough to stay held on a loaded machine
             let old = try #require(await lock.tryAcquire())
             #expect(old.token.count == 32 && old.token.allSatisfy(\.isHexDigit))
             #expect(try await lock.tryAcquire() == nil, "the lock must be held")
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(1300))
 
             let new = try #require(await lock.tryAcquire(), "the expired lease must be free")
             #expect(old.fence < new.fence)
