@@ -26,6 +26,20 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SELF="$REPO/scripts/services.sh"
+
+# The servers started here live on as daemons and would inherit every open descriptor of the
+# caller. Foundation's Process (tests call pg-stop/pg-start through it) learns that its child
+# exited when a socket it passed down gets closed: a PostgreSQL server holding that socket made
+# waitUntilExit() hang until the server stopped. Close everything but stdin/stdout/stderr and
+# the descriptor bash reads this script from.
+self_real="$(realpath "${BASH_SOURCE[0]}")"
+for fd_path in /proc/$$/fd/*; do
+    fd="${fd_path##*/}"
+    [[ "$fd" =~ ^[0-9]+$ ]] && ((fd > 2)) || continue
+    [[ "$(readlink "$fd_path" 2>/dev/null)" == "$self_real" ]] && continue
+    eval "exec $fd>&-" 2>/dev/null || true
+done
+unset fd_path fd self_real
 PG_BIN=/usr/lib/postgresql/15/bin
 RABBITMQ_SERVER=/usr/lib/rabbitmq/bin/rabbitmq-server
 PACKAGES=(rabbitmq-server postgresql redis-server librabbitmq-dev libpq-dev libhiredis-dev amqp-tools)
@@ -266,12 +280,12 @@ rmq_fail() { # new|existing MESSAGE
 
 # Ends this folder's node (or its launcher, if the node never registered) without rabbitmqctl.
 rmq_kill() {
-    local pid launcher i
+    local pid launcher
     pid="$(rmq_pid || true)"
     launcher="$(cat "$RMQ_LAUNCHER_PID_FILE" 2>/dev/null || true)"
     [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
     [[ "$launcher" =~ ^[0-9]+$ ]] && kill -TERM "$launcher" 2>/dev/null || true
-    for i in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         { [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; } || break
         sleep 0.2
     done
@@ -482,7 +496,7 @@ pg_start() { # [quiet-if-running]
 
 pg_wait_ready() {
     local deadline=$((SECONDS + POSTGRES_START_TIMEOUT))
-    until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -d postgres -t 5; do
+    until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -t 5; do
         if ((SECONDS >= deadline)); then
             say "PostgreSQL is not ready after ${POSTGRES_START_TIMEOUT}s"
             show_log "$PG_LOG"
@@ -564,14 +578,14 @@ redis_wait_ready() {
 }
 
 redis_stop() {
-    local pid i
+    local pid
     if ! pid="$(redis_pid)"; then
         say "redis not running from $REDIS_DIR"
         return 0
     fi
     # The pid check above makes sure the server on this port is ours before shutting it down.
     redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.2
     done

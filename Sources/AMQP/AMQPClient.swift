@@ -107,8 +107,13 @@ public final class AMQPClient: Sendable {
             if accepted {
                 wake()
             } else {
-                continuation.resume(throwing: AMQPError(code: .closed, message: "client is closed",
-                                                        address: configuration.redactedAddress))
+                continuation.resume(
+                    throwing: AMQPError(
+                        code: .closed,
+                        message: "client is closed",
+                        address: configuration.redactedAddress
+                    )
+                )
             }
         }
     }
@@ -168,8 +173,11 @@ public final class AMQPClient: Sendable {
         var consumerQueues: [String: String] = [:]
         var nextSequence: UInt64 = 0
         /// Publishes awaiting their confirm, in sequence order.
-        var unconfirmed: [(sequence: UInt64, messageId: String?, continuation: CheckedContinuation<Void, Error>,
-                           returnedBecause: String?)] = []
+        var unconfirmed:
+            [(
+                sequence: UInt64, messageId: String?, continuation: CheckedContinuation<Void, Error>,
+                returnedBecause: String?
+            )] = []
     }
 
     private func threadMain() {
@@ -185,9 +193,12 @@ public final class AMQPClient: Sendable {
                     failQueuedPublishes(error)
                     break
                 }
-                logger.warning("amqp.connect failed, retrying", metadata: [
-                    "amqp.error": "\(error)", "amqp.retry_in_seconds": "\(backoffSeconds)",
-                ])
+                logger.warning(
+                    "amqp.connect failed, retrying",
+                    metadata: [
+                        "amqp.error": "\(error)", "amqp.retry_in_seconds": "\(backoffSeconds)",
+                    ]
+                )
                 waitForWake(milliseconds: Int32(backoffSeconds * 1000))
                 backoffSeconds = min(backoffSeconds * 2, 30)
                 continue
@@ -202,7 +213,10 @@ public final class AMQPClient: Sendable {
                 failUnconfirmed(state, error)
             }
         }
-        failUnconfirmed(state, AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress))
+        failUnconfirmed(
+            state,
+            AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
+        )
         for continuation in continuations.values { continuation.finish() }
         let waiters = inbox.withLock { inbox -> [CheckedContinuation<Void, Never>] in
             inbox.exited = true
@@ -226,10 +240,13 @@ public final class AMQPClient: Sendable {
                 }
             }
             state.generation += 1
-            logger.info("amqp.connected", metadata: [
-                "amqp.address": "\(configuration.redactedAddress)",
-                "amqp.queues": "\(subscriptions.map(\.queue).joined(separator: ","))",
-            ])
+            logger.info(
+                "amqp.connected",
+                metadata: [
+                    "amqp.address": "\(configuration.redactedAddress)",
+                    "amqp.queues": "\(subscriptions.map(\.queue).joined(separator: ","))",
+                ]
+            )
             return connection
         } catch {
             connection.close()
@@ -291,15 +308,36 @@ public final class AMQPClient: Sendable {
 
     private func handle(_ event: AMQPConnection.Event, _ state: ThreadState) throws {
         switch event {
-        case .delivery(let consumerTag, let deliveryTag, let redelivered, let exchange, let routingKey,
-                       let properties, let body):
+        case .delivery(
+            let consumerTag,
+            let deliveryTag,
+            let redelivered,
+            let exchange,
+            let routingKey,
+            let properties,
+            let body
+        ):
             guard let queue = state.consumerQueues[consumerTag] else { return }
-            continuations[queue]?.yield(AMQPDelivery(
-                body: body, properties: properties, deliveryTag: deliveryTag, redelivered: redelivered,
-                exchange: exchange, routingKey: routingKey, queue: queue, generation: state.generation))
+            continuations[queue]?.yield(
+                AMQPDelivery(
+                    body: body,
+                    properties: properties,
+                    deliveryTag: deliveryTag,
+                    redelivered: redelivered,
+                    exchange: exchange,
+                    routingKey: routingKey,
+                    queue: queue,
+                    generation: state.generation
+                )
+            )
         case .confirm(let deliveryTag, let multiple, let ack):
-            let settled: ArraySlice<(sequence: UInt64, messageId: String?,
-                                     continuation: CheckedContinuation<Void, Error>, returnedBecause: String?)>
+            let settled:
+                ArraySlice<
+                    (
+                        sequence: UInt64, messageId: String?,
+                        continuation: CheckedContinuation<Void, Error>, returnedBecause: String?
+                    )
+                >
             if multiple {
                 let end = state.unconfirmed.firstIndex { $0.sequence > deliveryTag } ?? state.unconfirmed.endIndex
                 settled = state.unconfirmed[..<end]
@@ -311,23 +349,38 @@ public final class AMQPClient: Sendable {
             }
             for entry in settled {
                 if let reason = entry.returnedBecause {
-                    entry.continuation.resume(throwing: AMQPError(code: .unroutable, message: reason,
-                                                                  address: configuration.redactedAddress))
+                    entry.continuation.resume(
+                        throwing: AMQPError(
+                            code: .unroutable,
+                            message: reason,
+                            address: configuration.redactedAddress
+                        )
+                    )
                 } else if ack {
                     entry.continuation.resume()
                 } else {
-                    entry.continuation.resume(throwing: AMQPError(code: .nacked, message: "broker refused the message",
-                                                                  address: configuration.redactedAddress))
+                    entry.continuation.resume(
+                        throwing: AMQPError(
+                            code: .nacked,
+                            message: "broker refused the message",
+                            address: configuration.redactedAddress
+                        )
+                    )
                 }
             }
         case .returned(let messageId, let replyCode, let replyText):
-            if let index = state.unconfirmed.firstIndex(where: { $0.messageId == messageId && $0.returnedBecause == nil }) {
+            if let index = state.unconfirmed.firstIndex(where: {
+                $0.messageId == messageId && $0.returnedBecause == nil
+            }) {
                 state.unconfirmed[index].returnedBecause = "no queue is bound for it (\(replyCode) \(replyText))"
             }
         case .consumerCancelled(let consumerTag):
             let queue = state.consumerQueues[consumerTag] ?? consumerTag
-            throw AMQPError(code: .server, message: "broker cancelled the consumer of \(queue)",
-                            address: configuration.redactedAddress)
+            throw AMQPError(
+                code: .server,
+                message: "broker cancelled the consumer of \(queue)",
+                address: configuration.redactedAddress
+            )
         }
     }
 

@@ -12,8 +12,13 @@ public struct AMQPConfiguration: Sendable {
     public var connectTimeoutSeconds: Int = 5
     public var frameMax: Int = 131_072
 
-    public init(host: String = "127.0.0.1", port: Int = 5672, user: String = "guest", password: String = "guest",
-                vhost: String = "/") {
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 5672,
+        user: String = "guest",
+        password: String = "guest",
+        vhost: String = "/"
+    ) {
         self.host = host
         self.port = port
         self.user = user
@@ -29,8 +34,12 @@ public struct AMQPConfiguration: Sendable {
         else {
             throw AMQPError(code: .configuration, message: "not an amqp://user:pass@host:port/vhost URL", address: "")
         }
-        self.init(host: host, port: components.port ?? 5672, user: components.user ?? "guest",
-                  password: components.password ?? "guest")
+        self.init(
+            host: host,
+            port: components.port ?? 5672,
+            user: components.user ?? "guest",
+            password: components.password ?? "guest"
+        )
         let path = components.percentEncodedPath
         if path.isEmpty || path == "/" {
             vhost = "/"

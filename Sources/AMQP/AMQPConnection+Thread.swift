@@ -6,7 +6,8 @@ extension AMQPConnection {
     /// cooperative pool.
     @discardableResult
     public static func withDedicatedThread<T: Sendable>(
-        _ configuration: AMQPConfiguration, _ body: @escaping @Sendable (AMQPConnection) throws -> T
+        _ configuration: AMQPConfiguration,
+        _ body: @escaping @Sendable (AMQPConnection) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {

@@ -43,9 +43,15 @@ public final class AMQPConnection: @unchecked Sendable {
         if status != AMQP_STATUS_OK.rawValue {
             throw connection.error(.connection, "cannot connect: \(String(cString: amqp_error_string2(status)))")
         }
-        let reply = fleet_amqp_login_plain(state, configuration.vhost, 0, Int32(configuration.frameMax),
-                                           Int32(configuration.heartbeatSeconds), configuration.user,
-                                           configuration.password)
+        let reply = fleet_amqp_login_plain(
+            state,
+            configuration.vhost,
+            0,
+            Int32(configuration.frameMax),
+            Int32(configuration.heartbeatSeconds),
+            configuration.user,
+            configuration.password
+        )
         try connection.check(reply, "login")
         return connection
     }
@@ -80,20 +86,41 @@ public final class AMQPConnection: @unchecked Sendable {
         let state = try live()
         try openChannel(Self.consumeChannel)
         let arena = CArena()
-        amqp_exchange_declare(state, Self.consumeChannel, arena.bytes(name), arena.bytes(type), 0, durable ? 1 : 0,
-                              0, 0, amqp_table_t(num_entries: 0, entries: nil))
+        amqp_exchange_declare(
+            state,
+            Self.consumeChannel,
+            arena.bytes(name),
+            arena.bytes(type),
+            0,
+            durable ? 1 : 0,
+            0,
+            0,
+            amqp_table_t(num_entries: 0, entries: nil)
+        )
         try check(amqp_get_rpc_reply(state), "exchange.declare \(name)")
     }
 
     /// Declares a queue, or with `passive` only checks that it exists. Returns its message count.
     @discardableResult
-    public func declareQueue(_ name: String, durable: Bool = true, arguments: AMQPTable = [:],
-                             passive: Bool = false) throws -> UInt32 {
+    public func declareQueue(
+        _ name: String,
+        durable: Bool = true,
+        arguments: AMQPTable = [:],
+        passive: Bool = false
+    ) throws -> UInt32 {
         let state = try live()
         try openChannel(Self.consumeChannel)
         let arena = CArena()
-        let ok = amqp_queue_declare(state, Self.consumeChannel, arena.bytes(name), passive ? 1 : 0, durable ? 1 : 0,
-                                    0, 0, arena.table(arguments))
+        let ok = amqp_queue_declare(
+            state,
+            Self.consumeChannel,
+            arena.bytes(name),
+            passive ? 1 : 0,
+            durable ? 1 : 0,
+            0,
+            0,
+            arena.table(arguments)
+        )
         try check(amqp_get_rpc_reply(state), "queue.declare \(name)")
         return ok?.pointee.message_count ?? 0
     }
@@ -102,8 +129,14 @@ public final class AMQPConnection: @unchecked Sendable {
         let state = try live()
         try openChannel(Self.consumeChannel)
         let arena = CArena()
-        amqp_queue_bind(state, Self.consumeChannel, arena.bytes(queue), arena.bytes(exchange), arena.bytes(routingKey),
-                        amqp_table_t(num_entries: 0, entries: nil))
+        amqp_queue_bind(
+            state,
+            Self.consumeChannel,
+            arena.bytes(queue),
+            arena.bytes(exchange),
+            arena.bytes(routingKey),
+            amqp_table_t(num_entries: 0, entries: nil)
+        )
         try check(amqp_get_rpc_reply(state), "queue.bind \(queue) to \(exchange) by \(routingKey)")
     }
 
@@ -140,8 +173,16 @@ public final class AMQPConnection: @unchecked Sendable {
         let state = try live()
         try openChannel(Self.consumeChannel)
         let arena = CArena()
-        let ok = amqp_basic_consume(state, Self.consumeChannel, arena.bytes(queue), amqp_bytes_t(len: 0, bytes: nil),
-                                    0, 0, 0, amqp_table_t(num_entries: 0, entries: nil))
+        let ok = amqp_basic_consume(
+            state,
+            Self.consumeChannel,
+            arena.bytes(queue),
+            amqp_bytes_t(len: 0, bytes: nil),
+            0,
+            0,
+            0,
+            amqp_table_t(num_entries: 0, entries: nil)
+        )
         try check(amqp_get_rpc_reply(state), "basic.consume \(queue)")
         return ok?.pointee.consumer_tag.string ?? ""
     }
@@ -173,9 +214,16 @@ public final class AMQPConnection: @unchecked Sendable {
         guard reply.reply.id == FLEET_AMQP_BASIC_GET_OK else { return nil }
         let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
         let (properties, body) = try readContent(channel: Self.consumeChannel)
-        return AMQPDelivery(body: body, properties: properties, deliveryTag: ok.delivery_tag,
-                            redelivered: ok.redelivered != 0, exchange: ok.exchange.string,
-                            routingKey: ok.routing_key.string, queue: queue, generation: 0)
+        return AMQPDelivery(
+            body: body,
+            properties: properties,
+            deliveryTag: ok.delivery_tag,
+            redelivered: ok.redelivered != 0,
+            exchange: ok.exchange.string,
+            routingKey: ok.routing_key.string,
+            queue: queue,
+            generation: 0
+        )
     }
 
     // MARK: - Publishing
@@ -195,17 +243,31 @@ public final class AMQPConnection: @unchecked Sendable {
         try openChannel(Self.publishChannel)
         let arena = CArena()
         var properties = arena.properties(message.properties)
-        let status = amqp_basic_publish(state, Self.publishChannel, arena.bytes(message.exchange),
-                                        arena.bytes(message.routingKey), message.mandatory ? 1 : 0, 0,
-                                        &properties, arena.bytes(message.body))
+        let status = amqp_basic_publish(
+            state,
+            Self.publishChannel,
+            arena.bytes(message.exchange),
+            arena.bytes(message.routingKey),
+            message.mandatory ? 1 : 0,
+            0,
+            &properties,
+            arena.bytes(message.body)
+        )
         try checkStatus(status, "basic.publish to \(message.exchange.isEmpty ? "(default)" : message.exchange)")
     }
 
     // MARK: - Reading frames
 
     enum Event {
-        case delivery(consumerTag: String, deliveryTag: UInt64, redelivered: Bool, exchange: String,
-                      routingKey: String, properties: AMQPProperties, body: [UInt8])
+        case delivery(
+            consumerTag: String,
+            deliveryTag: UInt64,
+            redelivered: Bool,
+            exchange: String,
+            routingKey: String,
+            properties: AMQPProperties,
+            body: [UInt8]
+        )
         /// Publisher confirm: `ack` false is a broker nack.
         case confirm(deliveryTag: UInt64, multiple: Bool, ack: Bool)
         case returned(messageId: String?, replyCode: Int, replyText: String)
@@ -230,9 +292,15 @@ public final class AMQPConnection: @unchecked Sendable {
             let (consumerTag, exchange, routingKey) =
                 (deliver.consumer_tag.string, deliver.exchange.string, deliver.routing_key.string)
             let (properties, body) = try readContent(channel: frame.channel)
-            return .delivery(consumerTag: consumerTag, deliveryTag: deliver.delivery_tag,
-                             redelivered: deliver.redelivered != 0, exchange: exchange, routingKey: routingKey,
-                             properties: properties, body: body)
+            return .delivery(
+                consumerTag: consumerTag,
+                deliveryTag: deliver.delivery_tag,
+                redelivered: deliver.redelivered != 0,
+                exchange: exchange,
+                routingKey: routingKey,
+                properties: properties,
+                body: body
+            )
         case FLEET_AMQP_BASIC_ACK:
             let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
             return .confirm(deliveryTag: ack.delivery_tag, multiple: ack.multiple != 0, ack: true)
@@ -249,12 +317,18 @@ public final class AMQPConnection: @unchecked Sendable {
             return .consumerCancelled(consumerTag: cancel.consumer_tag.string)
         case FLEET_AMQP_CHANNEL_CLOSE:
             let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
-            throw error(.server, "channel \(frame.channel) closed by broker: \(close.reply_text.string)",
-                        replyCode: Int(close.reply_code))
+            throw error(
+                .server,
+                "channel \(frame.channel) closed by broker: \(close.reply_text.string)",
+                replyCode: Int(close.reply_code)
+            )
         case FLEET_AMQP_CONNECTION_CLOSE:
             let close = method.decoded.assumingMemoryBound(to: amqp_connection_close_t.self).pointee
-            throw error(.server, "connection closed by broker: \(close.reply_text.string)",
-                        replyCode: Int(close.reply_code))
+            throw error(
+                .server,
+                "connection closed by broker: \(close.reply_text.string)",
+                replyCode: Int(close.reply_code)
+            )
         default:
             return nil
         }
@@ -333,8 +407,11 @@ extension AMQPConnection {
                     throw AMQPError(code: .unroutable, message: returned, address: configuration.redactedAddress)
                 }
                 guard ack else {
-                    throw AMQPError(code: .nacked, message: "broker refused the message",
-                                    address: configuration.redactedAddress)
+                    throw AMQPError(
+                        code: .nacked,
+                        message: "broker refused the message",
+                        address: configuration.redactedAddress
+                    )
                 }
                 return
             case .returned(_, let code, let text)?:
@@ -343,7 +420,10 @@ extension AMQPConnection {
                 continue
             }
         }
-        throw AMQPError(code: .connection, message: "no publisher confirm within \(timeout)",
-                        address: configuration.redactedAddress)
+        throw AMQPError(
+            code: .connection,
+            message: "no publisher confirm within \(timeout)",
+            address: configuration.redactedAddress
+        )
     }
 }

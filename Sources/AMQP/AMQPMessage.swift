@@ -11,9 +11,16 @@ public struct AMQPProperties: Sendable, Equatable {
     public var timestamp: UInt64?
     public var appId: String?
 
-    public init(contentType: String? = nil, deliveryMode: UInt8? = nil, messageId: String? = nil,
-                type: String? = nil, headers: AMQPTable = [:], expiration: String? = nil,
-                timestamp: UInt64? = nil, appId: String? = nil) {
+    public init(
+        contentType: String? = nil,
+        deliveryMode: UInt8? = nil,
+        messageId: String? = nil,
+        type: String? = nil,
+        headers: AMQPTable = [:],
+        expiration: String? = nil,
+        timestamp: UInt64? = nil,
+        appId: String? = nil
+    ) {
         self.contentType = contentType
         self.deliveryMode = deliveryMode
         self.messageId = messageId
@@ -34,8 +41,13 @@ public struct AMQPOutgoingMessage: Sendable {
     /// Ask the broker to return the message when no queue matches, and fail the publish.
     public var mandatory: Bool
 
-    public init(exchange: String, routingKey: String, properties: AMQPProperties, body: [UInt8],
-                mandatory: Bool = true) {
+    public init(
+        exchange: String,
+        routingKey: String,
+        properties: AMQPProperties,
+        body: [UInt8],
+        mandatory: Bool = true
+    ) {
         self.exchange = exchange
         self.routingKey = routingKey
         self.properties = properties
@@ -57,8 +69,16 @@ public struct AMQPDelivery: Sendable {
     /// Identifies the connection it arrived on: an ack on a later connection would be meaningless.
     let generation: UInt64
 
-    init(body: [UInt8], properties: AMQPProperties, deliveryTag: UInt64, redelivered: Bool, exchange: String,
-         routingKey: String, queue: String, generation: UInt64) {
+    init(
+        body: [UInt8],
+        properties: AMQPProperties,
+        deliveryTag: UInt64,
+        redelivered: Bool,
+        exchange: String,
+        routingKey: String,
+        queue: String,
+        generation: UInt64
+    ) {
         self.body = body
         self.properties = properties
         self.deliveryTag = deliveryTag

@@ -95,7 +95,10 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     // MARK: - Leasing
 
     /// What `acquire` does next. Declared here: a type cannot be nested in a generic function.
-    private enum Decision { case reuse(Connection), connect, wait, shutDown }
+    private enum Decision {
+        case reuse(Connection)
+        case connect, wait, shutDown
+    }
 
     /// Returns an idle connection, or nil when the caller holds a fresh slot and must connect.
     private func acquire() async throws -> Connection? {

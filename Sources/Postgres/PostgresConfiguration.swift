@@ -48,7 +48,9 @@ public struct PostgresConfiguration: Sendable {
             throw invalid("query parameters and fragments are not supported")
         }
         guard let slash = afterUserInfo.firstIndex(of: "/") else {
-            throw invalid("missing database name after the host, expected postgresql://user:password@host:port/database")
+            throw invalid(
+                "missing database name after the host, expected postgresql://user:password@host:port/database"
+            )
         }
         let hostAndPort = afterUserInfo[..<slash]
         let encodedDatabase = afterUserInfo[afterUserInfo.index(after: slash)...]

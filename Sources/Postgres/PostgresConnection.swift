@@ -65,13 +65,17 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             throw PostgresError(code: .connection, message: message, address: address)
         }
         // Otherwise libpq prints notices (such as "table does not exist, skipping") to stderr.
-        PQsetNoticeReceiver(connection, { _, result in
-            guard let result else { return }
-            let severity = field(result, DiagnosticField.severity) ?? "NOTICE"
-            let message = field(result, DiagnosticField.primaryMessage) ?? "(no message)"
-            let level: Logger.Level = severity == "WARNING" ? .warning : .debug
-            noticeLogger.log(level: level, "PostgreSQL \(severity): \(message)")
-        }, nil)
+        PQsetNoticeReceiver(
+            connection,
+            { _, result in
+                guard let result else { return }
+                let severity = field(result, DiagnosticField.severity) ?? "NOTICE"
+                let message = field(result, DiagnosticField.primaryMessage) ?? "(no message)"
+                let level: Logger.Level = severity == "WARNING" ? .warning : .debug
+                noticeLogger.log(level: level, "PostgreSQL \(severity): \(message)")
+            },
+            nil
+        )
         return PostgresConnection(handle: connection, address: address)
     }
 
@@ -101,8 +105,10 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
         let handle = try liveHandle()
         guard parameters.count <= 65535 else {
             throw PostgresError(
-                code: .query, message: "\(parameters.count) parameters, but PostgreSQL takes at most 65535",
-                address: address)
+                code: .query,
+                message: "\(parameters.count) parameters, but PostgreSQL takes at most 65535",
+                address: address
+            )
         }
         let texts = parameters.map { $0?.postgresText }
         // A C string ends at NUL: the server would see a silently truncated statement or value.
@@ -111,8 +117,10 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
         }
         if let position = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
             throw PostgresError(
-                code: .query, message: "parameter $\(position + 1) contains a NUL character, which PostgreSQL text cannot hold",
-                address: address)
+                code: .query,
+                message: "parameter $\(position + 1) contains a NUL character, which PostgreSQL text cannot hold",
+                address: address
+            )
         }
         let result = withCStringArray(texts) { values in
             PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
@@ -141,8 +149,10 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         guard PQtransactionStatus(try liveHandle()) == PQTRANS_IDLE else {
             throw PostgresError(
-                code: .query, message: "transaction() called inside an open transaction; nesting is not supported",
-                address: address)
+                code: .query,
+                message: "transaction() called inside an open transaction; nesting is not supported",
+                address: address
+            )
         }
         try query("BEGIN")
         let value: T
@@ -155,9 +165,11 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
         if let handle, PQtransactionStatus(handle) == PQTRANS_INERROR {
             rollbackIfNeeded()
             throw PostgresError(
-                code: .query, sqlState: "25P02",
+                code: .query,
+                sqlState: "25P02",
                 message: "transaction rolled back: a statement in it failed and the body carried on",
-                address: address)
+                address: address
+            )
         }
         try query("COMMIT")
         return value
@@ -167,7 +179,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
 
     private func rollbackIfNeeded() {
         guard let handle, !isBroken, PQstatus(handle) == CONNECTION_OK,
-              PQtransactionStatus(handle) != PQTRANS_IDLE
+            PQtransactionStatus(handle) != PQTRANS_IDLE
         else { return }
         // A failed ROLLBACK leaves the connection unusable, so the pool drops it: nothing more to do.
         _ = try? query("ROLLBACK")
@@ -188,8 +200,10 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             // NULL: out of memory, or the command could not even be sent.
             isBroken = true
             throw PostgresError(
-                code: .connection, message: handle.flatMap { Self.clean(PQerrorMessage($0)) } ?? "no result",
-                address: address)
+                code: .connection,
+                message: handle.flatMap { Self.clean(PQerrorMessage($0)) } ?? "no result",
+                address: address
+            )
         }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
@@ -198,11 +212,15 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             return Self.rows(from: result)
         case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR:
             let lost = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
-            let message = field(result, DiagnosticField.primaryMessage)
+            let message =
+                field(result, DiagnosticField.primaryMessage)
                 ?? Self.clean(PQresultErrorMessage(result)) ?? "statement failed"
             throw PostgresError(
-                code: lost ? .connection : .query, sqlState: field(result, DiagnosticField.sqlState), message: message,
-                address: address)
+                code: lost ? .connection : .query,
+                sqlState: field(result, DiagnosticField.sqlState),
+                message: message,
+                address: address
+            )
         case PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_COPY_BOTH:
             // libpq now waits for COPY data; rather than unwind that, retire the connection.
             isBroken = true
@@ -226,7 +244,9 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
                     values.append(nil)
                 } else {
                     let bytes = UnsafeRawBufferPointer(
-                        start: PQgetvalue(result, row, column), count: Int(PQgetlength(result, row, column)))
+                        start: PQgetvalue(result, row, column),
+                        count: Int(PQgetlength(result, row, column))
+                    )
                     values.append(String(decoding: bytes, as: UTF8.self))
                 }
             }

@@ -66,6 +66,7 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
 
     public var debugDescription: String {
         let state = sqlState.map { "\"\($0)\"" } ?? "nil"
-        return "PostgresError(code: \(code), sqlState: \(state), message: \(String(reflecting: message)), address: \(String(reflecting: address)))"
+        return
+            "PostgresError(code: \(code), sqlState: \(state), message: \(String(reflecting: message)), address: \(String(reflecting: address)))"
     }
 }

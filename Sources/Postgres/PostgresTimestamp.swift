@@ -36,9 +36,9 @@ enum PostgresTimestamp {
     static func parse(_ text: String) -> Date? {
         var scanner = Scanner(Array(text.utf8))
         guard var year = scanner.number(minDigits: 4, maxDigits: 7), scanner.skip("-"),
-              let month = scanner.number(exactDigits: 2), scanner.skip("-"),
-              let day = scanner.number(exactDigits: 2),
-              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
+            let month = scanner.number(exactDigits: 2), scanner.skip("-"),
+            let day = scanner.number(exactDigits: 2),
+            (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day)
         else { return nil }
 
         var secondOfDay: Int64 = 0
@@ -46,9 +46,9 @@ enum PostgresTimestamp {
         var offset: Int64 = 0
         if scanner.skip(" ") || scanner.skip("T") {
             guard let hour = scanner.number(exactDigits: 2), scanner.skip(":"),
-                  let minute = scanner.number(exactDigits: 2), scanner.skip(":"),
-                  let second = scanner.number(exactDigits: 2),
-                  hour <= 24, minute <= 59, second <= 60  // 24:00:00 and leap seconds are valid input
+                let minute = scanner.number(exactDigits: 2), scanner.skip(":"),
+                let second = scanner.number(exactDigits: 2),
+                hour <= 24, minute <= 59, second <= 60  // 24:00:00 and leap seconds are valid input
             else { return nil }
             secondOfDay = hour * 3600 + minute * 60 + second
             if scanner.skip(".") {

@@ -34,7 +34,9 @@ func bootstrapLogging() -> Logger {
 }
 
 /// Runs a one-shot broker operation on its own thread, turning "cannot connect" into a clear error.
-func withBroker<T: Sendable>(_ configuration: FleetConfiguration,
-                             _ body: @escaping @Sendable (AMQPConnection) throws -> T) async throws -> T {
+func withBroker<T: Sendable>(
+    _ configuration: FleetConfiguration,
+    _ body: @escaping @Sendable (AMQPConnection) throws -> T
+) async throws -> T {
     try await AMQPConnection.withDedicatedThread(configuration.amqp, body)
 }

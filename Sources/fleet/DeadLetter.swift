@@ -5,8 +5,10 @@ import Foundation
 
 struct DeadLetter: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dlq", abstract: "List, inspect, replay and purge dead-lettered jobs.",
-        subcommands: [List.self, Show.self, Replay.self, Purge.self])
+        commandName: "dlq",
+        abstract: "List, inspect, replay and purge dead-lettered jobs.",
+        subcommands: [List.self, Show.self, Replay.self, Purge.self]
+    )
 
     struct Filters: ParsableArguments {
         @Option(help: "Work queue whose dead-letter queue to use (default: all).")
@@ -45,7 +47,8 @@ struct DeadLetter: AsyncParsableCommand {
 
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Send dead-lettered jobs back to their work queue with a fresh attempt count.")
+            abstract: "Send dead-lettered jobs back to their work queue with a fresh attempt count."
+        )
         @OptionGroup var common: CommonOptions
         @OptionGroup var filters: Filters
         @Option(help: "Only the job with this id.") var id: String?
@@ -67,19 +70,29 @@ struct DeadLetter: AsyncParsableCommand {
     }
 }
 
-private func runDeadLetter(_ action: DeadLetterAdmin.Action, common: CommonOptions, filters: DeadLetter.Filters,
-                           messageId: String?, verbose: Bool) async throws {
+private func runDeadLetter(
+    _ action: DeadLetterAdmin.Action,
+    common: CommonOptions,
+    filters: DeadLetter.Filters,
+    messageId: String?,
+    verbose: Bool
+) async throws {
     let configuration = try common.configuration()
     let admin = DeadLetterAdmin(topology: try configuration.loadTopology())
     let queues = try admin.deadLetterQueues(of: filters.queue)
-    let filter = DeadLetterAdmin.Filter(type: filters.type, messageId: messageId,
-                                        limit: filters.limit ?? (action == .list && messageId == nil ? 50 : nil))
+    let filter = DeadLetterAdmin.Filter(
+        type: filters.type,
+        messageId: messageId,
+        limit: filters.limit ?? (action == .list && messageId == nil ? 50 : nil)
+    )
     let entries = try await withBroker(configuration) { connection in
         try admin.run(action, queues: queues, filter: filter, dryRun: filters.dryRun, on: connection)
     }
     for entry in entries {
-        print("\(entry.messageId ?? "-")  \(entry.type ?? "-")  \(entry.reason)  attempts=\(entry.attempts)  "
-              + "queue=\(entry.queue)  at=\(entry.deadLetteredAt ?? "-")  \(entry.error ?? "")")
+        print(
+            "\(entry.messageId ?? "-")  \(entry.type ?? "-")  \(entry.reason)  attempts=\(entry.attempts)  "
+                + "queue=\(entry.queue)  at=\(entry.deadLetteredAt ?? "-")  \(entry.error ?? "")"
+        )
         if verbose {
             for (key, value) in entry.headers.sorted(by: { $0.key < $1.key }) { print("  header \(key): \(value)") }
             print("  body: \(String(decoding: entry.body.prefix(4096), as: UTF8.self))")

@@ -7,7 +7,8 @@ import Postgres
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Seed demo data, publish a sample workload, wait for it to settle and report.",
-        discussion: "Used by scripts/demo.sh with a worker running; see the README.")
+        discussion: "Used by scripts/demo.sh with a worker running; see the README."
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -22,12 +23,18 @@ struct Demo: AsyncParsableCommand {
         let topology = try configuration.loadTopology()
         let stores = FleetStores(configuration: configuration)
         try await SampleWorkload.seed(stores.postgres, users: users, courses: courses)
-        let producer = JobProducer(amqp: configuration.amqp, exchange: topology.exchange,
-                                   registry: JobCatalog.registry(stores: stores), logger: logger)
+        let producer = JobProducer(
+            amqp: configuration.amqp,
+            exchange: topology.exchange,
+            registry: JobCatalog.registry(stores: stores),
+            logger: logger
+        )
         let published = try await SampleWorkload.publish(producer, jobs: jobs, users: users, courses: courses)
         await producer.shutdown()
-        print("published \(published.jobs) jobs (+\(published.duplicates) duplicate deliveries, "
-              + "\(published.malformed) malformed messages)")
+        print(
+            "published \(published.jobs) jobs (+\(published.duplicates) duplicate deliveries, "
+                + "\(published.malformed) malformed messages)"
+        )
 
         // Settled: nothing waiting in work or retry queues for a few consecutive checks.
         let deadline = Date().addingTimeInterval(TimeInterval(timeout))
@@ -39,7 +46,8 @@ struct Demo: AsyncParsableCommand {
             quietChecks = waiting == 0 ? quietChecks + 1 : 0
         }
         let applied = try await stores.postgres.query(
-            "SELECT job_type, count(*) AS n FROM fleet_applied_jobs GROUP BY job_type ORDER BY job_type")
+            "SELECT job_type, count(*) AS n FROM fleet_applied_jobs GROUP BY job_type ORDER BY job_type"
+        )
         print("applied in PostgreSQL (distinct jobs, whole database):")
         for row in applied { print("  \(row["job_type"] ?? "?"): \(row["n"] ?? "0")") }
         let enrollments = try await stores.postgres.query(
@@ -47,14 +55,19 @@ struct Demo: AsyncParsableCommand {
             SELECT count(*) AS courses, sum(total_enrollments) AS counter,
                    (SELECT count(*) FROM user_courses WHERE status <> 'dropped') AS active
             FROM courses
-            """)
+            """
+        )
         if let row = enrollments.first {
-            print("total_enrollments over all courses: \(row["counter"] ?? "0") (active enrollment rows: "
-                  + "\(row["active"] ?? "0"))")
+            print(
+                "total_enrollments over all courses: \(row["counter"] ?? "0") (active enrollment rows: "
+                    + "\(row["active"] ?? "0"))"
+            )
         }
         let dead = try await queueDepths(configuration, topology: topology).filter { $0.0.hasSuffix(".dlq") }
-        print("dead-lettered: \(dead.map { "\($0.0)=\($0.1)" }.joined(separator: " ")) "
-              + "(expected at least \(published.expectedDeadLetters); `fleet dlq list` shows why)")
+        print(
+            "dead-lettered: \(dead.map { "\($0.0)=\($0.1)" }.joined(separator: " ")) "
+                + "(expected at least \(published.expectedDeadLetters); `fleet dlq list` shows why)"
+        )
         await stores.shutdown()
     }
 }

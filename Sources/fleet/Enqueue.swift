@@ -7,7 +7,9 @@ import Logging
 struct Enqueue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Publish one job with publisher confirms, validated as the workers will.",
-        discussion: "Example: fleet enqueue enrollment.update --payload '{\"user_id\":\"…\",\"course_id\":\"…\",\"action\":\"enroll\"}'")
+        discussion:
+            "Example: fleet enqueue enrollment.update --payload '{\"user_id\":\"…\",\"course_id\":\"…\",\"action\":\"enroll\"}'"
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -41,11 +43,20 @@ struct Enqueue: AsyncParsableCommand {
         // Fail fast, naming the address, when the broker is unreachable.
         _ = try await withBroker(configuration) { _ in true }
         let stores = FleetStores(configuration: configuration)
-        let producer = JobProducer(amqp: configuration.amqp, exchange: topology.exchange,
-                                   registry: JobCatalog.registry(stores: stores), logger: logger)
+        let producer = JobProducer(
+            amqp: configuration.amqp,
+            exchange: topology.exchange,
+            registry: JobCatalog.registry(stores: stores),
+            logger: logger
+        )
         do {
-            let envelope = try await producer.enqueue(type: type, payload: object, idempotencyKey: idempotencyKey,
-                                                      notBefore: notBeforeDate, traceparent: traceparent)
+            let envelope = try await producer.enqueue(
+                type: type,
+                payload: object,
+                idempotencyKey: idempotencyKey,
+                notBefore: notBeforeDate,
+                traceparent: traceparent
+            )
             await producer.shutdown()
             await stores.shutdown()
             print(envelope.id)

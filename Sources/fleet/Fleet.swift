@@ -11,7 +11,9 @@ struct Fleet: AsyncParsableCommand {
             `scripts/services.sh start` starts all three locally on those ports. FLEET_LOG_LEVEL sets the
             log level (trace, debug, info, warning, error; default info).
             """,
-        subcommands: [Run.self, Enqueue.self, Migrate.self, TopologyCommand.self, DeadLetter.self, Status.self,
-                      Demo.self]
+        subcommands: [
+            Run.self, Enqueue.self, Migrate.self, TopologyCommand.self, DeadLetter.self, Status.self,
+            Demo.self,
+        ]
     )
 }

@@ -4,7 +4,8 @@ import Postgres
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create or update the PostgreSQL schema; safe to run twice or concurrently.")
+        abstract: "Create or update the PostgreSQL schema; safe to run twice or concurrently."
+    )
 
     @OptionGroup var common: CommonOptions
 

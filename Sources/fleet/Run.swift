@@ -11,7 +11,8 @@ struct Run: AsyncParsableCommand {
             Without --worker, runs every manifest in workers/ in this process. On SIGTERM/SIGINT the
             workers stop consuming, let in-flight jobs finish for --drain-timeout, and leave the rest
             unacked for redelivery; a summary of outcomes is printed at the end.
-            """)
+            """
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -38,12 +39,21 @@ struct Run: AsyncParsableCommand {
         // Fail fast, naming the address, when the broker is unreachable at start.
         _ = try await withBroker(configuration) { _ in true }
         let workers = manifests.map {
-            FleetWorker(manifest: $0, topology: topology, configuration: configuration,
-                        drainTimeout: .seconds(drainTimeout), logger: logger)
+            FleetWorker(
+                manifest: $0,
+                topology: topology,
+                configuration: configuration,
+                drainTimeout: .seconds(drainTimeout),
+                logger: logger
+            )
         }
-        let group = ServiceGroup(configuration: .init(
-            services: workers.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: workers.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         try await group.run()
         for worker in workers {
             print("worker \(worker.manifest.name): \(worker.stats.summary)")

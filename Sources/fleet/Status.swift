@@ -4,7 +4,8 @@ import FleetJobs
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Messages waiting in each work, retry and dead-letter queue.")
+        abstract: "Messages waiting in each work, retry and dead-letter queue."
+    )
 
     @OptionGroup var common: CommonOptions
 

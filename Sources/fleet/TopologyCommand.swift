@@ -4,11 +4,15 @@ import FleetCore
 
 struct TopologyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "topology", abstract: "Apply queues.yaml to the broker.", subcommands: [Declare.self])
+        commandName: "topology",
+        abstract: "Apply queues.yaml to the broker.",
+        subcommands: [Declare.self]
+    )
 
     struct Declare: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Declare exchanges, work, retry and dead-letter queues and bindings. Idempotent.")
+            abstract: "Declare exchanges, work, retry and dead-letter queues and bindings. Idempotent."
+        )
 
         @OptionGroup var common: CommonOptions
 

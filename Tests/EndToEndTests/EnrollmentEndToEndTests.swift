@@ -20,15 +20,27 @@ struct EnrollmentEndToEndTests {
             for index in 0..<jobs {
                 let key: String? = index % 10 == 1 ? "enroll-\(index)" : nil
                 let envelope = JobEnvelope(
-                    id: UUID().uuidString.lowercased(), type: "enrollment.update", createdAt: Date(),
+                    id: UUID().uuidString.lowercased(),
+                    type: "enrollment.update",
+                    createdAt: Date(),
                     idempotencyKey: key,
-                    payload: ["user_id": .string(SampleWorkload.userId(index)),
-                              "course_id": .string(SampleWorkload.courseId(index % courses)), "action": .string("enroll")])
+                    payload: [
+                        "user_id": .string(SampleWorkload.userId(index)),
+                        "course_id": .string(SampleWorkload.courseId(index % courses)), "action": .string("enroll"),
+                    ]
+                )
                 envelopes.append(envelope)
                 if index % 10 == 0 { extraDeliveries.append(envelope) }
                 if let key {
-                    extraDeliveries.append(JobEnvelope(id: UUID().uuidString.lowercased(), type: envelope.type,
-                                                       createdAt: Date(), idempotencyKey: key, payload: envelope.payload))
+                    extraDeliveries.append(
+                        JobEnvelope(
+                            id: UUID().uuidString.lowercased(),
+                            type: envelope.type,
+                            createdAt: Date(),
+                            idempotencyKey: key,
+                            payload: envelope.payload
+                        )
+                    )
                 }
             }
         }
@@ -60,18 +72,24 @@ struct EnrollmentEndToEndTests {
             FROM courses c
             WHERE c.total_enrollments <> (SELECT count(*) FROM user_courses uc
                                           WHERE uc.course_id = c.course_id AND uc.status <> 'dropped')
-            """)
+            """
+        )
         #expect(mismatched.isEmpty, "courses whose counter is off: \(mismatched.map { $0["course_id"] ?? "" })")
         for course in 0..<Self.courses {
             let expected = (0..<Self.jobs).filter { $0 % Self.courses == course && !dropped.contains($0) }.count
             let counter = try await environment.count(
-                "SELECT total_enrollments AS n FROM courses WHERE course_id = $1", [SampleWorkload.courseId(course)])
+                "SELECT total_enrollments AS n FROM courses WHERE course_id = $1",
+                [SampleWorkload.courseId(course)]
+            )
             #expect(counter == expected, "course \(course)")
         }
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses") == Self.jobs)
-        #expect(try await environment.count(
-            "SELECT count(*) AS n FROM fleet_applied_jobs WHERE job_type = 'enrollment.update'")
-            == Self.jobs + dropped.count)
+        #expect(
+            try await environment.count(
+                "SELECT count(*) AS n FROM fleet_applied_jobs WHERE job_type = 'enrollment.update'"
+            )
+                == Self.jobs + dropped.count
+        )
     }
 
     func appliedCount(_ environment: FleetTestEnvironment) async throws -> Int {
@@ -95,10 +113,16 @@ struct EnrollmentEndToEndTests {
         // would re-enroll them.
         let droppedIndices = Set((0..<Self.jobs).filter { $0 % 10 == 2 })
         let drops = droppedIndices.sorted().map { index in
-            JobEnvelope(id: UUID().uuidString.lowercased(), type: "enrollment.update", createdAt: Date(),
-                        payload: ["user_id": .string(SampleWorkload.userId(index)),
-                                  "course_id": .string(SampleWorkload.courseId(index % Self.courses)),
-                                  "action": .string("drop")])
+            JobEnvelope(
+                id: UUID().uuidString.lowercased(),
+                type: "enrollment.update",
+                createdAt: Date(),
+                payload: [
+                    "user_id": .string(SampleWorkload.userId(index)),
+                    "course_id": .string(SampleWorkload.courseId(index % Self.courses)),
+                    "action": .string("drop"),
+                ]
+            )
         }
         try await publish(drops, in: environment)
         try await environment.waitUntil("the drops applied") {
@@ -152,49 +176,79 @@ struct EnrollmentEndToEndTests {
         let worker = try environment.startWorker("learning")
         let queue = "fleet.learning"
         try await environment.publishRaw(Array("{not json".utf8), to: queue)
-        try await environment.publishRaw(Array(#"{"id":"3f1c2a9e-8b7d-4c6e-9f01-23456789abcd","type":"no.such.job","created_at":"2026-11-25T10:00:00Z","payload":{}}"#.utf8), to: queue)
-        try await environment.publishRaw(Array(#"{"id":"3f1c2a9e-8b7d-4c6e-9f01-23456789abce","type":"enrollment.update","payload":{}}"#.utf8), to: queue)
+        try await environment.publishRaw(
+            Array(
+                #"{"id":"3f1c2a9e-8b7d-4c6e-9f01-23456789abcd","type":"no.such.job","created_at":"2026-11-25T10:00:00Z","payload":{}}"#
+                    .utf8
+            ),
+            to: queue
+        )
+        try await environment.publishRaw(
+            Array(#"{"id":"3f1c2a9e-8b7d-4c6e-9f01-23456789abce","type":"enrollment.update","payload":{}}"#.utf8),
+            to: queue
+        )
         try await environment.publishRaw(Array(repeating: UInt8(ascii: " "), count: (1 << 20) + 1), to: queue)
         try await environment.publishRaw([0xC3, 0x28], to: queue)
-        let hostile = JobEnvelope(id: UUID().uuidString.lowercased(), type: "enrollment.update", createdAt: Date(),
-                                  payload: ["user_id": .string("'; DROP TABLE users; --"),
-                                            "course_id": .string(SampleWorkload.courseId(0)), "action": .string("enroll")])
+        let hostile = JobEnvelope(
+            id: UUID().uuidString.lowercased(),
+            type: "enrollment.update",
+            createdAt: Date(),
+            payload: [
+                "user_id": .string("'; DROP TABLE users; --"),
+                "course_id": .string(SampleWorkload.courseId(0)), "action": .string("enroll"),
+            ]
+        )
         try await environment.publishRaw(hostile.encoded(), to: queue)
         // A valid job for a course that does not exist yet: a permanent error, dead-lettered at once.
         let missingCourse = "00000000-0000-4000-9000-999999999999"
         let (producer, stores) = environment.producer()
-        let orphan = try await producer.enqueue(type: "enrollment.update", payload: [
-            "user_id": .string(SampleWorkload.userId(1)), "course_id": .string(missingCourse), "action": .string("enroll"),
-        ])
+        let orphan = try await producer.enqueue(
+            type: "enrollment.update",
+            payload: [
+                "user_id": .string(SampleWorkload.userId(1)), "course_id": .string(missingCourse),
+                "action": .string("enroll"),
+            ]
+        )
         try await environment.waitUntil("seven dead letters") {
             try await environment.queueDepth("\(queue).dlq") == 7
         }
         let reasons = try await environment.deadLetters(queue).map(\.reason).sorted()
-        #expect(reasons == ["invalid_json", "invalid_payload", "invalid_utf8", "missing_field", "oversize",
-                            "unknown_course", "unknown_type"])
+        #expect(
+            reasons == [
+                "invalid_json", "invalid_payload", "invalid_utf8", "missing_field", "oversize",
+                "unknown_course", "unknown_type",
+            ]
+        )
         #expect(worker.isRunning)
         #expect(try await environment.count("SELECT count(*) AS n FROM users") == 3, "the hostile string was data")
 
         // The worker still applies good jobs.
-        try await producer.enqueue(type: "enrollment.update", payload: [
-            "user_id": .string(SampleWorkload.userId(0)), "course_id": .string(SampleWorkload.courseId(0)),
-            "action": .string("enroll"),
-        ])
+        try await producer.enqueue(
+            type: "enrollment.update",
+            payload: [
+                "user_id": .string(SampleWorkload.userId(0)), "course_id": .string(SampleWorkload.courseId(0)),
+                "action": .string("enroll"),
+            ]
+        )
         try await environment.waitUntil("the good job applied") {
             try await environment.count("SELECT total_enrollments AS n FROM courses") == 1
         }
 
         // Fix the cause, then replay just that job with the CLI.
-        try await environment.postgres.query("INSERT INTO courses (course_id, title) VALUES ($1, 'Late course')",
-                                             [missingCourse])
+        try await environment.postgres.query(
+            "INSERT INTO courses (course_id, title) VALUES ($1, 'Late course')",
+            [missingCourse]
+        )
         let dryRun = try environment.fleet(["dlq", "replay", "--queue", queue, "--id", orphan.id, "--dry-run"])
         #expect(dryRun.contains("would replay 1 job(s)"))
         #expect(try await environment.queueDepth("\(queue).dlq") == 7)
         let replay = try environment.fleet(["dlq", "replay", "--queue", queue, "--id", orphan.id])
         #expect(replay.contains("replayed 1 job(s)"))
         try await environment.waitUntil("the replayed job applied") {
-            try await environment.count("SELECT total_enrollments AS n FROM courses WHERE course_id = $1",
-                                        [missingCourse]) == 1
+            try await environment.count(
+                "SELECT total_enrollments AS n FROM courses WHERE course_id = $1",
+                [missingCourse]
+            ) == 1
         }
         #expect(try await environment.queueDepth("\(queue).dlq") == 6)
         let purge = try environment.fleet(["dlq", "purge", "--queue", queue])

@@ -29,9 +29,11 @@ struct FleetTestEnvironment {
             configDirectory = try privateConfiguration(unique, retryDelays: retryDelays)
         }
         var base = try FleetConfiguration.fromEnvironment(configDirectory: configDirectory)
-        try runShell("\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") add_vhost \(unique) >/dev/null && "
-                     + "\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") set_permissions -p \(unique) "
-                     + "\(base.amqp.user) '.*' '.*' '.*' >/dev/null")
+        try runShell(
+            "\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") add_vhost \(unique) >/dev/null && "
+                + "\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") set_permissions -p \(unique) "
+                + "\(base.amqp.user) '.*' '.*' '.*' >/dev/null"
+        )
         base.amqp.vhost = unique
         let admin = PostgresClient(configuration: base.postgres, maxConnections: 1)
         try await admin.query("CREATE DATABASE \(unique)")
@@ -53,8 +55,10 @@ struct FleetTestEnvironment {
             .replacingOccurrences(of: "delays: [1s, 5s, 30s, 2m, 10m]", with: "delays: \(retryDelays)")
         try yaml.write(toFile: "\(directory)/queues.yaml", atomically: true, encoding: .utf8)
         for file in try FileManager.default.contentsOfDirectory(atPath: "\(repositoryRoot)/workers") {
-            try FileManager.default.copyItem(atPath: "\(repositoryRoot)/workers/\(file)",
-                                             toPath: "\(directory)/workers/\(file)")
+            try FileManager.default.copyItem(
+                atPath: "\(repositoryRoot)/workers/\(file)",
+                toPath: "\(directory)/workers/\(file)"
+            )
         }
         return directory
     }
@@ -73,8 +77,12 @@ struct FleetTestEnvironment {
 
     func startWorker(_ worker: String, environment overrides: [String: String] = [:]) throws -> WorkerProcess {
         try WorkerProcess(
-            arguments: ["run", "--config-dir", configuration.configDirectory, "--worker", worker, "--drain-timeout", "5"],
-            environment: processEnvironment.merging(overrides) { $1 }, logName: "\(name)-\(worker)")
+            arguments: [
+                "run", "--config-dir", configuration.configDirectory, "--worker", worker, "--drain-timeout", "5",
+            ],
+            environment: processEnvironment.merging(overrides) { $1 },
+            logName: "\(name)-\(worker)"
+        )
     }
 
     /// Runs the `fleet` CLI against this environment and returns its standard output.
@@ -90,24 +98,38 @@ struct FleetTestEnvironment {
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
-            throw HarnessError(description: "fleet \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
+            throw HarnessError(
+                description: "fleet \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)"
+            )
         }
         return text
     }
 
     func producer() -> (JobProducer, FleetStores) {
         let stores = FleetStores(configuration: configuration)
-        return (JobProducer(amqp: configuration.amqp, exchange: topology.exchange,
-                            registry: JobCatalog.registry(stores: stores), logger: logger), stores)
+        return (
+            JobProducer(
+                amqp: configuration.amqp,
+                exchange: topology.exchange,
+                registry: JobCatalog.registry(stores: stores),
+                logger: logger
+            ), stores
+        )
     }
 
     /// Publishes raw bytes straight to a work queue, as a misbehaving producer could.
     func publishRaw(_ body: [UInt8], to queue: String, type: String? = nil) async throws {
         let message = AMQPOutgoingMessage(
-            exchange: "", routingKey: queue,
-            properties: AMQPProperties(contentType: "application/json", deliveryMode: 2,
-                                       messageId: UUID().uuidString.lowercased(), type: type),
-            body: body)
+            exchange: "",
+            routingKey: queue,
+            properties: AMQPProperties(
+                contentType: "application/json",
+                deliveryMode: 2,
+                messageId: UUID().uuidString.lowercased(),
+                type: type
+            ),
+            body: body
+        )
         try await AMQPConnection.withDedicatedThread(configuration.amqp) { connection in
             try connection.enableConfirms()
             try connection.publishConfirmed(message)
@@ -132,8 +154,11 @@ struct FleetTestEnvironment {
 
     /// Polls until `condition` holds, failing the test after `timeout`. Errors count as "not yet"
     /// (a store may be restarting) and the last one is reported on timeout.
-    func waitUntil(_ what: String, timeout: Duration = .seconds(120),
-                   _ condition: () async throws -> Bool) async throws {
+    func waitUntil(
+        _ what: String,
+        timeout: Duration = .seconds(120),
+        _ condition: () async throws -> Bool
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         var lastError: Error?
         while ContinuousClock.now < deadline {
@@ -145,12 +170,27 @@ struct FleetTestEnvironment {
             }
             try await Task.sleep(for: .milliseconds(250))
         }
-        throw HarnessError(description: "timed out after \(timeout) waiting for \(what)"
-                           + (lastError.map { "; last error: \($0)" } ?? ""))
+        throw HarnessError(
+            description: "timed out after \(timeout) waiting for \(what)"
+                + (lastError.map { "; last error: \($0)" } ?? "")
+        )
     }
 
+    /// Drops this test's vhost (its quorum queues would otherwise pile up in the broker) and database.
     func tearDown() async {
         await postgres.shutdown()
+        let rabbitmqctl = Self.environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl"
+        try? runShell("\(rabbitmqctl) delete_vhost \(name) >/dev/null 2>&1")
+        var adminConfiguration = configuration.postgres
+        adminConfiguration.database = Self.adminDatabase
+        let admin = PostgresClient(configuration: adminConfiguration, maxConnections: 1)
+        _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        await admin.shutdown()
+    }
+
+    /// The database named by FLEET_POSTGRES_URL, from which test databases are created and dropped.
+    static var adminDatabase: String {
+        (try? FleetConfiguration.fromEnvironment(configDirectory: repositoryRoot).postgres.database) ?? "fleet"
     }
 }
 
@@ -165,7 +205,7 @@ func runShell(_ command: String) throws {
     var pid: pid_t = 0
     let words: [String] = ["/bin/sh", "-c", command]
     var arguments: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-    defer { arguments.forEach { free($0) } }
+    defer { for argument in arguments { free(argument) } }
     let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, &arguments, environ)
     guard spawned == 0 else { throw HarnessError(description: "cannot run `\(command)`: error \(spawned)") }
     var status: Int32 = 0
@@ -175,7 +215,9 @@ func runShell(_ command: String) throws {
     let exited = status & 0x7f == 0
     let code = (status >> 8) & 0xff
     guard exited && code == 0 else {
-        throw HarnessError(description: "`\(command)` \(exited ? "exited \(code)" : "was killed by signal \(status & 0x7f)")")
+        throw HarnessError(
+            description: "`\(command)` \(exited ? "exited \(code)" : "was killed by signal \(status & 0x7f)")"
+        )
     }
 }
 
@@ -194,6 +236,11 @@ final class WorkerProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+    }
+
+    /// A test that fails before stopping its workers must not leave them running.
+    deinit {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
     }
 
     var isRunning: Bool { process.isRunning }

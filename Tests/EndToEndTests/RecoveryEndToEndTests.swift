@@ -13,9 +13,11 @@ struct RecoveryEndToEndTests {
         // Redis unreachable: the profile job commits in PostgreSQL but cannot refresh its cache.
         let worker = try environment.startWorker("profile", environment: ["FLEET_REDIS_URL": "redis://127.0.0.1:1/0"])
         let (producer, stores) = environment.producer()
-        let job = try await producer.enqueue(type: "profile.completion.recalculate",
-                                             payload: ["user_id": .string(SampleWorkload.userId(0))],
-                                             traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+        let job = try await producer.enqueue(
+            type: "profile.completion.recalculate",
+            payload: ["user_id": .string(SampleWorkload.userId(0))],
+            traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        )
         try await environment.waitUntil("the job dead-lettered", timeout: .seconds(60)) {
             try await environment.queueDepth("fleet.profile.dlq") == 1
         }
@@ -26,8 +28,10 @@ struct RecoveryEndToEndTests {
         #expect(entry.error?.contains("redis_unavailable") == true, "\(entry.error ?? "")")
         #expect(entry.headers[FleetHeaders.firstFailureAt] != nil)
         #expect(entry.headers[FleetHeaders.traceparent]?.string?.hasPrefix("00-0af7651916cd43dd") == true)
-        #expect(try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") == 1,
-                "the PostgreSQL effect applied once across three attempts")
+        #expect(
+            try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") == 1,
+            "the PostgreSQL effect applied once across three attempts"
+        )
         let summary = worker.stop()
         #expect(summary.contains("retried=2"), "\(summary.suffix(400))")
         await producer.shutdown()
@@ -42,10 +46,14 @@ struct RecoveryEndToEndTests {
         let worker = try environment.startWorker("learning")
         let (producer, stores) = environment.producer()
         let notBefore = Date().addingTimeInterval(3)
-        try await producer.enqueue(type: "enrollment.update", payload: [
-            "user_id": .string(SampleWorkload.userId(0)), "course_id": .string(SampleWorkload.courseId(0)),
-            "action": .string("enroll"),
-        ], notBefore: notBefore)
+        try await producer.enqueue(
+            type: "enrollment.update",
+            payload: [
+                "user_id": .string(SampleWorkload.userId(0)), "course_id": .string(SampleWorkload.courseId(0)),
+                "action": .string("enroll"),
+            ],
+            notBefore: notBefore
+        )
         try await environment.waitUntil("the delayed job applied", timeout: .seconds(30)) {
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") == 1
         }
@@ -62,16 +70,24 @@ struct RecoveryEndToEndTests {
 
     /// Stops the shared PostgreSQL server, so it runs alone: `scripts/test.sh` runs it in a second
     /// pass with FLEET_OUTAGE_TESTS=1.
-    @Test("PostgreSQL stopped for a few seconds mid-run: jobs retry and all succeed exactly once",
-          .enabled(if: ProcessInfo.processInfo.environment["FLEET_OUTAGE_TESTS"] == "1"))
+    @Test(
+        "PostgreSQL stopped for a few seconds mid-run: jobs retry and all succeed exactly once",
+        .enabled(if: ProcessInfo.processInfo.environment["FLEET_OUTAGE_TESTS"] == "1")
+    )
     func postgresOutageIsRetriedThrough() async throws {
         let jobs = 1000
         let environment = try await FleetTestEnvironment.make("outage")
         try await SampleWorkload.seed(environment.postgres, users: jobs, courses: 10)
         let envelopes = (0..<jobs).map { index in
-            JobEnvelope(id: UUID().uuidString.lowercased(), type: "enrollment.update", createdAt: Date(),
-                        payload: ["user_id": .string(SampleWorkload.userId(index)),
-                                  "course_id": .string(SampleWorkload.courseId(index % 10)), "action": .string("enroll")])
+            JobEnvelope(
+                id: UUID().uuidString.lowercased(),
+                type: "enrollment.update",
+                createdAt: Date(),
+                payload: [
+                    "user_id": .string(SampleWorkload.userId(index)),
+                    "course_id": .string(SampleWorkload.courseId(index % 10)), "action": .string("enroll"),
+                ]
+            )
         }
         let (producer, stores) = environment.producer()
         for envelope in envelopes { try await producer.publish(envelope: envelope, body: envelope.encoded()) }

@@ -115,9 +115,14 @@ struct EnvelopeDecoderTests {
     }
 
     @Test func encodedEnvelopesDecodeToThemselves() throws {
-        let envelope = JobEnvelope(id: id, type: "enrollment.update", createdAt: Date(timeIntervalSince1970: 1_764_064_800.25),
-                                   idempotencyKey: "k", notBefore: Date(timeIntervalSince1970: 1_764_068_400),
-                                   payload: ["user_id": .string("u"), "n": .integer(3), "nested": .object(["x": .null])])
+        let envelope = JobEnvelope(
+            id: id,
+            type: "enrollment.update",
+            createdAt: Date(timeIntervalSince1970: 1_764_064_800.25),
+            idempotencyKey: "k",
+            notBefore: Date(timeIntervalSince1970: 1_764_068_400),
+            payload: ["user_id": .string("u"), "n": .integer(3), "nested": .object(["x": .null])]
+        )
         #expect(try decoder.decode(envelope.encoded()) == envelope)
     }
 }

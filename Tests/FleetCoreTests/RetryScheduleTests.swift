@@ -1,7 +1,8 @@
 import AMQP
-@testable import FleetCore
 import Foundation
 import Testing
+
+@testable import FleetCore
 
 @Suite("Retry schedule")
 struct RetryScheduleTests {
@@ -11,7 +12,10 @@ struct RetryScheduleTests {
         #expect(schedule.maximumAttempts == 6)
         let expected: [Int64] = [1000, 5000, 30_000, 120_000, 600_000]
         for (index, milliseconds) in expected.enumerated() {
-            #expect(schedule.afterFailure(ofAttempt: index + 1, random: 0) == .retry(tier: index, delay: .milliseconds(milliseconds)))
+            #expect(
+                schedule.afterFailure(ofAttempt: index + 1, random: 0)
+                    == .retry(tier: index, delay: .milliseconds(milliseconds))
+            )
         }
         #expect(schedule.afterFailure(ofAttempt: 6, random: 0) == .deadLetter)
         #expect(schedule.afterFailure(ofAttempt: 60, random: 0.5) == .deadLetter)
@@ -44,7 +48,9 @@ struct RetryScheduleTests {
             #expect(DurationText.parse(text).map(DurationText.format) == text)
         }
         #expect(DurationText.parse("120s").map(DurationText.format) == "2m")
-        for bad in ["", "s", "10", "-1s", "1.5s", "1d", "ms", "0s"] { #expect(DurationText.parse(bad) == nil, "\(bad)") }
+        for bad in ["", "s", "10", "-1s", "1.5s", "1d", "ms", "0s"] {
+            #expect(DurationText.parse(bad) == nil, "\(bad)")
+        }
     }
 
     @Test func headersCarryTheHistoryOfAttempts() {
@@ -54,8 +60,12 @@ struct RetryScheduleTests {
         headers = FleetHeaders.forRetry(headers, failedAttempt: 1, error: "postgres down", now: now)
         #expect(FleetHeaders.attempt(of: headers) == 2)
         #expect(headers[FleetHeaders.firstFailureAt] == .string("2025-11-25T10:00:00.000Z"))
-        headers = FleetHeaders.forRetry(headers, failedAttempt: 2, error: String(repeating: "e", count: 5000),
-                                        now: now.addingTimeInterval(5))
+        headers = FleetHeaders.forRetry(
+            headers,
+            failedAttempt: 2,
+            error: String(repeating: "e", count: 5000),
+            now: now.addingTimeInterval(5)
+        )
         #expect(FleetHeaders.attempt(of: headers) == 3)
         #expect(headers[FleetHeaders.firstFailureAt] == .string("2025-11-25T10:00:00.000Z"), "first failure is kept")
         #expect(headers[FleetHeaders.lastError]?.string?.count == 1001)

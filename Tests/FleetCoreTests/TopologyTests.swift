@@ -46,7 +46,10 @@ struct TopologyTests {
         ("- a\n- b", "expected a mapping at the top level"),
         (minimal + "\nprefech: 3", "prefech: unknown key"),
         (minimal.replacingOccurrences(of: "10s", with: "ten"), "job_types.a.job.deadline: expected a duration"),
-        (minimal.replacingOccurrences(of: "10s", with: "31m"), "job_types.a.job.deadline: must be below broker_consumer_timeout"),
+        (
+            minimal.replacingOccurrences(of: "10s", with: "31m"),
+            "job_types.a.job.deadline: must be below broker_consumer_timeout"
+        ),
         (minimal.replacingOccurrences(of: "[a.job]", with: "[b.job]"), "queues.q.job_types: b.job is not declared"),
         (minimal + "\n  r:\n    job_types: [a.job]", "queues.r.job_types: a.job is already routed to queue q"),
         (minimal + "\n    prefetch: -1", "queues.q.prefetch: expected a positive integer"),
@@ -67,11 +70,20 @@ struct TopologyTests {
 
     @Test func workerManifestsMustNameKnownQueuesAndStores() throws {
         let topology = try Topology.parse(yaml: Self.minimal)
-        let good = try WorkerManifest.parse(yaml: "name: w\nqueues: [q]\nstores: [postgres]", file: "w.yaml",
-                                            topology: topology)
+        let good = try WorkerManifest.parse(
+            yaml: "name: w\nqueues: [q]\nstores: [postgres]",
+            file: "w.yaml",
+            topology: topology
+        )
         #expect(good.concurrency == nil)
-        #expect(throws: ConfigurationError(file: "w.yaml", path: "queues", problem: "nope is not a queue of queues.yaml")) {
-            try WorkerManifest.parse(yaml: "name: w\nqueues: [nope]\nstores: [postgres]", file: "w.yaml", topology: topology)
+        #expect(
+            throws: ConfigurationError(file: "w.yaml", path: "queues", problem: "nope is not a queue of queues.yaml")
+        ) {
+            try WorkerManifest.parse(
+                yaml: "name: w\nqueues: [nope]\nstores: [postgres]",
+                file: "w.yaml",
+                topology: topology
+            )
         }
         #expect(throws: ConfigurationError.self) {
             try WorkerManifest.parse(yaml: "name: w\nqueues: [q]\nstores: [oracle]", file: "w.yaml", topology: topology)

@@ -5,10 +5,20 @@ import Testing
 struct ProfileCompletionTests {
     @Test func anEmptyProfileScoresZeroAndAFullOneHundred() {
         #expect(ProfileCompletion().percentage == 0)
-        let full = ProfileCompletion(firstName: "Ada", lastName: "Lovelace", headline: "Engineer", summary: "…",
-                                     currentPosition: "CTO", yearsOfExperience: 12, location: "London",
-                                     linkedinURL: "https://linkedin.com/in/ada", githubURL: "https://github.com/ada",
-                                     portfolioURL: "https://ada.dev", preferredWorkType: "remote", hasSkills: true)
+        let full = ProfileCompletion(
+            firstName: "Ada",
+            lastName: "Lovelace",
+            headline: "Engineer",
+            summary: "…",
+            currentPosition: "CTO",
+            yearsOfExperience: 12,
+            location: "London",
+            linkedinURL: "https://linkedin.com/in/ada",
+            githubURL: "https://github.com/ada",
+            portfolioURL: "https://ada.dev",
+            preferredWorkType: "remote",
+            hasSkills: true
+        )
         #expect(full.percentage == 100, "the three links count as one item")
     }
 
@@ -18,7 +28,9 @@ struct ProfileCompletionTests {
         #expect(ProfileCompletion(githubURL: "g").percentage == 10)
         #expect(ProfileCompletion(linkedinURL: "l", portfolioURL: "p").percentage == 10)
         #expect(ProfileCompletion(hasSkills: true).percentage == 10)
-        #expect(ProfileCompletion(firstName: "A", lastName: "B", location: "C", preferredWorkType: "D").percentage == 40)
+        #expect(
+            ProfileCompletion(firstName: "A", lastName: "B", location: "C", preferredWorkType: "D").percentage == 40
+        )
     }
 
     @Test func blankTextIsNotPresent() {

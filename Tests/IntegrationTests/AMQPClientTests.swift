@@ -45,17 +45,31 @@ struct AMQPClientTests {
         try await AMQPConnection.withDedicatedThread(configuration) { connection in
             try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
         }
-        let client = AMQPClient(configuration: configuration, subscriptions: [.init(queue: queue, prefetch: 10)],
-                                logger: logger)
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: 10)],
+            logger: logger
+        )
         client.start()
-        let headers: AMQPTable = ["s": .string("text"), "i": .int(-7), "b": .bool(true), "d": .double(1.5),
-                                  "nested": .table(["a": .array([.int(1), .string("x")])])]
+        let headers: AMQPTable = [
+            "s": .string("text"), "i": .int(-7), "b": .bool(true), "d": .double(1.5),
+            "nested": .table(["a": .array([.int(1), .string("x")])]),
+        ]
         for index in 0..<100 {
-            try await client.publish(AMQPOutgoingMessage(
-                exchange: "", routingKey: queue,
-                properties: AMQPProperties(contentType: "application/json", deliveryMode: 2, messageId: "m\(index)",
-                                           type: "t", headers: headers),
-                body: Array("body \(index)".utf8)))
+            try await client.publish(
+                AMQPOutgoingMessage(
+                    exchange: "",
+                    routingKey: queue,
+                    properties: AMQPProperties(
+                        contentType: "application/json",
+                        deliveryMode: 2,
+                        messageId: "m\(index)",
+                        type: "t",
+                        headers: headers
+                    ),
+                    body: Array("body \(index)".utf8)
+                )
+            )
         }
         var received: [String] = []
         for await delivery in client.deliveries(of: queue) {
@@ -77,9 +91,14 @@ struct AMQPClientTests {
         let client = AMQPClient(configuration: configuration, logger: logger)
         client.start()
         await #expect(throws: AMQPError.self) {
-            try await client.publish(AMQPOutgoingMessage(
-                exchange: "", routingKey: "no.such.queue.\(UUID().uuidString)",
-                properties: AMQPProperties(messageId: "lost"), body: [1]))
+            try await client.publish(
+                AMQPOutgoingMessage(
+                    exchange: "",
+                    routingKey: "no.such.queue.\(UUID().uuidString)",
+                    properties: AMQPProperties(messageId: "lost"),
+                    body: [1]
+                )
+            )
         }
         await client.shutdown()
     }
@@ -90,12 +109,21 @@ struct AMQPClientTests {
             try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
             try connection.enableConfirms()
             for index in 0..<5 {
-                try connection.publishConfirmed(AMQPOutgoingMessage(
-                    exchange: "", routingKey: queue, properties: AMQPProperties(messageId: "\(index)"), body: [UInt8(index)]))
+                try connection.publishConfirmed(
+                    AMQPOutgoingMessage(
+                        exchange: "",
+                        routingKey: queue,
+                        properties: AMQPProperties(messageId: "\(index)"),
+                        body: [UInt8(index)]
+                    )
+                )
             }
         }
-        let client = AMQPClient(configuration: configuration, subscriptions: [.init(queue: queue, prefetch: 2)],
-                                logger: logger)
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: 2)],
+            logger: logger
+        )
         client.start()
         var seen = 0
         for await delivery in client.deliveries(of: queue) {
@@ -137,7 +165,8 @@ struct AMQPClientTests {
         }
         try await AMQPConnection.withDedicatedThread(configuration) { connection in
             for queue in [topology.queues[0].name, topology.queues[0].deadLetterQueue]
-                + topology.retry.delays.map({ topology.queues[0].retryQueue(delay: $0) }) {
+                + topology.retry.delays.map({ topology.queues[0].retryQueue(delay: $0) })
+            {
                 try connection.deleteQueue(queue)
             }
         }
@@ -145,25 +174,32 @@ struct AMQPClientTests {
 
     @Test func retryQueuesDeadLetterBackToTheWorkQueueAfterTheirTTL() async throws {
         let suffix = UUID().uuidString.prefix(8)
-        let topology = try Topology.parse(yaml: """
-            exchange: test.jobs.\(suffix)
-            dead_letter_exchange: test.dead.\(suffix)
-            retry: {delays: [1s, 5s]}
-            job_types:
-              t.\(suffix): {deadline: 5s}
-            queues:
-              test.retry.\(suffix):
-                job_types: [t.\(suffix)]
-            """)
+        let topology = try Topology.parse(
+            yaml: """
+                exchange: test.jobs.\(suffix)
+                dead_letter_exchange: test.dead.\(suffix)
+                retry: {delays: [1s, 5s]}
+                job_types:
+                  t.\(suffix): {deadline: 5s}
+                queues:
+                  test.retry.\(suffix):
+                    job_types: [t.\(suffix)]
+                """
+        )
         let queue = topology.queues[0]
+        let started = ContinuousClock.now  // before the publish: its confirm may be slow
         try await AMQPConnection.withDedicatedThread(configuration) { connection in
             try TopologyDeclarer(topology: topology).declare(on: connection)
             try connection.enableConfirms()
-            try connection.publishConfirmed(AMQPOutgoingMessage(
-                exchange: "", routingKey: queue.retryQueue(delay: .seconds(1)),
-                properties: AMQPProperties(deliveryMode: 2, messageId: "r", expiration: "900"), body: [42]))
+            try connection.publishConfirmed(
+                AMQPOutgoingMessage(
+                    exchange: "",
+                    routingKey: queue.retryQueue(delay: .seconds(1)),
+                    properties: AMQPProperties(deliveryMode: 2, messageId: "r", expiration: "900"),
+                    body: [42]
+                )
+            )
         }
-        let started = ContinuousClock.now
         var back: AMQPDelivery?
         while back == nil && ContinuousClock.now - started < .seconds(10) {
             back = try await AMQPConnection.withDedicatedThread(configuration) { try $0.get(queue: queue.name) }
@@ -173,9 +209,81 @@ struct AMQPClientTests {
         #expect(back?.body == [42])
         #expect(waited >= .milliseconds(800) && waited < .seconds(5), "waited \(waited)")
         try await AMQPConnection.withDedicatedThread(configuration) { connection in
-            for name in [queue.name, queue.deadLetterQueue] + topology.retry.delays.map({ queue.retryQueue(delay: $0) }) {
+            for name in [queue.name, queue.deadLetterQueue] + topology.retry.delays.map({ queue.retryQueue(delay: $0) })
+            {
                 try connection.deleteQueue(name)
             }
         }
+    }
+}
+
+@Suite("AMQP client reconnect")
+struct AMQPReconnectTests {
+    @Test(
+        "When the broker drops the connection, the client reconnects and consumes again",
+        .enabled(if: ProcessInfo.processInfo.environment["FLEET_RABBITMQCTL"] != nil)
+    )
+    func reconnectsAfterTheBrokerClosesTheConnection() async throws {
+        let rabbitmqctl = ProcessInfo.processInfo.environment["FLEET_RABBITMQCTL"]!
+        let vhost = "test_reconnect_\(UInt32.random(in: 0...UInt32.max))"
+        func shell(_ command: String) throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", command + " >/dev/null 2>&1"]
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(command)")
+        }
+        try shell(
+            "\(rabbitmqctl) add_vhost \(vhost) && \(rabbitmqctl) set_permissions -p \(vhost) guest '.*' '.*' '.*'"
+        )
+        var configuration = try AMQPConfiguration(url: AMQPClientTests.url)
+        configuration.vhost = vhost
+        let queue = "reconnect"
+        try await AMQPConnection.withDedicatedThread(configuration) { try $0.declareQueue(queue) }
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: 5)],
+            logger: Logger(label: "reconnect-test")
+        )
+        client.start()
+        func send(_ id: String) async throws {
+            try await client.publish(
+                AMQPOutgoingMessage(
+                    exchange: "",
+                    routingKey: queue,
+                    properties: AMQPProperties(deliveryMode: 2, messageId: id),
+                    body: [1]
+                )
+            )
+        }
+        var deliveries = client.deliveries(of: queue).makeAsyncIterator()
+        try await send("before")
+        let first = try #require(await deliveries.next())
+        #expect(first.properties.messageId == "before")
+        client.ack(first)
+
+        try shell("\(rabbitmqctl) close_all_connections -p \(vhost) 'test: broker went away'")
+        // A publish racing the close fails with a transient error (it may or may not be stored);
+        // publishing again goes out on the new connection.
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                try await send("after")
+                break
+            } catch let error as AMQPError where error.isTransient && attempts < 5 {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        var seen: [String] = []
+        while let delivery = await deliveries.next() {
+            seen.append(delivery.properties.messageId ?? "")
+            client.ack(delivery)
+            if seen.contains("after") { break }
+        }
+        #expect(seen.last == "after")
+        await client.shutdown()
+        try shell("\(rabbitmqctl) delete_vhost \(vhost)")
     }
 }

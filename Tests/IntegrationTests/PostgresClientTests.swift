@@ -62,7 +62,10 @@ struct PostgresClientTests {
     func rejectsBadURLs(url: String, reason: String) throws {
         let error = #expect(throws: PostgresError.self) { try PostgresConfiguration(url: url) }
         #expect(error?.code == .configuration)
-        #expect(error?.message.contains(reason) == true, "\(String(describing: error?.message)) should mention \(reason)")
+        #expect(
+            error?.message.contains(reason) == true,
+            "\(String(describing: error?.message)) should mention \(reason)"
+        )
         #expect(error?.isTransient == false)
         #expect(error.map { !"\($0)".contains("hunter2") && !$0.message.contains("hunter2") } == true)
     }
@@ -85,7 +88,12 @@ struct PostgresClientTests {
 
     @Test func unreachableServerIsATransientConnectionError() async throws {
         var configuration = PostgresConfiguration(
-            host: "127.0.0.1", port: 1, user: "fleet", password: "s3cret-pw", database: "fleet")
+            host: "127.0.0.1",
+            port: 1,
+            user: "fleet",
+            password: "s3cret-pw",
+            database: "fleet"
+        )
         configuration.connectTimeoutSeconds = 2
 
         let error = #expect(throws: PostgresError.self) { try PostgresConnection.connect(configuration) }
@@ -123,32 +131,57 @@ struct PostgresClientTests {
             try await withTableName("pg_bind") { table in
                 try await withTableName("pg_victim") { victim in
                     try await client.query("CREATE TABLE \(victim) (id int)")
-                    try await client.query("""
+                    try await client.query(
+                        """
                         CREATE TABLE \(table) (
                             s text, i bigint, i32 integer, i64 bigint, d double precision, b boolean, u uuid, t timestamptz)
-                        """)
+                        """
+                    )
                     let hostile = "'); DROP TABLE \(victim); --"
                     let samples: [Sample] = [
                         Sample(
-                            s: "plain", i: 42, i32: -7, i64: 9_000_000_000, d: 3.25, b: true, u: UUID(),
-                            t: Date(timeIntervalSince1970: 1_795_638_662.123456)),
+                            s: "plain",
+                            i: 42,
+                            i32: -7,
+                            i64: 9_000_000_000,
+                            d: 3.25,
+                            b: true,
+                            u: UUID(),
+                            t: Date(timeIntervalSince1970: 1_795_638_662.123456)
+                        ),
                         Sample(
-                            s: hostile, i: .min, i32: .max, i64: .max, d: -1.0e-300, b: false, u: UUID(),
-                            t: Date(timeIntervalSince1970: -1.5)),
+                            s: hostile,
+                            i: .min,
+                            i32: .max,
+                            i64: .max,
+                            d: -1.0e-300,
+                            b: false,
+                            u: UUID(),
+                            t: Date(timeIntervalSince1970: -1.5)
+                        ),
                         Sample(
-                            s: "ünïcødé 🚀 \\ \" ' $1 %s \n\t", i: .max, i32: .min, i64: .min, d: .greatestFiniteMagnitude,
-                            b: true, u: UUID(), t: Date(timeIntervalSince1970: 951_782_400.000001)),  // 2000-02-29
+                            s: "ünïcødé 🚀 \\ \" ' $1 %s \n\t",
+                            i: .max,
+                            i32: .min,
+                            i64: .min,
+                            d: .greatestFiniteMagnitude,
+                            b: true,
+                            u: UUID(),
+                            t: Date(timeIntervalSince1970: 951_782_400.000001)
+                        ),  // 2000-02-29
                     ]
                     for sample in samples {
                         let inserted = try await client.query(
                             "INSERT INTO \(table) (s, i, i32, i64, d, b, u, t) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                            [sample.s, sample.i, sample.i32, sample.i64, sample.d, sample.b, sample.u, sample.t])
+                            [sample.s, sample.i, sample.i32, sample.i64, sample.d, sample.b, sample.u, sample.t]
+                        )
                         #expect(inserted.affectedRows == 1)
                     }
                     for sample in samples {
                         let rows = try await client.query(
                             "SELECT s, i, i32, i64, d, b, u, u::text AS utext, t, extract(epoch FROM t)::text AS epoch FROM \(table) WHERE s = $1",
-                            [sample.s])
+                            [sample.s]
+                        )
                         try #require(rows.count == 1)
                         let row = rows[0]
                         #expect(row["s"] == sample.s)
@@ -164,7 +197,10 @@ struct PostgresClientTests {
                         // The server's own reading of the bound date, independent of our parser.
                         let epoch = try #require(row["epoch"].flatMap(Double.init))
                         #expect(abs(epoch - sample.t.timeIntervalSince1970) < 0.000_001)
-                        #expect(row["t"]?.hasSuffix("+00") == true, "session time zone should be UTC: \(row["t"] ?? "nil")")
+                        #expect(
+                            row["t"]?.hasSuffix("+00") == true,
+                            "session time zone should be UTC: \(row["t"] ?? "nil")"
+                        )
                     }
                     // The hostile string was data, not SQL: the victim table is still there.
                     let victimExists = try await client.query("SELECT to_regclass($1) IS NOT NULL AS present", [victim])
@@ -178,7 +214,10 @@ struct PostgresClientTests {
         try await withClient { client in
             for value in [Double.nan, .infinity, -.infinity, 0.1, -0.0, .pi, .leastNonzeroMagnitude, 1.0e300] {
                 let rows = try await client.query("SELECT $1::float8 AS v", [value])
-                let read = try #require(rows.first?.double("v"), "float8 \(value) read back as \(rows.first?["v"] ?? "nil")")
+                let read = try #require(
+                    rows.first?.double("v"),
+                    "float8 \(value) read back as \(rows.first?["v"] ?? "nil")"
+                )
                 #expect(read == value || (read.isNaN && value.isNaN), "\(value) came back as \(read)")
             }
         }
@@ -199,10 +238,16 @@ struct PostgresClientTests {
     @Test func nullBindsAndReadsAsNil() async throws {
         try await withClient { client in
             try await withTableName("pg_null") { table in
-                try await client.query("CREATE TABLE \(table) (s text, i bigint, b boolean, u uuid, t timestamptz, d float8)")
                 try await client.query(
-                    "INSERT INTO \(table) VALUES ($1, $2, $3, $4, $5, $6)", [nil, nil, nil, nil, nil, nil])
-                let rows = try await client.query("SELECT s, i, b, u, t, d, s IS NULL AS was_null, '' AS empty FROM \(table)")
+                    "CREATE TABLE \(table) (s text, i bigint, b boolean, u uuid, t timestamptz, d float8)"
+                )
+                try await client.query(
+                    "INSERT INTO \(table) VALUES ($1, $2, $3, $4, $5, $6)",
+                    [nil, nil, nil, nil, nil, nil]
+                )
+                let rows = try await client.query(
+                    "SELECT s, i, b, u, t, d, s IS NULL AS was_null, '' AS empty FROM \(table)"
+                )
                 try #require(rows.count == 1)
                 let row = rows[0]
                 #expect(row["s"] == nil)
@@ -239,7 +284,8 @@ struct PostgresClientTests {
 
     @Test func readsTimestampText() async throws {
         try await withClient { client in
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT '2026-11-25 20:31:02.123456+00'::timestamptz AS tz,
                        '2026-11-25 22:31:02+02'::text AS offset_hours,
                        '2026-11-25T15:01:02.5-05:30'::text AS offset_minutes,
@@ -248,7 +294,8 @@ struct PostgresClientTests {
                        'infinity'::timestamptz AS forever,
                        '2026-02-30 00:00:00+00'::text AS impossible,
                        current_setting('TimeZone') AS zone
-                """)
+                """
+            )
             let row = try #require(rows.first)
             #expect(row["zone"] == "UTC")
             #expect(row["tz"] == "2026-11-25 20:31:02.123456+00")
@@ -361,7 +408,9 @@ struct PostgresClientTests {
             #expect(error?.sqlState == "42601")
             #expect(error?.isTransient == false)
             // Parameterized statements are single statements: no stacking.
-            let stacked = await #expect(throws: PostgresError.self) { try await client.query("SELECT $1::int; SELECT 2", [1]) }
+            let stacked = await #expect(throws: PostgresError.self) {
+                try await client.query("SELECT $1::int; SELECT 2", [1])
+            }
             #expect(stacked?.sqlState == "42601")
         }
     }
@@ -370,16 +419,20 @@ struct PostgresClientTests {
         try await withClient { client in
             try await withTableName("pg_script") { table in
                 try await client.withConnection { connection in
-                    try connection.execute(script: """
-                        CREATE TABLE \(table) (id int PRIMARY KEY, name text);
-                        INSERT INTO \(table) VALUES (1, 'a');
-                        INSERT INTO \(table) VALUES (2, 'b; not a statement');
-                        """)
+                    try connection.execute(
+                        script: """
+                            CREATE TABLE \(table) (id int PRIMARY KEY, name text);
+                            INSERT INTO \(table) VALUES (1, 'a');
+                            INSERT INTO \(table) VALUES (2, 'b; not a statement');
+                            """
+                    )
                 }
                 #expect(try countRows(table) == 2)
                 let error = await #expect(throws: PostgresError.self) {
                     try await client.withConnection { connection in
-                        try connection.execute(script: "INSERT INTO \(table) VALUES (3, 'c'); INSERT INTO \(table) VALUES (1, 'dup');")
+                        try connection.execute(
+                            script: "INSERT INTO \(table) VALUES (3, 'c'); INSERT INTO \(table) VALUES (1, 'dup');"
+                        )
                     }
                 }
                 #expect(error?.sqlState == "23505")
@@ -529,9 +582,13 @@ private func uniqueName(_ prefix: String) -> String {
 }
 
 private func withClient<T>(
-    maxConnections: Int = 4, _ body: (PostgresClient) async throws -> T
+    maxConnections: Int = 4,
+    _ body: (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = PostgresClient(configuration: try PostgresConfiguration(url: postgresURL), maxConnections: maxConnections)
+    let client = PostgresClient(
+        configuration: try PostgresConfiguration(url: postgresURL),
+        maxConnections: maxConnections
+    )
     do {
         let value = try await body(client)
         await client.shutdown()

@@ -69,18 +69,29 @@ public struct DeadLetterAdmin: Sendable {
     /// The dead-letter queues to walk: one work queue's, or all of them.
     public func deadLetterQueues(of workQueue: String?) throws -> [Topology.Queue] {
         guard let workQueue else { return topology.queues }
-        guard let queue = topology.queue(named: workQueue) ?? topology.queues.first(where: {
-            $0.deadLetterQueue == workQueue
-        }) else {
-            throw ConfigurationError(file: "queues.yaml", path: "queues",
-                                     problem: "no queue named \(workQueue)")
+        guard
+            let queue = topology.queue(named: workQueue)
+                ?? topology.queues.first(where: {
+                    $0.deadLetterQueue == workQueue
+                })
+        else {
+            throw ConfigurationError(
+                file: "queues.yaml",
+                path: "queues",
+                problem: "no queue named \(workQueue)"
+            )
         }
         return [queue]
     }
 
     /// Applies `action` (or, with `dryRun`, only lists what it would touch) to matching entries.
-    public func run(_ action: Action, queues: [Topology.Queue], filter: Filter, dryRun: Bool,
-                    on connection: AMQPConnection) throws -> [DeadLetterEntry] {
+    public func run(
+        _ action: Action,
+        queues: [Topology.Queue],
+        filter: Filter,
+        dryRun: Bool,
+        on connection: AMQPConnection
+    ) throws -> [DeadLetterEntry] {
         if action == .replay && !dryRun { try connection.enableConfirms() }
         var matched: [DeadLetterEntry] = []
         for queue in queues {
@@ -100,8 +111,14 @@ public struct DeadLetterAdmin: Sendable {
                     properties.headers = FleetHeaders.forReplay(properties.headers)
                     properties.expiration = nil
                     properties.deliveryMode = 2
-                    try connection.publishConfirmed(AMQPOutgoingMessage(
-                        exchange: "", routingKey: queue.name, properties: properties, body: delivery.body))
+                    try connection.publishConfirmed(
+                        AMQPOutgoingMessage(
+                            exchange: "",
+                            routingKey: queue.name,
+                            properties: properties,
+                            body: delivery.body
+                        )
+                    )
                     try connection.ack(delivery.deliveryTag)
                 case .purge:
                     try connection.ack(delivery.deliveryTag)

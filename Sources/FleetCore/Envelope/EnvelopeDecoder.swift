@@ -45,8 +45,10 @@ public struct EnvelopeDecoder: Sendable {
         let createdAt = try fields.timestamp("created_at")
         let idempotencyKey = try fields.optionalString("idempotency_key")
         if let idempotencyKey, idempotencyKey.isEmpty || idempotencyKey.count > Self.maximumIdempotencyKeyLength {
-            throw EnvelopeRejection(.invalidField,
-                                    "idempotency_key: must be 1 to \(Self.maximumIdempotencyKeyLength) characters")
+            throw EnvelopeRejection(
+                .invalidField,
+                "idempotency_key: must be 1 to \(Self.maximumIdempotencyKeyLength) characters"
+            )
         }
         let notBefore = try fields.optionalTimestamp("not_before")
         guard let payload = object["payload"] else {
@@ -55,7 +57,14 @@ public struct EnvelopeDecoder: Sendable {
         guard case .object(let payloadObject) = payload else {
             throw EnvelopeRejection(.invalidField, "payload: expected an object, got a \(payload.kind)")
         }
-        return JobEnvelope(id: uuid.uuidString.lowercased(), type: type, version: version, createdAt: createdAt,
-                           idempotencyKey: idempotencyKey, notBefore: notBefore, payload: payloadObject)
+        return JobEnvelope(
+            id: uuid.uuidString.lowercased(),
+            type: type,
+            version: version,
+            createdAt: createdAt,
+            idempotencyKey: idempotencyKey,
+            notBefore: notBefore,
+            payload: payloadObject
+        )
     }
 }

@@ -11,8 +11,15 @@ public struct JobEnvelope: Sendable, Equatable {
     public let notBefore: Date?
     public let payload: [String: JSONValue]
 
-    public init(id: String, type: String, version: Int = 1, createdAt: Date, idempotencyKey: String? = nil,
-                notBefore: Date? = nil, payload: [String: JSONValue]) {
+    public init(
+        id: String,
+        type: String,
+        version: Int = 1,
+        createdAt: Date,
+        idempotencyKey: String? = nil,
+        notBefore: Date? = nil,
+        payload: [String: JSONValue]
+    ) {
         self.id = id
         self.type = type
         self.version = version

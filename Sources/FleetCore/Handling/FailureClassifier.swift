@@ -22,13 +22,17 @@ public enum FailureClassifier {
         case let error as DeadlineExceeded:
             return Classification(permanent: false, reason: "deadline_exceeded", message: error.description)
         case let error as PostgresError:
-            return Classification(permanent: !error.isTransient,
-                                  reason: error.isTransient ? "postgres_unavailable" : "postgres_rejected",
-                                  message: error.description)
+            return Classification(
+                permanent: !error.isTransient,
+                reason: error.isTransient ? "postgres_unavailable" : "postgres_rejected",
+                message: error.description
+            )
         case let error as RedisError:
-            return Classification(permanent: !error.isTransient,
-                                  reason: error.isTransient ? "redis_unavailable" : "redis_rejected",
-                                  message: error.description)
+            return Classification(
+                permanent: !error.isTransient,
+                reason: error.isTransient ? "redis_unavailable" : "redis_rejected",
+                message: error.description
+            )
         case let error as RedisLockError:
             return Classification(permanent: false, reason: "lock_unavailable", message: error.description)
         case let error as AMQPError:

@@ -6,7 +6,8 @@ import Synchronization
 /// The body is cancelled too, but a blocking store call inside it may only notice when it returns;
 /// its result is then ignored. That is safe because handlers are idempotent: a retry of a job whose
 /// late first run did commit finds its ledger record and does nothing.
-func withDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+func withDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T
+{
     let race = DeadlineRace<T>()
     let work = Task { race.finish(await Result { try await body() }) }
     let timer = Task {

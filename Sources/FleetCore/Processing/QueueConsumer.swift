@@ -24,8 +24,16 @@ public struct QueueConsumer: Service {
     private let stats: FleetStats
     private let logger: Logger
 
-    public init(queue: Topology.Queue, topology: Topology, registry: JobRegistry, amqp: AMQPConfiguration,
-                concurrency: Int? = nil, drainTimeout: Duration = .seconds(20), stats: FleetStats, logger: Logger) {
+    public init(
+        queue: Topology.Queue,
+        topology: Topology,
+        registry: JobRegistry,
+        amqp: AMQPConfiguration,
+        concurrency: Int? = nil,
+        drainTimeout: Duration = .seconds(20),
+        stats: FleetStats,
+        logger: Logger
+    ) {
         self.queue = queue
         self.topology = topology
         self.registry = registry
@@ -36,9 +44,11 @@ public struct QueueConsumer: Service {
         var logger = logger
         logger[metadataKey: "queue"] = "\(queue.name)"
         self.logger = logger
-        self.client = AMQPClient(configuration: amqp,
-                                 subscriptions: [.init(queue: queue.name, prefetch: UInt16(queue.prefetch))],
-                                 logger: logger)
+        self.client = AMQPClient(
+            configuration: amqp,
+            subscriptions: [.init(queue: queue.name, prefetch: UInt16(queue.prefetch))],
+            logger: logger
+        )
     }
 
     public func run() async throws {
@@ -83,8 +93,10 @@ public struct QueueConsumer: Service {
                     if running == 0 { group.cancelAll() }
                 case .drainTimeout:
                     if running > 0 {
-                        logger.warning("fleet.consumer drain timeout, leaving jobs for redelivery",
-                                       metadata: ["in_flight": "\(running)"])
+                        logger.warning(
+                            "fleet.consumer drain timeout, leaving jobs for redelivery",
+                            metadata: ["in_flight": "\(running)"]
+                        )
                     }
                     group.cancelAll()
                 }
@@ -100,12 +112,19 @@ public struct QueueConsumer: Service {
         do throws(EnvelopeRejection) {
             prepared = try registry.prepare(try decoder.decode(delivery.body))
         } catch {
-            logger.error("fleet.job rejected", metadata: [
-                "job.message_id": "\(delivery.properties.messageId ?? "-")", "reason": "\(error.reason)",
-                "error": "\(error.detail)",
-            ])
-            await deadLetter(delivery, type: delivery.properties.type ?? "unknown", reason: error.reason.description,
-                             detail: error.detail)
+            logger.error(
+                "fleet.job rejected",
+                metadata: [
+                    "job.message_id": "\(delivery.properties.messageId ?? "-")", "reason": "\(error.reason)",
+                    "error": "\(error.detail)",
+                ]
+            )
+            await deadLetter(
+                delivery,
+                type: delivery.properties.type ?? "unknown",
+                reason: error.reason.description,
+                detail: error.detail
+            )
             return
         }
         let envelope = prepared.envelope
@@ -128,8 +147,11 @@ public struct QueueConsumer: Service {
                 try await prepared.run(context)
             }
             client.ack(delivery)
-            stats.record(outcome == .applied ? .applied : .alreadyApplied, type: envelope.type,
-                         duration: ContinuousClock.now - started)
+            stats.record(
+                outcome == .applied ? .applied : .alreadyApplied,
+                type: envelope.type,
+                duration: ContinuousClock.now - started
+            )
             logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
         } catch {
             if Task.isCancelled {
@@ -141,26 +163,40 @@ public struct QueueConsumer: Service {
         }
     }
 
-    private func settleFailure(_ delivery: AMQPDelivery, envelope: JobEnvelope, attempt: Int, error: Error,
-                               logger: Logger) async {
+    private func settleFailure(
+        _ delivery: AMQPDelivery,
+        envelope: JobEnvelope,
+        attempt: Int,
+        error: Error,
+        logger: Logger
+    ) async {
         let failure = FailureClassifier.classify(error)
         let decision: RetrySchedule.Decision =
-            failure.permanent ? .deadLetter : topology.retry.afterFailure(ofAttempt: attempt, random: .random(in: 0..<1))
+            failure.permanent
+            ? .deadLetter : topology.retry.afterFailure(ofAttempt: attempt, random: .random(in: 0..<1))
         switch decision {
         case .retry(let tier, let delay):
-            logger.warning("fleet.job failed, will retry", metadata: [
-                "reason": "\(failure.reason)", "error": "\(failure.message)",
-                "retry_in_ms": "\(delay.milliseconds)",
-            ])
+            logger.warning(
+                "fleet.job failed, will retry",
+                metadata: [
+                    "reason": "\(failure.reason)", "error": "\(failure.message)",
+                    "retry_in_ms": "\(delay.milliseconds)",
+                ]
+            )
             var properties = delivery.properties
-            properties.headers = FleetHeaders.forRetry(properties.headers, failedAttempt: attempt,
-                                                       error: "\(failure.reason): \(failure.message)", now: Date())
+            properties.headers = FleetHeaders.forRetry(
+                properties.headers,
+                failedAttempt: attempt,
+                error: "\(failure.reason): \(failure.message)",
+                now: Date()
+            )
             properties.expiration = String(delay.milliseconds)
             let target = queue.retryQueue(delay: topology.retry.delays[tier])
             await republish(delivery, to: target, properties: properties, outcome: .retried, type: envelope.type)
         case .deadLetter:
             let reason = failure.permanent ? failure.reason : "max_attempts"
-            let detail = failure.permanent
+            let detail =
+                failure.permanent
                 ? failure.message : "failed \(attempt) attempts; last error: \(failure.reason): \(failure.message)"
             logger.error("fleet.job dead-lettered", metadata: ["reason": "\(reason)", "error": "\(detail)"])
             await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail)
@@ -173,33 +209,62 @@ public struct QueueConsumer: Service {
         var properties = delivery.properties
         properties.expiration = String(hop.delay.milliseconds)
         logger.debug("fleet.job delayed", metadata: ["not_before": "\(RFC3339.format(notBefore))"])
-        await republish(delivery, to: queue.retryQueue(delay: topology.retry.delays[hop.tier]), properties: properties,
-                        outcome: .delayed, type: type)
+        await republish(
+            delivery,
+            to: queue.retryQueue(delay: topology.retry.delays[hop.tier]),
+            properties: properties,
+            outcome: .delayed,
+            type: type
+        )
     }
 
     private func deadLetter(_ delivery: AMQPDelivery, type: String, reason: String, detail: String) async {
         var properties = delivery.properties
-        properties.headers = FleetHeaders.forDeadLetter(properties.headers, reason: reason, error: detail,
-                                                        queue: queue.name, now: Date())
+        properties.headers = FleetHeaders.forDeadLetter(
+            properties.headers,
+            reason: reason,
+            error: detail,
+            queue: queue.name,
+            now: Date()
+        )
         properties.expiration = nil
-        await republish(delivery, to: queue.deadLetterQueue, properties: properties, outcome: .deadLettered,
-                        type: type)
+        await republish(
+            delivery,
+            to: queue.deadLetterQueue,
+            properties: properties,
+            outcome: .deadLettered,
+            type: type
+        )
     }
 
     /// Publishes the changed copy, waits for the broker's confirm, and only then acks the original.
-    private func republish(_ delivery: AMQPDelivery, to target: String, properties: AMQPProperties,
-                           outcome: FleetStats.Outcome, type: String) async {
+    private func republish(
+        _ delivery: AMQPDelivery,
+        to target: String,
+        properties: AMQPProperties,
+        outcome: FleetStats.Outcome,
+        type: String
+    ) async {
         var properties = properties
         properties.deliveryMode = 2
         do {
-            try await client.publish(AMQPOutgoingMessage(exchange: "", routingKey: target, properties: properties,
-                                                         body: delivery.body))
+            try await client.publish(
+                AMQPOutgoingMessage(
+                    exchange: "",
+                    routingKey: target,
+                    properties: properties,
+                    body: delivery.body
+                )
+            )
             client.ack(delivery)
             stats.record(outcome, type: type)
         } catch {
-            logger.error("fleet.job could not be moved, leaving it for redelivery", metadata: [
-                "target": "\(target)", "error": "\(error)",
-            ])
+            logger.error(
+                "fleet.job could not be moved, leaving it for redelivery",
+                metadata: [
+                    "target": "\(target)", "error": "\(error)",
+                ]
+            )
             client.reject(delivery, requeue: true)
             stats.record(.requeued, type: type)
         }

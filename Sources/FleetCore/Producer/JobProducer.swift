@@ -19,11 +19,23 @@ public final class JobProducer: Sendable {
 
     /// Builds, validates and publishes a job; returns its envelope once the broker confirmed it.
     @discardableResult
-    public func enqueue(type: String, payload: [String: JSONValue], version: Int = 1, idempotencyKey: String? = nil,
-                        notBefore: Date? = nil, traceparent: String? = nil) async throws -> JobEnvelope {
-        let envelope = JobEnvelope(id: UUID().uuidString.lowercased(), type: type, version: version,
-                                   createdAt: Date(), idempotencyKey: idempotencyKey, notBefore: notBefore,
-                                   payload: payload)
+    public func enqueue(
+        type: String,
+        payload: [String: JSONValue],
+        version: Int = 1,
+        idempotencyKey: String? = nil,
+        notBefore: Date? = nil,
+        traceparent: String? = nil
+    ) async throws -> JobEnvelope {
+        let envelope = JobEnvelope(
+            id: UUID().uuidString.lowercased(),
+            type: type,
+            version: version,
+            createdAt: Date(),
+            idempotencyKey: idempotencyKey,
+            notBefore: notBefore,
+            payload: payload
+        )
         // Round-trip through the worker's decoder: the producer enforces exactly what workers enforce.
         let body = envelope.encoded()
         _ = try registry.prepare(try registry.decoder.decode(body))
@@ -35,11 +47,22 @@ public final class JobProducer: Sendable {
     public func publish(envelope: JobEnvelope, body: [UInt8], traceparent: String? = nil) async throws {
         var headers: AMQPTable = [:]
         if let traceparent { headers[FleetHeaders.traceparent] = .string(traceparent) }
-        let properties = AMQPProperties(contentType: "application/json", deliveryMode: 2, messageId: envelope.id,
-                                        type: envelope.type, headers: headers,
-                                        timestamp: UInt64(envelope.createdAt.timeIntervalSince1970))
-        try await client.publish(AMQPOutgoingMessage(exchange: exchange, routingKey: envelope.type,
-                                                     properties: properties, body: body))
+        let properties = AMQPProperties(
+            contentType: "application/json",
+            deliveryMode: 2,
+            messageId: envelope.id,
+            type: envelope.type,
+            headers: headers,
+            timestamp: UInt64(envelope.createdAt.timeIntervalSince1970)
+        )
+        try await client.publish(
+            AMQPOutgoingMessage(
+                exchange: exchange,
+                routingKey: envelope.type,
+                properties: properties,
+                body: body
+            )
+        )
     }
 
     public func shutdown() async {

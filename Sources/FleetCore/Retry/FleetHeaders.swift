@@ -34,8 +34,13 @@ public enum FleetHeaders {
         return next
     }
 
-    static func forDeadLetter(_ headers: AMQPTable, reason: String, error: String, queue: String,
-                              now: Date) -> AMQPTable {
+    static func forDeadLetter(
+        _ headers: AMQPTable,
+        reason: String,
+        error: String,
+        queue: String,
+        now: Date
+    ) -> AMQPTable {
         var next = headers
         next[self.reason] = .string(reason)
         next[self.error] = .string(truncate(error))
@@ -46,8 +51,10 @@ public enum FleetHeaders {
 
     /// A replayed job starts afresh: no attempt count, no failure history, no broker death records.
     static func forReplay(_ headers: AMQPTable) -> AMQPTable {
-        headers.filter { !$0.key.hasPrefix("x-fleet-") && $0.key != "x-death" && !$0.key.hasPrefix("x-first-death")
-            && !$0.key.hasPrefix("x-last-death") && $0.key != "x-delivery-count" }
+        headers.filter {
+            !$0.key.hasPrefix("x-fleet-") && $0.key != "x-death" && !$0.key.hasPrefix("x-first-death")
+                && !$0.key.hasPrefix("x-last-death") && $0.key != "x-delivery-count"
+        }
     }
 
     static func truncate(_ text: String) -> String {

@@ -17,7 +17,9 @@ public struct RetrySchedule: Sendable, Equatable {
     }
 
     public static let standard = RetrySchedule(
-        delays: [.seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600)], jitter: 0.1)
+        delays: [.seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600)],
+        jitter: 0.1
+    )
 
     public var maximumAttempts: Int { delays.count + 1 }
 

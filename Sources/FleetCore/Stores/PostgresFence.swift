@@ -16,7 +16,8 @@ public enum PostgresFence {
             ON CONFLICT (resource) DO UPDATE SET fence = EXCLUDED.fence
             WHERE fleet_fences.fence <= EXCLUDED.fence
             """,
-            [resource, fence])
+            [resource, fence]
+        )
         return rows.affectedRows == 1
     }
 }

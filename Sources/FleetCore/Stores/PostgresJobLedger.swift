@@ -16,7 +16,8 @@ public enum PostgresJobLedger {
             VALUES ($1, $2, $3, now())
             ON CONFLICT (job_type, dedup_key) DO NOTHING
             """,
-            [envelope.type, envelope.deduplicationKey, envelope.id])
+            [envelope.type, envelope.deduplicationKey, envelope.id]
+        )
         return rows.affectedRows == 1
     }
 }

@@ -11,8 +11,10 @@ extension Topology {
 
     public static func parse(yaml: String, file: String = "queues.yaml") throws -> Topology {
         let root = try YAMLReader(file: file, text: yaml)
-        try root.allowOnly(["exchange", "dead_letter_exchange", "broker_consumer_timeout", "retry", "queue_defaults",
-                            "job_types", "queues"])
+        try root.allowOnly([
+            "exchange", "dead_letter_exchange", "broker_consumer_timeout", "retry", "queue_defaults",
+            "job_types", "queues",
+        ])
 
         let retryReader = try root.nested("retry", required: false)
         try retryReader?.allowOnly(["delays", "jitter"])
@@ -20,7 +22,11 @@ extension Topology {
         let delayTexts = try retryReader?.strings("delays", default: standardDelays) ?? standardDelays
         let delays = try delayTexts.map { text -> Duration in
             guard let delay = DurationText.parse(text) else {
-                throw ConfigurationError(file: file, path: "retry.delays", problem: "\(text.debugDescription) is not a duration")
+                throw ConfigurationError(
+                    file: file,
+                    path: "retry.delays",
+                    problem: "\(text.debugDescription) is not a duration"
+                )
             }
             return delay
         }
@@ -42,7 +48,10 @@ extension Topology {
             try entry.allowOnly(["deadline"])
             let deadline = try entry.duration("deadline", default: .seconds(60))
             guard deadline < consumerTimeout else {
-                throw entry.fail("deadline", "must be below broker_consumer_timeout (\(DurationText.format(consumerTimeout)))")
+                throw entry.fail(
+                    "deadline",
+                    "must be below broker_consumer_timeout (\(DurationText.format(consumerTimeout)))"
+                )
             }
             jobTypes[name] = JobType(name: name, deadline: deadline)
         }
@@ -67,14 +76,25 @@ extension Topology {
             }
             let prefetch = try entry.positiveInt("prefetch", default: defaultPrefetch)
             guard prefetch <= Int(UInt16.max) else { throw entry.fail("prefetch", "at most \(UInt16.max)") }
-            queues.append(Queue(name: name, jobTypes: types, queueType: queueType, prefetch: prefetch,
-                                concurrency: try entry.positiveInt("concurrency", default: defaultConcurrency),
-                                deliveryLimit: try entry.positiveInt("delivery_limit", default: defaultDeliveryLimit)))
+            queues.append(
+                Queue(
+                    name: name,
+                    jobTypes: types,
+                    queueType: queueType,
+                    prefetch: prefetch,
+                    concurrency: try entry.positiveInt("concurrency", default: defaultConcurrency),
+                    deliveryLimit: try entry.positiveInt("delivery_limit", default: defaultDeliveryLimit)
+                )
+            )
         }
         guard !queues.isEmpty else { throw root.fail("queues", "at least one queue is needed") }
-        return Topology(exchange: try root.string("exchange", default: "jobs"),
-                        deadLetterExchange: try root.string("dead_letter_exchange", default: "jobs.dead"),
-                        retry: RetrySchedule(delays: delays, jitter: jitter), brokerConsumerTimeout: consumerTimeout,
-                        queues: queues, jobTypes: jobTypes)
+        return Topology(
+            exchange: try root.string("exchange", default: "jobs"),
+            deadLetterExchange: try root.string("dead_letter_exchange", default: "jobs.dead"),
+            retry: RetrySchedule(delays: delays, jitter: jitter),
+            brokerConsumerTimeout: consumerTimeout,
+            queues: queues,
+            jobTypes: jobTypes
+        )
     }
 }

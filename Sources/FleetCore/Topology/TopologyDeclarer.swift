@@ -30,15 +30,20 @@ public struct TopologyDeclarer: Sendable {
         try connection.declareExchange(topology.deadLetterExchange, type: "direct")
         for queue in topology.queues {
             try connection.declareQueue(queue.deadLetterQueue, arguments: queueArguments(queue, extra: [:]))
-            try connection.bindQueue(queue.deadLetterQueue, exchange: topology.deadLetterExchange,
-                                     routingKey: queue.deadLetterQueue)
+            try connection.bindQueue(
+                queue.deadLetterQueue,
+                exchange: topology.deadLetterExchange,
+                routingKey: queue.deadLetterQueue
+            )
             try connection.declareQueue(queue.name, arguments: workQueueArguments(queue))
             for type in queue.jobTypes {
                 try connection.bindQueue(queue.name, exchange: topology.exchange, routingKey: type)
             }
             for delay in topology.retry.delays {
-                try connection.declareQueue(queue.retryQueue(delay: delay),
-                                            arguments: retryQueueArguments(queue, delay: delay))
+                try connection.declareQueue(
+                    queue.retryQueue(delay: delay),
+                    arguments: retryQueueArguments(queue, delay: delay)
+                )
             }
         }
     }

@@ -29,8 +29,12 @@ public struct WorkerManifest: Sendable, Equatable {
         for store in stores where !knownStores.contains(store) {
             throw root.fail("stores", "\(store) is not one of \(knownStores.sorted().joined(separator: ", "))")
         }
-        return WorkerManifest(name: try root.string("name"), queues: queues,
-                              concurrency: try root.optionalPositiveInt("concurrency"), stores: stores)
+        return WorkerManifest(
+            name: try root.string("name"),
+            queues: queues,
+            concurrency: try root.optionalPositiveInt("concurrency"),
+            stores: stores
+        )
     }
 
     /// Every manifest in `directory`, by name.

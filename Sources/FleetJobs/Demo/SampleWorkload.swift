@@ -18,15 +18,20 @@ public enum SampleWorkload {
                     INSERT INTO users (user_id, email, password_hash, first_name, last_name)
                     VALUES ($1, $2, 'x', $3, $4) ON CONFLICT (user_id) DO NOTHING
                     """,
-                    [userId(index), "user\(index)@example.com", "User", index % 2 == 0 ? "Number \(index)" : nil])
+                    [userId(index), "user\(index)@example.com", "User", index % 2 == 0 ? "Number \(index)" : nil]
+                )
                 try connection.query(
                     """
                     INSERT INTO user_profiles (profile_id, user_id, headline, location, github_url, years_of_experience)
                     SELECT gen_random_uuid(), $1, $2, $3, $4, $5
                     WHERE NOT EXISTS (SELECT 1 FROM user_profiles WHERE user_id = $1)
                     """,
-                    [userId(index), index % 3 == 0 ? "Engineer" : nil, "Berlin", index % 4 == 0 ? "https://github.com/u" : nil,
-                     index % 5])
+                    [
+                        userId(index), index % 3 == 0 ? "Engineer" : nil, "Berlin",
+                        index % 4 == 0 ? "https://github.com/u" : nil,
+                        index % 5,
+                    ]
+                )
             }
             for index in 0..<courses {
                 try connection.query(
@@ -34,7 +39,8 @@ public enum SampleWorkload {
                     INSERT INTO courses (course_id, title, provider) VALUES ($1, $2, 'WorkerFleet Academy')
                     ON CONFLICT (course_id) DO NOTHING
                     """,
-                    [courseId(index), "Course \(index)"])
+                    [courseId(index), "Course \(index)"]
+                )
             }
         }
     }
@@ -56,8 +62,10 @@ public enum SampleWorkload {
             let user = userId(index % users)
             let envelope: JobEnvelope
             if index % 5 == 4 {
-                envelope = try await producer.enqueue(type: "profile.completion.recalculate",
-                                                      payload: ["user_id": .string(user)])
+                envelope = try await producer.enqueue(
+                    type: "profile.completion.recalculate",
+                    payload: ["user_id": .string(user)]
+                )
             } else {
                 let action = actions[index % actions.count]
                 var payload: [String: JSONValue] = [
@@ -73,19 +81,30 @@ public enum SampleWorkload {
                 published.duplicates += 1
             }
         }
-        try await producer.enqueue(type: "profile.completion.recalculate", payload: ["user_id": .string(userId(0))],
-                                   notBefore: Date().addingTimeInterval(3))
+        try await producer.enqueue(
+            type: "profile.completion.recalculate",
+            payload: ["user_id": .string(userId(0))],
+            notBefore: Date().addingTimeInterval(3)
+        )
         published.jobs += 1
         for _ in 0..<2 {
-            try await producer.enqueue(type: "profile.completion.recalculate",
-                                       payload: ["user_id": .string(UUID().uuidString.lowercased())])
+            try await producer.enqueue(
+                type: "profile.completion.recalculate",
+                payload: ["user_id": .string(UUID().uuidString.lowercased())]
+            )
             published.jobs += 1
             published.expectedDeadLetters += 1
         }
-        let stub = JobEnvelope(id: UUID().uuidString.lowercased(), type: "enrollment.update", createdAt: Date(),
-                               payload: [:])
-        for body in [Array("{not json".utf8), Array(#"{"id":"x","type":"no.such.job"}"#.utf8),
-                     Array(#"{"type":"enrollment.update","payload":{}}"#.utf8)] {
+        let stub = JobEnvelope(
+            id: UUID().uuidString.lowercased(),
+            type: "enrollment.update",
+            createdAt: Date(),
+            payload: [:]
+        )
+        for body in [
+            Array("{not json".utf8), Array(#"{"id":"x","type":"no.such.job"}"#.utf8),
+            Array(#"{"type":"enrollment.update","payload":{}}"#.utf8),
+        ] {
             try await producer.publish(envelope: stub, body: body)
             published.malformed += 1
             published.expectedDeadLetters += 1

@@ -21,8 +21,12 @@ public struct FleetConfiguration: Sendable {
     public var postgresPoolSize: Int = 16
     public var redisPoolSize: Int = 16
 
-    public init(amqp: AMQPConfiguration, postgres: PostgresConfiguration, redis: RedisConfiguration,
-                configDirectory: String) {
+    public init(
+        amqp: AMQPConfiguration,
+        postgres: PostgresConfiguration,
+        redis: RedisConfiguration,
+        configDirectory: String
+    ) {
         self.amqp = amqp
         self.postgres = postgres
         self.redis = redis
@@ -30,8 +34,10 @@ public struct FleetConfiguration: Sendable {
     }
 
     /// Reads the environment; a malformed URL is an error naming the variable.
-    public static func fromEnvironment(configDirectory: String,
-                                       environment: [String: String] = ProcessInfo.processInfo.environment)
+    public static func fromEnvironment(
+        configDirectory: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
         throws -> FleetConfiguration
     {
         func url(_ name: String, _ fallback: String) -> String { environment[name] ?? fallback }
@@ -46,7 +52,8 @@ public struct FleetConfiguration: Sendable {
             amqp: try parse("FLEET_AMQP_URL", defaultAMQPURL) { try AMQPConfiguration(url: $0) },
             postgres: try parse("FLEET_POSTGRES_URL", defaultPostgresURL) { try PostgresConfiguration(url: $0) },
             redis: try parse("FLEET_REDIS_URL", defaultRedisURL) { try RedisConfiguration(url: $0) },
-            configDirectory: configDirectory)
+            configDirectory: configDirectory
+        )
     }
 
     public var topologyPath: String { "\(configDirectory)/queues.yaml" }

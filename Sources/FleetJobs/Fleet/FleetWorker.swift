@@ -11,8 +11,13 @@ public struct FleetWorker: Service {
     private let consumers: [QueueConsumer]
     private let logger: Logger
 
-    public init(manifest: WorkerManifest, topology: Topology, configuration: FleetConfiguration,
-                drainTimeout: Duration = .seconds(20), logger: Logger) {
+    public init(
+        manifest: WorkerManifest,
+        topology: Topology,
+        configuration: FleetConfiguration,
+        drainTimeout: Duration = .seconds(20),
+        logger: Logger
+    ) {
         self.manifest = manifest
         self.logger = logger
         let stores = FleetStores(configuration: configuration)
@@ -20,8 +25,16 @@ public struct FleetWorker: Service {
         let registry = JobCatalog.registry(stores: stores)
         let stats = self.stats
         consumers = manifest.queues.compactMap { topology.queue(named: $0) }.map { queue in
-            QueueConsumer(queue: queue, topology: topology, registry: registry, amqp: configuration.amqp,
-                          concurrency: manifest.concurrency, drainTimeout: drainTimeout, stats: stats, logger: logger)
+            QueueConsumer(
+                queue: queue,
+                topology: topology,
+                registry: registry,
+                amqp: configuration.amqp,
+                concurrency: manifest.concurrency,
+                drainTimeout: drainTimeout,
+                stats: stats,
+                logger: logger
+            )
         }
     }
 

@@ -39,23 +39,34 @@ public struct EnrollmentUpdateHandler: JobHandler {
         if action == .progress && progress == nil {
             throw payload.invalid("progress_percentage", "required when action is progress")
         }
-        return Payload(userId: try payload.uuid("user_id"), courseId: try payload.uuid("course_id"), action: action,
-                       progressPercentage: progress)
+        return Payload(
+            userId: try payload.uuid("user_id"),
+            courseId: try payload.uuid("course_id"),
+            action: action,
+            progressPercentage: progress
+        )
     }
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
         let envelope = context.envelope
         return try await postgres.withTransaction { connection in
             guard try PostgresJobLedger.claim(connection, envelope: envelope) else { return .alreadyApplied }
-            guard try !connection.query("SELECT 1 FROM courses WHERE course_id = $1 FOR NO KEY UPDATE",
-                                        [payload.courseId]).isEmpty
+            guard
+                try !connection.query(
+                    "SELECT 1 FROM courses WHERE course_id = $1 FOR NO KEY UPDATE",
+                    [payload.courseId]
+                ).isEmpty
             else { throw JobError.permanent("unknown_course", "course \(payload.courseId) does not exist") }
             guard try !connection.query("SELECT 1 FROM users WHERE user_id = $1", [payload.userId]).isEmpty else {
                 throw JobError.permanent("unknown_user", "user \(payload.userId) does not exist")
             }
             let before = try currentEnrollment(connection, payload)
-            guard let after = EnrollmentTransition.apply(payload.action, progress: payload.progressPercentage,
-                                                         to: before)
+            guard
+                let after = EnrollmentTransition.apply(
+                    payload.action,
+                    progress: payload.progressPercentage,
+                    to: before
+                )
             else { return .applied }  // e.g. dropping a course never enrolled in: nothing to change
             try write(connection, payload, after: after, existed: before != nil, at: envelope.createdAt)
             let delta = EnrollmentTransition.counterDelta(before: before, after: after)
@@ -65,7 +76,8 @@ public struct EnrollmentUpdateHandler: JobHandler {
                     UPDATE courses SET total_enrollments = total_enrollments + $2, updated_at = now()
                     WHERE course_id = $1
                     """,
-                    [payload.courseId, delta])
+                    [payload.courseId, delta]
+                )
             }
             return .applied
         }
@@ -74,13 +86,19 @@ public struct EnrollmentUpdateHandler: JobHandler {
     private func currentEnrollment(_ connection: PostgresConnection, _ payload: Payload) throws -> EnrollmentState? {
         let rows = try connection.query(
             "SELECT status, progress_percentage FROM user_courses WHERE user_id = $1 AND course_id = $2 FOR UPDATE",
-            [payload.userId, payload.courseId])
+            [payload.userId, payload.courseId]
+        )
         guard let row = rows.first else { return nil }
         return EnrollmentState(status: row["status"] ?? "enrolled", progress: row.int("progress_percentage") ?? 0)
     }
 
-    private func write(_ connection: PostgresConnection, _ payload: Payload, after: EnrollmentState, existed: Bool,
-                       at time: Date) throws {
+    private func write(
+        _ connection: PostgresConnection,
+        _ payload: Payload,
+        after: EnrollmentState,
+        existed: Bool,
+        at time: Date
+    ) throws {
         let completed = after.status == EnrollmentState.completed
         if existed {
             try connection.query(
@@ -89,7 +107,8 @@ public struct EnrollmentUpdateHandler: JobHandler {
                     completion_date = CASE WHEN $5 THEN COALESCE(completion_date, $6::timestamptz) ELSE completion_date END
                 WHERE user_id = $1 AND course_id = $2
                 """,
-                [payload.userId, payload.courseId, after.status, after.progress, completed, time])
+                [payload.userId, payload.courseId, after.status, after.progress, completed, time]
+            )
         } else {
             // No racing insert is possible: jobs of the same course hold its row lock until they commit.
             try connection.query(
@@ -98,7 +117,8 @@ public struct EnrollmentUpdateHandler: JobHandler {
                                           progress_percentage, status)
                 VALUES (gen_random_uuid(), $1, $2, $3, CASE WHEN $4 THEN $3::timestamptz END, $5, $6)
                 """,
-                [payload.userId, payload.courseId, time, completed, after.progress, after.status])
+                [payload.userId, payload.courseId, time, completed, after.progress, after.status]
+            )
         }
     }
 }
@@ -126,16 +146,21 @@ public enum EnrollmentTransition {
     /// The row after the action, or nil when the action changes nothing that exists (drop of a
     /// missing enrollment). Progress never decreases; `complete` sets 100; `enroll` re-activates a
     /// dropped enrollment and leaves an active one as it is.
-    public static func apply(_ action: EnrollmentUpdateHandler.Action, progress: Int?,
-                             to current: EnrollmentState?) -> EnrollmentState? {
+    public static func apply(
+        _ action: EnrollmentUpdateHandler.Action,
+        progress: Int?,
+        to current: EnrollmentState?
+    ) -> EnrollmentState? {
         switch action {
         case .enroll:
             guard let current else { return EnrollmentState(status: EnrollmentState.enrolled, progress: 0) }
-            return current.isActive ? current : EnrollmentState(status: EnrollmentState.enrolled, progress: current.progress)
+            return current.isActive
+                ? current : EnrollmentState(status: EnrollmentState.enrolled, progress: current.progress)
         case .progress:
             let base = current ?? EnrollmentState(status: EnrollmentState.enrolled, progress: 0)
             let newProgress = max(base.progress, progress ?? 0)
-            let status = base.status == EnrollmentState.completed || base.status == EnrollmentState.dropped
+            let status =
+                base.status == EnrollmentState.completed || base.status == EnrollmentState.dropped
                 ? base.status : EnrollmentState.inProgress
             return EnrollmentState(status: status, progress: newProgress)
         case .complete:

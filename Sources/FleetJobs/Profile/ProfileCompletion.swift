@@ -15,10 +15,20 @@ public struct ProfileCompletion: Sendable, Equatable {
     /// At least one skill in MongoDB `user_skills`.
     public var hasSkills: Bool
 
-    public init(firstName: String? = nil, lastName: String? = nil, headline: String? = nil, summary: String? = nil,
-                currentPosition: String? = nil, yearsOfExperience: Int? = nil, location: String? = nil,
-                linkedinURL: String? = nil, githubURL: String? = nil, portfolioURL: String? = nil,
-                preferredWorkType: String? = nil, hasSkills: Bool = false) {
+    public init(
+        firstName: String? = nil,
+        lastName: String? = nil,
+        headline: String? = nil,
+        summary: String? = nil,
+        currentPosition: String? = nil,
+        yearsOfExperience: Int? = nil,
+        location: String? = nil,
+        linkedinURL: String? = nil,
+        githubURL: String? = nil,
+        portfolioURL: String? = nil,
+        preferredWorkType: String? = nil,
+        hasSkills: Bool = false
+    ) {
         self.firstName = firstName
         self.lastName = lastName
         self.headline = headline

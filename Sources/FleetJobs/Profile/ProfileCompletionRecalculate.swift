@@ -20,8 +20,12 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
     let skills: any SkillsSource
     let cacheTTL: Duration
 
-    public init(postgres: PostgresClient, redis: RedisClient, skills: any SkillsSource = NoSkillsSource(),
-                cacheTTL: Duration = .seconds(3600)) {
+    public init(
+        postgres: PostgresClient,
+        redis: RedisClient,
+        skills: any SkillsSource = NoSkillsSource(),
+        cacheTTL: Duration = .seconds(3600)
+    ) {
         self.postgres = postgres
         self.cache = RedisCache(client: redis, prefix: Self.cachePrefix)
         self.skills = skills
@@ -49,7 +53,8 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
                 WHERE u.user_id = $1
                 FOR UPDATE OF u
                 """,
-                [payload.userId])
+                [payload.userId]
+            )
             guard let row = rows.first else {
                 throw JobError.permanent("unknown_user", "user \(payload.userId) does not exist")
             }
@@ -57,15 +62,23 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
                 return (.alreadyApplied, row.int("profile_completion_percentage") ?? 0)
             }
             let percentage = ProfileCompletion(
-                firstName: row["first_name"], lastName: row["last_name"], headline: row["headline"],
-                summary: row["summary"], currentPosition: row["current_position"],
-                yearsOfExperience: row.int("years_of_experience"), location: row["location"],
-                linkedinURL: row["linkedin_url"], githubURL: row["github_url"], portfolioURL: row["portfolio_url"],
-                preferredWorkType: row["preferred_work_type"], hasSkills: hasSkills
+                firstName: row["first_name"],
+                lastName: row["last_name"],
+                headline: row["headline"],
+                summary: row["summary"],
+                currentPosition: row["current_position"],
+                yearsOfExperience: row.int("years_of_experience"),
+                location: row["location"],
+                linkedinURL: row["linkedin_url"],
+                githubURL: row["github_url"],
+                portfolioURL: row["portfolio_url"],
+                preferredWorkType: row["preferred_work_type"],
+                hasSkills: hasSkills
             ).percentage
             try connection.query(
                 "UPDATE users SET profile_completion_percentage = $2, updated_at = now() WHERE user_id = $1",
-                [payload.userId, percentage])
+                [payload.userId, percentage]
+            )
             return (.applied, percentage)
         }
         try await cache.set(payload.userId, String(percentage), ttl: cacheTTL)

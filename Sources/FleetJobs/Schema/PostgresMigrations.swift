@@ -16,8 +16,11 @@ public enum PostgresMigrations {
 
     public static let steps: [Step] = [
         Step(version: "0001", description: "career platform seed schema", sql: seedSchema),
-        Step(version: "0002", description: "fleet ledger, fences and one enrollment per user and course",
-             sql: fleetTables),
+        Step(
+            version: "0002",
+            description: "fleet ledger, fences and one enrollment per user and course",
+            sql: fleetTables
+        ),
     ]
 
     /// Applies the missing steps; returns the versions it applied (empty when up to date).
@@ -26,15 +29,17 @@ public enum PostgresMigrations {
             // Under the same lock as the steps: concurrent CREATE TABLE IF NOT EXISTS can still collide.
             try connection.transaction { connection in
                 try connection.query("SELECT pg_advisory_xact_lock($1)", [advisoryLock])
-                try connection.execute(script: """
-                    CREATE TABLE IF NOT EXISTS schema_versions (
-                        version_id SERIAL PRIMARY KEY,
-                        service_name VARCHAR(100),
-                        version VARCHAR(50),
-                        applied_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP,
-                        description TEXT
-                    );
-                    """)
+                try connection.execute(
+                    script: """
+                        CREATE TABLE IF NOT EXISTS schema_versions (
+                            version_id SERIAL PRIMARY KEY,
+                            service_name VARCHAR(100),
+                            version VARCHAR(50),
+                            applied_at TIMESTAMP WITH TIME ZONE DEFAULT CURRENT_TIMESTAMP,
+                            description TEXT
+                        );
+                        """
+                )
             }
             var applied: [String] = []
             for step in steps {
@@ -42,12 +47,14 @@ public enum PostgresMigrations {
                     try connection.query("SELECT pg_advisory_xact_lock($1)", [advisoryLock])
                     let existing = try connection.query(
                         "SELECT 1 FROM schema_versions WHERE service_name = $1 AND version = $2",
-                        [serviceName, step.version])
+                        [serviceName, step.version]
+                    )
                     guard existing.isEmpty else { return false }
                     try connection.execute(script: step.sql)
                     try connection.query(
                         "INSERT INTO schema_versions (service_name, version, description) VALUES ($1, $2, $3)",
-                        [serviceName, step.version, step.description])
+                        [serviceName, step.version, step.description]
+                    )
                     return true
                 }
                 if didApply { applied.append(step.version) }
