@@ -22,9 +22,11 @@ struct CommonOptions: ParsableArguments {
     func topology() throws -> Topology { try configuration().loadTopology() }
 }
 
-/// Logs go to stderr; the level comes from FLEET_LOG_LEVEL.
-func bootstrapLogging() -> Logger {
-    let level = ProcessInfo.processInfo.environment["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+/// Logs go to stderr; the level comes from FLEET_LOG_LEVEL, else `defaultLevel` (one-shot commands
+/// stay quiet unless something goes wrong).
+func bootstrapLogging(defaultLevel: Logger.Level = .warning) -> Logger {
+    let level =
+        ProcessInfo.processInfo.environment["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
     LoggingSystem.bootstrap { label in
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = level
@@ -39,4 +41,9 @@ func withBroker<T: Sendable>(
     _ body: @escaping @Sendable (AMQPConnection) throws -> T
 ) async throws -> T {
     try await AMQPConnection.withDedicatedThread(configuration.amqp, body)
+}
+
+/// A failure the CLI reports as `Error: …` without the usage text (which is for bad flags).
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
 }

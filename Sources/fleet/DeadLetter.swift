@@ -105,7 +105,7 @@ private func runDeadLetter(
     case .purge: verb = filters.dryRun ? "would purge" : "purged"
     }
     if messageId != nil && entries.isEmpty && action == .list {
-        throw ValidationError("no dead-lettered job with id \(messageId!)")
+        throw CommandError(description: "no dead-lettered job with id \(messageId!)")
     }
     print("\(verb) \(entries.count) job(s)")
 }

@@ -8,7 +8,7 @@ struct Enqueue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Publish one job with publisher confirms, validated as the workers will.",
         discussion:
-            "Example: fleet enqueue enrollment.update --payload '{\"user_id\":\"…\",\"course_id\":\"…\",\"action\":\"enroll\"}'"
+            "Example: fleet enqueue enrollment.update --payload '{\"user_id\":\"…\",\"course_id\":\"…\",\"action\":\"enroll\"}'\n"
     )
 
     @OptionGroup var common: CommonOptions
@@ -63,7 +63,7 @@ struct Enqueue: AsyncParsableCommand {
         } catch let rejection as EnvelopeRejection {
             await producer.shutdown()
             await stores.shutdown()
-            throw ValidationError("job rejected: \(rejection)")
+            throw CommandError(description: "job rejected: \(rejection)")
         }
     }
 }

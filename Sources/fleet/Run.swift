@@ -23,7 +23,7 @@ struct Run: AsyncParsableCommand {
     var drainTimeout: Int = 20
 
     func run() async throws {
-        let logger = bootstrapLogging()
+        let logger = bootstrapLogging(defaultLevel: .info)
         let configuration = try common.configuration()
         let topology = try configuration.loadTopology()
         var manifests = try WorkerManifest.loadAll(directory: configuration.workersDirectory, topology: topology)

@@ -22,12 +22,18 @@ struct TopologyCommand: AsyncParsableCommand {
         func run() async throws {
             let configuration = try common.configuration()
             let declarer = TopologyDeclarer(topology: try configuration.loadTopology())
-            for item in declarer.plan() {
-                let arguments = item.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\(describe($0.value))" }
-                print("\(item.kind) \(item.name) \(arguments.joined(separator: " "))")
+            let plan = declarer.plan()
+            if dryRun {
+                for item in plan {
+                    let arguments = item.arguments.sorted { $0.key < $1.key }.map { "\($0.key)=\(describe($0.value))" }
+                    print("\(item.kind) \(item.name) \(arguments.joined(separator: " "))")
+                }
+                return
             }
-            guard !dryRun else { return }
             try await withBroker(configuration) { connection in try declarer.declare(on: connection) }
+            print(
+                "\(plan.filter { $0.kind == "exchange" }.count) exchanges and \(plan.filter { $0.kind == "queue" }.count) queues"
+            )
             print("topology declared on \(configuration.amqp.redactedAddress)")
         }
 

@@ -143,9 +143,19 @@ struct EnrollmentEndToEndTests {
         await environment.tearDown()
     }
 
-    @Test("A worker killed with SIGKILL mid-run and restarted: same exact result")
-    func sigkillMidRunLosesNothingAndAppliesNothingTwice() async throws {
-        let environment = try await FleetTestEnvironment.make("sigkill")
+    enum Interruption: String, CaseIterable, Sendable {
+        /// A crash: in-flight jobs are lost with the process and redelivered.
+        case sigkill
+        /// A graceful stop: consuming stops, in-flight jobs drain, the rest stays queued.
+        case sigterm
+    }
+
+    @Test(
+        "A worker interrupted mid-run (SIGKILL, SIGTERM) and restarted: same exact result",
+        arguments: Interruption.allCases
+    )
+    func interruptedWorkerLosesNothingAndAppliesNothingTwice(interruption: Interruption) async throws {
+        let environment = try await FleetTestEnvironment.make(interruption.rawValue)
         try await SampleWorkload.seed(environment.postgres, users: Self.jobs, courses: Self.courses)
         let workload = Workload(jobs: Self.jobs, courses: Self.courses)
         try await publish(workload.all.shuffled(), in: environment)
@@ -153,7 +163,12 @@ struct EnrollmentEndToEndTests {
         try await environment.waitUntil("a third of the jobs applied") {
             try await appliedCount(environment) >= Self.jobs / 3
         }
-        first.kill()
+        switch interruption {
+        case .sigkill: first.kill()
+        case .sigterm:
+            let output = first.stop()
+            #expect(output.contains("worker learning: applied="), "drained and summarised: \(output.suffix(300))")
+        }
         let atKill = try await appliedCount(environment)
         #expect(atKill < Self.jobs, "the kill happened mid-run")
         let second = try environment.startWorker("learning")

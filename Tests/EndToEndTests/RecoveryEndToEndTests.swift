@@ -1,3 +1,4 @@
+import AMQP
 import FleetCore
 import FleetJobs
 import Foundation
@@ -36,6 +37,41 @@ struct RecoveryEndToEndTests {
         #expect(summary.contains("retried=2"), "\(summary.suffix(400))")
         await producer.shutdown()
         await stores.shutdown()
+        await environment.tearDown()
+    }
+
+    @Test("A message that crashes its worker every time is dead-lettered by the broker at the delivery limit")
+    func poisonMessagesReachTheDeadLetterQueue() async throws {
+        let environment = try await FleetTestEnvironment.make("poison")
+        let queue = "fleet.learning"
+        let poison = JobEnvelope(
+            id: UUID().uuidString.lowercased(),
+            type: "enrollment.update",
+            createdAt: Date(),
+            payload: ["user_id": .string(SampleWorkload.userId(0))]
+        )
+        try await environment.publishRaw(poison.encoded(), to: queue, type: "enrollment.update")
+        // Stands in for a worker that dies holding the message: it returns to the queue unsettled,
+        // never acked, retried or dead-lettered by the fleet.
+        let returns = try await AMQPConnection.withDedicatedThread(environment.configuration.amqp) { connection in
+            var returns = 0
+            for _ in 0..<200 {
+                if let delivery = try connection.get(queue: queue) {
+                    try connection.reject(delivery.deliveryTag, requeue: true)
+                    returns += 1
+                } else if try connection.declareQueue("\(queue).dlq", passive: true) == 1 {
+                    break
+                } else {
+                    usleep(50_000)
+                }
+            }
+            return returns
+        }
+        let limit = try #require(environment.topology.queue(named: queue)).deliveryLimit
+        #expect(returns > limit - 1 && returns <= limit + 1, "returned \(returns) times for a limit of \(limit)")
+        let entry = try #require(try await environment.deadLetters(queue).first)
+        #expect(entry.reason == "delivery_limit")
+        #expect(entry.body == poison.encoded())
         await environment.tearDown()
     }
 

@@ -95,16 +95,16 @@ public enum SampleWorkload {
             published.jobs += 1
             published.expectedDeadLetters += 1
         }
-        let stub = JobEnvelope(
-            id: UUID().uuidString.lowercased(),
-            type: "enrollment.update",
-            createdAt: Date(),
-            payload: [:]
-        )
         for body in [
             Array("{not json".utf8), Array(#"{"id":"x","type":"no.such.job"}"#.utf8),
             Array(#"{"type":"enrollment.update","payload":{}}"#.utf8),
         ] {
+            let stub = JobEnvelope(
+                id: UUID().uuidString.lowercased(),
+                type: "enrollment.update",
+                createdAt: Date(),
+                payload: [:]
+            )
             try await producer.publish(envelope: stub, body: body)
             published.malformed += 1
             published.expectedDeadLetters += 1
