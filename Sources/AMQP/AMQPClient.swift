@@ -42,6 +42,8 @@ public final class AMQPClient: Sendable {
         var started = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
         var exited = false
+        /// The connection deliveries must come from to be acked: see ``isCurrent(_:)``.
+        var generation: UInt64 = 0
     }
 
     public let configuration: AMQPConfiguration
@@ -96,11 +98,14 @@ public final class AMQPClient: Sendable {
     /// Publishes and returns once the broker confirmed the message (persisted for durable queues).
     /// Throws ``AMQPError`` `.unroutable` when a mandatory message matched no queue, `.nacked` when
     /// the broker refused it, `.connection` when the connection dropped before the confirm (the
-    /// message may or may not have been stored: publish again, consumers are idempotent).
+    /// message may or may not have been stored: publish again, consumers are idempotent) or the
+    /// broker could not be reached, and `.closed` once the client shut down. It never waits out an
+    /// outage: a caller that must not lose the message keeps it (a consumer leaves its delivery
+    /// unacked) and tries again.
     public func publish(_ message: AMQPOutgoingMessage) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let accepted = inbox.withLock { inbox -> Bool in
-                guard !inbox.closing || !inbox.exited else { return false }
+                guard !inbox.exited else { return false }
                 inbox.commands.append(.publish(message, continuation))
                 return true
             }
@@ -116,6 +121,15 @@ public final class AMQPClient: Sendable {
                 )
             }
         }
+    }
+
+    /// Header carrying a publish's sequence number on this connection, to match broker returns.
+    static let sequenceHeader = AMQPConnection.publishSequenceHeader
+
+    /// False for a delivery of a connection since lost: the broker redelivers it, so processing
+    /// this copy too would only duplicate work (and, for a failing job, its dead letter).
+    public func isCurrent(_ delivery: AMQPDelivery) -> Bool {
+        inbox.withLock { $0.generation } == delivery.generation
     }
 
     /// Acknowledges a delivery. A no-op if its connection has since been lost.
@@ -144,7 +158,19 @@ public final class AMQPClient: Sendable {
             inbox.closing = true
             return inbox.started
         }
-        guard started else { return }
+        guard started else {
+            // No thread will ever read the inbox: fail what waits in it.
+            let commands = inbox.withLock { inbox in
+                inbox.exited = true
+                defer { inbox.commands = [] }
+                return inbox.commands
+            }
+            failPublishes(
+                in: commands,
+                AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
+            )
+            return
+        }
         wake()
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let exited = inbox.withLock { inbox -> Bool in
@@ -189,10 +215,9 @@ public final class AMQPClient: Sendable {
                 connection = try connect(state)
                 backoffSeconds = 0.25
             } catch {
-                if inbox.withLock({ $0.closing }) {
-                    failQueuedPublishes(error)
-                    break
-                }
+                // Publishes must not wait out an outage: their callers decide (a consumer requeues).
+                failQueuedPublishes(error)
+                if inbox.withLock({ $0.closing }) { break }
                 logger.warning(
                     "amqp.connect failed, retrying",
                     metadata: [
@@ -218,11 +243,19 @@ public final class AMQPClient: Sendable {
             AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
         )
         for continuation in continuations.values { continuation.finish() }
-        let waiters = inbox.withLock { inbox -> [CheckedContinuation<Void, Never>] in
+        // Under the lock that marks the exit, so no publish can slip in unanswered.
+        let (waiters, leftover) = inbox.withLock { inbox in
             inbox.exited = true
-            defer { inbox.exitWaiters = [] }
-            return inbox.exitWaiters
+            defer {
+                inbox.exitWaiters = []
+                inbox.commands = []
+            }
+            return (inbox.exitWaiters, inbox.commands)
         }
+        failPublishes(
+            in: leftover,
+            AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
+        )
         for waiter in waiters { waiter.resume() }
     }
 
@@ -240,6 +273,8 @@ public final class AMQPClient: Sendable {
                 }
             }
             state.generation += 1
+            let generation = state.generation
+            inbox.withLock { $0.generation = generation }
             logger.info(
                 "amqp.connected",
                 metadata: [
@@ -290,7 +325,10 @@ public final class AMQPClient: Sendable {
                 case .publish(let message, let continuation):
                     state.nextSequence += 1
                     state.unconfirmed.append((state.nextSequence, message.properties.messageId, continuation, nil))
-                    try connection.publish(message)
+                    // Returns are matched by this, not by message id: retry copies share their id.
+                    var numbered = message
+                    numbered.properties.headers[Self.sequenceHeader] = .int(Int64(state.nextSequence))
+                    try connection.publish(numbered)
                 case .cancelConsumers:
                     for tag in state.consumerQueues.keys { try connection.cancel(consumerTag: tag) }
                     state.consumerQueues = [:]
@@ -368,10 +406,9 @@ public final class AMQPClient: Sendable {
                     )
                 }
             }
-        case .returned(let messageId, let replyCode, let replyText):
-            if let index = state.unconfirmed.firstIndex(where: {
-                $0.messageId == messageId && $0.returnedBecause == nil
-            }) {
+        case .returned(let properties, let replyCode, let replyText):
+            let sequence = properties.headers[Self.sequenceHeader]?.int.map { UInt64($0) }
+            if let index = state.unconfirmed.firstIndex(where: { $0.sequence == sequence }) {
                 state.unconfirmed[index].returnedBecause = "no queue is bound for it (\(replyCode) \(replyText))"
             }
         case .consumerCancelled(let consumerTag):
@@ -392,9 +429,13 @@ public final class AMQPClient: Sendable {
 
     private func failQueuedPublishes(_ error: Error) {
         let commands = inbox.withLock { inbox in
-            defer { inbox.commands = [] }
+            defer { inbox.commands.removeAll { if case .publish = $0 { return true } else { return false } } }
             return inbox.commands
         }
+        failPublishes(in: commands, error)
+    }
+
+    private func failPublishes(in commands: [Command], _ error: Error) {
         for case .publish(_, let continuation) in commands { continuation.resume(throwing: error) }
     }
 

@@ -15,6 +15,9 @@ public final class AMQPConnection: @unchecked Sendable {
 
     /// Channel used for consuming and acks.
     public static let consumeChannel: UInt16 = 1
+    /// Transport detail (``AMQPClient`` matches broker returns with it), removed from what is read.
+    public static let publishSequenceHeader = "x-fleet-publish-seq"
+
     /// Channel in confirm mode used for publishing.
     public static let publishChannel: UInt16 = 2
 
@@ -78,7 +81,7 @@ public final class AMQPConnection: @unchecked Sendable {
         guard !openChannels.contains(channel) else { return }
         let state = try live()
         amqp_channel_open(state, channel)
-        try check(amqp_get_rpc_reply(state), "channel.open")
+        try check(amqp_get_rpc_reply(state), "channel.open", channel: channel)
         openChannels.insert(channel)
     }
 
@@ -213,7 +216,8 @@ public final class AMQPConnection: @unchecked Sendable {
         try check(reply, "basic.get \(queue)")
         guard reply.reply.id == FLEET_AMQP_BASIC_GET_OK else { return nil }
         let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
-        let (properties, body) = try readContent(channel: Self.consumeChannel)
+        var (properties, body) = try readContent(channel: Self.consumeChannel)
+        properties.headers[Self.publishSequenceHeader] = nil
         return AMQPDelivery(
             body: body,
             properties: properties,
@@ -233,7 +237,7 @@ public final class AMQPConnection: @unchecked Sendable {
         let state = try live()
         try openChannel(Self.publishChannel)
         amqp_confirm_select(state, Self.publishChannel)
-        try check(amqp_get_rpc_reply(state), "confirm.select")
+        try check(amqp_get_rpc_reply(state), "confirm.select", channel: Self.publishChannel)
     }
 
     /// Writes one message on the publish channel. With confirms on, its sequence number is the count
@@ -270,7 +274,7 @@ public final class AMQPConnection: @unchecked Sendable {
         )
         /// Publisher confirm: `ack` false is a broker nack.
         case confirm(deliveryTag: UInt64, multiple: Bool, ack: Bool)
-        case returned(messageId: String?, replyCode: Int, replyText: String)
+        case returned(properties: AMQPProperties, replyCode: Int, replyText: String)
         case consumerCancelled(consumerTag: String)
     }
 
@@ -291,7 +295,8 @@ public final class AMQPConnection: @unchecked Sendable {
             let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
             let (consumerTag, exchange, routingKey) =
                 (deliver.consumer_tag.string, deliver.exchange.string, deliver.routing_key.string)
-            let (properties, body) = try readContent(channel: frame.channel)
+            var (properties, body) = try readContent(channel: frame.channel)
+            properties.headers[Self.publishSequenceHeader] = nil
             return .delivery(
                 consumerTag: consumerTag,
                 deliveryTag: deliver.delivery_tag,
@@ -311,7 +316,7 @@ public final class AMQPConnection: @unchecked Sendable {
             let returned = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
             let (code, text) = (Int(returned.reply_code), returned.reply_text.string)
             let (properties, _) = try readContent(channel: frame.channel)
-            return .returned(messageId: properties.messageId, replyCode: code, replyText: text)
+            return .returned(properties: properties, replyCode: code, replyText: text)
         case FLEET_AMQP_BASIC_CANCEL:
             let cancel = method.decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             return .consumerCancelled(consumerTag: cancel.consumer_tag.string)
@@ -362,7 +367,7 @@ public final class AMQPConnection: @unchecked Sendable {
 
     /// Turns an RPC reply into a Swift error: library failures are connection errors, broker closes
     /// are server errors carrying the reply code (404 not found, 406 precondition failed, ...).
-    private func check(_ reply: amqp_rpc_reply_t, _ operation: String) throws {
+    private func check(_ reply: amqp_rpc_reply_t, _ operation: String, channel: UInt16 = consumeChannel) throws {
         switch reply.reply_type {
         case AMQP_RESPONSE_NORMAL:
             return
@@ -375,9 +380,9 @@ public final class AMQPConnection: @unchecked Sendable {
                 // The channel is gone; tell the broker we saw it so the connection stays usable.
                 var closeOk = amqp_channel_close_ok_t(dummy: 0)
                 if let state {
-                    amqp_send_method(state, Self.consumeChannel, FLEET_AMQP_CHANNEL_CLOSE_OK, &closeOk)
+                    amqp_send_method(state, channel, FLEET_AMQP_CHANNEL_CLOSE_OK, &closeOk)
                 }
-                openChannels.remove(Self.consumeChannel)
+                openChannels.remove(channel)
                 throw error(.server, "\(operation): \(text)", replyCode: Int(close.reply_code))
             }
             if reply.reply.id == FLEET_AMQP_CONNECTION_CLOSE {

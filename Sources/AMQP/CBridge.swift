@@ -21,7 +21,8 @@ final class CArena {
 
     func table(_ table: AMQPTable) -> amqp_table_t {
         guard !table.isEmpty else { return amqp_table_t(num_entries: 0, entries: nil) }
-        let entries = UnsafeMutablePointer<amqp_table_entry_t>.allocate(capacity: table.count)
+        let entries = malloc(MemoryLayout<amqp_table_entry_t>.stride * table.count)!
+            .bindMemory(to: amqp_table_entry_t.self, capacity: table.count)
         allocations.append(UnsafeMutableRawPointer(entries))
         for (index, (key, value)) in table.sorted(by: { $0.key < $1.key }).enumerated() {
             entries[index] = amqp_table_entry_t(key: bytes(key), value: field(value))
@@ -52,7 +53,8 @@ final class CArena {
             field.value.table = table(nested)
         case .array(let values):
             field.kind = UInt8(AMQP_FIELD_KIND_ARRAY.rawValue)
-            let entries = UnsafeMutablePointer<amqp_field_value_t>.allocate(capacity: max(values.count, 1))
+            let entries = malloc(MemoryLayout<amqp_field_value_t>.stride * max(values.count, 1))!
+                .bindMemory(to: amqp_field_value_t.self, capacity: max(values.count, 1))
             allocations.append(UnsafeMutableRawPointer(entries))
             for (index, element) in values.enumerated() { entries[index] = self.field(element) }
             field.value.array = amqp_array_t(num_entries: Int32(values.count), entries: entries)

@@ -103,6 +103,47 @@ struct AMQPClientTests {
         await client.shutdown()
     }
 
+    func outcome(_ body: @Sendable () async throws -> Void) async -> AMQPError? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error as? AMQPError ?? AMQPError(code: .closed, message: "\(error)", address: "")
+        }
+    }
+
+    @Test func aReturnFailsOnlyThePublishItBelongsTo() async throws {
+        // Retry and dead-letter copies share their job's message id: returns must not be matched by it.
+        let queue = uniqueQueue()
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+        }
+        let client = AMQPClient(configuration: configuration, logger: logger)
+        client.start()
+        let routed = AMQPOutgoingMessage(
+            exchange: "",
+            routingKey: queue,
+            properties: AMQPProperties(messageId: "same"),
+            body: [1]
+        )
+        let lost = AMQPOutgoingMessage(
+            exchange: "",
+            routingKey: "no.such.queue.\(UUID().uuidString)",
+            properties: routed.properties,
+            body: [2]
+        )
+        async let first = outcome { try await client.publish(routed) }
+        async let second = outcome { try await client.publish(lost) }
+        let (routedError, lostError) = await (first, second)
+        #expect(routedError == nil, "the routed copy is confirmed: \(String(describing: routedError))")
+        #expect(lostError?.code == .unroutable, "the unroutable copy fails")
+        await client.shutdown()
+        let stored = try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.get(queue: queue)
+        }
+        #expect(stored?.properties.headers[AMQPConnection.publishSequenceHeader] == nil, "transport header stripped")
+    }
+
     @Test func unackedDeliveriesReturnToTheQueueWhenTheClientCloses() async throws {
         let queue = uniqueQueue()
         try await AMQPConnection.withDedicatedThread(configuration) { connection in

@@ -107,6 +107,8 @@ public struct QueueConsumer: Service {
     // MARK: - One delivery
 
     func process(_ delivery: AMQPDelivery) async {
+        // Its connection is gone and the broker redelivers it: this copy must not run too.
+        guard client.isCurrent(delivery) else { return }
         let attempt = FleetHeaders.attempt(of: delivery.properties.headers)
         let prepared: JobRegistry.PreparedJob
         do throws(EnvelopeRejection) {
