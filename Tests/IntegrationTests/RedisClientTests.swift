@@ -271,11 +271,11 @@ struct RedisClientTests {
     @Test func expiredLeaseCannotReleaseOrExtend() async throws {
         try await withTestClient { client, prefix in
             // Long enough to stay held between two calls on a loaded machine.
-            let lock = RedisLock(client: client, key: prefix + "lock", lease: .seconds(1))
+            let lock = RedisLock(client: client, key: prefix + "lock", lease: .seconds(3))
             let old = try #require(await lock.tryAcquire())
             #expect(old.token.count == 32 && old.token.allSatisfy(\.isHexDigit))
             #expect(try await lock.tryAcquire() == nil, "the lock must be held")
-            try await Task.sleep(for: .milliseconds(1300))
+            try await Task.sleep(for: .milliseconds(3300))
 
             let new = try #require(await lock.tryAcquire(), "the expired lease must be free")
             #expect(old.fence < new.fence)
