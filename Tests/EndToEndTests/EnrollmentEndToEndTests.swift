@@ -19,15 +19,11 @@ struct EnrollmentEndToEndTests {
         init(jobs: Int, courses: Int) {
             for index in 0..<jobs {
                 let key: String? = index % 10 == 1 ? "enroll-\(index)" : nil
-                let envelope = JobEnvelope(
-                    id: UUID().uuidString.lowercased(),
-                    type: "enrollment.update",
-                    createdAt: Date(),
-                    idempotencyKey: key,
-                    payload: [
-                        "user_id": .string(SampleWorkload.userId(index)),
-                        "course_id": .string(SampleWorkload.courseId(index % courses)), "action": .string("enroll"),
-                    ]
+                let envelope = enrollmentJob(
+                    user: index,
+                    course: index % courses,
+                    action: "enroll",
+                    idempotencyKey: key
                 )
                 envelopes.append(envelope)
                 if index % 10 == 0 { extraDeliveries.append(envelope) }
@@ -112,18 +108,7 @@ struct EnrollmentEndToEndTests {
         // Drop 200 enrollments, then redeliver their original enroll jobs: a job applied twice
         // would re-enroll them.
         let droppedIndices = Set((0..<Self.jobs).filter { $0 % 10 == 2 })
-        let drops = droppedIndices.sorted().map { index in
-            JobEnvelope(
-                id: UUID().uuidString.lowercased(),
-                type: "enrollment.update",
-                createdAt: Date(),
-                payload: [
-                    "user_id": .string(SampleWorkload.userId(index)),
-                    "course_id": .string(SampleWorkload.courseId(index % Self.courses)),
-                    "action": .string("drop"),
-                ]
-            )
-        }
+        let drops = droppedIndices.sorted().map { enrollmentJob(user: $0, course: $0 % Self.courses, action: "drop") }
         try await publish(drops, in: environment)
         try await environment.waitUntil("the drops applied") {
             try await appliedCount(environment) == Self.jobs + drops.count

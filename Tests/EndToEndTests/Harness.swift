@@ -194,6 +194,21 @@ struct FleetTestEnvironment {
     }
 }
 
+/// An `enrollment.update` job for the seeded user and course with these indices.
+func enrollmentJob(user: Int, course: Int, action: String, idempotencyKey: String? = nil) -> JobEnvelope {
+    JobEnvelope(
+        id: UUID().uuidString.lowercased(),
+        type: "enrollment.update",
+        createdAt: Date(),
+        idempotencyKey: idempotencyKey,
+        payload: [
+            "user_id": .string(SampleWorkload.userId(user)),
+            "course_id": .string(SampleWorkload.courseId(course)),
+            "action": .string(action),
+        ]
+    )
+}
+
 struct HarnessError: Error, CustomStringConvertible {
     let description: String
 }

@@ -116,17 +116,7 @@ struct RecoveryEndToEndTests {
         let duringOutage = 500
         let environment = try await FleetTestEnvironment.make("outage")
         try await SampleWorkload.seed(environment.postgres, users: jobs, courses: 10)
-        let envelopes = (0..<jobs).map { index in
-            JobEnvelope(
-                id: UUID().uuidString.lowercased(),
-                type: "enrollment.update",
-                createdAt: Date(),
-                payload: [
-                    "user_id": .string(SampleWorkload.userId(index)),
-                    "course_id": .string(SampleWorkload.courseId(index % 10)), "action": .string("enroll"),
-                ]
-            )
-        }
+        let envelopes = (0..<jobs).map { enrollmentJob(user: $0, course: $0 % 10, action: "enroll") }
         let (producer, stores) = environment.producer()
         for envelope in envelopes.prefix(jobs - duringOutage) {
             try await producer.publish(envelope: envelope, body: envelope.encoded())
