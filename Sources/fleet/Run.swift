@@ -10,7 +10,8 @@ struct Run: AsyncParsableCommand {
         discussion: """
             Without --worker, runs every manifest in workers/ in this process. On SIGTERM/SIGINT the
             workers stop consuming, let in-flight jobs finish for --drain-timeout, and leave the rest
-            unacked for redelivery; a summary of outcomes is printed at the end.
+            unacked for redelivery; a summary of outcomes is printed at the end. An unreachable broker
+            at start is an error naming its address; once running, workers reconnect with backoff.
             """
     )
 
