@@ -8,9 +8,9 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run workers until SIGTERM or SIGINT, then drain gracefully.",
         discussion: """
-            Without --worker, runs every manifest in workers/ in this process. On SIGTERM/SIGINT the
-            workers stop consuming, let in-flight jobs finish for --drain-timeout, and leave the rest
-            unacked for redelivery; a summary of outcomes is printed at the end. An unreachable broker
+            Without --worker, runs every manifest in workers/ in this process. On SIGTERM/SIGINT the \
+            workers stop consuming, let in-flight jobs finish for --drain-timeout, and leave the rest \
+            unacked for redelivery; a summary of outcomes is printed at the end. An unreachable broker \
             at start is an error naming its address; once running, workers reconnect with backoff.
             """
     )
