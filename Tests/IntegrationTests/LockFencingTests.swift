@@ -50,3 +50,22 @@ struct LockFencingTests {
         await postgres.shutdown()
     }
 }
+
+@Suite("Versioned cache writes")
+struct VersionedCacheTests {
+    @Test func anOlderVersionNeverReplacesANewerValue() async throws {
+        let redis = RedisClient(
+            configuration: try RedisConfiguration(
+                url: ProcessInfo.processInfo.environment["FLEET_REDIS_URL"] ?? FleetConfiguration.defaultRedisURL
+            )
+        )
+        let cache = RedisCache(client: redis, prefix: "test:versioned:\(UUID().uuidString):")
+        #expect(try await cache.set("user", "70", version: 2, ttl: .seconds(30)))
+        #expect(try await cache.set("user", "40", version: 1, ttl: .seconds(30)) == false, "a late older write")
+        #expect(try await cache.get("user") == "70")
+        #expect(try await cache.set("user", "80", version: 3, ttl: .seconds(30)))
+        #expect(try await cache.get("user") == "80")
+        try await cache.invalidate(["user", "user:version"])
+        await redis.shutdown()
+    }
+}

@@ -6,7 +6,8 @@ import Redis
 /// cached in Redis under `profile_completion:<user_id>`.
 ///
 /// The cache is refreshed after every run, including a duplicate that changes nothing in
-/// PostgreSQL: so a run whose Redis write failed is repaired by its retry.
+/// PostgreSQL: so a run whose Redis write failed is repaired by its retry. Cache writes carry a
+/// version taken under the user's row lock, so concurrent runs cannot leave an older value behind.
 public struct ProfileCompletionRecalculateHandler: JobHandler {
     public static let jobType = "profile.completion.recalculate"
     public static let cachePrefix = "profile_completion:"
@@ -39,7 +40,8 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
         let hasSkills = try await skills.hasSkills(userId: payload.userId)
         let envelope = context.envelope
-        let (outcome, percentage) = try await postgres.withTransaction { connection -> (JobOutcome, Int) in
+        let (outcome, percentage, version) = try await postgres.withTransaction {
+            connection -> (JobOutcome, Int, Int64) in
             let rows = try connection.query(
                 """
                 SELECT u.first_name, u.last_name, u.profile_completion_percentage, p.headline, p.summary,
@@ -58,8 +60,13 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
             guard let row = rows.first else {
                 throw JobError.permanent("unknown_user", "user \(payload.userId) does not exist")
             }
+            // Taken under the user's row lock, so versions follow commit order for this user: the
+            // cache write of a later recalculation always wins, whichever reaches Redis first.
+            let version = Int64(
+                try connection.query("SELECT nextval('fleet_profile_cache_version') AS v").first?.int("v") ?? 0
+            )
             guard try PostgresJobLedger.claim(connection, envelope: envelope) else {
-                return (.alreadyApplied, row.int("profile_completion_percentage") ?? 0)
+                return (.alreadyApplied, row.int("profile_completion_percentage") ?? 0, version)
             }
             let percentage = ProfileCompletion(
                 firstName: row["first_name"],
@@ -79,9 +86,9 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
                 "UPDATE users SET profile_completion_percentage = $2, updated_at = now() WHERE user_id = $1",
                 [payload.userId, percentage]
             )
-            return (.applied, percentage)
+            return (.applied, percentage, version)
         }
-        try await cache.set(payload.userId, String(percentage), ttl: cacheTTL)
+        try await cache.set(payload.userId, String(percentage), version: version, ttl: cacheTTL)
         return outcome
     }
 }

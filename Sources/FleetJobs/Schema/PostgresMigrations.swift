@@ -21,6 +21,11 @@ public enum PostgresMigrations {
             description: "fleet ledger, fences and one enrollment per user and course",
             sql: fleetTables
         ),
+        Step(
+            version: "0003",
+            description: "version sequence ordering profile-completion cache writes",
+            sql: "CREATE SEQUENCE fleet_profile_cache_version;"
+        ),
     ]
 
     /// Applies the missing steps; returns the versions it applied (empty when up to date).
