@@ -81,7 +81,8 @@ public struct QueueConsumer: Service {
             }
             // Consuming stopped: give in-flight jobs the drain timeout, then cancel what is left.
             guard running > 0 else { return }
-            logger.info("fleet.consumer draining", metadata: ["in_flight": "\(running)"])
+            // Finished tasks are counted until the group reaps them, hence "at most".
+            logger.info("fleet.consumer draining", metadata: ["in_flight_at_most": "\(running)"])
             group.addTask {
                 try? await Task.sleep(for: drainTimeout)
                 return .drainTimeout
