@@ -112,19 +112,14 @@ public final class AMQPClient: Sendable {
             if accepted {
                 wake()
             } else {
-                continuation.resume(
-                    throwing: AMQPError(
-                        code: .closed,
-                        message: "client is closed",
-                        address: configuration.redactedAddress
-                    )
-                )
+                continuation.resume(throwing: closedError)
             }
         }
     }
 
-    /// Header carrying a publish's sequence number on this connection, to match broker returns.
-    static let sequenceHeader = AMQPConnection.publishSequenceHeader
+    private var closedError: AMQPError {
+        AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
+    }
 
     /// False for a delivery of a connection since lost: the broker redelivers it, so processing
     /// this copy too would only duplicate work (and, for a failing job, its dead letter).
@@ -167,7 +162,7 @@ public final class AMQPClient: Sendable {
             }
             failPublishes(
                 in: commands,
-                AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
+                closedError
             )
             return
         }
@@ -199,11 +194,15 @@ public final class AMQPClient: Sendable {
         var consumerQueues: [String: String] = [:]
         var nextSequence: UInt64 = 0
         /// Publishes awaiting their confirm, in sequence order.
-        var unconfirmed:
-            [(
-                sequence: UInt64, messageId: String?, continuation: CheckedContinuation<Void, Error>,
-                returnedBecause: String?
-            )] = []
+        var unconfirmed: [Unconfirmed] = []
+    }
+
+    /// A publish awaiting its confirm.
+    private struct Unconfirmed {
+        let sequence: UInt64
+        let continuation: CheckedContinuation<Void, Error>
+        /// Set when the broker returned it as unroutable; its confirm then fails the publish.
+        var returnedBecause: String?
     }
 
     private func threadMain() {
@@ -240,7 +239,7 @@ public final class AMQPClient: Sendable {
         }
         failUnconfirmed(
             state,
-            AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
+            closedError
         )
         for continuation in continuations.values { continuation.finish() }
         // Under the lock that marks the exit, so no publish can slip in unanswered.
@@ -254,7 +253,7 @@ public final class AMQPClient: Sendable {
         }
         failPublishes(
             in: leftover,
-            AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
+            closedError
         )
         for waiter in waiters { waiter.resume() }
     }
@@ -324,10 +323,10 @@ public final class AMQPClient: Sendable {
                     if generation == state.generation { try connection.reject(tag, requeue: requeue) }
                 case .publish(let message, let continuation):
                     state.nextSequence += 1
-                    state.unconfirmed.append((state.nextSequence, message.properties.messageId, continuation, nil))
+                    state.unconfirmed.append(Unconfirmed(sequence: state.nextSequence, continuation: continuation))
                     // Returns are matched by this, not by message id: retry copies share their id.
                     var numbered = message
-                    numbered.properties.headers[Self.sequenceHeader] = .int(Int64(state.nextSequence))
+                    numbered.properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
                     try connection.publish(numbered)
                 case .cancelConsumers:
                     for tag in state.consumerQueues.keys { try connection.cancel(consumerTag: tag) }
@@ -369,13 +368,7 @@ public final class AMQPClient: Sendable {
                 )
             )
         case .confirm(let deliveryTag, let multiple, let ack):
-            let settled:
-                ArraySlice<
-                    (
-                        sequence: UInt64, messageId: String?,
-                        continuation: CheckedContinuation<Void, Error>, returnedBecause: String?
-                    )
-                >
+            let settled: ArraySlice<Unconfirmed>
             if multiple {
                 let end = state.unconfirmed.firstIndex { $0.sequence > deliveryTag } ?? state.unconfirmed.endIndex
                 settled = state.unconfirmed[..<end]
@@ -407,7 +400,7 @@ public final class AMQPClient: Sendable {
                 }
             }
         case .returned(let properties, let replyCode, let replyText):
-            let sequence = properties.headers[Self.sequenceHeader]?.int.map { UInt64($0) }
+            let sequence = properties.headers[AMQPConnection.publishSequenceHeader]?.int.map { UInt64($0) }
             if let index = state.unconfirmed.firstIndex(where: { $0.sequence == sequence }) {
                 state.unconfirmed[index].returnedBecause = "no queue is bound for it (\(replyCode) \(replyText))"
             }
