@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "fleet", targets: ["fleet"]),
         .library(name: "FleetCore", targets: ["FleetCore"]),
+        .executable(name: "fleet-bench-baseline", targets: ["FleetBenchBaseline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -37,6 +38,7 @@ let package = Package(
             dependencies: [
                 "CRabbitMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(
@@ -72,14 +74,29 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `fleet bench`: the workloads, the fleet side of each run, and the report.
+        .target(
+            name: "FleetBench",
+            dependencies: [
+                "FleetCore", "FleetJobs", "AMQP", "Postgres", "Redis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "FleetCore", "FleetJobs",
+                "FleetCore", "FleetJobs", "FleetBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        // The single-threaded C program `fleet bench` compares the fleet against.
+        .executableTarget(
+            name: "FleetBenchBaseline",
+            dependencies: ["CRabbitMQ", "CLibPQ", "CHiredis"],
+            path: "Sources/FleetBenchBaseline"
         ),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs"]),

@@ -66,6 +66,8 @@ public struct AMQPDelivery: Sendable {
     public let routingKey: String
     /// The queue it was consumed from.
     public let queue: String
+    /// When this process read it off the socket: the start of its in-process latency.
+    public let receivedAt: ContinuousClock.Instant
     /// Identifies the connection it arrived on: an ack on a later connection would be meaningless.
     let generation: UInt64
 
@@ -77,7 +79,8 @@ public struct AMQPDelivery: Sendable {
         exchange: String,
         routingKey: String,
         queue: String,
-        generation: UInt64
+        generation: UInt64,
+        receivedAt: ContinuousClock.Instant = .now
     ) {
         self.body = body
         self.properties = properties
@@ -87,5 +90,6 @@ public struct AMQPDelivery: Sendable {
         self.routingKey = routingKey
         self.queue = queue
         self.generation = generation
+        self.receivedAt = receivedAt
     }
 }

@@ -179,6 +179,66 @@ struct AMQPClientTests {
         #expect(left == 4, "one acked, the unacked one and the never-delivered three remain")
     }
 
+    /// Acks are batched with `multiple`; one must never cover a delivery the consumer has not
+    /// settled, whatever order the consumer settles them in.
+    @Test func batchedAcksLeaveExactlyTheUnsettledDeliveries() async throws {
+        let queue = uniqueQueue()
+        let total = 300
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+            try connection.enableConfirms()
+            for index in 0..<total {
+                try connection.publishConfirmed(
+                    AMQPOutgoingMessage(
+                        exchange: "",
+                        routingKey: queue,
+                        properties: AMQPProperties(messageId: "\(index)"),
+                        body: Array("\(index)".utf8)
+                    )
+                )
+            }
+        }
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: UInt16(total))],
+            logger: logger
+        )
+        client.start()
+        // Hold every 7th delivery; settle the rest in batches in shuffled order, rejecting every 10th
+        // (no dead-letter exchange here, so it is dropped). The held ones must be all that is left.
+        var held = Set<String>()
+        var dropped = 0
+        var pending: [AMQPDelivery] = []
+        var seen = 0
+        for await delivery in client.deliveries(of: queue) {
+            seen += 1
+            let index = Int(String(decoding: delivery.body, as: UTF8.self))!
+            if index % 7 == 0 { held.insert("\(index)") } else { pending.append(delivery) }
+            if pending.count == 20 || seen == total {
+                for delivery in pending.shuffled() {
+                    if Int(String(decoding: delivery.body, as: UTF8.self))! % 10 == 0 {
+                        client.reject(delivery, requeue: false)
+                        dropped += 1
+                    } else {
+                        client.ack(delivery)
+                    }
+                }
+                pending = []
+            }
+            if seen == total { break }
+        }
+        await client.shutdown()
+        let left = try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            var ids = Set<String>()
+            while let message = try connection.get(queue: queue) {
+                ids.insert(message.properties.messageId ?? "?")
+            }
+            return ids
+        }
+        #expect(left == held)
+        #expect(held.count == 43 && dropped == 25)
+    }
+
     @Test func declaringTheTopologyTwiceIsIdempotentAndAConflictNamesTheQueue() async throws {
         let suffix = UUID().uuidString.prefix(8)
         let yaml = """

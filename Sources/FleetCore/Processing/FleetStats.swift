@@ -1,8 +1,9 @@
+import Foundation
 import Metrics
 import Synchronization
 
-/// Counts job outcomes for the end-of-run summary, and reports them through swift-metrics
-/// (`fleet_jobs_total{type,outcome}`, `fleet_job_duration_seconds{type}`).
+/// Counts job outcomes and their latencies for the end-of-run summary, and reports them through
+/// swift-metrics (`fleet_jobs_total{type,outcome}`, `fleet_job_duration_seconds{type}`).
 public final class FleetStats: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
         case applied
@@ -14,24 +15,86 @@ public final class FleetStats: Sendable {
         case requeued
     }
 
-    private let counts = Mutex<[Outcome: Int]>([:])
+    /// What a worker did between its first delivery and its last settled job.
+    public struct Snapshot: Sendable {
+        public var counts: [Outcome: Int]
+        /// From receipt by this process to ack (or to the confirmed retry or dead-letter copy).
+        public var latency: LatencyHistogram
+        public var firstReceivedAt: ContinuousClock.Instant?
+        public var lastSettledAt: ContinuousClock.Instant?
 
-    public init() {}
+        /// Jobs that left the queue: every outcome but `requeued`.
+        public var settled: Int { counts.filter { $0.key != .requeued }.values.reduce(0, +) }
 
-    public func record(_ outcome: Outcome, type: String, duration: Duration? = nil) {
-        counts.withLock { $0[outcome, default: 0] += 1 }
-        Counter(label: "fleet_jobs_total", dimensions: [("type", type), ("outcome", outcome.rawValue)]).increment()
-        if let duration {
-            Timer(label: "fleet_job_duration_seconds", dimensions: [("type", type)])
-                .recordNanoseconds(duration.milliseconds * 1_000_000)
+        /// First receipt to last settlement; zero before the first job.
+        public var busy: Duration {
+            guard let first = firstReceivedAt, let last = lastSettledAt else { return .zero }
+            return last - first
         }
     }
 
-    public func count(_ outcome: Outcome) -> Int { counts.withLock { $0[outcome, default: 0] } }
+    private struct Metrics {
+        var counters: [String: Counter] = [:]
+        var timers: [String: Timer] = [:]
+    }
 
-    /// `applied=… already_applied=… retried=… dead_lettered=… delayed=… requeued=…`
+    private let state = Mutex(Snapshot(counts: [:], latency: LatencyHistogram()))
+    // Looked up once per type: a metrics backend's factory takes a lock of its own per creation.
+    private let metrics = Mutex(Metrics())
+
+    public init() {}
+
+    public func record(
+        _ outcome: Outcome,
+        type: String,
+        duration: Duration? = nil,
+        receivedAt: ContinuousClock.Instant? = nil
+    ) {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            state.counts[outcome, default: 0] += 1
+            if let receivedAt, outcome != .requeued {
+                state.latency.record(now - receivedAt)
+                state.firstReceivedAt = min(state.firstReceivedAt ?? receivedAt, receivedAt)
+                state.lastSettledAt = now
+            }
+        }
+        let (counter, timer) = metrics.withLock { metrics in
+            let counterKey = type + "\u{0}" + outcome.rawValue
+            let counter =
+                metrics.counters[counterKey]
+                ?? Counter(label: "fleet_jobs_total", dimensions: [("type", type), ("outcome", outcome.rawValue)])
+            metrics.counters[counterKey] = counter
+            guard duration != nil else { return (counter, Timer?.none) }
+            let timer = metrics.timers[type] ?? Timer(label: "fleet_job_duration_seconds", dimensions: [("type", type)])
+            metrics.timers[type] = timer
+            return (counter, timer)
+        }
+        counter.increment()
+        if let duration, let timer { timer.recordNanoseconds(Self.nanoseconds(duration)) }
+    }
+
+    public func count(_ outcome: Outcome) -> Int { state.withLock { $0.counts[outcome, default: 0] } }
+
+    public var snapshot: Snapshot { state.withLock { $0 } }
+
+    /// `applied=… already_applied=… retried=… dead_lettered=… delayed=… requeued=… p50_ms=… p99_ms=…`
     public var summary: String {
-        let counts = counts.withLock { $0 }
-        return Outcome.allCases.map { "\($0.rawValue)=\(counts[$0, default: 0])" }.joined(separator: " ")
+        let snapshot = snapshot
+        let counts = Outcome.allCases.map { "\($0.rawValue)=\(snapshot.counts[$0, default: 0])" }
+        let latencies = [("p50_ms", 0.5), ("p99_ms", 0.99)].map { name, fraction in
+            let value = snapshot.latency.percentile(fraction).map { Self.milliseconds($0) } ?? "-"
+            return "\(name)=\(value)"
+        }
+        return (counts + latencies).joined(separator: " ")
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let value = Double(nanoseconds(duration)) / 1e6
+        return value < 10 ? String(format: "%.3f", value) : String(format: "%.1f", value)
     }
 }

@@ -153,7 +153,8 @@ public struct QueueConsumer: Service {
             stats.record(
                 outcome == .applied ? .applied : .alreadyApplied,
                 type: envelope.type,
-                duration: ContinuousClock.now - started
+                duration: ContinuousClock.now - started,
+                receivedAt: delivery.receivedAt
             )
             logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
         } catch {
@@ -260,7 +261,7 @@ public struct QueueConsumer: Service {
                 )
             )
             client.ack(delivery)
-            stats.record(outcome, type: type)
+            stats.record(outcome, type: type, receivedAt: delivery.receivedAt)
         } catch {
             logger.error(
                 "fleet.job could not be moved, leaving it for redelivery",

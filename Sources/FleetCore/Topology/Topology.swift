@@ -12,6 +12,22 @@ public struct Topology: Sendable, Equatable {
         /// (a worker that crashes on it every time). Quorum queues only.
         public var deliveryLimit: Int
 
+        public init(
+            name: String,
+            jobTypes: [String],
+            queueType: String = "quorum",
+            prefetch: Int,
+            concurrency: Int,
+            deliveryLimit: Int
+        ) {
+            self.name = name
+            self.jobTypes = jobTypes
+            self.queueType = queueType
+            self.prefetch = prefetch
+            self.concurrency = concurrency
+            self.deliveryLimit = deliveryLimit
+        }
+
         public var deadLetterQueue: String { "\(name).dlq" }
 
         public func retryQueue(delay: Duration) -> String { "\(name).retry.\(DurationText.format(delay))" }
@@ -21,6 +37,11 @@ public struct Topology: Sendable, Equatable {
         public var name: String
         /// A job running longer is cancelled and counts as a transient failure.
         public var deadline: Duration
+
+        public init(name: String, deadline: Duration) {
+            self.name = name
+            self.deadline = deadline
+        }
     }
 
     /// Topic exchange producers publish to, routing key = job type.

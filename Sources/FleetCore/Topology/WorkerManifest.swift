@@ -11,6 +11,13 @@ public struct WorkerManifest: Sendable, Equatable {
     public var concurrency: Int?
     public var stores: [String]
 
+    public init(name: String, queues: [String], concurrency: Int? = nil, stores: [String]) {
+        self.name = name
+        self.queues = queues
+        self.concurrency = concurrency
+        self.stores = stores
+    }
+
     public static func load(path: String, topology: Topology) throws -> WorkerManifest {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigurationError(file: path, path: "", problem: "cannot read the file")

@@ -1,0 +1,178 @@
+import AMQP
+import FleetCore
+import FleetJobs
+import Foundation
+import Logging
+import Postgres
+import Redis
+import ServiceLifecycle
+
+/// The fleet side of one benchmark run, in a process of its own so that its peak RSS is its own:
+/// drains `count` preloaded jobs through the real consumer path (or publishes `count` jobs through
+/// the producer path), then prints one line of JSON in the C baseline's format.
+public struct BenchWorker: Sendable {
+    public var workload: BenchWorkload
+    public var count: Int
+    public var concurrency: Int
+    public var prefetch: Int
+    public var configuration: FleetConfiguration
+
+    public init(
+        workload: BenchWorkload,
+        count: Int,
+        concurrency: Int,
+        prefetch: Int,
+        configuration: FleetConfiguration
+    ) {
+        self.workload = workload
+        self.count = count
+        self.concurrency = concurrency
+        self.prefetch = prefetch
+        self.configuration = configuration
+    }
+
+    public func run(logger: Logger) async throws -> BenchResult {
+        var configuration = configuration
+        configuration.postgresPoolSize = concurrency
+        configuration.redisPoolSize = concurrency
+        let topology = try configuration.loadTopology().withBenchQueues(prefetch: prefetch, concurrency: concurrency)
+        switch workload {
+        case .noop, .write:
+            return try await drainBenchQueue(topology: topology, configuration: configuration, logger: logger)
+        case .mix:
+            return try await drainMix(topology: topology, configuration: configuration, logger: logger)
+        case .publish:
+            return try await publish(topology: topology, configuration: configuration, logger: logger)
+        }
+    }
+
+    private func drainBenchQueue(
+        topology: Topology,
+        configuration: FleetConfiguration,
+        logger: Logger
+    ) async throws -> BenchResult {
+        let stores = FleetStores(configuration: configuration)
+        var registry = JobRegistry()
+        let queue: Topology.Queue
+        if workload == .noop {
+            registry.register(NoOpJob())
+            queue = topology.queue(named: NoOpJob.jobType)!
+        } else {
+            registry.register(CounterWriteJob(postgres: stores.postgres, redis: stores.redis))
+            queue = topology.queue(named: CounterWriteJob.jobType)!
+        }
+        let stats = FleetStats()
+        let consumer = QueueConsumer(
+            queue: queue,
+            topology: topology,
+            registry: registry,
+            amqp: configuration.amqp,
+            concurrency: concurrency,
+            stats: stats,
+            logger: logger
+        )
+        let result = try await runUntilDone(consumer, stats: stats, logger: logger)
+        await stores.shutdown()
+        return result
+    }
+
+    private func drainMix(
+        topology: Topology,
+        configuration: FleetConfiguration,
+        logger: Logger
+    ) async throws -> BenchResult {
+        let manifest = WorkerManifest(
+            name: "bench-mix",
+            queues: topology.queues.map(\.name).filter { !$0.hasPrefix("bench.") },
+            concurrency: concurrency,
+            stores: ["postgres", "redis"]
+        )
+        let worker = FleetWorker(manifest: manifest, topology: topology, configuration: configuration, logger: logger)
+        return try await runUntilDone(worker, stats: worker.stats, logger: logger)
+    }
+
+    /// Runs the service until `count` jobs are finished for good, then shuts it down gracefully.
+    private func runUntilDone(_ service: some Service, stats: FleetStats, logger: Logger) async throws -> BenchResult {
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: service)], logger: logger)
+        )
+        let snapshot = try await withThrowingTaskGroup(of: FleetStats.Snapshot?.self) { tasks in
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
+            tasks.addTask {
+                while true {
+                    let snapshot = stats.snapshot
+                    if Self.finished(snapshot) >= count {
+                        await group.triggerGracefulShutdown()
+                        return snapshot
+                    }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            var result: FleetStats.Snapshot?
+            for try await snapshot in tasks where snapshot != nil { result = snapshot }
+            return result!
+        }
+        let finished = Self.finished(snapshot)
+        return BenchResult(
+            mode: "fleet-\(workload.rawValue)",
+            jobs: finished,
+            seconds: snapshot.busy.seconds,
+            p50: snapshot.latency.percentile(0.5) ?? .zero,
+            p99: snapshot.latency.percentile(0.99) ?? .zero,
+            maxRSSKiB: BenchResult.ownPeakRSSKiB()
+        )
+    }
+
+    /// Jobs done for good: retried and delayed ones come back and are counted when they finish.
+    static func finished(_ snapshot: FleetStats.Snapshot) -> Int {
+        [.applied, .alreadyApplied, .deadLettered].reduce(0) { $0 + snapshot.counts[$1, default: 0] }
+    }
+
+    /// Publishes `count` no-op jobs through ``JobProducer`` (validation, then a confirmed publish),
+    /// with as many in flight as the C publisher's confirm batch.
+    private func publish(
+        topology: Topology,
+        configuration: FleetConfiguration,
+        logger: Logger
+    ) async throws -> BenchResult {
+        var registry = JobRegistry()
+        registry.register(NoOpJob())
+        let producer = JobProducer(
+            amqp: configuration.amqp,
+            exchange: topology.exchange,
+            registry: registry,
+            logger: logger
+        )
+        let payload = BenchWorkload.envelope(.noop, index: 0).payload
+        var latencies = LatencyHistogram()
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Duration.self) { tasks in
+            for index in 0..<count {
+                if index >= prefetch, let latency = try await tasks.next() { latencies.record(latency) }
+                tasks.addTask {
+                    let sent = ContinuousClock.now
+                    try await producer.enqueue(type: NoOpJob.jobType, payload: payload)
+                    return ContinuousClock.now - sent
+                }
+            }
+            for try await latency in tasks { latencies.record(latency) }
+        }
+        let elapsed = ContinuousClock.now - started
+        await producer.shutdown()
+        return BenchResult(
+            mode: "fleet-publish",
+            jobs: count,
+            seconds: elapsed.seconds,
+            p50: latencies.percentile(0.5) ?? .zero,
+            p99: latencies.percentile(0.99) ?? .zero,
+            maxRSSKiB: BenchResult.ownPeakRSSKiB()
+        )
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The benchmark: starts the local services, builds `fleet` and the C baseline in release mode, and
+# runs `fleet bench` in a RabbitMQ vhost and a PostgreSQL database of its own (it purges queues
+# and truncates tables there). Prints each run and a Markdown table of medians and ranges.
+#
+#   scripts/bench.sh [fleet bench options, e.g. --runs 3 --jobs 20000 --workloads noop,write]
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+
+scripts/services.sh start >/dev/null
+eval "$(scripts/services.sh env)"
+echo "== building (release)"
+swift build -c release --product fleet 2>&1 | grep -E "error|Build complete" || true
+swift build -c release --product fleet-bench-baseline 2>&1 | grep -E "error|Build complete" || true
+BIN="$(swift build -c release --show-bin-path)"
+
+VHOST=fleet-bench
+DATABASE=fleet_bench
+$FLEET_RABBITMQCTL add_vhost "$VHOST" >/dev/null 2>&1 || true
+$FLEET_RABBITMQCTL set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+psql "$FLEET_POSTGRES_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'" | grep -q 1 \
+    || psql "$FLEET_POSTGRES_URL" -qc "CREATE DATABASE $DATABASE"
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+FLEET_AMQP_URL="amqp://guest:guest@127.0.0.1:5682/$VHOST" \
+FLEET_POSTGRES_URL="${FLEET_POSTGRES_URL%/*}/$DATABASE" \
+    "$BIN/fleet" bench "$@"
