@@ -45,6 +45,12 @@ public final class AMQPClient: Sendable {
         var exited = false
         /// The connection deliveries must come from to be acked: see ``isCurrent(_:)``.
         var generation: UInt64 = 0
+        /// Acks in `commands`: they wake the thread only in numbers (see ``ackBatch``).
+        var queuedAcks = 0
+        /// A command other than an ack is in `commands`, and has woken the thread.
+        var urgentQueued = false
+        /// The thread sleeps without an ack flush due, so the next ack must wake it.
+        var threadSleepsLong = false
     }
 
     public let configuration: AMQPConfiguration
@@ -54,6 +60,11 @@ public final class AMQPClient: Sendable {
     private let inbox = Mutex(Inbox())
     private let wakeDescriptor: Int32
     private let logger: Logger
+    /// Acks that are sent at once, without waiting out ``ackDelay``: a quarter of the smallest
+    /// prefetch, so the broker always has window left to deliver while acks collect.
+    private let ackBatch: Int
+    /// The longest an ack waits for others to share its `multiple` ack frame.
+    static let ackDelay = Duration.milliseconds(1)
 
     /// - Parameters:
     ///   - subscriptions: queues to consume; empty for a publish-only client.
@@ -72,6 +83,7 @@ public final class AMQPClient: Sendable {
         self.streams = streams
         self.continuations = continuations
         self.wakeDescriptor = fleet_wake_descriptor()
+        self.ackBatch = max(1, Int(subscriptions.map(\.prefetch).min() ?? 1) / 4)
     }
 
     deinit {
@@ -107,8 +119,9 @@ public final class AMQPClient: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let accepted = inbox.withLock { inbox -> Bool? in
                 guard !inbox.exited else { return nil }
-                defer { inbox.commands.append(.publish(message, continuation)) }
-                return inbox.commands.isEmpty
+                let command = Command.publish(message, continuation)
+                inbox.commands.append(command)
+                return Self.wakeNeeded(after: command, &inbox, ackBatch: ackBatch)
             }
             switch accepted {
             case nil: continuation.resume(throwing: closedError)
@@ -178,12 +191,26 @@ public final class AMQPClient: Sendable {
     }
 
     private func send(_ command: Command) {
-        let wasEmpty = inbox.withLock { inbox in
-            defer { inbox.commands.append(command) }
-            return inbox.commands.isEmpty
+        let mustWake = inbox.withLock { inbox in
+            inbox.commands.append(command)
+            return Self.wakeNeeded(after: command, &inbox, ackBatch: ackBatch)
         }
-        // A non-empty inbox already has a wake on its way: the thread takes every command at once.
-        if wasEmpty { wake() }
+        if mustWake { wake() }
+    }
+
+    /// Acks are collected for up to ``ackDelay`` so that one `multiple` ack settles many deliveries;
+    /// any other command wakes the thread at once. One wake per batch: the thread takes every
+    /// queued command whenever it runs.
+    private static func wakeNeeded(after command: Command, _ inbox: inout Inbox, ackBatch: Int) -> Bool {
+        if case .ack = command {
+            inbox.queuedAcks += 1
+            guard inbox.threadSleepsLong || inbox.queuedAcks == ackBatch else { return false }
+        } else {
+            guard !inbox.urgentQueued else { return false }
+            inbox.urgentQueued = true
+        }
+        inbox.threadSleepsLong = false
+        return true
     }
 
     private func wake() {
@@ -207,6 +234,9 @@ public final class AMQPClient: Sendable {
         var settled: [UInt64: Bool] = [:]
         /// When the last ack or reject was written: see ``ackLinger``.
         var lastSettlementSentAt: ContinuousClock.Instant?
+        /// Acks taken from the inbox and not yet sent, and when they must go at the latest.
+        var acksToSend = 0
+        var ackFlushDeadline: ContinuousClock.Instant?
 
         func reset() {
             consumerQueues = [:]
@@ -214,6 +244,8 @@ public final class AMQPClient: Sendable {
             unsettled.removeAll(keepingCapacity: true)
             settled = [:]
             lastSettlementSentAt = nil
+            acksToSend = 0
+            ackFlushDeadline = nil
         }
     }
 
@@ -317,15 +349,22 @@ public final class AMQPClient: Sendable {
         var closingSince: ContinuousClock.Instant?
         while true {
             let (commands, closing) = inbox.withLock { inbox in
-                defer { inbox.commands = [] }
+                defer {
+                    inbox.commands = []
+                    inbox.queuedAcks = 0
+                    inbox.urgentQueued = false
+                }
                 return (inbox.commands, inbox.closing)
             }
             try execute(commands, on: connection, state)
             while let event = try connection.nextEvent() {
                 try handle(event, state)
             }
+            let now = ContinuousClock.now
+            if let due = state.ackFlushDeadline, closing || state.acksToSend >= ackBatch || now >= due {
+                try sendAcks(on: connection, state)
+            }
             if closing {
-                let now = ContinuousClock.now
                 closingSince = closingSince ?? now
                 let queuedEmpty = inbox.withLock { $0.commands.isEmpty }
                 // Give outstanding confirms a bounded time; their publishers then see an error.
@@ -333,10 +372,29 @@ public final class AMQPClient: Sendable {
                 let done = queuedEmpty && state.unconfirmed.isEmpty && !settling
                 if done || (queuedEmpty && now - closingSince! > .seconds(10)) { return }
             }
-            if !connection.hasBufferedInput {
-                poll(connection.socketDescriptor, milliseconds: closing ? 50 : 1000)
-            }
+            if !connection.hasBufferedInput { sleep(on: connection, state, closing: closing) }
         }
+    }
+
+    /// Waits for the broker, a wake, or the next ack flush, whichever comes first.
+    private func sleep(on connection: AMQPConnection, _ state: ThreadState, closing: Bool) {
+        let milliseconds: Int32
+        if let due = state.ackFlushDeadline {
+            let (seconds, attoseconds) = (due - .now).components
+            let whole = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+            milliseconds = Int32(clamping: max(0, whole))
+        } else {
+            milliseconds = closing ? 50 : 1000
+        }
+        let sleeps = inbox.withLock { inbox -> Bool in
+            // A command that woke nobody yet: a full batch of acks, or one the last take missed.
+            if inbox.urgentQueued || inbox.queuedAcks >= ackBatch { return false }
+            inbox.threadSleepsLong = state.ackFlushDeadline == nil
+            return true
+        }
+        guard sleeps else { return }
+        poll(connection.socketDescriptor, milliseconds: milliseconds)
+        inbox.withLock { $0.threadSleepsLong = false }
     }
 
     private func execute(_ commands: [Command], on connection: AMQPConnection, _ state: ThreadState) throws {
@@ -344,7 +402,11 @@ public final class AMQPClient: Sendable {
             do {
                 switch command {
                 case .ack(let tag, let generation):
-                    if generation == state.generation { state.settled[tag] = true }
+                    if generation == state.generation {
+                        state.settled[tag] = true
+                        state.acksToSend += 1
+                        state.ackFlushDeadline = state.ackFlushDeadline ?? .now + Self.ackDelay
+                    }
                 case .reject(let tag, let requeue, let generation):
                     if generation == state.generation {
                         try connection.reject(tag, requeue: requeue)
@@ -371,13 +433,14 @@ public final class AMQPClient: Sendable {
                 throw error
             }
         }
-        try sendAcks(on: connection, state)
     }
 
     /// Acks what the consumer settled since the last call: the settled run at the front of the
     /// delivery order with one `multiple` ack (the broker then acks every tag up to it that is still
     /// unacked: none is, but these), the rest one by one, so that no ack waits for a slower job.
     private func sendAcks(on connection: AMQPConnection, _ state: ThreadState) throws {
+        state.acksToSend = 0
+        state.ackFlushDeadline = nil
         var highestInRun: UInt64?
         while let front = state.unsettled.first, let ackPending = state.settled.removeValue(forKey: front) {
             state.unsettled.removeFirst()

@@ -17,6 +17,12 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     /// Set when libpq is left in a state we cannot use again, such as in the middle of a COPY.
     private var isBroken = false
     private let address: String
+    /// SQL text → name of its prepared statement on this session. Parsed and planned once per
+    /// connection instead of once per call: handlers run the same few statements all day.
+    private var preparedNames: [String: String] = [:]
+    private var preparedCount = 0
+    /// Statements beyond this many run unprepared, so ad-hoc SQL cannot grow the session forever.
+    static let maximumPreparedStatements = 256
 
     private init(handle: OpaquePointer, address: String) {
         self.handle = handle
@@ -122,10 +128,40 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
                 address: address
             )
         }
-        let result = withCStringArray(texts) { values in
-            PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+        guard !texts.isEmpty, let name = try preparedName(of: sql, parameterCount: texts.count, on: handle) else {
+            let result = withCStringArray(texts) { values in
+                PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+            }
+            return try consume(result)
         }
-        return try consume(result)
+        let result = withCStringArray(texts) { values in
+            PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
+        }
+        do {
+            return try consume(result)
+        } catch let error as PostgresError where Self.invalidatesPreparedStatement(error.sqlState) {
+            preparedNames[sql] = nil  // prepared again on the next call
+            throw error
+        }
+    }
+
+    /// The name of `sql`'s prepared statement, preparing it on first use; nil when the cache is full.
+    /// The server infers parameter types exactly as it does for an unprepared statement.
+    private func preparedName(of sql: String, parameterCount: Int, on handle: OpaquePointer) throws -> String? {
+        if let name = preparedNames[sql] { return name }
+        guard preparedNames.count < Self.maximumPreparedStatements else { return nil }
+        preparedCount += 1
+        let name = "fleet_\(preparedCount)"
+        try consume(PQprepare(handle, name, sql, Int32(parameterCount), nil))
+        preparedNames[sql] = name
+        return name
+    }
+
+    /// Errors after which a prepared statement must be prepared anew: it was dropped (26000, e.g. by
+    /// DISCARD ALL) or its plan no longer fits a changed table (0A000, "cached plan must not change
+    /// result type").
+    static func invalidatesPreparedStatement(_ sqlState: String?) -> Bool {
+        sqlState == "26000" || sqlState == "0A000"
     }
 
     /// Runs a script of several statements without parameters, for migrations.

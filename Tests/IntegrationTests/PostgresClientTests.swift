@@ -415,6 +415,32 @@ struct PostgresClientTests {
         }
     }
 
+    /// Parameterized statements are prepared once per connection; a statement the server dropped or
+    /// whose table changed fails once and is prepared anew on the next call.
+    @Test func preparedStatementsRecoverFromDiscardAndTableChanges() throws {
+        try withSideConnection { connection in
+            let table = "prepared_\(UUID().uuidString.prefix(8).lowercased())"
+            try connection.execute(script: "CREATE TABLE \(table) (id int PRIMARY KEY, name text)")
+            defer { _ = try? connection.execute(script: "DROP TABLE IF EXISTS \(table)") }
+            let select = "SELECT * FROM \(table) WHERE id = $1"
+            for id in 1...3 {
+                try connection.query("INSERT INTO \(table) VALUES ($1, $2)", [id, "n\(id)"])
+                #expect(try connection.query(select, [id]).first?["name"] == "n\(id)")
+            }
+            try connection.execute(script: "DISCARD ALL")
+            let dropped = #expect(throws: PostgresError.self) { try connection.query(select, [1]) }
+            #expect(dropped?.sqlState == "26000")
+            #expect(try connection.query(select, [1]).first?["name"] == "n1")
+
+            try connection.execute(script: "ALTER TABLE \(table) ADD COLUMN extra int")
+            let changed = #expect(throws: PostgresError.self) { try connection.query(select, [2]) }
+            #expect(changed?.sqlState == "0A000")
+            let row = try connection.query(select, [2]).first
+            #expect(row?["name"] == "n2" && row?["extra"] == nil)
+            #expect(connection.isUsable)
+        }
+    }
+
     @Test func scriptsRunSeveralStatementsAtomically() async throws {
         try await withClient { client in
             try await withTableName("pg_script") { table in

@@ -33,7 +33,7 @@ public struct EnvelopeDecoder: Sendable {
         let fields = FieldReader(object: object, path: "", reason: .invalidField)
 
         let id = try fields.string("id")
-        guard let uuid = UUID(uuidString: id) else { throw EnvelopeRejection(.invalidField, "id: not a UUID") }
+        guard let uuid = UUIDText.canonical(id) else { throw EnvelopeRejection(.invalidField, "id: not a UUID") }
         let type = try fields.string("type")
         let version = try fields.optionalInt("version") ?? 1
         guard let versions = knownVersions[type] else {
@@ -58,7 +58,7 @@ public struct EnvelopeDecoder: Sendable {
             throw EnvelopeRejection(.invalidField, "payload: expected an object, got a \(payload.kind)")
         }
         return JobEnvelope(
-            id: uuid.uuidString.lowercased(),
+            id: uuid,
             type: type,
             version: version,
             createdAt: createdAt,

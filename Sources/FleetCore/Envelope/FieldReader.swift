@@ -69,8 +69,8 @@ public struct FieldReader: Sendable {
     /// A lowercased UUID.
     public func uuid(_ field: String) throws(EnvelopeRejection) -> String {
         let value = try string(field)
-        guard let uuid = UUID(uuidString: value) else { throw invalid(field, "not a UUID") }
-        return uuid.uuidString.lowercased()
+        guard let uuid = UUIDText.canonical(value) else { throw invalid(field, "not a UUID") }
+        return uuid
     }
 
     public func optionalUUID(_ field: String) throws(EnvelopeRejection) -> String? {

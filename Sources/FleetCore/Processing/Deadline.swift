@@ -6,22 +6,75 @@ import Synchronization
 /// The body is cancelled too, but a blocking store call inside it may only notice when it returns;
 /// its result is then ignored. That is safe because handlers are idempotent: a retry of a job whose
 /// late first run did commit finds its ledger record and does nothing.
+///
+/// Deadlines are checked by ``DeadlineWatchdog`` every ``DeadlineWatchdog/tick``, not by a timer
+/// per job, which cost a task and a timer registration for every job on the hot path.
 func withDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T
 {
     let race = DeadlineRace<T>()
     let work = Task { race.finish(await Result { try await body() }) }
-    let timer = Task {
-        try? await Task.sleep(for: deadline)
-        if !Task.isCancelled { race.finish(.failure(DeadlineExceeded(deadline: deadline))) }
+    let watch = DeadlineWatchdog.shared.watch(until: .now + deadline) {
+        race.finish(.failure(DeadlineExceeded(deadline: deadline)))
     }
     defer {
         work.cancel()
-        timer.cancel()
+        DeadlineWatchdog.shared.forget(watch)
     }
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { race.wait(with: $0) }
     } onCancel: {
         race.finish(.failure(CancellationError()))
+    }
+}
+
+/// Calls the expiry action of every watched deadline that has passed, within one ``tick``. Its
+/// task runs only while something is watched.
+final class DeadlineWatchdog: Sendable {
+    static let shared = DeadlineWatchdog()
+    static let tick = Duration.milliseconds(20)
+
+    private struct Watched {
+        var until: ContinuousClock.Instant
+        var onExpiry: @Sendable () -> Void
+    }
+
+    private struct State {
+        var watched: [UInt64: Watched] = [:]
+        var nextID: UInt64 = 0
+        var checking = false
+    }
+
+    private let state = Mutex(State())
+
+    func watch(until: ContinuousClock.Instant, onExpiry: @escaping @Sendable () -> Void) -> UInt64 {
+        let (id, start) = state.withLock { state in
+            state.nextID += 1
+            state.watched[state.nextID] = Watched(until: until, onExpiry: onExpiry)
+            defer { state.checking = true }
+            return (state.nextID, !state.checking)
+        }
+        if start { Task.detached { await self.check() } }
+        return id
+    }
+
+    func forget(_ id: UInt64) {
+        _ = state.withLock { $0.watched.removeValue(forKey: id) }
+    }
+
+    private func check() async {
+        while true {
+            try? await Task.sleep(for: Self.tick)
+            let now = ContinuousClock.now
+            let (expired, idle) = state.withLock { state in
+                let expired = state.watched.filter { $0.value.until <= now }
+                for id in expired.keys { state.watched[id] = nil }
+                // Stop under the lock: a watch that comes after this starts a new check.
+                if state.watched.isEmpty { state.checking = false }
+                return (expired.values.map(\.onExpiry), state.watched.isEmpty)
+            }
+            for onExpiry in expired { onExpiry() }
+            if idle { return }
+        }
     }
 }
 

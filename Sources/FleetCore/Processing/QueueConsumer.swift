@@ -131,21 +131,20 @@ public struct QueueConsumer: Service {
             return
         }
         let envelope = prepared.envelope
-        var logger = logger
-        logger[metadataKey: "job.id"] = "\(envelope.id)"
-        logger[metadataKey: "job.type"] = "\(envelope.type)"
-        logger[metadataKey: "job.attempt"] = "\(attempt)"
-        let traceparent = delivery.properties.headers[FleetHeaders.traceparent]?.string
-        if let traceparent { logger[metadataKey: "traceparent"] = "\(traceparent)" }
+        let context = JobContext(
+            envelope: envelope,
+            attempt: attempt,
+            traceparent: delivery.properties.headers[FleetHeaders.traceparent]?.string,
+            logger: logger
+        )
 
         if let notBefore = envelope.notBefore, notBefore > Date() {
-            await delay(delivery, type: envelope.type, until: notBefore, logger: logger)
+            await delay(delivery, type: envelope.type, until: notBefore, logger: context.logger)
             return
         }
 
         let started = ContinuousClock.now
         do {
-            let context = JobContext(envelope: envelope, attempt: attempt, traceparent: traceparent, logger: logger)
             let outcome = try await withDeadline(topology.deadline(of: envelope.type)) {
                 try await prepared.run(context)
             }
@@ -156,14 +155,16 @@ public struct QueueConsumer: Service {
                 duration: ContinuousClock.now - started,
                 receivedAt: delivery.receivedAt
             )
-            logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
+            if logger.logLevel <= .debug {
+                context.logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
+            }
         } catch {
             if Task.isCancelled {
                 // Shutting down: leave it unacked; the broker redelivers it to another worker.
                 stats.record(.requeued, type: envelope.type)
                 return
             }
-            await settleFailure(delivery, envelope: envelope, attempt: attempt, error: error, logger: logger)
+            await settleFailure(delivery, envelope: envelope, attempt: attempt, error: error, logger: context.logger)
         }
     }
 

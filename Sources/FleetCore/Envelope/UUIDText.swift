@@ -1,0 +1,27 @@
+/// UUIDs as the contract writes them: 8-4-4-4-12 hex digits, in either case. Checked on the bytes:
+/// Foundation's `UUID(uuidString:)` parses with `sscanf`, a visible cost on the per-job path.
+enum UUIDText {
+    /// The lowercased form of `text`, or nil when it is not a UUID.
+    static func canonical(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { bytes -> String? in
+            guard bytes.count == 36 else { return nil }
+            for (index, byte) in bytes.enumerated() {
+                if index == 8 || index == 13 || index == 18 || index == 23 {
+                    guard byte == UInt8(ascii: "-") else { return nil }
+                } else if !(isDigit(byte) || isLowerHex(byte) || isUpperHex(byte)) {
+                    return nil
+                }
+            }
+            if !bytes.contains(where: isUpperHex) { return String(decoding: bytes, as: UTF8.self) }
+            return String(unsafeUninitializedCapacity: 36) { output in
+                for (index, byte) in bytes.enumerated() { output[index] = isUpperHex(byte) ? byte + 32 : byte }
+                return 36
+            }
+        }
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    private static func isLowerHex(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f") }
+    private static func isUpperHex(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F") }
+}
