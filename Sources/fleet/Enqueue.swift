@@ -32,7 +32,13 @@ struct Enqueue: AsyncParsableCommand {
         let logger = bootstrapLogging()
         let configuration = try common.configuration()
         let topology = try configuration.loadTopology()
-        guard case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)) else {
+        let payloadValue: JSONValue
+        do {
+            payloadValue = try JSONParser.parse(payload)
+        } catch {
+            throw ValidationError("--payload is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = payloadValue else {
             throw ValidationError("--payload must be a JSON object")
         }
         var notBeforeDate: Date?

@@ -69,6 +69,12 @@ struct EnvelopeDecoderTests {
     @Test func rejectsInvalidUTF8AndJSON() {
         #expect(rejection([0x7B, 0xFF, 0xFE, 0x7D])?.reason == .invalidUTF8)
         #expect(rejection(Array("{\"id\": ".utf8))?.reason == .invalidJSON)
+        #expect(
+            rejection(Array("{\"id\": ".utf8))?.detail == "body is not valid JSON: unexpected end of input at byte 7"
+        )
+        #expect(rejection([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D])?.reason == .invalidUTF8, "in a string")
+        // RFC 8259 forbids a byte order mark; JSONDecoder skipped one.
+        #expect(rejection([0xEF, 0xBB, 0xBF] + body(valid))?.reason == .invalidJSON)
         #expect(rejection(Array("".utf8))?.reason == .invalidJSON)
         #expect(rejection(Array("[1,2]".utf8))?.reason == .notAnObject)
         #expect(rejection(Array("\"text\"".utf8))?.reason == .notAnObject)

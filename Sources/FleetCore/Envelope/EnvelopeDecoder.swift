@@ -18,14 +18,16 @@ public struct EnvelopeDecoder: Sendable {
         guard body.count <= Self.maximumBytes else {
             throw EnvelopeRejection(.oversize, "body is \(body.count) bytes, the limit is \(Self.maximumBytes)")
         }
-        guard String(validating: body, as: UTF8.self) != nil else {
-            throw EnvelopeRejection(.invalidUTF8, "body is not valid UTF-8")
-        }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            value = try JSONParser.parse(body)
         } catch {
-            throw EnvelopeRejection(.invalidJSON, "body is not valid JSON")
+            // The parser accepts only valid UTF-8, so the UTF-8 check is needed only for a body it refuses;
+            // it runs first there, to give the same reason as checking before parsing.
+            guard String(validating: body, as: UTF8.self) != nil else {
+                throw EnvelopeRejection(.invalidUTF8, "body is not valid UTF-8")
+            }
+            throw EnvelopeRejection(.invalidJSON, "body is not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
             throw EnvelopeRejection(.notAnObject, "body is a JSON \(value.kind), not an object")

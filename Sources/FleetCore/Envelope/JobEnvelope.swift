@@ -40,9 +40,6 @@ public struct JobEnvelope: Sendable, Equatable {
         ]
         if let idempotencyKey { object["idempotency_key"] = .string(idempotencyKey) }
         if let notBefore { object["not_before"] = .string(RFC3339.format(notBefore)) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Encoding a JSONValue tree cannot fail: it holds only JSON-representable values.
-        return Array(try! encoder.encode(JSONValue.object(object)))
+        return JSONValue.object(object).serialized()
     }
 }

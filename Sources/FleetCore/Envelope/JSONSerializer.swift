@@ -1,0 +1,96 @@
+extension JSONValue {
+    /// Compact JSON, byte for byte what `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes, except
+    /// that a whole-number `.number` keeps its `.0` (`100.0`, where `JSONEncoder` writes `100`) so that it
+    /// parses back as a `.number`.
+    ///
+    /// - Object keys are sorted by their UTF-8 bytes, as `JSONEncoder` sorts them. That is the order of Swift's
+    ///   `String <` for keys in Unicode normalization form C, which includes all ASCII keys.
+    /// - Strings escape only `"`, `\` and control characters (as `\b \f \n \r \t` or `\u00xx`); `/` and
+    ///   non-ASCII characters are written as they are.
+    /// - Doubles use Swift's shortest round-trip form (`0.1`, `1e-07`, `5e+20`); NaN and infinities, which JSON
+    ///   cannot express, become `null`.
+    public func serialized() -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(256)
+        write(self, into: &output)
+        return output
+    }
+
+    /// ``serialized()`` as a string.
+    public var jsonText: String { String(decoding: serialized(), as: UTF8.self) }
+}
+
+private func write(_ value: JSONValue, into output: inout [UInt8]) {
+    switch value {
+    case .null: output.append(contentsOf: "null".utf8)
+    case .bool(let flag): output.append(contentsOf: flag ? "true".utf8 : "false".utf8)
+    case .integer(let integer): write(integer, into: &output)
+    case .number(let number):
+        // `description` always has a `.` or an exponent, so the text parses back as a `.number`.
+        output.append(contentsOf: number.isFinite ? number.description.utf8 : "null".utf8)
+    case .string(let string): write(string, into: &output)
+    case .array(let elements):
+        output.append(UInt8(ascii: "["))
+        for (position, element) in elements.enumerated() {
+            if position > 0 { output.append(UInt8(ascii: ",")) }
+            write(element, into: &output)
+        }
+        output.append(UInt8(ascii: "]"))
+    case .object(let members):
+        output.append(UInt8(ascii: "{"))
+        let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        for (position, member) in sorted.enumerated() {
+            if position > 0 { output.append(UInt8(ascii: ",")) }
+            write(member.key, into: &output)
+            output.append(UInt8(ascii: ":"))
+            write(member.value, into: &output)
+        }
+        output.append(UInt8(ascii: "}"))
+    }
+}
+
+private func write(_ integer: Int64, into output: inout [UInt8]) {
+    if integer < 0 { output.append(UInt8(ascii: "-")) }
+    // The magnitude, since Int64.min has no positive counterpart; digits come out last first.
+    var magnitude = integer.magnitude
+    let start = output.count
+    repeat {
+        output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+        magnitude /= 10
+    } while magnitude > 0
+    output[start...].reverse()
+}
+
+private func write(_ string: String, into output: inout [UInt8]) {
+    output.append(UInt8(ascii: "\""))
+    var string = string
+    string.withUTF8 { bytes in
+        // Copies runs of bytes that need no escape in one go.
+        var runStart = 0
+        for (index, byte) in bytes.enumerated()
+        where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            output.append(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+            case 0x08: output.append(UInt8(ascii: "b"))
+            case 0x0C: output.append(UInt8(ascii: "f"))
+            case 0x0A: output.append(UInt8(ascii: "n"))
+            case 0x0D: output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(UInt8(ascii: "t"))
+            default:
+                output.append(contentsOf: "u00".utf8)
+                output.append(UInt8(ascii: "0") + (byte >> 4))
+                output.append(lowercaseHexDigit(byte & 0x0F))
+            }
+            runStart = index + 1
+        }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+    }
+    output.append(UInt8(ascii: "\""))
+}
+
+/// Lowercase, as `JSONEncoder` writes `\u001f`.
+private func lowercaseHexDigit(_ value: UInt8) -> UInt8 {
+    value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+}
