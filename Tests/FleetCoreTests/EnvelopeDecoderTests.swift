@@ -26,6 +26,43 @@ struct EnvelopeDecoderTests {
 
     func rejection(_ fields: [String: Any]) -> EnvelopeRejection? { rejection(body(fields)) }
 
+    /// A producer validates the envelope it built instead of decoding its bytes again; both must
+    /// reach the same verdict.
+    @Test func validatingABuiltEnvelopeAgreesWithDecodingIt() {
+        func envelope(
+            id: String = "3f1c2a9e-8b7d-4c6e-9f01-23456789abcd",
+            type: String = "enrollment.update",
+            version: Int = 1,
+            key: String? = nil,
+            payload: [String: JSONValue] = ["a": .integer(1)]
+        ) -> JobEnvelope {
+            JobEnvelope(id: id, type: type, version: version, createdAt: Date(), idempotencyKey: key, payload: payload)
+        }
+        let cases: [(JobEnvelope, EnvelopeRejection.Reason?)] = [
+            (envelope(), nil),
+            (envelope(type: "multi.version", version: 2), nil),
+            (envelope(type: "no.such.job"), .unknownType),
+            (envelope(version: 2), .unknownVersion),
+            (envelope(key: ""), .invalidField),
+            (envelope(key: String(repeating: "k", count: 201)), .invalidField),
+            (envelope(key: String(repeating: "k", count: 200)), nil),
+            (envelope(id: "not-a-uuid"), .invalidField),
+            (
+                envelope(payload: ["big": .string(String(repeating: "x", count: EnvelopeDecoder.maximumBytes))]),
+                .oversize
+            ),
+        ]
+        for (envelope, expected) in cases {
+            let body = envelope.encoded()
+            var validated: EnvelopeRejection.Reason?
+            do { try decoder.validate(envelope, encodedSize: body.count) } catch { validated = error.reason }
+            #expect(validated == expected, "\(envelope.type) \(envelope.idempotencyKey?.count ?? 0)")
+            #expect(rejection(body)?.reason == expected)
+        }
+        let nan = envelope(payload: ["x": .number(.nan)])
+        #expect(throws: EnvelopeRejection.self) { try decoder.validate(nan, encodedSize: nan.encoded().count) }
+    }
+
     @Test func acceptsAValidEnvelopeWithDefaults() throws {
         let envelope = try decoder.decode(body(valid))
         #expect(envelope.id == id)

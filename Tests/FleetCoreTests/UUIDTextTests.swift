@@ -31,4 +31,15 @@ struct UUIDTextTests {
             )
         }
     }
+
+    @Test func randomUUIDsAreVersion4AndDistinct() {
+        let uuids = (0..<1_000).map { _ in UUIDText.random() }
+        #expect(Set(uuids).count == 1_000)
+        for uuid in uuids {
+            #expect(UUIDText.canonical(uuid) == uuid)
+            let characters = Array(uuid)
+            #expect(characters[14] == "4")
+            #expect("89ab".contains(characters[19]))
+        }
+    }
 }

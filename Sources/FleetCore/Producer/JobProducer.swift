@@ -28,7 +28,7 @@ public final class JobProducer: Sendable {
         traceparent: String? = nil
     ) async throws -> JobEnvelope {
         let envelope = JobEnvelope(
-            id: UUID().uuidString.lowercased(),
+            id: UUIDText.random(),
             type: type,
             version: version,
             createdAt: Date(),
@@ -36,9 +36,10 @@ public final class JobProducer: Sendable {
             notBefore: notBefore,
             payload: payload
         )
-        // Round-trip through the worker's decoder: the producer enforces exactly what workers enforce.
+        // The worker's rules, on the envelope as built rather than re-parsed from its bytes.
         let body = envelope.encoded()
-        _ = try registry.prepare(try registry.decoder.decode(body))
+        try registry.decoder.validate(envelope, encodedSize: body.count)
+        _ = try registry.prepare(envelope)
         try await publish(envelope: envelope, body: body, traceparent: traceparent)
         return envelope
     }
