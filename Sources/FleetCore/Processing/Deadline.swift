@@ -12,7 +12,8 @@ import Synchronization
 func withDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T
 {
     let race = DeadlineRace<T>()
-    let work = Task { race.finish(await Result { try await body() }) }
+    // Immediate: the body runs on this thread up to its first suspension, not after a scheduling hop.
+    let work = Task.immediate { race.finish(await Result { try await body() }) }
     let watch = DeadlineWatchdog.shared.watch(until: .now + deadline) {
         race.finish(.failure(DeadlineExceeded(deadline: deadline)))
     }
