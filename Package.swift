@@ -100,6 +100,7 @@ let package = Package(
         ),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs"]),
+        .testTarget(name: "FleetBenchTests", dependencies: ["FleetBench", "FleetCore", "Postgres", "Redis"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["AMQP", "Postgres", "Redis", "FleetCore", "FleetJobs", "BlockingIO"]

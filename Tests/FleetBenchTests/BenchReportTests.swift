@@ -1,0 +1,68 @@
+import FleetCore
+import Postgres
+import Redis
+import Testing
+
+@testable import FleetBench
+
+@Suite("Benchmark report and workloads")
+struct BenchReportTests {
+    func result(_ rate: Double, rss: Int = 1024) -> BenchResult {
+        BenchResult(
+            mode: "m",
+            jobs: Int(rate),
+            seconds: 1,
+            p50: .milliseconds(1),
+            p99: .milliseconds(2),
+            maxRSSKiB: rss
+        )
+    }
+
+    @Test func medianAndRange() {
+        #expect(BenchReport.median([3, 1, 2]) == 2)
+        #expect(BenchReport.median([4, 1, 3, 2]) == 2.5)
+        #expect(BenchReport.median([]) == 0)
+        #expect(BenchReport.summary([10, 30, 20], format: "%.0f") == "20 (10–30)")
+    }
+
+    @Test func ratiosPairRunsOfTheSameNumber() {
+        var report = BenchReport(jobs: 100, concurrency: 16, prefetch: 200)
+        // Run 1: fleet 50 vs C 100; run 2: fleet 300 vs C 100; run 3: fleet 100 vs C 200.
+        for (run, baseline, fleet) in [(1, 100.0, 50.0), (2, 100, 300), (3, 200, 100)] {
+            report.add(result(baseline), workload: .noop, side: "C", isBaseline: true, run: run)
+            report.add(result(fleet, rss: 2048 * run), workload: .noop, side: "fleet", isBaseline: false, run: run)
+        }
+        let fleet = report.rows.first { !$0.isBaseline }!
+        #expect(report.ratios(of: fleet)?.sorted() == [0.5, 0.5, 3])
+        #expect(report.ratios(of: report.rows.first { $0.isBaseline }!) == nil)
+        let table = report.markdown.split(separator: "\n")
+        #expect(table.count == 4)
+        #expect(table[3] == "| A: no-op | fleet | 100 (50–300) | 0.50 (0.50–3.00) | 1.00 | 2.00 | 6.0 |")
+    }
+
+    @Test func syntheticEnvelopesAreValidAndTwoHundredBytes() async throws {
+        // Clients that never connect: parsing a payload touches no store.
+        let postgres = PostgresClient(configuration: try PostgresConfiguration(url: "postgresql://x@127.0.0.1:1/x"))
+        let redis = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1/0"))
+        var registry = JobRegistry()
+        registry.register(NoOpJob())
+        registry.register(CounterWriteJob(postgres: postgres, redis: redis))
+        for workload in [BenchWorkload.noop, .write] {
+            for index in [0, 7, 999, 1_000, 19_999] {
+                let body = BenchWorkload.envelope(workload, index: index).encoded()
+                #expect(body.count == 200)
+                _ = try registry.prepare(try registry.decoder.decode(body))
+            }
+        }
+        #expect(BenchWorkload.key(1_042) == "k-0042")
+        await postgres.shutdown()
+        await redis.shutdown()
+    }
+
+    @Test func theMixFollowsItsProportions() {
+        var counts: [String: Int] = [:]
+        for index in 0..<1_000 { counts[BenchWorkload.mixEnvelope(index: index).type, default: 0] += 1 }
+        #expect(counts == ["enrollment.update": 800, "profile.completion.recalculate": 200])
+        #expect(BenchWorkload.jobMix.map(\.percent).reduce(0, +) == 100)
+    }
+}
