@@ -302,7 +302,7 @@ struct RedisClientTests {
             #expect(before > 0 && before <= 9_000)
             let extended = try await lock.extend(lease)
             let after = try #require(await client.command(["PTTL", prefix + "lock"]).int)
-            #expect(after > before && after > 9_000 && after <= 10_000)
+            #expect(after > before && after <= 10_000)
             #expect(extended.expiresAt > lease.expiresAt)
             #expect(extended.token == lease.token && extended.fence == lease.fence)
             #expect(try await lock.release(extended))
@@ -365,7 +365,7 @@ struct RedisClientTests {
             #expect(try await cache.get("b") == "")
             #expect(try await client.command(["GET", prefix + "cache:a"]) == .string("alpha"))
             let ttl = try #require(await client.command(["PTTL", prefix + "cache:a"]).int)
-            #expect(ttl > 59_000 && ttl <= 60_000)
+            #expect(ttl > 30_000 && ttl <= 60_000)  // loose: a loaded CI machine can pause for seconds
 
             // A generous TTL: the parallel suite loads both cores, and a short one can lapse before the read.
             try await cache.set("short", "soon gone", ttl: .milliseconds(1_500))
