@@ -104,7 +104,7 @@ public struct BenchSuite: Sendable {
                 label: label,
                 isBaseline: false,
                 arguments: [
-                    "bench", "worker", "--workload", workload.rawValue, "--count", count,
+                    "bench-worker", "--workload", workload.rawValue, "--count", count,
                     "--concurrency", String(concurrency), "--prefetch", prefetch,
                     "--config-dir", options.configDirectory,
                 ],
