@@ -125,8 +125,17 @@ public struct RedisLock: Sendable {
     }
 
     /// A cancelled task cannot run pool work, so a plain release would leave the lock blocking others
-    /// for the rest of the lease. A new task does not inherit the cancellation.
+    /// for the rest of the lease: then a new task, which does not inherit the cancellation, releases
+    /// it. Only then: a task per release was a visible cost on the per-job path.
     private func releaseEvenIfCancelled(_ lease: LockLease) async throws {
+        if !Task.isCancelled {
+            do {
+                try await release(lease)
+                return
+            } catch is CancellationError {
+                // Cancelled while releasing: the pool refused the work; fall through.
+            }
+        }
         _ = try await Task { try await release(lease) }.value
     }
 
