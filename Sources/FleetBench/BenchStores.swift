@@ -50,25 +50,35 @@ struct BenchStores: Sendable {
         }
     }
 
+    /// The queues a workload's jobs wait in: its bench queue, or the production queues for the mix.
+    func workQueues(of workload: BenchWorkload) -> [String] {
+        switch workload {
+        case .noop, .publish: [NoOpJob.jobType]
+        case .write: [CounterWriteJob.jobType]
+        case .mix: topology.queues.map(\.name).filter { !$0.hasPrefix("bench.") }
+        }
+    }
+
     /// Publishes the workload's `count` jobs, confirmed, many in flight.
     func preload(_ workload: BenchWorkload, count: Int) async throws {
         let producer = JobProducer(amqp: amqp, exchange: topology.exchange, registry: JobRegistry(), logger: logger)
-        defer { Task { await producer.shutdown() } }
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for index in 0..<count {
-                if index >= 1_000 { try await tasks.next() }
-                let envelope =
-                    workload == .mix
-                    ? BenchWorkload.mixEnvelope(index: index) : BenchWorkload.envelope(workload, index: index)
-                tasks.addTask { try await producer.publish(envelope: envelope, body: envelope.encoded()) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for index in 0..<count {
+                    if index >= 1_000 { try await tasks.next() }
+                    let envelope =
+                        workload == .mix
+                        ? BenchWorkload.mixEnvelope(index: index) : BenchWorkload.envelope(workload, index: index)
+                    tasks.addTask { try await producer.publish(envelope: envelope, body: envelope.encoded()) }
+                }
+                try await tasks.waitForAll()
             }
-            try await tasks.waitForAll()
+        } catch {
+            await producer.shutdown()
+            throw error
         }
         await producer.shutdown()
-        let queues =
-            workload == .mix
-            ? topology.queues.map(\.name).filter { !$0.hasPrefix("bench.") }
-            : [workload == .noop ? NoOpJob.jobType : CounterWriteJob.jobType]
+        let queues = workQueues(of: workload)
         let depth = try await AMQPConnection.withDedicatedThread(amqp) { connection in
             try queues.reduce(0) { $0 + Int(try connection.declareQueue($1, passive: true)) }
         }
@@ -77,12 +87,7 @@ struct BenchStores: Sendable {
 
     /// Checks that the run drained its queue and applied each job exactly once in effect.
     func verify(_ workload: BenchWorkload, jobs: Int, label: String) async throws {
-        let queues: [String]
-        switch workload {
-        case .noop, .write: queues = [workload == .noop ? NoOpJob.jobType : CounterWriteJob.jobType]
-        case .mix: queues = topology.queues.map(\.name).filter { !$0.hasPrefix("bench.") }
-        case .publish: queues = []
-        }
+        let queues = workload == .publish ? [] : workQueues(of: workload)
         let depths = try await AMQPConnection.withDedicatedThread(amqp) { connection in
             try queues.map { try connection.declareQueue($0, passive: true) }
         }

@@ -55,9 +55,22 @@ public struct BenchSuite: Sendable {
         }
         let postgres = PostgresClient(configuration: configuration.postgres, maxConnections: 2)
         let stores = BenchStores(postgres: postgres, topology: topology, amqp: configuration.amqp, logger: logger)
-        defer { Task { await postgres.shutdown() } }
-        try await stores.prepare(mix: options.workloads.contains(.mix))
+        do {
+            let report = try await runAll(topology: topology, stores: stores, progress: progress)
+            await postgres.shutdown()
+            return report
+        } catch {
+            await postgres.shutdown()
+            throw error
+        }
+    }
 
+    private func runAll(
+        topology: Topology,
+        stores: BenchStores,
+        progress: @Sendable (String) -> Void
+    ) async throws -> BenchReport {
+        try await stores.prepare(mix: options.workloads.contains(.mix))
         var report = BenchReport(jobs: options.jobs, concurrency: options.concurrency, prefetch: options.prefetch)
         for run in 1...options.runs {
             for workload in options.workloads {
