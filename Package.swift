@@ -23,6 +23,11 @@ let package = Package(
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(
+            name: "CMongoc",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev", "libbson-dev"])]
+        ),
 
         // Runs blocking C calls on NIOThreadPool threads and pools their connections.
         .target(
@@ -53,6 +58,13 @@ let package = Package(
             dependencies: [
                 "CHiredis", "BlockingIO",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "MongoDB",
+            dependencies: [
+                "CMongoc", "BlockingIO",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // Envelope, topology, retry policy, handler protocol, processor, DLQ tools.
@@ -100,10 +112,11 @@ let package = Package(
         ),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs"]),
+        .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "FleetBenchTests", dependencies: ["FleetBench", "FleetCore", "Postgres", "Redis"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AMQP", "Postgres", "Redis", "FleetCore", "FleetJobs", "BlockingIO"]
+            dependencies: ["AMQP", "Postgres", "Redis", "MongoDB", "FleetCore", "FleetJobs", "BlockingIO"]
         ),
         .testTarget(name: "EndToEndTests", dependencies: ["AMQP", "Postgres", "Redis", "FleetCore", "FleetJobs"]),
     ]

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Local RabbitMQ 3.10, PostgreSQL 15 and Redis 7 for WorkerFleet's tests, on 127.0.0.1 only,
-# each in a private folder (default: $REPO/.services) and never Debian's own system services.
+# Local RabbitMQ 3.10, PostgreSQL 15, Redis 7 and a MongoDB-wire server (nx-27017) for WorkerFleet's
+# tests, on 127.0.0.1 only, each in a private folder (default: $REPO/.services) and never Debian's own
+# system services.
 #
-#   scripts/services.sh install    apt-get install what is missing (quietly)
+#   scripts/services.sh install    apt-get install what is missing (quietly); nx-27017 into a venv
 #   scripts/services.sh start      install, then start whatever is not running yet; print the env
 #   scripts/services.sh env        print only `export FLEET_...=...` lines: eval "$(scripts/services.sh env)"
-#   scripts/services.sh status     one line per service; exit 0 when all three run, 3 otherwise
-#   scripts/services.sh stop       stop all three (tolerates already stopped ones)
+#   scripts/services.sh status     one line per service; exit 0 when all four run, 3 otherwise
+#   scripts/services.sh stop       stop all four (tolerates already stopped ones)
 #   scripts/services.sh pg-stop    stop only PostgreSQL (outage tests)
 #   scripts/services.sh pg-start   start only PostgreSQL again
 #
@@ -19,6 +20,13 @@
 #   FLEET_RABBITMQ_NODENAME   Erlang node name                    default fleet@localhost
 #   FLEET_POSTGRES_PORT       PostgreSQL                          default 55432
 #   FLEET_REDIS_PORT          Redis                               default 56379
+#   FLEET_MONGODB_PORT        MongoDB wire protocol (nx-27017)    default 57017
+#
+# MongoDB is not packaged for Debian: the tests use nx-27017 (PyPI, a MongoDB-wire server on
+# SQLite), pip-installed at a pinned version into a venv of Debian's python3 inside the folder
+# ($FLEET_SERVICES_DIR/mongodb/venv, about 4 s, once per folder; it brings pymongo, used for the
+# health check). A venv needs no root, leaves the system Python alone (PEP 668) and is removed
+# with the folder.
 #
 # Only processes started from the chosen folder are ever stopped: servers that listen on the
 # same ports but were started elsewhere are reported, never touched.
@@ -42,11 +50,14 @@ done
 unset fd_path fd self_real
 PG_BIN=/usr/lib/postgresql/15/bin
 RABBITMQ_SERVER=/usr/lib/rabbitmq/bin/rabbitmq-server
-PACKAGES=(rabbitmq-server postgresql redis-server librabbitmq-dev libpq-dev libhiredis-dev amqp-tools)
+PACKAGES=(rabbitmq-server postgresql redis-server librabbitmq-dev libpq-dev libhiredis-dev amqp-tools
+    libmongoc-dev libbson-dev python3-venv)
+NX_27017_VERSION=0.8.1
 
 RABBITMQ_START_TIMEOUT=90
 POSTGRES_START_TIMEOUT=60
 REDIS_START_TIMEOUT=30
+MONGODB_START_TIMEOUT=30
 
 say() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -119,7 +130,8 @@ DIST_PORT="$(setting RABBITMQ_DIST_PORT 25682)"
 NODENAME="$(setting RABBITMQ_NODENAME fleet@localhost)"
 PG_PORT="$(setting POSTGRES_PORT 55432)"
 REDIS_PORT="$(setting REDIS_PORT 56379)"
-for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT"; do
+MONGO_PORT="$(setting MONGODB_PORT 57017)"
+for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT" "$MONGO_PORT"; do
     [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "invalid port: '$port'"
 done
 [[ "$NODENAME" =~ ^[A-Za-z0-9_-]+@[A-Za-z0-9._-]+$ ]] || die "invalid RabbitMQ node name: '$NODENAME'"
@@ -147,10 +159,17 @@ REDIS_DIR="$SVC_DIR/redis"
 REDIS_PID_FILE="$REDIS_DIR/redis.pid"
 REDIS_LOG="$REDIS_DIR/redis.log"
 
+MONGO_DIR="$SVC_DIR/mongodb"
+MONGO_DATA="$MONGO_DIR/data"
+MONGO_VENV="$MONGO_DIR/venv"
+MONGO_PID_FILE="$MONGO_DIR/nx-27017.pid"
+MONGO_LOG="$MONGO_DIR/nx-27017.log"
+
 AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 MGMT_URL="http://guest:guest@127.0.0.1:$MGMT_PORT"
 PG_URL="postgresql://fleet:fleet@127.0.0.1:$PG_PORT/fleet"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/fleet"
 
 require_root() { [[ "$(id -u)" == 0 ]] || die "'$1' must run as root (it starts servers as the rabbitmq and postgres users)"; }
 
@@ -164,6 +183,7 @@ save_state() {
         echo "RABBITMQ_NODENAME=$NODENAME"
         echo "POSTGRES_PORT=$PG_PORT"
         echo "REDIS_PORT=$REDIS_PORT"
+        echo "MONGODB_PORT=$MONGO_PORT"
     } >"$STATE_FILE.tmp"
     mv "$STATE_FILE.tmp" "$STATE_FILE"
 }
@@ -181,6 +201,12 @@ lock_folder() {
 package_installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
 
 cmd_install() {
+    apt_install
+    lock_folder
+    mongo_install
+}
+
+apt_install() {
     local missing=() pkg
     for pkg in "${PACKAGES[@]}"; do
         package_installed "$pkg" || missing+=("$pkg")
@@ -608,14 +634,127 @@ redis_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# MongoDB wire protocol: nx-27017
+# ---------------------------------------------------------------------------------------------
+# Creates the folder's venv with nx-27017 unless it has the pinned version already.
+mongo_install() {
+    if [[ -x "$MONGO_VENV/bin/nx-27017" ]] &&
+        [[ "$("$MONGO_VENV/bin/pip" show nx-27017 2>/dev/null | sed -n 's/^Version: //p')" == "$NX_27017_VERSION" ]]; then
+        return 0
+    fi
+    local started log
+    started="$(now_ms)"
+    mkdir -p "$MONGO_DIR"
+    log="$MONGO_DIR/pip-install.log"
+    say "installing nx-27017 $NX_27017_VERSION into $MONGO_VENV (pip)"
+    # Debian's python3, not whatever python3 comes first on PATH: python3-venv is installed for it.
+    if ! { /usr/bin/python3 -m venv "$MONGO_VENV" &&
+        "$MONGO_VENV/bin/pip" install --quiet --disable-pip-version-check --no-input \
+            "nx-27017==$NX_27017_VERSION"; } >"$log" 2>&1 </dev/null 9>&-; then
+        show_log "$log"
+        die "could not install nx-27017 into $MONGO_VENV (full log: $log)"
+    fi
+    say "installed nx-27017 in $(elapsed "$started")"
+}
+
+mongo_pid() { # the pid of this folder's nx-27017, if it runs
+    local pid
+    pid="$(cat "$MONGO_PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$MONGO_DATA" || return 1
+    echo "$pid"
+}
+
+# A real round trip: the wire handshake and a ping command, through the venv's pymongo.
+mongo_ping() {
+    "$MONGO_VENV/bin/python" -c '
+import sys, pymongo
+client = pymongo.MongoClient("127.0.0.1", int(sys.argv[1]), serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
+client.admin.command("ping")
+' "$MONGO_PORT" >/dev/null 2>&1 9>&-
+}
+
+mongo_start() {
+    local pid started
+    if pid="$(mongo_pid)"; then
+        say "mongodb (nx-27017) already running from $MONGO_DIR (pid $pid, 127.0.0.1:$MONGO_PORT)"
+        mongo_wait_ready existing
+        return 0
+    fi
+    port_open "$MONGO_PORT" && die "port $MONGO_PORT is in use by a server not started from $SVC_DIR (set FLEET_MONGODB_PORT)"
+    mkdir -p "$MONGO_DATA"
+    rm -f "$MONGO_PID_FILE"
+    started="$(now_ms)"
+    # Runs in the foreground under setsid (its own -d daemon mode writes to /tmp by default);
+    # the pid file is ours, and mongo_pid checks the process still has this folder's data dir.
+    (
+        cd "$MONGO_DIR"
+        exec setsid "$MONGO_VENV/bin/nx-27017" --data-dir "$MONGO_DATA" --host 127.0.0.1 -p "$MONGO_PORT" \
+            --threaded --log-file "$MONGO_LOG" --pid-file "$MONGO_DIR/nx-27017.own.pid"
+    ) >>"$MONGO_DIR/stdout.log" 2>&1 </dev/null 9>&- &
+    echo $! >"$MONGO_PID_FILE"
+    mongo_wait_ready new
+    say "mongodb (nx-27017 $NX_27017_VERSION) started in $(elapsed "$started") (pid $(mongo_pid || echo ?), 127.0.0.1:$MONGO_PORT)"
+}
+
+mongo_wait_ready() { # new|existing: a server this run launched (ended on failure) or one found running
+    local mode="$1" deadline=$((SECONDS + MONGODB_START_TIMEOUT))
+    until mongo_pid >/dev/null && mongo_ping; do
+        if ! mongo_pid >/dev/null || ((SECONDS >= deadline)); then
+            if mongo_pid >/dev/null; then
+                say "nx-27017 is not ready after ${MONGODB_START_TIMEOUT}s"
+            else
+                say "nx-27017 exited"
+            fi
+            show_log "$MONGO_DIR/stdout.log"
+            show_log "$MONGO_LOG"
+            [[ "$mode" == new ]] && { mongo_stop >/dev/null 2>&1 || true; }
+            exit 1
+        fi
+        sleep 0.2
+    done
+}
+
+mongo_stop() {
+    local pid
+    if ! pid="$(mongo_pid)"; then
+        say "mongodb (nx-27017) not running from $MONGO_DIR"
+        rm -f "$MONGO_PID_FILE"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "nx-27017 ignored SIGTERM for 10s; sending SIGKILL to pid $pid"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$MONGO_PID_FILE"
+    say "mongodb (nx-27017) stopped"
+}
+
+mongo_status() {
+    local pid
+    if pid="$(mongo_pid)"; then
+        echo "mongodb    running  pid $pid  127.0.0.1:$MONGO_PORT  nx-27017  data $MONGO_DATA"
+    else
+        echo "mongodb    stopped  ($MONGO_DIR)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 # Refuses to start with settings that differ from those of servers still running from the folder.
 check_settings_match() {
     ((${#STORED[@]} > 0)) || return 0
-    rmq_pid >/dev/null || pg_running || redis_pid >/dev/null || return 0
+    rmq_pid >/dev/null || pg_running || redis_pid >/dev/null || mongo_pid >/dev/null || return 0
     local key current
-    for key in AMQP_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT; do
+    for key in AMQP_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT \
+        MONGODB_PORT; do
         case "$key" in
         AMQP_PORT) current="$AMQP_PORT" ;;
         RABBITMQ_MGMT_PORT) current="$MGMT_PORT" ;;
@@ -623,6 +762,7 @@ check_settings_match() {
         RABBITMQ_NODENAME) current="$NODENAME" ;;
         POSTGRES_PORT) current="$PG_PORT" ;;
         REDIS_PORT) current="$REDIS_PORT" ;;
+        MONGODB_PORT) current="$MONGO_PORT" ;;
         esac
         if [[ -n "${STORED[$key]:-}" && "${STORED[$key]}" != "$current" ]]; then
             die "servers in $SVC_DIR run with $key=${STORED[$key]}, not $current; run '$SELF stop' first"
@@ -640,6 +780,7 @@ cmd_env() {
         "FLEET_RABBITMQCTL=rabbitmqctl -n $NODENAME --erlang-cookie $(rmq_cookie)" \
         "FLEET_POSTGRES_URL=$PG_URL" \
         "FLEET_REDIS_URL=$REDIS_URL" \
+        "FLEET_MONGODB_URL=$MONGO_URL" \
         "FLEET_PG_CTL=env FLEET_SERVICES_DIR=$SVC_DIR bash $SELF"; do
         printf 'export %s=%s\n' "${line%%=*}" "$(shell_quote "${line#*=}")"
     done
@@ -649,17 +790,19 @@ cmd_start() {
     require_root start
     local started
     started="$(now_ms)"
-    cmd_install
+    apt_install
     check_binaries
     mkdir -p "$SVC_DIR"
     if ! path_traversable "$SVC_DIR"; then
         die "$SVC_DIR cannot be entered by the rabbitmq and postgres users (a parent folder lacks o+x); set FLEET_SERVICES_DIR to a folder under /var/tmp, say"
     fi
     lock_folder
+    mongo_install
     check_settings_match
     save_state
     rmq_launch
     redis_start
+    mongo_start
     pg_start
     pg_ensure_role_and_db
     rmq_finish_start
@@ -678,6 +821,7 @@ cmd_stop() {
     rmq_stop || rc=1
     pg_stop || rc=1
     redis_stop || rc=1
+    mongo_stop || rc=1
     return "$rc"
 }
 
@@ -686,6 +830,7 @@ cmd_status() {
     rmq_status || rc=3
     pg_status || rc=3
     redis_status || rc=3
+    mongo_status || rc=3
     return "$rc"
 }
 
@@ -703,7 +848,7 @@ cmd_pg_stop() {
     pg_stop
 }
 
-usage() { sed -n '2,24p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
 install) cmd_install ;;

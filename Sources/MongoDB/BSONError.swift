@@ -1,0 +1,8 @@
+/// A value that cannot be written as BSON, or bytes that are not valid BSON.
+public struct BSONError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
