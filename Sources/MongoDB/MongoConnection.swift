@@ -58,14 +58,10 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
         }
         // Version 2: server errors carry the server's own code (11000 for a duplicate key).
         mongoc_client_set_error_api(client, 2)
-        let writeConcern = mongoc_write_concern_new()
-        mongoc_write_concern_set_w(writeConcern, MONGOC_WRITE_CONCERN_W_MAJORITY)
-        mongoc_client_set_write_concern(client, writeConcern)
-        mongoc_write_concern_destroy(writeConcern)
-        let readConcern = mongoc_read_concern_new()
-        mongoc_read_concern_set_level(readConcern, MONGOC_READ_CONCERN_LEVEL_MAJORITY)
-        mongoc_client_set_read_concern(client, readConcern)
-        mongoc_read_concern_destroy(readConcern)
+        withMajorityConcerns { write, read in
+            mongoc_client_set_write_concern(client, write)
+            mongoc_client_set_read_concern(client, read)
+        }
         return MongoConnection(client: client, configuration: configuration)
     }
 

@@ -49,14 +49,10 @@ public final class MongoSession {
         let handle = try liveHandle()
         let options = mongoc_transaction_opts_new()
         defer { mongoc_transaction_opts_destroy(options) }
-        let writeConcern = mongoc_write_concern_new()
-        mongoc_write_concern_set_w(writeConcern, MONGOC_WRITE_CONCERN_W_MAJORITY)
-        mongoc_transaction_opts_set_write_concern(options, writeConcern)
-        mongoc_write_concern_destroy(writeConcern)
-        let readConcern = mongoc_read_concern_new()
-        mongoc_read_concern_set_level(readConcern, MONGOC_READ_CONCERN_LEVEL_MAJORITY)
-        mongoc_transaction_opts_set_read_concern(options, readConcern)
-        mongoc_read_concern_destroy(readConcern)
+        withMajorityConcerns { write, read in
+            mongoc_transaction_opts_set_write_concern(options, write)
+            mongoc_transaction_opts_set_read_concern(options, read)
+        }
         var error = bson_error_t()
         guard mongoc_client_session_start_transaction(handle, options, &error) else {
             throw MongoError(error, address: connection.address)
