@@ -33,14 +33,19 @@ public final class FleetStats: Sendable {
         }
     }
 
-    private struct Metrics {
-        var counters: [String: Counter] = [:]
+    private struct CounterKey: Hashable {
+        var type: String
+        var outcome: Outcome
+    }
+
+    private struct State {
+        var snapshot = Snapshot(counts: [:], latency: LatencyHistogram())
+        // Created once per type: a metrics backend's factory takes a lock of its own per creation.
+        var counters: [CounterKey: Counter] = [:]
         var timers: [String: Timer] = [:]
     }
 
-    private let state = Mutex(Snapshot(counts: [:], latency: LatencyHistogram()))
-    // Looked up once per type: a metrics backend's factory takes a lock of its own per creation.
-    private let metrics = Mutex(Metrics())
+    private let state = Mutex(State())
 
     public init() {}
 
@@ -51,32 +56,30 @@ public final class FleetStats: Sendable {
         receivedAt: ContinuousClock.Instant? = nil
     ) {
         let now = ContinuousClock.now
-        state.withLock { state in
-            state.counts[outcome, default: 0] += 1
+        let (counter, timer) = state.withLock { state in
+            state.snapshot.counts[outcome, default: 0] += 1
             if let receivedAt, outcome != .requeued {
-                state.latency.record(now - receivedAt)
-                state.firstReceivedAt = min(state.firstReceivedAt ?? receivedAt, receivedAt)
-                state.lastSettledAt = now
+                state.snapshot.latency.record(now - receivedAt)
+                state.snapshot.firstReceivedAt = min(state.snapshot.firstReceivedAt ?? receivedAt, receivedAt)
+                state.snapshot.lastSettledAt = now
             }
-        }
-        let (counter, timer) = metrics.withLock { metrics in
-            let counterKey = type + "\u{0}" + outcome.rawValue
+            let key = CounterKey(type: type, outcome: outcome)
             let counter =
-                metrics.counters[counterKey]
+                state.counters[key]
                 ?? Counter(label: "fleet_jobs_total", dimensions: [("type", type), ("outcome", outcome.rawValue)])
-            metrics.counters[counterKey] = counter
+            if state.counters[key] == nil { state.counters[key] = counter }
             guard duration != nil else { return (counter, Timer?.none) }
-            let timer = metrics.timers[type] ?? Timer(label: "fleet_job_duration_seconds", dimensions: [("type", type)])
-            metrics.timers[type] = timer
+            let timer = state.timers[type] ?? Timer(label: "fleet_job_duration_seconds", dimensions: [("type", type)])
+            if state.timers[type] == nil { state.timers[type] = timer }
             return (counter, timer)
         }
         counter.increment()
         if let duration, let timer { timer.recordNanoseconds(Self.nanoseconds(duration)) }
     }
 
-    public func count(_ outcome: Outcome) -> Int { state.withLock { $0.counts[outcome, default: 0] } }
+    public func count(_ outcome: Outcome) -> Int { state.withLock { $0.snapshot.counts[outcome, default: 0] } }
 
-    public var snapshot: Snapshot { state.withLock { $0 } }
+    public var snapshot: Snapshot { state.withLock { $0.snapshot } }
 
     /// `applied=… already_applied=… retried=… dead_lettered=… delayed=… requeued=… p50_ms=… p99_ms=…`
     public var summary: String {
