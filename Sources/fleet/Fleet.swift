@@ -8,7 +8,7 @@ struct Fleet: AsyncParsableCommand {
         discussion: """
             Servers come from the environment: FLEET_AMQP_URL (default \(FleetDefaults.amqp)), \
             FLEET_POSTGRES_URL (default \(FleetDefaults.postgres)), FLEET_REDIS_URL (default \(FleetDefaults.redis)). \
-            `scripts/services.sh start` starts all three locally on those ports. FLEET_LOG_LEVEL sets the \
+            `scripts/services.sh start` starts all three locally on those ports (and the MongoDB and Bolt test servers). FLEET_LOG_LEVEL sets the \
             log level (trace, debug, info, warning, error; default info for `run`, warning for the others).
             """,
         subcommands: [
