@@ -67,11 +67,20 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // Neo4j over Bolt 5 on swift-nio: PackStream, messages, connection, pool.
+        .target(
+            name: "Bolt",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Envelope, topology, retry policy, handler protocol, processor, DLQ tools.
         .target(
             name: "FleetCore",
             dependencies: [
-                "AMQP", "Postgres", "Redis", "BlockingIO",
+                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "BlockingIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -82,7 +91,7 @@ let package = Package(
         .target(
             name: "FleetJobs",
             dependencies: [
-                "FleetCore", "Postgres", "Redis",
+                "FleetCore", "Postgres", "Redis", "MongoDB", "Bolt",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -113,11 +122,15 @@ let package = Package(
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
+        .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "FleetBenchTests", dependencies: ["FleetBench", "FleetCore", "Postgres", "Redis"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AMQP", "Postgres", "Redis", "MongoDB", "FleetCore", "FleetJobs", "BlockingIO"]
+            dependencies: ["AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetCore", "FleetJobs", "BlockingIO"]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["AMQP", "Postgres", "Redis", "FleetCore", "FleetJobs"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetCore", "FleetJobs"]
+        ),
     ]
 )

@@ -3,11 +3,13 @@ import FleetCore
 import FleetJobs
 import Foundation
 import Logging
+import MongoDB
 import Postgres
 import Testing
 
 /// A private world for one end-to-end test: its own RabbitMQ vhost with the repository's topology
-/// declared, its own migrated PostgreSQL database, and worker processes of the real `fleet` binary.
+/// declared, its own migrated PostgreSQL and MongoDB databases, and worker processes of the real
+/// `fleet` binary. The graph is shared: tests keep apart by their own random user and event ids.
 struct FleetTestEnvironment {
     static let environment = ProcessInfo.processInfo.environment
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -18,6 +20,7 @@ struct FleetTestEnvironment {
     let configuration: FleetConfiguration
     let topology: Topology
     let postgres: PostgresClient
+    let mongodb: MongoClient
     let logger = Logger(label: "e2e")
 
     /// `name` must be a short identifier; a random suffix keeps reruns apart. `retryDelays` (e.g.
@@ -45,7 +48,16 @@ struct FleetTestEnvironment {
         }
         let postgres = PostgresClient(configuration: base.postgres, maxConnections: 8)
         _ = try await PostgresMigrations.migrate(postgres)
-        return FleetTestEnvironment(name: unique, configuration: base, topology: topology, postgres: postgres)
+        base.mongodb.database = unique
+        let mongodb = MongoClient(configuration: base.mongodb, maxConnections: 4)
+        _ = try await MongoMigrations.migrate(mongodb, recordingIn: postgres)
+        return FleetTestEnvironment(
+            name: unique,
+            configuration: base,
+            topology: topology,
+            postgres: postgres,
+            mongodb: mongodb
+        )
     }
 
     private static func privateConfiguration(_ name: String, retryDelays: String) throws -> String {
@@ -71,6 +83,16 @@ struct FleetTestEnvironment {
         let pg = configuration.postgres
         environment["FLEET_POSTGRES_URL"] =
             "postgresql://\(pg.user):\(pg.password ?? "")@\(pg.host):\(pg.port)/\(pg.database)"
+        // The same server with this test's database in the path (and the options kept).
+        let mongoURL = environment["FLEET_MONGODB_URL"] ?? FleetConfiguration.defaultMongoDBURL
+        if let slash = mongoURL.range(
+            of: "/",
+            options: .backwards,
+            range: mongoURL.range(of: "://")!.upperBound..<mongoURL.endIndex
+        ) {
+            let options = mongoURL[slash.upperBound...].firstIndex(of: "?").map { String(mongoURL[$0...]) } ?? ""
+            environment["FLEET_MONGODB_URL"] = mongoURL[..<slash.upperBound] + configuration.mongodb.database + options
+        }
         environment["FLEET_LOG_LEVEL"] = environment["FLEET_TEST_LOG_LEVEL"] ?? "warning"
         return environment
     }
@@ -178,6 +200,8 @@ struct FleetTestEnvironment {
 
     /// Drops this test's vhost (its quorum queues would otherwise pile up in the broker) and database.
     func tearDown() async {
+        _ = try? await mongodb.withConnection { try $0.dropDatabase() }
+        await mongodb.shutdown()
         await postgres.shutdown()
         let rabbitmqctl = Self.environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl"
         try? runShell("\(rabbitmqctl) delete_vhost \(name) >/dev/null 2>&1")

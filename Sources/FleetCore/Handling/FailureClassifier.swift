@@ -1,5 +1,7 @@
 import AMQP
 import BlockingIO
+import Bolt
+import MongoDB
 import Postgres
 import Redis
 
@@ -31,6 +33,18 @@ public enum FailureClassifier {
             return Classification(
                 permanent: !error.isTransient,
                 reason: error.isTransient ? "redis_unavailable" : "redis_rejected",
+                message: error.description
+            )
+        case let error as MongoError:
+            return Classification(
+                permanent: !error.isTransient,
+                reason: error.isTransient ? "mongodb_unavailable" : "mongodb_rejected",
+                message: error.description
+            )
+        case let error as BoltError:
+            return Classification(
+                permanent: !error.isTransient,
+                reason: error.isTransient ? "neo4j_unavailable" : "neo4j_rejected",
                 message: error.description
             )
         case let error as RedisLockError:

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The code that applies one job type to its store.
 ///
 /// A handler must be exactly-once in effect: the job may be delivered twice, retried after a crash,
@@ -18,10 +20,17 @@ public protocol JobHandler: Sendable {
     /// Applies the job. Throw ``JobError`` to choose between retry and dead-letter; store errors are
     /// classified by ``FailureClassifier``.
     func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome
+
+    /// A time the payload itself asks the job not to run before (e.g. `content.publish`'s
+    /// `publish_at`). Until then the job waits in the retry queues like an envelope `not_before`,
+    /// without holding a worker slot.
+    func notBefore(_ payload: Payload) -> Date?
 }
 
 extension JobHandler {
     public static var versions: Set<Int> { [1] }
+
+    public func notBefore(_ payload: Payload) -> Date? { nil }
 }
 
 /// What a successful run did.

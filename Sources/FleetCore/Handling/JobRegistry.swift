@@ -1,8 +1,12 @@
+import Foundation
+
 /// The handlers of a worker, keyed by job type.
 public struct JobRegistry: Sendable {
     /// A decoded job with its validated payload, ready to run.
     public struct PreparedJob: Sendable {
         public let envelope: JobEnvelope
+        /// The later of the envelope's `not_before` and the handler's ``JobHandler/notBefore(_:)``.
+        public let notBefore: Date?
         let run: @Sendable (JobContext) async throws -> JobOutcome
     }
 
@@ -19,7 +23,12 @@ public struct JobRegistry: Sendable {
         preparers[Handler.jobType] = { envelope in
             do throws(EnvelopeRejection) {
                 let payload = try handler.parse(FieldReader(payload: envelope.payload), version: envelope.version)
-                return .success(PreparedJob(envelope: envelope) { try await handler.handle(payload, context: $0) })
+                let notBefore = [envelope.notBefore, handler.notBefore(payload)].compactMap { $0 }.max()
+                return .success(
+                    PreparedJob(envelope: envelope, notBefore: notBefore) {
+                        try await handler.handle(payload, context: $0)
+                    }
+                )
             } catch {
                 return .failure(error)
             }

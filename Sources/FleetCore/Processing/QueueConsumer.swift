@@ -138,7 +138,7 @@ public struct QueueConsumer: Service {
             logger: logger
         )
 
-        if let notBefore = envelope.notBefore, notBefore > Date() {
+        if let notBefore = prepared.notBefore, notBefore > Date() {
             await delay(delivery, type: envelope.type, until: notBefore, logger: context.logger)
             return
         }

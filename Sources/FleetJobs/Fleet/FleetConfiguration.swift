@@ -1,35 +1,48 @@
 import AMQP
+import Bolt
 import FleetCore
 import Foundation
+import MongoDB
 import Postgres
 import Redis
 
 /// Where the fleet finds its servers and configuration files. Server URLs come from the
-/// environment (`FLEET_AMQP_URL`, `FLEET_POSTGRES_URL`, `FLEET_REDIS_URL`); the defaults are the
-/// ports `scripts/services.sh` starts the local services on.
+/// environment (`FLEET_AMQP_URL`, `FLEET_POSTGRES_URL`, `FLEET_REDIS_URL`, `FLEET_MONGODB_URL`,
+/// `FLEET_BOLT_URL`); the defaults are the ports `scripts/services.sh` starts the local services on.
 public struct FleetConfiguration: Sendable {
     public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5682/%2f"
     public static let defaultPostgresURL = "postgresql://fleet:fleet@127.0.0.1:55432/fleet"
     public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
+    public static let defaultMongoDBURL = "mongodb://127.0.0.1:57017/fleet"
+    public static let defaultBoltURL = "bolt://127.0.0.1:17687"
 
     public var amqp: AMQPConfiguration
     public var postgres: PostgresConfiguration
     public var redis: RedisConfiguration
+    public var mongodb: MongoConfiguration
+    public var bolt: BoltConfiguration
     /// Holds `queues.yaml` and `workers/`.
     public var configDirectory: String
     /// Connections per worker process to PostgreSQL and to Redis.
     public var postgresPoolSize: Int = 16
     public var redisPoolSize: Int = 16
+    /// Connections per worker process to MongoDB and to Neo4j; each opens on first use.
+    public var mongodbPoolSize: Int = 16
+    public var boltPoolSize: Int = 16
 
     public init(
         amqp: AMQPConfiguration,
         postgres: PostgresConfiguration,
         redis: RedisConfiguration,
+        mongodb: MongoConfiguration,
+        bolt: BoltConfiguration,
         configDirectory: String
     ) {
         self.amqp = amqp
         self.postgres = postgres
         self.redis = redis
+        self.mongodb = mongodb
+        self.bolt = bolt
         self.configDirectory = configDirectory
     }
 
@@ -52,6 +65,8 @@ public struct FleetConfiguration: Sendable {
             amqp: try parse("FLEET_AMQP_URL", defaultAMQPURL) { try AMQPConfiguration(url: $0) },
             postgres: try parse("FLEET_POSTGRES_URL", defaultPostgresURL) { try PostgresConfiguration(url: $0) },
             redis: try parse("FLEET_REDIS_URL", defaultRedisURL) { try RedisConfiguration(url: $0) },
+            mongodb: try parse("FLEET_MONGODB_URL", defaultMongoDBURL) { try MongoConfiguration(url: $0) },
+            bolt: try parse("FLEET_BOLT_URL", defaultBoltURL) { try BoltConfiguration(url: $0) },
             configDirectory: configDirectory
         )
     }

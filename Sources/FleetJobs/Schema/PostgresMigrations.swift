@@ -12,7 +12,7 @@ public enum PostgresMigrations {
 
     /// `schema_versions.service_name` of these steps.
     public static let serviceName = "workerfleet.postgres"
-    private static let advisoryLock = 7_346_221
+    static let advisoryLock = 7_346_221
 
     public static let steps: [Step] = [
         Step(version: "0001", description: "career platform seed schema", sql: seedSchema),

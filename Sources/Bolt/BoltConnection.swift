@@ -1,0 +1,393 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One Bolt 5.1+ connection on a swift-nio channel.
+///
+/// RUN and PULL are sent together, as the official drivers do: FalkorDB streams the records right
+/// after RUN's SUCCESS and never answers PULL itself, so waiting for RUN's reply before sending
+/// PULL would find records nobody asked for. Other requests go one at a time.
+/// After a FAILURE the server is in its FAILED state; the connection sends RESET at once, before
+/// throwing the ``BoltError``, so it is usable again by the next call. (FalkorDB answers the PULL
+/// that followed a failed RUN only when RESET arrives, so RESET is sent before awaiting it.)
+///
+/// Callers sharing a connection are served in turn; a transaction holds the connection until it ends.
+///
+/// **Parameters only.** Every method takes Cypher text and a parameter map: values from jobs go in
+/// `parameters`, never into the text, so no value can change what a query does.
+public actor BoltConnection {
+    private enum TransactionState: Equatable {
+        case none
+        case open(UInt64)
+        /// A query failed inside the transaction; the RESET that followed rolled it back on the server.
+        case failed(UInt64)
+    }
+
+    public nonisolated let configuration: BoltConfiguration
+    /// The version agreed in the handshake (5.1 to 5.4).
+    public nonisolated let version: BoltVersion
+    /// HELLO's metadata: `server` (agent such as `Neo4j/5.13.0`), `connection_id`...
+    public nonisolated let serverInfo: [String: BoltValue]
+
+    private let channel: any Channel
+    private let logger: Logger
+    private var broken = false
+    private var closed = false
+    private var transaction = TransactionState.none
+    private var nextTransactionId: UInt64 = 0
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    private init(
+        configuration: BoltConfiguration,
+        version: BoltVersion,
+        serverInfo: [String: BoltValue],
+        channel: any Channel,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.version = version
+        self.serverInfo = serverInfo
+        self.channel = channel
+        self.logger = logger
+    }
+
+    /// Opens a TCP connection, negotiates the Bolt version, then HELLO and LOGON.
+    ///
+    /// - Throws: ``BoltError``: ``BoltError/Code/connection`` (transient) when the server cannot be
+    ///   reached, ``BoltError/Code/authentication`` when LOGON fails, ``BoltError/Code/protocolViolation``
+    ///   when no version is shared.
+    public static func connect(
+        _ configuration: BoltConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "fleet.bolt", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) async throws -> BoltConnection {
+        let address = configuration.redactedAddress
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoopGroup)
+                .connectTimeout(.nanoseconds(Int64(configuration.connectTimeoutSeconds * 1e9)))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(BoltChannelHandler(address: address))
+                    }
+                }
+                .connect(host: configuration.host, port: configuration.port)
+                .get()
+        } catch {
+            throw BoltError(code: .connection, message: "cannot connect: \(error)", address: address)
+        }
+        do {
+            let promise = channel.eventLoop.makePromise(of: BoltVersion.self)
+            channel.writeAndFlush(BoltOutbound.handshake(promise), promise: nil)
+            let version = try await withTimeout(configuration.connectTimeoutSeconds, channel) {
+                try await promise.futureResult.get()
+            }
+            var hello: [String: BoltValue] = ["user_agent": .string(configuration.userAgent)]
+            if version >= BoltVersion(major: 5, minor: 3) {
+                // Required from 5.3 on; refused as unknown by older servers, so only sent then.
+                hello["bolt_agent"] = [
+                    "product": .string(configuration.userAgent), "language": "Swift", "platform": "swift-nio",
+                ]
+            }
+            let helloReply = try await exchange(.hello(extra: hello), channel, configuration)
+            guard case .success(let serverInfo) = helloReply.summary else {
+                throw error(for: helloReply.summary, request: "HELLO", address: address, code: .protocolViolation)
+            }
+            let logonReply = try await exchange(.logon(auth: configuration.authToken), channel, configuration)
+            guard case .success = logonReply.summary else {
+                throw error(for: logonReply.summary, request: "LOGON", address: address, code: .authentication)
+            }
+            logger.debug(
+                "bolt connection opened",
+                metadata: [
+                    "bolt.address": "\(address)", "bolt.version": "\(version)",
+                    "bolt.server": "\(serverInfo["server"]?.string ?? "?")",
+                ]
+            )
+            return BoltConnection(
+                configuration: configuration,
+                version: version,
+                serverInfo: serverInfo,
+                channel: channel,
+                logger: logger
+            )
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+    }
+
+    /// False once the connection is broken, closed, or inside a transaction; the pool then replaces or keeps it.
+    public var isUsable: Bool { !broken && !closed && channel.isActive && transaction == .none }
+
+    // MARK: - Queries
+
+    /// Runs one auto-commit query and returns all its records.
+    ///
+    /// - Parameters:
+    ///   - query: Cypher text, fixed in the code. Never build it from payload values.
+    ///   - parameters: the values, referenced as `$name` in the query.
+    /// - Throws: ``BoltError``; a server FAILURE has code ``BoltError/Code/server`` and its
+    ///   ``BoltError/serverCode``, and leaves the connection reset and usable.
+    @discardableResult
+    public func run(_ query: String, parameters: [String: BoltValue] = [:]) async throws -> BoltResult {
+        await lock()
+        defer { unlock() }
+        try checkOpen()
+        var extra: [String: BoltValue] = [:]
+        if let database = configuration.database { extra["db"] = .string(database) }
+        return try await runLocked(query, parameters: parameters, extra: extra)
+    }
+
+    /// Runs `body` in an explicit transaction: BEGIN, then COMMIT when it returns, ROLLBACK when it throws.
+    ///
+    /// `body` runs in the caller's isolation; it must use only the given transaction, not this
+    /// connection, which it holds until the end. When a query in it fails, the server has already
+    /// rolled back, and the error is rethrown without a ROLLBACK.
+    public func transaction<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (BoltTransaction) async throws -> T
+    ) async throws -> T {
+        let id = try await begin()
+        let result: T
+        do {
+            result = try await body(BoltTransaction(connection: self, id: id))
+        } catch {
+            await rollback(id)
+            throw error
+        }
+        try await commit(id)
+        return result
+    }
+
+    /// Sends GOODBYE and closes the channel. Later calls throw a ``BoltError/Code/usage`` error.
+    public func close() async {
+        guard !closed else { return }
+        closed = true
+        if channel.isActive {
+            channel.writeAndFlush(BoltOutbound.request(.goodbye, reply: nil), promise: nil)
+        }
+        try? await channel.close()
+    }
+
+    // MARK: - Transactions
+
+    private func begin() async throws -> UInt64 {
+        await lock()
+        do {
+            try checkOpen()
+            var extra: [String: BoltValue] = [:]
+            if let database = configuration.database { extra["db"] = .string(database) }
+            try await expectSuccess(.begin(extra: extra))
+            nextTransactionId += 1
+            transaction = .open(nextTransactionId)
+            return nextTransactionId
+        } catch {
+            unlock()
+            throw error
+        }
+    }
+
+    func runInTransaction(_ id: UInt64, _ query: String, parameters: [String: BoltValue]) async throws -> BoltResult {
+        guard transaction == .open(id) else {
+            throw BoltError(
+                code: .usage,
+                message: "the transaction has failed or ended; start a new one",
+                address: configuration.redactedAddress
+            )
+        }
+        do {
+            return try await runLocked(query, parameters: parameters, extra: [:])
+        } catch {
+            if transaction == .open(id) { transaction = .failed(id) }
+            throw error
+        }
+    }
+
+    private func commit(_ id: UInt64) async throws {
+        defer {
+            transaction = .none
+            unlock()
+        }
+        guard transaction == .open(id) else {
+            throw BoltError(
+                code: .usage,
+                message: "a query in the transaction failed, so it was rolled back, not committed",
+                address: configuration.redactedAddress
+            )
+        }
+        try await expectSuccess(.commit)
+    }
+
+    private func rollback(_ id: UInt64) async {
+        defer {
+            transaction = .none
+            unlock()
+        }
+        guard transaction == .open(id), !broken else { return }
+        do {
+            try await expectSuccess(.rollback)
+        } catch {
+            logger.debug("bolt rollback failed", metadata: ["bolt.error": "\(error)"])
+        }
+    }
+
+    // MARK: - Requests
+
+    private func runLocked(
+        _ query: String,
+        parameters: [String: BoltValue],
+        extra: [String: BoltValue]
+    ) async throws -> BoltResult {
+        let run = submit(.run(query: query, parameters: parameters, extra: extra))
+        let pullReply = submit(.pull(n: -1))
+        let runReply = try await wait(for: run)
+        guard case .success(let runSummary) = runReply.summary else {
+            let error = try await failed(runReply.summary, "RUN", pending: pullReply)
+            throw error
+        }
+        let pull = try await wait(for: pullReply)
+        guard case .success(let pullSummary) = pull.summary else { throw try await failed(pull.summary, "PULL") }
+        let keys = runSummary["fields"]?.list?.compactMap(\.string) ?? []
+        return BoltResult(
+            keys: keys,
+            rows: pull.records,
+            summary: runSummary.merging(pullSummary, uniquingKeysWith: { _, pull in pull })
+        )
+    }
+
+    @discardableResult
+    private func expectSuccess(_ request: BoltRequest) async throws -> [String: BoltValue] {
+        let reply = try await send(request)
+        guard case .success(let metadata) = reply.summary else { throw try await failed(reply.summary, request.name) }
+        return metadata
+    }
+
+    /// Resets the server's FAILED state, then returns the error to throw.
+    /// `pending` is a reply already requested after the failed one (the PULL after a RUN): the
+    /// server ignores it, and FalkorDB says so only once RESET arrives.
+    private func failed(
+        _ summary: BoltReply.Summary,
+        _ request: String,
+        pending: EventLoopFuture<BoltReply>? = nil
+    ) async throws -> BoltError {
+        let error = Self.error(
+            for: summary,
+            request: request,
+            address: configuration.redactedAddress,
+            code: .protocolViolation
+        )
+        if case .open(let id) = transaction { transaction = .failed(id) }
+        do {
+            let resetReply = submit(.reset)
+            if let pending { _ = try await wait(for: pending) }
+            let reset = try await wait(for: resetReply)
+            guard case .success = reset.summary else {
+                broken = true
+                return error
+            }
+        } catch {
+            broken = true
+        }
+        return error
+    }
+
+    private func send(_ request: BoltRequest) async throws -> BoltReply {
+        try await wait(for: submit(request))
+    }
+
+    /// Writes a request; replies come back in the order requests were submitted.
+    private func submit(_ request: BoltRequest) -> EventLoopFuture<BoltReply> {
+        let promise = channel.eventLoop.makePromise(of: BoltReply.self)
+        channel.writeAndFlush(BoltOutbound.request(request, reply: promise), promise: nil)
+        return promise.futureResult
+    }
+
+    private func wait(for reply: EventLoopFuture<BoltReply>) async throws -> BoltReply {
+        do {
+            return try await Self.withTimeout(configuration.requestTimeoutSeconds, channel) { try await reply.get() }
+        } catch let error as BoltError where error.code == .usage {
+            throw error
+        } catch {
+            broken = true
+            throw error
+        }
+    }
+
+    private static func exchange(
+        _ request: BoltRequest,
+        _ channel: any Channel,
+        _ configuration: BoltConfiguration
+    ) async throws -> BoltReply {
+        let promise = channel.eventLoop.makePromise(of: BoltReply.self)
+        channel.writeAndFlush(BoltOutbound.request(request, reply: promise), promise: nil)
+        return try await withTimeout(configuration.requestTimeoutSeconds, channel) {
+            try await promise.futureResult.get()
+        }
+    }
+
+    /// On timeout the handler fails the waiting request and closes the channel, so the promise
+    /// is completed exactly once, by the handler.
+    private static func withTimeout<T: Sendable>(
+        _ seconds: Double,
+        _ channel: any Channel,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+            channel.triggerUserOutboundEvent(BoltTimeoutEvent(), promise: nil)
+        }
+        defer { timeout.cancel() }
+        return try await body()
+    }
+
+    private static func error(
+        for summary: BoltReply.Summary,
+        request: String,
+        address: String,
+        code: BoltError.Code
+    ) -> BoltError {
+        switch summary {
+        case .failure(let serverCode, let message):
+            let kind: BoltError.Code = code == .authentication ? .authentication : .server
+            return BoltError(code: kind, message: message, address: address, serverCode: serverCode)
+        case .ignored:
+            return BoltError(code: .protocolViolation, message: "the server ignored \(request)", address: address)
+        case .success:
+            return BoltError(code: code, message: "unexpected SUCCESS to \(request)", address: address)
+        }
+    }
+
+    private func checkOpen() throws {
+        guard !closed else {
+            throw BoltError(code: .usage, message: "the connection is closed", address: configuration.redactedAddress)
+        }
+        guard !broken, channel.isActive else {
+            throw BoltError(
+                code: .connection,
+                message: "the connection is broken",
+                address: configuration.redactedAddress
+            )
+        }
+    }
+
+    // MARK: - Turns
+
+    private func lock() async {
+        if busy {
+            await withCheckedContinuation { waiters.append($0) }
+        } else {
+            busy = true
+        }
+    }
+
+    /// Hands the turn straight to the next waiter, so `busy` stays set.
+    private func unlock() {
+        if waiters.isEmpty {
+            busy = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Logging
+import NIOCore
+
+/// The bookkeeping of ``BoltClient``: idle connections, how many are open, who waits for one.
+///
+/// A connection is checked before reuse and replaced when the server has dropped it, so a restart
+/// costs at most one transient failure per connection that was mid-request.
+actor BoltConnectionPool {
+    private let configuration: BoltConfiguration
+    private let maxConnections: Int
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private var idle: [BoltConnection] = []
+    private var open = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var isShutDown = false
+    private var drained: CheckedContinuation<Void, Never>?
+
+    init(configuration: BoltConfiguration, maxConnections: Int, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        precondition(maxConnections > 0, "maxConnections must be positive")
+        self.configuration = configuration
+        self.maxConnections = maxConnections
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    func checkout() async throws -> BoltConnection {
+        while true {
+            guard !isShutDown else {
+                throw BoltError(
+                    code: .usage,
+                    message: "the client is shut down",
+                    address: configuration.redactedAddress
+                )
+            }
+            if let connection = idle.popLast() {
+                if await connection.isUsable { return connection }
+                logger.debug("bolt connection dropped by the server; replacing it")
+                await discard(connection)
+                continue
+            }
+            if open < maxConnections {
+                open += 1
+                do {
+                    return try await BoltConnection.connect(
+                        configuration,
+                        eventLoopGroup: eventLoopGroup,
+                        logger: logger
+                    )
+                } catch {
+                    open -= 1
+                    wakeOne()
+                    throw error
+                }
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    func checkin(_ connection: BoltConnection) async {
+        if !isShutDown, await connection.isUsable {
+            idle.append(connection)
+            wakeOne()
+        } else {
+            await discard(connection)
+        }
+    }
+
+    /// Closes idle connections now and the others as they come back; returns when all are closed.
+    func shutdown() async {
+        isShutDown = true
+        for waiter in waiters { waiter.resume() }
+        waiters = []
+        let closing = idle
+        idle = []
+        for connection in closing { await discard(connection) }
+        if open > 0 { await withCheckedContinuation { drained = $0 } }
+    }
+
+    private func discard(_ connection: BoltConnection) async {
+        await connection.close()
+        open -= 1
+        wakeOne()
+        if isShutDown, open == 0, let drained {
+            self.drained = nil
+            drained.resume()
+        }
+    }
+
+    private func wakeOne() {
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
+    }
+}

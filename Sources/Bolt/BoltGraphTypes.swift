@@ -1,0 +1,93 @@
+/// A graph node. Bolt 5 adds `elementId`, the stable identifier; the integer `id` is legacy.
+public struct BoltNode: Sendable, Hashable {
+    public var id: Int64
+    public var labels: [String]
+    public var properties: [String: BoltValue]
+    /// Neo4j 5: a string such as `4:…:12`; FalkorDB: `node_12`.
+    public var elementId: String
+
+    public init(id: Int64, labels: [String], properties: [String: BoltValue], elementId: String? = nil) {
+        self.id = id
+        self.labels = labels
+        self.properties = properties
+        self.elementId = elementId ?? String(id)
+    }
+}
+
+/// A relationship with both ends, as returned for a relationship variable.
+public struct BoltRelationship: Sendable, Hashable {
+    public var id: Int64
+    public var startNodeId: Int64
+    public var endNodeId: Int64
+    public var type: String
+    public var properties: [String: BoltValue]
+    public var elementId: String
+    public var startNodeElementId: String
+    public var endNodeElementId: String
+
+    public init(
+        id: Int64,
+        startNodeId: Int64,
+        endNodeId: Int64,
+        type: String,
+        properties: [String: BoltValue],
+        elementId: String? = nil,
+        startNodeElementId: String? = nil,
+        endNodeElementId: String? = nil
+    ) {
+        self.id = id
+        self.startNodeId = startNodeId
+        self.endNodeId = endNodeId
+        self.type = type
+        self.properties = properties
+        self.elementId = elementId ?? String(id)
+        self.startNodeElementId = startNodeElementId ?? String(startNodeId)
+        self.endNodeElementId = endNodeElementId ?? String(endNodeId)
+    }
+}
+
+/// A relationship inside a path, whose ends follow from its place in the path.
+public struct BoltUnboundRelationship: Sendable, Hashable {
+    public var id: Int64
+    public var type: String
+    public var properties: [String: BoltValue]
+    public var elementId: String
+
+    public init(id: Int64, type: String, properties: [String: BoltValue], elementId: String? = nil) {
+        self.id = id
+        self.type = type
+        self.properties = properties
+        self.elementId = elementId ?? String(id)
+    }
+}
+
+/// A path in PackStream's compact form: distinct nodes and relationships, and the `indices` that walk them.
+///
+/// `indices` alternate relationship and node: a relationship index is 1-based, negative when the
+/// relationship is walked backwards; a node index is 0-based into ``nodes``.
+public struct BoltPath: Sendable, Hashable {
+    public var nodes: [BoltNode]
+    public var relationships: [BoltUnboundRelationship]
+    public var indices: [Int64]
+
+    public init(nodes: [BoltNode], relationships: [BoltUnboundRelationship], indices: [Int64]) {
+        self.nodes = nodes
+        self.relationships = relationships
+        self.indices = indices
+    }
+
+    /// The nodes in walking order, starting with the first node; nil when `indices` point outside the lists.
+    public var walk: [BoltNode]? {
+        guard let first = nodes.first, indices.count % 2 == 0 else { return nodes.isEmpty ? [] : nil }
+        var result = [first]
+        for pair in stride(from: 0, to: indices.count, by: 2) {
+            let relationship = indices[pair]
+            let node = indices[pair + 1]
+            guard relationship != 0, relationship.magnitude <= relationships.count,
+                node >= 0, node < nodes.count
+            else { return nil }
+            result.append(nodes[Int(node)])
+        }
+        return result
+    }
+}

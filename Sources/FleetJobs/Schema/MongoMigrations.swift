@@ -1,0 +1,60 @@
+import MongoDB
+import Postgres
+
+/// The MongoDB indexes: the seed's, then the fleet's own. Each step creates indexes, which is
+/// idempotent, and is recorded in PostgreSQL `schema_versions` as service `workerfleet.mongodb`.
+public enum MongoMigrations {
+    public struct Step: Sendable {
+        public let version: String
+        public let description: String
+        let indexes: [(collection: String, index: MongoIndex)]
+    }
+
+    public static let serviceName = "workerfleet.mongodb"
+
+    public static let steps: [Step] = [
+        Step(
+            version: "0001",
+            description: "career platform seed indexes (user_skills.user_id unique: one document per user)",
+            indexes: [
+                ("skills", MongoIndex(keys: ["name": 1])),
+                ("skills", MongoIndex(keys: ["category": 1])),
+                // The seed's index, made unique: the skills worker keeps one document per user.
+                ("user_skills", MongoIndex(keys: ["user_id": 1], unique: true)),
+                ("user_skills", MongoIndex(keys: ["skills.skill_id": 1])),
+                ("content", MongoIndex(keys: ["metadata.tags": 1])),
+                ("content", MongoIndex(keys: ["created_at": -1])),
+            ]
+        ),
+        Step(
+            version: "0002",
+            description: "one job_market_trends document per skill and region; ledger by time",
+            indexes: [
+                ("job_market_trends", MongoIndex(keys: ["skill_id": 1, "region": 1], unique: true)),
+                (MongoJobLedger.collection, MongoIndex(keys: ["applied_at": 1])),
+            ]
+        ),
+    ]
+
+    /// Applies the steps not yet recorded; returns the versions this call recorded.
+    public static func migrate(_ mongodb: MongoClient, recordingIn postgres: PostgresClient) async throws -> [String] {
+        let done = try await SchemaVersions.applied(postgres, service: serviceName)
+        var applied: [String] = []
+        for step in steps where !done.contains(step.version) {
+            let indexes = step.indexes
+            try await mongodb.withConnection { connection in
+                for (collection, index) in indexes {
+                    try connection.collection(collection).createIndexes([index])
+                }
+            }
+            let recorded = try await SchemaVersions.record(
+                postgres,
+                service: serviceName,
+                version: step.version,
+                description: step.description
+            )
+            if recorded { applied.append(step.version) }
+        }
+        return applied
+    }
+}
