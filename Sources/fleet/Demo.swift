@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetCore
 import FleetJobs
 import Foundation
+import MongoDB
 import Postgres
 
 struct Demo: AsyncParsableCommand {
@@ -23,6 +24,7 @@ struct Demo: AsyncParsableCommand {
         let topology = try configuration.loadTopology()
         let stores = FleetStores(configuration: configuration)
         try await SampleWorkload.seed(stores.postgres, users: users, courses: courses)
+        try await SampleDomains.seed(postgres: stores.postgres, mongodb: stores.mongodb, graph: stores.graph)
         let producer = JobProducer(
             amqp: configuration.amqp,
             exchange: topology.exchange,
@@ -30,10 +32,11 @@ struct Demo: AsyncParsableCommand {
             logger: logger
         )
         let published = try await SampleWorkload.publish(producer, jobs: jobs, users: users, courses: courses)
+        let domains = try await SampleDomains.publish(producer, users: users)
         await producer.shutdown()
         print(
-            "published \(published.jobs) jobs (+\(published.duplicates) duplicate deliveries, "
-                + "\(published.malformed) malformed messages)"
+            "published \(published.jobs + domains.jobs) jobs (+\(published.duplicates + domains.duplicates) "
+                + "duplicate deliveries, \(published.malformed) malformed messages)"
         )
 
         // Settled: nothing waiting in work or retry queues for a few consecutive checks.
@@ -63,6 +66,7 @@ struct Demo: AsyncParsableCommand {
                     + "\(row["active"] ?? "0"))"
             )
         }
+        try await DemoReport.printDocumentsAndGraph(stores)
         let dead = try await queueDepths(configuration, topology: topology).filter { $0.0.hasSuffix(".dlq") }
         print(
             "dead-lettered: \(dead.map { "\($0.0)=\($0.1)" }.joined(separator: " ")) "
