@@ -28,6 +28,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         var open = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
         var isShutDown = false
+        var threadsStarted = false
     }
 
     public let maxConnections: Int
@@ -42,8 +43,9 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         precondition(maxConnections > 0, "a pool needs at least one connection")
         self.maxConnections = maxConnections
         self.connect = connect
+        // Started on first use: every worker process has a client for every store, and most use
+        // two or three of them.
         self.threadPool = NIOThreadPool(numberOfThreads: maxConnections)
-        self.threadPool.start()
     }
 
     /// Runs `body` with a connection, on a pool thread. `body` may block.
@@ -52,6 +54,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     /// the next caller opens a fresh one: that is how the pool reconnects after a server restart.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let leased = try await acquire()
+        startThreadsOnce()
         let outcome: Result<T, Error>
         do {
             outcome = try await threadPool.runIfActive { () -> Result<T, Error> in
@@ -90,6 +93,15 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         for connection in idle { connection.close() }
         for waiter in waiters { waiter.resume() }
         try? await threadPool.shutdownGracefully()
+    }
+
+    /// Under the lock, so no caller runs work on threads still starting, and none start after shutdown.
+    private func startThreadsOnce() {
+        state.withLockedValue { state in
+            guard !state.threadsStarted && !state.isShutDown else { return }
+            state.threadsStarted = true
+            threadPool.start()
+        }
     }
 
     // MARK: - Leasing
