@@ -7,13 +7,9 @@ enum DemoReport {
     static func printDocumentsAndGraph(_ stores: FleetStores) async throws {
         let documents = try await stores.mongodb.withConnection { connection -> [String] in
             var lines: [String] = []
-            let ledger = connection.collection(MongoJobLedger.collection)
-            let types = [
-                "assessment.score", "content.publish", "content.unpublish", "jobmarket.trend.ingest",
-            ]
-            let applied = try types.map { "\($0)=\(try ledger.countDocuments(["job_type": .string($0)]))" }
-            lines.append("applied in MongoDB (distinct jobs): \(applied.joined(separator: " "))")
-            lines.append("user_skills documents: \(try connection.collection("user_skills").countDocuments())")
+            let skills = try connection.collection("user_skills").find([:])
+            let assessments = skills.reduce(0) { $0 + ($1["assessment_history"]?.arrayValue?.count ?? 0) }
+            lines.append("user_skills: \(skills.count) documents, \(assessments) assessments recorded")
             let content = connection.collection("content")
             let statuses = try ["draft", "published", "archived"].map {
                 "\($0)=\(try content.countDocuments(["status": .string($0)]))"

@@ -7,7 +7,7 @@ public enum MongoMigrations {
     public struct Step: Sendable {
         public let version: String
         public let description: String
-        let indexes: [(collection: String, index: MongoIndex)]
+        public let indexes: [(collection: String, index: MongoIndex)]
     }
 
     public static let serviceName = "workerfleet.mongodb"
@@ -28,10 +28,9 @@ public enum MongoMigrations {
         ),
         Step(
             version: "0002",
-            description: "one job_market_trends document per skill and region; ledger by time",
+            description: "one job_market_trends document per skill and region",
             indexes: [
-                ("job_market_trends", MongoIndex(keys: ["skill_id": 1, "region": 1], unique: true)),
-                (MongoJobLedger.collection, MongoIndex(keys: ["applied_at": 1])),
+                ("job_market_trends", MongoIndex(keys: ["skill_id": 1, "region": 1], unique: true))
             ]
         ),
     ]
