@@ -9,6 +9,8 @@ enum FleetDefaults {
     static let amqp = FleetConfiguration.defaultAMQPURL
     static let postgres = FleetConfiguration.defaultPostgresURL
     static let redis = FleetConfiguration.defaultRedisURL
+    static let mongodb = FleetConfiguration.defaultMongoDBURL
+    static let bolt = FleetConfiguration.defaultBoltURL
 }
 
 struct CommonOptions: ParsableArguments {

@@ -7,8 +7,10 @@ struct Fleet: AsyncParsableCommand {
         abstract: "WorkerFleet: run job workers on RabbitMQ and manage their queues.",
         discussion: """
             Servers come from the environment: FLEET_AMQP_URL (default \(FleetDefaults.amqp)), \
-            FLEET_POSTGRES_URL (default \(FleetDefaults.postgres)), FLEET_REDIS_URL (default \(FleetDefaults.redis)). \
-            `scripts/services.sh start` starts all three locally on those ports (and the MongoDB and Bolt test servers). FLEET_LOG_LEVEL sets the \
+            FLEET_POSTGRES_URL (default \(FleetDefaults.postgres)), FLEET_REDIS_URL (default \(FleetDefaults.redis)), \
+            FLEET_MONGODB_URL (default \(FleetDefaults.mongodb)), FLEET_BOLT_URL (default \(FleetDefaults.bolt); \
+            Neo4j 5 or FalkorDB). `scripts/services.sh start` starts all five locally on those ports. A worker \
+            connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
             log level (trace, debug, info, warning, error; default info for `run`, warning for the others).
             """,
         subcommands: [
