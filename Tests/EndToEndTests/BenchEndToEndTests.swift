@@ -8,7 +8,7 @@ import Testing
 struct BenchEndToEndTests {
     @Test("fleet bench runs every workload against the C baseline and writes its table")
     func benchRunsEveryWorkload() async throws {
-        let environment = try await FleetTestEnvironment.make("bench")
+        let environment = try await FleetTestEnvironment.make("bench", workers: [])
         let table = "\(NSTemporaryDirectory())/\(environment.name).md"
         defer { try? FileManager.default.removeItem(atPath: table) }
         let output = try environment.fleet([

@@ -94,7 +94,7 @@ struct EnrollmentEndToEndTests {
 
     @Test("2,000 jobs with duplicates, two concurrent workers: exact counters, each job once")
     func duplicatedJobsTakeEffectOnce() async throws {
-        let environment = try await FleetTestEnvironment.make("dupes")
+        let environment = try await FleetTestEnvironment.make("dupes", workers: ["learning"])
         try await SampleWorkload.seed(environment.postgres, users: Self.jobs, courses: Self.courses)
         let workload = Workload(jobs: Self.jobs, courses: Self.courses)
         try await publish(workload.all.shuffled(), in: environment)
@@ -140,7 +140,7 @@ struct EnrollmentEndToEndTests {
         arguments: Interruption.allCases
     )
     func interruptedWorkerLosesNothingAndAppliesNothingTwice(interruption: Interruption) async throws {
-        let environment = try await FleetTestEnvironment.make(interruption.rawValue)
+        let environment = try await FleetTestEnvironment.make(interruption.rawValue, workers: ["learning"])
         try await SampleWorkload.seed(environment.postgres, users: Self.jobs, courses: Self.courses)
         let workload = Workload(jobs: Self.jobs, courses: Self.courses)
         try await publish(workload.all.shuffled(), in: environment)
@@ -171,7 +171,7 @@ struct EnrollmentEndToEndTests {
 
     @Test("Malformed messages go to the DLQ with a reason; the worker keeps running; a fixed job replays")
     func malformedMessagesAreDeadLetteredAndFixedJobsReplay() async throws {
-        let environment = try await FleetTestEnvironment.make("malformed")
+        let environment = try await FleetTestEnvironment.make("malformed", workers: ["learning", "profile"])
         try await SampleWorkload.seed(environment.postgres, users: 3, courses: 1)
         let worker = try environment.startWorker("learning")
         let queue = "fleet.learning"

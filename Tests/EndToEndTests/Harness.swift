@@ -25,7 +25,13 @@ struct FleetTestEnvironment {
 
     /// `name` must be a short identifier; a random suffix keeps reruns apart. `retryDelays` (e.g.
     /// `[200ms, 500ms]`) replaces the repository's retry schedule in a private copy of the configuration.
-    static func make(_ name: String, retryDelays: String? = nil) async throws -> FleetTestEnvironment {
+    /// Only the queues of `workers` are declared (nil: every worker's): each work queue brings six
+    /// more quorum queues, and a broker on two cores slows down with hundreds of them.
+    static func make(
+        _ name: String,
+        retryDelays: String? = nil,
+        workers: [String]? = nil
+    ) async throws -> FleetTestEnvironment {
         let unique = "e2e_\(name)_\(UInt32.random(in: 0...UInt32.max))"
         var configDirectory = repositoryRoot
         if let retryDelays {
@@ -33,9 +39,12 @@ struct FleetTestEnvironment {
         }
         var base = try FleetConfiguration.fromEnvironment(configDirectory: configDirectory)
         try runShell(
-            "\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") add_vhost \(unique) >/dev/null && "
-                + "\(environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl") set_permissions -p \(unique) "
-                + "\(base.amqp.user) '.*' '.*' '.*' >/dev/null"
+            "\(managementCall("PUT", "vhosts/\(unique)")) && "
+                + managementCall(
+                    "PUT",
+                    "permissions/\(unique)/\(base.amqp.user)",
+                    body: #"{"configure":".*","write":".*","read":".*"}"#
+                )
         )
         base.amqp.vhost = unique
         let admin = PostgresClient(configuration: base.postgres, maxConnections: 1)
@@ -43,8 +52,14 @@ struct FleetTestEnvironment {
         await admin.shutdown()
         base.postgres.database = unique
         let topology = try base.loadTopology()
-        try await AMQPConnection.withDedicatedThread(base.amqp) { connection in
-            try TopologyDeclarer(topology: topology).declare(on: connection)
+        var declared = topology
+        if let workers {
+            let manifests = try WorkerManifest.loadAll(directory: base.workersDirectory, topology: topology)
+            let queues = Set(manifests.filter { workers.contains($0.name) }.flatMap(\.queues))
+            declared.queues = topology.queues.filter { queues.contains($0.name) }
+        }
+        try await AMQPConnection.withDedicatedThread(base.amqp) { [declared] connection in
+            try TopologyDeclarer(topology: declared).declare(on: connection)
         }
         let postgres = PostgresClient(configuration: base.postgres, maxConnections: 8)
         _ = try await PostgresMigrations.migrate(postgres)
@@ -203,13 +218,21 @@ struct FleetTestEnvironment {
         _ = try? await mongodb.withConnection { try $0.dropDatabase() }
         await mongodb.shutdown()
         await postgres.shutdown()
-        let rabbitmqctl = Self.environment["FLEET_RABBITMQCTL"] ?? "rabbitmqctl"
-        try? runShell("\(rabbitmqctl) delete_vhost \(name) >/dev/null 2>&1")
+        try? runShell(Self.managementCall("DELETE", "vhosts/\(name)"))
         var adminConfiguration = configuration.postgres
         adminConfiguration.database = Self.adminDatabase
         let admin = PostgresClient(configuration: adminConfiguration, maxConnections: 1)
         _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         await admin.shutdown()
+    }
+
+    /// A curl command calling RabbitMQ's management API. Used rather than `rabbitmqctl`, which
+    /// takes a second per call and, with many tests at once, runs out of CLI distribution ports
+    /// (35672-35682) or hangs.
+    static func managementCall(_ method: String, _ path: String, body: String? = nil) -> String {
+        let base = environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682"
+        let data = body.map { " -H 'content-type: application/json' -d '\($0)'" } ?? ""
+        return "curl -fsS --max-time 30 -o /dev/null -X \(method)\(data) '\(base)/api/\(path)'"
     }
 
     /// The database named by FLEET_POSTGRES_URL, from which test databases are created and dropped.

@@ -8,7 +8,7 @@ import Testing
 struct ProfileEndToEndTests {
     @Test("Recalculation writes PostgreSQL and refreshes the Redis cache; an unknown user is dead-lettered")
     func recalculationIsStoredAndCached() async throws {
-        let environment = try await FleetTestEnvironment.make("profile")
+        let environment = try await FleetTestEnvironment.make("profile", workers: ["profile"])
         try await SampleWorkload.seed(environment.postgres, users: 2, courses: 1)
         let redis = RedisClient(configuration: environment.configuration.redis)
         let cache = RedisCache(client: redis, prefix: ProfileCompletionRecalculateHandler.cachePrefix)

@@ -9,7 +9,11 @@ import Testing
 struct RecoveryEndToEndTests {
     @Test("A store that never comes back: retried on the schedule, then dead-lettered with the last error")
     func exhaustedRetriesEndInTheDeadLetterQueue() async throws {
-        let environment = try await FleetTestEnvironment.make("exhausted", retryDelays: "[200ms, 500ms]")
+        let environment = try await FleetTestEnvironment.make(
+            "exhausted",
+            retryDelays: "[200ms, 500ms]",
+            workers: ["learning", "profile"]
+        )
         try await SampleWorkload.seed(environment.postgres, users: 1, courses: 1)
         // Redis unreachable: the profile job commits in PostgreSQL but cannot refresh its cache.
         let worker = try environment.startWorker("profile", environment: ["FLEET_REDIS_URL": "redis://127.0.0.1:1/0"])
@@ -42,7 +46,7 @@ struct RecoveryEndToEndTests {
 
     @Test("A message that crashes its worker every time is dead-lettered by the broker at the delivery limit")
     func poisonMessagesReachTheDeadLetterQueue() async throws {
-        let environment = try await FleetTestEnvironment.make("poison")
+        let environment = try await FleetTestEnvironment.make("poison", workers: ["learning", "profile"])
         let queue = "fleet.learning"
         let poison = JobEnvelope(
             id: UUID().uuidString.lowercased(),
@@ -77,7 +81,7 @@ struct RecoveryEndToEndTests {
 
     @Test("A job with not_before runs at its time, not before, without holding a worker")
     func delayedJobsRunAtTheirTime() async throws {
-        let environment = try await FleetTestEnvironment.make("delayed")
+        let environment = try await FleetTestEnvironment.make("delayed", workers: ["learning", "profile"])
         try await SampleWorkload.seed(environment.postgres, users: 1, courses: 1)
         let worker = try environment.startWorker("learning")
         let (producer, stores) = environment.producer()
@@ -114,7 +118,7 @@ struct RecoveryEndToEndTests {
         let jobs = 1500
         // Jobs published while PostgreSQL is down: work that must retry, however fast the first batch ran.
         let duringOutage = 500
-        let environment = try await FleetTestEnvironment.make("outage")
+        let environment = try await FleetTestEnvironment.make("outage", workers: ["learning", "profile"])
         try await SampleWorkload.seed(environment.postgres, users: jobs, courses: 10)
         let envelopes = (0..<jobs).map { enrollmentJob(user: $0, course: $0 % 10, action: "enroll") }
         let (producer, stores) = environment.producer()
