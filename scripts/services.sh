@@ -881,6 +881,7 @@ cmd_env() {
         "FLEET_REDIS_URL=$REDIS_URL" \
         "FLEET_MONGODB_URL=$MONGO_URL" \
         "FLEET_BOLT_URL=$BOLT_URL" \
+        "FLEET_GRAPH_REDIS_URL=redis://127.0.0.1:$GRAPH_REDIS_PORT/0" \
         "FLEET_PG_CTL=env FLEET_SERVICES_DIR=$SVC_DIR bash $SELF"; do
         printf 'export %s=%s\n' "${line%%=*}" "$(shell_quote "${line#*=}")"
     done

@@ -162,13 +162,14 @@ public actor BoltConnection {
         return result
     }
 
-    /// Sends GOODBYE and closes the channel. Later calls throw a ``BoltError/Code/usage`` error.
+    /// Closes the channel. Later calls throw a ``BoltError/Code/usage`` error.
+    ///
+    /// No GOODBYE is sent: it is optional (closing the socket ends the session on every server),
+    /// and FalkorDB 4.16 mishandles it: after a GOODBYE, the next connection the server accepts,
+    /// Bolt or Redis, hangs unanswered. That wedged the shared test server.
     public func close() async {
         guard !closed else { return }
         closed = true
-        if channel.isActive {
-            channel.writeAndFlush(BoltOutbound.request(.goodbye, reply: nil), promise: nil)
-        }
         try? await channel.close()
     }
 
@@ -241,8 +242,9 @@ public actor BoltConnection {
         parameters: [String: BoltValue],
         extra: [String: BoltValue]
     ) async throws -> BoltResult {
-        let run = submit(.run(query: query, parameters: parameters, extra: extra))
-        let pullReply = submit(.pull(n: -1))
+        let replies = submit([.run(query: query, parameters: parameters, extra: extra), .pull(n: -1)])
+        let run = replies[0]
+        let pullReply = replies[1]
         let runReply = try await wait(for: run)
         guard case .success(let runSummary) = runReply.summary else {
             let error = try await failed(runReply.summary, "RUN", pending: pullReply)
@@ -300,9 +302,23 @@ public actor BoltConnection {
 
     /// Writes a request; replies come back in the order requests were submitted.
     private func submit(_ request: BoltRequest) -> EventLoopFuture<BoltReply> {
-        let promise = channel.eventLoop.makePromise(of: BoltReply.self)
-        channel.writeAndFlush(BoltOutbound.request(request, reply: promise), promise: nil)
-        return promise.futureResult
+        submit([request])[0]
+    }
+
+    /// Writes `requests` in one event-loop task, so the handler queues all their waiters before it
+    /// reads any reply. FalkorDB streams a query's records right after RUN's SUCCESS, without
+    /// waiting for PULL: with RUN and PULL written separately, records could arrive before PULL's
+    /// waiter existed ("a reply arrived with no request waiting"), seen under load.
+    private func submit(_ requests: [BoltRequest]) -> [EventLoopFuture<BoltReply>] {
+        let promises = requests.map { _ in channel.eventLoop.makePromise(of: BoltReply.self) }
+        let target = channel
+        target.eventLoop.execute {
+            for (request, promise) in zip(requests, promises) {
+                target.write(BoltOutbound.request(request, reply: promise), promise: nil)
+            }
+            target.flush()
+        }
+        return promises.map(\.futureResult)
     }
 
     private func wait(for reply: EventLoopFuture<BoltReply>) async throws -> BoltReply {

@@ -1,14 +1,17 @@
 import ArgumentParser
+import Bolt
 import FleetJobs
 import MongoDB
 import Postgres
 
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create or update the PostgreSQL schema and the MongoDB indexes; safe to run twice or concurrently.",
+        abstract:
+            "Create or update the PostgreSQL schema, the MongoDB indexes and the Neo4j constraints; safe to run twice or concurrently.",
         discussion: """
             Every applied step is recorded in PostgreSQL schema_versions, under service_name \
-            workerfleet.postgres or workerfleet.mongodb.
+            workerfleet.postgres, workerfleet.mongodb or workerfleet.neo4j. On FalkorDB (the test \
+            graph server) unique constraints go through its Redis port: set FLEET_GRAPH_REDIS_URL.
             """
     )
 
@@ -18,14 +21,19 @@ struct Migrate: AsyncParsableCommand {
         let configuration = try common.configuration()
         let postgres = PostgresClient(configuration: configuration.postgres, maxConnections: 1)
         let mongodb = MongoClient(configuration: configuration.mongodb, maxConnections: 1)
+        let graph = BoltClient(configuration: configuration.bolt, maxConnections: 1)
         do {
             let applied =
                 try await PostgresMigrations.migrate(postgres).map { "postgres \($0)" }
                 + MongoMigrations.migrate(mongodb, recordingIn: postgres).map { "mongodb \($0)" }
+                + GraphMigrations.migrate(graph, graphRedis: configuration.graphRedis, recordingIn: postgres)
+                .map { "neo4j \($0)" }
+            await graph.shutdown()
             await mongodb.shutdown()
             await postgres.shutdown()
             print(applied.isEmpty ? "schema is up to date" : "applied \(applied.joined(separator: ", "))")
         } catch {
+            await graph.shutdown()
             await mongodb.shutdown()
             await postgres.shutdown()
             throw error

@@ -1,4 +1,5 @@
 import AMQP
+import Bolt
 import FleetCore
 import FleetJobs
 import Foundation
@@ -66,6 +67,14 @@ struct FleetTestEnvironment {
         base.mongodb.database = unique
         let mongodb = MongoClient(configuration: base.mongodb, maxConnections: 4)
         _ = try await MongoMigrations.migrate(mongodb, recordingIn: postgres)
+        let graph = BoltClient(configuration: base.bolt, maxConnections: 1)
+        do {
+            _ = try await GraphMigrations.migrate(graph, graphRedis: base.graphRedis, recordingIn: postgres)
+            await graph.shutdown()
+        } catch {
+            await graph.shutdown()
+            throw error
+        }
         return FleetTestEnvironment(
             name: unique,
             configuration: base,

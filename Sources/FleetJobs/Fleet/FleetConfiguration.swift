@@ -21,6 +21,9 @@ public struct FleetConfiguration: Sendable {
     public var redis: RedisConfiguration
     public var mongodb: MongoConfiguration
     public var bolt: BoltConfiguration
+    /// FalkorDB's own Redis port (`FLEET_GRAPH_REDIS_URL`, optional): only graph migrations use it,
+    /// for unique constraints FalkorDB does not accept in Cypher. Neo4j needs none.
+    public var graphRedis: RedisConfiguration?
     /// Holds `queues.yaml` and `workers/`.
     public var configDirectory: String
     /// Connections per worker process to PostgreSQL and to Redis.
@@ -61,7 +64,7 @@ public struct FleetConfiguration: Sendable {
                 throw ConfigurationError(file: "environment", path: name, problem: "\(error)")
             }
         }
-        return FleetConfiguration(
+        var configuration = FleetConfiguration(
             amqp: try parse("FLEET_AMQP_URL", defaultAMQPURL) { try AMQPConfiguration(url: $0) },
             postgres: try parse("FLEET_POSTGRES_URL", defaultPostgresURL) { try PostgresConfiguration(url: $0) },
             redis: try parse("FLEET_REDIS_URL", defaultRedisURL) { try RedisConfiguration(url: $0) },
@@ -69,6 +72,10 @@ public struct FleetConfiguration: Sendable {
             bolt: try parse("FLEET_BOLT_URL", defaultBoltURL) { try BoltConfiguration(url: $0) },
             configDirectory: configDirectory
         )
+        if environment["FLEET_GRAPH_REDIS_URL"] != nil {
+            configuration.graphRedis = try parse("FLEET_GRAPH_REDIS_URL", "") { try RedisConfiguration(url: $0) }
+        }
+        return configuration
     }
 
     public var topologyPath: String { "\(configDirectory)/queues.yaml" }

@@ -6,6 +6,10 @@ public enum JobCatalog {
         var registry = JobRegistry()
         registry.register(EnrollmentUpdateHandler(postgres: stores.postgres))
         registry.register(ProfileCompletionRecalculateHandler(postgres: stores.postgres, redis: stores.redis))
+        registry.register(EventRegisterHandler(graph: stores.graph, redis: stores.redis))
+        registry.register(EventCancelHandler(graph: stores.graph, redis: stores.redis))
+        registry.register(MentorshipStartHandler(graph: stores.graph))
+        registry.register(MentorshipSessionLoggedHandler(graph: stores.graph))
         return registry
     }
 }

@@ -1,0 +1,82 @@
+import Bolt
+import FleetCore
+import Foundation
+
+/// What the networking jobs share: the applied-job record, payload rules and timestamps.
+///
+/// **Exactly once.** Each job's effect is ONE Cypher query that also MERGEs a
+/// `(:FleetAppliedJob {key})` node (unique, see ``GraphMigrations``) with a token fresh to this
+/// attempt, and continues only `WHERE j.token = $token`. A redelivered job finds the node holding
+/// an earlier token, so the query matches no row and changes nothing. One auto-commit query is one
+/// transaction on Neo4j 5 and is applied atomically on FalkorDB (which ignores ROLLBACK, so
+/// multi-query transactions would not be safe there).
+///
+/// **Data only.** The query text is fixed; parameters are UUIDs checked by ``FieldReader/uuid(_:)``,
+/// timestamps and integers made here. FalkorDB splices string parameters into the query text
+/// without escaping, so no payload text other than a validated UUID may ever reach it.
+///
+/// **Dates** are RFC 3339 UTC strings with milliseconds (`2026-11-25T20:31:02.123Z`), fixed width,
+/// so they sort as text: FalkorDB has no `datetime()` and crashes on temporal values in results.
+public enum NetworkingGraph {
+    public static let appliedJobLabel = "FleetAppliedJob"
+
+    /// The applied-job key: the type and the envelope's deduplication key (idempotency key or id).
+    public static func jobKey(_ envelope: JobEnvelope) -> String { "\(envelope.type) \(envelope.deduplicationKey)" }
+
+    static func timestamp(_ date: Date = Date()) -> String { RFC3339.format(date) }
+
+    static func token() -> String { UUID().uuidString.lowercased() }
+
+    /// The common opening of each write: record the job or stop. Expects `$key`, `$token`, `$now`.
+    static let claimJob = """
+        MERGE (j:FleetAppliedJob {key: $key})
+        ON CREATE SET j.token = $token, j.applied_at = $now
+        """
+
+    /// After a query returned no row: had this job already been applied?
+    static func wasApplied(_ graph: BoltClient, key: String) async throws -> Bool {
+        let result = try await graph.run(
+            "MATCH (j:FleetAppliedJob {key: $key}) RETURN count(j) AS n",
+            parameters: ["key": .string(key)]
+        )
+        return (result.first("n")?.int ?? 0) > 0
+    }
+}
+
+/// `{user_id, event_id}` of `event.register` and `event.cancel`.
+public struct EventRegistrationPayload: Sendable, Equatable {
+    public let userId: String
+    public let eventId: String
+
+    public init(userId: String, eventId: String) {
+        self.userId = userId
+        self.eventId = eventId
+    }
+
+    public static func parse(_ payload: FieldReader) throws(EnvelopeRejection) -> EventRegistrationPayload {
+        EventRegistrationPayload(userId: try payload.uuid("user_id"), eventId: try payload.uuid("event_id"))
+    }
+}
+
+/// `{user_id, mentor_user_id}` of `mentorship.start` and `mentorship.session_logged`.
+public struct MentorshipPayload: Sendable, Equatable {
+    public let userId: String
+    public let mentorUserId: String
+
+    public init(userId: String, mentorUserId: String) {
+        self.userId = userId
+        self.mentorUserId = mentorUserId
+    }
+
+    /// A user cannot mentor themselves.
+    public static func parse(_ payload: FieldReader) throws(EnvelopeRejection) -> MentorshipPayload {
+        let parsed = MentorshipPayload(
+            userId: try payload.uuid("user_id"),
+            mentorUserId: try payload.uuid("mentor_user_id")
+        )
+        guard parsed.userId != parsed.mentorUserId else {
+            throw payload.invalid("mentor_user_id", "must differ from user_id")
+        }
+        return parsed
+    }
+}

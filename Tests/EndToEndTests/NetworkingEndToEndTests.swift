@@ -1,0 +1,185 @@
+import Bolt
+import FleetCore
+import FleetJobs
+import Foundation
+import Testing
+
+/// Event registrations and mentorships through RabbitMQ, with `networking` worker processes of the
+/// `fleet` binary, checked in the graph. The graph is shared: each test uses its own random ids.
+@Suite("Networking end to end", .serialized)
+struct NetworkingEndToEndTests {
+    static func id() -> String { UUID().uuidString.lowercased() }
+
+    static func job(_ type: String, _ payload: [String: JSONValue], idempotencyKey: String? = nil) -> JobEnvelope {
+        JobEnvelope(id: id(), type: type, createdAt: Date(), idempotencyKey: idempotencyKey, payload: payload)
+    }
+
+    static func registration(_ type: String, user: String, event: String) -> JobEnvelope {
+        job(type, ["user_id": .string(user), "event_id": .string(event)])
+    }
+
+    func publish(_ envelopes: [JobEnvelope], in environment: FleetTestEnvironment) async throws {
+        let (producer, stores) = environment.producer()
+        for envelope in envelopes { try await producer.publish(envelope: envelope, body: envelope.encoded()) }
+        await producer.shutdown()
+        await stores.shutdown()
+    }
+
+    /// How many registrations of the event have each status.
+    func statusCounts(_ graph: BoltClient, event: String) async throws -> [String: Int] {
+        let result = try await graph.run(
+            "MATCH (:User)-[r:REGISTERED_FOR]->(:Event {event_id: $event}) RETURN r.status AS status, count(r) AS n",
+            parameters: ["event": .string(event)]
+        )
+        var counts: [String: Int] = [:]
+        for row in result.rows { counts[row[0].string ?? "?"] = Int(row[1].int ?? 0) }
+        return counts
+    }
+
+    func status(_ graph: BoltClient, user: String, event: String) async throws -> String? {
+        try await graph.run(
+            "MATCH (:User {user_id: $user})-[r:REGISTERED_FOR]->(:Event {event_id: $event}) RETURN r.status AS s",
+            parameters: ["user": .string(user), "event": .string(event)]
+        ).first("s")?.string
+    }
+
+    /// 300 registrations racing for 50 places across two worker processes, then 10 cancellations;
+    /// duplicates change nothing.
+    @Test func capacityHoldsUnderRacesAcrossTwoWorkers() async throws {
+        let environment = try await FleetTestEnvironment.make("networking")
+        let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 2)
+        let event = Self.id()
+        try await graph.run(
+            "CREATE (:Event {event_id: $event, title: 'e2e', type: 'webinar', max_participants: 50})",
+            parameters: ["event": .string(event)]
+        )
+        let workers = try [environment.startWorker("networking"), environment.startWorker("networking")]
+        let users = (0..<300).map { _ in Self.id() }
+        let registrations = users.map { Self.registration("event.register", user: $0, event: event) }
+        // Every 20th job is published twice.
+        let duplicates = stride(from: 0, to: registrations.count, by: 20).map { registrations[$0] }
+        try await publish(registrations + duplicates, in: environment)
+        try await environment.waitUntil("300 registrations", timeout: .seconds(240)) {
+            let registered = try await statusCounts(graph, event: event).values.reduce(0, +)
+            let depth = try await environment.queueDepth("fleet.networking")
+            return registered == 300 && depth == 0
+        }
+        #expect(try await statusCounts(graph, event: event) == ["confirmed": 50, "waitlisted": 250])
+
+        var confirmed: [String] = []
+        for user in users where try await status(graph, user: user, event: event) == "confirmed" {
+            confirmed.append(user)
+        }
+        let cancels = confirmed.prefix(10).map { Self.registration("event.cancel", user: $0, event: event) }
+        try await publish(cancels + [cancels[0], registrations[5]], in: environment)
+        try await environment.waitUntil("10 cancellations", timeout: .seconds(120)) {
+            let cancelled = try await statusCounts(graph, event: event)["cancelled"]
+            let depth = try await environment.queueDepth("fleet.networking")
+            return cancelled == 10 && depth == 0
+        }
+        try await Task.sleep(for: .seconds(1))  // a duplicate still in flight would show now
+        #expect(
+            try await statusCounts(graph, event: event) == ["confirmed": 50, "waitlisted": 240, "cancelled": 10],
+            "10 waitlisted registrations were promoted"
+        )
+        #expect(try await environment.deadLetters("fleet.networking").isEmpty)
+        for worker in workers { worker.stop() }
+
+        try await graph.run(
+            "MATCH (u:User)-[:REGISTERED_FOR]->(e:Event {event_id: $event}) DETACH DELETE u",
+            parameters: ["event": .string(event)]
+        )
+        try await graph.run("MATCH (e:Event {event_id: $event}) DELETE e", parameters: ["event": .string(event)])
+        await graph.shutdown()
+        await environment.tearDown()
+    }
+
+    /// A mentorship and three sessions, one delivered twice and one published twice under an
+    /// idempotency key: three sessions counted.
+    @Test func mentorshipSessionsCountOnce() async throws {
+        let environment = try await FleetTestEnvironment.make("mentorship")
+        let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 1)
+        let worker = try environment.startWorker("networking")
+        let user = Self.id()
+        let mentor = Self.id()
+        let payload: [String: JSONValue] = ["user_id": .string(user), "mentor_user_id": .string(mentor)]
+        try await publish([Self.job("mentorship.start", payload)], in: environment)
+        let pair = ["user": BoltValue.string(user), "mentor": .string(mentor)]
+        let query =
+            "MATCH (:User {user_id: $user})-[r:MENTORED_BY]->(:Mentor {user_id: $mentor}) RETURN r.session_count AS n"
+        try await environment.waitUntil("the mentorship") {
+            try await graph.run(query, parameters: pair).first("n") == 0
+        }
+        let sessions = [
+            Self.job("mentorship.session_logged", payload),
+            Self.job("mentorship.session_logged", payload, idempotencyKey: "session-2-\(user)"),
+            Self.job("mentorship.session_logged", payload),
+        ]
+        let again = Self.job("mentorship.session_logged", payload, idempotencyKey: "session-2-\(user)")
+        try await publish(sessions + [sessions[0], again], in: environment)
+        try await environment.waitUntil("three sessions") {
+            let sessions = try await graph.run(query, parameters: pair).first("n")
+            let depth = try await environment.queueDepth("fleet.networking")
+            return sessions == 3 && depth == 0
+        }
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await graph.run(query, parameters: pair).first("n") == 3)
+        worker.stop()
+        try await graph.run("MATCH (u:User {user_id: $user}) DETACH DELETE u", parameters: pair)
+        try await graph.run("MATCH (m:Mentor {user_id: $mentor}) DETACH DELETE m", parameters: pair)
+        await graph.shutdown()
+        await environment.tearDown()
+    }
+
+    /// Hostile values in every field are rejected to the DLQ with a reason before the graph is
+    /// touched; a canary node and the event's registrations are unchanged.
+    @Test func hostileInputIsDeadLetteredAndTheGraphIsUnchanged() async throws {
+        let environment = try await FleetTestEnvironment.make("networking_hostile")
+        let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 1)
+        let canary = "NetCanary_\(UInt32.random(in: 0...UInt32.max))"
+        try await graph.run("CREATE (:\(canary) {alive: true})")
+        let event = Self.id()
+        try await graph.run(
+            "CREATE (:Event {event_id: $event, max_participants: 5})",
+            parameters: ["event": .string(event)]
+        )
+        let worker = try environment.startWorker("networking")
+        let valid = Self.id()
+        let hostile: [JSONValue] = [
+            .string("x' WITH 1 AS y MATCH (n) DETACH DELETE n //"),
+            .string("x' WITH 1 AS y MATCH (c:\(canary)) DETACH DELETE c //"),
+            .object(["$gt": .string("")]), .string("$where"), .string(String(repeating: "A", count: 100_000)),
+            .integer(7), .array([.string(valid)]), .null,
+        ]
+        var jobs: [JobEnvelope] = []
+        for value in hostile {
+            jobs.append(Self.job("event.register", ["user_id": value, "event_id": .string(event)]))
+            jobs.append(Self.job("event.cancel", ["user_id": .string(valid), "event_id": value]))
+            jobs.append(Self.job("mentorship.start", ["user_id": .string(valid), "mentor_user_id": value]))
+            jobs.append(Self.job("mentorship.session_logged", ["user_id": value, "mentor_user_id": .string(valid)]))
+        }
+        jobs.append(Self.job("mentorship.start", ["user_id": .string(valid), "mentor_user_id": .string(valid)]))
+        for job in jobs {
+            try await environment.publishRaw(job.encoded(), to: "fleet.networking", type: job.type)
+        }
+        try await environment.waitUntil("every hostile job dead-lettered") {
+            try await environment.deadLetters("fleet.networking").count == jobs.count
+        }
+        let letters = try await environment.deadLetters("fleet.networking")
+        #expect(letters.allSatisfy { $0.reason == "invalid_payload" }, "\(Set(letters.map(\.reason)))")
+        #expect(Set(letters.compactMap(\.type)) == Set(jobs.map(\.type)))
+        let alive = try await graph.run("MATCH (c:\(canary)) RETURN count(c) AS n").first("n")
+        #expect(alive == 1)
+        #expect(try await statusCounts(graph, event: event).isEmpty)
+        let users = try await graph.run(
+            "MATCH (u:User {user_id: $user}) RETURN count(u) AS n",
+            parameters: ["user": .string(valid)]
+        )
+        #expect(users.first("n") == 0)
+        worker.stop()
+        try await graph.run("MATCH (c:\(canary)) DELETE c")
+        try await graph.run("MATCH (e:Event {event_id: $event}) DELETE e", parameters: ["event": .string(event)])
+        await graph.shutdown()
+        await environment.tearDown()
+    }
+}
