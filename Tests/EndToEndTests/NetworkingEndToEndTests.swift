@@ -46,7 +46,7 @@ struct NetworkingEndToEndTests {
     /// 300 registrations racing for 50 places across two worker processes, then 10 cancellations;
     /// duplicates change nothing.
     @Test func capacityHoldsUnderRacesAcrossTwoWorkers() async throws {
-        let environment = try await FleetTestEnvironment.make("networking")
+        let environment = try await FleetTestEnvironment.make("networking", workers: ["networking"])
         let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 2)
         let event = Self.id()
         try await graph.run(
@@ -97,7 +97,7 @@ struct NetworkingEndToEndTests {
     /// A mentorship and three sessions, one delivered twice and one published twice under an
     /// idempotency key: three sessions counted.
     @Test func mentorshipSessionsCountOnce() async throws {
-        let environment = try await FleetTestEnvironment.make("mentorship")
+        let environment = try await FleetTestEnvironment.make("mentorship", workers: ["networking"])
         let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 1)
         let worker = try environment.startWorker("networking")
         let user = Self.id()
@@ -134,7 +134,7 @@ struct NetworkingEndToEndTests {
     /// Hostile values in every field are rejected to the DLQ with a reason before the graph is
     /// touched; a canary node and the event's registrations are unchanged.
     @Test func hostileInputIsDeadLetteredAndTheGraphIsUnchanged() async throws {
-        let environment = try await FleetTestEnvironment.make("networking_hostile")
+        let environment = try await FleetTestEnvironment.make("networking_hostile", workers: ["networking"])
         let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 1)
         let canary = "NetCanary_\(UInt32.random(in: 0...UInt32.max))"
         try await graph.run("CREATE (:\(canary) {alive: true})")
