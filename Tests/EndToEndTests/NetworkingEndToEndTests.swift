@@ -176,8 +176,27 @@ struct NetworkingEndToEndTests {
             parameters: ["user": .string(valid)]
         )
         #expect(users.first("n") == 0)
+
+        // The envelope's free-text idempotency key reaches the graph only hex-encoded: a Cypher
+        // fragment there is just a key, and the job applies once.
+        let keyed = Self.job(
+            "event.register",
+            ["user_id": .string(valid), "event_id": .string(event)],
+            idempotencyKey: "k' WITH 1 AS y MATCH (c:\(canary)) DETACH DELETE c //"
+        )
+        try await publish([keyed, keyed], in: environment)
+        try await environment.waitUntil("the keyed registration") {
+            let counts = try await statusCounts(graph, event: event)
+            let depth = try await environment.queueDepth("fleet.networking")
+            return counts == ["confirmed": 1] && depth == 0
+        }
+        #expect(try await graph.run("MATCH (c:\(canary)) RETURN count(c) AS n").first("n") == 1)
         worker.stop()
         try await graph.run("MATCH (c:\(canary)) DELETE c")
+        try await graph.run(
+            "MATCH (u:User {user_id: $user}) DETACH DELETE u",
+            parameters: ["user": .string(valid)]
+        )
         try await graph.run("MATCH (e:Event {event_id: $event}) DELETE e", parameters: ["event": .string(event)])
         await graph.shutdown()
         await environment.tearDown()

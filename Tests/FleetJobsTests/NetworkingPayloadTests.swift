@@ -52,3 +52,31 @@ struct NetworkingPayloadTests {
         }
     }
 }
+
+/// FalkorDB splices string parameters into the query text, so the applied-job key must never carry
+/// producer text as it is.
+@Suite("Graph job keys")
+struct GraphJobKeyTests {
+    func envelope(key: String?) -> JobEnvelope {
+        JobEnvelope(
+            id: "0b8f6c0e-6a52-4d8c-9a57-2f1c3c7c9e10",
+            type: "event.register",
+            createdAt: .now,
+            idempotencyKey: key,
+            payload: [:]
+        )
+    }
+
+    @Test func aUUIDKeyStaysReadable() {
+        #expect(NetworkingGraph.jobKey(envelope(key: nil)) == "event.register 0b8f6c0e-6a52-4d8c-9a57-2f1c3c7c9e10")
+    }
+
+    @Test(arguments: ["x' WITH 1 AS y MATCH (n) DETACH DELETE n //", "order 42", "ümlaut\"}", "ABC"])
+    func anyOtherKeyIsHexEncoded(_ key: String) {
+        let graphKey = NetworkingGraph.jobKey(envelope(key: key))
+        let encoded = graphKey.dropFirst("event.register hex:".count)
+        #expect(graphKey.hasPrefix("event.register hex:"))
+        #expect(encoded.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        #expect(encoded.count == key.utf8.count * 2)
+    }
+}

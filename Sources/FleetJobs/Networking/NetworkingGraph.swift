@@ -12,7 +12,7 @@ import Foundation
 /// multi-query transactions would not be safe there).
 ///
 /// **Data only.** The query text is fixed; parameters are UUIDs checked by ``FieldReader/uuid(_:)``,
-/// timestamps and integers made here. FalkorDB splices string parameters into the query text
+/// job keys made safe by ``jobKey(_:)``, timestamps and integers made here. FalkorDB splices string parameters into the query text
 /// without escaping, so no payload text other than a validated UUID may ever reach it.
 ///
 /// **Dates** are RFC 3339 UTC strings with milliseconds (`2026-11-25T20:31:02.123Z`), fixed width,
@@ -21,7 +21,27 @@ public enum NetworkingGraph {
     public static let appliedJobLabel = "FleetAppliedJob"
 
     /// The applied-job key: the type and the envelope's deduplication key (idempotency key or id).
-    public static func jobKey(_ envelope: JobEnvelope) -> String { "\(envelope.type) \(envelope.deduplicationKey)" }
+    /// An idempotency key is free text from the producer, so unless it is only hex digits and dashes
+    /// (a UUID) it goes in as
+    /// `hex:` and its UTF-8 bytes in hex: still one key per job, but nothing FalkorDB could execute.
+    public static func jobKey(_ envelope: JobEnvelope) -> String {
+        "\(envelope.type) \(graphSafe(envelope.deduplicationKey))"
+    }
+
+    static func graphSafe(_ key: String) -> String {
+        let plain = key.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f")) || byte == UInt8(ascii: "-")
+        }
+        if plain { return key }
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = Array("hex:".utf8)
+        for byte in key.utf8 {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
 
     static func timestamp(_ date: Date = Date()) -> String { RFC3339.format(date) }
 
