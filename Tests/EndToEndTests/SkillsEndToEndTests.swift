@@ -4,6 +4,7 @@ import FleetJobs
 import Foundation
 import MongoDB
 import Postgres
+import Redis
 import Testing
 
 /// `assessment.score` through RabbitMQ with the `skills` worker, its follow-ups through the
@@ -20,7 +21,7 @@ struct SkillsEndToEndTests {
         var envelopes: [JobEnvelope] = []
         var duplicates: [JobEnvelope] = []
 
-        init() {
+        init(users: [String]) {
             for index in 0..<500 {
                 let technical = index % 3 != 2
                 let score = technical ? (index * 37 + 11) % 101 : 1 + (index * 7) % 10
@@ -29,7 +30,7 @@ struct SkillsEndToEndTests {
                     type: "assessment.score",
                     createdAt: Date(),
                     payload: [
-                        "user_id": .string(SampleWorkload.userId(index % SkillsEndToEndTests.users)),
+                        "user_id": .string(users[index % users.count]),
                         "skill_id": .string(SkillsEndToEndTests.skills[(index / SkillsEndToEndTests.users) % 5]),
                         "type": .string(technical ? "technical_assessment" : "self_assessment"),
                         "score": .integer(Int64(score)),
@@ -139,20 +140,32 @@ struct SkillsEndToEndTests {
         return byUser
     }
 
-    /// SampleWorkload's profiles: first name, years and location always; last name for even users,
-    /// headline every third, a URL every fourth.
-    static func profilePercentage(user index: Int, hasSkills: Bool) -> Int {
-        10 * (3 + (index % 2 == 0 ? 1 : 0) + (index % 3 == 0 ? 1 : 0) + (index % 4 == 0 ? 1 : 0) + (hasSkills ? 1 : 0))
+    /// Users of this test only (the profile cache in Redis is shared with other tests): a first name,
+    /// and a last name for every other one.
+    static func seedUsers(_ postgres: PostgresClient) async throws -> [String] {
+        let users = (0..<Self.users).map { _ in UUID().uuidString.lowercased() }
+        try await postgres.withTransaction { connection in
+            for (index, user) in users.enumerated() {
+                try connection.query(
+                    "INSERT INTO users (user_id, email, password_hash, first_name, last_name) VALUES ($1, $2, 'x', 'Ada', $3)",
+                    [user, "\(user)@example.com", index % 2 == 0 ? "Lovelace" : nil]
+                )
+            }
+        }
+        return users
     }
+
+    /// 10 per present item: first name, last name of every other user, and the skills item.
+    static func profilePercentage(user index: Int) -> Int { index % 2 == 0 ? 30 : 20 }
 
     @Test("500 assessments, 20% twice: each counted once, follow-ups update profile and career progress")
     func assessmentsAreAppliedOnceAndFollowedUp() async throws {
         let environment = try await FleetTestEnvironment.make("skills")
-        try await SampleWorkload.seed(environment.postgres, users: Self.users, courses: 0)
+        let users = try await Self.seedUsers(environment.postgres)
         let career = CareerSeed()
         try await career.insert(into: environment.postgres)
         let workers = try ["skills", "profile", "career"].map { try environment.startWorker($0) }
-        let workload = Workload()
+        let workload = Workload(users: users)
         try await publish(workload.envelopes + workload.duplicates, in: environment)
 
         try await environment.waitUntil("one history entry per distinct job") {
@@ -183,18 +196,17 @@ struct SkillsEndToEndTests {
 
         // Follow-ups: the skills item counts in the profile, and progress follows the verified scores.
         try await environment.waitUntil("profiles include the skills item") {
-            for index in 0..<Self.users {
+            for (index, user) in users.enumerated() {
                 let stored = try await environment.count(
                     "SELECT profile_completion_percentage AS n FROM users WHERE user_id = $1",
-                    [SampleWorkload.userId(index)]
+                    [user]
                 )
-                if stored != Self.profilePercentage(user: index, hasSkills: true) { return false }
+                if stored != Self.profilePercentage(user: index) { return false }
             }
             return true
         }
         var expectedProgress: [String: CareerProgress] = [:]
-        for index in 0..<Self.users {
-            let user = SampleWorkload.userId(index)
+        for user in users {
             expectedProgress[user] = CareerProgress.compute(
                 milestones: career.milestones,
                 verifiedTenths: expectedTenths[user] ?? [:]
@@ -225,6 +237,11 @@ struct SkillsEndToEndTests {
             #expect(try await environment.queueDepth("\(queue).dlq") == 0, "\(queue)")
         }
         for worker in workers { worker.stop() }
+        let redis = RedisClient(configuration: environment.configuration.redis)
+        let cache = RedisCache(client: redis, prefix: ProfileCompletionRecalculateHandler.cachePrefix)
+        #expect(try await cache.get(users[0]) == "30", "the profile cache has the skills item too")
+        try await cache.invalidate(users.flatMap { [$0, $0 + ":version"] })
+        await redis.shutdown()
         await environment.tearDown()
     }
 
