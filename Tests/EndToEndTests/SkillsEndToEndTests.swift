@@ -14,6 +14,8 @@ struct SkillsEndToEndTests {
     static let users = 20
     static let skills = (1...5).map { String(format: "65a0000000000000000000%02x", $0) }
     static let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    /// Their queues are declared: the follow-ups of the skills worker need fleet.profile and fleet.career.
+    static let workers = ["skills", "profile", "career"]
 
     /// 500 assessments, 25 per user over its 5 skills: two in three technical; every fifth job is
     /// published twice with the same bytes.
@@ -160,11 +162,11 @@ struct SkillsEndToEndTests {
 
     @Test("500 assessments, 20% twice: each counted once, follow-ups update profile and career progress")
     func assessmentsAreAppliedOnceAndFollowedUp() async throws {
-        let environment = try await FleetTestEnvironment.make("skills")
+        let environment = try await FleetTestEnvironment.make("skills", workers: Self.workers)
         let users = try await Self.seedUsers(environment.postgres)
         let career = CareerSeed()
         try await career.insert(into: environment.postgres)
-        let workers = try ["skills", "profile", "career"].map { try environment.startWorker($0) }
+        let workers = try Self.workers.map { try environment.startWorker($0) }
         let workload = Workload(users: users)
         try await publish(workload.envelopes + workload.duplicates, in: environment)
 
@@ -247,7 +249,7 @@ struct SkillsEndToEndTests {
 
     @Test("Hostile assessments are dead-lettered untouched; a valid one's follow-ups carry its traceparent")
     func hostileInputAndTraceparent() async throws {
-        let environment = try await FleetTestEnvironment.make("skills_hostile")
+        let environment = try await FleetTestEnvironment.make("skills_hostile", workers: Self.workers)
         let worker = try environment.startWorker("skills")
         let user = UUID().uuidString.lowercased()
         let valid: [String: JSONValue] = [
