@@ -32,7 +32,7 @@ struct ProfileEndToEndTests {
             return applied == 3 && dead == 1
         }
         // Seeded user 0: first and last name, headline, years (0), location, a URL = 60.
-        // Seeded user 1: first name, years, location = 30. Nobody has skills until MongoDB lands.
+        // Seeded user 1: first name, years, location = 30. Nobody has skills in this MongoDB database.
         for (user, expected) in [(0, 60), (1, 30)] {
             let stored = try await environment.count(
                 "SELECT profile_completion_percentage AS n FROM users WHERE user_id = $1",

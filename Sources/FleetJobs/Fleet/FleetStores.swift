@@ -1,4 +1,5 @@
 import Bolt
+import Logging
 import MongoDB
 import Postgres
 import Redis
@@ -10,15 +11,35 @@ public struct FleetStores: Sendable {
     public let redis: RedisClient
     public let mongodb: MongoClient
     public let graph: BoltClient
+    /// Publishes follow-up jobs to `exchange`; connects to the broker on first use.
+    public let followUps: FollowUpPublisher
 
-    public init(configuration: FleetConfiguration) {
-        postgres = PostgresClient(configuration: configuration.postgres, maxConnections: configuration.postgresPoolSize)
-        redis = RedisClient(configuration: configuration.redis, maxConnections: configuration.redisPoolSize)
-        mongodb = MongoClient(configuration: configuration.mongodb, maxConnections: configuration.mongodbPoolSize)
+    public init(
+        configuration: FleetConfiguration,
+        exchange: String = "jobs",
+        logger: Logger = Logger(label: "fleet.follow-ups")
+    ) {
+        let postgres = PostgresClient(
+            configuration: configuration.postgres,
+            maxConnections: configuration.postgresPoolSize
+        )
+        let redis = RedisClient(configuration: configuration.redis, maxConnections: configuration.redisPoolSize)
+        let mongodb = MongoClient(configuration: configuration.mongodb, maxConnections: configuration.mongodbPoolSize)
+        self.postgres = postgres
+        self.redis = redis
+        self.mongodb = mongodb
         graph = BoltClient(configuration: configuration.bolt, maxConnections: configuration.boltPoolSize)
+        followUps = FollowUpPublisher(
+            amqp: configuration.amqp,
+            exchange: exchange,
+            registry: JobCatalog.followUpRegistry(postgres: postgres, redis: redis, mongodb: mongodb),
+            logger: logger
+        )
     }
 
+    /// Called once the handlers are done: waits for follow-up confirms first, then closes the stores.
     public func shutdown() async {
+        await followUps.shutdown()
         await postgres.shutdown()
         await redis.shutdown()
         await mongodb.shutdown()

@@ -20,7 +20,7 @@ public struct FleetWorker: Service {
     ) {
         self.manifest = manifest
         self.logger = logger
-        let stores = FleetStores(configuration: configuration)
+        let stores = FleetStores(configuration: configuration, exchange: topology.exchange, logger: logger)
         self.stores = stores
         let registry = JobCatalog.registry(stores: stores)
         let stats = self.stats

@@ -1,15 +1,32 @@
 import FleetCore
+import MongoDB
+import Postgres
+import Redis
 
 /// Every job type this build of the fleet can run. Add a new type here (see the README).
 public enum JobCatalog {
     public static func registry(stores: FleetStores) -> JobRegistry {
-        var registry = JobRegistry()
+        var registry = followUpRegistry(postgres: stores.postgres, redis: stores.redis, mongodb: stores.mongodb)
         registry.register(EnrollmentUpdateHandler(postgres: stores.postgres))
-        registry.register(ProfileCompletionRecalculateHandler(postgres: stores.postgres, redis: stores.redis))
         registry.register(EventRegisterHandler(graph: stores.graph, redis: stores.redis))
         registry.register(EventCancelHandler(graph: stores.graph, redis: stores.redis))
         registry.register(MentorshipStartHandler(graph: stores.graph))
         registry.register(MentorshipSessionLoggedHandler(graph: stores.graph))
+        registry.register(AssessmentScoreHandler(mongodb: stores.mongodb, followUps: stores.followUps))
+        return registry
+    }
+
+    /// The job types handlers enqueue as follow-ups, with which ``FollowUpPublisher`` validates them.
+    static func followUpRegistry(postgres: PostgresClient, redis: RedisClient, mongodb: MongoClient) -> JobRegistry {
+        var registry = JobRegistry()
+        registry.register(
+            ProfileCompletionRecalculateHandler(
+                postgres: postgres,
+                redis: redis,
+                skills: MongoSkillsSource(mongodb: mongodb)
+            )
+        )
+        registry.register(CareerProgressRecalculateHandler(postgres: postgres, mongodb: mongodb))
         return registry
     }
 }

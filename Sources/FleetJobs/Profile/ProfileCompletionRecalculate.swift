@@ -24,7 +24,7 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
     public init(
         postgres: PostgresClient,
         redis: RedisClient,
-        skills: any SkillsSource = NoSkillsSource(),
+        skills: any SkillsSource,
         cacheTTL: Duration = .seconds(3600)
     ) {
         self.postgres = postgres

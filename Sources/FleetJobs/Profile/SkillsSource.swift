@@ -1,14 +1,26 @@
-/// Where profile completion learns whether a user has at least one skill (MongoDB `user_skills`).
-///
-/// The seam for the MongoDB client, which comes in a later issue. Until then the fleet uses
-/// ``NoSkillsSource``, and the skills item scores 0 for everyone.
+import MongoDB
+
+/// Where profile completion learns whether a user has at least one skill.
 public protocol SkillsSource: Sendable {
     func hasSkills(userId: String) async throws -> Bool
 }
 
-/// Used until the MongoDB client lands: no user has skills.
-public struct NoSkillsSource: SkillsSource {
-    public init() {}
+/// The skills item from MongoDB: a user has skills when its `user_skills` document has a non-empty
+/// `skills` array (no document, or an empty array: no skills).
+public struct MongoSkillsSource: SkillsSource {
+    let mongodb: MongoClient
 
-    public func hasSkills(userId: String) async throws -> Bool { false }
+    public init(mongodb: MongoClient) {
+        self.mongodb = mongodb
+    }
+
+    public func hasSkills(userId: String) async throws -> Bool {
+        try await mongodb.withConnection { connection in
+            let document = try connection.collection(UserSkillsDocument.collection).findOne(
+                ["user_id": .string(userId)],
+                projection: ["skills": 1]
+            )
+            return !(document?["skills"]?.arrayValue?.isEmpty ?? true)
+        }
+    }
 }

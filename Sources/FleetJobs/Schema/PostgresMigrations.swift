@@ -26,6 +26,11 @@ public enum PostgresMigrations {
             description: "version sequence ordering profile-completion cache writes",
             sql: "CREATE SEQUENCE fleet_profile_cache_version;"
         ),
+        Step(
+            version: "0004",
+            description: "one career progress row per user and path",
+            sql: "CREATE UNIQUE INDEX uq_user_career_progress_user_path ON user_career_progress(user_id, path_id);"
+        ),
     ]
 
     /// Applies the missing steps; returns the versions it applied (empty when up to date).

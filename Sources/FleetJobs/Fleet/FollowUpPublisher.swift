@@ -1,0 +1,89 @@
+import AMQP
+import FleetCore
+import Logging
+import Synchronization
+
+/// Enqueues the jobs a handler starts once its own effect is durable (e.g. `assessment.score`'s
+/// recalculations), with publisher confirms and the parent job's `traceparent`.
+public protocol FollowUpPublishing: Sendable {
+    func enqueue(type: String, payload: [String: JSONValue], idempotencyKey: String, traceparent: String?) async throws
+}
+
+/// A ``JobProducer`` that connects on its first publish, so a worker whose jobs start no follow-up
+/// (and a tool that only builds the registry) never opens an AMQP connection for it. Owned by
+/// ``FleetStores``, which shuts it down with the worker.
+public final class FollowUpPublisher: FollowUpPublishing {
+    private enum State {
+        case idle
+        case running(JobProducer)
+        case shutDown
+    }
+
+    private let amqp: AMQPConfiguration
+    private let exchange: String
+    private let registry: JobRegistry
+    private let logger: Logger
+    private let state = Mutex(State.idle)
+
+    /// - Parameter registry: the follow-up job types, to validate each job as workers will.
+    public init(amqp: AMQPConfiguration, exchange: String, registry: JobRegistry, logger: Logger) {
+        self.amqp = amqp
+        self.exchange = exchange
+        self.registry = registry
+        self.logger = logger
+    }
+
+    public func enqueue(
+        type: String,
+        payload: [String: JSONValue],
+        idempotencyKey: String,
+        traceparent: String?
+    ) async throws {
+        try await producer().enqueue(
+            type: type,
+            payload: payload,
+            idempotencyKey: idempotencyKey,
+            traceparent: traceparent
+        )
+    }
+
+    private func producer() throws -> JobProducer {
+        try state.withLock { state throws -> JobProducer in
+            switch state {
+            case .running(let producer): return producer
+            case .shutDown: throw JobError.transient("shutting_down", "the follow-up publisher is shut down")
+            case .idle:
+                let producer = JobProducer(amqp: amqp, exchange: exchange, registry: registry, logger: logger)
+                state = .running(producer)
+                return producer
+            }
+        }
+    }
+
+    /// Waits for outstanding confirms and closes the connection, if one was opened.
+    public func shutdown() async {
+        let running = state.withLock { state -> JobProducer? in
+            defer { state = .shutDown }
+            if case .running(let producer) = state { return producer }
+            return nil
+        }
+        await running?.shutdown()
+    }
+}
+
+public enum FollowUpKey {
+    /// The idempotency key of a follow-up: `<parent key>/<suffix>`, so a parent job run twice (a
+    /// crash between its commit and its publish) starts each follow-up once. A parent key too long
+    /// for that keeps its first 160 characters and a hash of the whole key.
+    public static func derive(parent: String, suffix: String) -> String {
+        let key = "\(parent)/\(suffix)"
+        guard key.count > EnvelopeDecoder.maximumIdempotencyKeyLength else { return key }
+        // FNV-1a 64: stable across processes, unlike Hasher.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in parent.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "\(parent.prefix(160))~\(String(repeating: "0", count: 16 - hex.count))\(hex)/\(suffix)"
+    }
+}

@@ -1,0 +1,98 @@
+import FleetCore
+import Foundation
+import MongoDB
+
+/// `assessment.score` `{user_id, skill_id, type, score}` → MongoDB `user_skills`: one history entry
+/// per job and the skill entry recomputed (``UserSkillsDocument``); then `profile.completion.recalculate`
+/// and `career.progress.recalculate` for the user.
+///
+/// Exactly once without a multi-document transaction (broken on nx-27017): the job's key is kept in
+/// its history entry, and the document is replaced only if its `fleet_revision` is still the one read,
+/// so a duplicate finds its entry and a concurrent writer makes this one read and compute again.
+///
+/// The follow-ups are published after the write, also by a duplicate: a crash (or a failed publish)
+/// between the two would otherwise lose them. Their idempotency keys derive from this job's, so each
+/// follow-up takes effect once however often it is published.
+public struct AssessmentScoreHandler: JobHandler {
+    public static let jobType = "assessment.score"
+    public typealias Kind = UserSkillsDocument.Assessment.Kind
+
+    public struct Payload: Sendable, Equatable {
+        public let userId: String
+        public let skillId: ObjectId
+        public let kind: Kind
+        public let score: Int
+    }
+
+    let mongodb: MongoClient
+    let followUps: any FollowUpPublishing
+
+    public init(mongodb: MongoClient, followUps: any FollowUpPublishing) {
+        self.mongodb = mongodb
+        self.followUps = followUps
+    }
+
+    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
+        try Self.parsePayload(payload)
+    }
+
+    /// The payload rules, checked before the job touches anything. Values are never echoed back:
+    /// they may be anything up to the 1 MiB message limit.
+    public static func parsePayload(_ payload: FieldReader) throws(EnvelopeRejection) -> Payload {
+        let userId = try payload.uuid("user_id")
+        let skillText = try payload.string("skill_id")
+        guard let skillId = try? ObjectId(hex: skillText) else {
+            throw payload.invalid("skill_id", "not an ObjectId (24 hex digits)")
+        }
+        let kind = Kind(rawValue: try payload.string("type", oneOf: Set(Kind.allCases.map(\.rawValue))))!
+        let range = kind == .technicalAssessment ? 0...100 : 1...10
+        guard let score = try payload.optionalInt("score", in: range) else {
+            throw payload.invalid("score", "required")
+        }
+        return Payload(userId: userId, skillId: skillId, kind: kind, score: score)
+    }
+
+    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+        let envelope = context.envelope
+        let assessment = UserSkillsDocument.Assessment(
+            skillId: payload.skillId,
+            kind: payload.kind,
+            score: payload.score,
+            date: envelope.createdAt,
+            jobKey: envelope.deduplicationKey
+        )
+        let outcome = try await MongoDocumentUpdate.apply(
+            mongodb,
+            collection: UserSkillsDocument.collection,
+            filter: ["user_id": .string(payload.userId)]
+        ) { current -> (MongoDocumentUpdate.Decision, JobOutcome) in
+            if UserSkillsDocument.hasApplied(jobKey: assessment.jobKey, in: current) {
+                return (.unchanged, .alreadyApplied)
+            }
+            return (.write(UserSkillsDocument.applying(assessment, userId: payload.userId, to: current)), .applied)
+        }
+        try await publishFollowUps(userId: payload.userId, context: context)
+        return outcome
+    }
+
+    private func publishFollowUps(userId: String, context: JobContext) async throws {
+        let parent = context.envelope.deduplicationKey
+        let jobs = [
+            (ProfileCompletionRecalculateHandler.jobType, "profile"),
+            (CareerProgressRecalculateHandler.jobType, "career"),
+        ]
+        for (type, suffix) in jobs {
+            do {
+                try await followUps.enqueue(
+                    type: type,
+                    payload: ["user_id": .string(userId)],
+                    idempotencyKey: FollowUpKey.derive(parent: parent, suffix: suffix),
+                    traceparent: context.traceparent
+                )
+            } catch {
+                // The score is stored; the retry finds it applied and publishes again.
+                throw JobError.transient("follow_up_not_published", "\(type) for user \(userId): \(error)")
+            }
+        }
+    }
+}

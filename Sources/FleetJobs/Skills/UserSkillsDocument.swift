@@ -1,0 +1,131 @@
+import Foundation
+import MongoDB
+
+/// A user's MongoDB `user_skills` document and the change one assessment makes to it.
+///
+/// The whole document is rewritten (read-modify-replace, ``MongoDocumentUpdate``): nx-27017 cannot
+/// `$push` subdocuments. The skill entry is derived from the history, so the order in which jobs
+/// arrive does not matter: `verified_score` and `level` from all technical scores of the skill,
+/// `self_assessment_score` from its latest self-assessment by job time.
+public enum UserSkillsDocument {
+    public static let collection = "user_skills"
+
+    /// One job's assessment, validated.
+    public struct Assessment: Sendable, Equatable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case technicalAssessment = "technical_assessment"
+            case selfAssessment = "self_assessment"
+        }
+
+        public let skillId: ObjectId
+        public let kind: Kind
+        public let score: Int
+        /// The job time (envelope `created_at`).
+        public let date: Date
+        /// The job's deduplication key, kept in its history entry: how a duplicate is recognised.
+        public let jobKey: String
+
+        public init(skillId: ObjectId, kind: Kind, score: Int, date: Date, jobKey: String) {
+            self.skillId = skillId
+            self.kind = kind
+            self.score = score
+            self.date = date
+            self.jobKey = jobKey
+        }
+    }
+
+    /// Whether a job with this key already added its history entry.
+    public static func hasApplied(jobKey: String, in document: BSONDocument?) -> Bool {
+        let key = BSONValue.string(jobKey)
+        return history(of: document).contains { $0["job_key"] == key }
+    }
+
+    /// The document after `assessment`: one more history entry, and the skill entry (created when
+    /// missing, its other fields such as certificates kept) recomputed. A new document gets an `_id`.
+    public static func applying(_ assessment: Assessment, userId: String, to current: BSONDocument?) -> BSONDocument {
+        var document =
+            current ?? [
+                "_id": .objectId(ObjectId()), "user_id": .string(userId), "skills": [], "assessment_history": [],
+            ]
+        var entries = document["assessment_history"]?.arrayValue ?? []
+        entries.append(
+            .document([
+                "date": BSONValue(assessment.date), "skill_id": .objectId(assessment.skillId),
+                "score": .int32(Int32(assessment.score)), "type": .string(assessment.kind.rawValue),
+                "job_key": .string(assessment.jobKey),
+            ])
+        )
+        document["assessment_history"] = .array(entries)
+
+        var skills = document["skills"]?.arrayValue ?? []
+        let index = skills.firstIndex { isSkill($0.documentValue?["skill_id"], assessment.skillId) }
+        var entry: BSONDocument =
+            index.flatMap { skills[$0].documentValue }
+            ?? [
+                "skill_id": .objectId(assessment.skillId), "level": .null, "self_assessment_score": .null,
+                "verified_score": .null,
+            ]
+        let skillHistory = entries.compactMap(\.documentValue).filter { isSkill($0["skill_id"], assessment.skillId) }
+        let technical = skillHistory.filter { $0["type"] == .string(Assessment.Kind.technicalAssessment.rawValue) }
+        if let tenths = SkillScoring.verifiedTenths(technicalScores: technical.compactMap { score($0["score"]) }) {
+            entry["verified_score"] = .double(SkillScoring.verifiedScore(tenths: tenths))
+            entry["level"] = .string(SkillScoring.level(verifiedTenths: tenths).rawValue)
+        }
+        // The latest by job time; of equal times, the one recorded last.
+        let selfAssessments = skillHistory.filter { $0["type"] == .string(Assessment.Kind.selfAssessment.rawValue) }
+        if let latest = selfAssessments.enumerated().max(by: { lhs, rhs in
+            (date(lhs.element), lhs.offset) < (date(rhs.element), rhs.offset)
+        }), let score = score(latest.element["score"]) {
+            entry["self_assessment_score"] = .int32(Int32(clamping: score))
+        }
+        // The time of the latest assessment: an older job arriving late does not move it back.
+        if entry["last_assessed"]?.dateValue.map({ $0 <= assessment.date }) ?? true {
+            entry["last_assessed"] = BSONValue(assessment.date)
+        }
+        if let index { skills[index] = .document(entry) } else { skills.append(.document(entry)) }
+        document["skills"] = .array(skills)
+        return document
+    }
+
+    /// The skills the user has a verified score for: lowercase ObjectId hex → score in tenths.
+    public static func verifiedTenths(of document: BSONDocument?) -> [String: Int] {
+        var result: [String: Int] = [:]
+        for skill in document?["skills"]?.arrayValue ?? [] {
+            guard let skill = skill.documentValue, let id = hex(skill["skill_id"]),
+                let score = skill["verified_score"]?.doubleValue,
+                let tenths = SkillScoring.tenths(ofVerifiedScore: score)
+            else { continue }
+            result[id] = tenths
+        }
+        return result
+    }
+
+    private static func history(of document: BSONDocument?) -> [BSONDocument] {
+        (document?["assessment_history"]?.arrayValue ?? []).compactMap(\.documentValue)
+    }
+
+    /// Seed documents hold ObjectIds; a hex string written by another service counts too.
+    private static func isSkill(_ value: BSONValue?, _ id: ObjectId) -> Bool {
+        hex(value) == id.hex
+    }
+
+    private static func hex(_ value: BSONValue?) -> String? {
+        switch value {
+        case .objectId(let id)?: return id.hex
+        case .string(let text)?: return text.lowercased()
+        default: return nil
+        }
+    }
+
+    /// A history score: an integer, or a whole-number double as the mongo shell writes numbers.
+    private static func score(_ value: BSONValue?) -> Int? {
+        guard let value else { return nil }
+        if let integer = value.intValue { return integer }
+        guard let double = value.doubleValue, double.isFinite, abs(double) < 1e9 else { return nil }
+        return Int(double.rounded())
+    }
+
+    private static func date(_ entry: BSONDocument) -> Date {
+        entry["date"]?.dateValue ?? .distantPast
+    }
+}
