@@ -6,6 +6,8 @@ public enum JobCatalog {
         var registry = JobRegistry()
         registry.register(EnrollmentUpdateHandler(postgres: stores.postgres))
         registry.register(ProfileCompletionRecalculateHandler(postgres: stores.postgres, redis: stores.redis))
+        registry.register(ContentPublishHandler(mongodb: stores.mongodb, redis: stores.redis))
+        registry.register(ContentUnpublishHandler(mongodb: stores.mongodb, redis: stores.redis))
         return registry
     }
 }
