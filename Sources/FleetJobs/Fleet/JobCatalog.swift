@@ -8,6 +8,7 @@ public enum JobCatalog {
         registry.register(ProfileCompletionRecalculateHandler(postgres: stores.postgres, redis: stores.redis))
         registry.register(ContentPublishHandler(mongodb: stores.mongodb, redis: stores.redis))
         registry.register(ContentUnpublishHandler(mongodb: stores.mongodb, redis: stores.redis))
+        registry.register(JobMarketTrendIngestHandler(mongodb: stores.mongodb))
         return registry
     }
 }
