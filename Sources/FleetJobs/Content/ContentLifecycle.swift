@@ -19,6 +19,11 @@ public enum ContentLifecycle {
     public struct Change: Sendable, Equatable {
         public let status: String
         public let publishedAt: Date?
+
+        public init(status: String, publishedAt: Date?) {
+            self.status = status
+            self.publishedAt = publishedAt
+        }
     }
 
     /// The change `action` makes to content in `status` with `publishedAt`; nil when it is already
