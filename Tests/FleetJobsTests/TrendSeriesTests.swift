@@ -124,7 +124,7 @@ struct TrendPayloadTests {
             document.keys == ["demand_score", "growth_rate", "avg_salary", "job_postings_count", "companies_hiring"]
         )
         #expect(document["growth_rate"]?.extendedJSON == "0.0", "-0 is stored as 0")
-        #expect(document["job_postings_count"] == .int64(5234))
+        #expect(document["job_postings_count"] == .int32(5234))
         #expect(document["avg_salary"] == ["entry_level": .double(75000), "senior_level": .double(130000.5)])
         #expect(document["companies_hiring"] == ["Google", "$where", "MATCH (n) DETACH DELETE n"])
     }

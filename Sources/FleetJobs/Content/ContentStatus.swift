@@ -64,20 +64,18 @@ public struct ContentUnpublishHandler: JobHandler {
 /// The store side both content handlers share.
 ///
 /// Exactly once without transactions (``MongoDocumentUpdate``): the job's key is recorded in the
-/// content document's `fleet_applied_jobs` by the same write that changes its status, so a
-/// publish redelivered after a later unpublish changes nothing. No-ops (publishing published
-/// content) record the key too, for the same reason.
+/// content document's `fleet_applied_jobs` by the same revision-guarded replace that changes its
+/// status, so a publish redelivered after a later unpublish changes nothing. No-ops (publishing
+/// published content) record the key too, for the same reason.
 ///
-/// The write is a `$set` of the fleet's fields only, not a replace: the content API updates other
-/// fields (`engagement`) meanwhile, and a replace of an older read would undo those updates. It is
-/// guarded by `fleet_revision` (absent on content the fleet never wrote, read as 0), so two status
-/// jobs racing on one document cannot both act on the same read; the loser reads again.
+/// A replace, not a `$set`: nx-27017 stores a date written by `$set` as a string. The cost: a
+/// field another service changes between this read and this write without touching
+/// `fleet_revision` (say the API's `engagement.views`) is written back as read (README).
 ///
 /// The Redis entries are invalidated after the write on every run, the no-ops and duplicates
 /// included: a run whose invalidation failed is retried and repairs it.
 struct ContentStatusWriter: Sendable {
     static let collection = "content"
-    static let attempts = 50
 
     let mongodb: MongoClient
     let cache: ContentCache
@@ -89,70 +87,40 @@ struct ContentStatusWriter: Sendable {
     ) async throws
         -> JobOutcome
     {
-        var attempt = 1
-        while true {
-            do {
-                let outcome = try await mongodb.withConnection { connection in
-                    try Self.write(
-                        action,
-                        to: contentId,
-                        envelope: envelope,
-                        in: connection.collection(Self.collection)
-                    )
-                }
-                try await cache.invalidate(contentId)
-                return outcome
-            } catch let conflict as MongoWriteConflict {
-                guard attempt < Self.attempts else {
-                    throw JobError.transient(
-                        "write_conflict",
-                        "\(Self.attempts) attempts conflicted; last: \(conflict)"
-                    )
-                }
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(2 * min(attempt, 20)))))
+        let outcome = try await MongoDocumentUpdate.apply(
+            mongodb,
+            collection: Self.collection,
+            filter: ["_id": .objectId(contentId)]
+        ) { current in
+            guard let current else {
+                throw JobError.permanent("unknown_content", "content \(contentId.hex) does not exist")
             }
+            return Self.change(action, of: current, envelope: envelope)
         }
+        try await cache.invalidate(contentId)
+        return outcome
     }
 
-    /// One read and one guarded `$set`.
-    /// - Throws: ``MongoWriteConflict`` when the document changed since the read.
-    static func write(
+    /// The new version of `document`: the job recorded and, unless it is a no-op, the status change.
+    static func change(
         _ action: ContentLifecycle.Action,
-        to contentId: ObjectId,
-        envelope: JobEnvelope,
-        in content: MongoCollection
-    ) throws -> JobOutcome {
-        let id = BSONValue.objectId(contentId)
-        guard let document = try content.findOne(["_id": id]) else {
-            throw JobError.permanent("unknown_content", "content \(contentId.hex) does not exist")
-        }
-        if MongoDocumentUpdate.hasApplied(envelope, to: document) { return .alreadyApplied }
-        let revision = MongoDocumentUpdate.revision(of: document)
-        var applied = document
-        MongoDocumentUpdate.recordApplied(envelope, in: &applied)
-        var fields: BSONDocument = [
-            MongoDocumentUpdate.appliedJobsField: applied[MongoDocumentUpdate.appliedJobsField]!,
-            MongoDocumentUpdate.revisionField: .int64(revision + 1),
-        ]
+        of document: BSONDocument,
+        envelope: JobEnvelope
+    )
+        -> (MongoDocumentUpdate.Decision, JobOutcome)
+    {
+        if MongoDocumentUpdate.hasApplied(envelope, to: document) { return (.unchanged, .alreadyApplied) }
+        var updated = document
+        MongoDocumentUpdate.recordApplied(envelope, in: &updated)
         if let change = ContentLifecycle.change(
             action,
             status: document["status"]?.stringValue,
             publishedAt: document["published_at"]?.dateValue
         ) {
-            fields["status"] = .string(change.status)
-            fields["updated_at"] = BSONValue(Date())
-            if let publishedAt = change.publishedAt { fields["published_at"] = BSONValue(publishedAt) }
+            updated["status"] = .string(change.status)
+            updated["updated_at"] = BSONValue(Date())
+            if let publishedAt = change.publishedAt { updated["published_at"] = BSONValue(publishedAt) }
         }
-        // A document the fleet never wrote has no revision: match the field's absence.
-        let expected: BSONValue = revision == 0 ? ["$exists": false] : .int64(revision)
-        let result = try content.updateOne(
-            filter: ["_id": id, MongoDocumentUpdate.revisionField: expected],
-            update: ["$set": .document(fields)]
-        )
-        guard result.matchedCount == 1 else {
-            throw MongoWriteConflict(detail: "content \(contentId.hex) changed concurrently")
-        }
-        return .applied
+        return (.write(updated), .applied)
     }
 }

@@ -45,8 +45,12 @@ public struct JobMarketTrendIngestHandler: JobHandler {
     }
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
-        let key: BSONDocument = ["skill_id": .objectId(payload.skillId), "region": .string(payload.region)]
-        return try await MongoDocumentUpdate.apply(mongodb, collection: Self.collection, filter: key) { stored in
+        // `$in` of one id, not an equality: nx-27017 matches an ObjectId field other than `_id` by
+        // equality never (`$eq` neither), but by `$in`; on MongoDB both use the unique index.
+        let filter: BSONDocument = [
+            "skill_id": ["$in": [.objectId(payload.skillId)]], "region": .string(payload.region),
+        ]
+        return try await MongoDocumentUpdate.apply(mongodb, collection: Self.collection, filter: filter) { stored in
             var series: TrendSeries
             do {
                 series = try stored.map(TrendSeries.init(document:)) ?? TrendSeries()
@@ -58,7 +62,10 @@ public struct JobMarketTrendIngestHandler: JobHandler {
             }
             guard series.ingest(payload.point) else { return (.unchanged, .alreadyApplied) }
             var document =
-                stored ?? ["_id": .objectId(ObjectId()), "skill_id": key["skill_id"]!, "region": key["region"]!]
+                stored ?? [
+                    "_id": .objectId(ObjectId()), "skill_id": .objectId(payload.skillId),
+                    "region": .string(payload.region),
+                ]
             series.write(into: &document)
             return (.write(document), .applied)
         }

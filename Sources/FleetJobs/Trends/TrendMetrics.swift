@@ -34,8 +34,9 @@ public struct TrendMetrics: Sendable, Equatable {
         self.companiesHiring = companiesHiring
     }
 
-    /// The BSON document stored as `metrics`, keys in the seed's order: numbers as doubles (counts
-    /// as int64), so equal points always encode to the same bytes.
+    /// The BSON document stored as `metrics`, keys in the seed's order: numbers as doubles, the
+    /// count as an int32 when it fits (as the MongoDB shell writes integers; nx-27017 reads any
+    /// small int64 back as an int32), so equal points always encode to the same bytes.
     public var document: BSONDocument {
         var document: BSONDocument = ["demand_score": .double(demandScore)]
         if let growthRate { document["growth_rate"] = .double(growthRate) }
@@ -46,7 +47,7 @@ public struct TrendMetrics: Sendable, Equatable {
             if let value = avgSalary.seniorLevel { salaries["senior_level"] = .double(value) }
             document["avg_salary"] = .document(salaries)
         }
-        document["job_postings_count"] = .int64(jobPostingsCount)
+        document["job_postings_count"] = TrendSeries.integer(jobPostingsCount)
         if let companiesHiring { document["companies_hiring"] = .array(companiesHiring.map(BSONValue.string)) }
         return document
     }

@@ -34,7 +34,10 @@ public struct TrendSeries: Sendable, Equatable {
         }
 
         var document: BSONDocument {
-            ["date": .date(date), "demand_score": .double(demandScore), "job_postings_count": .int64(jobPostingsCount)]
+            [
+                "date": .date(date), "demand_score": .double(demandScore),
+                "job_postings_count": TrendSeries.integer(jobPostingsCount),
+            ]
         }
     }
 
@@ -95,7 +98,25 @@ public struct TrendSeries: Sendable, Equatable {
         let rankB = metricsRank(b.metrics)
         if rankA.0 != rankB.0 { return rankA.0 < rankB.0 }
         if rankA.1 != rankB.1 { return rankA.1 < rankB.1 }
-        return Array(a.metrics.description.utf8).lexicographicallyPrecedes(Array(b.metrics.description.utf8))
+        return Array(canonical(a.metrics).utf8).lexicographicallyPrecedes(Array(canonical(b.metrics).utf8))
+    }
+
+    /// An integer as stored: int32 when it fits, else int64.
+    static func integer(_ value: Int64) -> BSONValue { Int32(exactly: value).map(BSONValue.int32) ?? .int64(value) }
+
+    /// The metrics as text with every integer written alike, so a value read back as another
+    /// integer type (nx-27017 turns a small int64 into an int32) compares as the value written.
+    static func canonical(_ metrics: BSONDocument) -> String {
+        func normalized(_ value: BSONValue) -> BSONValue {
+            switch value {
+            case .int32(let integer): return .int64(Int64(integer))
+            case .document(let document):
+                return .document(BSONDocument(document.elements.map { ($0.key, normalized($0.value)) }))
+            case .array(let values): return .array(values.map(normalized))
+            default: return value
+            }
+        }
+        return normalized(.document(metrics)).extendedJSON
     }
 
     /// Metrics stored by others may lack a field: they rank below any point that has it.
