@@ -13,6 +13,9 @@ public enum JobCatalog {
         registry.register(MentorshipStartHandler(graph: stores.graph))
         registry.register(MentorshipSessionLoggedHandler(graph: stores.graph))
         registry.register(AssessmentScoreHandler(mongodb: stores.mongodb, followUps: stores.followUps))
+        registry.register(ContentPublishHandler(mongodb: stores.mongodb, redis: stores.redis))
+        registry.register(ContentUnpublishHandler(mongodb: stores.mongodb, redis: stores.redis))
+        registry.register(JobMarketTrendIngestHandler(mongodb: stores.mongodb))
         return registry
     }
 
