@@ -30,20 +30,22 @@ enum DemoReport {
             """,
             parameters: ["events": .list((0..<SampleDomains.events).map { .string(SampleDomains.eventId($0)) })]
         )
-        let byEvent = registrations.records.map { record in
-            "\(record["event"]?.string ?? "?") \(record["status"]?.string ?? "?")=\(record["n"]?.int ?? 0)"
+        var byEvent: [String: [String]] = [:]
+        for record in registrations.records {
+            let event = record["event"]?.string ?? "?"
+            byEvent[event, default: []].append("\(record["status"]?.string ?? "?")=\(record["n"]?.int ?? 0)")
         }
-        print(
-            "event registrations (capacity \(SampleDomains.eventCapacity) each): "
-                + byEvent.joined(separator: "; ")
-        )
+        print("event registrations (capacity \(SampleDomains.eventCapacity) each):")
+        for (event, counts) in byEvent.sorted(by: { $0.key < $1.key }) {
+            print("  event \(event): \(counts.joined(separator: " "))")
+        }
         let sessions = try await stores.graph.run(
             "MATCH (:User)-[m:MENTORED_BY]->(:Mentor {user_id: $mentor}) RETURN count(m) AS n, sum(m.session_count) AS s",
             parameters: ["mentor": .string(SampleWorkload.userId(0))]
         )
         print(
             "mentorships of the demo mentor: \(sessions.first("n")?.int ?? 0), "
-                + "sessions logged: \(sessions.first("s")?.int ?? 0)"
+                + "sessions logged: \(Int(sessions.first("s")?.double ?? 0))"
         )
         let progress = try await stores.postgres.query(
             "SELECT count(*) AS n, round(avg(completion_percentage)) AS avg FROM user_career_progress"
