@@ -12,8 +12,10 @@ struct ProfileEndToEndTests {
         try await SampleWorkload.seed(environment.postgres, users: 2, courses: 1)
         let redis = RedisClient(configuration: environment.configuration.redis)
         let cache = RedisCache(client: redis, prefix: ProfileCompletionRecalculateHandler.cachePrefix)
-        // A value left by an earlier deployment must be replaced, not kept.
+        // A value left by an earlier deployment must be replaced, not kept. (Versions come from each
+        // database's sequence, so a newer version left by another database, e.g. the demo's, would win.)
         try await cache.invalidate([SampleWorkload.userId(0), SampleWorkload.userId(0) + ":version"])
+        try await cache.invalidate([SampleWorkload.userId(1), SampleWorkload.userId(1) + ":version"])
         let worker = try environment.startWorker("profile")
         let (producer, stores) = environment.producer()
         for user in [0, 1, 0] {

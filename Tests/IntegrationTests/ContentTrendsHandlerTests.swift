@@ -282,4 +282,24 @@ struct ContentTrendsHandlerTests {
             #expect(stored["fleet_revision"]?.intValue == 1)
         }
     }
+
+    /// Two jobs with one idempotency key take effect once, even when they carry different points.
+    @Test func anIdempotencyKeyNamesOnePointWhateverTheSecondJobCarries() async throws {
+        try await Self.withStores { mongodb, _ in
+            let skill = ObjectId()
+            let handler = JobMarketTrendIngestHandler(mongodb: mongodb)
+            let first = Self.trendPayload(skill: skill, region: "Europe", day: 1, demand: 7, postings: 10)
+            let second = Self.trendPayload(skill: skill, region: "Europe", day: 2, demand: 9, postings: 20)
+            let key = "ingest-batch-7/Europe"
+            #expect(try await Self.run(handler, Self.envelope("jobmarket.trend.ingest", first, key: key)) == .applied)
+            #expect(
+                try await Self.run(handler, Self.envelope("jobmarket.trend.ingest", second, key: key))
+                    == .alreadyApplied
+            )
+            #expect(try await Self.run(handler, Self.envelope("jobmarket.trend.ingest", second)) == .applied)
+            let stored = try #require(try await Self.trend(mongodb, skill, "Europe"))
+            #expect(stored["historical_data"]?.arrayValue?.count == 2)
+            #expect(stored["fleet_applied_jobs"]?.arrayValue?.count == 1)
+        }
+    }
 }

@@ -50,7 +50,13 @@ public struct JobMarketTrendIngestHandler: JobHandler {
         let filter: BSONDocument = [
             "skill_id": ["$in": [.objectId(payload.skillId)]], "region": .string(payload.region),
         ]
+        let envelope = context.envelope
         return try await MongoDocumentUpdate.apply(mongodb, collection: Self.collection, filter: filter) { stored in
+            // Points are idempotent by date; only a producer's idempotency key, which may name a
+            // different point, needs recording (keeping every job id would grow the document forever).
+            if envelope.idempotencyKey != nil && MongoDocumentUpdate.hasApplied(envelope, to: stored) {
+                return (.unchanged, .alreadyApplied)
+            }
             var series: TrendSeries
             do {
                 series = try stored.map(TrendSeries.init(document:)) ?? TrendSeries()
@@ -67,6 +73,7 @@ public struct JobMarketTrendIngestHandler: JobHandler {
                     "region": .string(payload.region),
                 ]
             series.write(into: &document)
+            if envelope.idempotencyKey != nil { MongoDocumentUpdate.recordApplied(envelope, in: &document) }
             return (.write(document), .applied)
         }
     }
