@@ -141,6 +141,8 @@ struct TrendPayloadTests {
         payload(region: .object(["$gt": .string("")])),
         payload(region: .string("")),
         payload(region: .string("   ")),
+        payload(region: .string("EU\u{0}x")),
+        payload(region: .string("EU\nx")),
         payload(region: .string(String(repeating: "x", count: 101))),
         payload(region: .string(String(repeating: "x", count: 100_000))),
         payload(metrics: .object(["demand_score": .number(1)])),

@@ -116,4 +116,18 @@ struct MongoJobStoreTests {
             }
         }
     }
+
+    /// One idempotency key, one target: a second job with the key and another target is refused,
+    /// the same target may try again (a retry after a crash), and jobs without a key bind nothing.
+    @Test func anIdempotencyKeyIsBoundToItsFirstTarget() async throws {
+        try await Self.withScratchDatabase { mongodb in
+            let first = Self.envelope(key: "import-17")
+            let second = Self.envelope(key: "import-17")
+            let bound = try await MongoDocumentUpdate.bindKey(mongodb, envelope: first, target: "user-a")
+            let retried = try await MongoDocumentUpdate.bindKey(mongodb, envelope: first, target: "user-a")
+            let other = try await MongoDocumentUpdate.bindKey(mongodb, envelope: second, target: "user-b")
+            let unkeyed = try await MongoDocumentUpdate.bindKey(mongodb, envelope: Self.envelope(), target: "user-b")
+            #expect(bound && retried && !other && unkeyed)
+        }
+    }
 }

@@ -39,13 +39,13 @@ struct NetworkingHandlerTests {
         JobEnvelope(id: id, type: type, createdAt: Date(), payload: payload)
     }
 
-    func context(_ envelope: JobEnvelope) -> JobContext {
-        JobContext(envelope: envelope, attempt: 1, traceparent: nil, logger: Logger(label: "test"))
+    func context(_ envelope: JobEnvelope, attempt: Int = 1) -> JobContext {
+        JobContext(envelope: envelope, attempt: attempt, traceparent: nil, logger: Logger(label: "test"))
     }
 
-    func run<H: JobHandler>(_ handler: H, _ envelope: JobEnvelope) async throws -> JobOutcome {
+    func run<H: JobHandler>(_ handler: H, _ envelope: JobEnvelope, attempt: Int = 1) async throws -> JobOutcome {
         let payload = try handler.parse(FieldReader(payload: envelope.payload), version: 1)
-        return try await handler.handle(payload, context: context(envelope))
+        return try await handler.handle(payload, context: context(envelope, attempt: attempt))
     }
 
     func register(_ user: String, _ event: String, id: String = Self.id()) async throws -> JobOutcome {
@@ -212,10 +212,12 @@ struct NetworkingHandlerTests {
             let mentor = Self.id()
             let payload: [String: JSONValue] = ["user_id": .string(user), "mentor_user_id": .string(mentor)]
             let logged = MentorshipSessionLoggedHandler(graph: graph)
-            let early = await #expect(throws: JobError.self) {
-                try await run(logged, envelope("mentorship.session_logged", payload))
-            }
-            #expect(early?.kind == .permanent && early?.reason == "unknown_mentorship")
+            // Before the mentorship exists: retried while its start may still come, then dead-lettered.
+            let orphan = envelope("mentorship.session_logged", payload)
+            let early = await #expect(throws: JobError.self) { try await run(logged, orphan) }
+            #expect(early?.kind == .transient && early?.reason == "unknown_mentorship")
+            let late = await #expect(throws: JobError.self) { try await run(logged, orphan, attempt: 4) }
+            #expect(late?.kind == .permanent && late?.reason == "unknown_mentorship")
 
             let start = envelope("mentorship.start", payload)
             #expect(try await run(MentorshipStartHandler(graph: graph), start) == .applied)

@@ -87,6 +87,9 @@ struct ContentStatusWriter: Sendable {
     ) async throws
         -> JobOutcome
     {
+        guard try await MongoDocumentUpdate.bindKey(mongodb, envelope: envelope, target: contentId.hex) else {
+            return .alreadyApplied
+        }
         let outcome = try await MongoDocumentUpdate.apply(
             mongodb,
             collection: Self.collection,

@@ -49,11 +49,16 @@ public struct MentorshipSessionLoggedHandler: JobHandler {
         let result = try await graph.run(Self.query, parameters: Mentorship.parameters(payload, context.envelope))
         if !result.rows.isEmpty { return .applied }
         if try await NetworkingGraph.wasApplied(graph, key: key) { return .alreadyApplied }
-        throw JobError.permanent(
-            "unknown_mentorship",
-            "user \(payload.userId) has no mentorship with \(payload.mentorUserId)"
-        )
+        let message = "user \(payload.userId) has no mentorship with \(payload.mentorUserId)"
+        // The mentorship.start job may still be queued or retrying: wait for it a few retries
+        // (1 s, 5 s, 30 s on the default schedule) before calling the session a mistake.
+        guard context.attempt > Self.attemptsWaitingForStart else {
+            throw JobError.transient("unknown_mentorship", message)
+        }
+        throw JobError.permanent("unknown_mentorship", message)
     }
+
+    static let attemptsWaitingForStart = 3
 
     // The MATCH comes first: without a mentorship no applied-job node is created.
     static let query = """

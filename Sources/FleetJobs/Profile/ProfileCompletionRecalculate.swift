@@ -38,9 +38,31 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
     }
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
-        let hasSkills = try await skills.hasSkills(userId: payload.userId)
-        let envelope = context.envelope
-        let (outcome, percentage, version) = try await postgres.withTransaction {
+        var hasSkills = try await skills.hasSkills(userId: payload.userId)
+        let (outcome, first, firstVersion) = try await recalculate(payload, context.envelope, hasSkills, claim: true)
+        var (percentage, version) = (first, firstVersion)
+        // The skills item comes from MongoDB, outside the transaction: a first assessment landing
+        // meanwhile must not be overwritten by this older answer, so look again after the commit.
+        for _ in 0..<Self.skillsRereads {
+            let current = try await skills.hasSkills(userId: payload.userId)
+            if current == hasSkills { break }
+            hasSkills = current
+            (_, percentage, version) = try await recalculate(payload, context.envelope, hasSkills, claim: false)
+        }
+        try await cache.set(payload.userId, String(percentage), version: version, ttl: cacheTTL)
+        return outcome
+    }
+
+    static let skillsRereads = 5
+
+    /// One transaction: the user's row under lock, the ledger when `claim`, the new percentage.
+    private func recalculate(
+        _ payload: Payload,
+        _ envelope: JobEnvelope,
+        _ hasSkills: Bool,
+        claim: Bool
+    ) async throws -> (JobOutcome, Int, Int64) {
+        try await postgres.withTransaction {
             connection -> (JobOutcome, Int, Int64) in
             let rows = try connection.query(
                 """
@@ -65,7 +87,7 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
             let version = Int64(
                 try connection.query("SELECT nextval('fleet_profile_cache_version') AS v").first?.int("v") ?? 0
             )
-            guard try PostgresJobLedger.claim(connection, envelope: envelope) else {
+            guard try !claim || PostgresJobLedger.claim(connection, envelope: envelope) else {
                 return (.alreadyApplied, row.int("profile_completion_percentage") ?? 0, version)
             }
             let percentage = ProfileCompletion(
@@ -88,7 +110,5 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
             )
             return (.applied, percentage, version)
         }
-        try await cache.set(payload.userId, String(percentage), version: version, ttl: cacheTTL)
-        return outcome
     }
 }

@@ -59,21 +59,15 @@ public enum GraphMigrations {
         graphRedis: RedisConfiguration?,
         recordingIn postgres: PostgresClient
     ) async throws -> [String] {
-        let done = try await SchemaVersions.applied(postgres, service: serviceName)
-        var applied: [String] = []
-        for step in steps where !done.contains(step.version) {
-            for key in step.keys {
-                try await createUnique(key, graph: graph, graphRedis: graphRedis)
-            }
-            let recorded = try await SchemaVersions.record(
-                postgres,
-                service: serviceName,
-                version: step.version,
-                description: step.description
-            )
-            if recorded { applied.append(step.version) }
+        try await SchemaVersions.applyMissing(
+            steps,
+            service: serviceName,
+            version: \.version,
+            description: \.description,
+            recordingIn: postgres
+        ) { step in
+            for key in step.keys { try await createUnique(key, graph: graph, graphRedis: graphRedis) }
         }
-        return applied
     }
 
     /// Creates the constraint unless it exists.

@@ -37,23 +37,17 @@ public enum MongoMigrations {
 
     /// Applies the steps not yet recorded; returns the versions this call recorded.
     public static func migrate(_ mongodb: MongoClient, recordingIn postgres: PostgresClient) async throws -> [String] {
-        let done = try await SchemaVersions.applied(postgres, service: serviceName)
-        var applied: [String] = []
-        for step in steps where !done.contains(step.version) {
+        try await SchemaVersions.applyMissing(
+            steps,
+            service: serviceName,
+            version: \.version,
+            description: \.description,
+            recordingIn: postgres
+        ) { step in
             let indexes = step.indexes
             try await mongodb.withConnection { connection in
-                for (collection, index) in indexes {
-                    try connection.collection(collection).createIndexes([index])
-                }
+                for (collection, index) in indexes { try connection.collection(collection).createIndexes([index]) }
             }
-            let recorded = try await SchemaVersions.record(
-                postgres,
-                service: serviceName,
-                version: step.version,
-                description: step.description
-            )
-            if recorded { applied.append(step.version) }
         }
-        return applied
     }
 }

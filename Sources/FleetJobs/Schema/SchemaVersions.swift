@@ -38,4 +38,25 @@ public enum SchemaVersions {
             return rows.affectedRows == 1
         }
     }
+
+    /// Runs `apply` for each step of `service` not yet recorded, then records it; returns the
+    /// versions this call recorded. `apply` must be idempotent (see above).
+    public static func applyMissing<Step>(
+        _ steps: [Step],
+        service: String,
+        version: (Step) -> String,
+        description: (Step) -> String,
+        recordingIn postgres: PostgresClient,
+        apply: (Step) async throws -> Void
+    ) async throws -> [String] {
+        let done = try await applied(postgres, service: service)
+        var recorded: [String] = []
+        for step in steps where !done.contains(version(step)) {
+            try await apply(step)
+            if try await record(postgres, service: service, version: version(step), description: description(step)) {
+                recorded.append(version(step))
+            }
+        }
+        return recorded
+    }
 }

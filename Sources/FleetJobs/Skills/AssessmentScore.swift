@@ -54,6 +54,10 @@ public struct AssessmentScoreHandler: JobHandler {
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
         let envelope = context.envelope
+        // Its idempotency key was used for another user's assessment: that job was this one.
+        guard try await MongoDocumentUpdate.bindKey(mongodb, envelope: envelope, target: payload.userId) else {
+            return .alreadyApplied
+        }
         let assessment = UserSkillsDocument.Assessment(
             skillId: payload.skillId,
             kind: payload.kind,

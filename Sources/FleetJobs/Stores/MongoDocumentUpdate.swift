@@ -1,4 +1,5 @@
 import FleetCore
+import Foundation
 import MongoDB
 
 /// A concurrent writer changed the document between this update's read and its write. Reading
@@ -108,6 +109,31 @@ public enum MongoDocumentUpdate {
     /// The revision of a document read for ``write(_:expectedRevision:to:session:)``; 0 when it has none.
     public static func revision(of document: BSONDocument) -> Int64 {
         Int64(document[revisionField]?.intValue ?? 0)
+    }
+
+    /// Where a producer's idempotency key is bound to the one document its first job targets.
+    public static let keysCollection = "fleet_job_keys"
+
+    /// The contract makes two jobs with one idempotency key and type one job, even when they name
+    /// different documents, which an in-document record alone cannot see. So a job with an
+    /// idempotency key first binds the key to its target document: true when the key is new or
+    /// bound to this same target (then the in-document record decides, which also covers a crash
+    /// between this call and the write), false when another document already took the key.
+    /// Jobs without an idempotency key (the id is the key) need no binding.
+    public static func bindKey(_ client: MongoClient, envelope: JobEnvelope, target: String) async throws -> Bool {
+        guard envelope.idempotencyKey != nil else { return true }
+        let id = BSONValue.string(jobKey(envelope))
+        return try await client.withConnection { connection in
+            let keys = connection.collection(keysCollection)
+            do {
+                try keys.insertOne([
+                    "_id": id, "target": .string(target), "job_id": .string(envelope.id), "bound_at": BSONValue(Date()),
+                ])
+                return true
+            } catch let error as MongoError where error.isDuplicateKey {
+                return try keys.findOne(["_id": id])?["target"]?.stringValue == target
+            }
+        }
     }
 
     /// The key under which `envelope` is recorded in the document it changes.

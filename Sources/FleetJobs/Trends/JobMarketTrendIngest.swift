@@ -35,6 +35,11 @@ public struct JobMarketTrendIngestHandler: JobHandler {
         let skillId = try ObjectIdField.read(payload, "skill_id")
         let region = try payload.string("region")
         guard !region.allSatisfy(\.isWhitespace) else { throw payload.invalid("region", "must not be blank") }
+        // A NUL would make nx-27017 match another region's series (it compares filter strings up to
+        // the NUL); no region name needs control characters.
+        guard !region.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw payload.invalid("region", "must not contain control characters")
+        }
         guard region.count <= Self.maxRegionLength else {
             throw payload.invalid("region", "longer than \(Self.maxRegionLength) characters")
         }
@@ -51,6 +56,10 @@ public struct JobMarketTrendIngestHandler: JobHandler {
             "skill_id": ["$in": [.objectId(payload.skillId)]], "region": .string(payload.region),
         ]
         let envelope = context.envelope
+        let seriesKey = "\(payload.skillId.hex) \(payload.region)"
+        guard try await MongoDocumentUpdate.bindKey(mongodb, envelope: envelope, target: seriesKey) else {
+            return .alreadyApplied
+        }
         return try await MongoDocumentUpdate.apply(mongodb, collection: Self.collection, filter: filter) { stored in
             // Points are idempotent by date; only a producer's idempotency key, which may name a
             // different point, needs recording (keeping every job id would grow the document forever).
