@@ -58,6 +58,9 @@ struct MongoJobStoreTests {
             #expect(try await MongoMigrations.migrate(mongodb, recordingIn: postgres).isEmpty)
             let recorded = try await SchemaVersions.applied(postgres, service: MongoMigrations.serviceName)
             #expect(recorded.isSuperset(of: MongoMigrations.steps.map(\.version)))
+            // A fresh MongoDB database behind an up-to-date record still gets its unique indexes.
+            try await mongodb.withConnection { try $0.dropDatabase() }
+            #expect(try await MongoMigrations.migrate(mongodb, recordingIn: postgres).isEmpty)
             try await mongodb.withConnection { connection in
                 let skills = connection.collection("user_skills")
                 try skills.insertOne(["user_id": "u1"])

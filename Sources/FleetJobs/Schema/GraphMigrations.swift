@@ -51,7 +51,8 @@ public enum GraphMigrations {
         public let description: String
     }
 
-    /// Applies the steps not yet recorded; returns the versions this call recorded.
+    /// Applies every step (idempotently: see ``SchemaVersions/applyAll``) and returns the versions
+    /// this call recorded.
     ///
     /// - Parameter graphRedis: FalkorDB's Redis port; needed only when the server is FalkorDB.
     public static func migrate(
@@ -59,7 +60,7 @@ public enum GraphMigrations {
         graphRedis: RedisConfiguration?,
         recordingIn postgres: PostgresClient
     ) async throws -> [String] {
-        try await SchemaVersions.applyMissing(
+        try await SchemaVersions.applyAll(
             steps,
             service: serviceName,
             version: \.version,

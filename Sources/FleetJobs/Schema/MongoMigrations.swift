@@ -35,9 +35,10 @@ public enum MongoMigrations {
         ),
     ]
 
-    /// Applies the steps not yet recorded; returns the versions this call recorded.
+    /// Applies every step (idempotently: see ``SchemaVersions/applyAll``) and returns the versions
+    /// this call recorded.
     public static func migrate(_ mongodb: MongoClient, recordingIn postgres: PostgresClient) async throws -> [String] {
-        try await SchemaVersions.applyMissing(
+        try await SchemaVersions.applyAll(
             steps,
             service: serviceName,
             version: \.version,

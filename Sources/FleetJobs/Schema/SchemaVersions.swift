@@ -39,9 +39,12 @@ public enum SchemaVersions {
         }
     }
 
-    /// Runs `apply` for each step of `service` not yet recorded, then records it; returns the
-    /// versions this call recorded. `apply` must be idempotent (see above).
-    public static func applyMissing<Step>(
+    /// Runs `apply` for every step, then records the ones not yet recorded; returns the versions
+    /// this call recorded. Every step runs, recorded or not: the record lives in PostgreSQL, and the
+    /// MongoDB database or graph it describes may be a new one (a restored or fresh server, another
+    /// database name) that a skipped step would leave without its unique indexes. So `apply` must
+    /// be idempotent (index and constraint creation are).
+    public static func applyAll<Step>(
         _ steps: [Step],
         service: String,
         version: (Step) -> String,
@@ -51,8 +54,9 @@ public enum SchemaVersions {
     ) async throws -> [String] {
         let done = try await applied(postgres, service: service)
         var recorded: [String] = []
-        for step in steps where !done.contains(version(step)) {
+        for step in steps {
             try await apply(step)
+            guard !done.contains(version(step)) else { continue }
             if try await record(postgres, service: service, version: version(step), description: description(step)) {
                 recorded.append(version(step))
             }
