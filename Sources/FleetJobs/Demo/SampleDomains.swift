@@ -123,7 +123,12 @@ public enum SampleDomains {
             if index % 3 == 2 { payload["publish_at"] = .string(RFC3339.format(Date().addingTimeInterval(4))) }
             try await enqueue("content.publish", payload, twice: index == 0)
         }
-        try await enqueue("content.unpublish", ["content_id": .string(contentId(1))])
+        // Later than its publish: two jobs of one queue run concurrently, in no promised order.
+        try await enqueue(
+            "content.unpublish",
+            ["content_id": .string(contentId(1))],
+            notBefore: Date().addingTimeInterval(2)
+        )
         var points: [[String: JSONValue]] = []
         for day in 0..<10 {
             let date = Date(timeIntervalSince1970: 1_767_225_600 + Double(day) * 86_400)
