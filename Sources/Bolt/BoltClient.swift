@@ -17,12 +17,13 @@ public final class BoltClient: Sendable {
 
     /// - Parameters:
     ///   - maxConnections: the most connections open at once.
-    ///   - eventLoopGroup: where the channels run; defaults to the process-wide NIO singleton.
+    ///   - eventLoopGroup: where the channels run; nil means the process-wide NIO singleton, taken
+    ///     at the first connection so that a process that never queries starts no NIO threads.
     ///   - logger: receives connection events at debug level. Defaults to discarding them.
     public init(
         configuration: BoltConfiguration,
         maxConnections: Int = 8,
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        eventLoopGroup: (any EventLoopGroup)? = nil,
         logger: Logger = Logger(label: "fleet.bolt", factory: { _ in SwiftLogNoOpLogHandler() })
     ) {
         self.configuration = configuration

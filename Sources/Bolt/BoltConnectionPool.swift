@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOPosix
 
 /// The bookkeeping of ``BoltClient``: idle connections, how many are open, who waits for one.
 ///
@@ -8,7 +9,7 @@ import NIOCore
 actor BoltConnectionPool {
     private let configuration: BoltConfiguration
     private let maxConnections: Int
-    private let eventLoopGroup: any EventLoopGroup
+    private let eventLoopGroup: (any EventLoopGroup)?
     private let logger: Logger
     private var idle: [BoltConnection] = []
     private var open = 0
@@ -16,7 +17,12 @@ actor BoltConnectionPool {
     private var isShutDown = false
     private var drained: CheckedContinuation<Void, Never>?
 
-    init(configuration: BoltConfiguration, maxConnections: Int, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(
+        configuration: BoltConfiguration,
+        maxConnections: Int,
+        eventLoopGroup: (any EventLoopGroup)?,
+        logger: Logger
+    ) {
         precondition(maxConnections > 0, "maxConnections must be positive")
         self.configuration = configuration
         self.maxConnections = maxConnections
@@ -44,7 +50,7 @@ actor BoltConnectionPool {
                 do {
                     return try await BoltConnection.connect(
                         configuration,
-                        eventLoopGroup: eventLoopGroup,
+                        eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
                         logger: logger
                     )
                 } catch {
