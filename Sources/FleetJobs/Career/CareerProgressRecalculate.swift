@@ -35,14 +35,12 @@ public struct CareerProgressRecalculateHandler: JobHandler {
     }
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
-        var skills = try await verifiedSkills(userId: payload.userId)
-        for _ in 0..<attempts {
+        _ = try await ReadAgainAfterCommit.run(attempts: attempts, what: "the skills of user \(payload.userId)") {
+            try await verifiedSkills(userId: payload.userId)
+        } write: { skills, _ in
             try await write(payload, skills: skills)
-            let current = try await verifiedSkills(userId: payload.userId)
-            if current == skills { return .applied }
-            skills = current
         }
-        throw JobError.transient("skills_changing", "the skills of user \(payload.userId) kept changing")
+        return .applied
     }
 
     private func verifiedSkills(userId: String) async throws -> [String: Int] {

@@ -38,22 +38,16 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
     }
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
-        var hasSkills = try await skills.hasSkills(userId: payload.userId)
-        let (outcome, first, firstVersion) = try await recalculate(payload, context.envelope, hasSkills, claim: true)
-        var (percentage, version) = (first, firstVersion)
         // The skills item comes from MongoDB, outside the transaction: a first assessment landing
-        // meanwhile must not be overwritten by this older answer, so look again after the commit.
-        for _ in 0..<Self.skillsRereads {
-            let current = try await skills.hasSkills(userId: payload.userId)
-            if current == hasSkills { break }
-            hasSkills = current
-            (_, percentage, version) = try await recalculate(payload, context.envelope, hasSkills, claim: false)
+        // meanwhile must not be overwritten by an older answer. Only the first write claims the job.
+        let (first, last) = try await ReadAgainAfterCommit.run(what: "the skills of user \(payload.userId)") {
+            try await skills.hasSkills(userId: payload.userId)
+        } write: { hasSkills, isFirst in
+            try await recalculate(payload, context.envelope, hasSkills, claim: isFirst)
         }
-        try await cache.set(payload.userId, String(percentage), version: version, ttl: cacheTTL)
-        return outcome
+        try await cache.set(payload.userId, String(last.1), version: last.2, ttl: cacheTTL)
+        return first.0
     }
-
-    static let skillsRereads = 5
 
     /// One transaction: the user's row under lock, the ledger when `claim`, the new percentage.
     private func recalculate(

@@ -40,10 +40,7 @@ public struct AssessmentScoreHandler: JobHandler {
     /// they may be anything up to the 1 MiB message limit.
     public static func parsePayload(_ payload: FieldReader) throws(EnvelopeRejection) -> Payload {
         let userId = try payload.uuid("user_id")
-        let skillText = try payload.string("skill_id")
-        guard let skillId = try? ObjectId(hex: skillText) else {
-            throw payload.invalid("skill_id", "not an ObjectId (24 hex digits)")
-        }
+        let skillId = try ObjectIdField.read(payload, "skill_id")
         let kind = Kind(rawValue: try payload.string("type", oneOf: Set(Kind.allCases.map(\.rawValue))))!
         let range = kind == .technicalAssessment ? 0...100 : 1...10
         guard let score = try payload.optionalInt("score", in: range) else {

@@ -1,7 +1,8 @@
 import FleetCore
 import MongoDB
 
-/// Reads payload fields that hold MongoDB ObjectIds (`content_id`, `skill_id`).
+/// Reads payload fields that hold MongoDB ObjectIds (`content_id`, and `skill_id` of assessments
+/// and trends).
 enum ObjectIdField {
     /// The ObjectId given as 24 hex digits (either case); anything else rejects the job.
     static func read(_ payload: FieldReader, _ field: String) throws(EnvelopeRejection) -> ObjectId {
