@@ -10,7 +10,9 @@ struct Migrate: AsyncParsableCommand {
             "Create or update the PostgreSQL schema, the MongoDB indexes and the Neo4j constraints; safe to run twice or concurrently.",
         discussion: """
             Every applied step is recorded in PostgreSQL schema_versions, under service_name \
-            workerfleet.postgres, workerfleet.mongodb or workerfleet.neo4j. On FalkorDB (the test \
+            workerfleet.postgres, workerfleet.mongodb or workerfleet.neo4j. The MongoDB and Neo4j steps \
+            (idempotent index and constraint creation) run every time, so a new database behind an \
+            up-to-date record still gets them. On FalkorDB (the test \
             graph server) unique constraints go through its Redis port: set FLEET_GRAPH_REDIS_URL.
             """
     )

@@ -33,7 +33,8 @@ public struct MentorshipStartHandler: JobHandler {
 }
 
 /// `mentorship.session_logged` `{user_id, mentor_user_id}`: `session_count` + 1 on the pair's
-/// `MENTORED_BY`, once per job. No such mentorship: permanent `unknown_mentorship`.
+/// `MENTORED_BY`, once per job. No such mentorship: `unknown_mentorship`, retried for three
+/// attempts (the start may still be queued), then permanent.
 public struct MentorshipSessionLoggedHandler: JobHandler {
     public static let jobType = "mentorship.session_logged"
     let graph: BoltClient
