@@ -128,6 +128,30 @@ struct EnrollmentEndToEndTests {
         await environment.tearDown()
     }
 
+    @Test("30 drops processed before their earlier enrolls: all 30 end dropped, the counter at 0")
+    func dropsProcessedBeforeTheirEnrollsWin() async throws {
+        let environment = try await FleetTestEnvironment.make("order", workers: ["learning"])
+        try await SampleWorkload.seed(environment.postgres, users: 30, courses: 1)
+        let worker = try environment.startWorker("learning")
+        let created = Date()
+        func job(_ user: Int, _ action: String, at time: Date) -> JobEnvelope {
+            let template = enrollmentJob(user: user, course: 0, action: action)
+            return JobEnvelope(id: template.id, type: template.type, createdAt: time, payload: template.payload)
+        }
+        // The drops are created a minute after the enrolls but reach the worker first, as a retried
+        // or delayed enroll would.
+        try await publish((0..<30).map { job($0, "drop", at: created) }, in: environment)
+        try await environment.waitUntil("the 30 drops applied") { try await appliedCount(environment) == 30 }
+        try await publish((0..<30).map { job($0, "enroll", at: created.addingTimeInterval(-60)) }, in: environment)
+        try await environment.waitUntil("the 30 enrolls applied") { try await appliedCount(environment) == 60 }
+        #expect(try await environment.count("SELECT count(*) AS n FROM user_courses WHERE status = 'dropped'") == 30)
+        #expect(try await environment.count("SELECT count(*) AS n FROM user_courses") == 30)
+        #expect(try await environment.count("SELECT total_enrollments AS n FROM courses") == 0)
+        worker.stop()
+        #expect(try await environment.deadLetters("fleet.learning").isEmpty)
+        await environment.tearDown()
+    }
+
     enum Interruption: String, CaseIterable, Sendable {
         /// A crash: in-flight jobs are lost with the process and redelivered.
         case sigkill

@@ -5,9 +5,11 @@ import Postgres
 /// `enrollment.update` `{user_id, course_id, action, progress_percentage?}` → PostgreSQL
 /// `user_courses` (one row per user and course) and `courses.total_enrollments`.
 ///
-/// The counter changes by the difference the job makes to "this row exists and is not dropped",
-/// computed under row locks in the job's transaction, so it equals the count of non-dropped rows
-/// under any concurrency. Locks are taken in one order (course, then enrollment) to avoid deadlocks.
+/// The row is what its jobs make in ``JobStamp`` order, whatever order they are processed in
+/// (``EnrollmentHistory``, kept in `fleet_enrollment_histories`). The counter changes by the
+/// difference the job makes to "this row exists and is not dropped", computed under row locks in the
+/// job's transaction, so it equals the count of non-dropped rows under any concurrency. Locks are
+/// taken in one order (course, then enrollment) to avoid deadlocks.
 public struct EnrollmentUpdateHandler: JobHandler {
     public static let jobType = "enrollment.update"
 
@@ -51,6 +53,7 @@ public struct EnrollmentUpdateHandler: JobHandler {
         let envelope = context.envelope
         return try await postgres.withTransaction { connection in
             guard try PostgresJobLedger.claim(connection, envelope: envelope) else { return .alreadyApplied }
+            // The course row lock serialises every job of the course: no racing insert below.
             guard
                 try !connection.query(
                     "SELECT 1 FROM courses WHERE course_id = $1 FOR NO KEY UPDATE",
@@ -60,16 +63,17 @@ public struct EnrollmentUpdateHandler: JobHandler {
             guard try !connection.query("SELECT 1 FROM users WHERE user_id = $1", [payload.userId]).isEmpty else {
                 throw JobError.permanent("unknown_user", "user \(payload.userId) does not exist")
             }
-            let before = try currentEnrollment(connection, payload)
-            guard
-                let after = EnrollmentTransition.apply(
-                    payload.action,
-                    progress: payload.progressPercentage,
-                    to: before
-                )
-            else { return .applied }  // e.g. dropping a course never enrolled in: nothing to change
-            try write(connection, payload, after: after, existed: before != nil, at: envelope.createdAt)
-            let delta = EnrollmentTransition.counterDelta(before: before, after: after)
+            let row = try currentRow(connection, payload)
+            var history =
+                try EnrollmentHistoryStore.read(connection, userId: payload.userId, courseId: payload.courseId)
+                ?? row.map { EnrollmentHistory.legacy($0.state, enrolledAt: $0.enrolledAt) }
+                ?? EnrollmentHistory()
+            history.record(payload.action, progress: payload.progressPercentage, stamp: JobStamp(envelope))
+            try EnrollmentHistoryStore.write(connection, history, userId: payload.userId, courseId: payload.courseId)
+            // Only drops so far: the history is a tombstone and there is no row to write.
+            guard let after = history.state else { return .applied }
+            try write(connection, payload, after: after, history: history, existed: row != nil)
+            let delta = EnrollmentTransition.counterDelta(before: row?.state, after: after)
             if delta != 0 {
                 try connection.query(
                     """
@@ -83,41 +87,60 @@ public struct EnrollmentUpdateHandler: JobHandler {
         }
     }
 
-    private func currentEnrollment(_ connection: PostgresConnection, _ payload: Payload) throws -> EnrollmentState? {
+    private struct Row {
+        let state: EnrollmentState
+        let enrolledAt: Date
+    }
+
+    private func currentRow(_ connection: PostgresConnection, _ payload: Payload) throws -> Row? {
         let rows = try connection.query(
-            "SELECT status, progress_percentage FROM user_courses WHERE user_id = $1 AND course_id = $2 FOR UPDATE",
+            """
+            SELECT status, progress_percentage, enrollment_date FROM user_courses
+            WHERE user_id = $1 AND course_id = $2 FOR UPDATE
+            """,
             [payload.userId, payload.courseId]
         )
         guard let row = rows.first else { return nil }
-        return EnrollmentState(status: row["status"] ?? "enrolled", progress: row.int("progress_percentage") ?? 0)
+        return Row(
+            state: EnrollmentState(status: row["status"] ?? "enrolled", progress: row.int("progress_percentage") ?? 0),
+            enrolledAt: row.date("enrollment_date") ?? Date(timeIntervalSince1970: 0)
+        )
     }
 
+    /// Writes the row the history makes. Progress and dates only move the way the rules move them
+    /// (progress up, dates to the earliest job's), so a value another writer raised is kept.
     private func write(
         _ connection: PostgresConnection,
         _ payload: Payload,
         after: EnrollmentState,
-        existed: Bool,
-        at time: Date
+        history: EnrollmentHistory,
+        existed: Bool
     ) throws {
-        let completed = after.status == EnrollmentState.completed
         if existed {
             try connection.query(
                 """
-                UPDATE user_courses SET status = $3, progress_percentage = $4,
-                    completion_date = CASE WHEN $5 THEN COALESCE(completion_date, $6::timestamptz) ELSE completion_date END
+                UPDATE user_courses SET status = $3, progress_percentage = GREATEST(progress_percentage, $4),
+                    enrollment_date = LEAST(enrollment_date, $5::timestamptz),
+                    completion_date = CASE WHEN $6::timestamptz IS NULL THEN completion_date
+                        ELSE LEAST(COALESCE(completion_date, $6::timestamptz), $6::timestamptz) END
                 WHERE user_id = $1 AND course_id = $2
                 """,
-                [payload.userId, payload.courseId, after.status, after.progress, completed, time]
+                [
+                    payload.userId, payload.courseId, after.status, after.progress, history.enrolledAt,
+                    history.completedAt,
+                ]
             )
         } else {
-            // No racing insert is possible: jobs of the same course hold its row lock until they commit.
             try connection.query(
                 """
                 INSERT INTO user_courses (enrollment_id, user_id, course_id, enrollment_date, completion_date,
                                           progress_percentage, status)
-                VALUES (gen_random_uuid(), $1, $2, $3, CASE WHEN $4 THEN $3::timestamptz END, $5, $6)
+                VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6)
                 """,
-                [payload.userId, payload.courseId, time, completed, after.progress, after.status]
+                [
+                    payload.userId, payload.courseId, history.enrolledAt, history.completedAt, after.progress,
+                    after.status,
+                ]
             )
         }
     }

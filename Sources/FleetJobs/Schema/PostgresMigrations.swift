@@ -31,7 +31,30 @@ public enum PostgresMigrations {
             description: "one career progress row per user and path",
             sql: "CREATE UNIQUE INDEX uq_user_career_progress_user_path ON user_career_progress(user_id, path_id);"
         ),
+        Step(
+            version: "0006",
+            description: "enrollment histories: the job stamps that make enrollments independent of job order",
+            sql: enrollmentHistories
+        ),
     ]
+
+    /// One row per user and course that a job reached (a drop of a course never enrolled in
+    /// included: the tombstone a later-processed earlier enroll needs). Stamps are `JobStamp.text`.
+    static let enrollmentHistories = """
+        CREATE TABLE fleet_enrollment_histories (
+            user_id UUID NOT NULL,
+            course_id UUID NOT NULL,
+            first_create TEXT,
+            enrolls_after_drop TEXT NOT NULL DEFAULT '',
+            last_progress TEXT,
+            last_complete TEXT,
+            first_complete TEXT,
+            last_drop TEXT,
+            max_progress INTEGER NOT NULL DEFAULT 0,
+            updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+            PRIMARY KEY (user_id, course_id)
+        );
+        """
 
     /// Applies the missing steps; returns the versions it applied (empty when up to date).
     public static func migrate(_ client: PostgresClient) async throws -> [String] {

@@ -1,0 +1,146 @@
+import FleetCore
+import FleetJobs
+import Foundation
+import Logging
+import Postgres
+import Testing
+
+/// `enrollment.update` against the real PostgreSQL: one user's enrollment ends the same whatever
+/// order its jobs are processed in, duplicates and retries included, and the course counter
+/// follows.
+@Suite("Enrollment order")
+struct EnrollmentOrderTests {
+    static let logger = Logger(label: "test")
+
+    func withDatabase(_ body: (PostgresClient) async throws -> Void) async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = try PostgresConfiguration(
+            url: environment["FLEET_POSTGRES_URL"] ?? FleetConfiguration.defaultPostgresURL
+        )
+        let adminDatabase = configuration.database
+        let name = "it_order_\(UInt32.random(in: 0...UInt32.max))"
+        let admin = PostgresClient(configuration: configuration, maxConnections: 1)
+        try await admin.query("CREATE DATABASE \(name)")
+        configuration.database = name
+        let postgres = PostgresClient(configuration: configuration, maxConnections: 8)
+        do {
+            _ = try await PostgresMigrations.migrate(postgres)
+            try await body(postgres)
+        } catch {
+            await postgres.shutdown()
+            _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            await admin.shutdown()
+            throw error
+        }
+        await postgres.shutdown()
+        configuration.database = adminDatabase
+        _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        await admin.shutdown()
+    }
+
+    static func job(
+        user: Int,
+        _ action: String,
+        second: Int,
+        progress: Int? = nil,
+        id: String = UUID().uuidString.lowercased(),
+        key: String? = nil
+    ) -> JobEnvelope {
+        var payload: [String: JSONValue] = [
+            "user_id": .string(SampleWorkload.userId(user)), "course_id": .string(SampleWorkload.courseId(0)),
+            "action": .string(action),
+        ]
+        if let progress { payload["progress_percentage"] = .integer(Int64(progress)) }
+        return JobEnvelope(
+            id: id,
+            type: EnrollmentUpdateHandler.jobType,
+            createdAt: Date(timeIntervalSince1970: 1_790_000_000 + Double(second)),
+            idempotencyKey: key,
+            payload: payload
+        )
+    }
+
+    static func permutations<T>(_ items: [T]) -> [[T]] {
+        guard items.count > 1 else { return [items] }
+        return items.indices.flatMap { index -> [[T]] in
+            var rest = items
+            let first = rest.remove(at: index)
+            return permutations(rest).map { [first] + $0 }
+        }
+    }
+
+    /// A job set for one user: `(action, second, progress)`; each set is run in every order, with
+    /// its first job delivered twice and its second published again under its idempotency key with
+    /// a new id (same created_at: the producer's retry of the same job).
+    static let jobSets: [[(String, Int, Int?)]] = [
+        [("enroll", 1, nil), ("progress", 2, 40), ("drop", 3, nil), ("enroll", 4, nil)],
+        [("enroll", 1, nil), ("complete", 2, nil), ("drop", 3, nil), ("progress", 4, 70)],
+        [("drop", 2, nil), ("enroll", 1, nil), ("progress", 3, 20), ("drop", 5, nil)],
+    ]
+
+    /// What the sets end as in stamp order (the unit tests check the rule against the in-order fold).
+    static let expectedStatus = ["enrolled", "dropped", "dropped"]
+
+    @Test("every processing order of a small job set ends in the same row and counter", arguments: 0..<3)
+    func everyOrderEndsTheSame(set: Int) async throws {
+        try await withDatabase { postgres in
+            let shapes = Self.jobSets[set]
+            let orders = Self.permutations(Array(0..<(shapes.count + 2)))  // + a duplicate and a keyed repeat
+            try await SampleWorkload.seed(postgres, users: orders.count, courses: 1)
+            let handler = EnrollmentUpdateHandler(postgres: postgres)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (user, order) in orders.enumerated() {
+                    var jobs = shapes.enumerated().map { index, shape in
+                        Self.job(
+                            user: user,
+                            shape.0,
+                            second: shape.1,
+                            progress: shape.2,
+                            key: index == 1 ? "keyed-\(user)" : nil
+                        )
+                    }
+                    jobs.append(jobs[0])  // redelivered
+                    // The producer publishing job 1 again under its key, with a new id: no second effect.
+                    let keyed = shapes[1]
+                    jobs.append(Self.job(user: user, keyed.0, second: keyed.1, progress: keyed.2, key: "keyed-\(user)"))
+                    let sequence = order.map { jobs[$0] }
+                    group.addTask {
+                        for envelope in sequence {
+                            let payload = try handler.parse(FieldReader(payload: envelope.payload), version: 1)
+                            _ = try await handler.handle(
+                                payload,
+                                context: JobContext(
+                                    envelope: envelope,
+                                    attempt: 1,
+                                    traceparent: nil,
+                                    logger: Self.logger
+                                )
+                            )
+                        }
+                    }
+                    if user % 8 == 7 { try await group.next() }
+                }
+                try await group.waitForAll()
+            }
+            let rows = try await postgres.query(
+                """
+                SELECT status, progress_percentage, enrollment_date::text AS enrolled, completion_date::text AS completed
+                FROM user_courses ORDER BY user_id
+                """
+            )
+            #expect(rows.count == orders.count)
+            let states = Set(
+                rows.map {
+                    "\($0["status"] ?? "-") \($0["progress_percentage"] ?? "-") \($0["enrolled"] ?? "-") \($0["completed"] ?? "-")"
+                }
+            )
+            #expect(states.count == 1, "\(states)")
+            #expect(rows.first?["status"] == Self.expectedStatus[set])
+            let active = rows.filter { $0["status"] != "dropped" }.count
+            let counter = try await postgres.query("SELECT total_enrollments FROM courses").first?.int(
+                "total_enrollments"
+            )
+            #expect(counter == active)
+        }
+    }
+}
