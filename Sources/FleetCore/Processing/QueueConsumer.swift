@@ -124,7 +124,7 @@ public struct QueueConsumer: Service {
             )
             await deadLetter(
                 delivery,
-                type: delivery.properties.type ?? "unknown",
+                type: metricType(delivery.properties.type),
                 reason: error.reason.description,
                 detail: error.detail
             )
@@ -176,6 +176,7 @@ public struct QueueConsumer: Service {
         logger: Logger
     ) async {
         let failure = FailureClassifier.classify(error)
+        let failedStep = (error as? JobError)?.failedStepAfterEffect
         let decision: RetrySchedule.Decision =
             failure.permanent
             ? .deadLetter : topology.retry.afterFailure(ofAttempt: attempt, random: .random(in: 0..<1))
@@ -193,6 +194,7 @@ public struct QueueConsumer: Service {
                 properties.headers,
                 failedAttempt: attempt,
                 error: "\(failure.reason): \(failure.message)",
+                failedStep: failedStep,
                 now: Date()
             )
             properties.expiration = String(delay.milliseconds)
@@ -203,8 +205,11 @@ public struct QueueConsumer: Service {
             let detail =
                 failure.permanent
                 ? failure.message : "failed \(attempt) attempts; last error: \(failure.reason): \(failure.message)"
-            logger.error("fleet.job dead-lettered", metadata: ["reason": "\(reason)", "error": "\(detail)"])
-            await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail)
+            logger.error(
+                "fleet.job dead-lettered",
+                metadata: ["reason": "\(reason)", "error": "\(detail)", "failed_step": "\(failedStep ?? "-")"]
+            )
+            await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail, failedStep: failedStep)
         }
     }
 
@@ -223,13 +228,29 @@ public struct QueueConsumer: Service {
         )
     }
 
-    private func deadLetter(_ delivery: AMQPDelivery, type: String, reason: String, detail: String) async {
+    /// Metrics are labelled only with this worker's job types: the AMQP `type` of a rejected
+    /// message is whatever its publisher wrote.
+    private func metricType(_ type: String?) -> String {
+        guard let type, registry.knownVersions[type] != nil else { return "unknown" }
+        return type
+    }
+
+    /// `failedStep`: the job's effect committed and this step kept failing; the dead letter says
+    /// so (`x-fleet-applied`), and a replay finds the effect recorded and redoes only the step.
+    private func deadLetter(
+        _ delivery: AMQPDelivery,
+        type: String,
+        reason: String,
+        detail: String,
+        failedStep: String? = nil
+    ) async {
         var properties = delivery.properties
         properties.headers = FleetHeaders.forDeadLetter(
             properties.headers,
             reason: reason,
             error: detail,
             queue: queue.name,
+            failedStep: failedStep,
             now: Date()
         )
         properties.expiration = nil
@@ -243,6 +264,13 @@ public struct QueueConsumer: Service {
     }
 
     /// Publishes the changed copy, waits for the broker's confirm, and only then acks the original.
+    ///
+    /// A copy the broker refuses while the connection lives (returned as unroutable, nacked: the
+    /// retry queue is missing or full) is published again after a growing pause
+    /// (``RepublishBackoff``), never requeued: a requeued delivery comes straight back and fails
+    /// again, looping until the delivery limit dead-letters it without its error. When the
+    /// connection is lost, or the worker stops, the delivery is left unacked for the broker to
+    /// redeliver.
     private func republish(
         _ delivery: AMQPDelivery,
         to target: String,
@@ -252,26 +280,44 @@ public struct QueueConsumer: Service {
     ) async {
         var properties = properties
         properties.deliveryMode = 2
-        do {
-            try await client.publish(
-                AMQPOutgoingMessage(
-                    exchange: "",
-                    routingKey: target,
-                    properties: properties,
-                    body: delivery.body
+        var backoff = RepublishBackoff()
+        while true {
+            do {
+                try await client.publish(
+                    AMQPOutgoingMessage(
+                        exchange: "",
+                        routingKey: target,
+                        properties: properties,
+                        body: delivery.body
+                    )
                 )
-            )
-            client.ack(delivery)
-            stats.record(outcome, type: type, receivedAt: delivery.receivedAt)
-        } catch {
-            logger.error(
-                "fleet.job could not be moved, leaving it for redelivery",
-                metadata: [
-                    "target": "\(target)", "error": "\(error)",
-                ]
-            )
-            client.reject(delivery, requeue: true)
-            stats.record(.requeued, type: type)
+                client.ack(delivery)
+                stats.record(outcome, type: type, receivedAt: delivery.receivedAt)
+                return
+            } catch {
+                guard client.isCurrent(delivery), !Task.isCancelled else {
+                    logger.error(
+                        "fleet.job could not be moved, leaving it for redelivery",
+                        metadata: ["target": "\(target)", "error": "\(error)"]
+                    )
+                    stats.record(.requeued, type: type)
+                    return
+                }
+                let pause = backoff.next(random: .random(in: 0..<1))
+                logger.error(
+                    "fleet.job copy refused by the broker, publishing it again",
+                    metadata: [
+                        "target": "\(target)", "error": "\(error)", "attempt": "\(backoff.failures)",
+                        "retry_in_ms": "\(pause.milliseconds)",
+                    ]
+                )
+                do {
+                    try await Task.sleep(for: pause)
+                } catch {
+                    stats.record(.requeued, type: type)
+                    return  // shutting down: unacked, redelivered
+                }
+            }
         }
     }
 }

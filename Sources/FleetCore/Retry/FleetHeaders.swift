@@ -15,6 +15,10 @@ public enum FleetHeaders {
     /// The work queue the job came from, where `fleet dlq replay` sends it back.
     public static let queue = "x-fleet-queue"
     public static let deadLetteredAt = "x-fleet-dead-lettered-at"
+    /// `true` when the job's effect committed and only a later step kept failing (see ``failedStep``).
+    public static let applied = "x-fleet-applied"
+    /// The step that kept failing after the effect committed: `follow_up_publish`, `cache_refresh`...
+    public static let failedStep = "x-fleet-failed-step"
     /// W3C trace context, carried into logs and follow-up jobs.
     public static let traceparent = "traceparent"
 
@@ -26,8 +30,20 @@ public enum FleetHeaders {
     }
 
     /// The headers for the next attempt after a failure.
-    static func forRetry(_ headers: AMQPTable, failedAttempt: Int, error: String, now: Date) -> AMQPTable {
+    /// `failedStep`: the step that failed after the job's effect committed; once set, the job is
+    /// marked applied on every later copy, whatever its later attempts fail with.
+    static func forRetry(
+        _ headers: AMQPTable,
+        failedAttempt: Int,
+        error: String,
+        failedStep: String? = nil,
+        now: Date
+    ) -> AMQPTable {
         var next = headers
+        if let failedStep {
+            next[applied] = .bool(true)
+            next[self.failedStep] = .string(failedStep)
+        }
         next[attempt] = .int(Int64(failedAttempt + 1))
         if next[firstFailureAt] == nil { next[firstFailureAt] = .string(RFC3339.format(now)) }
         next[lastError] = .string(truncate(error))
@@ -39,9 +55,14 @@ public enum FleetHeaders {
         reason: String,
         error: String,
         queue: String,
+        failedStep: String? = nil,
         now: Date
     ) -> AMQPTable {
         var next = headers
+        if let failedStep {
+            next[applied] = .bool(true)
+            next[self.failedStep] = .string(failedStep)
+        }
         next[self.reason] = .string(reason)
         next[self.error] = .string(truncate(error))
         next[self.queue] = .string(queue)

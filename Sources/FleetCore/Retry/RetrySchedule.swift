@@ -47,3 +47,22 @@ public struct RetrySchedule: Sendable, Equatable {
         return (0, .milliseconds(max(1, remaining.milliseconds)))
     }
 }
+
+/// The pauses between publishes of a retry or dead-letter copy the broker refused: doubling from
+/// 100 ms to 30 s, each shortened by up to a quarter at random so refused copies spread out.
+public struct RepublishBackoff: Sendable, Equatable {
+    public static let first = Duration.milliseconds(100)
+    public static let maximum = Duration.seconds(30)
+
+    public private(set) var failures = 0
+
+    public init() {}
+
+    /// The pause after one more refusal. - Parameter random: uniform in 0 ..< 1.
+    public mutating func next(random: Double) -> Duration {
+        failures += 1
+        let doublings = min(failures - 1, 20)
+        let full = min(Self.first.milliseconds << doublings, Self.maximum.milliseconds)
+        return .milliseconds(max(1, Int64((Double(full) * (1 - 0.25 * random)).rounded(.down))))
+    }
+}

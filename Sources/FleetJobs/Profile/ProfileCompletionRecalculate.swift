@@ -45,7 +45,13 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
         } write: { hasSkills, isFirst in
             try await recalculate(payload, context.envelope, hasSkills, claim: isFirst)
         }
-        try await cache.set(payload.userId, String(last.1), version: last.2, ttl: cacheTTL)
+        do {
+            try await cache.set(payload.userId, String(last.1), version: last.2, ttl: cacheTTL)
+        } catch {
+            // The percentage is committed: a retry, or a replay of the dead letter, refreshes the cache.
+            let failure = FailureClassifier.classify(error)
+            throw JobError.stepFailedAfterEffect("cache_refresh", reason: failure.reason, failure.message)
+        }
         return first.0
     }
 

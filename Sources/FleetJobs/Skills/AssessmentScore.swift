@@ -91,8 +91,13 @@ public struct AssessmentScoreHandler: JobHandler {
                     traceparent: context.traceparent
                 )
             } catch {
-                // The score is stored; the retry finds it applied and publishes again.
-                throw JobError.transient("follow_up_not_published", "\(type) for user \(userId): \(error)")
+                // The score is stored; the retry finds it applied and publishes again, and so does a
+                // replay of the dead letter if every retry failed.
+                throw JobError.stepFailedAfterEffect(
+                    "follow_up_publish",
+                    reason: "follow_up_not_published",
+                    "\(type) for user \(userId): \(error)"
+                )
             }
         }
     }
