@@ -97,6 +97,12 @@ struct EnvelopeLimitsTests {
         expectInvalid(key: "", field: "idempotency_key", "empty")
     }
 
+    @Test func aKeyWithANulIsRejected() {
+        // PostgreSQL text cannot hold U+0000: the ledger would refuse it after the job reached the store.
+        expectInvalid(key: "a\u{0}b", field: "idempotency_key", "NUL")
+        expectAccepted(key: "a\u{1}b", "other control characters are code points like any other")
+    }
+
     @Test func createdAtUpToTwentyFourHoursAheadIsAccepted() {
         expectAccepted(createdAt: Self.now.addingTimeInterval(23 * 3600), "23 h ahead")
         expectAccepted(createdAt: Self.now.addingTimeInterval(24 * 3600), "exactly 24 h ahead")

@@ -28,11 +28,12 @@ public struct EnvelopeDecoder: Sendable {
     }
 
     /// Whether `key` is a valid `idempotency_key`: 1 to ``maximumIdempotencyKeyCodePoints`` code
-    /// points and at most ``maximumIdempotencyKeyBytes`` UTF-8 bytes.
+    /// points, at most ``maximumIdempotencyKeyBytes`` UTF-8 bytes, and no U+0000, which PostgreSQL
+    /// text cannot hold (the ledger would refuse the key only after the job reached the store).
     public static func isValidIdempotencyKey(_ key: String) -> Bool {
         let codePoints = key.unicodeScalars.count
         return codePoints >= 1 && codePoints <= maximumIdempotencyKeyCodePoints
-            && key.utf8.count <= maximumIdempotencyKeyBytes
+            && key.utf8.count <= maximumIdempotencyKeyBytes && !key.utf8.contains(0)
     }
 
     public func decode(_ body: [UInt8]) throws(EnvelopeRejection) -> JobEnvelope {
@@ -121,7 +122,8 @@ public struct EnvelopeDecoder: Sendable {
             throw EnvelopeRejection(
                 .invalidField,
                 "idempotency_key: must be 1 to \(maximumIdempotencyKeyCodePoints) Unicode code points and at most "
-                    + "\(maximumIdempotencyKeyBytes) UTF-8 bytes (has \(key.unicodeScalars.count) and \(key.utf8.count))"
+                    + "\(maximumIdempotencyKeyBytes) UTF-8 bytes without U+0000 "
+                    + "(has \(key.unicodeScalars.count) and \(key.utf8.count))"
             )
         }
     }
