@@ -80,7 +80,12 @@ public actor BoltConnection {
         }
         do {
             let promise = channel.eventLoop.makePromise(of: BoltVersion.self)
-            channel.writeAndFlush(BoltOutbound.handshake(promise), promise: nil)
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenFailure { error in
+                // A pipeline torn down before the write never hands the promise to the handler.
+                promise.fail(BoltError(code: .connection, message: "handshake not sent: \(error)", address: address))
+            }
+            channel.writeAndFlush(BoltOutbound.handshake(promise), promise: written)
             let version = try await withTimeout(configuration.connectTimeoutSeconds, channel) {
                 try await promise.futureResult.get()
             }
@@ -309,16 +314,42 @@ public actor BoltConnection {
     /// reads any reply. FalkorDB streams a query's records right after RUN's SUCCESS, without
     /// waiting for PULL: with RUN and PULL written separately, records could arrive before PULL's
     /// waiter existed ("a reply arrived with no request waiting"), seen under load.
+    ///
+    /// A connection reset between ``checkOpen()`` and the write can tear the pipeline down first:
+    /// the request then never reaches the handler, so the write's own failure fails the reply
+    /// (as a transient ``BoltError/Code/connection``), or it would never complete.
     private func submit(_ requests: [BoltRequest]) -> [EventLoopFuture<BoltReply>] {
         let promises = requests.map { _ in channel.eventLoop.makePromise(of: BoltReply.self) }
         let target = channel
+        let address = configuration.redactedAddress
         target.eventLoop.execute {
             for (request, promise) in zip(requests, promises) {
-                target.write(BoltOutbound.request(request, reply: promise), promise: nil)
+                target.write(
+                    BoltOutbound.request(request, reply: promise),
+                    promise: Self.failingReply(promise, of: request.name, on: target, address: address)
+                )
             }
             target.flush()
         }
         return promises.map(\.futureResult)
+    }
+
+    /// A write promise that fails `reply` when the write fails. When the handler saw the request it
+    /// has already completed `reply` (with its own error) and this does nothing: a promise keeps
+    /// its first result.
+    private static func failingReply(
+        _ reply: EventLoopPromise<BoltReply>,
+        of request: String,
+        on channel: any Channel,
+        address: String
+    ) -> EventLoopPromise<Void> {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            reply.fail(
+                BoltError(code: .connection, message: "\(request) could not be sent: \(error)", address: address)
+            )
+        }
+        return written
     }
 
     private func wait(for reply: EventLoopFuture<BoltReply>) async throws -> BoltReply {
@@ -338,7 +369,10 @@ public actor BoltConnection {
         _ configuration: BoltConfiguration
     ) async throws -> BoltReply {
         let promise = channel.eventLoop.makePromise(of: BoltReply.self)
-        channel.writeAndFlush(BoltOutbound.request(request, reply: promise), promise: nil)
+        channel.writeAndFlush(
+            BoltOutbound.request(request, reply: promise),
+            promise: failingReply(promise, of: request.name, on: channel, address: configuration.redactedAddress)
+        )
         return try await withTimeout(configuration.requestTimeoutSeconds, channel) {
             try await promise.futureResult.get()
         }

@@ -34,7 +34,7 @@ actor BoltConnectionPool {
         while true {
             guard !isShutDown else {
                 throw BoltError(
-                    code: .usage,
+                    code: .shutDown,
                     message: "the client is shut down",
                     address: configuration.redactedAddress
                 )

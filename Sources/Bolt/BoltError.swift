@@ -21,6 +21,9 @@ public struct BoltError: Error, CustomStringConvertible, CustomDebugStringConver
         public static let configuration = Code("configuration")
         /// The API was misused: a transaction used after it ended or failed, a closed connection.
         public static let usage = Code("usage")
+        /// The client was shut down while the call waited for a connection (a worker draining):
+        /// another worker can run the same call.
+        public static let shutDown = Code("shut down")
     }
 
     public let code: Code
@@ -41,21 +44,46 @@ public struct BoltError: Error, CustomStringConvertible, CustomDebugStringConver
 
     /// Whether trying again later, on another connection, may succeed.
     ///
-    /// Connection failures are transient, and server failures classified `Neo.TransientError.*`,
-    /// except the two the official drivers also treat as final: a terminated transaction and a
-    /// stopped lock client (the user asked for those).
+    /// - ``Code/connection`` (refused, reset or closed mid-request, timed out) and ``Code/shutDown``:
+    ///   transient.
+    /// - ``Code/server``: every `Neo.TransientError.*`, including `Transaction.Terminated` and
+    ///   `Transaction.LockClientStopped`: the official drivers do not retry those because their
+    ///   caller may have asked for the termination, but the fleet never terminates its own
+    ///   transactions, so one was ended by an operator or the server (a database stopping, a leader
+    ///   switch, the memory guard) and the job is still valid. Also the `Neo.ClientError` codes that
+    ///   describe the cluster's state rather than the request (`transientClientCodes`). Every other
+    ///   code is permanent: `Neo.ClientError.*` (the request is wrong), `Neo.DatabaseError.*` (the
+    ///   database failed to serve it; the drivers do not retry either), and FalkorDB's bare codes
+    ///   such as `SyntaxError`, which carry no transient classification.
+    /// - ``Code/authentication``: permanent (wrong credentials), except a rate-limited or expired
+    ///   authorization, which a new connection gets past.
+    /// - ``Code/protocolViolation``, ``Code/configuration``, ``Code/usage``: permanent.
     public var isTransient: Bool {
         switch code {
-        case .connection:
+        case .connection, .shutDown:
             return true
-        case .server:
-            guard let serverCode, serverCode.hasPrefix("Neo.TransientError.") else { return false }
-            return serverCode != "Neo.TransientError.Transaction.Terminated"
-                && serverCode != "Neo.TransientError.Transaction.LockClientStopped"
+        case .server, .authentication:
+            guard let serverCode else { return false }
+            return serverCode.hasPrefix("Neo.TransientError.") || Self.transientClientCodes.contains(serverCode)
         default:
             return false
         }
     }
+
+    /// `Neo.ClientError` codes that say "not here, not now" rather than "not this request".
+    private static let transientClientCodes: Set<String> = [
+        // A write reached a cluster member that is not (or no longer) the leader.
+        "Neo.ClientError.Cluster.NotALeader",
+        // A write reached a read-only database or member: after a leader switch, or maintenance.
+        "Neo.ClientError.General.ForbiddenOnReadOnlyDatabase",
+        // The server's transaction timeout (db.transaction.timeout) under load: a timeout, like
+        // the job's own deadline.
+        "Neo.ClientError.Transaction.TransactionTimedOut",
+        "Neo.ClientError.Transaction.TransactionTimedOutClientConfiguration",
+        // The drivers close the connection and retry on these: a new connection authenticates again.
+        "Neo.ClientError.Security.AuthorizationExpired",
+        "Neo.ClientError.Security.AuthenticationRateLimit",
+    ]
 
     public var description: String {
         let server = serverCode.map { "\($0): " } ?? ""

@@ -1,3 +1,5 @@
+import CMongoc
+
 /// A failure of the MongoDB client: configuration, connecting, a command the server refused, or a
 /// document that could not be converted.
 ///
@@ -53,14 +55,15 @@ public struct MongoError: Error, CustomStringConvertible, CustomDebugStringConve
         self.labels = labels
     }
 
-    /// Whether the same operation may succeed later: connection and server-selection failures,
-    /// errors labelled `TransientTransactionError`, `RetryableWriteError` or
-    /// `UnknownTransactionCommitResult`, and the server codes for elections, shutdowns, timeouts
-    /// and write conflicts.
+    /// Whether the same operation may succeed later: connection and server-selection failures
+    /// (``Kind/connection``), errors carrying a label that means "retry" (`transientLabels`), and
+    /// the server codes for elections, shutdowns, timeouts, interruptions and write conflicts
+    /// (`transientCodes`). Everything else, such as a duplicate key, a bad update, validation or
+    /// authorization, fails again on a retry.
     public var isTransient: Bool {
         if kind == .connection { return true }
         if labels.contains(where: Self.transientLabels.contains) { return true }
-        return kind == .server && Self.transientCodes.contains(code)
+        return kind == .server && Self.serverCodeDomains.contains(domain) && Self.transientCodes.contains(code)
     }
 
     /// Whether a unique index refused the write (server codes 11000, 11001, 12582).
@@ -69,25 +72,55 @@ public struct MongoError: Error, CustomStringConvertible, CustomDebugStringConve
     }
 
     private static let transientLabels: Set<String> = [
-        "TransientTransactionError", "RetryableWriteError", "UnknownTransactionCommitResult",
+        "TransientTransactionError",  // the whole transaction may be retried
+        "RetryableWriteError",  // the server or libmongoc says this write may be retried
+        "UnknownTransactionCommitResult",  // the commit may be retried
+    ]
+
+    /// Domains whose `code` is the server's own: with error API 2, server replies
+    /// (`MONGOC_ERROR_SERVER`) and write concern errors (`MONGOC_ERROR_WRITE_CONCERN`); 0 for an
+    /// error built without libmongoc. libmongoc's own codes in its other domains overlap the server's
+    /// (`MONGOC_ERROR_COLLECTION_UPDATE_FAILED` is 24, the server's `LockTimeout`) and mean something else.
+    private static let serverCodeDomains: Set<UInt32> = [
+        0, MONGOC_ERROR_SERVER.rawValue, MONGOC_ERROR_WRITE_CONCERN.rawValue,
     ]
 
     private static let transientCodes: Set<UInt32> = [
+        // Network, as relayed by a mongos or a replica set member (retryable writes spec).
         6,  // HostUnreachable
         7,  // HostNotFound
         89,  // NetworkTimeout
-        91,  // ShutdownInProgress
-        112,  // WriteConflict
-        189,  // PrimarySteppedDown
-        262,  // ExceededTimeLimit
         9001,  // SocketException
+        202,  // NetworkInterfaceExceededTimeLimit
+        // Elections and shutdowns: "not writable primary" and "node is recovering" (SDAM spec).
+        91,  // ShutdownInProgress
+        189,  // PrimarySteppedDown
+        10058,  // LegacyNotPrimary
         10107,  // NotWritablePrimary
         11600,  // InterruptedAtShutdown
         11602,  // InterruptedDueToReplStateChange
         13435,  // NotPrimaryNoSecondaryOk
         13436,  // NotPrimaryOrSecondary
+        133,  // FailedToSatisfyReadPreference: no eligible member right now
+        134,  // ReadConcernMajorityNotAvailableYet (retryable reads spec)
+        // Timeouts: the job's deadline, maxTimeMS or wtimeout under load.
         50,  // MaxTimeMSExpired
+        262,  // ExceededTimeLimit
+        // wtimeout: the write is on the primary but not yet replicated. A retry is safe: the job's
+        // key is recorded in the document with its effect, so a retry that finds it writes nothing.
         64,  // WriteConcernFailed
+        // Concurrency and interruption: another writer, an operator's killOp, a sharded
+        // collection's routing table moving, a cursor or plan killed under the query.
+        24,  // LockTimeout (server's code; libmongoc's 24 in its collection domain is excluded above)
+        43,  // CursorNotFound: the retry reads anew
+        46,  // LockBusy
+        112,  // WriteConflict
+        150,  // StaleEpoch
+        175,  // QueryPlanKilled
+        11601,  // Interrupted
+        13388,  // StaleConfig
+        // Disk full: freed by an operator or by compaction, like PostgreSQL's disk_full.
+        14031,  // OutOfDiskSpace
     ]
 
     public var description: String {

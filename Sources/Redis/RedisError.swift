@@ -32,13 +32,20 @@ public struct RedisError: Error, CustomStringConvertible, CustomDebugStringConve
     /// Whether trying again later, on another connection, may succeed.
     ///
     /// Connection failures and timeouts are transient. Server errors are not, except those that
-    /// describe a passing server state: `LOADING`, `BUSY`, `TRYAGAIN`, `MASTERDOWN`.
+    /// describe a passing server state (see `transientServerPrefixes`) and the reply a server at
+    /// its `maxclients` sends a new connection. Everything else (`ERR` syntax, `WRONGTYPE`,
+    /// `NOPERM`, `NOSCRIPT` that survived the reload, `MOVED` from a cluster this client does not
+    /// route for, `NOTBUSY`, `BUSYKEY`, `CROSSSLOT`, `EXECABORT`...) fails again on a retry.
     public var isTransient: Bool {
         switch code {
         case .connection:
             return true
         case .server:
-            let prefix = message.prefix { $0 != " " }
+            // RedisConnection reports a failed AUTH as "AUTH failed: <reply>": classify the reply.
+            let reply =
+                message.hasPrefix(Self.authFailedPrefix) ? message.dropFirst(Self.authFailedPrefix.count) : message[...]
+            if reply.hasPrefix("ERR max number of clients reached") { return true }
+            let prefix = reply.prefix { $0 != " " }
             return Self.transientServerPrefixes.contains(String(prefix))
         default:
             return false
@@ -50,7 +57,21 @@ public struct RedisError: Error, CustomStringConvertible, CustomDebugStringConve
         code == .server ? String(message.prefix { $0 != " " }) : nil
     }
 
-    private static let transientServerPrefixes: Set<String> = ["LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"]
+    private static let authFailedPrefix = "AUTH failed: "
+
+    /// Error reply prefixes that mean "not now".
+    private static let transientServerPrefixes: Set<String> = [
+        "LOADING",  // the dataset is being loaded into memory after a restart
+        "BUSY",  // a script or function runs past its time limit until it ends or is killed
+        "TRYAGAIN",  // a multi-key command during cluster resharding
+        "MASTERDOWN",  // a replica lost its master (replica-serve-stale-data no)
+        "READONLY",  // a write reached a replica: after a failover, until the connection is replaced
+        "OOM",  // maxmemory reached under noeviction: expiring keys and readers free memory
+        "CLUSTERDOWN",  // a cluster slot has no serving node during a failover
+        "NOREPLICAS",  // fewer replicas than min-replicas-to-write are connected
+        "MISCONF",  // writes stopped because an RDB save failed (disk full or unwritable)
+        "UNBLOCKED",  // a blocked client was released because the node changed role
+    ]
 
     public var description: String {
         address.isEmpty ? "Redis \(code) error: \(message)" : "Redis \(code) error at \(address): \(message)"

@@ -62,7 +62,7 @@ struct BoltClientTests {
             BoltError(code: .server, message: "m", address: "h:1", serverCode: code)
         }
         #expect(server("Neo.TransientError.Transaction.DeadlockDetected").isTransient)
-        #expect(!server("Neo.TransientError.Transaction.Terminated").isTransient)
+        #expect(server("Neo.TransientError.Transaction.Terminated").isTransient)
         #expect(!server("Neo.ClientError.Statement.SyntaxError").isTransient)
         #expect(!server("SyntaxError").isTransient)
         #expect(BoltError(code: .connection, message: "m", address: "h:1").isTransient)
@@ -312,7 +312,8 @@ struct BoltClientTests {
         #expect(try await client.run("RETURN 2 AS two").first("two") == 2)
         await client.shutdown()
         let error = await #expect(throws: BoltError.self) { try await client.run("RETURN 1") }
-        #expect(error?.code == .usage)
+        #expect(error?.code == .shutDown)
+        #expect(error?.isTransient == true, "another worker can run the job")
     }
 
     @Test func aConnectionBrokenMidRequestFailsTransientlyAndIsReplaced() async throws {

@@ -73,8 +73,10 @@ struct PostgresClientTests {
     // MARK: - Errors
 
     @Test func classifiesTransientErrors() {
-        let transient = ["08000", "08006", "08P01", "40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03"]
-        let permanent = ["23505", "23503", "22012", "22P02", "42601", "42P01", "57014", "25P02"]
+        let transient = [
+            "08000", "08006", "08P01", "40001", "40P01", "57P01", "57P02", "57P03", "53300", "55P03", "57014",
+        ]
+        let permanent = ["23505", "23503", "22012", "22P02", "42601", "42P01", "25P02"]
         for state in transient {
             #expect(PostgresError(code: .query, sqlState: state, message: "", address: "").isTransient, "\(state)")
         }

@@ -5,13 +5,35 @@ import Foundation
 public struct EnvelopeDecoder: Sendable {
     /// The contract's cap on a message body.
     public static let maximumBytes = 1 << 20
-    public static let maximumIdempotencyKeyLength = 200
+    /// The most Unicode code points (scalars, not grapheme clusters: an `e` followed by 250
+    /// combining accents is one `Character` but 251 code points) an `idempotency_key` may have.
+    /// PostgreSQL's `char_length` counts the same way, and the ledger's `dedup_key` column checks it.
+    public static let maximumIdempotencyKeyCodePoints = 200
+    /// The most UTF-8 bytes an `idempotency_key` may have (200 four-byte code points).
+    public static let maximumIdempotencyKeyBytes = 800
+    /// The earlier name of ``maximumIdempotencyKeyCodePoints``.
+    public static let maximumIdempotencyKeyLength = maximumIdempotencyKeyCodePoints
+    /// How far in the future `created_at` may be: beyond it the envelope is `invalid_field`, so a
+    /// producer's wrong clock cannot make a job win every undo ordered by `created_at`.
+    public static let maximumCreatedAtLead: TimeInterval = 24 * 60 * 60
 
     /// Job type → accepted payload versions.
     public let knownVersions: [String: Set<Int>]
+    /// The clock `created_at` is checked against; injectable for tests.
+    public let now: @Sendable () -> Date
 
-    public init(knownVersions: [String: Set<Int>]) {
+    public init(knownVersions: [String: Set<Int>], now: @escaping @Sendable () -> Date = { Date() }) {
         self.knownVersions = knownVersions
+        self.now = now
+    }
+
+    /// Whether `key` is a valid `idempotency_key`: 1 to ``maximumIdempotencyKeyCodePoints`` code
+    /// points, at most ``maximumIdempotencyKeyBytes`` UTF-8 bytes, and no U+0000, which PostgreSQL
+    /// text cannot hold (the ledger would refuse the key only after the job reached the store).
+    public static func isValidIdempotencyKey(_ key: String) -> Bool {
+        let codePoints = key.unicodeScalars.count
+        return codePoints >= 1 && codePoints <= maximumIdempotencyKeyCodePoints
+            && key.utf8.count <= maximumIdempotencyKeyBytes && !key.utf8.contains(0)
     }
 
     public func decode(_ body: [UInt8]) throws(EnvelopeRejection) -> JobEnvelope {
@@ -40,6 +62,7 @@ public struct EnvelopeDecoder: Sendable {
         let version = try fields.optionalInt("version") ?? 1
         try checkKnown(type: type, version: version)
         let createdAt = try fields.timestamp("created_at")
+        try checkCreatedAt(createdAt)
         let idempotencyKey = try fields.optionalString("idempotency_key")
         try Self.checkIdempotencyKey(idempotencyKey)
         let notBefore = try fields.optionalTimestamp("not_before")
@@ -71,6 +94,7 @@ public struct EnvelopeDecoder: Sendable {
             throw EnvelopeRejection(.invalidField, "id: not a lowercase UUID")
         }
         try checkKnown(type: envelope.type, version: envelope.version)
+        try checkCreatedAt(envelope.createdAt)
         try Self.checkIdempotencyKey(envelope.idempotencyKey)
         guard JSONValue.object(envelope.payload).isFinite else {
             // The encoder writes a non-finite number as null: the worker would not see this payload.
@@ -87,11 +111,19 @@ public struct EnvelopeDecoder: Sendable {
         }
     }
 
+    private func checkCreatedAt(_ createdAt: Date) throws(EnvelopeRejection) {
+        guard createdAt.timeIntervalSince(now()) <= Self.maximumCreatedAtLead else {
+            throw EnvelopeRejection(.invalidField, "created_at: more than 24 hours in the future")
+        }
+    }
+
     private static func checkIdempotencyKey(_ key: String?) throws(EnvelopeRejection) {
-        if let key, key.isEmpty || key.count > maximumIdempotencyKeyLength {
+        if let key, !isValidIdempotencyKey(key) {
             throw EnvelopeRejection(
                 .invalidField,
-                "idempotency_key: must be 1 to \(maximumIdempotencyKeyLength) characters"
+                "idempotency_key: must be 1 to \(maximumIdempotencyKeyCodePoints) Unicode code points and at most "
+                    + "\(maximumIdempotencyKeyBytes) UTF-8 bytes without U+0000 "
+                    + "(has \(key.unicodeScalars.count) and \(key.utf8.count))"
             )
         }
     }

@@ -15,6 +15,11 @@ public enum FailureClassifier {
 
     /// Store outages, timeouts and lock contention are transient; a store refusing the data
     /// (constraint, type) is permanent; anything unknown is retried, then dead-lettered with its error.
+    ///
+    /// Which store error is which is decided by each client's `isTransient` (``PostgresError``,
+    /// ``RedisError``, ``MongoError``, ``BoltError``), where every transient code is listed with its
+    /// reason. The reasons here are stable and machine-readable: `<store>_unavailable` (transient)
+    /// or `<store>_rejected` (permanent), with the store's own code in the message.
     public static func classify(_ error: Error) -> Classification {
         switch error {
         case let error as JobError:
@@ -41,6 +46,9 @@ public enum FailureClassifier {
                 reason: error.isTransient ? "mongodb_unavailable" : "mongodb_rejected",
                 message: error.description
             )
+        case let error as BoltError where error.code == .shutDown:
+            // As BlockingPoolError for the other stores: this worker is draining, another runs the job.
+            return Classification(permanent: false, reason: "shutting_down", message: error.description)
         case let error as BoltError:
             return Classification(
                 permanent: !error.isTransient,

@@ -9,11 +9,20 @@ public final class JobProducer: Sendable {
     private let client: AMQPClient
     private let exchange: String
     private let registry: JobRegistry
+    private let decoder: EnvelopeDecoder
 
-    public init(amqp: AMQPConfiguration, exchange: String = "jobs", registry: JobRegistry, logger: Logger) {
+    /// - Parameter now: the clock that stamps `created_at` and checks it as the workers will.
+    public init(
+        amqp: AMQPConfiguration,
+        exchange: String = "jobs",
+        registry: JobRegistry,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.client = AMQPClient(configuration: amqp, logger: logger)
         self.exchange = exchange
         self.registry = registry
+        self.decoder = EnvelopeDecoder(knownVersions: registry.knownVersions, now: now)
         client.start()
     }
 
@@ -31,14 +40,15 @@ public final class JobProducer: Sendable {
             id: UUIDText.random(),
             type: type,
             version: version,
-            createdAt: Date(),
+            createdAt: decoder.now(),
             idempotencyKey: idempotencyKey,
             notBefore: notBefore,
             payload: payload
         )
-        // The worker's rules, on the envelope as built rather than re-parsed from its bytes.
+        // The worker's rules (key limits, created_at at most 24 h ahead...), on the envelope as built
+        // rather than re-parsed from its bytes.
         let body = envelope.encoded()
-        try registry.decoder.validate(envelope, encodedSize: body.count)
+        try decoder.validate(envelope, encodedSize: body.count)
         _ = try registry.prepare(envelope)
         try await publish(envelope: envelope, body: body, traceparent: traceparent)
         return envelope

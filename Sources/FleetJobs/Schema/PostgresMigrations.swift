@@ -32,6 +32,11 @@ public enum PostgresMigrations {
             sql: "CREATE UNIQUE INDEX uq_user_career_progress_user_path ON user_career_progress(user_id, path_id);"
         ),
         Step(
+            version: "0005",
+            description: "ledger keys within the envelope's idempotency_key limits",
+            sql: ledgerKeyLimits
+        ),
+        Step(
             version: "0006",
             description: "enrollment histories: the job stamps that make enrollments independent of job order",
             sql: enrollmentHistories
@@ -95,6 +100,30 @@ public enum PostgresMigrations {
             return applied
         }
     }
+
+    /// The envelope's `idempotency_key` limits on the ledger's `dedup_key`: 1 to 200 code points
+    /// and at most 800 UTF-8 bytes (``EnvelopeDecoder/maximumIdempotencyKeyCodePoints``,
+    /// ``EnvelopeDecoder/maximumIdempotencyKeyBytes``; literals here, since an applied step never
+    /// changes), so the ledger refuses exactly what the decoder refuses. The column becomes `TEXT`
+    /// so that this named CHECK, not `VARCHAR(200)`, states the limit (a binary-compatible change:
+    /// no rewrite of the table or its primary key). `char_length` counts code points only in a
+    /// UTF8 database, so the step refuses any other. Existing keys are job ids (36 ASCII
+    /// characters) or keys the decoder accepted (1 to 200 characters of `VARCHAR(200)`, so at most
+    /// 800 bytes): all pass.
+    static let ledgerKeyLimits = """
+        DO $$
+        BEGIN
+            IF current_setting('server_encoding') <> 'UTF8' THEN
+                RAISE EXCEPTION 'fleet_applied_jobs.dedup_key limits count code points: the database must be UTF8, not %',
+                    current_setting('server_encoding');
+            END IF;
+        END
+        $$;
+        ALTER TABLE fleet_applied_jobs
+            ALTER COLUMN dedup_key TYPE TEXT,
+            ADD CONSTRAINT ck_fleet_applied_jobs_dedup_key_limits
+                CHECK (char_length(dedup_key) BETWEEN 1 AND 200 AND octet_length(dedup_key) <= 800);
+        """
 
     static let seedSchema = """
         CREATE TABLE users (
