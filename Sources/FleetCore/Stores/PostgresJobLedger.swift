@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 
 /// The record of jobs that took effect in PostgreSQL (`fleet_applied_jobs`), written in the same
@@ -20,4 +21,26 @@ public enum PostgresJobLedger {
         )
         return rows.affectedRows == 1
     }
+}
+
+extension PostgresJobLedger {
+    /// Deletes the records of `jobType` that took effect before `cutoff` (the dedup window is
+    /// over: a duplicate arriving now is a new job), in batches so no transaction holds many
+    /// locks. Returns how many were deleted.
+    public static func prune(_ client: PostgresClient, jobType: String, olderThan cutoff: Date) async throws -> Int {
+        var deleted = 0
+        while true {
+            let rows = try await client.query(
+                """
+                DELETE FROM fleet_applied_jobs WHERE ctid IN (
+                    SELECT ctid FROM fleet_applied_jobs WHERE job_type = $1 AND applied_at < $2 LIMIT $3)
+                """,
+                [jobType, cutoff, pruneBatch]
+            )
+            deleted += rows.affectedRows
+            if rows.affectedRows < pruneBatch { return deleted }
+        }
+    }
+
+    static let pruneBatch = 5000
 }

@@ -13,7 +13,7 @@ extension Topology {
         let root = try YAMLReader(file: file, text: yaml)
         try root.allowOnly([
             "exchange", "dead_letter_exchange", "broker_consumer_timeout", "retry", "queue_defaults",
-            "job_types", "queues",
+            "job_types", "queues", "dedup_window",
         ])
 
         let retryReader = try root.nested("retry", required: false)
@@ -43,17 +43,34 @@ extension Topology {
         let defaultDeliveryLimit = try defaults?.positiveInt("delivery_limit", default: 10) ?? 10
 
         let consumerTimeout = try root.duration("broker_consumer_timeout", default: .seconds(1800))
+        // A record pruned while its job may still come back from a retry queue would let the retry
+        // apply the job twice: every window must outlast the whole retry schedule, with room to spare.
+        let minimumWindow = max(Duration.seconds(3600), delays.reduce(.zero, +) * 2)
+        let defaultWindow = try root.duration("dedup_window", default: Topology.defaultDedupWindow)
+        guard defaultWindow >= minimumWindow else {
+            throw root.fail(
+                "dedup_window",
+                "must be at least \(DurationText.format(minimumWindow)) (1h, and twice the retry schedule)"
+            )
+        }
         var jobTypes: [String: JobType] = [:]
         for (name, entry) in try root.entries("job_types") {
-            try entry.allowOnly(["deadline"])
+            try entry.allowOnly(["deadline", "dedup_window"])
             let deadline = try entry.duration("deadline", default: .seconds(60))
+            let window = try entry.duration("dedup_window", default: defaultWindow)
+            guard window >= minimumWindow else {
+                throw entry.fail(
+                    "dedup_window",
+                    "must be at least \(DurationText.format(minimumWindow)) (1h, and twice the retry schedule)"
+                )
+            }
             guard deadline < consumerTimeout else {
                 throw entry.fail(
                     "deadline",
                     "must be below broker_consumer_timeout (\(DurationText.format(consumerTimeout)))"
                 )
             }
-            jobTypes[name] = JobType(name: name, deadline: deadline)
+            jobTypes[name] = JobType(name: name, deadline: deadline, dedupWindow: window)
         }
 
         var queues: [Queue] = []

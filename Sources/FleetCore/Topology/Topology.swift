@@ -37,10 +37,14 @@ public struct Topology: Sendable, Equatable {
         public var name: String
         /// A job running longer is cancelled and counts as a transient failure.
         public var deadline: Duration
+        /// How long the stores keep the record that this type's job (or idempotency key) took
+        /// effect; a duplicate arriving later is a new job. `fleet maintenance` prunes older records.
+        public var dedupWindow: Duration
 
-        public init(name: String, deadline: Duration) {
+        public init(name: String, deadline: Duration, dedupWindow: Duration = Topology.defaultDedupWindow) {
             self.name = name
             self.deadline = deadline
+            self.dedupWindow = dedupWindow
         }
     }
 
@@ -60,4 +64,9 @@ public struct Topology: Sendable, Equatable {
     public func queue(forJobType type: String) -> Queue? { queues.first { $0.jobTypes.contains(type) } }
 
     public func deadline(of type: String) -> Duration { jobTypes[type]?.deadline ?? .seconds(60) }
+
+    /// The contract's default dedup window.
+    public static let defaultDedupWindow = Duration.seconds(7 * 86_400)
+
+    public func dedupWindow(of type: String) -> Duration { jobTypes[type]?.dedupWindow ?? Self.defaultDedupWindow }
 }

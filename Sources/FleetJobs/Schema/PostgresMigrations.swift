@@ -38,7 +38,7 @@ public enum PostgresMigrations {
         ),
         Step(
             version: "0006",
-            description: "enrollment histories: the job stamps that make enrollments independent of job order",
+            description: "enrollment histories (job order independence); ledger pruning index",
             sql: enrollmentHistories
         ),
     ]
@@ -59,6 +59,7 @@ public enum PostgresMigrations {
             updated_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
             PRIMARY KEY (user_id, course_id)
         );
+        CREATE INDEX ix_fleet_applied_jobs_type_applied_at ON fleet_applied_jobs (job_type, applied_at);
         """
 
     /// Applies the missing steps; returns the versions it applied (empty when up to date).
