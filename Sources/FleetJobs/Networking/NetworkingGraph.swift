@@ -12,8 +12,10 @@ import Foundation
 /// multi-query transactions would not be safe there).
 ///
 /// **Data only.** The query text is fixed; parameters are UUIDs checked by ``FieldReader/uuid(_:)``,
-/// job keys made safe by ``jobKey(_:)``, timestamps and integers made here. FalkorDB splices string parameters into the query text
-/// without escaping, so no payload text other than a validated UUID may ever reach it.
+/// job keys made safe and short by ``jobKey(_:)``, job stamps (an RFC 3339 time and the envelope's
+/// validated id), timestamps and integers made here, all together well under 1 KB. FalkorDB splices
+/// string parameters into the query text without escaping and crashes on parameters of a few KB, so
+/// no payload text other than a validated UUID may ever reach it.
 ///
 /// **Dates** are RFC 3339 UTC strings with milliseconds (`2026-11-25T20:31:02.123Z`), fixed width,
 /// so they sort as text: FalkorDB has no `datetime()` and crashes on temporal values in results.
