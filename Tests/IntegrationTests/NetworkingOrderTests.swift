@@ -340,4 +340,40 @@ extension NetworkingHandlerTests {
             #expect(states.count == 1)
         }
     }
+
+    /// Starts and sessions of a new mentorship racing: one relationship, every session counted once,
+    /// the earliest start's date.
+    @Test func racingStartsAndSessionsOfANewMentorship() async throws {
+        try await scoped {
+            let user = Self.id()
+            let mentor = Self.id()
+            let payload: [String: JSONValue] = ["user_id": .string(user), "mentor_user_id": .string(mentor)]
+            let base = Date().addingTimeInterval(-600)
+            let starts = (0..<3).map {
+                envelope("mentorship.start", payload, createdAt: base.addingTimeInterval(Double(3 - $0)))
+            }
+            let sessions = (0..<20).map { _ in envelope("mentorship.session_logged", payload) }
+            try await withThrowingTaskGroup(of: JobOutcome.self) { group in
+                for start in starts { group.addTask { try await run(MentorshipStartHandler(graph: graph), start) } }
+                for session in sessions + sessions.prefix(5) {
+                    group.addTask { try await run(MentorshipSessionLoggedHandler(graph: graph), session) }
+                }
+                for try await outcome in group { #expect(outcome == .applied || outcome == .alreadyApplied) }
+            }
+            let pair: [String: BoltValue] = ["user": .string(user), "mentor": .string(mentor)]
+            let result = try await graph.run(
+                """
+                MATCH (:User {user_id: $user})-[r:MENTORED_BY]->(:Mentor {user_id: $mentor})
+                RETURN r.session_count AS sessions, r.status AS status, r.start_date AS started, count(*) AS n
+                """,
+                parameters: pair
+            )
+            #expect(result.first("n") == 1 && result.first("sessions") == 20 && result.first("status") == "active")
+            #expect(result.first("started")?.string == RFC3339.format(base.addingTimeInterval(1)))
+            try await graph.run("MATCH (u:User {user_id: $user}) DETACH DELETE u", parameters: pair)
+            try await graph.run("MATCH (m:Mentor {user_id: $mentor}) DETACH DELETE m", parameters: pair)
+            try await deleteAppliedJobs("mentorship.start", starts.map(\.id))
+            try await deleteAppliedJobs("mentorship.session_logged", sessions.map(\.id))
+        }
+    }
 }

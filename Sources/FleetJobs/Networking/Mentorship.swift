@@ -26,7 +26,8 @@ public struct MentorshipStartHandler: JobHandler {
     }
 
     /// A mentorship that is active without a stamp was started before stamps were kept: its
-    /// `start_date` stays.
+    /// `start_date` stays. The first SET write-locks the relationship on Neo4j before the stamp is
+    /// read, so two starts running at once cannot both read the old one.
     static let query = """
         \(NetworkingGraph.claimJob)
         WITH j
@@ -34,10 +35,11 @@ public struct MentorshipStartHandler: JobHandler {
         MERGE (u:User {user_id: $user})
         MERGE (m:Mentor {user_id: $mentor})
         MERGE (u)-[r:MENTORED_BY]->(m)
+        SET r.session_count = coalesce(r.session_count, 0)
         WITH r, coalesce(r.status = 'active' AND r.fleet_start_stamp IS NULL, false) AS legacy,
             CASE WHEN r.fleet_start_stamp IS NOT NULL AND r.fleet_start_stamp <= $stamp
                 THEN r.fleet_start_stamp ELSE $stamp END AS first
-        SET r.status = 'active', r.session_count = coalesce(r.session_count, 0),
+        SET r.status = 'active',
             r.fleet_start_stamp = CASE WHEN legacy THEN null ELSE first END,
             r.start_date = CASE WHEN legacy THEN r.start_date ELSE substring(first, 0, 24) END
         RETURN r.session_count AS sessions
