@@ -3,26 +3,54 @@
 /// The key holds the holder's random token and expires after `lease`, so a crashed holder blocks
 /// others for at most one lease. A holder must finish (or ``extend(_:)``) before ``LockLease/expiresAt``;
 /// stores it writes to should also check ``LockLease/fence``, since no lease can stop a paused process.
-/// The fence counter lives in `"<key>:fence"`, which never expires.
+///
+/// The fence counter lives in ``fenceKey`` (`"<key>:fence"`). By default it never expires. Redis may
+/// still lose it (no persistence, a restart, FLUSHALL), after which fences start again from 1 and fall
+/// below what stores recorded: a store that refuses a fence should report the fence it holds to
+/// ``raiseFence(toAtLeast:)`` and try again with a new lease. A caller that does so may also give the
+/// counter a `fenceRetention`, after which an idle counter expires (refreshed on every acquisition).
 public struct RedisLock: Sendable {
     public let client: RedisClient
     public let key: String
     public let lease: Duration
+    /// How long the fence counter outlives its last acquisition; nil: forever.
+    public let fenceRetention: Duration?
 
-    public init(client: RedisClient, key: String, lease: Duration) {
+    public init(client: RedisClient, key: String, lease: Duration, fenceRetention: Duration? = nil) {
         precondition(lease >= .milliseconds(1), "a lock lease must be at least 1 ms")
+        precondition(fenceRetention.map { $0 >= .seconds(1) } ?? true, "a fence retention must be at least 1 s")
         self.client = client
         self.key = key
         self.lease = lease
+        self.fenceRetention = fenceRetention
     }
 
-    // SET NX and INCR in one script, so a fence is taken exactly when the lock is.
+    /// The key of the fence counter.
+    public var fenceKey: String { key + ":fence" }
+
+    // SET NX and INCR in one script, so a fence is taken exactly when the lock is. ARGV[3], when
+    // present, is the counter's retention in milliseconds.
     private static let acquireScript = RedisScript(
         """
         if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-          return redis.call('INCR', KEYS[2])
+          local fence = redis.call('INCR', KEYS[2])
+          if ARGV[3] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+          return fence
         end
         return false
+        """
+    )
+    // Only ever raises: a counter already at or above the value is left alone (returns 0).
+    private static let raiseFenceScript = RedisScript(
+        """
+        local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local wanted = tonumber(ARGV[1])
+        if current < wanted then
+          redis.call('SET', KEYS[1], ARGV[1])
+          if ARGV[2] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+          return 1
+        end
+        return 0
         """
     )
     private static let releaseScript = RedisScript(
@@ -46,11 +74,9 @@ public struct RedisLock: Sendable {
     public func tryAcquire() async throws -> LockLease? {
         let token = Self.randomToken()
         let start = ContinuousClock.now
-        let reply = try await client.eval(
-            Self.acquireScript,
-            keys: [key, key + ":fence"],
-            arguments: [token, String(lease.wholeMillisecondsRoundedUp)]
-        )
+        var arguments = [token, String(lease.wholeMillisecondsRoundedUp)]
+        if let fenceRetention { arguments.append(String(fenceRetention.wholeMillisecondsRoundedUp)) }
+        let reply = try await client.eval(Self.acquireScript, keys: [key, fenceKey], arguments: arguments)
         if reply == .null { return nil }
         guard let fence = reply.int else {
             throw RedisError(
@@ -60,6 +86,21 @@ public struct RedisLock: Sendable {
             )
         }
         return LockLease(key: key, token: token, fence: fence, expiresAt: start + lease)
+    }
+
+    /// Raises the fence counter to `fence` unless it is already there or above, atomically, so the
+    /// next lease gets a greater fence. Call it with the fence a store holds after the store refused
+    /// a lease's fence.
+    ///
+    /// - Returns: true if the counter was below `fence` (Redis lost it, or it expired: the refusal
+    ///   was not caused by a newer holder); false if it already was at or above, meaning a newer
+    ///   holder has taken a fence at least that high (the lease was really lost).
+    @discardableResult
+    public func raiseFence(toAtLeast fence: Int64) async throws -> Bool {
+        var arguments = [String(fence)]
+        if let fenceRetention { arguments.append(String(fenceRetention.wholeMillisecondsRoundedUp)) }
+        let reply = try await client.eval(Self.raiseFenceScript, keys: [fenceKey], arguments: arguments)
+        return reply.int == 1
     }
 
     /// Retries ``tryAcquire()`` with short jittered sleeps until it succeeds or `timeout` passes.

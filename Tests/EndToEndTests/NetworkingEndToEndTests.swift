@@ -10,12 +10,17 @@ import Testing
 struct NetworkingEndToEndTests {
     static func id() -> String { UUID().uuidString.lowercased() }
 
-    static func job(_ type: String, _ payload: [String: JSONValue], idempotencyKey: String? = nil) -> JobEnvelope {
-        JobEnvelope(id: id(), type: type, createdAt: Date(), idempotencyKey: idempotencyKey, payload: payload)
+    static func job(
+        _ type: String,
+        _ payload: [String: JSONValue],
+        idempotencyKey: String? = nil,
+        createdAt: Date = Date()
+    ) -> JobEnvelope {
+        JobEnvelope(id: id(), type: type, createdAt: createdAt, idempotencyKey: idempotencyKey, payload: payload)
     }
 
-    static func registration(_ type: String, user: String, event: String) -> JobEnvelope {
-        job(type, ["user_id": .string(user), "event_id": .string(event)])
+    static func registration(_ type: String, user: String, event: String, createdAt: Date = Date()) -> JobEnvelope {
+        job(type, ["user_id": .string(user), "event_id": .string(event)], createdAt: createdAt)
     }
 
     func publish(_ envelopes: [JobEnvelope], in environment: FleetTestEnvironment) async throws {
@@ -94,8 +99,58 @@ struct NetworkingEndToEndTests {
         await environment.tearDown()
     }
 
-    /// A mentorship and three sessions, one delivered twice and one published twice under an
-    /// idempotency key: three sessions counted.
+    /// Cancellations processed before their (earlier) registrations: those users end cancelled,
+    /// whatever the processing order; users whose register is later than their cancel end confirmed.
+    @Test func cancelsProcessedBeforeTheirRegistrationsWin() async throws {
+        let environment = try await FleetTestEnvironment.make("cancel_first", workers: ["networking"])
+        let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 2)
+        let event = Self.id()
+        try await graph.run(
+            "CREATE (:Event {event_id: $event, title: 'e2e', max_participants: 20})",
+            parameters: ["event": .string(event)]
+        )
+        let worker = try environment.startWorker("networking")
+        let now = Date()
+        let cancelled = (0..<6).map { _ in Self.id() }
+        let reregistered = (0..<2).map { _ in Self.id() }
+        let users = cancelled + reregistered
+        try await publish(
+            users.map { Self.registration("event.cancel", user: $0, event: event, createdAt: now) },
+            in: environment
+        )
+        try await environment.waitUntil("the cancellations recorded") {
+            let depth = try await environment.queueDepth("fleet.networking")
+            let recorded = try await graph.run(
+                "MATCH (t:FleetRegistrationCancels {event_id: $event}) RETURN count(t) AS n",
+                parameters: ["event": .string(event)]
+            ).first("n")
+            return depth == 0 && recorded == .integer(Int64(users.count))
+        }
+        let registers =
+            cancelled.map { Self.registration("event.register", user: $0, event: event, createdAt: now - 60) }
+            + reregistered.map { Self.registration("event.register", user: $0, event: event, createdAt: now + 1) }
+        try await publish(registers, in: environment)
+        try await environment.waitUntil("every registration") {
+            let counts = try await statusCounts(graph, event: event)
+            let depth = try await environment.queueDepth("fleet.networking")
+            return counts.values.reduce(0, +) == users.count && depth == 0
+        }
+        #expect(try await statusCounts(graph, event: event) == ["cancelled": 6, "confirmed": 2])
+        for user in cancelled { #expect(try await status(graph, user: user, event: event) == "cancelled") }
+        for user in reregistered { #expect(try await status(graph, user: user, event: event) == "confirmed") }
+        #expect(try await environment.deadLetters("fleet.networking").isEmpty)
+        worker.stop()
+        try await graph.run(
+            "MATCH (u:User)-[:REGISTERED_FOR]->(e:Event {event_id: $event}) DETACH DELETE u",
+            parameters: ["event": .string(event)]
+        )
+        try await graph.run("MATCH (e:Event {event_id: $event}) DELETE e", parameters: ["event": .string(event)])
+        await graph.shutdown()
+        await environment.tearDown()
+    }
+
+    /// A mentorship and three sessions, the first processed before the start, one delivered twice and
+    /// one published twice under an idempotency key: three sessions counted, nothing dead-lettered.
     @Test func mentorshipSessionsCountOnce() async throws {
         let environment = try await FleetTestEnvironment.make("mentorship", workers: ["networking"])
         let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 1)
@@ -103,20 +158,30 @@ struct NetworkingEndToEndTests {
         let user = Self.id()
         let mentor = Self.id()
         let payload: [String: JSONValue] = ["user_id": .string(user), "mentor_user_id": .string(mentor)]
-        try await publish([Self.job("mentorship.start", payload)], in: environment)
         let pair = ["user": BoltValue.string(user), "mentor": .string(mentor)]
         let query =
             "MATCH (:User {user_id: $user})-[r:MENTORED_BY]->(:Mentor {user_id: $mentor}) RETURN r.session_count AS n"
-        try await environment.waitUntil("the mentorship") {
-            try await graph.run(query, parameters: pair).first("n") == 0
+        let statusQuery =
+            "MATCH (:User {user_id: $user})-[r:MENTORED_BY]->(:Mentor {user_id: $mentor}) RETURN r.status AS s"
+        // A session processed before its start counts on a pending mentorship.
+        let early = Self.job("mentorship.session_logged", payload)
+        try await publish([early], in: environment)
+        try await environment.waitUntil("the pending mentorship") {
+            try await graph.run(statusQuery, parameters: pair).first("s") == "pending"
         }
+        let start = Self.job("mentorship.start", payload, createdAt: early.createdAt.addingTimeInterval(-1))
+        try await publish([start], in: environment)
+        try await environment.waitUntil("the mentorship") {
+            try await graph.run(statusQuery, parameters: pair).first("s") == "active"
+        }
+        #expect(try await graph.run(query, parameters: pair).first("n") == 1)
         let sessions = [
-            Self.job("mentorship.session_logged", payload),
+            early,
             Self.job("mentorship.session_logged", payload, idempotencyKey: "session-2-\(user)"),
             Self.job("mentorship.session_logged", payload),
         ]
         let again = Self.job("mentorship.session_logged", payload, idempotencyKey: "session-2-\(user)")
-        try await publish(sessions + [sessions[0], again], in: environment)
+        try await publish(Array(sessions.dropFirst()) + [sessions[0], again], in: environment)
         try await environment.waitUntil("three sessions") {
             let sessions = try await graph.run(query, parameters: pair).first("n")
             let depth = try await environment.queueDepth("fleet.networking")
@@ -124,6 +189,12 @@ struct NetworkingEndToEndTests {
         }
         try await Task.sleep(for: .seconds(1))
         #expect(try await graph.run(query, parameters: pair).first("n") == 3)
+        let started = try await graph.run(
+            "MATCH (:User {user_id: $user})-[r:MENTORED_BY]->(:Mentor {user_id: $mentor}) RETURN r.start_date AS d",
+            parameters: pair
+        ).first("d")?.string
+        #expect(started == RFC3339.format(start.createdAt), "start_date is the start job's created_at")
+        #expect(try await environment.deadLetters("fleet.networking").isEmpty)
         worker.stop()
         try await graph.run("MATCH (u:User {user_id: $user}) DETACH DELETE u", parameters: pair)
         try await graph.run("MATCH (m:Mentor {user_id: $mentor}) DETACH DELETE m", parameters: pair)

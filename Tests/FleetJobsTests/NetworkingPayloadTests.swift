@@ -79,4 +79,40 @@ struct GraphJobKeyTests {
         #expect(encoded.allSatisfy { $0.isHexDigit && !$0.isUppercase })
         #expect(encoded.count == key.utf8.count * 2)
     }
+
+    /// Keys past 100 UTF-8 bytes are hashed: the largest key the envelope allows (200 code points,
+    /// 800 bytes) becomes 71 characters, far below FalkorDB's parameter limit.
+    @Test func longKeysAreHashed() {
+        let longest = String(repeating: "\u{1F600}", count: 200)
+        #expect(longest.unicodeScalars.count == 200 && longest.utf8.count == 800)
+        let graphKey = NetworkingGraph.jobKey(envelope(key: longest))
+        #expect(graphKey.hasPrefix("event.register sha256:"))
+        #expect(graphKey.count == "event.register sha256:".count + 64)
+        #expect(graphKey == NetworkingGraph.jobKey(envelope(key: longest)), "stable")
+        #expect(graphKey != NetworkingGraph.jobKey(envelope(key: longest.dropLast() + "\u{1F601}")))
+        // 101 bytes of hex digits (no longer a UUID-like key that stays as it is).
+        let hexLike = String(repeating: "a", count: 101)
+        #expect(NetworkingGraph.jobKey(envelope(key: hexLike)).hasPrefix("event.register sha256:"))
+        #expect(
+            NetworkingGraph.jobKey(envelope(key: String(repeating: "a", count: 100))).hasSuffix(
+                " " + String(repeating: "a", count: 100)
+            )
+        )
+    }
+
+    /// Digests computed by Python's hashlib for the same UTF-8 bytes (one, three and 13 SHA-256 blocks).
+    @Test(arguments: [
+        (String(repeating: "abc", count: 34) + "d", "a3997fcd9980a725fb02918e22b8e26124d487baf8b8401f4920cdc720b045db"),
+        (
+            String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 3),
+            "dc985401a68faff03051c78bbf32bb2fd27ba216b0dba19b050b936d534b8ba9"
+        ),
+        (
+            String(repeating: "\u{1F600}", count: 200),
+            "be0dd5625e999de4a629c08e0d2f7d8005c8fce643c7e469066c249d0bd51978"
+        ),
+    ])
+    func hashesMatchAReference(_ key: String, _ digest: String) {
+        #expect(NetworkingGraph.jobKey(envelope(key: key)) == "event.register sha256:\(digest)")
+    }
 }

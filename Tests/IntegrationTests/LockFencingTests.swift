@@ -51,6 +51,52 @@ struct LockFencingTests {
     }
 }
 
+/// The fence counter when Redis loses it: a store's fence raises it back, never lowers it, and tells
+/// a lost counter (raised) from a newer holder (already at or above).
+@Suite("Fence counter repair")
+struct FenceCounterRepairTests {
+    @Test func aLostCounterIsRaisedToTheStoresFenceAndNeverLowered() async throws {
+        let redis = RedisClient(
+            configuration: try RedisConfiguration(
+                url: ProcessInfo.processInfo.environment["FLEET_REDIS_URL"] ?? FleetConfiguration.defaultRedisURL
+            )
+        )
+        let lock = RedisLock(
+            client: redis,
+            key: "lock:test-repair-\(UUID().uuidString)",
+            lease: .seconds(30),
+            fenceRetention: .seconds(60)
+        )
+        let first = try #require(try await lock.tryAcquire())
+        try await lock.release(first)
+        // Redis forgets the counter (restart, FLUSHALL): fences start again from 1.
+        try await redis.command(["DEL", lock.fenceKey])
+        let lost = try #require(try await lock.tryAcquire())
+        #expect(lost.fence == 1)
+        // The store held fence 500: the counter was below, so Redis lost it.
+        #expect(try await lock.raiseFence(toAtLeast: 500))
+        try await lock.release(lost)
+        let repaired = try #require(try await lock.tryAcquire())
+        #expect(repaired.fence == 501)
+        // A store whose fence is not above the counter: a newer holder exists; nothing changes.
+        #expect(try await lock.raiseFence(toAtLeast: 400) == false)
+        #expect(try await lock.raiseFence(toAtLeast: 501) == false)
+        try await lock.release(repaired)
+        #expect(try #require(try await lock.tryAcquire()).fence == 502, "never lowered")
+        let ttl = try #require(try await redis.command(["PTTL", lock.fenceKey]).int)
+        #expect(ttl > 0 && ttl <= 60_000, "the retention is refreshed on each acquisition")
+        try await redis.command(["DEL", lock.key, lock.fenceKey])
+
+        // Without a retention the counter never expires, as before.
+        let plain = RedisLock(client: redis, key: "lock:test-repair-\(UUID().uuidString)", lease: .seconds(30))
+        try await plain.release(try #require(try await plain.tryAcquire()))
+        #expect(try await plain.raiseFence(toAtLeast: 10))
+        #expect(try await redis.command(["PTTL", plain.fenceKey]).int == -1)
+        try await redis.command(["DEL", plain.fenceKey])
+        await redis.shutdown()
+    }
+}
+
 @Suite("Versioned cache writes")
 struct VersionedCacheTests {
     @Test func anOlderVersionNeverReplacesANewerValue() async throws {

@@ -35,8 +35,14 @@ struct NetworkingHandlerTests {
         await redis.shutdown()
     }
 
-    func envelope(_ type: String, _ payload: [String: JSONValue], id: String = Self.id()) -> JobEnvelope {
-        JobEnvelope(id: id, type: type, createdAt: Date(), payload: payload)
+    func envelope(
+        _ type: String,
+        _ payload: [String: JSONValue],
+        id: String = Self.id(),
+        createdAt: Date = Date(),
+        idempotencyKey: String? = nil
+    ) -> JobEnvelope {
+        JobEnvelope(id: id, type: type, createdAt: createdAt, idempotencyKey: idempotencyKey, payload: payload)
     }
 
     func context(_ envelope: JobEnvelope, attempt: Int = 1) -> JobContext {
@@ -171,17 +177,29 @@ struct NetworkingHandlerTests {
         }
     }
 
-    @Test func aStaleFenceIsRefusedByTheGraph() async throws {
+    /// Redis lost the fence counter (restart, FLUSHALL, expiry): the graph's stored fence is far above
+    /// what the counter hands out. The job raises the counter to the stored fence and applies at once.
+    @Test func aFenceCounterRedisLostIsRaisedToTheGraphsFence() async throws {
         try await scoped {
             let event = try await createEvent(max: 5)
-            // A newer lock holder has written: its fence is far above any this Redis key will hand out soon.
+            let stored: Int64 = 1 << 40
             try await graph.run(
                 "MATCH (e:Event {event_id: $event}) SET e.fleet_fence = $fence",
-                parameters: ["event": .string(event), "fence": .integer(1 << 40)]
+                parameters: ["event": .string(event), "fence": .integer(stored)]
             )
-            let error = await #expect(throws: JobError.self) { try await register(Self.id(), event) }
-            #expect(error?.kind == .transient && error?.reason == "lock_lost")
-            #expect(try await registrations(event).isEmpty)
+            let user = Self.id()
+            #expect(try await register(user, event) == .applied)
+            #expect(try await registrations(event) == [user: "confirmed"])
+            let fence = try await graph.run(
+                "MATCH (e:Event {event_id: $event}) RETURN e.fleet_fence AS f",
+                parameters: ["event": .string(event)]
+            ).first("f")?.int
+            #expect(fence == stored + 1, "the new lease's fence is above the stored one")
+            let counter = "lock:event:\(event):fence"
+            #expect(try await redis.command(["GET", counter]).string == String(stored + 1))
+            let ttl = try #require(try await redis.command(["PTTL", counter]).int)
+            #expect(ttl > 0, "event fence counters carry a retention")
+            try await redis.command(["DEL", counter])
             try await deleteEvent(event)
         }
     }
@@ -212,12 +230,18 @@ struct NetworkingHandlerTests {
             let mentor = Self.id()
             let payload: [String: JSONValue] = ["user_id": .string(user), "mentor_user_id": .string(mentor)]
             let logged = MentorshipSessionLoggedHandler(graph: graph)
-            // Before the mentorship exists: retried while its start may still come, then dead-lettered.
-            let orphan = envelope("mentorship.session_logged", payload)
-            let early = await #expect(throws: JobError.self) { try await run(logged, orphan) }
-            #expect(early?.kind == .transient && early?.reason == "unknown_mentorship")
-            let late = await #expect(throws: JobError.self) { try await run(logged, orphan, attempt: 4) }
-            #expect(late?.kind == .permanent && late?.reason == "unknown_mentorship")
+            // Before the mentorship exists: counted on a pending mentorship, which the start activates.
+            let early = envelope("mentorship.session_logged", payload)
+            #expect(try await run(logged, early) == .applied)
+            let pending = try await graph.run(
+                """
+                MATCH (:User {user_id: $user})-[r:MENTORED_BY]->(:Mentor {user_id: $mentor})
+                RETURN r.session_count AS sessions, r.status AS status, r.start_date AS started
+                """,
+                parameters: ["user": .string(user), "mentor": .string(mentor)]
+            )
+            #expect(pending.first("sessions") == 1 && pending.first("status") == "pending")
+            #expect(pending.first("started") == .null)
 
             let start = envelope("mentorship.start", payload)
             #expect(try await run(MentorshipStartHandler(graph: graph), start) == .applied)
@@ -237,8 +261,11 @@ struct NetworkingHandlerTests {
                 """,
                 parameters: ["user": .string(user), "mentor": .string(mentor)]
             )
-            #expect(result.first("sessions") == 3 && result.first("status") == "active" && result.first("n") == 1)
-            #expect(result.first("started")?.string.flatMap(RFC3339.parse) != nil)
+            #expect(result.first("sessions") == 4 && result.first("status") == "active" && result.first("n") == 1)
+            #expect(
+                result.first("started")?.string == RFC3339.format(JobStamp(start).createdAt),
+                "the start's created_at"
+            )
             try await graph.run(
                 "MATCH (u:User {user_id: $user}) DETACH DELETE u",
                 parameters: ["user": .string(user)]
@@ -247,7 +274,7 @@ struct NetworkingHandlerTests {
                 "MATCH (m:Mentor {user_id: $mentor}) DETACH DELETE m",
                 parameters: ["mentor": .string(mentor)]
             )
-            try await deleteAppliedJobs("mentorship.session_logged", sessions.map(\.id))
+            try await deleteAppliedJobs("mentorship.session_logged", sessions.map(\.id) + [early.id])
             try await deleteAppliedJobs("mentorship.start", [start.id])
         }
     }

@@ -7,16 +7,31 @@ import Redis
 /// `(:User)-[:REGISTERED_FOR {registration_date, status}]->(:Event)`, at most one relationship per
 /// user and event.
 ///
+/// **Order.** Whether a user's registration is active, its `registration_date` and `cancelled_at`
+/// depend only on which register and cancel jobs arrived and their ``JobStamp``s (`created_at`,
+/// ties by `id`), as if they had run in stamp order: never on the order they ran in. The
+/// relationship keeps the stamps of the jobs applied to it (`fleet_register_stamps`,
+/// `fleet_cancel_stamps`); a cancel that finds no relationship leaves its stamp in a
+/// `(:FleetRegistrationCancels {key: "<event_id> <user_id>"})` node, which the first register takes
+/// over. From the stamps: active when the latest register is later than the latest cancel;
+/// `registration_date` = the `created_at` of the register that opened the latest run of registers
+/// (with no cancel between them), `cancelled_at` = that of the first cancel after the latest
+/// register (absent while active). A stamp already recorded changes nothing, so a replay after the
+/// dedup window has passed is harmless too.
+///
+/// **Seats** go first come, first served in processing order: a registration that becomes active is
+/// `confirmed` while confirmed < `max_participants` (no limit when absent), else `waitlisted`, and
+/// keeps that status while it stays active (a late-processed earlier register never bumps anyone).
+/// `fleet_order` records the event's fence when it became active; a cancel that ends a registration
+/// promotes the waitlisted registration with the lowest `fleet_order` (processing order, not the
+/// workers' clocks) while fewer than `max_participants` are confirmed.
+///
 /// **Capacity** holds under any race twice over: jobs of one event take a Redis lock
 /// (`lock:event:<event_id>`), and the graph write itself counts the confirmed registrations and
 /// decides in the same query, refusing a stale lock holder by its fencing token
-/// (`e.fleet_fence`; on Neo4j that SET also write-locks the event before the count).
-///
-/// Register: `confirmed` while confirmed < `max_participants` (no limit when absent), else
-/// `waitlisted`; a user with an active registration is left as is; a cancelled one registers
-/// again with a new date. Cancel: the active registration becomes `cancelled`, and while fewer
-/// than `max_participants` are confirmed the earliest waitlisted one (registration_date, then
-/// order of application) is promoted, in the same query. Unknown event: permanent `unknown_event`.
+/// (`e.fleet_fence`; on Neo4j that SET also write-locks the event before the count). When Redis lost
+/// the fence counter (restart, FLUSHALL, expiry), a refused fence is told apart from a lost lease
+/// and repaired at once: see ``EventRegistrationWriter``. Unknown event: permanent `unknown_event`.
 public struct EventRegisterHandler: JobHandler {
     public static let jobType = "event.register"
     let writer: EventRegistrationWriter
@@ -25,14 +40,16 @@ public struct EventRegisterHandler: JobHandler {
         graph: BoltClient,
         redis: RedisClient,
         lockLease: Duration = .seconds(30),
-        lockTimeout: Duration = .seconds(10)
+        lockTimeout: Duration = .seconds(10),
+        fenceRetention: Duration? = NetworkingGraph.eventFenceRetention
     ) {
         writer = EventRegistrationWriter(
             query: EventRegistrationWriter.registerQuery,
             graph: graph,
             redis: redis,
             lockLease: lockLease,
-            lockTimeout: lockTimeout
+            lockTimeout: lockTimeout,
+            fenceRetention: fenceRetention
         )
     }
 
@@ -53,14 +70,16 @@ public struct EventCancelHandler: JobHandler {
         graph: BoltClient,
         redis: RedisClient,
         lockLease: Duration = .seconds(30),
-        lockTimeout: Duration = .seconds(10)
+        lockTimeout: Duration = .seconds(10),
+        fenceRetention: Duration? = NetworkingGraph.eventFenceRetention
     ) {
         writer = EventRegistrationWriter(
             query: EventRegistrationWriter.cancelQuery,
             graph: graph,
             redis: redis,
             lockLease: lockLease,
-            lockTimeout: lockTimeout
+            lockTimeout: lockTimeout,
+            fenceRetention: fenceRetention
         )
     }
 
@@ -74,6 +93,14 @@ public struct EventCancelHandler: JobHandler {
 }
 
 /// Runs one registration query under the event's lock, with its fence.
+///
+/// **Durable fencing.** The fence counter lives in Redis, which may lose it; the graph keeps the
+/// highest fence that wrote (`e.fleet_fence`). When the graph refuses a lease's fence, the writer
+/// reads that stored fence and raises the counter to it (``RedisLock/raiseFence(toAtLeast:)``, which
+/// only raises). If the counter was below it, Redis had lost its memory: the writer takes a new
+/// lease, whose fence is above the stored one, and runs again at once (at most
+/// ``fenceRecoveries`` times per job). If the counter was already at or above it, a newer holder
+/// wrote while this lease was running late: `lock_lost`, retried on the schedule as before.
 struct EventRegistrationWriter: Sendable {
     typealias Payload = EventRegistrationPayload
     let query: String
@@ -81,40 +108,84 @@ struct EventRegistrationWriter: Sendable {
     let redis: RedisClient
     let lockLease: Duration
     let lockTimeout: Duration
+    let fenceRetention: Duration?
+
+    static let fenceRecoveries = 3
+
+    enum Attempt: Sendable {
+        case done(JobOutcome)
+        case fenceRecovered
+    }
 
     func apply(_ payload: Payload, envelope: JobEnvelope) async throws -> JobOutcome {
         let key = NetworkingGraph.jobKey(envelope)
-        let lock = RedisLock(client: redis, key: "lock:event:\(payload.eventId)", lease: lockLease)
+        let lock = RedisLock(
+            client: redis,
+            key: "lock:event:\(payload.eventId)",
+            lease: lockLease,
+            fenceRetention: fenceRetention
+        )
         let graph = self.graph
         let query = self.query
-        let applied = try await lock.withLock(timeout: lockTimeout) { lease in
-            let result = try await graph.run(
-                query,
-                parameters: [
-                    "event": .string(payload.eventId), "user": .string(payload.userId), "key": .string(key),
-                    "token": .string(NetworkingGraph.token()), "now": .string(NetworkingGraph.timestamp()),
-                    "fence": .integer(lease.fence),
-                ]
-            )
-            return !result.rows.isEmpty
+        let stamp = NetworkingGraph.stamp(envelope)
+        var recoveries = 0
+        while true {
+            let attempt = try await lock.withLock(timeout: lockTimeout) { lease -> Attempt in
+                let result = try await graph.run(
+                    query,
+                    parameters: [
+                        "event": .string(payload.eventId), "user": .string(payload.userId), "key": .string(key),
+                        "token": .string(NetworkingGraph.token()), "now": .string(NetworkingGraph.timestamp()),
+                        "fence": .integer(lease.fence), "stamp": .string(stamp),
+                        "pair": .string("\(payload.eventId) \(payload.userId)"),
+                    ]
+                )
+                if !result.rows.isEmpty { return .done(.applied) }
+                return try await explainNoRow(payload, key: key, lease: lease, lock: lock)
+            }
+            switch attempt {
+            case .done(let outcome):
+                return outcome
+            case .fenceRecovered:
+                recoveries += 1
+                guard recoveries <= Self.fenceRecoveries else {
+                    throw JobError.transient(
+                        "lock_lost",
+                        "the event's fence was refused after \(Self.fenceRecoveries) repairs of the Redis counter"
+                    )
+                }
+            }
         }
-        if applied { return .applied }
-        return try await explainNoRow(payload, key: key)
     }
 
-    /// The query matched no row: the job was applied before, the event does not exist, or a newer
-    /// lock holder had already written (our lease expired).
-    private func explainNoRow(_ payload: Payload, key: String) async throws -> JobOutcome {
-        if try await NetworkingGraph.wasApplied(graph, key: key) { return .alreadyApplied }
+    /// The query matched no row: the job was applied before, the event does not exist, or the graph
+    /// refused the fence (Redis lost the counter, or a newer lock holder wrote: our lease expired).
+    private func explainNoRow(
+        _ payload: Payload,
+        key: String,
+        lease: LockLease,
+        lock: RedisLock
+    ) async throws
+        -> Attempt
+    {
+        if try await NetworkingGraph.wasApplied(graph, key: key) { return .done(.alreadyApplied) }
         let event = try await graph.run(
-            "MATCH (e:Event {event_id: $event}) RETURN count(e) AS n",
+            "MATCH (e:Event {event_id: $event}) RETURN e.fleet_fence AS fence",
             parameters: ["event": .string(payload.eventId)]
         )
-        guard (event.first("n")?.int ?? 0) > 0 else {
+        guard let row = event.rows.first else {
             throw JobError.permanent("unknown_event", "event \(payload.eventId) does not exist")
+        }
+        if let stored = row[0].int, stored > lease.fence, try await lock.raiseFence(toAtLeast: stored) {
+            return .fenceRecovered
         }
         throw JobError.transient("lock_lost", "a newer holder of the event's lock wrote first; retrying")
     }
+
+    /// Stamps that stand for registrations and cancellations made before stamps were recorded:
+    /// earlier than any job's.
+    static let legacyRegister = "0000-00-00T00:00:00.000Z 00000000-0000-0000-0000-000000000000"
+    static let legacyCancel = "0000-00-00T00:00:00.000Z 00000000-0000-0000-0000-000000000001"
 
     static let lockedEvent = """
         MATCH (e:Event {event_id: $event})
@@ -128,33 +199,84 @@ struct EventRegistrationWriter: Sendable {
         WITH e, count(c) AS confirmed
         """
 
-    static let registerQuery = """
-        \(lockedEvent)
-        MERGE (u:User {user_id: $user})
-        MERGE (u)-[r:REGISTERED_FOR]->(e)
-        WITH e, r, confirmed, (r.status IS NULL OR r.status = 'cancelled') AS fresh
-        SET r.registration_date = CASE WHEN fresh THEN $now ELSE r.registration_date END,
-            r.fleet_order = CASE WHEN fresh THEN $fence ELSE r.fleet_order END,
-            r.status = CASE
-                WHEN NOT fresh THEN r.status
-                WHEN e.max_participants IS NULL OR confirmed < e.max_participants THEN 'confirmed'
-                ELSE 'waitlisted' END
-        RETURN fresh AS registered, r.status AS status
+    /// The recorded stamps of `r` (null when there is no relationship), with `wasActive` and
+    /// `previous` (its status before this job).
+    static let recorded = """
+        WITH *, r.status AS previous, coalesce(r.status, '') IN ['confirmed', 'waitlisted'] AS wasActive,
+            coalesce(r.fleet_register_stamps,
+                CASE WHEN r.status IS NULL THEN [] ELSE ['\(legacyRegister)'] END) AS oldRegisters,
+            coalesce(r.fleet_cancel_stamps,
+                CASE WHEN r.status = 'cancelled' THEN ['\(legacyCancel)'] ELSE [] END) AS oldCancels
         """
 
-    // FalkorDB refuses SET on a null alias, hence FOREACH over a list of zero or one relationship.
+    /// From `registers` and `cancels` (lists of stamp texts): `active`, `opening` (first register of
+    /// the latest run of registers), `closing` (first cancel after the latest register, or null).
+    static let decide = """
+        WITH *, reduce(m = '', s IN registers | CASE WHEN s > m THEN s ELSE m END) AS lastRegister,
+            reduce(m = '', s IN cancels | CASE WHEN s > m THEN s ELSE m END) AS lastCancel
+        WITH *, lastRegister > lastCancel AS active,
+            reduce(m = '', s IN cancels | CASE WHEN s < lastRegister AND s > m THEN s ELSE m END) AS cancelBefore,
+            reduce(m = null, s IN cancels |
+                CASE WHEN s > lastRegister AND (m IS NULL OR s < m) THEN s ELSE m END) AS closing
+        WITH *, reduce(m = lastRegister, s IN registers |
+                CASE WHEN s > cancelBefore AND s < m THEN s ELSE m END) AS opening
+        """
+
+    /// The dates from the decision; legacy stamps keep the stored dates.
+    static let dates = """
+        WITH *, CASE WHEN opening = '\(legacyRegister)' THEN r.registration_date
+                ELSE substring(opening, 0, 24) END AS registrationDate,
+            CASE WHEN active THEN null WHEN closing = '\(legacyCancel)' THEN r.cancelled_at
+                ELSE substring(closing, 0, 24) END AS cancelledAt
+        """
+
+    static let registerQuery = """
+        \(lockedEvent)
+        OPTIONAL MATCH (t:FleetRegistrationCancels {key: $pair})
+        WITH e, confirmed, t, coalesce(t.stamps, []) AS early
+        MERGE (u:User {user_id: $user})
+        MERGE (u)-[r:REGISTERED_FOR]->(e)
+        WITH e, confirmed, t, early, r
+        \(recorded)
+        WITH *, CASE WHEN $stamp IN oldRegisters THEN oldRegisters ELSE oldRegisters + [$stamp] END AS registers,
+            oldCancels + [s IN early WHERE NOT s IN oldCancels] AS cancels
+        \(decide)
+        \(dates)
+        SET r.fleet_register_stamps = registers, r.fleet_cancel_stamps = cancels,
+            r.registration_date = registrationDate, r.cancelled_at = cancelledAt,
+            r.fleet_order = CASE WHEN active AND NOT wasActive THEN $fence ELSE r.fleet_order END,
+            r.status = CASE
+                WHEN NOT active THEN 'cancelled'
+                WHEN wasActive THEN r.status
+                WHEN e.max_participants IS NULL OR confirmed < e.max_participants THEN 'confirmed'
+                ELSE 'waitlisted' END
+        FOREACH (x IN CASE WHEN t IS NULL THEN [] ELSE [t] END | DELETE x)
+        RETURN previous, r.status AS status
+        """
+
+    // FalkorDB refuses SET on a null alias, hence FOREACH over a list of zero or one element.
     static let cancelQuery = """
         \(lockedEvent)
         OPTIONAL MATCH (:User {user_id: $user})-[r:REGISTERED_FOR]->(e)
-        WHERE r.status IN ['confirmed', 'waitlisted']
-        WITH e, confirmed, r, r.status AS previous
+        WITH e, confirmed, r
+        \(recorded)
+        WITH *, oldRegisters AS registers,
+            CASE WHEN $stamp IN oldCancels THEN oldCancels ELSE oldCancels + [$stamp] END AS cancels
+        \(decide)
+        \(dates)
         FOREACH (x IN CASE WHEN r IS NULL THEN [] ELSE [r] END |
-            SET x.status = 'cancelled', x.cancelled_at = $now)
-        WITH e, previous, confirmed - CASE WHEN previous = 'confirmed' THEN 1 ELSE 0 END AS remaining
+            SET x.fleet_cancel_stamps = cancels, x.registration_date = registrationDate,
+                x.cancelled_at = cancelledAt, x.status = CASE WHEN active THEN x.status ELSE 'cancelled' END)
+        FOREACH (x IN CASE WHEN r IS NULL THEN [1] ELSE [] END |
+            MERGE (t:FleetRegistrationCancels {key: $pair})
+            ON CREATE SET t.event_id = $event, t.user_id = $user, t.stamps = [$stamp], t.updated_at = $now
+            ON MATCH SET t.stamps = CASE WHEN $stamp IN t.stamps THEN t.stamps ELSE t.stamps + [$stamp] END,
+                t.updated_at = $now)
+        WITH e, previous, confirmed - CASE WHEN previous = 'confirmed' AND NOT active THEN 1 ELSE 0 END AS remaining
         OPTIONAL MATCH (:User)-[w:REGISTERED_FOR {status: 'waitlisted'}]->(e)
         WHERE e.max_participants IS NULL OR remaining < e.max_participants
         WITH previous, w
-        ORDER BY w.registration_date, w.fleet_order
+        ORDER BY w.fleet_order, w.registration_date
         LIMIT 1
         FOREACH (x IN CASE WHEN w IS NULL THEN [] ELSE [w] END |
             SET x.status = 'confirmed', x.promoted_at = $now)

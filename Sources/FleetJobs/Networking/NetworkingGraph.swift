@@ -12,36 +12,61 @@ import Foundation
 /// multi-query transactions would not be safe there).
 ///
 /// **Data only.** The query text is fixed; parameters are UUIDs checked by ``FieldReader/uuid(_:)``,
-/// job keys made safe by ``jobKey(_:)``, timestamps and integers made here. FalkorDB splices string parameters into the query text
-/// without escaping, so no payload text other than a validated UUID may ever reach it.
+/// job keys made safe and short by ``jobKey(_:)``, job stamps (an RFC 3339 time and the envelope's
+/// validated id), timestamps and integers made here, all together well under 1 KB. FalkorDB splices
+/// string parameters into the query text without escaping and crashes on parameters of a few KB, so
+/// no payload text other than a validated UUID may ever reach it.
 ///
 /// **Dates** are RFC 3339 UTC strings with milliseconds (`2026-11-25T20:31:02.123Z`), fixed width,
 /// so they sort as text: FalkorDB has no `datetime()` and crashes on temporal values in results.
 public enum NetworkingGraph {
     public static let appliedJobLabel = "FleetAppliedJob"
+    /// Cancellations that found no registration yet, one node per user and event.
+    public static let registrationCancelsLabel = "FleetRegistrationCancels"
 
-    /// The applied-job key: the type and the envelope's deduplication key (idempotency key or id).
-    /// An idempotency key is free text from the producer, so unless it is only hex digits and dashes
-    /// (a UUID) it goes in as
-    /// `hex:` and its UTF-8 bytes in hex: still one key per job, but nothing FalkorDB could execute.
+    /// How long an event's Redis fence counter outlives its last use: as long as the dedup window.
+    /// Losing it is harmless (the graph keeps the fence and the counter is raised back on the first
+    /// refusal, see ``EventRegisterHandler``), so an idle event's counter need not live forever.
+    public static let eventFenceRetention: Duration = .seconds(7 * 24 * 3600)
+
+    /// The applied-job key: the type and the envelope's deduplication key (idempotency key or id),
+    /// made safe and small by ``graphSafe(_:)``.
     public static func jobKey(_ envelope: JobEnvelope) -> String {
         "\(envelope.type) \(graphSafe(envelope.deduplicationKey))"
     }
 
+    /// Keys up to this many UTF-8 bytes keep a readable form; longer ones are hashed.
+    static let longestReadableKey = 100
+
+    /// A deduplication key as the graph may see it. Idempotency keys are free text from the producer
+    /// (up to 200 code points, 800 UTF-8 bytes), and FalkorDB splices string parameters into the
+    /// query text and crashes on parameters of a few KB. So:
+    /// - up to 100 bytes of only hex digits and dashes (a UUID): as is;
+    /// - other keys up to 100 bytes: `hex:` and their UTF-8 bytes in hex (at most 204 characters);
+    /// - longer keys: `sha256:` and the SHA-256 of their UTF-8 bytes (71 characters).
+    ///
+    /// Each form is one key per job and nothing FalkorDB could execute. The first two are what
+    /// earlier versions stored, so records made before the hashing still match.
     static func graphSafe(_ key: String) -> String {
-        let plain = key.utf8.allSatisfy { byte in
+        let bytes = key.utf8
+        guard bytes.count <= longestReadableKey else { return "sha256:" + SHA256.hex(bytes) }
+        let plain = bytes.allSatisfy { byte in
             (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                 || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f")) || byte == UInt8(ascii: "-")
         }
         if plain { return key }
         let digits = Array("0123456789abcdef".utf8)
         var hex: [UInt8] = Array("hex:".utf8)
-        for byte in key.utf8 {
+        for byte in bytes {
             hex.append(digits[Int(byte >> 4)])
             hex.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: hex, as: UTF8.self)
     }
+
+    /// The job's place in the order that decides between it and its undo, as fixed-width text
+    /// (``JobStamp/text``: an RFC 3339 time and a validated UUID, so safe as a parameter).
+    static func stamp(_ envelope: JobEnvelope) -> String { JobStamp(envelope).text }
 
     static func timestamp(_ date: Date = Date()) -> String { RFC3339.format(date) }
 

@@ -45,6 +45,11 @@ public enum GraphMigrations {
             description: "unique FleetAppliedJob.key: the record of applied networking jobs",
             keys: [UniqueKey(label: NetworkingGraph.appliedJobLabel, property: "key")]
         ),
+        Step(
+            version: "0003",
+            description: "unique FleetRegistrationCancels.key: cancellations that came before their registration",
+            keys: [UniqueKey(label: NetworkingGraph.registrationCancelsLabel, property: "key")]
+        ),
     ]
 
     public struct MigrationError: Error, CustomStringConvertible {
