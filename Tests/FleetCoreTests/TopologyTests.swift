@@ -42,6 +42,21 @@ struct TopologyTests {
         #expect(topology.queues.first?.concurrency == 8)
         #expect(topology.deadLetterExchange == "jobs.dead")
         #expect(topology.brokerConsumerTimeout == .seconds(1800))
+        #expect(topology.dedupWindow(of: "a.job") == .seconds(7 * 86_400))
+    }
+
+    @Test func dedupWindowsDefaultPerFileAndPerType() throws {
+        let yaml =
+            "dedup_window: 2d\n"
+            + Self.minimal.replacingOccurrences(
+                of: "{deadline: 10s}",
+                with: "{deadline: 10s, dedup_window: 36h}\n  b.job: {deadline: 10s}"
+            )
+        let topology = try Topology.parse(yaml: yaml)
+        #expect(topology.dedupWindow(of: "a.job") == .seconds(36 * 3600))
+        #expect(topology.dedupWindow(of: "b.job") == .seconds(2 * 86_400))
+        #expect(DurationText.parse("7d") == .seconds(7 * 86_400))
+        #expect(DurationText.format(.seconds(7 * 86_400)) == "7d")
     }
 
     @Test(arguments: [
@@ -60,6 +75,12 @@ struct TopologyTests {
         (minimal + "\nretry:\n  delays: [5s, 1s]", "retry.delays: delays must be strictly ascending"),
         (minimal + "\nretry:\n  jitter: 1.5", "retry.jitter: expected a number from 0 up to 1"),
         ("job_types: {}\nqueues: {}", "queues: at least one queue is needed"),
+        // Shorter than twice the 13m 36s retry schedule (and 1h): a retry could outlive its record.
+        ("dedup_window: 30m\n" + minimal, "dedup_window: must be at least 1h"),
+        (
+            minimal.replacingOccurrences(of: "{deadline: 10s}", with: "{deadline: 10s, dedup_window: 20m}"),
+            "job_types.a.job.dedup_window: must be at least 1h"
+        ),
     ])
     func badFilesFailWithTheKeyAtFault(yaml: String, message: String) {
         do {

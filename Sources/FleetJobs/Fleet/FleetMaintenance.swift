@@ -5,6 +5,17 @@ import Foundation
 /// (`queues.yaml`, 7 days by default), in every store that keeps them. Safe to run at any time and
 /// from several places at once; run it daily (the Kubernetes example has a CronJob).
 public enum FleetMaintenance {
+    enum Store: String {
+        case postgres
+        case graph = "neo4j"
+    }
+
+    /// Where each job type keeps its dedup records (PostgreSQL when not listed).
+    static let stores: [String: Store] = [
+        EventRegisterHandler.jobType: .graph, EventCancelHandler.jobType: .graph,
+        MentorshipStartHandler.jobType: .graph, MentorshipSessionLoggedHandler.jobType: .graph,
+    ]
+
     public struct Pruned: Sendable, Equatable, CustomStringConvertible {
         public let store: String
         public let jobType: String
@@ -16,14 +27,29 @@ public enum FleetMaintenance {
     /// Prunes each job type's records older than `now` minus its window.
     public static func prune(stores: FleetStores, topology: Topology, now: Date = Date()) async throws -> [Pruned] {
         var pruned: [Pruned] = []
+        func cutoff(_ type: String) -> Date {
+            now.addingTimeInterval(-Double(topology.dedupWindow(of: type).milliseconds) / 1000)
+        }
         for type in topology.jobTypes.keys.sorted() {
-            let cutoff = now.addingTimeInterval(-Double(topology.dedupWindow(of: type).milliseconds) / 1000)
+            let store = Self.stores[type] ?? .postgres
+            let records: Int
+            switch store {
+            case .postgres:
+                records = try await PostgresJobLedger.prune(stores.postgres, jobType: type, olderThan: cutoff(type))
+            case .graph:
+                records = try await GraphRetention.prune(stores.graph, jobType: type, olderThan: cutoff(type))
+            }
+            pruned.append(Pruned(store: store.rawValue, jobType: type, records: records))
+        }
+        // A cancel kept for a registration not processed yet: past the window, a register arriving
+        // is treated as new, as any job past its window is.
+        if topology.jobTypes[EventCancelHandler.jobType] != nil {
+            let records = try await GraphRetention.pruneRegistrationCancels(
+                stores.graph,
+                olderThan: cutoff(EventCancelHandler.jobType)
+            )
             pruned.append(
-                Pruned(
-                    store: "postgres",
-                    jobType: type,
-                    records: try await PostgresJobLedger.prune(stores.postgres, jobType: type, olderThan: cutoff)
-                )
+                Pruned(store: "neo4j", jobType: "\(EventCancelHandler.jobType) (early cancels)", records: records)
             )
         }
         return pruned
