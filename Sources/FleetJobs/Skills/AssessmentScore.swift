@@ -26,10 +26,16 @@ public struct AssessmentScoreHandler: JobHandler {
 
     let mongodb: MongoClient
     let followUps: any FollowUpPublishing
+    let dedupWindow: Duration
 
-    public init(mongodb: MongoClient, followUps: any FollowUpPublishing) {
+    public init(
+        mongodb: MongoClient,
+        followUps: any FollowUpPublishing,
+        dedupWindow: Duration = .seconds(7 * 86_400)
+    ) {
         self.mongodb = mongodb
         self.followUps = followUps
+        self.dedupWindow = dedupWindow
     }
 
     public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
@@ -51,10 +57,16 @@ public struct AssessmentScoreHandler: JobHandler {
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
         let envelope = context.envelope
-        // Its idempotency key was used for another user's assessment: that job was this one.
-        guard try await MongoDocumentUpdate.bindKey(mongodb, envelope: envelope, target: payload.userId) else {
-            return .alreadyApplied
+        let window = dedupWindow
+        // Its idempotency key may have been used for another user's assessment: that job was this one.
+        let binding = try await KeyBinding.claim(mongodb, envelope: envelope, target: payload.userId) {
+            connection,
+            target in
+            let document = try connection.collection(UserSkillsDocument.collection).findOne(["user_id": .string(target)]
+            )
+            return UserSkillsDocument.hasApplied(jobKey: envelope.deduplicationKey, in: document, window: window)
         }
+        guard case .proceed(let claim) = binding else { return .alreadyApplied }
         let assessment = UserSkillsDocument.Assessment(
             skillId: payload.skillId,
             kind: payload.kind,
@@ -65,12 +77,14 @@ public struct AssessmentScoreHandler: JobHandler {
         let outcome = try await MongoDocumentUpdate.apply(
             mongodb,
             collection: UserSkillsDocument.collection,
-            filter: ["user_id": .string(payload.userId)]
+            filter: ["user_id": .string(payload.userId)],
+            claim: claim
         ) { current -> (MongoDocumentUpdate.Decision, JobOutcome) in
-            if UserSkillsDocument.hasApplied(jobKey: assessment.jobKey, in: current) {
+            let now = Date()
+            if UserSkillsDocument.hasApplied(jobKey: assessment.jobKey, in: current, window: window, now: now) {
                 return (.unchanged, .alreadyApplied)
             }
-            return (.write(UserSkillsDocument.applying(assessment, userId: payload.userId, to: current)), .applied)
+            return (UserSkillsDocument.applying(assessment, userId: payload.userId, to: current, now: now), .applied)
         }
         try await publishFollowUps(userId: payload.userId, context: context)
         return outcome
@@ -92,7 +106,11 @@ public struct AssessmentScoreHandler: JobHandler {
                 )
             } catch {
                 // The score is stored; the retry finds it applied and publishes again.
-                throw JobError.transient("follow_up_not_published", "\(type) for user \(userId): \(error)")
+                throw JobError.stepFailedAfterEffect(
+                    "follow_up_publish",
+                    reason: "follow_up_not_published",
+                    "\(type) for user \(userId): \(error)"
+                )
             }
         }
     }
