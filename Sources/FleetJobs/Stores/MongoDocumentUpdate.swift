@@ -331,15 +331,16 @@ public enum AppliedJobs {
     /// `records` without the entries older than `window` (old-format entries kept, given `now`).
     public static func pruned(_ records: BSONValue?, window: Duration, now: Date) -> [BSONValue] {
         let cutoff = now.addingTimeInterval(-seconds(window))
-        return (records?.arrayValue ?? []).compactMap { record in
+        // (BSONValue is ExpressibleByNilLiteral: the closure's type is spelled out so nil drops.)
+        return (records?.arrayValue ?? []).compactMap { (record: BSONValue) -> BSONValue? in
             switch record {
             case .string(let key):
                 return entry(key, at: now)
             case .document(let entry):
                 guard let at = entry["at"]?.dateValue else { return record }
-                return at >= cutoff ? record : nil
+                return at >= cutoff ? record : Optional<BSONValue>.none
             default:
-                return nil
+                return Optional<BSONValue>.none
             }
         }
     }
