@@ -274,6 +274,24 @@ struct MongoGuaranteesTests {
         }
     }
 
+    /// A cache invalidation that fails after the status was written: a failure of that step, after
+    /// the effect; the retry finds the job applied and invalidates again.
+    @Test func aFailedCacheInvalidationIsAStepFailedAfterTheEffect() async throws {
+        try await Content.withStores { mongodb, redis in
+            let id = try await Content.seedContent(mongodb)
+            let unreachable = RedisClient(configuration: try RedisConfiguration(url: "redis://127.0.0.1:1/0"))
+            let failing = ContentPublishHandler(mongodb: mongodb, redis: unreachable)
+            let job = Self.envelope("content.publish", ["content_id": .string(id.hex)])
+            let error = await #expect(throws: JobError.self) { try await Content.run(failing, job) }
+            #expect(error?.failedStepAfterEffect == "cache_invalidation" && error?.kind == .transient)
+            #expect(error?.reason == "cache_not_invalidated")
+            #expect(try await Content.content(mongodb, id)?["status"] == "published", "the effect committed first")
+            let retry = ContentPublishHandler(mongodb: mongodb, redis: redis)
+            #expect(try await Content.run(retry, job) == .alreadyApplied)
+            await unreachable.shutdown()
+        }
+    }
+
     // MARK: - Order
 
     /// Every order of a set of status jobs for one content item (a duplicate included) ends in the

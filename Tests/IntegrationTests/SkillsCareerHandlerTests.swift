@@ -317,6 +317,7 @@ struct SkillsCareerHandlerTests {
         let error = await #expect(throws: JobError.self) { try await run(world.assessments, job) }
         #expect(error?.kind == .transient)
         #expect(error?.reason == "follow_up_not_published")
+        #expect(error?.failedStepAfterEffect == "follow_up_publish", "dead-lettered as applied when retries run out")
         #expect(try await world.userSkills(user)?["assessment_history"]?.arrayValue?.count == 1, "stored first")
         world.followUps.failing.withLock { $0 = false }
         #expect(try await run(world.assessments, job) == .alreadyApplied)

@@ -134,8 +134,11 @@ public enum MongoDocumentUpdate {
 
         /// The `$set` and the extra filter for the server: by index on MongoDB, whole arrays on
         /// nx-27017. One change per array (the fleet changes at most one element per write).
-        func resolved(arrayPathsWork: Bool, arrayExists: (String) -> Bool) -> (set: BSONDocument, guards: BSONDocument)
-        {
+        /// `arrayExists` tells whether the document read holds an array at a path.
+        public func resolved(
+            arrayPathsWork: Bool,
+            arrayExists: (String) -> Bool
+        ) -> (set: BSONDocument, guards: BSONDocument) {
             var set = self.set
             var guards = self.guards
             for change in elementChanges {
