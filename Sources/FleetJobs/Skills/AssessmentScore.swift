@@ -7,8 +7,14 @@ import MongoDB
 /// and `career.progress.recalculate` for the user.
 ///
 /// Exactly once without a multi-document transaction (broken on nx-27017): the job's key is kept in
-/// its history entry, and the document is replaced only if its `fleet_revision` is still the one read,
-/// so a duplicate finds its entry and a concurrent writer makes this one read and compute again.
+/// its history entry (with `recorded_at`: it counts for the dedup window), and the fleet-owned fields
+/// are set by an `updateOne` only if the document's `fleet_revision` is still the one read, so a
+/// duplicate finds its entry, a concurrent fleet writer makes this one read and compute again, and
+/// another service's change of any other field survives. A producer's idempotency key is first bound
+/// to the user (``KeyBinding``).
+///
+/// A follow-up that cannot be published after the write fails the step `follow_up_publish`
+/// (``JobError/stepFailedAfterEffect(_:reason:_:)``): retried, then dead-lettered marked applied.
 ///
 /// The follow-ups are published after the write, also by a duplicate: a crash (or a failed publish)
 /// between the two would otherwise lose them. Their idempotency keys derive from this job's, so each
