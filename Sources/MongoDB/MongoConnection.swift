@@ -12,6 +12,8 @@ import CMongoc
 public final class MongoConnection: BlockingConnection, @unchecked Sendable {
     /// The mongoc_client_t; nil once closed.
     private(set) var client: OpaquePointer?
+    /// Whether the server is nx-27017, once asked (see ``isNx27017()``).
+    private var nx27017: Bool?
     public let configuration: MongoConfiguration
     var address: String { configuration.redactedAddress }
 
@@ -103,6 +105,17 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
         let document = reply.document
         guard ok else { throw MongoError(error, reply: document, address: address) }
         return document
+    }
+
+    /// Whether the server is nx-27017 (the local MongoDB stand-in), which implements some update
+    /// forms differently from MongoDB (README, "Deviations"): its `buildInfo` reports
+    /// `process: "nx_27017"`, which MongoDB's never does. Asked once per connection.
+    public func isNx27017() throws -> Bool {
+        if let nx27017 { return nx27017 }
+        let reply = try runCommand(["buildInfo": 1])
+        let answer = reply["process"]?.stringValue == "nx_27017"
+        nx27017 = answer
+        return answer
     }
 
     /// Checks that the server answers.

@@ -153,6 +153,156 @@ struct MongoClientTests {
         }
     }
 
+    // MARK: - Update forms the fleet's jobs rely on (issue 9: write only owned fields)
+
+    /// `updateOne` filtered on a revision, `$set` of some fields: another writer's fields and
+    /// concurrent `$inc`s survive, and a stale revision matches nothing. An array value with dates
+    /// nested inside keeps them (on both servers).
+    @Test func revisionGuardedSetOfOwnedFieldsKeepsOtherFields() throws {
+        try Self.withCollection { collection in
+            let date = BSONValue.date(1_790_000_000_123)
+            try collection.insertOne(["_id": "d", "fleet_revision": 1, "views": 0, "history": []])
+            try collection.updateOne(filter: ["_id": "d"], update: ["$inc": ["views": 1]])
+            let set = try collection.updateOne(
+                filter: ["_id": "d", "fleet_revision": 1],
+                update: ["$set": ["history": [["date": date, "score": 5]], "fleet_revision": 2]]
+            )
+            #expect(set.matchedCount == 1)
+            let stale = try collection.updateOne(
+                filter: ["_id": "d", "fleet_revision": 1],
+                update: ["$set": ["history": [], "fleet_revision": 2]]
+            )
+            #expect(stale.matchedCount == 0)
+            try collection.updateOne(filter: ["_id": "d"], update: ["$inc": ["views": 1]])
+            let stored = try #require(try collection.findOne(["_id": "d"]))
+            #expect(stored["views"]?.intValue == 2)
+            #expect(stored["history"] == [["date": date, "score": 5]], "a nested date stays a date")
+            // The guard on a document without a revision: the field's absence.
+            try collection.insertOne(["_id": "e", "status": "draft"])
+            let absent = try collection.updateOne(
+                filter: ["_id": "e", "fleet_revision": ["$exists": false]],
+                update: ["$set": ["status": "published", "fleet_revision": 1]]
+            )
+            #expect(absent.matchedCount == 1)
+            // `{field: null}` matches a missing field (the guard for creating an array).
+            #expect(try collection.countDocuments(["_id": "e", "skills": .null]) == 1)
+        }
+    }
+
+    /// A date as the direct value of a `$set` path: nx-27017's SQL update path stores a string; an
+    /// update that also carries a `$pull` with a condition (of an absent field: a no-op on MongoDB)
+    /// runs its Python path, which stores the date. MongoDB stores a date either way.
+    @Test func setOfATopLevelDateKeepsADateWithTheNoOpPull() throws {
+        try Self.withCollection { collection in
+            let date = BSONValue.date(1_790_000_000_123)
+            let nx = try collection.connection.isNx27017()
+            try collection.insertOne(["_id": "d", "n": 1])
+            try collection.updateOne(filter: ["_id": "d"], update: ["$set": ["plain": date]])
+            try collection.updateOne(
+                filter: ["_id": "d"],
+                update: ["$set": ["pulled": date, "n": 2], "$pull": ["fleet_nx_update_path": ["$in": []]]]
+            )
+            let stored = try #require(try collection.findOne(["_id": "d"]))
+            #expect(stored["pulled"] == date)
+            #expect(stored["n"]?.intValue == 2)
+            #expect(stored["fleet_nx_update_path"] == nil, "the $pull of an absent field creates nothing")
+            if nx {
+                #expect(stored["plain"]?.stringValue != nil, "nx-27017 deviation: a $set date becomes a string")
+            } else {
+                #expect(stored["plain"] == date)
+            }
+        }
+    }
+
+    /// Array elements: on MongoDB a numeric path sets one element's field and filters on it; on
+    /// nx-27017 both do nothing (the update matches and changes nothing, the filter matches nothing),
+    /// so the fleet sets the whole array there, guarded by `$size`, which both serve.
+    @Test func arrayElementForms() throws {
+        try Self.withCollection { collection in
+            let skill = ObjectId()
+            let nx = try collection.connection.isNx27017()
+            try collection.insertOne([
+                "_id": "u", "skills": [["skill_id": .objectId(skill), "endorsements": 0, "level": "beginner"]],
+            ])
+            let byIndex = try collection.updateOne(
+                filter: ["_id": "u", "skills.0.skill_id": ["$in": [.objectId(skill)]]],
+                update: ["$set": ["skills.0.level": "advanced"]]
+            )
+            let level = try collection.findOne(["_id": "u"])?["skills"]?.arrayValue?.first?.documentValue?["level"]
+            if nx {
+                #expect(byIndex.matchedCount == 0, "nx-27017 deviation: numeric paths in filters match nothing")
+                let unguarded = try collection.updateOne(
+                    filter: ["_id": "u"],
+                    update: ["$set": ["skills.0.level": "advanced"]]
+                )
+                #expect(unguarded.matchedCount == 1)
+                #expect(
+                    try collection.findOne(["_id": "u"])?["skills"]?.arrayValue?.first?.documentValue?["level"]
+                        == "beginner",
+                    "nx-27017 deviation: a numeric $set path changes nothing"
+                )
+            } else {
+                #expect(byIndex.matchedCount == 1 && level == "advanced")
+            }
+            // The whole array under a `$size` guard: both servers.
+            let whole = try collection.updateOne(
+                filter: ["_id": "u", "skills": ["$size": .int64(1)]],
+                update: [
+                    "$set": [
+                        "skills": [
+                            ["skill_id": .objectId(skill), "endorsements": 0, "level": "advanced"],
+                            ["skill_id": .objectId(ObjectId()), "last_assessed": .date(1_790_000_000_000)],
+                        ]
+                    ]
+                ]
+            )
+            #expect(whole.matchedCount == 1)
+            #expect(try collection.countDocuments(["_id": "u", "skills": ["$size": .int64(1)]]) == 0)
+            let skills = try collection.findOne(["_id": "u"])?["skills"]?.arrayValue ?? []
+            #expect(skills.count == 2)
+            #expect(skills.last?.documentValue?["last_assessed"] == .date(1_790_000_000_000))
+        }
+    }
+
+    /// What key bindings and retention rely on: a replace guarded by a token string, and a delete by
+    /// `$lt` on a date with `$regex` on `_id`.
+    @Test func bindingFormsReplaceByTokenAndDeleteByDateAndPrefix() throws {
+        try Self.withCollection { collection in
+            let old = BSONValue.date(1_700_000_000_000)
+            let new = BSONValue.date(1_790_000_000_000)
+            try collection.insertMany([
+                ["_id": "content.publish a", "token": "t1", "bound_at": old],
+                ["_id": "content.publish.v2 b", "bound_at": old],
+                ["_id": "content.publish c", "bound_at": new],
+            ])
+            let taken = try collection.replaceOne(
+                filter: ["_id": "content.publish a", "token": "t1"],
+                replacement: ["_id": "content.publish a", "token": "t2", "bound_at": new]
+            )
+            #expect(taken.matchedCount == 1)
+            let lost = try collection.replaceOne(
+                filter: ["_id": "content.publish a", "token": "t1"],
+                replacement: ["_id": "content.publish a", "token": "t3", "bound_at": new]
+            )
+            #expect(lost.matchedCount == 0)
+            #expect(try collection.findOne(["_id": "content.publish a"])?["bound_at"] == new)
+            let deleted = try collection.deleteMany([
+                "_id": ["$regex": "^content\\.publish "], "bound_at": ["$lt": .date(1_750_000_000_000)],
+            ])
+            #expect(deleted == 0)
+            try collection.replaceOne(
+                filter: ["_id": "content.publish a"],
+                replacement: ["_id": "content.publish a", "bound_at": old]
+            )
+            #expect(
+                try collection.deleteMany([
+                    "_id": ["$regex": "^content\\.publish "], "bound_at": ["$lt": .date(1_750_000_000_000)],
+                ]) == 1
+            )
+            #expect(try collection.countDocuments() == 2)
+        }
+    }
+
     @Test func uniqueIndexReportsDuplicateKeys() throws {
         try Self.withCollection { collection in
             try collection.createIndexes([

@@ -82,10 +82,20 @@ struct MongoJobStoreTests {
                         try await MongoDocumentUpdate.apply(mongodb, collection: "counters", filter: ["_id": id]) {
                             current -> (MongoDocumentUpdate.Decision, Bool) in
                             guard !MongoDocumentUpdate.hasApplied(job, to: current) else { return (.unchanged, false) }
-                            var next: BSONDocument = current ?? ["_id": id]
-                            next["n"] = .int64(Int64(current?["n"]?.intValue ?? 0) + 1)
-                            MongoDocumentUpdate.recordApplied(job, in: &next)
-                            return (.write(next), true)
+                            guard let current else {
+                                var first: BSONDocument = ["_id": id, "n": .int64(1)]
+                                first[MongoDocumentUpdate.appliedJobsField] = AppliedJobs.recording(
+                                    MongoDocumentUpdate.jobKey(job),
+                                    in: nil,
+                                    window: MongoDocumentUpdate.defaultDedupWindow,
+                                    now: Date()
+                                )
+                                return (.insert(first), true)
+                            }
+                            var changes = MongoDocumentUpdate.FieldChanges()
+                            changes.set("n", .int64(Int64(current["n"]?.intValue ?? 0) + 1))
+                            MongoDocumentUpdate.recordApplied(job, in: &changes, current: current)
+                            return (.update(changes), true)
                         }
                     }
                 }
@@ -107,30 +117,16 @@ struct MongoJobStoreTests {
                 let content = connection.collection("content")
                 try content.insertOne(["_id": "c1", "status": "draft"])
                 let read = try #require(try content.findOne(["_id": "c1"]))
-                var published = read
-                published["status"] = "published"
-                try MongoDocumentUpdate.write(published, expectedRevision: 0, to: content)
+                var published = MongoDocumentUpdate.FieldChanges()
+                published.set("status", "published")
+                try MongoDocumentUpdate.write(.update(published), current: read, to: content)
                 #expect(throws: MongoWriteConflict.self) {
-                    try MongoDocumentUpdate.write(read, expectedRevision: 0, to: content)
+                    try MongoDocumentUpdate.write(.update(published), current: read, to: content)
                 }
                 let stored = try content.findOne(["_id": "c1"])
                 #expect(stored?["status"] == "published")
                 #expect(stored.map(MongoDocumentUpdate.revision(of:)) == 1)
             }
-        }
-    }
-
-    /// One idempotency key, one target: a second job with the key and another target is refused,
-    /// the same target may try again (a retry after a crash), and jobs without a key bind nothing.
-    @Test func anIdempotencyKeyIsBoundToItsFirstTarget() async throws {
-        try await Self.withScratchDatabase { mongodb in
-            let first = Self.envelope(key: "import-17")
-            let second = Self.envelope(key: "import-17")
-            let bound = try await MongoDocumentUpdate.bindKey(mongodb, envelope: first, target: "user-a")
-            let retried = try await MongoDocumentUpdate.bindKey(mongodb, envelope: first, target: "user-a")
-            let other = try await MongoDocumentUpdate.bindKey(mongodb, envelope: second, target: "user-b")
-            let unkeyed = try await MongoDocumentUpdate.bindKey(mongodb, envelope: Self.envelope(), target: "user-b")
-            #expect(bound && retried && !other && unkeyed)
         }
     }
 }

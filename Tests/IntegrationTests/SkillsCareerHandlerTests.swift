@@ -168,7 +168,12 @@ struct SkillsCareerHandlerTests {
         #expect(entry["level"] == "advanced")
         #expect(entry["self_assessment_score"] == .null)
         #expect(entry["last_assessed"] == BSONValue(time))
-        let history = document["assessment_history"]?.arrayValue ?? []
+        let history = (document["assessment_history"]?.arrayValue ?? []).map { entry -> BSONValue in
+            var entry = entry.documentValue ?? BSONDocument()
+            #expect(entry["recorded_at"]?.dateValue != nil)
+            entry["recorded_at"] = nil
+            return .document(entry)
+        }
         #expect(
             history == [
                 .document([
@@ -312,6 +317,7 @@ struct SkillsCareerHandlerTests {
         let error = await #expect(throws: JobError.self) { try await run(world.assessments, job) }
         #expect(error?.kind == .transient)
         #expect(error?.reason == "follow_up_not_published")
+        #expect(error?.failedStepAfterEffect == "follow_up_publish", "dead-lettered as applied when retries run out")
         #expect(try await world.userSkills(user)?["assessment_history"]?.arrayValue?.count == 1, "stored first")
         world.followUps.failing.withLock { $0 = false }
         #expect(try await run(world.assessments, job) == .alreadyApplied)

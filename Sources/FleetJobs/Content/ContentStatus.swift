@@ -3,8 +3,9 @@ import Foundation
 import MongoDB
 import Redis
 
-/// `content.publish` `{content_id, publish_at?}` → MongoDB `content`: status `published`,
-/// `published_at` set once (see ``ContentLifecycle``).
+/// `content.publish` `{content_id, publish_at?}` → MongoDB `content`: status `published` unless a
+/// later-stamped unpublish was applied; `published_at` from the earliest-stamped publish (see
+/// ``ContentLifecycle``).
 ///
 /// `published_at` is `publish_at` when given, else the job's `created_at` (the job time, as for
 /// every job type): a redelivery or a run delayed by retries records the same time. A future
@@ -19,8 +20,8 @@ public struct ContentPublishHandler: JobHandler {
 
     let writer: ContentStatusWriter
 
-    public init(mongodb: MongoClient, redis: RedisClient) {
-        writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis))
+    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = .seconds(7 * 86_400)) {
+        writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
     }
 
     public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
@@ -38,7 +39,8 @@ public struct ContentPublishHandler: JobHandler {
     }
 }
 
-/// `content.unpublish` `{content_id}` → MongoDB `content`: status `archived` (`published_at` kept).
+/// `content.unpublish` `{content_id}` → MongoDB `content`: status `archived` unless a later-stamped
+/// publish was applied (`published_at` kept).
 public struct ContentUnpublishHandler: JobHandler {
     public static let jobType = "content.unpublish"
 
@@ -48,8 +50,8 @@ public struct ContentUnpublishHandler: JobHandler {
 
     let writer: ContentStatusWriter
 
-    public init(mongodb: MongoClient, redis: RedisClient) {
-        writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis))
+    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = .seconds(7 * 86_400)) {
+        writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
     }
 
     public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
@@ -64,21 +66,28 @@ public struct ContentUnpublishHandler: JobHandler {
 /// The store side both content handlers share.
 ///
 /// Exactly once without transactions (``MongoDocumentUpdate``): the job's key is recorded in the
-/// content document's `fleet_applied_jobs` by the same revision-guarded replace that changes its
-/// status, so a publish redelivered after a later unpublish changes nothing. No-ops (publishing
-/// published content) record the key too, for the same reason.
+/// content document's `fleet_applied_jobs` by the same revision-guarded `updateOne` that changes its
+/// status. Only the fleet's fields are written (`status`, `published_at`, `updated_at`, the stamps
+/// `fleet_status_stamp`, `fleet_published_stamp`, `fleet_published_at_external`, and the
+/// bookkeeping `fleet_applied_jobs`, `fleet_revision`), so another service's concurrent change of any
+/// other field (say `engagement.views`) survives. The status rules (``ContentLifecycle``) depend
+/// only on the jobs' stamps, never on the order jobs are processed in.
 ///
-/// A replace, not a `$set`: nx-27017 stores a date written by `$set` as a string. The cost: a
-/// field another service changes between this read and this write without touching
-/// `fleet_revision` (say the API's `engagement.views`) is written back as read (README).
+/// A producer's idempotency key is first bound to the content item (``KeyBinding``); a job for
+/// unknown content fails permanently and releases its binding, so a corrected job with the same key
+/// is applied.
 ///
 /// The Redis entries are invalidated after the write on every run, the no-ops and duplicates
-/// included: a run whose invalidation failed is retried and repairs it.
+/// included: a run whose invalidation failed is retried (`stepFailedAfterEffect`) and repairs it.
 struct ContentStatusWriter: Sendable {
     static let collection = "content"
+    static let statusStampField = "fleet_status_stamp"
+    static let publishedStampField = "fleet_published_stamp"
+    static let publishedAtExternalField = "fleet_published_at_external"
 
     let mongodb: MongoClient
     let cache: ContentCache
+    let dedupWindow: Duration
 
     func apply(
         _ action: ContentLifecycle.Action,
@@ -87,43 +96,91 @@ struct ContentStatusWriter: Sendable {
     ) async throws
         -> JobOutcome
     {
-        guard try await MongoDocumentUpdate.bindKey(mongodb, envelope: envelope, target: contentId.hex) else {
+        let window = dedupWindow
+        let binding = try await KeyBinding.claim(mongodb, envelope: envelope, target: contentId.hex) {
+            connection,
+            target in
+            guard let id = try? ObjectId(hex: target) else { return false }
+            let document = try connection.collection(Self.collection).findOne(["_id": .objectId(id)])
+            return MongoDocumentUpdate.hasApplied(envelope, to: document, window: window)
+        }
+        guard case .proceed(let claim) = binding else {
+            try await invalidate(contentId)
             return .alreadyApplied
         }
+        let job = ContentLifecycle.Job(action: action, stamp: JobStamp(envelope))
         let outcome = try await MongoDocumentUpdate.apply(
             mongodb,
             collection: Self.collection,
-            filter: ["_id": .objectId(contentId)]
+            filter: ["_id": .objectId(contentId)],
+            claim: claim
         ) { current in
             guard let current else {
                 throw JobError.permanent("unknown_content", "content \(contentId.hex) does not exist")
             }
-            return Self.change(action, of: current, envelope: envelope)
+            return Self.change(job, of: current, envelope: envelope, window: window, now: Date())
         }
-        try await cache.invalidate(contentId)
+        try await invalidate(contentId)
         return outcome
     }
 
-    /// The new version of `document`: the job recorded and, unless it is a no-op, the status change.
+    private func invalidate(_ contentId: ObjectId) async throws {
+        do {
+            try await cache.invalidate(contentId)
+        } catch {
+            throw JobError.stepFailedAfterEffect(
+                "cache_invalidation",
+                reason: "cache_not_invalidated",
+                "content \(contentId.hex): \(error)"
+            )
+        }
+    }
+
+    /// The fleet-owned state of a stored content document.
+    static func state(of document: BSONDocument) -> ContentLifecycle.State {
+        ContentLifecycle.State(
+            status: document["status"]?.stringValue,
+            statusStamp: document[statusStampField]?.stringValue.flatMap(JobStamp.init(text:)),
+            publishedAt: document["published_at"]?.dateValue,
+            publishedStamp: document[publishedStampField]?.stringValue.flatMap(JobStamp.init(text:)),
+            publishedAtExternal: document[publishedAtExternalField]?.boolValue ?? false
+        )
+    }
+
+    /// The fields to set in `document`: the job recorded and, where the rules change them, the
+    /// status, `published_at` and their stamps.
     static func change(
-        _ action: ContentLifecycle.Action,
+        _ job: ContentLifecycle.Job,
         of document: BSONDocument,
-        envelope: JobEnvelope
+        envelope: JobEnvelope,
+        window: Duration,
+        now: Date
     )
         -> (MongoDocumentUpdate.Decision, JobOutcome)
     {
-        if MongoDocumentUpdate.hasApplied(envelope, to: document) { return (.unchanged, .alreadyApplied) }
-        var updated = document
-        MongoDocumentUpdate.recordApplied(envelope, in: &updated)
-        if let change = ContentLifecycle.change(
-            action,
-            status: document["status"]?.stringValue,
-            publishedAt: document["published_at"]?.dateValue
-        ) {
-            updated["status"] = .string(change.status)
-            updated["updated_at"] = BSONValue(Date())
-            if let publishedAt = change.publishedAt { updated["published_at"] = BSONValue(publishedAt) }
+        if MongoDocumentUpdate.hasApplied(envelope, to: document, window: window, now: now) {
+            return (.unchanged, .alreadyApplied)
         }
-        return (.write(updated), .applied)
+        var changes = MongoDocumentUpdate.FieldChanges()
+        MongoDocumentUpdate.recordApplied(envelope, in: &changes, current: document, window: window, now: now)
+        let before = state(of: document)
+        let after = ContentLifecycle.applying(job, to: before)
+        if after.status != before.status { changes.set("status", after.status.map(BSONValue.string) ?? .null) }
+        if after.statusStamp != before.statusStamp {
+            changes.set(statusStampField, after.statusStamp.map { .string($0.text) } ?? .null)
+        }
+        if after.publishedAt != before.publishedAt {
+            changes.set("published_at", after.publishedAt.map(BSONValue.init) ?? .null)
+        }
+        if after.publishedStamp != before.publishedStamp {
+            changes.set(publishedStampField, after.publishedStamp.map { .string($0.text) } ?? .null)
+        }
+        if after.publishedAtExternal != before.publishedAtExternal {
+            changes.set(publishedAtExternalField, .bool(after.publishedAtExternal))
+        }
+        if after.status != before.status || after.publishedAt != before.publishedAt {
+            changes.set("updated_at", BSONValue(now))
+        }
+        return (.update(changes), .applied)
     }
 }

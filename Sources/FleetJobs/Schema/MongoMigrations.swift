@@ -33,6 +33,13 @@ public enum MongoMigrations {
                 ("job_market_trends", MongoIndex(keys: ["skill_id": 1, "region": 1], unique: true))
             ]
         ),
+        Step(
+            version: "0003",
+            description: "fleet_job_keys by job type and age, for pruning past the dedup window",
+            indexes: [
+                ("fleet_job_keys", MongoIndex(keys: ["job_type": 1, "bound_at": 1]))
+            ]
+        ),
     ]
 
     /// Applies every step (idempotently: see ``SchemaVersions/applyAll``) and returns the versions

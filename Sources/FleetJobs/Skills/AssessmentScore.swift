@@ -7,8 +7,14 @@ import MongoDB
 /// and `career.progress.recalculate` for the user.
 ///
 /// Exactly once without a multi-document transaction (broken on nx-27017): the job's key is kept in
-/// its history entry, and the document is replaced only if its `fleet_revision` is still the one read,
-/// so a duplicate finds its entry and a concurrent writer makes this one read and compute again.
+/// its history entry (with `recorded_at`: it counts for the dedup window), and the fleet-owned fields
+/// are set by an `updateOne` only if the document's `fleet_revision` is still the one read, so a
+/// duplicate finds its entry, a concurrent fleet writer makes this one read and compute again, and
+/// another service's change of any other field survives. A producer's idempotency key is first bound
+/// to the user (``KeyBinding``).
+///
+/// A follow-up that cannot be published after the write fails the step `follow_up_publish`
+/// (``JobError/stepFailedAfterEffect(_:reason:_:)``): retried, then dead-lettered marked applied.
 ///
 /// The follow-ups are published after the write, also by a duplicate: a crash (or a failed publish)
 /// between the two would otherwise lose them. Their idempotency keys derive from this job's, so each
@@ -26,10 +32,16 @@ public struct AssessmentScoreHandler: JobHandler {
 
     let mongodb: MongoClient
     let followUps: any FollowUpPublishing
+    let dedupWindow: Duration
 
-    public init(mongodb: MongoClient, followUps: any FollowUpPublishing) {
+    public init(
+        mongodb: MongoClient,
+        followUps: any FollowUpPublishing,
+        dedupWindow: Duration = .seconds(7 * 86_400)
+    ) {
         self.mongodb = mongodb
         self.followUps = followUps
+        self.dedupWindow = dedupWindow
     }
 
     public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
@@ -51,10 +63,16 @@ public struct AssessmentScoreHandler: JobHandler {
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
         let envelope = context.envelope
-        // Its idempotency key was used for another user's assessment: that job was this one.
-        guard try await MongoDocumentUpdate.bindKey(mongodb, envelope: envelope, target: payload.userId) else {
-            return .alreadyApplied
+        let window = dedupWindow
+        // Its idempotency key may have been used for another user's assessment: that job was this one.
+        let binding = try await KeyBinding.claim(mongodb, envelope: envelope, target: payload.userId) {
+            connection,
+            target in
+            let document = try connection.collection(UserSkillsDocument.collection).findOne(["user_id": .string(target)]
+            )
+            return UserSkillsDocument.hasApplied(jobKey: envelope.deduplicationKey, in: document, window: window)
         }
+        guard case .proceed(let claim) = binding else { return .alreadyApplied }
         let assessment = UserSkillsDocument.Assessment(
             skillId: payload.skillId,
             kind: payload.kind,
@@ -65,12 +83,14 @@ public struct AssessmentScoreHandler: JobHandler {
         let outcome = try await MongoDocumentUpdate.apply(
             mongodb,
             collection: UserSkillsDocument.collection,
-            filter: ["user_id": .string(payload.userId)]
+            filter: ["user_id": .string(payload.userId)],
+            claim: claim
         ) { current -> (MongoDocumentUpdate.Decision, JobOutcome) in
-            if UserSkillsDocument.hasApplied(jobKey: assessment.jobKey, in: current) {
+            let now = Date()
+            if UserSkillsDocument.hasApplied(jobKey: assessment.jobKey, in: current, window: window, now: now) {
                 return (.unchanged, .alreadyApplied)
             }
-            return (.write(UserSkillsDocument.applying(assessment, userId: payload.userId, to: current)), .applied)
+            return (UserSkillsDocument.applying(assessment, userId: payload.userId, to: current, now: now), .applied)
         }
         try await publishFollowUps(userId: payload.userId, context: context)
         return outcome

@@ -3,8 +3,8 @@ import MongoDB
 
 /// A user's MongoDB `user_skills` document and the change one assessment makes to it.
 ///
-/// The whole document is rewritten (read-modify-replace, ``MongoDocumentUpdate``): nx-27017 cannot
-/// `$push` subdocuments. The skill entry is derived from the history, so the order in which jobs
+/// Written by a revision-guarded `updateOne` of the fleet-owned fields (``MongoDocumentUpdate``):
+/// the history as a whole (nx-27017 cannot `$push` subdocuments), the skill entry's fields. The skill entry is derived from the history, so the order in which jobs
 /// arrive does not matter: `verified_score` and `level` from all technical scores of the skill,
 /// `self_assessment_score` from its latest self-assessment by job time.
 public enum UserSkillsDocument {
@@ -34,57 +34,96 @@ public enum UserSkillsDocument {
         }
     }
 
-    /// Whether a job with this key already added its history entry.
-    public static func hasApplied(jobKey: String, in document: BSONDocument?) -> Bool {
+    /// Whether a job with this key already added its history entry (one recorded within `window`;
+    /// entries record `recorded_at`, older ones count by their `date`).
+    public static func hasApplied(
+        jobKey: String,
+        in document: BSONDocument?,
+        window: Duration = MongoDocumentUpdate.defaultDedupWindow,
+        now: Date = Date()
+    ) -> Bool {
         let key = BSONValue.string(jobKey)
-        return history(of: document).contains { $0["job_key"] == key }
+        let cutoff = now.addingTimeInterval(-AppliedJobs.seconds(window))
+        return history(of: document).contains { entry in
+            guard entry["job_key"] == key else { return false }
+            let recorded = entry["recorded_at"]?.dateValue ?? entry["date"]?.dateValue ?? .distantFuture
+            return recorded >= cutoff
+        }
     }
 
-    /// The document after `assessment`: one more history entry, and the skill entry (created when
-    /// missing, its other fields such as certificates kept) recomputed. A new document gets an `_id`.
-    public static func applying(_ assessment: Assessment, userId: String, to current: BSONDocument?) -> BSONDocument {
-        var document =
-            current ?? [
-                "_id": .objectId(ObjectId()), "user_id": .string(userId), "skills": [], "assessment_history": [],
+    /// The write `assessment` makes: one more history entry, and the skill entry (created when
+    /// missing) recomputed. Only fleet-owned fields are set: `assessment_history`, and of the skill
+    /// entry `verified_score`, `level`, `self_assessment_score`, `last_assessed` (a new entry is
+    /// `{skill_id, level, self_assessment_score, verified_score, last_assessed}`); its other fields
+    /// (`certificates`, `endorsements`) and every other field of the document belong to other
+    /// writers and are never written. A missing document is inserted (it gets an `_id`).
+    public static func applying(
+        _ assessment: Assessment,
+        userId: String,
+        to current: BSONDocument?,
+        now: Date = Date()
+    ) -> MongoDocumentUpdate.Decision {
+        let history =
+            (current?["assessment_history"]?.arrayValue ?? []) + [
+                .document([
+                    "date": BSONValue(assessment.date), "skill_id": .objectId(assessment.skillId),
+                    "score": .int32(Int32(assessment.score)), "type": .string(assessment.kind.rawValue),
+                    "job_key": .string(assessment.jobKey), "recorded_at": BSONValue(now),
+                ])
             ]
-        var entries = document["assessment_history"]?.arrayValue ?? []
-        entries.append(
-            .document([
-                "date": BSONValue(assessment.date), "skill_id": .objectId(assessment.skillId),
-                "score": .int32(Int32(assessment.score)), "type": .string(assessment.kind.rawValue),
-                "job_key": .string(assessment.jobKey),
-            ])
-        )
-        document["assessment_history"] = .array(entries)
-
-        var skills = document["skills"]?.arrayValue ?? []
+        let skills = current?["skills"]?.arrayValue ?? []
         let index = skills.firstIndex { isSkill($0.documentValue?["skill_id"], assessment.skillId) }
-        var entry: BSONDocument =
-            index.flatMap { skills[$0].documentValue }
-            ?? [
-                "skill_id": .objectId(assessment.skillId), "level": .null, "self_assessment_score": .null,
-                "verified_score": .null,
-            ]
-        let skillHistory = entries.compactMap(\.documentValue).filter { isSkill($0["skill_id"], assessment.skillId) }
+        let stored = index.flatMap { skills[$0].documentValue }
+        let fields = skillFields(assessment, history: history, stored: stored)
+
+        guard current != nil else {
+            var entry: BSONDocument = ["skill_id": .objectId(assessment.skillId)]
+            for (key, value) in fields.elements { entry[key] = value }
+            return .insert([
+                "_id": .objectId(ObjectId()), "user_id": .string(userId), "skills": [.document(entry)],
+                "assessment_history": .array(history),
+            ])
+        }
+        var changes = MongoDocumentUpdate.FieldChanges()
+        changes.set("assessment_history", .array(history))
+        let identity = (field: "skill_id", value: stored?["skill_id"] ?? .objectId(assessment.skillId))
+        if let index {
+            changes.setElement("skills", of: skills, at: index, identity: identity, fields: fields)
+        } else {
+            var entry: BSONDocument = ["skill_id": .objectId(assessment.skillId)]
+            for (key, value) in fields.elements { entry[key] = value }
+            changes.appendElement("skills", to: skills, identity: identity, element: entry)
+        }
+        return .update(changes)
+    }
+
+    /// The skill entry's fleet-owned fields after `assessment`, derived from the whole history: the
+    /// order in which jobs arrive does not matter.
+    static func skillFields(_ assessment: Assessment, history: [BSONValue], stored: BSONDocument?) -> BSONDocument {
+        var fields: BSONDocument = [
+            "level": stored?["level"] ?? .null, "self_assessment_score": stored?["self_assessment_score"] ?? .null,
+            "verified_score": stored?["verified_score"] ?? .null,
+        ]
+        let skillHistory = history.compactMap(\.documentValue).filter { isSkill($0["skill_id"], assessment.skillId) }
         let technical = skillHistory.filter { $0["type"] == .string(Assessment.Kind.technicalAssessment.rawValue) }
         if let tenths = SkillScoring.verifiedTenths(technicalScores: technical.compactMap { score($0["score"]) }) {
-            entry["verified_score"] = .double(SkillScoring.verifiedScore(tenths: tenths))
-            entry["level"] = .string(SkillScoring.level(verifiedTenths: tenths).rawValue)
+            fields["verified_score"] = .double(SkillScoring.verifiedScore(tenths: tenths))
+            fields["level"] = .string(SkillScoring.level(verifiedTenths: tenths).rawValue)
         }
         // The latest by job time; of equal times, the one recorded last.
         let selfAssessments = skillHistory.filter { $0["type"] == .string(Assessment.Kind.selfAssessment.rawValue) }
         if let latest = selfAssessments.enumerated().max(by: { lhs, rhs in
             (date(lhs.element), lhs.offset) < (date(rhs.element), rhs.offset)
         }), let score = score(latest.element["score"]) {
-            entry["self_assessment_score"] = .int32(Int32(clamping: score))
+            fields["self_assessment_score"] = .int32(Int32(clamping: score))
         }
         // The time of the latest assessment: an older job arriving late does not move it back.
-        if entry["last_assessed"]?.dateValue.map({ $0 <= assessment.date }) ?? true {
-            entry["last_assessed"] = BSONValue(assessment.date)
+        if let last = stored?["last_assessed"]?.dateValue, last > assessment.date {
+            fields["last_assessed"] = BSONValue(last)
+        } else {
+            fields["last_assessed"] = BSONValue(assessment.date)
         }
-        if let index { skills[index] = .document(entry) } else { skills.append(.document(entry)) }
-        document["skills"] = .array(skills)
-        return document
+        return fields
     }
 
     /// The skills the user has a verified score for: lowercase ObjectId hex → score in tenths.

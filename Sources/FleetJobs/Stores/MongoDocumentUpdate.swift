@@ -14,40 +14,177 @@ public struct MongoWriteConflict: Error, CustomStringConvertible {
     public var description: String { "write conflict: \(detail)" }
 }
 
-/// Exactly-once changes to ONE MongoDB document, atomic without multi-document transactions.
+/// Exactly-once changes to ONE MongoDB document, atomic without multi-document transactions, that
+/// write only the fields the fleet owns.
 ///
 /// Each job type's effect lives in a single document (a user's skills, a content item, a trend
-/// series), so the job's dedup key is recorded in that same document (`fleet_applied_jobs`) and
-/// both are written by one `replaceOne` filtered on the document's `fleet_revision`. A duplicate
-/// finds its key and writes nothing; a concurrent writer makes the replace match nothing, and the
-/// update is read and computed again.
+/// series), so the job's dedup key is recorded in that same document (`fleet_applied_jobs`, or the
+/// job's history entry) and both are written by one `updateOne` whose filter holds the document's
+/// `fleet_revision` as read and whose `$set` names only fleet-owned paths. A duplicate finds its key
+/// and writes nothing; a concurrent fleet writer makes the update match nothing, and the change is
+/// read and computed again. Another service's `$inc`/`$set` of any other field of the same document
+/// (a view counter, a skill entry's `endorsements`) is never written back, so it survives whenever
+/// it lands.
 ///
 /// Why not a ledger collection in a transaction: nx-27017 (the local MongoDB) breaks concurrent
-/// transactions in one database (`no such savepoint`, and an abort undoes other connections'
-/// writes), and `$push`/`$addToSet`/positional `$set` are broken there too (README, "Deviations").
-/// Read-modify-replace of one document is correct on both servers, across any number of workers.
+/// transactions in one database. How the update forms differ there (README, "Deviations", and
+/// `MongoClientTests`) is handled here, in ``write(_:current:to:)``, never in the job rules:
+/// - a date as the direct value of a `$set` path is stored as a string by its SQL update path; an
+///   update that also carries `$pull` with a condition runs its Python path, which keeps dates, so
+///   on nx-27017 such updates get a no-op `$pull` of an absent field (``nxPythonPathField``);
+/// - numeric array paths (`skills.2.level`) in `$set` and in filters do nothing there (the update
+///   matches and changes nothing; the filter matches nothing), so ``FieldChanges/setElement`` and
+///   ``FieldChanges/appendElement`` fall back to a `$set` of the whole array guarded by its length
+///   (`$size`), which it serves. On MongoDB they write the element's owned fields by index, guarded by
+///   the element at that index still being the same one (`"skills.2.skill_id": {$in: [id]}`), so
+///   another writer's fields inside the element (`endorsements`, `certificates`) survive too.
+///
+/// Dedup records have a lifetime (``AppliedJobs``): entries carry the time they were recorded, are
+/// dropped once older than the dedup window whenever the document is written, and the array is
+/// capped at ``AppliedJobs/cap`` entries.
 public enum MongoDocumentUpdate {
-    /// One more on every write of the document.
+    /// One more on every fleet write of the document.
     public static let revisionField = "fleet_revision"
-    /// Dedup keys (`<type> <key>`) of the jobs that changed the document.
+    /// Dedup records (`{key: "<type> <key>", at: <date>}`, or old-format plain strings) of the jobs
+    /// that changed the document.
     public static let appliedJobsField = "fleet_applied_jobs"
+    /// The field an nx-27017-only no-op `$pull` names to make that server keep `$set` dates (see above).
+    public static let nxPythonPathField = "fleet_nx_update_path"
+    /// The contract's default dedup window: 7 days.
+    public static let defaultDedupWindow: Duration = .seconds(7 * 86_400)
+
+    /// The fleet-owned fields one write sets, and what must still hold of the document for the write
+    /// to be right (besides its revision).
+    public struct FieldChanges: Sendable {
+        /// `$set`: path → value.
+        public private(set) var set = BSONDocument()
+        /// Extra filter conditions.
+        public private(set) var guards = BSONDocument()
+        /// Array element changes, written by index on MongoDB and as the whole array on nx-27017.
+        var elementChanges: [ElementChange] = []
+
+        struct ElementChange: Sendable {
+            let arrayPath: String
+            /// The index changed, or nil to append.
+            let index: Int?
+            /// The array's length as read.
+            let count: Int
+            let identity: (field: String, value: BSONValue)
+            let fields: BSONDocument
+            let element: BSONDocument
+            let wholeArray: [BSONValue]
+        }
+
+        public init() {}
+
+        public mutating func set(_ path: String, _ value: BSONValue) {
+            set[path] = value
+        }
+
+        /// Adds a filter condition the write needs.
+        public mutating func require(_ path: String, _ condition: BSONValue) {
+            guards[path] = condition
+        }
+
+        /// Sets `fields` of the element at `index` of the array `arrayPath` as read (`array`), the
+        /// element being the one whose `identity.field` is `identity.value` (an ObjectId or string).
+        public mutating func setElement(
+            _ arrayPath: String,
+            of array: [BSONValue],
+            at index: Int,
+            identity: (field: String, value: BSONValue),
+            fields: BSONDocument
+        ) {
+            var whole = array
+            var element = array[index].documentValue ?? BSONDocument()
+            for (key, value) in fields.elements { element[key] = value }
+            whole[index] = .document(element)
+            elementChanges.append(
+                ElementChange(
+                    arrayPath: arrayPath,
+                    index: index,
+                    count: array.count,
+                    identity: identity,
+                    fields: fields,
+                    element: element,
+                    wholeArray: whole
+                )
+            )
+        }
+
+        /// Appends `element` to the array `arrayPath` as read (`array`, empty when missing).
+        public mutating func appendElement(
+            _ arrayPath: String,
+            to array: [BSONValue],
+            identity: (field: String, value: BSONValue),
+            element: BSONDocument
+        ) {
+            elementChanges.append(
+                ElementChange(
+                    arrayPath: arrayPath,
+                    index: nil,
+                    count: array.count,
+                    identity: identity,
+                    fields: element,
+                    element: element,
+                    wholeArray: array + [.document(element)]
+                )
+            )
+        }
+
+        /// The `$set` and the extra filter for the server: by index on MongoDB, whole arrays on
+        /// nx-27017. One change per array (the fleet changes at most one element per write).
+        /// `arrayExists` tells whether the document read holds an array at a path.
+        public func resolved(
+            arrayPathsWork: Bool,
+            arrayExists: (String) -> Bool
+        ) -> (set: BSONDocument, guards: BSONDocument) {
+            var set = self.set
+            var guards = self.guards
+            for change in elementChanges {
+                if !arrayExists(change.arrayPath) {
+                    // No array yet (absent or null): write it whole.
+                    set[change.arrayPath] = .array(change.wholeArray)
+                    guards[change.arrayPath] = .null
+                } else if !arrayPathsWork {
+                    set[change.arrayPath] = .array(change.wholeArray)
+                    guards[change.arrayPath] = ["$size": .int64(Int64(change.count))]
+                } else if let index = change.index {
+                    for (key, value) in change.fields.elements {
+                        set["\(change.arrayPath).\(index).\(key)"] = value
+                    }
+                    guards["\(change.arrayPath).\(index).\(change.identity.field)"] = ["$in": [change.identity.value]]
+                } else {
+                    set["\(change.arrayPath).\(change.count)"] = .document(change.element)
+                    guards[change.arrayPath] = ["$size": .int64(Int64(change.count))]
+                }
+            }
+            return (set, guards)
+        }
+    }
 
     /// What `change` decided for the document it was shown.
     public enum Decision: Sendable {
-        /// Write this version of the document (it keeps the `_id` of the one read, or has one when
-        /// creating).
-        case write(BSONDocument)
+        /// Insert this new document (it has an `_id`).
+        case insert(BSONDocument)
+        /// Set these fields of the document read.
+        case update(FieldChanges)
         /// Write nothing.
         case unchanged
     }
 
     /// Reads the document matching `filter` (nil when there is none), lets `change` decide, and
-    /// writes its version guarded by the revision read; on a conflict, from the read again, up to
+    /// writes its decision guarded by the revision read; on a conflict, from the read again, up to
     /// `attempts` times, then a transient ``JobError`` sends the job to its retry schedule.
+    ///
+    /// With a `claim` (a job with an idempotency key, ``KeyBinding``): each write starts only while
+    /// the claim's lease allows it, and a permanent ``JobError`` thrown by `change` (the job can never
+    /// apply, e.g. unknown content) releases the claim, so the failed job leaves its key unused.
     public static func apply<Result: Sendable>(
         _ client: MongoClient,
         collection: String,
         filter: BSONDocument,
+        claim: KeyBinding.Claim? = nil,
         attempts: Int = 50,
         _ change: @escaping @Sendable (BSONDocument?) throws -> (Decision, Result)
     ) async throws -> Result {
@@ -58,9 +195,9 @@ public enum MongoDocumentUpdate {
                     let documents = connection.collection(collection)
                     let current = try documents.findOne(filter)
                     let (decision, result) = try change(current)
-                    if case .write(let document) = decision {
-                        try write(document, expectedRevision: current.map(revision(of:)), to: documents)
-                    }
+                    if case .unchanged = decision { return result }
+                    try claim?.checkWritable()
+                    try write(decision, current: current, to: documents)
                     return result
                 }
             } catch let conflict as MongoWriteConflict {
@@ -70,70 +207,60 @@ public enum MongoDocumentUpdate {
                 attempt += 1
                 // Random, growing pauses so racing writers stop colliding.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(2 * min(attempt, 20)))))
+            } catch let error as JobError where error.kind == .permanent {
+                if let claim { try? await KeyBinding.release(client, claim) }
+                throw error
             }
         }
     }
 
-    /// Replaces `document` if its stored revision is still `revision`, or inserts it when `revision`
-    /// is nil; the written copy carries the next revision.
+    /// Writes `decision` for the document read as `current`: an insert (when `current` is nil), or
+    /// an `updateOne` filtered on its `_id`, its revision as read and the changes' guards, setting
+    /// the changes and the next revision.
     /// - Throws: ``MongoWriteConflict`` when another writer got there first.
-    public static func write(
-        _ document: BSONDocument,
-        expectedRevision revision: Int64?,
-        to collection: MongoCollection,
-        session: MongoSession? = nil
-    ) throws {
-        var document = document
-        document[revisionField] = .int64((revision ?? 0) + 1)
-        guard let id = document["_id"] else { preconditionFailure("write(_:) needs a document with an _id") }
-        guard let revision else {
+    public static func write(_ decision: Decision, current: BSONDocument?, to collection: MongoCollection) throws {
+        switch decision {
+        case .unchanged:
+            return
+        case .insert(var document):
+            precondition(document["_id"] != nil, "insert needs a document with an _id")
+            guard current == nil else { throw MongoWriteConflict(detail: "insert over an existing document") }
+            document[revisionField] = .int64(1)
             do {
-                try collection.insertOne(document, session: session)
+                try collection.insertOne(document)
             } catch let error as MongoError where error.isDuplicateKey {
                 throw MongoWriteConflict(detail: "\(collection.name) document created concurrently")
             }
-            return
-        }
-        // A document written by someone else has no revision yet: match it by the field's absence.
-        let guardValue: BSONValue = revision == 0 ? ["$exists": false] : .int64(revision)
-        let result = try collection.replaceOne(
-            filter: ["_id": id, revisionField: guardValue],
-            replacement: document,
-            session: session
-        )
-        guard result.matchedCount == 1 else {
-            throw MongoWriteConflict(detail: "\(collection.name) document changed concurrently")
-        }
-    }
-
-    /// The revision of a document read for ``write(_:expectedRevision:to:session:)``; 0 when it has none.
-    public static func revision(of document: BSONDocument) -> Int64 {
-        Int64(document[revisionField]?.intValue ?? 0)
-    }
-
-    /// Where a producer's idempotency key is bound to the one document its first job targets.
-    public static let keysCollection = "fleet_job_keys"
-
-    /// The contract makes two jobs with one idempotency key and type one job, even when they name
-    /// different documents, which an in-document record alone cannot see. So a job with an
-    /// idempotency key first binds the key to its target document: true when the key is new or
-    /// bound to this same target (then the in-document record decides, which also covers a crash
-    /// between this call and the write), false when another document already took the key.
-    /// Jobs without an idempotency key (the id is the key) need no binding.
-    public static func bindKey(_ client: MongoClient, envelope: JobEnvelope, target: String) async throws -> Bool {
-        guard envelope.idempotencyKey != nil else { return true }
-        let id = BSONValue.string(jobKey(envelope))
-        return try await client.withConnection { connection in
-            let keys = connection.collection(keysCollection)
-            do {
-                try keys.insertOne([
-                    "_id": id, "target": .string(target), "job_id": .string(envelope.id), "bound_at": BSONValue(Date()),
-                ])
-                return true
-            } catch let error as MongoError where error.isDuplicateKey {
-                return try keys.findOne(["_id": id])?["target"]?.stringValue == target
+        case .update(let changes):
+            guard let current, let id = current["_id"] else {
+                preconditionFailure("an update needs the document it was computed from")
+            }
+            let nx = try collection.connection.isNx27017()
+            let (set, guards) = changes.resolved(arrayPathsWork: !nx) { path in
+                current[path]?.arrayValue != nil
+            }
+            let revision = revision(of: current)
+            // A document written by someone else has no revision yet: match it by the field's absence.
+            var filter: BSONDocument = [
+                "_id": id, revisionField: revision == 0 ? ["$exists": false] : .int64(revision),
+            ]
+            for (key, value) in guards.elements { filter[key] = value }
+            var fields = set
+            fields[revisionField] = .int64(revision + 1)
+            var update: BSONDocument = ["$set": .document(fields)]
+            if nx, fields.elements.contains(where: { if case .date = $0.value { true } else { false } }) {
+                update["$pull"] = [nxPythonPathField: ["$in": []]]
+            }
+            let result = try collection.updateOne(filter: filter, update: update)
+            guard result.matchedCount == 1 else {
+                throw MongoWriteConflict(detail: "\(collection.name) document changed concurrently")
             }
         }
+    }
+
+    /// The revision of a document as read; 0 when it has none.
+    public static func revision(of document: BSONDocument) -> Int64 {
+        Int64(document[revisionField]?.intValue ?? 0)
     }
 
     /// The key under which `envelope` is recorded in the document it changes.
@@ -141,15 +268,92 @@ public enum MongoDocumentUpdate {
         "\(envelope.type) \(envelope.deduplicationKey)"
     }
 
-    /// Whether the job already changed `document`.
-    public static func hasApplied(_ envelope: JobEnvelope, to document: BSONDocument?) -> Bool {
-        let key = BSONValue.string(jobKey(envelope))
-        return document?[appliedJobsField]?.arrayValue?.contains(key) ?? false
+    /// Whether the job already changed `document` (a record younger than `window`).
+    public static func hasApplied(
+        _ envelope: JobEnvelope,
+        to document: BSONDocument?,
+        window: Duration = defaultDedupWindow,
+        now: Date = Date()
+    ) -> Bool {
+        AppliedJobs.contains(jobKey(envelope), in: document?[appliedJobsField], window: window, now: now)
     }
 
-    /// Records the job in the document about to be written.
-    public static func recordApplied(_ envelope: JobEnvelope, in document: inout BSONDocument) {
-        let applied = document[appliedJobsField]?.arrayValue ?? []
-        document[appliedJobsField] = .array(applied + [.string(jobKey(envelope))])
+    /// Records the job in `changes`: `fleet_applied_jobs` as read, pruned, plus this job.
+    public static func recordApplied(
+        _ envelope: JobEnvelope,
+        in changes: inout FieldChanges,
+        current: BSONDocument?,
+        window: Duration = defaultDedupWindow,
+        now: Date = Date()
+    ) {
+        changes.set(
+            appliedJobsField,
+            AppliedJobs.recording(jobKey(envelope), in: current?[appliedJobsField], window: window, now: now)
+        )
+    }
+}
+
+/// The bounded dedup records of one document (`fleet_applied_jobs`).
+///
+/// An entry is `{key, at}` (`at` = when it was recorded); entries older than the dedup window no
+/// longer count and are dropped whenever the document is written, and at most ``cap`` entries are
+/// kept (the oldest go first). 1,000 entries (about 80 KB) stay far below MongoDB's 16 MiB document
+/// limit while covering any realistic number of jobs per content item or trend series within a
+/// window; a document receiving more than 1,000 keyed jobs within one window would forget the oldest
+/// early (documented). Old-format entries (plain key strings, written before records had a time)
+/// count as applied, and are rewritten as `{key, at: now}` on the next write, so they too expire
+/// one window later.
+public enum AppliedJobs {
+    public static let cap = 1_000
+
+    /// Whether `key` is recorded in `records` and younger than `window`.
+    public static func contains(_ key: String, in records: BSONValue?, window: Duration, now: Date) -> Bool {
+        let cutoff = now.addingTimeInterval(-seconds(window))
+        for record in records?.arrayValue ?? [] {
+            switch record {
+            case .string(let stored) where stored == key:
+                return true
+            case .document(let entry) where entry["key"]?.stringValue == key:
+                if (entry["at"]?.dateValue ?? .distantFuture) >= cutoff { return true }
+            default:
+                continue
+            }
+        }
+        return false
+    }
+
+    /// `records` without entries older than `window`, old-format entries given the time `now`, plus
+    /// `key` recorded at `now`, capped at ``cap``.
+    public static func recording(_ key: String, in records: BSONValue?, window: Duration, now: Date) -> BSONValue {
+        var kept = pruned(records, window: window, now: now)
+        kept.append(entry(key, at: now))
+        if kept.count > cap { kept.removeFirst(kept.count - cap) }
+        return .array(kept)
+    }
+
+    /// `records` without the entries older than `window` (old-format entries kept, given `now`).
+    public static func pruned(_ records: BSONValue?, window: Duration, now: Date) -> [BSONValue] {
+        let cutoff = now.addingTimeInterval(-seconds(window))
+        // (BSONValue is ExpressibleByNilLiteral: the closure's type is spelled out so nil drops.)
+        return (records?.arrayValue ?? []).compactMap { (record: BSONValue) -> BSONValue? in
+            switch record {
+            case .string(let key):
+                return entry(key, at: now)
+            case .document(let entry):
+                guard let at = entry["at"]?.dateValue else { return record }
+                return at >= cutoff ? record : Optional<BSONValue>.none
+            default:
+                return Optional<BSONValue>.none
+            }
+        }
+    }
+
+    static func entry(_ key: String, at time: Date) -> BSONValue {
+        .document(["key": .string(key), "at": BSONValue(time)])
+    }
+
+    static func seconds(_ duration: Duration) -> TimeInterval {
+        let (seconds, attoseconds) = duration.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

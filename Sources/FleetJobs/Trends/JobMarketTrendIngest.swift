@@ -9,11 +9,14 @@ import MongoDB
 /// `region` is data: any non-blank string of at most ``maxRegionLength`` characters, stored as it
 /// is (`"$where"` included).
 ///
-/// Exactly once by construction: the merge ignores a point it already holds, so
-/// a redelivered job or a repeat changes nothing, and no job key is recorded (a key list would
-/// grow with the history and make the document depend on arrival order). So two jobs that share
-/// an `idempotency_key` but carry different points both take effect. The document is read, merged
-/// and replaced under its `fleet_revision` (``MongoDocumentUpdate``), retried on conflicts.
+/// Exactly once by construction: the merge ignores a point it already holds, so a redelivered job or
+/// a repeat changes nothing, and jobs without an idempotency key record nothing. A producer's
+/// idempotency key is bound to its series (``KeyBinding``) and recorded in the series document's
+/// `fleet_applied_jobs`, so a second job with that key changes nothing even if it carries another
+/// point; a job that fails permanently releases the key. The document's fleet-owned fields
+/// (`timestamp`, `metrics`, `historical_data`, `fleet_applied_jobs`, `fleet_revision`) are written by
+/// a `fleet_revision`-guarded `updateOne` (``MongoDocumentUpdate``), retried on conflicts; other
+/// fields survive concurrent changes.
 public struct JobMarketTrendIngestHandler: JobHandler {
     public static let jobType = "jobmarket.trend.ingest"
     public static let collection = "job_market_trends"
@@ -26,9 +29,18 @@ public struct JobMarketTrendIngestHandler: JobHandler {
     }
 
     let mongodb: MongoClient
+    let dedupWindow: Duration
 
-    public init(mongodb: MongoClient) {
+    public init(mongodb: MongoClient, dedupWindow: Duration = .seconds(7 * 86_400)) {
         self.mongodb = mongodb
+        self.dedupWindow = dedupWindow
+    }
+
+    /// The filter of one series. `$in` of one id, not an equality: nx-27017 matches an ObjectId field
+    /// other than `_id` by equality never (`$eq` neither), but by `$in`; on MongoDB both use the
+    /// unique index.
+    static func filter(skillId: ObjectId, region: String) -> BSONDocument {
+        ["skill_id": ["$in": [.objectId(skillId)]], "region": .string(region)]
     }
 
     public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
@@ -50,20 +62,28 @@ public struct JobMarketTrendIngestHandler: JobHandler {
     }
 
     public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
-        // `$in` of one id, not an equality: nx-27017 matches an ObjectId field other than `_id` by
-        // equality never (`$eq` neither), but by `$in`; on MongoDB both use the unique index.
-        let filter: BSONDocument = [
-            "skill_id": ["$in": [.objectId(payload.skillId)]], "region": .string(payload.region),
-        ]
+        let filter = Self.filter(skillId: payload.skillId, region: payload.region)
         let envelope = context.envelope
-        let seriesKey = "\(payload.skillId.hex) \(payload.region)"
-        guard try await MongoDocumentUpdate.bindKey(mongodb, envelope: envelope, target: seriesKey) else {
-            return .alreadyApplied
+        let window = dedupWindow
+        let keyed = envelope.idempotencyKey != nil
+        let binding = try await KeyBinding.claim(
+            mongodb,
+            envelope: envelope,
+            target: "\(payload.skillId.hex) \(payload.region)"
+        ) { connection, target in
+            // `<24 hex digits> <region>`
+            guard target.utf8.count > 25, let id = try? ObjectId(hex: String(target.prefix(24))) else { return false }
+            let document = try connection.collection(Self.collection)
+                .findOne(Self.filter(skillId: id, region: String(target.dropFirst(25))))
+            return MongoDocumentUpdate.hasApplied(envelope, to: document, window: window)
         }
-        return try await MongoDocumentUpdate.apply(mongodb, collection: Self.collection, filter: filter) { stored in
+        guard case .proceed(let claim) = binding else { return .alreadyApplied }
+        return try await MongoDocumentUpdate.apply(mongodb, collection: Self.collection, filter: filter, claim: claim) {
+            stored in
+            let now = Date()
             // Points are idempotent by date; only a producer's idempotency key, which may name a
             // different point, needs recording (keeping every job id would grow the document forever).
-            if envelope.idempotencyKey != nil && MongoDocumentUpdate.hasApplied(envelope, to: stored) {
+            if keyed && MongoDocumentUpdate.hasApplied(envelope, to: stored, window: window, now: now) {
                 return (.unchanged, .alreadyApplied)
             }
             var series: TrendSeries
@@ -75,15 +95,31 @@ public struct JobMarketTrendIngestHandler: JobHandler {
                     "job_market_trends \(payload.skillId.hex) \(String(reflecting: payload.region)): \(error)"
                 )
             }
-            guard series.ingest(payload.point) else { return (.unchanged, .alreadyApplied) }
-            var document =
-                stored ?? [
+            let merged = series.ingest(payload.point)
+            // A keyed job is recorded even when its point was there already: the key took effect here.
+            guard merged || keyed else { return (.unchanged, .alreadyApplied) }
+            guard let stored else {
+                var document: BSONDocument = [
                     "_id": .objectId(ObjectId()), "skill_id": .objectId(payload.skillId),
                     "region": .string(payload.region),
                 ]
-            series.write(into: &document)
-            if envelope.idempotencyKey != nil { MongoDocumentUpdate.recordApplied(envelope, in: &document) }
-            return (.write(document), .applied)
+                series.write(into: &document)
+                if keyed {
+                    document[MongoDocumentUpdate.appliedJobsField] = AppliedJobs.recording(
+                        MongoDocumentUpdate.jobKey(envelope),
+                        in: nil,
+                        window: window,
+                        now: now
+                    )
+                }
+                return (.insert(document), .applied)
+            }
+            var changes = MongoDocumentUpdate.FieldChanges()
+            if merged { series.write(into: &changes) }
+            if keyed {
+                MongoDocumentUpdate.recordApplied(envelope, in: &changes, current: stored, window: window, now: now)
+            }
+            return (.update(changes), merged ? .applied : .alreadyApplied)
         }
     }
 }

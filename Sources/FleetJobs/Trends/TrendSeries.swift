@@ -163,6 +163,15 @@ extension TrendSeries {
         }
     }
 
+    /// Sets `timestamp`, `metrics` and `historical_data` in `changes` (the series' fleet-owned fields).
+    public func write(into changes: inout MongoDocumentUpdate.FieldChanges) {
+        if let latest {
+            changes.set("timestamp", .date(latest.date))
+            changes.set("metrics", .document(latest.metrics))
+        }
+        changes.set("historical_data", .array(history.map { .document($0.document) }))
+    }
+
     /// Writes `timestamp`, `metrics` and `historical_data` into `document`, keeping its other fields.
     public func write(into document: inout BSONDocument) {
         if let latest {
