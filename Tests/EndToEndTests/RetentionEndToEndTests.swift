@@ -1,6 +1,7 @@
 import FleetCore
 import FleetJobs
 import Foundation
+import MongoDB
 import Testing
 
 /// `fleet maintenance` against real stores: records past their dedup window go, newer ones stay,
@@ -28,8 +29,24 @@ struct RetentionEndToEndTests {
             "UPDATE fleet_applied_jobs SET applied_at = now() - ($2 || ' days')::interval WHERE job_id = $1",
             [recent.id, "6"]
         )
+        // And a MongoDB key binding of each age.
+        try await environment.mongodb.withConnection { connection in
+            let keys = connection.collection("fleet_job_keys")
+            for (key, days) in [("old", 8.0), ("recent", 6.0)] {
+                try keys.insertOne([
+                    "_id": .string("content.publish \(key)"), "job_type": "content.publish",
+                    "target": "65a1b2c3d4e5f60718293a4b", "job_id": .string(UUID().uuidString.lowercased()),
+                    "token": "t", "bound_at": BSONValue(Date().addingTimeInterval(-days * 86_400)),
+                ])
+            }
+        }
         let output = try environment.fleet(["maintenance"])
         #expect(output.contains("postgres enrollment.update: 1 record(s) pruned"), "\(output)")
+        #expect(output.contains("mongodb content.publish: 1 record(s) pruned"), "\(output)")
+        let bindings = try await environment.mongodb.withConnection { connection in
+            try connection.collection("fleet_job_keys").find([:]).compactMap { $0["_id"]?.stringValue }
+        }
+        #expect(bindings == ["content.publish recent"])
         #expect(
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs WHERE job_id = $1", [recent.id])
                 == 1

@@ -7,6 +7,7 @@ import Foundation
 public enum FleetMaintenance {
     enum Store: String {
         case postgres
+        case mongodb
         case graph = "neo4j"
     }
 
@@ -14,6 +15,8 @@ public enum FleetMaintenance {
     static let stores: [String: Store] = [
         EventRegisterHandler.jobType: .graph, EventCancelHandler.jobType: .graph,
         MentorshipStartHandler.jobType: .graph, MentorshipSessionLoggedHandler.jobType: .graph,
+        AssessmentScoreHandler.jobType: .mongodb, ContentPublishHandler.jobType: .mongodb,
+        ContentUnpublishHandler.jobType: .mongodb, JobMarketTrendIngestHandler.jobType: .mongodb,
     ]
 
     public struct Pruned: Sendable, Equatable, CustomStringConvertible {
@@ -36,6 +39,10 @@ public enum FleetMaintenance {
             switch store {
             case .postgres:
                 records = try await PostgresJobLedger.prune(stores.postgres, jobType: type, olderThan: cutoff(type))
+            case .mongodb:
+                // Key bindings; in-document records past the window stop counting and are dropped
+                // when their document is next written.
+                records = try await MongoRetention.prune(stores.mongodb, jobType: type, olderThan: cutoff(type))
             case .graph:
                 records = try await GraphRetention.prune(stores.graph, jobType: type, olderThan: cutoff(type))
             }

@@ -22,7 +22,7 @@ public struct FleetWorker: Service {
         self.logger = logger
         let stores = FleetStores(configuration: configuration, exchange: topology.exchange, logger: logger)
         self.stores = stores
-        let registry = JobCatalog.registry(stores: stores)
+        let registry = JobCatalog.registry(stores: stores, topology: topology)
         let stats = self.stats
         consumers = manifest.queues.compactMap { topology.queue(named: $0) }.map { queue in
             QueueConsumer(
