@@ -1,5 +1,6 @@
 import AMQP
 import Foundation
+import Redis
 import Testing
 
 @testable import FleetCore
@@ -36,5 +37,15 @@ struct SettlementRulesTests {
         #expect(step.failedStepAfterEffect == "cache_refresh")
         #expect(step.kind == .transient)
         #expect(JobError.transient("lock_unavailable", "busy").failedStepAfterEffect == nil)
+    }
+
+    /// The "any" rows of the README's classification table.
+    @Test func handlerErrorsDeadlinesAndLockTimeouts() {
+        #expect(FailureClassifier.classify(JobError.permanent("unknown_user", "x")).permanent)
+        #expect(!FailureClassifier.classify(JobError.transient("idempotency_key_busy", "x")).permanent)
+        let deadline = FailureClassifier.classify(DeadlineExceeded(deadline: .seconds(30)))
+        #expect(!deadline.permanent && deadline.reason == "deadline_exceeded")
+        let lock = FailureClassifier.classify(RedisLockError.timeout("lock:event:x"))
+        #expect(!lock.permanent && lock.reason == "lock_unavailable")
     }
 }
