@@ -77,16 +77,7 @@ struct ContentLifecycleTests {
         }
     }
 
-    static func permutations<T>(_ items: [T]) -> [[T]] {
-        guard items.count > 1 else { return [items] }
-        var result: [[T]] = []
-        for index in items.indices {
-            var rest = items
-            let first = rest.remove(at: index)
-            for tail in permutations(rest) { result.append([first] + tail) }
-        }
-        return result
-    }
+    static func permutations<T>(_ items: [T]) -> [[T]] { allOrders(items) }
 
     /// Every order of every job set (duplicates and equal created_at included) ends in one state,
     /// from each starting state.

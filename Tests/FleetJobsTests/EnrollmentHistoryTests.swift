@@ -49,14 +49,7 @@ struct EnrollmentHistoryTests {
         return history
     }
 
-    static func permutations<T>(_ items: [T]) -> [[T]] {
-        guard items.count > 1 else { return [items] }
-        return items.indices.flatMap { index -> [[T]] in
-            var rest = items
-            let first = rest.remove(at: index)
-            return permutations(rest).map { [first] + $0 }
-        }
-    }
+    static func permutations<T>(_ items: [T]) -> [[T]] { allOrders(items) }
 
     /// Every sequence of up to four jobs from the pool (about 800), each processed in every order,
     /// with its first job also delivered twice: the same row as the in-order rules.

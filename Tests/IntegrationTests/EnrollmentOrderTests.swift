@@ -60,14 +60,7 @@ struct EnrollmentOrderTests {
         )
     }
 
-    static func permutations<T>(_ items: [T]) -> [[T]] {
-        guard items.count > 1 else { return [items] }
-        return items.indices.flatMap { index -> [[T]] in
-            var rest = items
-            let first = rest.remove(at: index)
-            return permutations(rest).map { [first] + $0 }
-        }
-    }
+    static func permutations<T>(_ items: [T]) -> [[T]] { allOrders(items) }
 
     /// A job set for one user: `(action, second, progress)`; each set is run in every order, with
     /// its first job delivered twice and its second published again under its idempotency key with

@@ -51,16 +51,7 @@ extension NetworkingHandlerTests {
         return state
     }
 
-    static func permutations<T>(_ items: [T]) -> [[T]] {
-        guard items.count > 1 else { return [items] }
-        var result: [[T]] = []
-        for index in items.indices {
-            var rest = items
-            let first = rest.remove(at: index)
-            for tail in permutations(rest) { result.append([first] + tail) }
-        }
-        return result
-    }
+    static func permutations<T>(_ items: [T]) -> [[T]] { allOrders(items) }
 
     func registrationState(user: String, event: String) async throws -> Registration? {
         let result = try await graph.run(
