@@ -123,6 +123,7 @@ let package = Package(
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "FleetBenchTests", dependencies: ["FleetBench", "FleetCore", "Postgres", "Redis"]),
         .testTarget(
             name: "IntegrationTests",

@@ -45,19 +45,15 @@ public final class AMQPClient: Sendable {
         var exited = false
         /// The connection deliveries must come from to be acked: see ``isCurrent(_:)``.
         var generation: UInt64 = 0
-        /// Acks in `commands`: they wake the thread only in numbers (see ``ackBatch``).
-        var queuedAcks = 0
-        /// A command other than an ack is in `commands`, and has woken the thread.
-        var urgentQueued = false
-        /// The thread sleeps without an ack flush due, so the next ack must wake it.
-        var threadSleepsLong = false
+        /// When a queued command wakes the thread, and how long the thread may sleep.
+        var wake: AckWakePolicy
     }
 
     public let configuration: AMQPConfiguration
     private let subscriptions: [Subscription]
     private let streams: [String: AsyncStream<AMQPDelivery>]
     private let continuations: [String: AsyncStream<AMQPDelivery>.Continuation]
-    private let inbox = Mutex(Inbox())
+    private let inbox: Mutex<Inbox>
     private let wakeDescriptor: Int32
     private let logger: Logger
     /// Acks that are sent at once, without waiting out ``ackDelay``: a quarter of the smallest
@@ -84,6 +80,7 @@ public final class AMQPClient: Sendable {
         self.continuations = continuations
         self.wakeDescriptor = fleet_wake_descriptor()
         self.ackBatch = max(1, Int(subscriptions.map(\.prefetch).min() ?? 1) / 4)
+        self.inbox = Mutex(Inbox(wake: AckWakePolicy(ackBatch: ackBatch)))
     }
 
     deinit {
@@ -121,7 +118,7 @@ public final class AMQPClient: Sendable {
                 guard !inbox.exited else { return nil }
                 let command = Command.publish(message, continuation)
                 inbox.commands.append(command)
-                return Self.wakeNeeded(after: command, &inbox, ackBatch: ackBatch)
+                return inbox.wake.queued(isAck: false)
             }
             switch accepted {
             case nil: continuation.resume(throwing: closedError)
@@ -193,24 +190,10 @@ public final class AMQPClient: Sendable {
     private func send(_ command: Command) {
         let mustWake = inbox.withLock { inbox in
             inbox.commands.append(command)
-            return Self.wakeNeeded(after: command, &inbox, ackBatch: ackBatch)
+            if case .ack = command { return inbox.wake.queued(isAck: true) }
+            return inbox.wake.queued(isAck: false)
         }
         if mustWake { wake() }
-    }
-
-    /// Acks are collected for up to ``ackDelay`` so that one `multiple` ack settles many deliveries;
-    /// any other command wakes the thread at once. One wake per batch: the thread takes every
-    /// queued command whenever it runs.
-    private static func wakeNeeded(after command: Command, _ inbox: inout Inbox, ackBatch: Int) -> Bool {
-        if case .ack = command {
-            inbox.queuedAcks += 1
-            guard inbox.threadSleepsLong || inbox.queuedAcks == ackBatch else { return false }
-        } else {
-            guard !inbox.urgentQueued else { return false }
-            inbox.urgentQueued = true
-        }
-        inbox.threadSleepsLong = false
-        return true
     }
 
     private func wake() {
@@ -351,8 +334,7 @@ public final class AMQPClient: Sendable {
             let (commands, closing) = inbox.withLock { inbox in
                 defer {
                     inbox.commands = []
-                    inbox.queuedAcks = 0
-                    inbox.urgentQueued = false
+                    inbox.wake.taken()
                 }
                 return (inbox.commands, inbox.closing)
             }
@@ -378,23 +360,13 @@ public final class AMQPClient: Sendable {
 
     /// Waits for the broker, a wake, or the next ack flush, whichever comes first.
     private func sleep(on connection: AMQPConnection, _ state: ThreadState, closing: Bool) {
-        let milliseconds: Int32
-        if let due = state.ackFlushDeadline {
-            let (seconds, attoseconds) = (due - .now).components
-            let whole = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-            milliseconds = Int32(clamping: max(0, whole))
-        } else {
-            milliseconds = closing ? 50 : 1000
-        }
-        let sleeps = inbox.withLock { inbox -> Bool in
-            // A command that woke nobody yet: a full batch of acks, or one the last take missed.
-            if inbox.urgentQueued || inbox.queuedAcks >= ackBatch { return false }
-            inbox.threadSleepsLong = state.ackFlushDeadline == nil
-            return true
-        }
-        guard sleeps else { return }
-        poll(connection.socketDescriptor, milliseconds: milliseconds)
-        inbox.withLock { $0.threadSleepsLong = false }
+        let flushDue = state.ackFlushDeadline.map { max(.zero, $0 - .now) }
+        let idle: Duration = closing ? .milliseconds(50) : .seconds(1)
+        guard let length = inbox.withLock({ $0.wake.sleep(flushDue: flushDue, idle: idle) }) else { return }
+        let (seconds, attoseconds) = length.components
+        let whole = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        poll(connection.socketDescriptor, milliseconds: Int32(clamping: whole))
+        inbox.withLock { $0.wake.woke() }
     }
 
     private func execute(_ commands: [Command], on connection: AMQPConnection, _ state: ThreadState) throws {

@@ -1,0 +1,60 @@
+/// When the connection thread must be woken, and how long it may sleep: the inbox's bookkeeping as
+/// a pure state machine, so every racy interleaving of job tasks and the thread can be tested
+/// without a broker (`AckWakePolicyTests`).
+///
+/// Job tasks queue commands; the thread takes them all at once, runs them, then sleeps until the
+/// socket is readable, it is woken, or its next ack flush is due. Acks alone do not wake it: they
+/// collect for up to ``AMQPClient/ackDelay`` so one `multiple` ack settles many deliveries. The
+/// rule this type keeps: an ack queued at any instant is taken by the thread within that delay, or
+/// at once when a batch is full.
+struct AckWakePolicy: Sendable, Equatable {
+    /// Acks taken at once instead of after the delay.
+    let ackBatch: Int
+    /// Acks queued since the thread last took its commands.
+    private(set) var queuedAcks = 0
+    /// A command other than an ack is queued, and has woken the thread.
+    private(set) var urgentQueued = false
+    /// The thread sleeps with no ack flush due, so the next ack must wake it.
+    private(set) var threadSleepsLong = false
+
+    init(ackBatch: Int) {
+        self.ackBatch = max(1, ackBatch)
+    }
+
+    /// A job task queued a command. Returns true when it must wake the thread.
+    mutating func queued(isAck: Bool) -> Bool {
+        if isAck {
+            queuedAcks += 1
+            guard threadSleepsLong || queuedAcks == ackBatch else { return false }
+        } else {
+            guard !urgentQueued else { return false }
+            urgentQueued = true
+        }
+        threadSleepsLong = false
+        return true
+    }
+
+    /// The thread took every queued command.
+    mutating func taken() {
+        queuedAcks = 0
+        urgentQueued = false
+    }
+
+    /// The thread is about to sleep, with an ack flush due after `flushDue` (nil: none pending).
+    /// Returns how long it may sleep at most, or nil when it must not sleep but take its commands.
+    ///
+    /// An ack queued after the thread last took its commands woke nobody (the thread was awake),
+    /// and is not covered by a pending flush: sleeping the idle timeout would hold it that long, the
+    /// ack tail the benchmark found. So any queued ack with no flush pending keeps the thread awake.
+    mutating func sleep(flushDue: Duration?, idle: Duration) -> Duration? {
+        if urgentQueued || queuedAcks >= ackBatch { return nil }
+        if queuedAcks > 0 && flushDue == nil { return nil }
+        threadSleepsLong = flushDue == nil
+        return flushDue ?? idle
+    }
+
+    /// The thread woke up (by timeout, by the socket, or by a wake).
+    mutating func woke() {
+        threadSleepsLong = false
+    }
+}

@@ -1,0 +1,138 @@
+import Testing
+
+@testable import AMQP
+
+/// Drives ``AckWakePolicy`` through every interleaving of the connection thread's steps with job
+/// tasks queueing acks and other commands, and checks the rule it keeps: the thread never starts an
+/// idle-length sleep while an ack it has not taken sits in the inbox with no wake pending, so no
+/// settled delivery waits longer than the ack delay for its ack to be sent.
+@Suite("Ack wake policy")
+struct AckWakePolicyTests {
+    enum Step: Hashable {
+        /// The thread takes every queued command (acks then wait for their flush, due in 1 ms).
+        case take
+        /// The thread decides how long to sleep, and sleeps (or does not).
+        case sleep
+        /// The thread's poll returns (a timeout, the socket, or a wake).
+        case wakeUp
+        /// A job task queues an ack.
+        case ack
+        /// A job task queues another command (a publish, a reject).
+        case urgent
+    }
+
+    struct Simulation {
+        var policy: AckWakePolicy
+        var untakenAcks = 0
+        var untakenUrgent = false
+        /// Taken acks whose flush is pending (sent when it is due, within the ack delay).
+        var flushPending = false
+        /// The eventfd holds a wake: the next poll returns at once.
+        var wakePending = false
+        var sleeping: Duration?
+        var violations: [String] = []
+
+        static let idle = Duration.seconds(1)
+        static let ackDelay = Duration.milliseconds(1)
+
+        mutating func run(_ step: Step) {
+            switch step {
+            case .take:
+                guard sleeping == nil else { return }  // the thread is in poll
+                if untakenAcks > 0 { flushPending = true }
+                untakenAcks = 0
+                untakenUrgent = false
+                policy.taken()
+            case .sleep:
+                guard sleeping == nil else { return }
+                guard let length = policy.sleep(flushDue: flushPending ? Self.ackDelay : nil, idle: Self.idle) else {
+                    return  // back to take
+                }
+                if wakePending {
+                    wakePending = false  // poll returns at once
+                    policy.woke()
+                    return
+                }
+                if length > Self.ackDelay && (untakenAcks > 0 || untakenUrgent) {
+                    violations.append("slept \(length) with \(untakenAcks) untaken ack(s), urgent \(untakenUrgent)")
+                }
+                sleeping = length
+            case .wakeUp:
+                guard sleeping != nil else { return }
+                // A pending flush is sent when the thread wakes past its due time.
+                flushPending = false
+                sleeping = nil
+                wakePending = false
+                policy.woke()
+            case .ack, .urgent:
+                if step == .ack { untakenAcks += 1 } else { untakenUrgent = true }
+                if policy.queued(isAck: step == .ack) {
+                    wakePending = true
+                    if sleeping != nil { run(.wakeUp) }
+                }
+                // Queued while the thread sleeps long, with nothing waking it: it would wait the idle time.
+                if let sleeping, sleeping > Self.ackDelay, !wakePending {
+                    violations.append("\(step) queued during a \(sleeping) sleep without a wake")
+                }
+            }
+        }
+    }
+
+    /// Every way to place `extra` job-task steps among the thread's steps.
+    static func interleavings(thread: [Step], extra: [Step]) -> [[Step]] {
+        guard let first = extra.first else { return [thread] }
+        var result: [[Step]] = []
+        for position in 0...thread.count {
+            var merged = thread
+            merged.insert(first, at: position)
+            // Later extras go after this one, so each multiset of positions is produced once.
+            for rest in interleavings(thread: Array(merged[(position + 1)...]), extra: Array(extra.dropFirst())) {
+                result.append(Array(merged[...position]) + rest)
+            }
+        }
+        return result
+    }
+
+    static let thread: [Step] = [.take, .sleep, .wakeUp, .take, .sleep, .wakeUp, .take, .sleep, .wakeUp, .take, .sleep]
+
+    @Test(
+        "no interleaving holds an ack for the idle time",
+        arguments: [
+            [Step.ack], [.ack, .ack], [.ack, .ack, .ack], [.ack, .urgent], [.urgent, .ack, .ack],
+        ],
+        [1, 2, 4]
+    )
+    func noInterleavingHoldsAnAck(extra: [Step], ackBatch: Int) {
+        var checked = 0
+        for steps in Self.interleavings(thread: Self.thread, extra: extra) {
+            var simulation = Simulation(policy: AckWakePolicy(ackBatch: ackBatch))
+            for step in steps { simulation.run(step) }
+            #expect(simulation.violations.isEmpty, "\(steps): \(simulation.violations)")
+            checked += 1
+        }
+        #expect(checked >= Self.thread.count + 1)
+    }
+
+    /// The race the benchmark found: an ack queued after the thread took its commands and before it
+    /// decided to sleep woke nobody, and the thread slept the whole idle second.
+    @Test func anAckQueuedBetweenTakeAndSleepKeepsTheThreadAwake() {
+        var policy = AckWakePolicy(ackBatch: 50)
+        policy.taken()
+        #expect(policy.queued(isAck: true) == false)  // the thread is awake: no wake needed...
+        #expect(policy.sleep(flushDue: nil, idle: .seconds(1)) == nil)  // ...so it must not sleep
+        policy.taken()
+        #expect(policy.sleep(flushDue: nil, idle: .seconds(1)) == .seconds(1))
+        #expect(policy.queued(isAck: true) == true)  // now it sleeps long: the ack wakes it
+    }
+
+    @Test func acksWaitForTheirFlushAndFullBatchesGoAtOnce() {
+        var policy = AckWakePolicy(ackBatch: 3)
+        #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == .milliseconds(1))
+        #expect(policy.queued(isAck: true) == false)
+        #expect(policy.queued(isAck: true) == false)
+        #expect(policy.queued(isAck: true) == true)  // a full batch
+        #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == nil)
+        #expect(policy.queued(isAck: false) == true)
+        #expect(policy.queued(isAck: false) == false)  // one wake for any number of other commands
+    }
+}
