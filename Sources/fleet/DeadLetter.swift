@@ -52,9 +52,23 @@ struct DeadLetter: AsyncParsableCommand {
         @OptionGroup var common: CommonOptions
         @OptionGroup var filters: Filters
         @Option(help: "Only the job with this id.") var id: String?
+        @Flag(
+            help: """
+                Also replay jobs marked applied whose dedup window is (nearly) over: their effect may \
+                apply again. Without it they stay in the DLQ.
+                """
+        )
+        var reapplyPastWindow = false
 
         func run() async throws {
-            try await runDeadLetter(.replay, common: common, filters: filters, messageId: id, verbose: false)
+            try await runDeadLetter(
+                .replay,
+                common: common,
+                filters: filters,
+                messageId: id,
+                verbose: false,
+                reapplyPastWindow: reapplyPastWindow
+            )
         }
     }
 
@@ -75,7 +89,8 @@ private func runDeadLetter(
     common: CommonOptions,
     filters: DeadLetter.Filters,
     messageId: String?,
-    verbose: Bool
+    verbose: Bool,
+    reapplyPastWindow: Bool = false
 ) async throws {
     let configuration = try common.configuration()
     let admin = DeadLetterAdmin(topology: try configuration.loadTopology())
@@ -83,7 +98,8 @@ private func runDeadLetter(
     let filter = DeadLetterAdmin.Filter(
         type: filters.type,
         messageId: messageId,
-        limit: filters.limit ?? (action == .list && messageId == nil ? 50 : nil)
+        limit: filters.limit ?? (action == .list && messageId == nil ? 50 : nil),
+        reapplyPastWindow: reapplyPastWindow
     )
     let entries = try await withBroker(configuration) { connection in
         try admin.run(action, queues: queues, filter: filter, dryRun: filters.dryRun, on: connection)
@@ -91,8 +107,10 @@ private func runDeadLetter(
     for entry in entries {
         print(
             "\(entry.messageId ?? "-")  \(entry.type ?? "-")  \(entry.reason)  attempts=\(entry.attempts)  "
-                + "queue=\(entry.queue)  at=\(entry.deadLetteredAt ?? "-")  \(entry.error ?? "")"
+                + "queue=\(entry.queue)  at=\(entry.deadLetteredAt ?? "-")"
+                + (entry.applied ? "  applied, failed step=\(entry.failedStep ?? "-")" : "") + "  \(entry.error ?? "")"
         )
+        if let heldBack = entry.heldBack { print("  held back: \(heldBack) (--reapply-past-window replays it)") }
         if verbose {
             for (key, value) in entry.headers.sorted(by: { $0.key < $1.key }) { print("  header \(key): \(value)") }
             print("  body: \(String(decoding: entry.body.prefix(4096), as: UTF8.self))")
@@ -107,5 +125,6 @@ private func runDeadLetter(
     if messageId != nil && entries.isEmpty && action == .list {
         throw CommandError(description: "no dead-lettered job with id \(messageId!)")
     }
-    print("\(verb) \(entries.count) job(s)")
+    let heldBack = entries.filter { $0.heldBack != nil }.count
+    print("\(verb) \(entries.count - heldBack) job(s)" + (heldBack > 0 ? ", held back \(heldBack)" : ""))
 }

@@ -97,6 +97,38 @@ struct SettlementEndToEndTests {
         #expect(try await history() == 1)
         let output = worker.stop()
         #expect(output.contains("already_applied=1"), "\(output.suffix(400))")
+
+        // The same dead letter, but applied eight days ago: its dedup record may be pruned, so a
+        // replay could add a second assessment. `replay` holds it back unless told otherwise.
+        var headers = entry.headers
+        headers[FleetHeaders.firstFailureAt] = .string(RFC3339.format(Date().addingTimeInterval(-8 * 86_400)))
+        let old = AMQPOutgoingMessage(
+            exchange: "",
+            routingKey: "fleet.skills.dlq",
+            properties: AMQPProperties(
+                contentType: "application/json",
+                deliveryMode: 2,
+                messageId: job.id,
+                type: job.type,
+                headers: headers
+            ),
+            body: job.encoded()
+        )
+        try await AMQPConnection.withDedicatedThread(environment.configuration.amqp) { connection in
+            try connection.enableConfirms()
+            try connection.publishConfirmed(old)
+        }
+        let held = try environment.fleet(["dlq", "replay", "--queue", "fleet.skills"])
+        #expect(
+            held.contains("held back: applied 192 h ago") && held.contains("replayed 0 job(s), held back 1"),
+            "\(held)"
+        )
+        #expect(try await environment.deadLetters("fleet.skills").count == 1)
+        let forced = try environment.fleet(["dlq", "replay", "--queue", "fleet.skills", "--reapply-past-window"])
+        #expect(forced.contains("replayed 1 job(s)"), "\(forced)")
+        try await environment.waitUntil("the forced replay queued") {
+            try await environment.queueDepth("fleet.skills") == 1
+        }
         await environment.tearDown()
     }
 }

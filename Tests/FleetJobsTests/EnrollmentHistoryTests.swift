@@ -98,12 +98,43 @@ struct EnrollmentHistoryTests {
 
     @Test func legacyRowsOrderAgainstTheirEnrollmentDate() {
         let enrolledAt = Date(timeIntervalSince1970: 1000)
-        var history = EnrollmentHistory.legacy(EnrollmentState(status: "dropped", progress: 40), enrolledAt: enrolledAt)
+        var history = EnrollmentHistory.legacy(
+            EnrollmentState(status: "dropped", progress: 40),
+            enrolledAt: enrolledAt,
+            completedAt: nil
+        )
         #expect(history.state == EnrollmentState(status: "dropped", progress: 40))
         history.record(.enroll, progress: nil, stamp: Self.job(999, .enroll).stamp)
         #expect(history.state?.status == "dropped")
         history.record(.enroll, progress: nil, stamp: Self.job(1001, .enroll).stamp)
         #expect(history.state == EnrollmentState(status: "enrolled", progress: 40))
+    }
+
+    /// A completed row written without a history keeps its dates, and a drop created between its
+    /// enrollment and its completion, processed late, does not drop it.
+    @Test func legacyCompletedRowsKeepTheirDates() {
+        let enrolledAt = Date(timeIntervalSince1970: 1000)
+        let completedAt = Date(timeIntervalSince1970: 5000)
+        var history = EnrollmentHistory.legacy(
+            EnrollmentState(status: "completed", progress: 100),
+            enrolledAt: enrolledAt,
+            completedAt: completedAt
+        )
+        #expect(history.enrolledAt == enrolledAt)
+        #expect(history.completedAt == completedAt)
+        history.record(.drop, progress: nil, stamp: Self.job(3000, .drop).stamp)
+        #expect(history.state == EnrollmentState(status: "completed", progress: 100))
+        history.record(.progress, progress: 50, stamp: Self.job(6000, .progress).stamp)
+        #expect(history.state?.status == "completed")
+        #expect(history.completedAt == completedAt)
+        // Without a completion date the completion orders at the enrollment and sets no date.
+        let undated = EnrollmentHistory.legacy(
+            EnrollmentState(status: "completed", progress: 100),
+            enrolledAt: enrolledAt,
+            completedAt: nil
+        )
+        #expect(undated.state?.status == "completed")
+        #expect(undated.completedAt == nil)
     }
 
     @Test func stampTextSortsAsStamps() {

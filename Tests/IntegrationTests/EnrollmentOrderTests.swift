@@ -136,4 +136,56 @@ struct EnrollmentOrderTests {
             #expect(counter == active)
         }
     }
+
+    /// A row another service wrote (no history): the fleet orders its jobs against the row's own
+    /// dates and never moves them.
+    @Test func aRowWrittenElsewhereKeepsItsDates() async throws {
+        try await withDatabase { postgres in
+            try await SampleWorkload.seed(postgres, users: 1, courses: 1)
+            try await postgres.query(
+                """
+                INSERT INTO user_courses (enrollment_id, user_id, course_id, enrollment_date, completion_date,
+                                          progress_percentage, status)
+                VALUES (gen_random_uuid(), $1, $2, '2025-01-01T00:00:00Z', '2025-03-01T00:00:00Z', 100, 'completed')
+                """,
+                [SampleWorkload.userId(0), SampleWorkload.courseId(0)]
+            )
+            try await postgres.query("UPDATE courses SET total_enrollments = 1")
+            let handler = EnrollmentUpdateHandler(postgres: postgres)
+            func run(_ action: String, at date: String) async throws {
+                var envelope = Self.job(user: 0, action, second: 0, progress: action == "progress" ? 50 : nil)
+                envelope = JobEnvelope(
+                    id: envelope.id,
+                    type: envelope.type,
+                    createdAt: RFC3339.parse(date)!,
+                    payload: envelope.payload
+                )
+                let payload = try handler.parse(FieldReader(payload: envelope.payload), version: 1)
+                _ = try await handler.handle(
+                    payload,
+                    context: JobContext(envelope: envelope, attempt: 1, traceparent: nil, logger: Self.logger)
+                )
+            }
+            func row() async throws -> String {
+                let row = try await postgres.query(
+                    """
+                    SELECT status, progress_percentage, enrollment_date::date::text AS e, completion_date::date::text AS c
+                    FROM user_courses
+                    """
+                ).first
+                return
+                    "\(row?["status"] ?? "-") \(row?["progress_percentage"] ?? "-") \(row?["e"] ?? "-") \(row?["c"] ?? "-")"
+            }
+            try await run("progress", at: "2026-11-01T00:00:00Z")
+            #expect(try await row() == "completed 100 2025-01-01 2025-03-01")
+            // Created before the completion: the completion came later and stands.
+            try await run("drop", at: "2025-02-01T00:00:00Z")
+            #expect(try await row() == "completed 100 2025-01-01 2025-03-01")
+            try await run("drop", at: "2026-11-02T00:00:00Z")
+            #expect(try await row() == "dropped 100 2025-01-01 2025-03-01")
+            #expect(
+                try await postgres.query("SELECT total_enrollments FROM courses").first?.int("total_enrollments") == 0
+            )
+        }
+    }
 }

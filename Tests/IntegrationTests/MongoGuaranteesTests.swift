@@ -236,7 +236,9 @@ struct MongoGuaranteesTests {
             }
             #expect(again.token != claim.token)
             // After the lease, another target takes the stale binding over.
-            let later: @Sendable () -> Date = { Date().addingTimeInterval(11 * 60) }
+            let later: @Sendable () -> Date = {
+                Date().addingTimeInterval(Double(KeyBinding.lease.milliseconds) / 1000 + 60)
+            }
             guard
                 case .proceed(let taken?) = try await KeyBinding.claim(
                     mongodb,

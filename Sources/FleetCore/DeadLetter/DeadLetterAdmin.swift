@@ -13,6 +13,11 @@ public struct DeadLetterEntry: Sendable {
     public let attempts: Int
     public let body: [UInt8]
     public let headers: AMQPTable
+    /// The effect committed and only ``failedStep`` kept failing (`x-fleet-applied`).
+    public let applied: Bool
+    public let failedStep: String?
+    /// Why `replay` left this entry in the DLQ; nil when it acted on it.
+    public internal(set) var heldBack: String?
 
     init(queue: String, delivery: AMQPDelivery) {
         let headers = delivery.properties.headers
@@ -30,6 +35,13 @@ public struct DeadLetterEntry: Sendable {
         self.attempts = FleetHeaders.attempt(of: headers)
         self.body = delivery.body
         self.headers = headers
+        self.applied = headers[FleetHeaders.applied] == .bool(true)
+        self.failedStep = headers[FleetHeaders.failedStep]?.string
+    }
+
+    /// When the job first failed, which for an applied job is about when its effect committed.
+    var firstFailureAt: Date? {
+        (headers[FleetHeaders.firstFailureAt]?.string ?? deadLetteredAt).flatMap(RFC3339.parse)
     }
 }
 
@@ -41,11 +53,14 @@ public struct DeadLetterAdmin: Sendable {
         public var type: String?
         public var messageId: String?
         public var limit: Int?
+        /// Replay applied entries even when their dedup record may be gone (see ``run``).
+        public var reapplyPastWindow: Bool
 
-        public init(type: String? = nil, messageId: String? = nil, limit: Int? = nil) {
+        public init(type: String? = nil, messageId: String? = nil, limit: Int? = nil, reapplyPastWindow: Bool = false) {
             self.type = type
             self.messageId = messageId
             self.limit = limit
+            self.reapplyPastWindow = reapplyPastWindow
         }
 
         func matches(_ entry: DeadLetterEntry) -> Bool {
@@ -84,12 +99,30 @@ public struct DeadLetterAdmin: Sendable {
         return [queue]
     }
 
+    /// A replayed job applied before it was dead-lettered relies on its dedup record to skip the
+    /// effect and redo only the failed step. Past the job type's dedup window (less this margin for
+    /// the retries before the dead-lettering) the record may be pruned and the effect would apply
+    /// again, so `replay` holds such entries back unless told to reapply.
+    static let replayMargin: TimeInterval = 3600
+
+    func heldBack(_ entry: DeadLetterEntry, filter: Filter, now: Date) -> String? {
+        guard entry.applied, !filter.reapplyPastWindow, let type = entry.type else { return nil }
+        let window = Double(topology.dedupWindow(of: type).milliseconds) / 1000
+        guard let failedAt = entry.firstFailureAt else { return "applied, and its age is unknown" }
+        let age = now.timeIntervalSince(failedAt)
+        guard age >= window - Self.replayMargin else { return nil }
+        return
+            "applied \(Int(age / 3600)) h ago, near or past its \(DurationText.format(topology.dedupWindow(of: type))) "
+            + "dedup window: a replay could apply it again"
+    }
+
     /// Applies `action` (or, with `dryRun`, only lists what it would touch) to matching entries.
     public func run(
         _ action: Action,
         queues: [Topology.Queue],
         filter: Filter,
         dryRun: Bool,
+        now: Date = Date(),
         on connection: AMQPConnection
     ) throws -> [DeadLetterEntry] {
         if action == .replay && !dryRun { try connection.enableConfirms() }
@@ -99,9 +132,11 @@ public struct DeadLetterAdmin: Sendable {
             for _ in 0..<available {
                 if let limit = filter.limit, matched.count >= limit { break }
                 guard let delivery = try connection.get(queue: queue.deadLetterQueue) else { break }
-                let entry = DeadLetterEntry(queue: queue.deadLetterQueue, delivery: delivery)
+                var entry = DeadLetterEntry(queue: queue.deadLetterQueue, delivery: delivery)
                 guard filter.matches(entry) else { continue }
+                if action == .replay { entry.heldBack = heldBack(entry, filter: filter, now: now) }
                 matched.append(entry)
+                guard entry.heldBack == nil else { continue }
                 guard !dryRun else { continue }
                 switch action {
                 case .list:

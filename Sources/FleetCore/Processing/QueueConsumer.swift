@@ -65,6 +65,10 @@ public struct QueueConsumer: Service {
 
     private enum Finished { case job, drainTimeout }
 
+    /// How long a refused retry or dead-letter copy is published again before its delivery is
+    /// requeued (far below RabbitMQ's 30-minute `consumer_timeout`).
+    static let refusedCopyPatience = Duration.seconds(300)
+
     private func consumeAll() async {
         await withTaskGroup(of: Finished.self) { group in
             var running = 0
@@ -270,7 +274,9 @@ public struct QueueConsumer: Service {
     /// (``RepublishBackoff``), never requeued: a requeued delivery comes straight back and fails
     /// again, looping until the delivery limit dead-letters it without its error. When the
     /// connection is lost, or the worker stops, the delivery is left unacked for the broker to
-    /// redeliver.
+    /// redeliver. A copy still refused after ``refusedCopyPatience`` (its queue deleted for good, say)
+    /// is requeued, well before the broker's `consumer_timeout` would close the channel: one more
+    /// run of the job every few minutes, not a hot loop, and its slot is freed for healthy jobs.
     private func republish(
         _ delivery: AMQPDelivery,
         to target: String,
@@ -281,6 +287,7 @@ public struct QueueConsumer: Service {
         var properties = properties
         properties.deliveryMode = 2
         var backoff = RepublishBackoff()
+        let firstTry = ContinuousClock.now
         while true {
             do {
                 try await client.publish(
@@ -300,6 +307,15 @@ public struct QueueConsumer: Service {
                         "fleet.job could not be moved, leaving it for redelivery",
                         metadata: ["target": "\(target)", "error": "\(error)"]
                     )
+                    stats.record(.requeued, type: type)
+                    return
+                }
+                guard ContinuousClock.now - firstTry < Self.refusedCopyPatience else {
+                    logger.error(
+                        "fleet.job copy still refused, returning the delivery to its queue",
+                        metadata: ["target": "\(target)", "error": "\(error)", "attempts": "\(backoff.failures)"]
+                    )
+                    client.reject(delivery, requeue: true)
                     stats.record(.requeued, type: type)
                     return
                 }

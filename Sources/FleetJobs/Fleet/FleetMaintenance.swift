@@ -40,25 +40,19 @@ public enum FleetMaintenance {
             case .postgres:
                 records = try await PostgresJobLedger.prune(stores.postgres, jobType: type, olderThan: cutoff(type))
             case .mongodb:
-                // Key bindings; in-document records past the window stop counting and are dropped
-                // when their document is next written.
-                records = try await MongoRetention.prune(stores.mongodb, jobType: type, olderThan: cutoff(type))
+                // Key bindings, a lease older than the records they lead to (a binding is taken
+                // before its write); in-document records past the window stop counting and are
+                // dropped when their document is next written.
+                let bindingCutoff = cutoff(type).addingTimeInterval(-Double(KeyBinding.lease.milliseconds) / 1000)
+                records = try await MongoRetention.prune(stores.mongodb, jobType: type, olderThan: bindingCutoff)
             case .graph:
                 records = try await GraphRetention.prune(stores.graph, jobType: type, olderThan: cutoff(type))
             }
             pruned.append(Pruned(store: store.rawValue, jobType: type, records: records))
         }
-        // A cancel kept for a registration not processed yet: past the window, a register arriving
-        // is treated as new, as any job past its window is.
-        if topology.jobTypes[EventCancelHandler.jobType] != nil {
-            let records = try await GraphRetention.pruneRegistrationCancels(
-                stores.graph,
-                olderThan: cutoff(EventCancelHandler.jobType)
-            )
-            pruned.append(
-                Pruned(store: "neo4j", jobType: "\(EventCancelHandler.jobType) (early cancels)", records: records)
-            )
-        }
+        // Cancels kept for a registration not processed yet (`FleetRegistrationCancels`) are not
+        // pruned: they are entity state, and a register delayed or replayed past any window must
+        // still find its later cancel (CONTRACT "Order" has no window).
         return pruned
     }
 }

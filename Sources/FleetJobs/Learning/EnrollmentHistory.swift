@@ -97,9 +97,11 @@ public struct EnrollmentHistory: Sendable, Equatable {
     /// in-order rules keep it.
     public var completedAt: Date? { firstComplete?.createdAt }
 
-    /// The history of a row the fleet wrote before it kept histories: as if one job at its
-    /// `enrollment_date` had made the row what it is, so later jobs order against that time.
-    public static func legacy(_ row: EnrollmentState, enrolledAt: Date) -> EnrollmentHistory {
+    /// The history of a row written without one (by the fleet before it kept histories, or by
+    /// another service): as if one job at its `enrollment_date` had created it and, for a completed
+    /// row, one at its `completion_date` had completed it, so later jobs order against those times.
+    /// A missing completion date orders the completion at the enrollment but sets no date.
+    public static func legacy(_ row: EnrollmentState, enrolledAt: Date, completedAt: Date?) -> EnrollmentHistory {
         let first = JobStamp(createdAt: enrolledAt, id: "00000000-0000-0000-0000-000000000000")
         let last = JobStamp(createdAt: enrolledAt, id: "ffffffff-ffff-ffff-ffff-ffffffffffff")
         var history = EnrollmentHistory(firstCreate: first, enrollsAfterDrop: [first], maxProgress: row.progress)
@@ -108,8 +110,11 @@ public struct EnrollmentHistory: Sendable, Equatable {
             history.lastDrop = last
             history.enrollsAfterDrop = []
         case EnrollmentState.completed:
-            history.lastComplete = last
-            history.firstComplete = last
+            let completion = completedAt.map {
+                JobStamp(createdAt: max($0, enrolledAt), id: "ffffffff-ffff-ffff-ffff-ffffffffffff")
+            }
+            history.lastComplete = completion ?? last
+            history.firstComplete = completion
         case EnrollmentState.inProgress: history.lastProgress = last
         default: break
         }

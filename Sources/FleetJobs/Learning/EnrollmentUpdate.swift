@@ -66,7 +66,9 @@ public struct EnrollmentUpdateHandler: JobHandler {
             let row = try currentRow(connection, payload)
             var history =
                 try EnrollmentHistoryStore.read(connection, userId: payload.userId, courseId: payload.courseId)
-                ?? row.map { EnrollmentHistory.legacy($0.state, enrolledAt: $0.enrolledAt) }
+                ?? row.map {
+                    EnrollmentHistory.legacy($0.state, enrolledAt: $0.enrolledAt, completedAt: $0.completedAt)
+                }
                 ?? EnrollmentHistory()
             history.record(payload.action, progress: payload.progressPercentage, stamp: JobStamp(envelope))
             try EnrollmentHistoryStore.write(connection, history, userId: payload.userId, courseId: payload.courseId)
@@ -89,13 +91,15 @@ public struct EnrollmentUpdateHandler: JobHandler {
 
     private struct Row {
         let state: EnrollmentState
+        /// For ordering only; a NULL `enrollment_date` stays NULL (see ``write``).
         let enrolledAt: Date
+        let completedAt: Date?
     }
 
     private func currentRow(_ connection: PostgresConnection, _ payload: Payload) throws -> Row? {
         let rows = try connection.query(
             """
-            SELECT status, progress_percentage, enrollment_date FROM user_courses
+            SELECT status, progress_percentage, enrollment_date, completion_date FROM user_courses
             WHERE user_id = $1 AND course_id = $2 FOR UPDATE
             """,
             [payload.userId, payload.courseId]
@@ -103,7 +107,8 @@ public struct EnrollmentUpdateHandler: JobHandler {
         guard let row = rows.first else { return nil }
         return Row(
             state: EnrollmentState(status: row["status"] ?? "enrolled", progress: row.int("progress_percentage") ?? 0),
-            enrolledAt: row.date("enrollment_date") ?? Date(timeIntervalSince1970: 0)
+            enrolledAt: row.date("enrollment_date") ?? Date(timeIntervalSince1970: 0),
+            completedAt: row.date("completion_date")
         )
     }
 
@@ -120,7 +125,8 @@ public struct EnrollmentUpdateHandler: JobHandler {
             try connection.query(
                 """
                 UPDATE user_courses SET status = $3, progress_percentage = GREATEST(progress_percentage, $4),
-                    enrollment_date = LEAST(enrollment_date, $5::timestamptz),
+                    enrollment_date = CASE WHEN enrollment_date IS NULL THEN NULL
+                        ELSE LEAST(enrollment_date, $5::timestamptz) END,
                     completion_date = CASE WHEN $6::timestamptz IS NULL THEN completion_date
                         ELSE LEAST(COALESCE(completion_date, $6::timestamptz), $6::timestamptz) END
                 WHERE user_id = $1 AND course_id = $2

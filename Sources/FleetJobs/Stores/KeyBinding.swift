@@ -24,25 +24,28 @@ import MongoDB
 /// 2. The job writes its effect, recording the key in its target document, with the revision-guarded
 ///    update of ``MongoDocumentUpdate``, and starts that write only while `bound_at + ``writeWindow``` has
 ///    not passed (``Claim/checkWritable()``).
-/// 3. A permanent failure before the write (unknown content, an unreadable document) deletes the
-///    binding it holds (guarded by its token), so a later job with the key is handled as if the
-///    failed one never ran. Transient failures keep it: their write may have landed.
+/// 3. A permanent failure (unknown content, an unreadable document, a write the server refuses for
+///    good) deletes the binding it holds (guarded by its token), so a later job with the key is
+///    handled as if the failed one never ran. Transient failures keep it: their write may have landed.
 ///
 /// **Why a crash at any instant never applies a key to two targets.** A key is applied to target T
 /// only by a write that started within ``writeWindow`` (2 min) of its job taking the binding for T,
-/// and a write that started lands within libmongoc's socket timeout (5 min) or never. A binding is
-/// taken over for another target only when it is at least ``lease`` (10 min) old and its target does
-/// not record the key: by then every write of its holder has landed or never will (3 min of margin
-/// for clock differences between workers), so "does not record" stays true for T forever and the key
+/// and a write that started lands within libmongoc's socket timeout (5 min by default) or never; the
+/// driver may send a retryable write once more after a network error, another socket timeout later.
+/// A binding is taken over for another target only when it is at least ``lease`` (30 min) old and
+/// its target does not record the key: by then every write of its holder has landed or never will
+/// (2 + 5 + 5 min, leaving 18 min for clock differences between workers and a server still running
+/// an operation its client gave up on), so "does not record" stays true for T forever and the key
 /// is applied only to the new target. A crash between the binding and the write leaves a binding
 /// whose target does not record the key: same-target jobs take it over at once, other targets after
 /// the lease. A crash after the write leaves a binding that is authoritative, as it should. The
 /// binding's token guards every change of it, so two jobs never both believe they took it over.
-/// The assumption: worker clocks differ by less than 3 minutes.
+/// The assumptions: worker clocks differ by less than a few minutes, and `socketTimeoutMS` in
+/// `FLEET_MONGODB_URL` stays at most its 5-minute default.
 public enum KeyBinding {
     public static let collection = "fleet_job_keys"
     /// How long a binding whose target does not record the key keeps other targets waiting.
-    public static let lease: Duration = .seconds(600)
+    public static let lease: Duration = .seconds(1800)
     /// How long after taking a binding its job may start the write that records the key.
     public static let writeWindow: Duration = .seconds(120)
 

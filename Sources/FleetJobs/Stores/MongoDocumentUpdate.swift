@@ -196,6 +196,9 @@ public enum MongoDocumentUpdate {
                     let current = try documents.findOne(filter)
                     let (decision, result) = try change(current)
                     if case .unchanged = decision { return result }
+                    // Asked before the window check, so its round trip on a new connection cannot
+                    // delay the write past the window (the answer is kept per connection).
+                    _ = try connection.isNx27017()
                     try claim?.checkWritable()
                     try write(decision, current: current, to: documents)
                     return result
@@ -208,6 +211,11 @@ public enum MongoDocumentUpdate {
                 // Random, growing pauses so racing writers stop colliding.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(2 * min(attempt, 20)))))
             } catch let error as JobError where error.kind == .permanent {
+                if let claim { try? await KeyBinding.release(client, claim) }
+                throw error
+            } catch let error as MongoError where !error.isTransient {
+                // Refused for good (a validator, a bad value): the key stays unused, as for any
+                // permanent failure.
                 if let claim { try? await KeyBinding.release(client, claim) }
                 throw error
             }
