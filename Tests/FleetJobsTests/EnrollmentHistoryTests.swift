@@ -146,5 +146,20 @@ struct EnrollmentHistoryTests {
         #expect(b.text < a.text && a.text < c.text)
         #expect(JobStamp(text: a.text) == a)
         #expect(JobStamp(text: "not a stamp") == nil)
+        // Every millisecond of a day and of far years reads back exactly, whatever the Double rounding.
+        let bases: [Int64] = [0, 1_795_000_000_000, 253_402_300_000_000 - 86_400_000]
+        for base in bases {
+            for offset in stride(from: Int64(0), to: 86_400_000, by: 7919) {
+                let stamp = JobStamp(
+                    createdAt: Date(timeIntervalSince1970: Double(base + offset) / 1000),
+                    id: "00000000-0000-4000-8000-000000000001"
+                )
+                let back = JobStamp(text: stamp.text)
+                guard back == stamp else {
+                    Issue.record("\(stamp.milliseconds) read back as \(String(describing: back?.milliseconds))")
+                    return
+                }
+            }
+        }
     }
 }

@@ -31,13 +31,15 @@ public struct JobStamp: Sendable, Hashable, Comparable, CustomStringConvertible 
         else { return nil }
         let id = String(text[text.index(after: space)...])
         guard UUIDText.canonical(id) == id else { return nil }
-        self.init(createdAt: date, id: id)
+        // The text holds whole milliseconds: round, so a Double just below one does not lose it.
+        self.milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        self.id = id
     }
 
     public var createdAt: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     /// `<RFC 3339 UTC with milliseconds> <id>`: sorts as text in stamp order.
-    public var text: String { "\(RFC3339.format(createdAt)) \(id)" }
+    public var text: String { "\(RFC3339.format(millisecondsSince1970: milliseconds)) \(id)" }
 
     public var description: String { text }
 

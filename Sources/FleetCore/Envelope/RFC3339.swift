@@ -61,7 +61,12 @@ public enum RFC3339 {
 
     /// `2026-11-25T20:31:02.123Z`: UTC with milliseconds.
     public static func format(_ date: Date) -> String {
-        let totalMilliseconds = Int((date.timeIntervalSince1970 * 1000).rounded(.down))
+        format(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+    }
+
+    /// The same from whole milliseconds, exactly (no trip through a `Double`).
+    public static func format(millisecondsSince1970: Int64) -> String {
+        let totalMilliseconds = Int(millisecondsSince1970)
         let milliseconds = ((totalMilliseconds % 1000) + 1000) % 1000
         let totalSeconds = (totalMilliseconds - milliseconds) / 1000
         let days = Int((Double(totalSeconds) / 86_400).rounded(.down))
