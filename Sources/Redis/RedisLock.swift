@@ -88,7 +88,8 @@ public struct RedisLock: Sendable {
 
     // The head of a process's queue: take the key when free or reserved for this process; else
     // join the waiting processes (keeping the place of an earlier join) and report alive.
-    // KEYS: lock, fence, waiters. ARGV: token, lease ms, instance, liveness ms, retention ms or ''.
+    // KEYS: lock, fence, waiters. ARGV: token, lease ms, instance, liveness ms, retention ms or '',
+    // '1' when this process may have joined (not its first attempt).
     private static let acquireOrWaitScript = RedisScript(
         """
         local current = redis.call('GET', KEYS[1])
@@ -96,8 +97,10 @@ public struct RedisLock: Sendable {
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
           local fence = redis.call('INCR', KEYS[2])
           if ARGV[5] ~= '' then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
-          redis.call('ZREM', KEYS[3], ARGV[3])
-          redis.call('DEL', KEYS[3] .. ':' .. ARGV[3])
+          if ARGV[6] == '1' or current ~= false then
+            redis.call('ZREM', KEYS[3], ARGV[3])
+            redis.call('DEL', KEYS[3] .. ':' .. ARGV[3])
+          end
           return fence
         end
         local now = redis.call('TIME')
@@ -261,16 +264,24 @@ public struct RedisLock: Sendable {
         let retention = fenceRetention.map { String($0.wholeMillisecondsRoundedUp) } ?? ""
         let keys = [key, fenceKey, waitersKey]
         let wakeKey = self.wakeKey
+        var joined = false
         while true {
             let token = Self.randomToken()
             let start = ContinuousClock.now
             let arguments = [
                 token, String(lease.wholeMillisecondsRoundedUp), client.lockQueue.instance, liveness, retention,
+                joined ? "1" : "0",
             ]
             let reply = try await client.eval(Self.acquireOrWaitScript, keys: keys, arguments: arguments)
             if let lease = try lease(from: reply, token: token, start: start) { return lease }
+            joined = true
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { throw RedisLockError.timeout(key) }
+            guard remaining > .zero else {
+                // Leave the waiting processes, or a release would reserve the key for no one.
+                let instance = client.lockQueue.instance
+                _ = try? await client.pipeline([["ZREM", waitersKey, instance], ["DEL", waitersKey + ":" + instance]])
+                throw RedisLockError.timeout(key)
+            }
             let wait = min(remaining, Self.wakeWaitCap).wholeMillisecondsRoundedUp
             try await client.command(["BLPOP", wakeKey, Self.seconds(milliseconds: wait)])
         }

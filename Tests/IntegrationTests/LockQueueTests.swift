@@ -91,6 +91,21 @@ struct LockQueueTests {
         }
     }
 
+    /// A waiting process that gives up leaves the key's waiting processes, so no release reserves
+    /// the key for a process that no longer wants it.
+    @Test func aProcessThatTimesOutStopsWaitingInRedis() async throws {
+        try await withClients(2) { clients, key in
+            let first = RedisLock(client: clients[0], key: key, lease: .seconds(30))
+            let second = RedisLock(client: clients[1], key: key, lease: .seconds(30))
+            let held = try await first.acquire(timeout: .seconds(5))
+            await #expect(throws: RedisLockError.timeout(key)) { try await second.acquire(timeout: .milliseconds(300)) }
+            let instance = clients[1].lockQueue.instance
+            #expect(try await clients[0].command(["ZSCORE", key + ":waiters", instance]) == .null)
+            #expect(try await first.release(held))
+            #expect(try await clients[0].command(["EXISTS", key]) == .integer(0), "released, not reserved")
+        }
+    }
+
     /// No release ever comes: a crashed process's key, or a local holder that never releases. The
     /// waiters retry on their capped waits and get the key once the lease has expired.
     @Test func aHolderThatNeverReleasesBlocksOnlyUntilItsLeaseExpires() async throws {
