@@ -163,6 +163,12 @@ struct HotEventTests {
         for process in processes { await process.shutdown() }
     }
 
+    /// The reference: one job at a time never waits for the lock, so this is the rate of the
+    /// critical section itself (lock take-over plus graph write).
+    @Test func oneTaskAtATime() async throws {
+        try await check(processes: 1, concurrency: 1)
+    }
+
     @Test func oneProcessSixteenTasks() async throws {
         try await check(processes: 1, concurrency: 16)
     }
