@@ -214,3 +214,93 @@ private actor Probe {
 
     func leave() { inside -= 1 }
 }
+
+/// The in-memory line alone, without Redis: who is handed what, and when.
+@Suite("Lock queue rules")
+struct LockQueueRuleTests {
+    static func lease(_ token: String, for duration: Duration = .seconds(30)) -> LockLease {
+        LockLease(key: "k", token: token, fence: 1, expiresAt: .now + duration)
+    }
+
+    @Test func theFirstOwnsTheNextAreHandedTheLeaseInOrder() async throws {
+        let queue = LockQueue(instance: "test")
+        let deadline = ContinuousClock.now + .seconds(60)
+        let (owner, grant) = await queue.enter("k", deadline: deadline)
+        guard case .acquire = grant else {
+            Issue.record("the first task owns the key: \(grant)")
+            return
+        }
+        let first = Self.lease("a")
+        queue.holding("k", id: owner, lease: first, streak: 0)
+        let second = Task { await queue.enter("k", deadline: deadline) }
+        while queue.waiting("k") < 1 { await Task.yield() }
+        let third = Task { await queue.enter("k", deadline: deadline) }
+        while queue.waiting("k") < 2 { await Task.yield() }
+
+        guard case .handedOver = queue.release(first) else {
+            Issue.record("not handed over")
+            return
+        }
+        let (secondId, secondGrant) = await second.value
+        guard case .handover(let handed, let streak) = secondGrant else {
+            Issue.record("the second task is handed the lease: \(secondGrant)")
+            return
+        }
+        #expect(handed == first && streak == 1)
+        let next = Self.lease("b")
+        queue.holding("k", id: secondId, lease: next, streak: streak)
+        guard case .notLocal = queue.release(first) else {
+            Issue.record("a stale lease is not local")
+            return
+        }
+        guard case .handedOver = queue.release(next) else {
+            Issue.record("not handed over")
+            return
+        }
+        let (thirdId, thirdGrant) = await third.value
+        guard case .handover(_, 2) = thirdGrant else {
+            Issue.record("streak 2: \(thirdGrant)")
+            return
+        }
+        let last = Self.lease("c")
+        queue.holding("k", id: thirdId, lease: last, streak: 2)
+        guard case .inRedis(let releasing) = queue.release(last) else {
+            Issue.record("nobody waits")
+            return
+        }
+        #expect(releasing == thirdId)
+        // Until Redis has the key back, a newcomer queues behind the releasing owner.
+        let fourth = Task { await queue.enter("k", deadline: deadline) }
+        while queue.waiting("k") < 1 { await Task.yield() }
+        queue.released("k", owner: thirdId)
+        guard case .acquire = await fourth.value.grant else {
+            Issue.record("the newcomer becomes head")
+            return
+        }
+    }
+
+    @Test func anOwnerPastItsLeaseIsReplaced() async throws {
+        let queue = LockQueue(instance: "test")
+        let (owner, _) = await queue.enter("k", deadline: .now + .seconds(60))
+        let short = Self.lease("a", for: .milliseconds(50))
+        queue.holding("k", id: owner, lease: short, streak: 0)
+        let (next, grant) = await queue.enter("k", deadline: .now + .seconds(60))
+        guard case .acquire = grant else {
+            Issue.record("the waiter takes the owner's place: \(grant)")
+            return
+        }
+        #expect(ContinuousClock.now >= short.expiresAt)
+        guard case .notLocal = queue.release(short) else {
+            Issue.record("the old owner no longer owns")
+            return
+        }
+        queue.released("k", owner: owner)  // ignored: not the owner any more
+        queue.released("k", owner: next)
+        #expect(queue.waiting("k") == 0)
+        let (_, again) = await queue.enter("k", deadline: .now + .seconds(60))
+        guard case .acquire = again else {
+            Issue.record("the key is free: \(again)")
+            return
+        }
+    }
+}
