@@ -12,7 +12,11 @@
 /// (`"<key>:wake:<instance>"`, `BLPOP`); a release, or a holder that has handed over locally
 /// ``handoversBeforeYield`` times in a row, reserves the key for the first waiting process and
 /// pushes its wake. Each wait is capped (``wakeWaitCap``) and the acquisition tried again, so a
-/// holder that crashed (its lease expires) or a wake that never comes costs at most one cap.
+/// holder that crashed (its lease expires) or a wake that never comes costs at most one cap. A
+/// waiting process blocks one pooled connection per waited key, at most ``wakeWaitCap`` at a time.
+/// A reserved key holds `"r:<instance>"`, which no token matches, and expires after ``reservation``
+/// if that process is gone. The scripts name `<key>:waiters:<instance>` and `<key>:wake:<instance>`
+/// themselves: fine on one Redis server, not on Redis Cluster.
 ///
 /// The fence counter lives in ``fenceKey`` (`"<key>:fence"`). By default it never expires. Redis may
 /// still lose it (no persistence, a restart, FLUSHALL), after which fences start again from 1 and fall
