@@ -10,6 +10,8 @@ import Logging
 public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     private let pool: BlockingConnectionPool<RedisConnection>
+    /// This client's tasks waiting for ``RedisLock`` keys, queued in memory.
+    let lockQueue = LockQueue(instance: RedisLock.randomToken())
 
     /// - Parameters:
     ///   - maxConnections: the most connections (and threads) open at once; further callers wait.

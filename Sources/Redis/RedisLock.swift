@@ -4,6 +4,20 @@
 /// others for at most one lease. A holder must finish (or ``extend(_:)``) before ``LockLease/expiresAt``;
 /// stores it writes to should also check ``LockLease/fence``, since no lease can stop a paused process.
 ///
+/// **Waiting without polling.** ``acquire(timeout:)`` and ``withLock(timeout:_:)`` queue the tasks of
+/// one process (one ``RedisClient``) that want the same key in memory, first come first served; only
+/// the first of them talks to Redis. A release hands the lease to the next local task, which takes it
+/// over with a new token and a new fence in one script. Processes waiting in Redis join the key's
+/// list of waiting processes (`"<key>:waiters"`, oldest first) and block on their own wake list
+/// (`"<key>:wake:<instance>"`, `BLPOP`); a release, or a holder that has handed over locally
+/// ``handoversBeforeYield`` times in a row, reserves the key for the first waiting process and
+/// pushes its wake. Each wait is capped (``wakeWaitCap``) and the acquisition tried again, so a
+/// holder that crashed (its lease expires) or a wake that never comes costs at most one cap. A
+/// waiting process blocks one pooled connection per waited key, at most ``wakeWaitCap`` at a time.
+/// A reserved key holds `"r:<instance>"`, which no token matches, and expires after ``reservation``
+/// if that process is gone. The scripts name `<key>:waiters:<instance>` and `<key>:wake:<instance>`
+/// themselves: fine on one Redis server, not on Redis Cluster.
+///
 /// The fence counter lives in ``fenceKey`` (`"<key>:fence"`). By default it never expires. Redis may
 /// still lose it (no persistence, a restart, FLUSHALL), after which fences start again from 1 and fall
 /// below what stores recorded: a store that refuses a fence should report the fence it holds to
@@ -16,6 +30,16 @@ public struct RedisLock: Sendable {
     /// How long the fence counter outlives its last acquisition; nil: forever.
     public let fenceRetention: Duration?
 
+    /// Local hand-overs in a row after which a holder lets a waiting process have the key.
+    static let handoversBeforeYield = 8
+    /// The longest a head waits for a wake before trying Redis again.
+    static let wakeWaitCap = Duration.milliseconds(100)
+    /// How long a key stays reserved for the waiting process it was handed to.
+    static let reservation = Duration.milliseconds(500)
+    /// How long a waiting process counts as waiting after its last attempt (it tries at least
+    /// every ``wakeWaitCap``), and how long an unread wake stays.
+    static let waiterLiveness = Duration.seconds(1)
+
     public init(client: RedisClient, key: String, lease: Duration, fenceRetention: Duration? = nil) {
         precondition(lease >= .milliseconds(1), "a lock lease must be at least 1 ms")
         precondition(fenceRetention.map { $0 >= .seconds(1) } ?? true, "a fence retention must be at least 1 s")
@@ -27,6 +51,10 @@ public struct RedisLock: Sendable {
 
     /// The key of the fence counter.
     public var fenceKey: String { key + ":fence" }
+    /// The sorted set of waiting processes (score: when each began waiting).
+    var waitersKey: String { key + ":waiters" }
+    /// Where releases push the wake of this process.
+    var wakeKey: String { key + ":wake:" + client.lockQueue.instance }
 
     // SET NX and INCR in one script, so a fence is taken exactly when the lock is. ARGV[3], when
     // present, is the counter's retention in milliseconds.
@@ -40,6 +68,76 @@ public struct RedisLock: Sendable {
         return false
         """
     )
+
+    // The first live waiting process other than ARGV-given `except`, dropping those gone quiet.
+    // Each waiting process keeps "<waiters>:<instance>" alive while it waits.
+    private static let nextWaiter = """
+        local function nextWaiter(waiters, except)
+          for _, w in ipairs(redis.call('ZRANGE', waiters, 0, -1)) do
+            if redis.call('EXISTS', waiters .. ':' .. w) == 1 then
+              if w ~= except then return w end
+            else
+              redis.call('ZREM', waiters, w)
+            end
+          end
+          return nil
+        end
+        local function reserve(lock, w, reservation, liveness)
+          redis.call('SET', lock, 'r:' .. w, 'PX', reservation)
+          local wake = lock .. ':wake:' .. w
+          redis.call('RPUSH', wake, '1')
+          redis.call('PEXPIRE', wake, liveness)
+        end
+        """
+
+    // The head of a process's queue: take the key when free or reserved for this process; else
+    // join the waiting processes (keeping the place of an earlier join) and report alive.
+    // KEYS: lock, fence, waiters. ARGV: token, lease ms, instance, liveness ms, retention ms or '',
+    // '1' when this process may have joined (not its first attempt).
+    private static let acquireOrWaitScript = RedisScript(
+        """
+        local current = redis.call('GET', KEYS[1])
+        if current == false or current == 'r:' .. ARGV[3] then
+          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+          local fence = redis.call('INCR', KEYS[2])
+          if ARGV[5] ~= '' then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+          if ARGV[6] == '1' or current ~= false then
+            redis.call('ZREM', KEYS[3], ARGV[3])
+            redis.call('DEL', KEYS[3] .. ':' .. ARGV[3])
+          end
+          return fence
+        end
+        local now = redis.call('TIME')
+        redis.call('ZADD', KEYS[3], 'NX', now[1] * 1000 + math.floor(now[2] / 1000), ARGV[3])
+        redis.call('PEXPIRE', KEYS[3], ARGV[4])
+        redis.call('SET', KEYS[3] .. ':' .. ARGV[3], '1', 'PX', ARGV[4])
+        return false
+        """
+    )
+
+    // A local hand-over: the new holder replaces the previous holder's token with its own and takes
+    // a new fence, unless another process holds the key (false). After enough hand-overs in a row
+    // (ARGV[5] = '1'), a waiting process gets the key instead (-1).
+    // KEYS: lock, fence, waiters. ARGV: old token, new token, lease ms, instance, may yield,
+    // reservation ms, liveness ms, retention ms or ''.
+    private static let takeOverScript = RedisScript(
+        nextWaiter + "\n" + """
+            local current = redis.call('GET', KEYS[1])
+            if current ~= false and current ~= ARGV[1] and current ~= 'r:' .. ARGV[4] then return false end
+            if ARGV[5] == '1' then
+              local w = nextWaiter(KEYS[3], ARGV[4])
+              if w then
+                reserve(KEYS[1], w, ARGV[6], ARGV[7])
+                return -1
+              end
+            end
+            redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+            local fence = redis.call('INCR', KEYS[2])
+            if ARGV[8] ~= '' then redis.call('PEXPIRE', KEYS[2], ARGV[8]) end
+            return fence
+            """
+    )
+
     // Only ever raises: a counter already at or above the value is left alone (returns 0).
     private static let raiseFenceScript = RedisScript(
         """
@@ -53,14 +151,22 @@ public struct RedisLock: Sendable {
         return 0
         """
     )
+
+    // Token-checked; the key goes to the first waiting process, if any, rather than to whoever
+    // polls first. KEYS: lock, waiters. ARGV: token, reservation ms, liveness ms.
     private static let releaseScript = RedisScript(
-        """
-        if redis.call('GET', KEYS[1]) == ARGV[1] then
-          return redis.call('DEL', KEYS[1])
-        end
-        return 0
-        """
+        nextWaiter + "\n" + """
+            if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+            local w = nextWaiter(KEYS[2], nil)
+            if w then
+              reserve(KEYS[1], w, ARGV[2], ARGV[3])
+            else
+              redis.call('DEL', KEYS[1])
+            end
+            return 1
+            """
     )
+
     private static let extendScript = RedisScript(
         """
         if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -70,22 +176,15 @@ public struct RedisLock: Sendable {
         """
     )
 
-    /// One attempt. Returns nil when someone else holds the lock.
+    /// One attempt. Returns nil when someone else holds the lock. It does not queue: a lease taken
+    /// here is released in Redis (``release(_:)``), never handed over locally.
     public func tryAcquire() async throws -> LockLease? {
         let token = Self.randomToken()
         let start = ContinuousClock.now
         var arguments = [token, String(lease.wholeMillisecondsRoundedUp)]
         if let fenceRetention { arguments.append(String(fenceRetention.wholeMillisecondsRoundedUp)) }
         let reply = try await client.eval(Self.acquireScript, keys: [key, fenceKey], arguments: arguments)
-        if reply == .null { return nil }
-        guard let fence = reply.int else {
-            throw RedisError(
-                code: .unexpectedReply,
-                message: "lock script returned \(reply)",
-                address: client.configuration.redactedAddress
-            )
-        }
-        return LockLease(key: key, token: token, fence: fence, expiresAt: start + lease)
+        return try lease(from: reply, token: token, start: start)
     }
 
     /// Raises the fence counter to `fence` unless it is already there or above, atomically, so the
@@ -103,31 +202,135 @@ public struct RedisLock: Sendable {
         return reply.int == 1
     }
 
-    /// Retries ``tryAcquire()`` with short jittered sleeps until it succeeds or `timeout` passes.
-    /// Waiting suspends the task; it blocks no thread. Honours task cancellation.
+    /// Waits for the lock until `timeout` passes: in line behind this process's other tasks for the
+    /// key, then in Redis until a release wakes it (see the type's notes). Waiting suspends the
+    /// task; it blocks no thread. Honours task cancellation. Release the lease with ``release(_:)``.
     ///
     /// - Throws: ``RedisLockError/timeout(_:)`` when the lock stays held for `timeout`.
     public func acquire(timeout: Duration) async throws -> LockLease {
         let deadline = ContinuousClock.now + timeout
-        var pause = Duration.milliseconds(2)
-        while true {
-            if let lease = try await tryAcquire() { return lease }
-            let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { throw RedisLockError.timeout(key) }
-            // Jitter spreads contenders so they do not retry in lockstep; the cap keeps waits short.
-            let jittered = pause * Double.random(in: 0.5...1.5)
-            try await Task.sleep(for: min(jittered, remaining))
-            pause = min(pause * 2, .milliseconds(50))
+        let queue = client.lockQueue
+        let (id, grant) = await queue.enter(key, deadline: deadline)
+        var handed: LockLease?
+        var streak = 0
+        switch grant {
+        case .timedOut: throw RedisLockError.timeout(key)
+        case .cancelled: throw CancellationError()
+        case .acquire: break
+        case .handover(let previous, let handovers):
+            handed = previous
+            streak = handovers
+        }
+        do {
+            if let previous = handed {
+                let taken = try await takeOver(previous, yield: streak >= Self.handoversBeforeYield)
+                handed = nil
+                if let taken {
+                    queue.holding(key, id: id, lease: taken, streak: streak)
+                    return taken
+                }
+                queue.acquiring(key, id: id, deadline: deadline)
+            }
+            let lease = try await acquireInRedis(deadline: deadline)
+            queue.holding(key, id: id, lease: lease, streak: 0)
+            return lease
+        } catch {
+            if let previous = handed {
+                // The hand-over failed midway: pass the previous lease on as if releasing it.
+                _ = try? await release(previous)
+            } else {
+                queue.released(key, owner: id)
+            }
+            throw error
         }
     }
 
-    /// Deletes the key only if it still holds this lease's token.
+    /// Takes over a lease handed over locally. Nil when another process holds the key, or when it
+    /// was handed to a waiting process.
+    private func takeOver(_ previous: LockLease, yield: Bool) async throws -> LockLease? {
+        let token = Self.randomToken()
+        let start = ContinuousClock.now
+        let arguments = [
+            previous.token, token, String(lease.wholeMillisecondsRoundedUp), client.lockQueue.instance,
+            yield ? "1" : "0", String(Self.reservation.wholeMillisecondsRoundedUp),
+            String(Self.waiterLiveness.wholeMillisecondsRoundedUp),
+            fenceRetention.map { String($0.wholeMillisecondsRoundedUp) } ?? "",
+        ]
+        let reply = try await client.eval(Self.takeOverScript, keys: [key, fenceKey, waitersKey], arguments: arguments)
+        if reply.int == -1 { return nil }
+        return try lease(from: reply, token: token, start: start)
+    }
+
+    /// The head of this process's line: tries Redis, and between tries blocks on its wake list for
+    /// at most ``wakeWaitCap``.
+    private func acquireInRedis(deadline: ContinuousClock.Instant) async throws -> LockLease {
+        let liveness = String(Self.waiterLiveness.wholeMillisecondsRoundedUp)
+        let retention = fenceRetention.map { String($0.wholeMillisecondsRoundedUp) } ?? ""
+        let keys = [key, fenceKey, waitersKey]
+        let wakeKey = self.wakeKey
+        var joined = false
+        while true {
+            let token = Self.randomToken()
+            let start = ContinuousClock.now
+            let arguments = [
+                token, String(lease.wholeMillisecondsRoundedUp), client.lockQueue.instance, liveness, retention,
+                joined ? "1" : "0",
+            ]
+            let reply = try await client.eval(Self.acquireOrWaitScript, keys: keys, arguments: arguments)
+            if let lease = try lease(from: reply, token: token, start: start) { return lease }
+            joined = true
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else {
+                // Leave the waiting processes, or a release would reserve the key for no one.
+                let instance = client.lockQueue.instance
+                _ = try? await client.pipeline([["ZREM", waitersKey, instance], ["DEL", waitersKey + ":" + instance]])
+                throw RedisLockError.timeout(key)
+            }
+            let wait = min(remaining, Self.wakeWaitCap).wholeMillisecondsRoundedUp
+            try await client.command(["BLPOP", wakeKey, Self.seconds(milliseconds: wait)])
+        }
+    }
+
+    /// Returns the lease to the next task of this process waiting for the key, if any (no Redis
+    /// round trip), else deletes the key in Redis if it still holds this lease's token, or hands it
+    /// to the first waiting process. Also works from a cancelled task.
     ///
-    /// - Returns: false if the lease had expired or another holder had taken over (nothing is deleted).
+    /// - Returns: false if the lease had expired or another holder had taken over (nothing is
+    ///   deleted). After a local hand-over: whether the lease had not yet expired.
     @discardableResult
     public func release(_ lease: LockLease) async throws -> Bool {
-        let reply = try await client.eval(Self.releaseScript, keys: [lease.key], arguments: [lease.token])
-        return reply.int == 1
+        let queue = client.lockQueue
+        switch queue.release(lease) {
+        case .handedOver:
+            return ContinuousClock.now < lease.expiresAt
+        case .notLocal:
+            return try await releaseInRedis(lease)
+        case .inRedis(let owner):
+            defer { queue.released(lease.key, owner: owner) }
+            return try await releaseInRedis(lease)
+        }
+    }
+
+    /// A cancelled task cannot run pool work, so a plain release would leave the lock blocking others
+    /// for the rest of the lease: then a new task, which does not inherit the cancellation, releases
+    /// it. Only then: a task per release was a visible cost on the per-job path.
+    private func releaseInRedis(_ lease: LockLease) async throws -> Bool {
+        let keys = [lease.key, lease.key + ":waiters"]
+        let arguments = [
+            lease.token, String(Self.reservation.wholeMillisecondsRoundedUp),
+            String(Self.waiterLiveness.wholeMillisecondsRoundedUp),
+        ]
+        let client = self.client
+        if !Task.isCancelled {
+            do {
+                return try await client.eval(Self.releaseScript, keys: keys, arguments: arguments).int == 1
+            } catch is CancellationError {
+                // Cancelled while releasing: the pool refused the work; fall through.
+            }
+        }
+        return try await Task {
+            try await client.eval(Self.releaseScript, keys: keys, arguments: arguments).int == 1
+        }.value
     }
 
     /// Resets the lease's time to live to the full `lease` duration, if it is still held.
@@ -141,7 +344,9 @@ public struct RedisLock: Sendable {
             arguments: [lease.token, String(self.lease.wholeMillisecondsRoundedUp)]
         )
         guard reply.int == 1 else { throw RedisLockError.lost(lease.key) }
-        return LockLease(key: lease.key, token: lease.token, fence: lease.fence, expiresAt: start + self.lease)
+        let extended = LockLease(key: lease.key, token: lease.token, fence: lease.fence, expiresAt: start + self.lease)
+        client.lockQueue.extended(extended)
+        return extended
     }
 
     /// Acquires the lock, runs `body`, and releases the lock, also when `body` throws or the task
@@ -158,29 +363,32 @@ public struct RedisLock: Sendable {
             result = try await body(lease)
         } catch {
             // The body's error matters more than a failed release; the lease expires anyway.
-            _ = try? await releaseEvenIfCancelled(lease)
+            _ = try? await release(lease)
             throw error
         }
-        try await releaseEvenIfCancelled(lease)
+        try await release(lease)
         return result
     }
 
-    /// A cancelled task cannot run pool work, so a plain release would leave the lock blocking others
-    /// for the rest of the lease: then a new task, which does not inherit the cancellation, releases
-    /// it. Only then: a task per release was a visible cost on the per-job path.
-    private func releaseEvenIfCancelled(_ lease: LockLease) async throws {
-        if !Task.isCancelled {
-            do {
-                try await release(lease)
-                return
-            } catch is CancellationError {
-                // Cancelled while releasing: the pool refused the work; fall through.
-            }
+    private func lease(from reply: RedisValue, token: String, start: ContinuousClock.Instant) throws -> LockLease? {
+        if reply == .null { return nil }
+        guard let fence = reply.int, fence > 0 else {
+            throw RedisError(
+                code: .unexpectedReply,
+                message: "lock script returned \(reply)",
+                address: client.configuration.redactedAddress
+            )
         }
-        _ = try await Task { try await release(lease) }.value
+        return LockLease(key: key, token: token, fence: fence, expiresAt: start + lease)
     }
 
-    private static func randomToken() -> String {
+    /// `BLPOP`'s timeout: seconds with a decimal fraction.
+    private static func seconds(milliseconds: Int64) -> String {
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
+    }
+
+    static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
         let high = generator.next() as UInt64
         let low = generator.next() as UInt64
