@@ -335,7 +335,11 @@ public struct BenchSuite: Sendable {
         let (result, publishedAt) = try await withThrowingTaskGroup(of: (BenchResult?, [Int64]?).self) { tasks in
             tasks.addTask { (try await runSide(consumerSide), nil) }
             tasks.addTask {
-                // The probe found the consumer once it consumes; publishing starts after that.
+                // The producer connects on its first publish: do that before the clock matters, with
+                // a job for workload B's queue, which the next reset purges.
+                let warmUp = BenchWorkload.envelope(.write, index: 0)
+                try await producer.publish(envelope: warmUp, body: warmUp.encoded())
+                // Publishing starts once the consumer consumes.
                 try await waitForConsumer(queue: NoOpJob.jobType, probe: probe)
                 return (nil, try await light.publish(producer: producer))
             }
