@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The benchmark: starts the local services, builds `fleet` and the C baseline in release mode, and
 # runs `fleet bench` in a RabbitMQ vhost and a PostgreSQL database of its own (it purges queues
-# and truncates tables there). Prints each run and a Markdown table of medians and ranges.
+# and truncates tables there). Prints each run, a Markdown table of medians and ranges, the light
+# load's delays, and every target of the benchmark issue with PASS or FAIL.
 #
-#   scripts/bench.sh [fleet bench options, e.g. --runs 3 --jobs 20000 --workloads noop,write]
+# Drains and light load are timed by the broker itself: `fleet bench` starts a short probe on the
+# RabbitMQ node with erl_call (from erlang-base), using the node name and cookie that
+# `scripts/services.sh env` exports (FLEET_RABBITMQ_NODENAME, FLEET_RABBITMQCTL).
+#
+#   scripts/bench.sh [fleet bench options, e.g. --runs 3 --jobs 20000 --workloads noop,write,light
+#                     --light-rate 200 --light-seconds 20]
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -23,7 +29,8 @@ $FLEET_RABBITMQCTL set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
 psql "$FLEET_POSTGRES_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'" | grep -q 1 \
     || psql "$FLEET_POSTGRES_URL" -qc "CREATE DATABASE $DATABASE"
 
-echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ -x /usr/lib/erlang/bin/erl_call ]] || echo "== warning: no erl_call (erlang-base): the broker probe cannot start" >&2
 FLEET_AMQP_URL="amqp://guest:guest@127.0.0.1:5682/$VHOST" \
 FLEET_POSTGRES_URL="${FLEET_POSTGRES_URL%/*}/$DATABASE" \
     "$BIN/fleet" bench "$@"

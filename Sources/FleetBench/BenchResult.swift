@@ -9,13 +9,32 @@ public struct BenchResult: Sendable, Codable {
     public var p50Milliseconds: Double
     public var p99Milliseconds: Double
     public var maxRSSKiB: Int
+    /// CLOCK_REALTIME (ns) of the moment the process was done with its last job: the C consumer
+    /// after its job, the fleet when it queued the last ack. Drains only.
+    public var lastEffectUnixNanos: Int64?
+    /// Set by `fleet bench` from ``BrokerProbe``: what the broker saw of a drain.
+    public var broker: BrokerObserved?
+    /// Set by `fleet bench` for the light-load workload.
+    public var light: LightLoadSummary?
+
+    /// A drain as the broker saw it: first delivery to every ack held by the queue.
+    public struct BrokerObserved: Sendable, Codable, Equatable {
+        /// Jobs over first delivery to queue empty with nothing unacked.
+        public var wholeRate: Double
+        /// Jobs per second while acked jobs went from 10% to 90%.
+        public var steadyRate: Double
+        /// From the process's last effect to the queue empty with nothing unacked; nil when the
+        /// process did not report its last effect.
+        public var tailMilliseconds: Double?
+    }
 
     enum CodingKeys: String, CodingKey {
-        case mode, jobs, seconds
+        case mode, jobs, seconds, broker, light
         case jobsPerSecond = "jobs_per_second"
         case p50Milliseconds = "p50_ms"
         case p99Milliseconds = "p99_ms"
         case maxRSSKiB = "max_rss_kib"
+        case lastEffectUnixNanos = "last_effect_unix_ns"
     }
 
     init(mode: String, jobs: Int, seconds: Double, p50: Duration, p99: Duration, maxRSSKiB: Int) {
@@ -36,6 +55,13 @@ public struct BenchResult: Sendable, Codable {
 
     /// The peak resident set of this process image (`VmHWM`). Not getrusage's `ru_maxrss`: Linux
     /// carries that over from the parent across fork and exec.
+    /// CLOCK_REALTIME now, in nanoseconds: the clock the C baseline and the broker probe use.
+    static func unixNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+
     static func ownPeakRSSKiB() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }

@@ -12,6 +12,10 @@ public struct BenchSuite: Sendable {
         public var runs = 3
         public var jobs = 20_000
         public var workloads = BenchWorkload.allCases
+        /// The light-load workload, run after the others in each run; nil to skip it.
+        public var light: LightLoad?
+        /// The environment to find the broker probe's node and cookie in (``BrokerProbe``).
+        public var environment: [String: String] = ProcessInfo.processInfo.environment
         public var concurrency = 16
         public var prefetch = 200
         /// The `fleet` binary to start workers with, and the C baseline beside it.
@@ -48,6 +52,12 @@ public struct BenchSuite: Sendable {
     }
 
     public func run(progress: @Sendable (String) -> Void) async throws -> BenchReport {
+        guard let probe = BrokerProbe.fromEnvironment(options.environment) else {
+            throw BenchError(
+                "no broker probe: set FLEET_RABBITMQCTL (as `scripts/services.sh env` prints it) or "
+                    + "FLEET_RABBITMQ_COOKIE and FLEET_RABBITMQ_NODENAME, and install erlang-base's erl_call"
+            )
+        }
         let topology = try configuration.loadTopology()
             .withBenchQueues(prefetch: options.prefetch, concurrency: options.concurrency)
         try await AMQPConnection.withDedicatedThread(configuration.amqp) { connection in
@@ -56,7 +66,7 @@ public struct BenchSuite: Sendable {
         let postgres = PostgresClient(configuration: configuration.postgres, maxConnections: 2)
         let stores = BenchStores(postgres: postgres, topology: topology, amqp: configuration.amqp, logger: logger)
         do {
-            let report = try await runAll(topology: topology, stores: stores, progress: progress)
+            let report = try await runAll(topology: topology, stores: stores, probe: probe, progress: progress)
             await postgres.shutdown()
             return report
         } catch {
@@ -68,6 +78,7 @@ public struct BenchSuite: Sendable {
     private func runAll(
         topology: Topology,
         stores: BenchStores,
+        probe: BrokerProbe,
         progress: @Sendable (String) -> Void
     ) async throws -> BenchReport {
         try await stores.prepare(mix: options.workloads.contains(.mix))
@@ -75,22 +86,75 @@ public struct BenchSuite: Sendable {
         for run in 1...options.runs {
             for workload in options.workloads {
                 for side in sides(of: workload, exchange: topology.exchange) {
-                    progress("run \(run)/\(options.runs): \(side.label)")
-                    let result = try await measure(side, workload: workload, stores: stores)
-                    progress(
-                        String(
-                            format: "  %.0f jobs/s, p50 %.3f ms, p99 %.3f ms, peak RSS %.1f MiB",
-                            result.jobsPerSecond,
-                            result.p50Milliseconds,
-                            result.p99Milliseconds,
-                            Double(result.maxRSSKiB) / 1024
-                        )
+                    progress("run \(run)/\(options.runs): \(workload.title), \(side.label)")
+                    let result = try await measure(side, workload: workload, stores: stores, probe: probe)
+                    progress(Self.describe(result))
+                    report.add(
+                        result,
+                        workload: workload.rawValue,
+                        side: side.label,
+                        isBaseline: side.isBaseline,
+                        concurrency: side.concurrency,
+                        run: run
                     )
-                    report.add(result, workload: workload, side: side.label, isBaseline: side.isBaseline, run: run)
+                }
+            }
+            if let light = options.light {
+                for side in lightSides(light) {
+                    progress(
+                        "run \(run)/\(options.runs): light load, \(light.rate)/s for \(light.count) jobs, \(side.label)"
+                    )
+                    let result = try await measureLight(
+                        side,
+                        light: light,
+                        topology: topology,
+                        stores: stores,
+                        probe: probe
+                    )
+                    progress(Self.describe(result))
+                    report.add(
+                        result,
+                        workload: BenchReport.light,
+                        side: side.label,
+                        isBaseline: side.isBaseline,
+                        concurrency: side.concurrency,
+                        run: run
+                    )
                 }
             }
         }
         return report
+    }
+
+    static func describe(_ result: BenchResult) -> String {
+        var line = String(
+            format: "  process: %.0f jobs/s, p50 %.3f ms, p99 %.3f ms, peak RSS %.1f MiB",
+            result.jobsPerSecond,
+            result.p50Milliseconds,
+            result.p99Milliseconds,
+            Double(result.maxRSSKiB) / 1024
+        )
+        if let broker = result.broker {
+            line += String(
+                format: "\n  broker: whole drain %.0f jobs/s, steady %.0f jobs/s",
+                broker.wholeRate,
+                broker.steadyRate
+            )
+            if let tail = broker.tailMilliseconds { line += String(format: ", tail %.2f ms", tail) }
+        }
+        if let light = result.light {
+            line += String(
+                format:
+                    "\n  publish→effect p50 %.2f / p99 %.2f / max %.2f ms; effect→ack at broker p50 %.2f / p99 %.2f / max %.2f ms",
+                light.publishToEffect.p50,
+                light.publishToEffect.p99,
+                light.publishToEffect.max,
+                light.effectToAck.p50,
+                light.effectToAck.p99,
+                light.effectToAck.max
+            )
+        }
+        return line
     }
 
     /// One way of running a workload: the C baseline or the fleet at some concurrency.
@@ -99,6 +163,8 @@ public struct BenchSuite: Sendable {
         var isBaseline: Bool
         var arguments: [String]
         var executable: String
+        /// The fleet's concurrency; nil for a C baseline.
+        var concurrency: Int?
     }
 
     func sides(of workload: BenchWorkload, exchange: String) -> [Side] {
@@ -121,7 +187,8 @@ public struct BenchSuite: Sendable {
                     "--concurrency", String(concurrency), "--prefetch", prefetch,
                     "--config-dir", options.configDirectory,
                 ],
-                executable: options.fleetExecutable
+                executable: options.fleetExecutable,
+                concurrency: concurrency
             )
         }
         let redis = "\(configuration.redis.host):\(configuration.redis.port)"
@@ -160,17 +227,153 @@ public struct BenchSuite: Sendable {
         }
     }
 
-    private func measure(_ side: Side, workload: BenchWorkload, stores: BenchStores) async throws -> BenchResult {
+    private func measure(
+        _ side: Side,
+        workload: BenchWorkload,
+        stores: BenchStores,
+        probe: BrokerProbe
+    ) async throws -> BenchResult {
         try await stores.reset(workload)
+        let queues = stores.workQueues(of: workload)
+        // A drain of one queue is timed by the broker too; the mix drains many queues at once.
+        let observed = workload != .publish && queues.count == 1
         if workload != .publish { try await stores.preload(workload, count: options.jobs) }
+        let running =
+            observed
+            ? try await probe.startDrain(
+                vhost: configuration.amqp.vhost,
+                queue: queues[0],
+                spinBelow: options.prefetch,
+                deadline: .seconds(600)
+            ) : nil
+        var result = try await runSide(side)
+        if let running {
+            let samples = try await probe.result(of: running, arity: 3).map {
+                DrainTimeline.Sample(time: $0[0], ready: Int($0[1]), unacked: Int($0[2]))
+            }
+            guard let timeline = DrainTimeline(samples: samples, jobs: options.jobs) else {
+                throw BenchError("\(side.label): the broker did not see the queue drained: \(samples.suffix(5))")
+            }
+            result.broker = .init(
+                wholeRate: timeline.wholeRate,
+                steadyRate: timeline.steadyRate,
+                tailMilliseconds: result.lastEffectUnixNanos.map { timeline.tailMilliseconds(lastEffect: $0) }
+            )
+        }
+        try await stores.verify(workload, jobs: options.jobs, label: side.label)
+        return result
+    }
+
+    private func runSide(_ side: Side) async throws -> BenchResult {
         let output = try await ChildProcess.run(side.executable, side.arguments)
         guard let line = output.split(separator: "\n").last,
             let result = try? JSONDecoder().decode(BenchResult.self, from: Data(line.utf8))
         else {
             throw BenchError("\(side.executable) \(side.arguments.joined(separator: " ")) printed no result: \(output)")
         }
-        try await stores.verify(workload, jobs: options.jobs, label: side.label)
         return result
+    }
+
+    // MARK: Light load
+
+    /// The C consumer and the fleet on workload A's queue, each writing its effects to `path`.
+    func lightSides(_ light: LightLoad) -> [Side] {
+        let count = String(light.count)
+        let prefetch = String(options.prefetch)
+        return [
+            Side(
+                label: "C consumer",
+                isBaseline: true,
+                arguments: [
+                    "consume", "--queue", NoOpJob.jobType, "--prefetch", prefetch, "--amqp", options.amqpURL,
+                    "--count", count, "--effects",
+                ],
+                executable: options.baselineExecutable
+            ),
+            Side(
+                label: "fleet, concurrency \(options.concurrency)",
+                isBaseline: false,
+                arguments: [
+                    "bench-worker", "--workload", BenchReport.light, "--count", count,
+                    "--concurrency", String(options.concurrency), "--prefetch", prefetch,
+                    "--config-dir", options.configDirectory, "--effects",
+                ],
+                executable: options.fleetExecutable,
+                concurrency: options.concurrency
+            ),
+        ]
+    }
+
+    /// Starts the consumer and the broker's ack probe, publishes at the light load's rate, and pairs
+    /// each job's publish, effect and ack (``LightLoadTimeline``).
+    private func measureLight(
+        _ side: Side,
+        light: LightLoad,
+        topology: Topology,
+        stores: BenchStores,
+        probe: BrokerProbe
+    ) async throws -> BenchResult {
+        try await stores.reset(.noop)
+        let effectsPath =
+            "\(NSTemporaryDirectory())/fleet-bench-effects-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: effectsPath) }
+        var withEffects = side
+        withEffects.arguments.append(effectsPath)
+        let consumerSide = withEffects
+        let acks = try await probe.startAcks(
+            vhost: configuration.amqp.vhost,
+            queue: NoOpJob.jobType,
+            count: light.count,
+            deadline: light.duration + .seconds(120)
+        )
+        let producer = JobProducer(
+            amqp: configuration.amqp,
+            exchange: topology.exchange,
+            registry: JobRegistry(),
+            logger: logger
+        )
+        let (result, publishedAt) = try await withThrowingTaskGroup(of: (BenchResult?, [Int64]?).self) { tasks in
+            tasks.addTask { (try await runSide(consumerSide), nil) }
+            tasks.addTask {
+                // The producer connects on its first publish: do that before the clock matters, with
+                // a job for workload B's queue, which the next reset purges.
+                let warmUp = BenchWorkload.envelope(.write, index: 0)
+                try await producer.publish(envelope: warmUp, body: warmUp.encoded())
+                // Publishing starts once the consumer consumes.
+                try await waitForConsumer(queue: NoOpJob.jobType, probe: probe)
+                return (nil, try await light.publish(producer: producer))
+            }
+            var result: BenchResult?
+            var publishedAt: [Int64]?
+            for try await (side, published) in tasks {
+                result = side ?? result
+                publishedAt = published ?? publishedAt
+            }
+            return (result!, publishedAt!)
+        }
+        await producer.shutdown()
+        let records = try await probe.result(of: acks, arity: 3).map {
+            LightLoadTimeline.Ack(time: $0[0], deliveryTag: Int($0[1]), multiple: $0[2] == 1)
+        }
+        let timeline = try LightLoadTimeline(
+            publishedAt: publishedAt,
+            effects: try LightLoad.readEffects(effectsPath),
+            acks: records
+        )
+        var observed = result
+        observed.light = timeline.summary
+        try await stores.verify(.noop, jobs: light.count, label: side.label)
+        return observed
+    }
+
+    /// Waits until `queue` has a consumer.
+    private func waitForConsumer(queue: String, probe: BrokerProbe) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if try await probe.consumerCount(vhost: configuration.amqp.vhost, queue: queue) > 0 { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BenchError("no consumer on \(queue) after 60 s")
     }
 }
 

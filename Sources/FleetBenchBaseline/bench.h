@@ -25,6 +25,9 @@ struct bench_options {
     const char *routing_key;
     size_t body_size;
     size_t batch;
+    // When set (consume, write): each job's index and effect time go to this file, one
+    // "INDEX UNIX_NS" line per job, for the light-load workload.
+    const char *effects;
 };
 
 // What a mode measured; `samples` are latencies in milliseconds, owned by the caller.
@@ -33,9 +36,13 @@ struct bench_result {
     double seconds;
     double *samples;
     size_t sample_count;
+    // CLOCK_REALTIME of the moment the last job's effect was done (consume, write), 0 otherwise:
+    // `fleet bench` compares it with the time the broker saw the queue empty.
+    uint64_t last_effect_unix_ns;
 };
 
 uint64_t monotonic_ns(void);
+uint64_t realtime_ns(void);
 
 // AMQP session on channel 1.
 struct amqp_session {

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <amqp.h>
 #include <amqp_framing.h>
@@ -63,14 +65,54 @@ static int next_delivery(struct amqp_session *session, amqp_envelope_t *envelope
     }
 }
 
-static int process(struct amqp_session *session, const amqp_envelope_t *envelope, job_fn job,
-                   void *job_context)
+static int ack(struct amqp_session *session, const amqp_envelope_t *envelope)
 {
-    if (job != NULL && job(job_context, envelope->message.body) != 0)
-        return -1;
     int status = amqp_basic_ack(session->conn, CHANNEL, envelope->delivery_tag, 0);
     if (status != AMQP_STATUS_OK) {
         fprintf(stderr, "amqp: basic.ack: %s\n", amqp_error_string2(status));
+        return -1;
+    }
+    return 0;
+}
+
+// The bench's envelope ids are "00000000-0000-4000-a000-" and the job's index in 12 digits; the
+// index, or -1 for a body without such an id.
+static long long job_index(amqp_bytes_t body)
+{
+    static const char prefix[] = "00000000-0000-4000-a000-";
+    const size_t prefix_len = sizeof prefix - 1;
+    const char *bytes = body.bytes;
+    for (size_t at = 0; at + prefix_len + 12 <= body.len; at++) {
+        if (memcmp(bytes + at, prefix, prefix_len) != 0)
+            continue;
+        long long index = 0;
+        for (size_t digit = 0; digit < 12; digit++) {
+            char c = bytes[at + prefix_len + digit];
+            if (c < '0' || c > '9')
+                return -1;
+            index = index * 10 + (c - '0');
+        }
+        return index;
+    }
+    return -1;
+}
+
+struct effect {
+    long long index;
+    uint64_t unix_ns;
+};
+
+static int write_effects(const char *path, const struct effect *effects, size_t count)
+{
+    FILE *file = fopen(path, "w");
+    if (file == NULL) {
+        perror(path);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++)
+        fprintf(file, "%lld %llu\n", effects[i].index, (unsigned long long)effects[i].unix_ns);
+    if (fclose(file) != 0) {
+        perror(path);
         return -1;
     }
     return 0;
@@ -82,23 +124,38 @@ int run_consumer(struct amqp_session *session, const struct bench_options *optio
     if (start_consuming(session, options) != 0)
         return -1;
 
+    struct effect *effects = NULL;
+    if (options->effects != NULL && (effects = calloc(options->count, sizeof *effects)) == NULL) {
+        fprintf(stderr, "fleet-bench-baseline: out of memory for %zu effect times\n", options->count);
+        return -1;
+    }
     uint64_t first = 0, last = 0;
-    for (size_t done = 0; done < options->count; done++) {
+    int status = 0;
+    for (size_t done = 0; done < options->count && status == 0; done++) {
         amqp_envelope_t envelope;
-        if (next_delivery(session, &envelope) != 0)
-            return -1;
+        if (next_delivery(session, &envelope) != 0) {
+            status = -1;
+            break;
+        }
         uint64_t received = monotonic_ns();
         if (done == 0)
             first = received;
-        int status = process(session, &envelope, job, job_context);
+        // The effect is done when the job is; a consume job is done when it is received.
+        status = job != NULL ? job(job_context, envelope.message.body) : 0;
+        result->last_effect_unix_ns = realtime_ns();
+        if (effects != NULL)
+            effects[done] = (struct effect){job_index(envelope.message.body), result->last_effect_unix_ns};
+        if (status == 0)
+            status = ack(session, &envelope);
         last = monotonic_ns();
         amqp_destroy_envelope(&envelope);
-        if (status != 0)
-            return -1;
         result->samples[done] = (double)(last - received) / 1e6;
         result->sample_count = done + 1;
     }
+    if (status == 0 && effects != NULL)
+        status = write_effects(options->effects, effects, options->count);
+    free(effects);
     result->jobs = options->count;
     result->seconds = (double)(last - first) / 1e9;
-    return 0;
+    return status;
 }

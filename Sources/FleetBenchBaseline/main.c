@@ -4,11 +4,13 @@
 // would write it with nothing to prove: one thread, blocking librabbitmq/libpq/hiredis calls,
 // one message at a time, no pipelining beyond what the mode's protocol needs.
 //
-//   consume  ack each delivery on its own (prefetch P) until N are acked
+//   consume  ack each delivery on its own (prefetch P) until N are acked; with --effects FILE,
+//            also write each job's index and effect time (light-load workload)
 //   write    per delivery: Redis lock (Lua, EVALSHA) -> PostgreSQL upsert (prepared) -> unlock -> ack
 //   publish  N persistent messages with publisher confirms, at most W unconfirmed at a time
 //
-// It prints one JSON line: mode, jobs, seconds, jobs_per_second, p50_ms, p99_ms, max_rss_kib.
+// It prints one JSON line: mode, jobs, seconds, jobs_per_second, p50_ms, p99_ms, max_rss_kib and,
+// for consume and write, last_effect_unix_ns (CLOCK_REALTIME when the last job's effect was done).
 // Latencies are per job (delivery received -> its ack sent) or, for publish, per batch round trip.
 #define _POSIX_C_SOURCE 200809L
 
@@ -44,7 +46,9 @@ static const char usage_text[] =
     "  --exchange E         exchange to publish to (default \"\", the default exchange)\n"
     "  --routing-key K      routing key (publish)\n"
     "  --body-size B        message body bytes (default 200)\n"
-    "  --batch W            most unconfirmed publishes at a time (default 500)\n";
+    "  --batch W            most unconfirmed publishes at a time (default 500)\n"
+    "  --effects FILE       write \"INDEX UNIX_NS\" per job (consume, write): the job's index, read\n"
+    "                       from the envelope id, and when its effect was done\n";
 
 static int usage_error(const char *message, const char *detail)
 {
@@ -56,6 +60,13 @@ uint64_t monotonic_ns(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+uint64_t realtime_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
@@ -114,6 +125,8 @@ static int apply_option(struct bench_options *o, const char *name, const char *v
         o->exchange = value;
     else if (strcmp(name, "--routing-key") == 0)
         o->routing_key = value;
+    else if (strcmp(name, "--effects") == 0)
+        o->effects = value;
     else if (strcmp(name, "--redis") == 0)
         return parse_redis(value, o);
     else if (strcmp(name, "--count") == 0)
@@ -215,10 +228,13 @@ static void print_report(const char *mode, struct bench_result *result)
     qsort(result->samples, result->sample_count, sizeof *result->samples, compare_doubles);
     double rate = result->seconds > 0 ? (double)result->jobs / result->seconds : 0.0;
     printf("{\"mode\":\"%s\",\"jobs\":%zu,\"seconds\":%.6f,\"jobs_per_second\":%.1f,"
-           "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_rss_kib\":%ld}\n",
+           "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_rss_kib\":%ld",
            mode, result->jobs, result->seconds, rate,
            percentile(result->samples, result->sample_count, 50),
            percentile(result->samples, result->sample_count, 99), peak_rss_kib());
+    if (result->last_effect_unix_ns != 0)
+        printf(",\"last_effect_unix_ns\":%" PRIu64, result->last_effect_unix_ns);
+    printf("}\n");
     fflush(stdout);
 }
 

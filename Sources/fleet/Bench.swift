@@ -11,9 +11,13 @@ struct Bench: AsyncParsableCommand {
             For each workload and run: preloads a queue, drains it with a C baseline \
             (fleet-bench-baseline, built beside fleet) and with the fleet, each in a process of its own, \
             checks that every job was applied exactly once, and prints jobs/s, the fleet/C ratio of the \
-            same run, p50/p99 latency (receipt to ack) and peak RSS; then a table of medians and ranges. \
+            same run, p50/p99 latency (receipt to ack) and peak RSS; then a table of medians and ranges, \
+            and the benchmark issue's targets with PASS or FAIL. \
             Workloads: noop (A), write (B: Redis lock + PostgreSQL upsert), mix (C: the real job types), \
-            publish (confirmed publishes). It purges the bench's queues and writes to the database: \
+            publish (confirmed publishes), light (no-op jobs published at a steady rate while the \
+            consumer runs). Drains of one queue and light load are also timed by the broker: a probe on \
+            the RabbitMQ node (through erl_call, with the node and cookie of FLEET_RABBITMQCTL) sees \
+            when the queue holds each ack. It purges the bench's queues and writes to the database: \
             point it at a vhost and database of its own, as scripts/bench.sh does.
             """
     )
@@ -21,7 +25,10 @@ struct Bench: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Runs of every workload; the table shows median and range.") var runs = 3
     @Option(help: "Jobs per run.") var jobs = 20_000
-    @Option(help: "Comma-separated workloads: noop, write, mix, publish.") var workloads = "noop,write,mix,publish"
+    @Option(help: "Comma-separated workloads: noop, write, mix, publish, light.")
+    var workloads = "noop,write,mix,publish,light"
+    @Option(help: "Light load: jobs published per second.") var lightRate = 200
+    @Option(help: "Light load: seconds of publishing per run.") var lightSeconds = 20.0
     @Option(help: "Fleet concurrency per queue (workload B also runs at 1).") var concurrency = 16
     @Option(help: "Prefetch of every consumer, C and fleet; also the publishers' confirm window.")
     var prefetch = 200
@@ -43,11 +50,17 @@ struct Bench: AsyncParsableCommand {
         options.jobs = jobs
         options.concurrency = concurrency
         options.prefetch = prefetch
-        options.workloads = try workloads.split(separator: ",").map { name in
-            guard let workload = BenchWorkload(rawValue: String(name)) else {
-                throw ValidationError("unknown workload \(name): use noop, write, mix, publish")
+        let names = workloads.split(separator: ",").map(String.init)
+        options.workloads = try names.filter { $0 != BenchReport.light }.map { name in
+            guard let workload = BenchWorkload(rawValue: name) else {
+                let known = BenchWorkload.allCases.map(\.rawValue) + [BenchReport.light]
+                throw ValidationError("unknown workload \(name): use \(known.joined(separator: ", "))")
             }
             return workload
+        }
+        if names.contains(BenchReport.light) {
+            guard lightRate > 0, lightSeconds > 0 else { throw ValidationError("light load needs a rate and seconds") }
+            options.light = LightLoad(rate: lightRate, duration: .milliseconds(Int(lightSeconds * 1000)))
         }
         guard FileManager.default.isExecutableFile(atPath: options.baselineExecutable) else {
             throw CommandError(
@@ -71,13 +84,31 @@ struct BenchWorkerCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var common: CommonOptions
-    @Option var workload: BenchWorkload
+    @Option(help: "A workload of `fleet bench`, or light.") var workload: String
     @Option var count: Int
     @Option var concurrency: Int
     @Option var prefetch: Int
+    @Option(help: "Light load: where to write each job's index and effect time.") var effects: String?
 
     func run() async throws {
         let logger = bootstrapLogging()
+        // The bench compares the fleet's last job with the moment the broker held its last ack.
+        LastJobClock.bootstrap()
+        if workload == BenchReport.light {
+            guard let effects else { throw ValidationError("--workload light needs --effects") }
+            let worker = LightLoadWorker(
+                count: count,
+                concurrency: concurrency,
+                prefetch: prefetch,
+                effectsPath: effects,
+                configuration: try common.configuration()
+            )
+            print(try await worker.run(logger: logger).json())
+            return
+        }
+        guard let workload = BenchWorkload(rawValue: workload) else {
+            throw ValidationError("unknown workload \(workload)")
+        }
         let worker = BenchWorker(
             workload: workload,
             count: count,
@@ -85,8 +116,8 @@ struct BenchWorkerCommand: AsyncParsableCommand {
             prefetch: prefetch,
             configuration: try common.configuration()
         )
-        print(try await worker.run(logger: logger).json())
+        var result = try await worker.run(logger: logger)
+        if workload != .publish { result.lastEffectUnixNanos = LastJobClock.shared.lastUnixNanoseconds }
+        print(result.json())
     }
 }
-
-extension BenchWorkload: ExpressibleByArgument {}

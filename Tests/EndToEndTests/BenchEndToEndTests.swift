@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 
-/// CI builds the benchmark but does not time it; this runs every workload once, small, so a broken
-/// benchmark fails here. `fleet bench` itself checks each run: queues drained, counters exact,
+/// CI builds the benchmark but does not time it; this runs every workload once, small (light load
+/// 2 s at 50 jobs/s), so a broken benchmark fails here. `fleet bench` itself checks each run: queues drained, counters exact,
 /// every job applied once.
 @Suite("Benchmark end to end")
 struct BenchEndToEndTests {
@@ -13,16 +13,34 @@ struct BenchEndToEndTests {
         defer { try? FileManager.default.removeItem(atPath: table) }
         let output = try environment.fleet([
             "bench", "--runs", "1", "--jobs", "300", "--concurrency", "4", "--prefetch", "40", "--markdown", table,
+            "--light-rate", "50", "--light-seconds", "2",
         ])
         let markdown = try String(contentsOfFile: table, encoding: .utf8)
-        let rows = markdown.split(separator: "\n").dropFirst(2)
+        let sections = markdown.components(separatedBy: "\n\n")
+        #expect(sections.count == 3, "\(markdown)")
+        let rows = sections[0].split(separator: "\n").dropFirst(2)
         #expect(rows.count == 8, "\(markdown)")
         for workload in ["A: no-op", "B: lock + upsert", "C: job mix", "Publish, confirmed"] {
             #expect(rows.contains { $0.hasPrefix("| \(workload) |") }, "\(workload) in \(markdown)")
         }
         // Every fleet row that has a C baseline shows a ratio.
         let ratios = rows.filter { $0.contains("| fleet") && !$0.contains("C: job mix") }
-        #expect(ratios.count == 4 && ratios.allSatisfy { !$0.contains("| – |") }, "\(markdown)")
+            .map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+        #expect(ratios.count == 4 && ratios.allSatisfy { $0[5] != "–" }, "\(markdown)")
+        // The broker timed every drain of one queue: A and B, C and fleet, with a tail.
+        let drains = rows.filter { $0.hasPrefix("| A: no-op |") || $0.hasPrefix("| B: lock + upsert |") }
+        let columns = drains.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+        #expect(columns.count == 5, "\(markdown)")
+        // Broker-observed whole drain, steady rate and tail (columns 4, 5 and 9 of each row).
+        #expect(columns.allSatisfy { $0[3] != "–" && $0[4] != "–" && $0[8] != "–" }, "\(markdown)")
+        // Light load: 100 jobs for each consumer, every one paired with its ack at the broker.
+        let light = sections[1].split(separator: "\n").dropFirst(2)
+        #expect(light.count == 2 && light.allSatisfy { $0.contains("| 100 |") }, "\(markdown)")
+        // Every target of the issue is printed; each measured one has a verdict.
+        let targets = sections[2].split(separator: "\n").dropFirst(2)
+        #expect(targets.count == 8, "\(markdown)")
+        #expect(targets.filter { $0.hasSuffix("| PASS |") || $0.hasSuffix("| FAIL |") }.count == 7, "\(markdown)")
+        #expect(targets.last?.contains("not measured") == true, "\(markdown)")
         #expect(output.contains(markdown))
         await environment.tearDown()
     }

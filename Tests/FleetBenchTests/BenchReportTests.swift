@@ -35,9 +35,9 @@ struct BenchReportTests {
         let fleet = report.rows.first { !$0.isBaseline }!
         #expect(report.ratios(of: fleet)?.sorted() == [0.5, 0.5, 3])
         #expect(report.ratios(of: report.rows.first { $0.isBaseline }!) == nil)
-        let table = report.markdown.split(separator: "\n")
+        let table = report.mainTable.split(separator: "\n")
         #expect(table.count == 4)
-        #expect(table[3] == "| A: no-op | fleet | 100 (50–300) | 0.50 (0.50–3.00) | 1.00 | 2.00 | 6.0 |")
+        #expect(table[3] == "| A: no-op | fleet | 100 (50–300) | – | – | 0.50 (0.50–3.00) | 1.00 | 2.00 | – | 6.0 |")
     }
 
     @Test func syntheticEnvelopesAreValidAndTwoHundredBytes() async throws {
