@@ -7,7 +7,8 @@
 #
 #   scripts/bench-peers.sh [--jobs N] [--runs 3] [more harness options, --help lists them]
 #
-# Defaults: 20,000 jobs for A and --jobs/4 (5,000) for B, 3 runs, quorum queues for all three.
+# Defaults: 20,000 jobs for A and --jobs/4 (5,000) for B, 3 runs, classic durable queues for all
+# three (--queue-type quorum for quorum queues).
 # It starts the local services if they are not running (scripts/services.sh), builds `fleet` in
 # release mode (skip with --fleet-bin PATH), creates the Python venv .peers-venv/ from
 # bench/peers/requirements.txt when it is missing (PyPI), and works in a RabbitMQ vhost
@@ -21,7 +22,7 @@ REQUIREMENTS="$REPO/bench/peers/requirements.txt"
 
 for argument in "$@"; do
     if [[ "$argument" == -h || "$argument" == --help ]]; then
-        sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         echo
         [[ -x "$VENV/bin/python" ]] && exec "$VENV/bin/python" "$REPO/bench/peers/harness.py" --help
         exit 0

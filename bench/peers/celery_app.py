@@ -21,9 +21,10 @@ Settings, and why (Celery's "Optimizing" guide, "Tasks" guide and configuration 
 - worker_disable_rate_limits=True: the Optimizing guide's advice when rate limits are not used.
 - The worker runs with --without-gossip --without-mingle --without-heartbeat (no worker-to-worker
   traffic on the broker; events are off by default) and log level WARNING.
-- Queue type: --queue-type quorum (the default, the fleet's production choice) declares the queues
-  with x-queue-type=quorum; Celery then uses per-consumer prefetch, as its docs require for quorum
-  queues (worker_detect_quorum_queues, on by default).
+- Queue type: classic durable queues (Celery's default and the harness's). With --queue-type
+  quorum they are declared with x-queue-type=quorum; Celery then uses per-consumer prefetch, as its
+  docs require for quorum queues (worker_detect_quorum_queues, on by default), and declares its
+  native delayed-delivery exchanges and queues.
 """
 
 import os
@@ -33,7 +34,7 @@ from kombu import Exchange, Queue
 
 from bench.peers import jobs
 
-QUEUE_TYPE = os.environ.get("PEERS_QUEUE_TYPE", "quorum")
+QUEUE_TYPE = os.environ.get("PEERS_QUEUE_TYPE", "classic")
 NOOP_QUEUE = "celery.noop"
 WRITE_QUEUE = "celery.write"
 

@@ -18,9 +18,9 @@ Settings, and why (https://dramatiq.io, "Cookbook"/"Advanced topics", and dramat
   the user asks for one (--dramatiq-prefetch).
 - Middleware: Dramatiq's default set (AgeLimit, TimeLimit, ShutdownNotifications, Callbacks,
   Pipelines, Retries), as an application gets it.
-- Queue type: Dramatiq declares classic queues. With --queue-type quorum (the default, the fleet's
-  production choice) the work queue and its delay queue are declared with x-queue-type=quorum,
-  through the broker's own argument hook, so the three systems drain the same kind of queue.
+- Queue type: Dramatiq declares classic durable queues, the harness's default for all three
+  systems. With --queue-type quorum the work queue and its delay queue are declared with
+  x-queue-type=quorum, through the broker's own argument hook.
 """
 
 import os
@@ -30,7 +30,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from bench.peers import jobs
 
-QUEUE_TYPE = os.environ.get("PEERS_QUEUE_TYPE", "quorum")
+QUEUE_TYPE = os.environ.get("PEERS_QUEUE_TYPE", "classic")
 
 
 class Broker(RabbitmqBroker):
