@@ -333,7 +333,9 @@ class DramatiqSide(Side):
         self.queue = dramatiq_app.NOOP_QUEUE if workload == "noop" else dramatiq_app.WRITE_QUEUE
         self.processes = bench.args.dramatiq_processes or CPUS
         self.threads = bench.args.dramatiq_threads
-        prefetch = bench.args.dramatiq_prefetch or 2 * self.threads
+        # The fleet's prefetch, split over the processes (see dramatiq_app.py).
+        self.prefetch = bench.args.dramatiq_prefetch or -(-bench.args.prefetch // self.processes)
+        prefetch = self.prefetch
         self.label = (
             f"Dramatiq {self.app.dramatiq.__version__}, {self.processes} processes x {self.threads} threads, "
             f"prefetch {prefetch} per process"
@@ -361,8 +363,7 @@ class DramatiqSide(Side):
     def environment(self):
         env = super().environment()
         env["PEERS_DRAMATIQ_CONFIRM"] = "1"
-        if self.bench.args.dramatiq_prefetch:
-            env["dramatiq_queue_prefetch"] = str(self.bench.args.dramatiq_prefetch)
+        env["dramatiq_queue_prefetch"] = str(self.prefetch)
         return env
 
 
@@ -673,7 +674,8 @@ def main():
     parser.add_argument("--prefetch", type=int, default=200, help="fleet prefetch (default 200)")
     parser.add_argument("--dramatiq-processes", type=int, default=0, help="default: CPU count")
     parser.add_argument("--dramatiq-threads", type=int, default=8)
-    parser.add_argument("--dramatiq-prefetch", type=int, default=0, help="per process; default 2 x threads")
+    parser.add_argument("--dramatiq-prefetch", type=int, default=0,
+                        help="per process; default: the fleet's --prefetch divided over the processes")
     parser.add_argument("--celery-processes", type=int, default=0, help="prefork children; default: CPU count")
     parser.add_argument("--celery-prefetch-multiplier", type=int, default=64)
     parser.add_argument("--celery-threads", type=int, default=16, help="B also on the threads pool; 0: skip")
