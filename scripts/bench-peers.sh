@@ -22,7 +22,7 @@ REQUIREMENTS="$REPO/bench/peers/requirements.txt"
 
 for argument in "$@"; do
     if [[ "$argument" == -h || "$argument" == --help ]]; then
-        sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         echo
         [[ -x "$VENV/bin/python" ]] && exec "$VENV/bin/python" "$REPO/bench/peers/harness.py" --help
         exit 0
@@ -39,11 +39,16 @@ if [[ ! -x "$VENV/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; 
     echo "$wanted" >"$stamp"
 fi
 
-# Services: whatever runs already is used as is; scripts/services.sh start starts only what is missing.
-if ! scripts/services.sh status >/dev/null 2>&1; then
-    echo "== starting services" >&2
-    scripts/services.sh start >/dev/null
-fi
+# Services: the bench needs RabbitMQ, PostgreSQL and Redis. When one of them is not running,
+# scripts/services.sh start starts whatever is missing (it never touches servers that run).
+status="$(scripts/services.sh status 2>/dev/null || true)"
+for service in rabbitmq postgresql redis; do
+    if ! grep -Eq "^$service +running" <<<"$status"; then
+        echo "== starting services ($service is not running)" >&2
+        scripts/services.sh start >/dev/null
+        break
+    fi
+done
 eval "$(scripts/services.sh env)"
 
 fleet_bin=""

@@ -441,9 +441,17 @@ class Bench:
 
     # -- setup and cleanup -----------------------------------------------------------------------
     def setup(self):
-        # A fresh vhost: nothing left over from an earlier, interrupted run (queues of another
-        # type, stray messages) can change what this run measures.
-        self.broker.delete_vhost()
+        # A fresh vhost, so nothing left over from an earlier, interrupted run (queues of another
+        # type, stray messages) changes what this run measures; but quorum queues are never deleted
+        # and declared again under the same names (see cleanup): a vhost holding them is reused.
+        if self.quorum_queues_in_vhost():
+            if self.args.queue_type != "quorum":
+                raise SystemExit(
+                    f"vhost {self.args.vhost} holds quorum queues from a --queue-type quorum run: "
+                    "rerun with --queue-type quorum, or use another --vhost"
+                )
+        else:
+            self.broker.delete_vhost()
         self.broker.ensure_vhost()
         with psycopg.connect(self.admin_postgres_url, autocommit=True) as connection:
             if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.args.database,)).fetchone():
@@ -454,32 +462,36 @@ class Bench:
             self.setup_fleet()
 
     def setup_fleet(self):
-        """A config folder: the repository's queues.yaml plus the two bench queues, of the chosen type,
-        declared with `fleet topology declare` (work, retry and dead-letter queues, as in production)."""
+        """A config folder holding only the two bench queues, of the chosen type, with the retry and
+        dead-letter layout of production, declared with `fleet topology declare`. Only these: the
+        production topology is some 80 quorum queues, and on this shared 3.10 node a vhost holding
+        them (declared just before) twice stopped the node from accepting any new connection until
+        the vhost was deleted."""
         self.fleet_config = tempfile.mkdtemp(prefix="bench-peers-config-")
-        with open(os.path.join(REPO, "queues.yaml")) as source:
-            lines = source.read().splitlines()
-        out = []
-        for line in lines:
-            out.append(line)
-            if line.rstrip() == "job_types:":
-                for queue in FLEET_QUEUES.values():
-                    out += [f"  {queue}:", "    deadline: 30s"]
-            elif line.rstrip() == "queues:":
-                for queue in FLEET_QUEUES.values():
-                    out += [
-                        f"  {queue}:",
-                        f"    job_types: [{queue}]",
-                        f"    type: {self.args.queue_type}",
-                        f"    prefetch: {self.args.prefetch}",
-                        f"    concurrency: {self.args.concurrency}",
-                    ]
-                    if self.args.queue_type == "quorum":
-                        out.append("    delivery_limit: 5")
+        lines = [
+            "# Written by bench/peers/harness.py: the fleet's bench queues only.",
+            f"exchange: {FLEET_EXCHANGE}",
+            "dead_letter_exchange: jobs.dead",
+            "broker_consumer_timeout: 30m",
+            "retry:",
+            "  delays: [1s, 5s, 30s, 2m, 10m]",
+            "  jitter: 0.1",
+            "dedup_window: 7d",
+            "queue_defaults:",
+            f"  type: {self.args.queue_type}",
+            f"  prefetch: {self.args.prefetch}",
+            f"  concurrency: {self.args.concurrency}",
+        ]
+        if self.args.queue_type == "quorum":
+            lines.append("  delivery_limit: 5")
+        lines.append("job_types:")
+        for queue in FLEET_QUEUES.values():
+            lines += [f"  {queue}:", "    deadline: 30s"]
+        lines.append("queues:")
+        for queue in FLEET_QUEUES.values():
+            lines += [f"  {queue}:", f"    job_types: [{queue}]"]
         with open(os.path.join(self.fleet_config, "queues.yaml"), "w") as target:
-            target.write("\n".join(out) + "\n")
-        if os.path.isdir(os.path.join(REPO, "workers")):
-            shutil.copytree(os.path.join(REPO, "workers"), os.path.join(self.fleet_config, "workers"))
+            target.write("\n".join(lines) + "\n")
         subprocess.run(
             [self.args.fleet_bin, "topology", "declare", "--config-dir", self.fleet_config],
             env=dict(os.environ, FLEET_AMQP_URL=self.broker.amqp_url),
@@ -487,17 +499,33 @@ class Bench:
             stdout=subprocess.DEVNULL,
         )
 
+    def quorum_queues_in_vhost(self):
+        queues = self.broker.api("GET", f"queues/{urllib.parse.quote(self.args.vhost, safe='')}") or []
+        return [queue["name"] for queue in queues if queue.get("type") == "quorum"]
+
     def cleanup(self):
         if self.fleet_config:
             shutil.rmtree(self.fleet_config, ignore_errors=True)
         if self.args.keep:
             return
+        # Quorum queues stay: on the shared RabbitMQ 3.10.8 node here, after a vhost holding some 80
+        # quorum queues was deleted and the same queues declared again soon after, the node twice
+        # accepted no new connection at all (from anyone) until the vhost was deleted again, and a
+        # third time stayed wedged. Classic queues are deleted with the vhost.
+        try:
+            keep_vhost = self.args.queue_type == "quorum" or bool(self.quorum_queues_in_vhost())
+        except Exception as error:  # noqa: BLE001
+            log(f"cleanup: listing the queues of vhost {self.args.vhost}: {error}")
+            keep_vhost = True
         self.delete_lock_keys()
         try:
             with psycopg.connect(self.postgres_url, autocommit=True) as connection:
                 connection.execute(f"DROP TABLE IF EXISTS {TABLE}")
         except psycopg.Error as error:
             log(f"cleanup: {error}")
+        if keep_vhost:
+            log(f"cleanup: vhost {self.args.vhost} kept (quorum queues); purge or delete it when the broker is idle")
+            return
         try:
             self.broker.delete_vhost()
         except Exception as error:  # noqa: BLE001
