@@ -56,7 +56,7 @@ public struct BenchReport: Sendable {
                 "| \(row.workload.title) | \(row.side) | \(rate) | \(ratio) | \(p50) | \(p99) | \(rss) |"
             )
         }
-        return lines.joined(separator: "\n")
+        return (lines + typeTableLines).joined(separator: "\n")
     }
 
     static func median(_ values: [Double]) -> Double {
@@ -80,6 +80,7 @@ extension BenchWorkload {
         case .write: "B: lock + upsert"
         case .mix: "C: job mix"
         case .publish: "Publish, confirmed"
+        case .hot: "Hot: one event"
         }
     }
 }

@@ -9,9 +9,11 @@ public struct BenchResult: Sendable, Codable {
     public var p50Milliseconds: Double
     public var p99Milliseconds: Double
     public var maxRSSKiB: Int
+    /// Per job type (fleet runs of workloads C and hot): handler time, start to ack.
+    public var types: [BenchTypeResult]?
 
     enum CodingKeys: String, CodingKey {
-        case mode, jobs, seconds
+        case mode, jobs, seconds, types
         case jobsPerSecond = "jobs_per_second"
         case p50Milliseconds = "p50_ms"
         case p99Milliseconds = "p99_ms"

@@ -14,6 +14,9 @@ public struct BenchSuite: Sendable {
         public var workloads = BenchWorkload.allCases
         public var concurrency = 16
         public var prefetch = 200
+        /// The hot workload: registrations for its one event, and the event's seats.
+        public var hotJobs = BenchHotPlan.defaultCount
+        public var hotCapacity = BenchHotPlan.defaultCapacity
         /// The `fleet` binary to start workers with, and the C baseline beside it.
         public var fleetExecutable: String
         public var baselineExecutable: String
@@ -54,7 +57,14 @@ public struct BenchSuite: Sendable {
             try TopologyDeclarer(topology: topology).declare(on: connection)
         }
         let postgres = PostgresClient(configuration: configuration.postgres, maxConnections: 2)
-        let stores = BenchStores(postgres: postgres, topology: topology, amqp: configuration.amqp, logger: logger)
+        let stores = BenchStores(
+            postgres: postgres,
+            topology: topology,
+            amqp: configuration.amqp,
+            logger: logger,
+            configuration: configuration,
+            hotCapacity: options.hotCapacity
+        )
         do {
             let report = try await runAll(topology: topology, stores: stores, progress: progress)
             await postgres.shutdown()
@@ -70,7 +80,7 @@ public struct BenchSuite: Sendable {
         stores: BenchStores,
         progress: @Sendable (String) -> Void
     ) async throws -> BenchReport {
-        try await stores.prepare(mix: options.workloads.contains(.mix))
+        try await stores.prepare(domains: options.workloads.contains(.mix) || options.workloads.contains(.hot))
         var report = BenchReport(jobs: options.jobs, concurrency: options.concurrency, prefetch: options.prefetch)
         for run in 1...options.runs {
             for workload in options.workloads {
@@ -86,6 +96,7 @@ public struct BenchSuite: Sendable {
                             Double(result.maxRSSKiB) / 1024
                         )
                     )
+                    result.typeLines.forEach(progress)
                     report.add(result, workload: workload, side: side.label, isBaseline: side.isBaseline, run: run)
                 }
             }
@@ -102,7 +113,7 @@ public struct BenchSuite: Sendable {
     }
 
     func sides(of workload: BenchWorkload, exchange: String) -> [Side] {
-        let count = String(options.jobs)
+        let count = String(jobs(of: workload))
         let prefetch = String(options.prefetch)
         func baseline(_ label: String, _ arguments: [String]) -> Side {
             Side(
@@ -146,6 +157,13 @@ public struct BenchSuite: Sendable {
             ]
         case .mix:
             return [fleet("fleet, concurrency \(options.concurrency) per queue", concurrency: options.concurrency)]
+        case .hot:
+            return [
+                fleet(
+                    "fleet, concurrency \(options.concurrency), one event of \(options.hotCapacity) seats",
+                    concurrency: options.concurrency
+                )
+            ]
         case .publish:
             return [
                 baseline(
@@ -162,16 +180,19 @@ public struct BenchSuite: Sendable {
 
     private func measure(_ side: Side, workload: BenchWorkload, stores: BenchStores) async throws -> BenchResult {
         try await stores.reset(workload)
-        if workload != .publish { try await stores.preload(workload, count: options.jobs) }
+        if workload != .publish { try await stores.preload(workload, count: jobs(of: workload)) }
         let output = try await ChildProcess.run(side.executable, side.arguments)
         guard let line = output.split(separator: "\n").last,
             let result = try? JSONDecoder().decode(BenchResult.self, from: Data(line.utf8))
         else {
             throw BenchError("\(side.executable) \(side.arguments.joined(separator: " ")) printed no result: \(output)")
         }
-        try await stores.verify(workload, jobs: options.jobs, label: side.label)
+        try await stores.verify(workload, jobs: jobs(of: workload), label: side.label)
         return result
     }
+
+    /// Jobs per run: `--hot-jobs` for the hot workload, `--jobs` for the others.
+    func jobs(of workload: BenchWorkload) -> Int { workload == .hot ? options.hotJobs : options.jobs }
 }
 
 public struct BenchError: Error, CustomStringConvertible {

@@ -13,7 +13,7 @@ struct Bench: AsyncParsableCommand {
             checks that every job was applied exactly once, and prints jobs/s, the fleet/C ratio of the \
             same run, p50/p99 latency (receipt to ack) and peak RSS; then a table of medians and ranges. \
             Workloads: noop (A), write (B: Redis lock + PostgreSQL upsert), mix (C: the real job types), \
-            publish (confirmed publishes). It purges the bench's queues and writes to the database: \
+            publish (confirmed publishes), hot (one event receiving --hot-jobs registrations at once). It purges the bench's queues and writes to the database: \
             point it at a vhost and database of its own, as scripts/bench.sh does.
             """
     )
@@ -21,11 +21,14 @@ struct Bench: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Runs of every workload; the table shows median and range.") var runs = 3
     @Option(help: "Jobs per run.") var jobs = 20_000
-    @Option(help: "Comma-separated workloads: noop, write, mix, publish.") var workloads = "noop,write,mix,publish"
+    @Option(help: "Comma-separated workloads: noop, write, mix, publish, hot.")
+    var workloads = "noop,write,mix,publish,hot"
     @Option(help: "Fleet concurrency per queue (workload B also runs at 1).") var concurrency = 16
     @Option(help: "Prefetch of every consumer, C and fleet; also the publishers' confirm window.")
     var prefetch = 200
     @Option(help: "Also write the Markdown table to this file.") var markdown: String?
+    @Option(help: "Hot workload: registrations for its one event.") var hotJobs = 1_000
+    @Option(help: "Hot workload: the event's seats.") var hotCapacity = 100
 
     func run() async throws {
         let logger = bootstrapLogging()
@@ -43,9 +46,11 @@ struct Bench: AsyncParsableCommand {
         options.jobs = jobs
         options.concurrency = concurrency
         options.prefetch = prefetch
+        options.hotJobs = hotJobs
+        options.hotCapacity = hotCapacity
         options.workloads = try workloads.split(separator: ",").map { name in
             guard let workload = BenchWorkload(rawValue: String(name)) else {
-                throw ValidationError("unknown workload \(name): use noop, write, mix, publish")
+                throw ValidationError("unknown workload \(name): use noop, write, mix, publish, hot")
             }
             return workload
         }
