@@ -26,4 +26,5 @@ psql "$FLEET_POSTGRES_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$DA
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 FLEET_AMQP_URL="amqp://guest:guest@127.0.0.1:5682/$VHOST" \
 FLEET_POSTGRES_URL="${FLEET_POSTGRES_URL%/*}/$DATABASE" \
+FLEET_MONGODB_URL="${FLEET_MONGODB_URL%/*}/$DATABASE" \
     "$BIN/fleet" bench "$@"

@@ -104,9 +104,16 @@ struct BenchProfileSeed: Sendable {
 }
 
 extension BenchMix {
-    /// Once per suite: users with profiles, courses, career paths with milestones over the mix's skills.
+    /// Once per suite: users with profiles, courses, career paths with milestones over the mix's
+    /// skills. Earlier suites' rows go first (the bench's database is its own), so they do not pile up.
     func seed(_ stores: BenchDomainStores) async throws {
         try await stores.postgres.withTransaction { connection in
+            try connection.execute(
+                script: """
+                    TRUNCATE users, user_profiles, courses, user_courses, career_paths, career_milestones,
+                        user_career_progress, fleet_enrollment_histories, fleet_applied_jobs CASCADE
+                    """
+            )
             for index in 0..<Self.users {
                 let profile = BenchProfileSeed(index)
                 try connection.query(
