@@ -99,8 +99,9 @@ let package = Package(
         .target(
             name: "FleetBench",
             dependencies: [
-                "FleetCore", "FleetJobs", "AMQP", "Postgres", "Redis",
+                "FleetCore", "FleetJobs", "AMQP", "Postgres", "Redis", "MongoDB", "Bolt",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -124,7 +125,10 @@ let package = Package(
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
-        .testTarget(name: "FleetBenchTests", dependencies: ["FleetBench", "FleetCore", "Postgres", "Redis"]),
+        .testTarget(
+            name: "FleetBenchTests",
+            dependencies: ["FleetBench", "FleetCore", "FleetJobs", "Postgres", "Redis"]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetCore", "FleetJobs", "BlockingIO"]

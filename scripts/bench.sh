@@ -33,4 +33,5 @@ echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d
 [[ -x /usr/lib/erlang/bin/erl_call ]] || echo "== warning: no erl_call (erlang-base): the broker probe cannot start" >&2
 FLEET_AMQP_URL="amqp://guest:guest@127.0.0.1:5682/$VHOST" \
 FLEET_POSTGRES_URL="${FLEET_POSTGRES_URL%/*}/$DATABASE" \
+FLEET_MONGODB_URL="${FLEET_MONGODB_URL%/*}/$DATABASE" \
     "$BIN/fleet" bench "$@"

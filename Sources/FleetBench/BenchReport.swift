@@ -102,7 +102,7 @@ public struct BenchReport: Sendable {
                     + "\(p50) | \(p99) | \(tail) | \(rss) |"
             )
         }
-        return lines.joined(separator: "\n")
+        return (lines + typeTableLines).joined(separator: "\n")
     }
 
     /// Broker-observed ratios when both sides were observed by the broker, else the process's own.
@@ -226,7 +226,7 @@ public struct BenchReport: Sendable {
     static func title(_ workload: String) -> String {
         let titles = [
             "noop": "A: no-op", "write": "B: lock + upsert", "mix": "C: job mix", "publish": "Publish, confirmed",
-            light: "Light load",
+            "hot": "Hot: one event", light: "Light load",
         ]
         return titles[workload] ?? workload
     }

@@ -28,8 +28,11 @@ public struct BenchResult: Sendable, Codable {
         public var tailMilliseconds: Double?
     }
 
+    /// Per job type (fleet runs of workloads C and hot): handler time, start to ack.
+    public var types: [BenchTypeResult]?
+
     enum CodingKeys: String, CodingKey {
-        case mode, jobs, seconds, broker, light
+        case mode, jobs, seconds, broker, light, types
         case jobsPerSecond = "jobs_per_second"
         case p50Milliseconds = "p50_ms"
         case p99Milliseconds = "p99_ms"

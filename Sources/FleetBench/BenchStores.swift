@@ -1,8 +1,10 @@
 import AMQP
 import FleetCore
 import FleetJobs
+import Foundation
 import Logging
 import Postgres
+import Synchronization
 
 /// The bench's own use of the servers: the queue preloads, the resets between runs, and the checks
 /// that each run did exactly its work (a fast run that loses or repeats jobs is a failed run).
@@ -11,17 +13,44 @@ struct BenchStores: Sendable {
     let topology: Topology
     let amqp: AMQPConfiguration
     let logger: Logger
+    /// Where workloads C and hot also find MongoDB, the graph and Redis.
+    let configuration: FleetConfiguration
+    /// Seats of the hot workload's event.
+    let hotCapacity: Int
+    /// The ids of this suite's mix entities.
+    let mix = BenchMix(namespace: BenchMix.randomNamespace())
+    /// The plan of the run being measured: made by the preload, checked by the verification.
+    private let current = CurrentPlan()
 
-    func prepare(mix: Bool) async throws {
+    init(
+        postgres: PostgresClient,
+        topology: Topology,
+        amqp: AMQPConfiguration,
+        logger: Logger,
+        configuration: FleetConfiguration,
+        hotCapacity: Int = BenchHotPlan.defaultCapacity
+    ) {
+        self.postgres = postgres
+        self.topology = topology
+        self.amqp = amqp
+        self.logger = logger
+        self.configuration = configuration
+        self.hotCapacity = hotCapacity
+    }
+
+    /// `domains`: workload C or hot will run: every store migrated, the mix's entities seeded.
+    func prepare(domains: Bool) async throws {
         try await postgres.withConnection { connection in
             try connection.execute(
                 script:
                     "CREATE TABLE IF NOT EXISTS \(CounterWriteJob.table) (key text PRIMARY KEY, counter bigint NOT NULL)"
             )
         }
-        if mix {
-            _ = try await PostgresMigrations.migrate(postgres)
-            try await SampleWorkload.seed(postgres, users: BenchWorkload.mixUsers, courses: BenchWorkload.mixCourses)
+        if domains {
+            try await BenchDomainStores.with(configuration, postgres: postgres) { stores in
+                try await stores.migrate()
+                try await mix.seed(stores)
+            }
         }
     }
 
@@ -36,15 +65,9 @@ struct BenchStores: Sendable {
         switch workload {
         case .write:
             try await postgres.withConnection { try $0.execute(script: "TRUNCATE \(CounterWriteJob.table)") }
-        case .mix:
-            try await postgres.withConnection { connection in
-                try connection.execute(
-                    script: """
-                        TRUNCATE fleet_applied_jobs, user_courses;
-                        UPDATE courses SET total_enrollments = 0;
-                        """
-                )
-            }
+        case .mix, .hot:
+            // The stores are reset by the preload, which makes the run's plan.
+            break
         case .noop, .publish:
             break
         }
@@ -56,19 +79,19 @@ struct BenchStores: Sendable {
         case .noop, .publish: [NoOpJob.jobType]
         case .write: [CounterWriteJob.jobType]
         case .mix: topology.queues.map(\.name).filter { !$0.hasPrefix("bench.") }
+        case .hot: [topology.queue(forJobType: EventRegisterHandler.jobType)?.name ?? "fleet.networking"]
         }
     }
 
     /// Publishes the workload's `count` jobs, confirmed, many in flight.
     func preload(_ workload: BenchWorkload, count: Int) async throws {
+        let envelopes = try await plan(workload, count: count)
         let producer = JobProducer(amqp: amqp, exchange: topology.exchange, registry: JobRegistry(), logger: logger)
         do {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for index in 0..<count {
                     if index >= 1_000 { try await tasks.next() }
-                    let envelope =
-                        workload == .mix
-                        ? BenchWorkload.mixEnvelope(index: index) : BenchWorkload.envelope(workload, index: index)
+                    let envelope = envelopes?[index] ?? BenchWorkload.envelope(workload, index: index)
                     tasks.addTask { try await producer.publish(envelope: envelope, body: envelope.encoded()) }
                 }
                 try await tasks.waitForAll()
@@ -87,7 +110,14 @@ struct BenchStores: Sendable {
 
     /// Checks that the run drained its queue and applied each job exactly once in effect.
     func verify(_ workload: BenchWorkload, jobs: Int, label: String) async throws {
-        let queues = workload == .publish ? [] : workQueues(of: workload)
+        let work = workload == .publish ? [] : workQueues(of: workload)
+        // Workloads C and hot: nothing dead-lettered, nothing still waiting for a retry either.
+        let queues =
+            work
+            + (workload == .mix || workload == .hot
+                ? work.compactMap { topology.queue(named: $0) }.flatMap { queue in
+                    [queue.deadLetterQueue] + topology.retry.delays.map { queue.retryQueue(delay: $0) }
+                } : [])
         let depths = try await AMQPConnection.withDedicatedThread(amqp) { connection in
             try queues.map { try connection.declareQueue($0, passive: true) }
         }
@@ -99,22 +129,8 @@ struct BenchStores: Sendable {
             let sum = try await postgres.query("SELECT coalesce(sum(counter), 0)::bigint AS total FROM bench_counters")
             let total = sum.first?["total"].flatMap { Int($0) } ?? -1
             guard total == jobs else { throw BenchError("\(label): counters sum to \(total), not \(jobs)") }
-        case .mix:
-            let rows = try await postgres.query(
-                """
-                SELECT (SELECT coalesce(sum(total_enrollments), 0) FROM courses)::bigint AS counter,
-                       (SELECT count(*) FROM user_courses WHERE status <> 'dropped')::bigint AS active,
-                       (SELECT count(*) FROM fleet_applied_jobs)::bigint AS applied
-                """
-            )
-            let row = rows.first
-            let counter = row?["counter"].flatMap { Int($0) } ?? -1
-            let active = row?["active"].flatMap { Int($0) } ?? -2
-            let applied = row?["applied"].flatMap { Int($0) } ?? -1
-            guard counter == active else {
-                throw BenchError("\(label): total_enrollments sum \(counter) != \(active) active enrollments")
-            }
-            guard applied == jobs else { throw BenchError("\(label): \(applied) of \(jobs) jobs applied") }
+        case .mix, .hot:
+            try await verifyDomains(label: label)
         case .publish:
             let queued = try await AMQPConnection.withDedicatedThread(amqp) { connection in
                 try connection.declareQueue(NoOpJob.jobType, passive: true)
@@ -122,6 +138,70 @@ struct BenchStores: Sendable {
             guard queued == jobs else { throw BenchError("\(label): \(queued) of \(jobs) published jobs are queued") }
         case .noop:
             break
+        }
+    }
+
+    /// Makes the run's plan (workloads C and hot): resets the stores it writes, seeds its graph
+    /// entities, and returns its envelopes. Nil for the other workloads.
+    private func plan(_ workload: BenchWorkload, count: Int) async throws -> [JobEnvelope]? {
+        guard workload == .mix || workload == .hot else { return nil }
+        let run = current.nextRun()
+        // In the past (dedup records must fall inside the window), one millisecond apart.
+        let base = Date().addingTimeInterval(-600)
+        return try await BenchDomainStores.with(configuration, postgres: postgres) { stores in
+            if let previous = current.plan { try await stores.deleteGraph(prefix: mix.runPrefix(previous.run)) }
+            if workload == .mix {
+                let plan = BenchMixPlan(mix: mix, run: run, count: count, base: base)
+                try await mix.reset(plan, stores)
+                current.plan = .mix(plan)
+                return plan.envelopes
+            }
+            let plan = BenchHotPlan(mix: mix, run: run, count: count, capacity: hotCapacity, base: base)
+            try await plan.seed(stores)
+            current.plan = .hot(plan)
+            return plan.envelopes
+        }
+    }
+
+    /// Checks the stores against the run's plan, then deletes the run's graph entities.
+    private func verifyDomains(label: String) async throws {
+        guard let plan = current.plan else { throw BenchError("\(label): no plan to check") }
+        try await BenchDomainStores.with(configuration, postgres: postgres) { stores in
+            switch plan {
+            case .mix(let plan): try await BenchMixCheck.verify(plan, stores, label: label)
+            case .hot(let plan): try await plan.verify(stores, label: label)
+            }
+            try await stores.deleteGraph(prefix: mix.runPrefix(plan.run))
+        }
+        current.plan = nil
+    }
+}
+
+/// The plan of the run being measured, between its preload and its check.
+private final class CurrentPlan: Sendable {
+    enum Plan: Sendable {
+        case mix(BenchMixPlan)
+        case hot(BenchHotPlan)
+
+        var run: Int {
+            switch self {
+            case .mix(let plan): plan.run
+            case .hot(let plan): plan.run
+            }
+        }
+    }
+
+    private let state = Mutex<(run: Int, plan: Plan?)>((0, nil))
+
+    var plan: Plan? {
+        get { state.withLock { $0.plan } }
+        set { state.withLock { $0.plan = newValue } }
+    }
+
+    func nextRun() -> Int {
+        state.withLock { state in
+            state.run += 1
+            return state.run
         }
     }
 }

@@ -18,6 +18,9 @@ public struct BenchSuite: Sendable {
         public var environment: [String: String] = ProcessInfo.processInfo.environment
         public var concurrency = 16
         public var prefetch = 200
+        /// The hot workload: registrations for its one event, and the event's seats.
+        public var hotJobs = BenchHotPlan.defaultCount
+        public var hotCapacity = BenchHotPlan.defaultCapacity
         /// The `fleet` binary to start workers with, and the C baseline beside it.
         public var fleetExecutable: String
         public var baselineExecutable: String
@@ -64,7 +67,14 @@ public struct BenchSuite: Sendable {
             try TopologyDeclarer(topology: topology).declare(on: connection)
         }
         let postgres = PostgresClient(configuration: configuration.postgres, maxConnections: 2)
-        let stores = BenchStores(postgres: postgres, topology: topology, amqp: configuration.amqp, logger: logger)
+        let stores = BenchStores(
+            postgres: postgres,
+            topology: topology,
+            amqp: configuration.amqp,
+            logger: logger,
+            configuration: configuration,
+            hotCapacity: options.hotCapacity
+        )
         do {
             let report = try await runAll(topology: topology, stores: stores, probe: probe, progress: progress)
             await postgres.shutdown()
@@ -81,7 +91,7 @@ public struct BenchSuite: Sendable {
         probe: BrokerProbe,
         progress: @Sendable (String) -> Void
     ) async throws -> BenchReport {
-        try await stores.prepare(mix: options.workloads.contains(.mix))
+        try await stores.prepare(domains: options.workloads.contains(.mix) || options.workloads.contains(.hot))
         var report = BenchReport(jobs: options.jobs, concurrency: options.concurrency, prefetch: options.prefetch)
         for run in 1...options.runs {
             for workload in options.workloads {
@@ -89,6 +99,7 @@ public struct BenchSuite: Sendable {
                     progress("run \(run)/\(options.runs): \(workload.title), \(side.label)")
                     let result = try await measure(side, workload: workload, stores: stores, probe: probe)
                     progress(Self.describe(result))
+                    result.typeLines.forEach(progress)
                     report.add(
                         result,
                         workload: workload.rawValue,
@@ -168,7 +179,7 @@ public struct BenchSuite: Sendable {
     }
 
     func sides(of workload: BenchWorkload, exchange: String) -> [Side] {
-        let count = String(options.jobs)
+        let count = String(jobs(of: workload))
         let prefetch = String(options.prefetch)
         func baseline(_ label: String, _ arguments: [String]) -> Side {
             Side(
@@ -213,6 +224,13 @@ public struct BenchSuite: Sendable {
             ]
         case .mix:
             return [fleet("fleet, concurrency \(options.concurrency) per queue", concurrency: options.concurrency)]
+        case .hot:
+            return [
+                fleet(
+                    "fleet, concurrency \(options.concurrency), one event of \(options.hotCapacity) seats",
+                    concurrency: options.concurrency
+                )
+            ]
         case .publish:
             return [
                 baseline(
@@ -237,7 +255,7 @@ public struct BenchSuite: Sendable {
         let queues = stores.workQueues(of: workload)
         // A drain of one queue is timed by the broker too; the mix drains many queues at once.
         let observed = workload != .publish && queues.count == 1
-        if workload != .publish { try await stores.preload(workload, count: options.jobs) }
+        if workload != .publish { try await stores.preload(workload, count: jobs(of: workload)) }
         let running =
             observed
             ? try await probe.startDrain(
@@ -251,7 +269,7 @@ public struct BenchSuite: Sendable {
             let samples = try await probe.result(of: running, arity: 3).map {
                 DrainTimeline.Sample(time: $0[0], ready: Int($0[1]), unacked: Int($0[2]))
             }
-            guard let timeline = DrainTimeline(samples: samples, jobs: options.jobs) else {
+            guard let timeline = DrainTimeline(samples: samples, jobs: jobs(of: workload)) else {
                 throw BenchError("\(side.label): the broker did not see the queue drained: \(samples.suffix(5))")
             }
             result.broker = .init(
@@ -260,7 +278,7 @@ public struct BenchSuite: Sendable {
                 tailMilliseconds: result.lastEffectUnixNanos.map { timeline.tailMilliseconds(lastEffect: $0) }
             )
         }
-        try await stores.verify(workload, jobs: options.jobs, label: side.label)
+        try await stores.verify(workload, jobs: jobs(of: workload), label: side.label)
         return result
     }
 
@@ -375,6 +393,9 @@ public struct BenchSuite: Sendable {
         }
         throw BenchError("no consumer on \(queue) after 60 s")
     }
+
+    /// Jobs per run: `--hot-jobs` for the hot workload, `--jobs` for the others.
+    func jobs(of workload: BenchWorkload) -> Int { workload == .hot ? options.hotJobs : options.jobs }
 }
 
 public struct BenchError: Error, CustomStringConvertible {

@@ -39,7 +39,7 @@ public struct BenchWorker: Sendable {
         switch workload {
         case .noop, .write:
             return try await drainBenchQueue(topology: topology, configuration: configuration, logger: logger)
-        case .mix:
+        case .mix, .hot:
             return try await drainMix(topology: topology, configuration: configuration, logger: logger)
         case .publish:
             return try await publish(topology: topology, configuration: configuration, logger: logger)
@@ -81,18 +81,36 @@ public struct BenchWorker: Sendable {
         configuration: FleetConfiguration,
         logger: Logger
     ) async throws -> BenchResult {
+        // The mix runs every production queue; the hot workload only the one of `event.register`.
+        let queues =
+            workload == .hot
+            ? [topology.queue(forJobType: EventRegisterHandler.jobType)!.name]
+            : topology.queues.map(\.name).filter { !$0.hasPrefix("bench.") }
         let manifest = WorkerManifest(
-            name: "bench-mix",
-            queues: topology.queues.map(\.name).filter { !$0.hasPrefix("bench.") },
+            name: "bench-\(workload.rawValue)",
+            queues: queues,
             concurrency: concurrency,
-            stores: ["postgres", "redis"]
+            stores: ["postgres", "redis", "mongodb", "neo4j"]
         )
         let worker = FleetWorker(manifest: manifest, topology: topology, configuration: configuration, logger: logger)
-        return try await runUntilDone(worker, stats: worker.stats, logger: logger)
+        // The assessments' follow-ups are jobs of the run too: the worker drains them as well.
+        let settlements = workload == .mix ? BenchMix.settlements(count: count) : count
+        var result = try await runUntilDone(worker, stats: worker.stats, until: settlements, logger: logger)
+        result.types = BenchTypeTimings.shared.snapshot.sorted { $0.key < $1.key }.map {
+            BenchTypeResult(type: $0.key, histogram: $0.value)
+        }
+        return result
     }
 
-    /// Runs the service until `count` jobs are finished for good, then shuts it down gracefully.
-    private func runUntilDone(_ service: some Service, stats: FleetStats, logger: Logger) async throws -> BenchResult {
+    /// Runs the service until `target` (default `count`) jobs are finished for good, then shuts it
+    /// down gracefully.
+    private func runUntilDone(
+        _ service: some Service,
+        stats: FleetStats,
+        until target: Int? = nil,
+        logger: Logger
+    ) async throws -> BenchResult {
+        let count = target ?? count
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: service)], logger: logger)
         )

@@ -3,16 +3,13 @@ import Synchronization
 
 /// When the fleet last counted a job as done, read from its own metrics: `FleetStats` increments
 /// `fleet_jobs_total{outcome=applied|already_applied|dead_lettered}` right after it queues the
-/// job's ack. `fleet bench-worker` installs this as the metrics backend of its process (the fleet
-/// bootstraps no other), so the bench can compare the fleet's last job with the moment the broker
+/// job's ack. `fleet bench-worker` installs this as a metrics backend of its process
+/// (``BenchTypeTimings/bootstrapBenchWorker()``), so the bench can compare the fleet's last job with the moment the broker
 /// held its last ack without reaching into the consumer.
 public final class LastJobClock: MetricsFactory, Sendable {
     public static let shared = LastJobClock()
 
     private let last = Atomic<Int64>(0)
-
-    /// Installs ``shared`` as the process's metrics backend; once per process.
-    public static func bootstrap() { MetricsSystem.bootstrap(shared) }
 
     /// CLOCK_REALTIME (ns) of the last job counted as done; nil before the first.
     public var lastUnixNanoseconds: Int64? {

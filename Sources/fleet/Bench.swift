@@ -14,10 +14,11 @@ struct Bench: AsyncParsableCommand {
             same run, p50/p99 latency (receipt to ack) and peak RSS; then a table of medians and ranges, \
             and the benchmark issue's targets with PASS or FAIL. \
             Workloads: noop (A), write (B: Redis lock + PostgreSQL upsert), mix (C: the real job types), \
-            publish (confirmed publishes), light (no-op jobs published at a steady rate while the \
-            consumer runs). Drains of one queue and light load are also timed by the broker: a probe on \
-            the RabbitMQ node (through erl_call, with the node and cookie of FLEET_RABBITMQCTL) sees \
-            when the queue holds each ack. It purges the bench's queues and writes to the database: \
+            publish (confirmed publishes), hot (one event receiving --hot-jobs registrations at once), \
+            light (no-op jobs published at a steady rate while the consumer runs). Drains of one queue \
+            and light load are also timed by the broker: a probe on the RabbitMQ node (through erl_call, \
+            with the node and cookie of FLEET_RABBITMQCTL) sees when the queue holds each ack. It purges \
+            the bench's queues and writes to the database: \
             point it at a vhost and database of its own, as scripts/bench.sh does.
             """
     )
@@ -25,14 +26,16 @@ struct Bench: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Runs of every workload; the table shows median and range.") var runs = 3
     @Option(help: "Jobs per run.") var jobs = 20_000
-    @Option(help: "Comma-separated workloads: noop, write, mix, publish, light.")
-    var workloads = "noop,write,mix,publish,light"
+    @Option(help: "Comma-separated workloads: noop, write, mix, publish, hot, light.")
+    var workloads = "noop,write,mix,publish,hot,light"
     @Option(help: "Light load: jobs published per second.") var lightRate = 200
     @Option(help: "Light load: seconds of publishing per run.") var lightSeconds = 20.0
     @Option(help: "Fleet concurrency per queue (workload B also runs at 1).") var concurrency = 16
     @Option(help: "Prefetch of every consumer, C and fleet; also the publishers' confirm window.")
     var prefetch = 200
     @Option(help: "Also write the Markdown table to this file.") var markdown: String?
+    @Option(help: "Hot workload: registrations for its one event.") var hotJobs = 1_000
+    @Option(help: "Hot workload: the event's seats.") var hotCapacity = 100
 
     func run() async throws {
         let logger = bootstrapLogging()
@@ -50,6 +53,8 @@ struct Bench: AsyncParsableCommand {
         options.jobs = jobs
         options.concurrency = concurrency
         options.prefetch = prefetch
+        options.hotJobs = hotJobs
+        options.hotCapacity = hotCapacity
         let names = workloads.split(separator: ",").map(String.init)
         options.workloads = try names.filter { $0 != BenchReport.light }.map { name in
             guard let workload = BenchWorkload(rawValue: name) else {
@@ -92,8 +97,9 @@ struct BenchWorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging()
-        // The bench compares the fleet's last job with the moment the broker held its last ack.
-        LastJobClock.bootstrap()
+        // The bench compares the fleet's last job with the moment the broker held its last ack, and
+        // reports handler times per job type: both read the fleet's own metrics.
+        BenchTypeTimings.bootstrapBenchWorker()
         if workload == BenchReport.light {
             guard let effects else { throw ValidationError("--workload light needs --effects") }
             let worker = LightLoadWorker(

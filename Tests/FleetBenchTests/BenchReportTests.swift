@@ -58,11 +58,4 @@ struct BenchReportTests {
         await postgres.shutdown()
         await redis.shutdown()
     }
-
-    @Test func theMixFollowsItsProportions() {
-        var counts: [String: Int] = [:]
-        for index in 0..<1_000 { counts[BenchWorkload.mixEnvelope(index: index).type, default: 0] += 1 }
-        #expect(counts == ["enrollment.update": 800, "profile.completion.recalculate": 200])
-        #expect(BenchWorkload.jobMix.map(\.percent).reduce(0, +) == 100)
-    }
 }
