@@ -69,6 +69,7 @@ public struct BenchWorker: Sendable {
             registry: registry,
             amqp: configuration.amqp,
             concurrency: concurrency,
+            jobsBlock: stores != nil,
             stats: stats,
             logger: logger
         )
