@@ -29,13 +29,16 @@ public struct AMQPConfiguration: Sendable {
     /// Parses `amqp://user:pass@host:port/vhost`; the vhost is percent-decoded (`%2f` is `/`) and
     /// defaults to `/` when the path is empty.
     public init(url: String) throws {
+        // `percentEncodedHost`, not `host`: `host` runs the name through ICU's IDNA, which maps ICU's
+        // code and normalization data into every worker (about 1 MiB of peak RSS) for a host that is
+        // an IP address or an ASCII name. A percent-encoded host is decoded below.
         guard let components = URLComponents(string: url), components.scheme == "amqp",
-            let host = components.host, !host.isEmpty
+            let encodedHost = components.percentEncodedHost, !encodedHost.isEmpty
         else {
             throw AMQPError(code: .configuration, message: "not an amqp://user:pass@host:port/vhost URL", address: "")
         }
         self.init(
-            host: host,
+            host: encodedHost.removingPercentEncoding ?? encodedHost,
             port: components.port ?? 5672,
             user: components.user ?? "guest",
             password: components.password ?? "guest"

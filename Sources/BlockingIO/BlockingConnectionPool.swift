@@ -52,8 +52,15 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     ///
     /// A connection that `body` leaves unusable (see ``BlockingConnection/isUsable``) is closed and
     /// the next caller opens a fresh one: that is how the pool reconnects after a server restart.
+    ///
+    /// On the thread of a ``BlockingExecutor`` (a job that prefers one), `body` runs right there:
+    /// that thread may block, and the hand-off to a pool thread and back would cost two thread
+    /// wake-ups per call. The pool's own threads start only when some caller is elsewhere.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let leased = try await acquire()
+        if BlockingExecutor.isCurrentThread {
+            return try runInline(leased, body)
+        }
         startThreadsOnce()
         let outcome: Result<T, Error>
         do {
@@ -77,6 +84,25 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             throw error
         }
         return try outcome.get()
+    }
+
+    /// `withConnection` on a thread that may block: the same bookkeeping, no hand-off.
+    private func runInline<T>(_ leased: Connection?, _ body: (Connection) throws -> T) throws -> T {
+        // As the thread pool does: a cancelled caller's work does not start (a lock release that
+        // must run anyway catches this CancellationError and retries from a fresh task).
+        if Task.isCancelled {
+            returnSlot(leased)
+            throw CancellationError()
+        }
+        let connection: Connection
+        do {
+            connection = try leased ?? connect()
+        } catch {
+            returnSlot(nil)
+            throw error
+        }
+        defer { release(connection) }
+        return try body(connection)
     }
 
     /// Closes idle connections and stops the threads. In-flight callers finish first.

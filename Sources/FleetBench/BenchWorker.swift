@@ -51,15 +51,16 @@ public struct BenchWorker: Sendable {
         configuration: FleetConfiguration,
         logger: Logger
     ) async throws -> BenchResult {
-        let stores = FleetStores(configuration: configuration)
+        // A no-op worker uses no store: it builds no store client at all, as a worker should not.
+        let stores = workload == .noop ? nil : FleetStores(configuration: configuration)
         var registry = JobRegistry()
         let queue: Topology.Queue
-        if workload == .noop {
-            registry.register(NoOpJob())
-            queue = topology.queue(named: NoOpJob.jobType)!
-        } else {
+        if let stores {
             registry.register(CounterWriteJob(postgres: stores.postgres, redis: stores.redis))
             queue = topology.queue(named: CounterWriteJob.jobType)!
+        } else {
+            registry.register(NoOpJob())
+            queue = topology.queue(named: NoOpJob.jobType)!
         }
         let stats = FleetStats()
         let consumer = QueueConsumer(
@@ -68,11 +69,12 @@ public struct BenchWorker: Sendable {
             registry: registry,
             amqp: configuration.amqp,
             concurrency: concurrency,
+            jobsBlock: stores != nil,
             stats: stats,
             logger: logger
         )
         let result = try await runUntilDone(consumer, stats: stats, logger: logger)
-        await stores.shutdown()
+        await stores?.shutdown()
         return result
     }
 

@@ -1,3 +1,4 @@
+import BlockingIO
 import Synchronization
 
 /// Runs `body` but gives up waiting after `deadline` (throwing ``DeadlineExceeded``) or when the
@@ -9,11 +10,26 @@ import Synchronization
 ///
 /// Deadlines are checked by ``DeadlineWatchdog`` every ``DeadlineWatchdog/tick``, not by a timer
 /// per job, which cost a task and a timer registration for every job on the hot path.
-func withDeadline<T: Sendable>(_ deadline: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T
-{
+///
+/// With `executors`, the body runs on a leased ``BlockingExecutor`` when one is free: its store calls
+/// then run on that thread without a hand-off each. The executor is given back when the body ends,
+/// not when the deadline passes: a body stuck in a blocking call keeps its thread until it returns.
+func withDeadline<T: Sendable>(
+    _ deadline: Duration,
+    on executors: BlockingExecutors? = nil,
+    _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let race = DeadlineRace<T>()
-    // Immediate: the body runs on this thread up to its first suspension, not after a scheduling hop.
-    let work = Task.immediate { race.finish(await Result { try await body() }) }
+    let work: Task<Void, Never>
+    if let executors, let executor = executors.lease() {
+        work = Task(executorPreference: executor) {
+            race.finish(await Result { try await body() })
+            executors.giveBack(executor)
+        }
+    } else {
+        // Immediate: the body runs on this thread up to its first suspension, not after a scheduling hop.
+        work = Task.immediate { race.finish(await Result { try await body() }) }
+    }
     let watch = DeadlineWatchdog.shared.watch(until: .now + deadline) {
         race.finish(.failure(DeadlineExceeded(deadline: deadline)))
     }

@@ -1,4 +1,5 @@
 import AMQP
+import BlockingIO
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -23,7 +24,13 @@ public struct QueueConsumer: Service {
     private let client: AMQPClient
     private let stats: FleetStats
     private let logger: Logger
+    /// Threads that may block, one per running job, for handlers that call blocking stores.
+    private let executors: BlockingExecutors?
 
+    /// - Parameter jobsBlock: the queue's handlers call stores through blocking C clients
+    ///   (PostgreSQL, Redis, MongoDB). Each running job then gets a thread that may block
+    ///   (``BlockingExecutor``), where its store calls run without a hand-off each; off by default,
+    ///   so that a worker whose jobs never block starts no such thread.
     public init(
         queue: Topology.Queue,
         topology: Topology,
@@ -31,6 +38,7 @@ public struct QueueConsumer: Service {
         amqp: AMQPConfiguration,
         concurrency: Int? = nil,
         drainTimeout: Duration = .seconds(20),
+        jobsBlock: Bool = false,
         stats: FleetStats,
         logger: Logger
     ) {
@@ -41,6 +49,7 @@ public struct QueueConsumer: Service {
         self.concurrency = concurrency ?? queue.concurrency
         self.drainTimeout = drainTimeout
         self.stats = stats
+        self.executors = jobsBlock ? BlockingExecutors(limit: concurrency ?? queue.concurrency) : nil
         var logger = logger
         logger[metadataKey: "queue"] = "\(queue.name)"
         self.logger = logger
@@ -60,6 +69,7 @@ public struct QueueConsumer: Service {
             client.stopConsuming()
         }
         await client.shutdown()
+        await executors?.shutdown()
         logger.info("fleet.consumer stopped")
     }
 
@@ -149,7 +159,7 @@ public struct QueueConsumer: Service {
 
         let started = ContinuousClock.now
         do {
-            let outcome = try await withDeadline(topology.deadline(of: envelope.type)) {
+            let outcome = try await withDeadline(topology.deadline(of: envelope.type), on: executors) {
                 try await prepared.run(context)
             }
             client.ack(delivery)

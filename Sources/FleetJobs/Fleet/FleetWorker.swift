@@ -24,6 +24,8 @@ public struct FleetWorker: Service {
         self.stores = stores
         let registry = JobCatalog.registry(stores: stores, topology: topology)
         let stats = self.stats
+        // Stores behind blocking C clients: their jobs run on threads that may block (BlockingExecutor).
+        let jobsBlock = !Set(manifest.stores).isDisjoint(with: Self.blockingStores)
         consumers = manifest.queues.compactMap { topology.queue(named: $0) }.map { queue in
             QueueConsumer(
                 queue: queue,
@@ -32,11 +34,15 @@ public struct FleetWorker: Service {
                 amqp: configuration.amqp,
                 concurrency: manifest.concurrency,
                 drainTimeout: drainTimeout,
+                jobsBlock: jobsBlock,
                 stats: stats,
                 logger: logger
             )
         }
     }
+
+    /// The stores whose clients block a thread per call (libpq, hiredis, libmongoc).
+    static let blockingStores: Set<String> = ["postgres", "redis", "mongodb"]
 
     /// Runs every consumer until graceful shutdown, then closes the store clients.
     public func run() async throws {
