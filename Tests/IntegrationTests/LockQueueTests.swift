@@ -119,12 +119,14 @@ struct LockQueueTests {
 
             // `lease` is never released: the next task of the same process waits in line only
             // until it expires, then takes the owner's place and acquires in Redis.
-            let next = try await lock.acquire(timeout: .seconds(20))
+            // (With a long lease of its own, so a loaded machine cannot expire it before the checks.)
+            let patient = RedisLock(client: client, key: key, lease: .seconds(30))
+            let next = try await patient.acquire(timeout: .seconds(20))
             #expect(next.fence > lease.fence)
             #expect(ContinuousClock.now >= lease.expiresAt)
             #expect(try await lock.release(lease) == false, "the abandoned lease no longer holds the key")
             #expect(try await client.command(["GET", key]) == .string(next.token))
-            _ = try await lock.release(next)
+            _ = try await patient.release(next)
         }
     }
 
