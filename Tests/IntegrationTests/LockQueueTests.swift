@@ -112,10 +112,11 @@ struct LockQueueTests {
         try await withClients(1) { clients, key in
             let client = clients[0]
             let lock = RedisLock(client: client, key: key, lease: .milliseconds(400))
-            try await client.command(["SET", key, "a crashed process", "PX", "400"])
+            // The clock starts before the SET: the key cannot expire earlier than 400 ms after it.
             let start = ContinuousClock.now
+            try await client.command(["SET", key, "a crashed process", "PX", "400"])
             let lease = try await lock.acquire(timeout: .seconds(20))
-            #expect(ContinuousClock.now - start >= .milliseconds(300))
+            #expect(ContinuousClock.now - start >= .milliseconds(350))
 
             // `lease` is never released: the next task of the same process waits in line only
             // until it expires, then takes the owner's place and acquires in Redis.
