@@ -107,7 +107,7 @@ public struct DeadLetterAdmin: Sendable {
 
     func heldBack(_ entry: DeadLetterEntry, filter: Filter, now: Date) -> String? {
         guard entry.applied, !filter.reapplyPastWindow, let type = entry.type else { return nil }
-        let window = Double(topology.dedupWindow(of: type).milliseconds) / 1000
+        let window = topology.dedupWindow(of: type).timeInterval
         guard let failedAt = entry.firstFailureAt else { return "applied, and its age is unknown" }
         let age = now.timeIntervalSince(failedAt)
         guard age >= window - Self.replayMargin else { return nil }

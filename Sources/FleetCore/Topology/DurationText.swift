@@ -1,3 +1,5 @@
+import Foundation
+
 /// Durations as written in configuration files: `500ms`, `1s`, `30s`, `2m`, `10m`, `1h`, `7d`.
 public enum DurationText {
     public static func parse(_ text: String) -> Duration? {
@@ -24,6 +26,12 @@ public enum DurationText {
 
 extension Duration {
     /// Whole milliseconds, rounded down.
+    /// In seconds, for `Date` arithmetic.
+    public var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+
     public var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000

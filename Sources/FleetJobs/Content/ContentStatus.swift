@@ -20,7 +20,7 @@ public struct ContentPublishHandler: JobHandler {
 
     let writer: ContentStatusWriter
 
-    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = .seconds(7 * 86_400)) {
+    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = Topology.defaultDedupWindow) {
         writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
     }
 
@@ -50,7 +50,7 @@ public struct ContentUnpublishHandler: JobHandler {
 
     let writer: ContentStatusWriter
 
-    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = .seconds(7 * 86_400)) {
+    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = Topology.defaultDedupWindow) {
         writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
     }
 

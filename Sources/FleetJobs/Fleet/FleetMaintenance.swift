@@ -31,7 +31,7 @@ public enum FleetMaintenance {
     public static func prune(stores: FleetStores, topology: Topology, now: Date = Date()) async throws -> [Pruned] {
         var pruned: [Pruned] = []
         func cutoff(_ type: String) -> Date {
-            now.addingTimeInterval(-Double(topology.dedupWindow(of: type).milliseconds) / 1000)
+            now.addingTimeInterval(-topology.dedupWindow(of: type).timeInterval)
         }
         for type in topology.jobTypes.keys.sorted() {
             let store = Self.stores[type] ?? .postgres
@@ -43,7 +43,7 @@ public enum FleetMaintenance {
                 // Key bindings, a lease older than the records they lead to (a binding is taken
                 // before its write); in-document records past the window stop counting and are
                 // dropped when their document is next written.
-                let bindingCutoff = cutoff(type).addingTimeInterval(-Double(KeyBinding.lease.milliseconds) / 1000)
+                let bindingCutoff = cutoff(type).addingTimeInterval(-KeyBinding.lease.timeInterval)
                 records = try await MongoRetention.prune(stores.mongodb, jobType: type, olderThan: bindingCutoff)
             case .graph:
                 records = try await GraphRetention.prune(stores.graph, jobType: type, olderThan: cutoff(type))

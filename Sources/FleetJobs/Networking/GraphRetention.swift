@@ -43,24 +43,6 @@ public enum GraphRetention {
         )
     }
 
-    /// Deletes the records of cancellations that found no registration (`FleetRegistrationCancels`)
-    /// last updated before `cutoff`. A registration for that user and event arriving later is then
-    /// no longer known to be cancelled: prune them with a cutoff well beyond how late a delayed or
-    /// retried `event.register` can arrive.
-    public static func pruneRegistrationCancels(_ graph: BoltClient, olderThan cutoff: Date) async throws -> Int {
-        try await deleteInBatches(
-            graph,
-            """
-            MATCH (t:\(NetworkingGraph.registrationCancelsLabel))
-            WHERE t.updated_at < $cutoff
-            WITH t LIMIT \(batchSize)
-            DELETE t
-            RETURN count(*) AS n
-            """,
-            parameters: ["cutoff": .string(RFC3339.format(cutoff))]
-        )
-    }
-
     private static func deleteInBatches(
         _ graph: BoltClient,
         _ query: String,

@@ -37,7 +37,7 @@ public struct AssessmentScoreHandler: JobHandler {
     public init(
         mongodb: MongoClient,
         followUps: any FollowUpPublishing,
-        dedupWindow: Duration = .seconds(7 * 86_400)
+        dedupWindow: Duration = Topology.defaultDedupWindow
     ) {
         self.mongodb = mongodb
         self.followUps = followUps

@@ -43,7 +43,7 @@ public enum UserSkillsDocument {
         now: Date = Date()
     ) -> Bool {
         let key = BSONValue.string(jobKey)
-        let cutoff = now.addingTimeInterval(-AppliedJobs.seconds(window))
+        let cutoff = now.addingTimeInterval(-window.timeInterval)
         return history(of: document).contains { entry in
             guard entry["job_key"] == key else { return false }
             let recorded = entry["recorded_at"]?.dateValue ?? entry["date"]?.dateValue ?? .distantFuture

@@ -57,7 +57,7 @@ public enum KeyBinding {
 
         /// - Throws: a transient ``JobError`` once the write window has passed (the retry binds again).
         public func checkWritable(now: Date = Date()) throws {
-            guard now < boundAt.addingTimeInterval(AppliedJobs.seconds(KeyBinding.writeWindow)) else {
+            guard now < boundAt.addingTimeInterval(KeyBinding.writeWindow.timeInterval) else {
                 throw JobError.transient(
                     "idempotency_key_lease_expired",
                     "the binding of \(id) is too old to write under"
@@ -104,7 +104,7 @@ public enum KeyBinding {
                 if existingTarget != target {
                     if let existingTarget, try recordsKey(connection, existingTarget) { return .appliedElsewhere }
                     let boundAt = existing["bound_at"]?.dateValue ?? .distantPast
-                    guard taken.timeIntervalSince(boundAt) >= AppliedJobs.seconds(lease) else {
+                    guard taken.timeIntervalSince(boundAt) >= lease.timeInterval else {
                         throw JobError.transient(
                             "idempotency_key_busy",
                             "the key is bound to another target since \(RFC3339.format(boundAt)) and not recorded there yet"

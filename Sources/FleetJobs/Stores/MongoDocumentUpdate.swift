@@ -51,7 +51,7 @@ public enum MongoDocumentUpdate {
     /// The field an nx-27017-only no-op `$pull` names to make that server keep `$set` dates (see above).
     public static let nxPythonPathField = "fleet_nx_update_path"
     /// The contract's default dedup window: 7 days.
-    public static let defaultDedupWindow: Duration = .seconds(7 * 86_400)
+    public static let defaultDedupWindow = Topology.defaultDedupWindow
 
     /// The fleet-owned fields one write sets, and what must still hold of the document for the write
     /// to be right (besides its revision).
@@ -316,7 +316,7 @@ public enum AppliedJobs {
 
     /// Whether `key` is recorded in `records` and younger than `window`.
     public static func contains(_ key: String, in records: BSONValue?, window: Duration, now: Date) -> Bool {
-        let cutoff = now.addingTimeInterval(-seconds(window))
+        let cutoff = now.addingTimeInterval(-window.timeInterval)
         for record in records?.arrayValue ?? [] {
             switch record {
             case .string(let stored) where stored == key:
@@ -341,7 +341,7 @@ public enum AppliedJobs {
 
     /// `records` without the entries older than `window` (old-format entries kept, given `now`).
     public static func pruned(_ records: BSONValue?, window: Duration, now: Date) -> [BSONValue] {
-        let cutoff = now.addingTimeInterval(-seconds(window))
+        let cutoff = now.addingTimeInterval(-window.timeInterval)
         // (BSONValue is ExpressibleByNilLiteral: the closure's type is spelled out so nil drops.)
         return (records?.arrayValue ?? []).compactMap { (record: BSONValue) -> BSONValue? in
             switch record {
@@ -358,10 +358,5 @@ public enum AppliedJobs {
 
     static func entry(_ key: String, at time: Date) -> BSONValue {
         .document(["key": .string(key), "at": BSONValue(time)])
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        let (seconds, attoseconds) = duration.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

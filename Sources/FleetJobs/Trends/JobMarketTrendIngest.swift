@@ -31,7 +31,7 @@ public struct JobMarketTrendIngestHandler: JobHandler {
     let mongodb: MongoClient
     let dedupWindow: Duration
 
-    public init(mongodb: MongoClient, dedupWindow: Duration = .seconds(7 * 86_400)) {
+    public init(mongodb: MongoClient, dedupWindow: Duration = Topology.defaultDedupWindow) {
         self.mongodb = mongodb
         self.dedupWindow = dedupWindow
     }
