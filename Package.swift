@@ -7,6 +7,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fleet", targets: ["fleet"]),
+        // What an API server imports to publish jobs: the contract and an AMQP producer, no store client.
+        .library(name: "FleetProducer", targets: ["FleetProducer"]),
+        // The consumer runtime, for a worker of one's own; store-agnostic.
         .library(name: "FleetCore", targets: ["FleetCore"]),
         .executable(name: "fleet-bench-baseline", targets: ["FleetBenchBaseline"]),
     ],
@@ -76,30 +79,60 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // Envelope, topology, retry policy, handler protocol, processor, DLQ tools.
+        // The job contract as code: envelope, JSON, field rules, one definition per job type.
+        // Foundation only: no store, no AMQP.
+        .target(name: "FleetContract"),
+        // Publishing typed jobs with confirms; the library API servers import.
+        .target(
+            name: "FleetProducer",
+            dependencies: [
+                "AMQP", "FleetContract",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The consumer runtime: topology, retry policy, handler protocol, processor, DLQ tools.
+        // Knows no store: store rules are injected (FleetStoreKit).
         .target(
             name: "FleetCore",
             dependencies: [
-                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "BlockingIO",
+                "AMQP", "BlockingIO", "FleetContract",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // The job types and their store code, one folder per domain; and migrations.
+        // The store side of the guarantees, one folder per store: error classification, job
+        // ledgers and guarded updates, and their pruning.
+        .target(
+            name: "FleetStoreKit",
+            dependencies: ["FleetContract", "FleetCore", "Postgres", "Redis", "MongoDB", "Bolt"]
+        ),
+        // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
             dependencies: [
-                "FleetCore", "Postgres", "Redis", "MongoDB", "Bolt",
+                "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt",
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The composition root: configuration, store clients, the job catalog, worker assembly,
+        // maintenance and the demo.
+        .target(
+            name: "FleetApp",
+            dependencies: [
+                "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer",
+                "Postgres", "Redis", "MongoDB", "Bolt",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // `fleet bench`: the workloads, the fleet side of each run, and the report.
         .target(
             name: "FleetBench",
             dependencies: [
-                "FleetCore", "FleetJobs", "AMQP", "Postgres", "Redis", "MongoDB", "Bolt",
+                "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer",
+                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "FleetCore", "FleetJobs", "FleetBench",
+                "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,22 +153,29 @@ let package = Package(
             dependencies: ["CRabbitMQ", "CLibPQ", "CHiredis"],
             path: "Sources/FleetBenchBaseline"
         ),
-        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore"]),
-        .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs"]),
+        .testTarget(name: "FleetContractTests", dependencies: ["FleetContract"]),
+        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer"]),
+        .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetContract", "FleetStoreKit", "FleetApp"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(
             name: "FleetBenchTests",
-            dependencies: ["FleetBench", "FleetCore", "FleetJobs", "Postgres", "Redis"]
+            dependencies: ["FleetBench", "FleetContract", "FleetCore", "FleetJobs", "FleetApp", "Postgres", "Redis"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetCore", "FleetJobs", "BlockingIO"]
+            dependencies: [
+                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
+                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO",
+            ]
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetCore", "FleetJobs"]
+            dependencies: [
+                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
+                "FleetJobs", "FleetApp", "FleetProducer",
+            ]
         ),
     ]
 )

@@ -1,5 +1,7 @@
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 
 /// The hot-entity workload: `count` `event.register` jobs for ONE event with `capacity` seats, all
@@ -63,7 +65,7 @@ struct BenchHotPlan: Sendable {
             throw BenchError("\(label): registrations of the hot event \(counts), expected \(expected)")
         }
         let applied = try await stores.graph.run(
-            "MATCH (j:\(NetworkingGraph.appliedJobLabel)) WHERE j.key CONTAINS $prefix RETURN count(j) AS n",
+            "MATCH (j:\(GraphJobClaim.appliedJobLabel)) WHERE j.key CONTAINS $prefix RETURN count(j) AS n",
             parameters: ["prefix": .string(mix.runPrefix(run))]
         )
         let records = Int(applied.first("n")?.int ?? -1)

@@ -1,20 +1,52 @@
+import FleetContract
 import FleetCore
 import Postgres
 import Redis
 
-/// Workload A's job: does nothing, so a run measures the fleet's own cost per job.
-struct NoOpJob: JobHandler {
+/// Workload A's job type: no payload.
+struct BenchNoOp: JobDefinition {
     static let jobType = "bench.noop"
 
-    func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) {}
+    init() {}
 
-    func handle(_ payload: Void, context: JobContext) async throws -> JobOutcome { .applied }
+    init(payload: FieldReader, version: Int) throws(EnvelopeRejection) {}
+
+    var payload: [String: JSONValue] { [:] }
+}
+
+/// Workload B's job type: `{key}`, the counter to increment.
+struct BenchCounterWrite: JobDefinition {
+    static let jobType = "bench.write"
+
+    let key: String
+
+    init(key: String) {
+        self.key = key
+    }
+
+    init(payload: FieldReader, version: Int) throws(EnvelopeRejection) {
+        key = try payload.string("key")
+    }
+
+    var payload: [String: JSONValue] { ["key": .string(key)] }
+}
+
+/// The benchmark's job types, which its producers accept instead of the contract's.
+enum BenchJobTypes {
+    static let definitions: [any JobDefinition.Type] = [BenchNoOp.self, BenchCounterWrite.self]
+}
+
+/// Workload A's job: does nothing, so a run measures the fleet's own cost per job.
+struct NoOpJob: JobHandler {
+    static let jobType = BenchNoOp.jobType
+
+    func handle(_ job: BenchNoOp, context: JobContext) async throws -> JobOutcome { .applied }
 }
 
 /// Workload B's job: under a Redis lock on its key, one PostgreSQL upsert of that key's counter.
 /// The C baseline does the same round trips with the same Lua scripts and SQL.
 struct CounterWriteJob: JobHandler {
-    static let jobType = "bench.write"
+    static let jobType = BenchCounterWrite.jobType
     static let table = "bench_counters"
     static let lockPrefix = "bench:lock:"
     static let upsert = """
@@ -25,11 +57,8 @@ struct CounterWriteJob: JobHandler {
     let postgres: PostgresClient
     let redis: RedisClient
 
-    func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> String {
-        try payload.string("key")
-    }
-
-    func handle(_ key: String, context: JobContext) async throws -> JobOutcome {
+    func handle(_ job: BenchCounterWrite, context: JobContext) async throws -> JobOutcome {
+        let key = job.key
         let lock = RedisLock(client: redis, key: Self.lockPrefix + key, lease: .seconds(5))
         try await lock.withLock(timeout: .seconds(10)) { _ in
             _ = try await postgres.query(Self.upsert, [key])

@@ -1,6 +1,8 @@
 import Bolt
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import MongoDB
 import Postgres
@@ -370,7 +372,7 @@ struct BenchMixCheck {
         )
         expect(Int(cancels.first("n")?.int ?? -1), earlyCancels, "early cancels left")
         let applied = try await stores.graph.run(
-            "MATCH (j:\(NetworkingGraph.appliedJobLabel)) WHERE j.key CONTAINS $prefix RETURN count(j) AS n",
+            "MATCH (j:\(GraphJobClaim.appliedJobLabel)) WHERE j.key CONTAINS $prefix RETURN count(j) AS n",
             parameters: ["prefix": .string(prefix)]
         )
         expect(

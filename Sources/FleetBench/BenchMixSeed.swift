@@ -1,6 +1,8 @@
 import Bolt
+import FleetApp
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import MongoDB
 import Postgres
@@ -57,7 +59,7 @@ struct BenchDomainStores: Sendable {
             "MATCH (n:User) WHERE n.user_id STARTS WITH $prefix DETACH DELETE n",
             "MATCH (n:Mentor) WHERE n.user_id STARTS WITH $prefix DETACH DELETE n",
             "MATCH (n:\(NetworkingGraph.registrationCancelsLabel)) WHERE n.key STARTS WITH $prefix DETACH DELETE n",
-            "MATCH (n:\(NetworkingGraph.appliedJobLabel)) WHERE n.key CONTAINS $prefix DETACH DELETE n",
+            "MATCH (n:\(GraphJobClaim.appliedJobLabel)) WHERE n.key CONTAINS $prefix DETACH DELETE n",
         ] {
             _ = try await graph.run(query, parameters: ["prefix": .string(prefix)])
         }

@@ -1,6 +1,9 @@
 import AMQP
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetProducer
 import Foundation
 import Logging
 import Postgres
@@ -86,7 +89,12 @@ struct BenchStores: Sendable {
     /// Publishes the workload's `count` jobs, confirmed, many in flight.
     func preload(_ workload: BenchWorkload, count: Int) async throws {
         let envelopes = try await plan(workload, count: count)
-        let producer = JobProducer(amqp: amqp, exchange: topology.exchange, registry: JobRegistry(), logger: logger)
+        let producer = JobProducer(
+            amqp: amqp,
+            exchange: topology.exchange,
+            definitions: BenchJobTypes.definitions + JobContract.definitions,
+            logger: logger
+        )
         do {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for index in 0..<count {

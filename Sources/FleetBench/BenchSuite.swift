@@ -1,6 +1,8 @@
 import AMQP
+import FleetApp
 import FleetCore
 import FleetJobs
+import FleetProducer
 import Foundation
 import Logging
 import Postgres
@@ -347,7 +349,7 @@ public struct BenchSuite: Sendable {
         let producer = JobProducer(
             amqp: configuration.amqp,
             exchange: topology.exchange,
-            registry: JobRegistry(),
+            definitions: BenchJobTypes.definitions,
             logger: logger
         )
         let (result, publishedAt) = try await withThrowingTaskGroup(of: (BenchResult?, [Int64]?).self) { tasks in

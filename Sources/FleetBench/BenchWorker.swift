@@ -1,6 +1,9 @@
 import AMQP
+import FleetApp
 import FleetCore
 import FleetJobs
+import FleetProducer
+import FleetStoreKit
 import Foundation
 import Logging
 import Postgres
@@ -67,6 +70,7 @@ public struct BenchWorker: Sendable {
             queue: queue,
             topology: topology,
             registry: registry,
+            classifier: .stores,
             amqp: configuration.amqp,
             concurrency: concurrency,
             jobsBlock: stores != nil,
@@ -158,12 +162,10 @@ public struct BenchWorker: Sendable {
         configuration: FleetConfiguration,
         logger: Logger
     ) async throws -> BenchResult {
-        var registry = JobRegistry()
-        registry.register(NoOpJob())
         let producer = JobProducer(
             amqp: configuration.amqp,
             exchange: topology.exchange,
-            registry: registry,
+            definitions: BenchJobTypes.definitions,
             logger: logger
         )
         let payload = BenchWorkload.envelope(.noop, index: 0).payload

@@ -1,5 +1,8 @@
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetProducer
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -143,9 +146,7 @@ struct RecordingNoOpJob: JobHandler {
     static let jobType = NoOpJob.jobType
     let effects: EffectLog
 
-    func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) {}
-
-    func handle(_ payload: Void, context: JobContext) async throws -> JobOutcome {
+    func handle(_ job: BenchNoOp, context: JobContext) async throws -> JobOutcome {
         effects.record(index: Int(context.envelope.id.suffix(12)) ?? -1)
         return .applied
     }

@@ -1,5 +1,6 @@
 import AMQP
 import ArgumentParser
+import FleetApp
 import FleetCore
 import FleetJobs
 import Foundation

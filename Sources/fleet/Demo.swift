@@ -1,6 +1,8 @@
 import ArgumentParser
+import FleetApp
 import FleetCore
 import FleetJobs
+import FleetProducer
 import Foundation
 import MongoDB
 import Postgres
@@ -25,12 +27,7 @@ struct Demo: AsyncParsableCommand {
         let stores = FleetStores(configuration: configuration)
         try await SampleWorkload.seed(stores.postgres, users: users, courses: courses)
         try await SampleDomains.seed(postgres: stores.postgres, mongodb: stores.mongodb, graph: stores.graph)
-        let producer = JobProducer(
-            amqp: configuration.amqp,
-            exchange: topology.exchange,
-            registry: JobCatalog.registry(stores: stores),
-            logger: logger
-        )
+        let producer = JobProducer(amqp: configuration.amqp, exchange: topology.exchange, logger: logger)
         let published = try await SampleWorkload.publish(producer, jobs: jobs, users: users, courses: courses)
         let domains = try await SampleDomains.publish(producer, users: users)
         await producer.shutdown()

@@ -1,3 +1,4 @@
+import FleetApp
 import FleetJobs
 import Foundation
 import MongoDB

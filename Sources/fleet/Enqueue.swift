@@ -1,6 +1,9 @@
 import ArgumentParser
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetProducer
 import Foundation
 import Logging
 
@@ -48,13 +51,7 @@ struct Enqueue: AsyncParsableCommand {
         }
         // Fail fast, naming the address, when the broker is unreachable.
         _ = try await withBroker(configuration) { _ in true }
-        let stores = FleetStores(configuration: configuration)
-        let producer = JobProducer(
-            amqp: configuration.amqp,
-            exchange: topology.exchange,
-            registry: JobCatalog.registry(stores: stores),
-            logger: logger
-        )
+        let producer = JobProducer(amqp: configuration.amqp, exchange: topology.exchange, logger: logger)
         do {
             let envelope = try await producer.enqueue(
                 type: type,
@@ -64,11 +61,9 @@ struct Enqueue: AsyncParsableCommand {
                 traceparent: traceparent
             )
             await producer.shutdown()
-            await stores.shutdown()
             print(envelope.id)
         } catch let rejection as EnvelopeRejection {
             await producer.shutdown()
-            await stores.shutdown()
             throw CommandError(description: "job rejected: \(rejection)")
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetApp
 import FleetJobs
 
 struct Maintenance: AsyncParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetApp
 import FleetCore
 import FleetJobs
 
@@ -17,7 +18,7 @@ struct Status: AsyncParsableCommand {
 }
 
 /// (queue, messages ready) for every queue of the topology, work queues first.
-func queueDepths(_ configuration: FleetJobs.FleetConfiguration, topology: Topology) async throws -> [(String, UInt32)] {
+func queueDepths(_ configuration: FleetApp.FleetConfiguration, topology: Topology) async throws -> [(String, UInt32)] {
     let names = topology.queues.flatMap { queue in
         [queue.name] + topology.retry.delays.map { queue.retryQueue(delay: $0) } + [queue.deadLetterQueue]
     }

@@ -1,3 +1,4 @@
+import FleetContract
 import NIOCore
 import Testing
 

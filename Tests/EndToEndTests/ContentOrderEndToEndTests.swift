@@ -1,5 +1,7 @@
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import MongoDB
 import Testing

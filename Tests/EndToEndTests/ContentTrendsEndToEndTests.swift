@@ -1,5 +1,7 @@
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetProducer
 import Foundation
 import MongoDB
 import Redis

@@ -1,7 +1,10 @@
 import AMQP
 import Bolt
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetProducer
 import Foundation
 import Logging
 import MongoDB
@@ -151,15 +154,12 @@ struct FleetTestEnvironment {
         return text
     }
 
+    /// A producer (validating by the contract, as an API server's does) and store clients to check
+    /// the effects with.
     func producer() -> (JobProducer, FleetStores) {
-        let stores = FleetStores(configuration: configuration)
-        return (
-            JobProducer(
-                amqp: configuration.amqp,
-                exchange: topology.exchange,
-                registry: JobCatalog.registry(stores: stores),
-                logger: logger
-            ), stores
+        (
+            JobProducer(amqp: configuration.amqp, exchange: topology.exchange, logger: logger),
+            FleetStores(configuration: configuration)
         )
     }
 

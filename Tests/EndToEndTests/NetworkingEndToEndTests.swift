@@ -1,4 +1,5 @@
 import Bolt
+import FleetContract
 import FleetCore
 import FleetJobs
 import Foundation

@@ -1,3 +1,4 @@
+import FleetApp
 import FleetCore
 import FleetJobs
 import Foundation

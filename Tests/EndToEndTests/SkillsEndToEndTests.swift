@@ -1,4 +1,5 @@
 import AMQP
+import FleetContract
 import FleetCore
 import FleetJobs
 import Foundation

@@ -1,5 +1,6 @@
 import Bolt
 import FleetCore
+import FleetStoreKit
 import MongoDB
 import Postgres
 import Redis
@@ -759,7 +760,7 @@ struct FailureClassificationTests {
 
     @Test(arguments: rows)
     func classifies(_ row: Row) {
-        let classification = FailureClassifier.classify(row.error)
+        let classification = FailureClassifier.stores.classify(row.error)
         #expect(classification.permanent == row.permanent)
         #expect(classification.reason == row.reason)
     }

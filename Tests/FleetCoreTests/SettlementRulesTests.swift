@@ -1,4 +1,5 @@
 import AMQP
+import FleetStoreKit
 import Foundation
 import Redis
 import Testing
@@ -41,11 +42,11 @@ struct SettlementRulesTests {
 
     /// The "any" rows of the README's classification table.
     @Test func handlerErrorsDeadlinesAndLockTimeouts() {
-        #expect(FailureClassifier.classify(JobError.permanent("unknown_user", "x")).permanent)
-        #expect(!FailureClassifier.classify(JobError.transient("idempotency_key_busy", "x")).permanent)
-        let deadline = FailureClassifier.classify(DeadlineExceeded(deadline: .seconds(30)))
+        #expect(FailureClassifier.stores.classify(JobError.permanent("unknown_user", "x")).permanent)
+        #expect(!FailureClassifier.stores.classify(JobError.transient("idempotency_key_busy", "x")).permanent)
+        let deadline = FailureClassifier.stores.classify(DeadlineExceeded(deadline: .seconds(30)))
         #expect(!deadline.permanent && deadline.reason == "deadline_exceeded")
-        let lock = FailureClassifier.classify(RedisLockError.timeout("lock:event:x"))
+        let lock = FailureClassifier.stores.classify(RedisLockError.timeout("lock:event:x"))
         #expect(!lock.permanent && lock.reason == "lock_unavailable")
     }
 }

@@ -1,3 +1,4 @@
+import FleetContract
 import FleetCore
 import FleetJobs
 import Foundation
@@ -16,7 +17,7 @@ struct AssessmentPayloadTests {
         _ overrides: [String: JSONValue],
         removing: String? = nil
     ) throws(EnvelopeRejection)
-        -> AssessmentScoreHandler.Payload
+        -> AssessmentScore
     {
         var payload: [String: JSONValue] = [
             "user_id": .string(Self.user), "skill_id": .string(Self.skill), "type": .string("technical_assessment"),
@@ -24,7 +25,7 @@ struct AssessmentPayloadTests {
         ]
         payload.merge(overrides) { $1 }
         if let removing { payload[removing] = nil }
-        return try AssessmentScoreHandler.parsePayload(FieldReader(payload: payload))
+        return try AssessmentScore(payload: FieldReader(payload: payload), version: 1)
     }
 
     @Test func aValidPayloadIsRead() throws {
@@ -32,7 +33,7 @@ struct AssessmentPayloadTests {
             "user_id": .string(Self.user.uppercased()), "skill_id": .string(Self.skill.uppercased()),
         ])
         #expect(payload.userId == Self.user)
-        #expect(payload.skillId.hex == Self.skill)
+        #expect(payload.skillId == Self.skill)
         #expect(payload.kind == .technicalAssessment && payload.score == 75)
         #expect(try parse(["score": .number(100)]).score == 100, "a whole number written as 100.0")
         #expect(try parse(["type": .string("self_assessment"), "score": .integer(1)]).kind == .selfAssessment)

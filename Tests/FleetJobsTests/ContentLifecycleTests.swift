@@ -1,3 +1,4 @@
+import FleetContract
 import FleetCore
 import FleetJobs
 import Foundation
@@ -117,14 +118,14 @@ struct ContentLifecycleTests {
             ]),
             version: 1
         )
-        #expect(payload.contentId.hex == "65a1b2c3d4e5f60718293a4b")
+        #expect(payload.contentId == "65a1b2c3d4e5f60718293a4b")
         #expect(payload.publishAt == RFC3339.parse("2030-01-02T03:04:05.678Z"))
-        #expect(handler.notBefore(payload) == payload.publishAt, "a future publish_at delays the job")
+        #expect(payload.notBefore == payload.publishAt, "a future publish_at delays the job")
         let now = try handler.parse(
             FieldReader(payload: ["content_id": .string("65a1b2c3d4e5f60718293a4b")]),
             version: 1
         )
-        #expect(now.publishAt == nil && handler.notBefore(now) == nil)
+        #expect(now.publishAt == nil && now.notBefore == nil)
     }
 
     @Test(arguments: [

@@ -1,3 +1,4 @@
+import FleetContract
 import FleetCore
 import FleetJobs
 import Testing
@@ -52,7 +53,7 @@ struct EnrollmentTransitionTests {
 
     @Test func payloadRulesAreEnforcedBeforeAnyStore() throws {
         let parse = { (payload: [String: JSONValue]) throws(EnvelopeRejection) in
-            try EnrollmentUpdateHandler.parsePayload(FieldReader(payload: payload))
+            try EnrollmentUpdate(payload: FieldReader(payload: payload), version: 1)
         }
         let user = JSONValue.string("3f1c2a9e-8b7d-4c6e-9f01-23456789abcd")
         let good = try parse([

@@ -1,3 +1,4 @@
+import FleetContract
 import FleetCore
 import FleetJobs
 import Testing

@@ -1,4 +1,5 @@
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import MongoDB
 import Testing

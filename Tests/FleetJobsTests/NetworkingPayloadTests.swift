@@ -1,5 +1,7 @@
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Testing
 
 /// The networking payload rules: only UUIDs reach the graph (FalkorDB splices string parameters
@@ -10,10 +12,12 @@ struct NetworkingPayloadTests {
     static let other = "0a9b8c7d-6e5f-4a3b-2c1d-0e9f8a7b6c5d"
 
     @Test func eventPayloadsNeedTwoUUIDs() throws {
-        let parsed = try EventRegistrationPayload.parse(
-            FieldReader(payload: ["user_id": .string(Self.user.uppercased()), "event_id": .string(Self.other)])
+        let parsed = try EventRegister(
+            payload: FieldReader(payload: ["user_id": .string(Self.user.uppercased()), "event_id": .string(Self.other)]
+            ),
+            version: 1
         )
-        #expect(parsed == EventRegistrationPayload(userId: Self.user, eventId: Self.other))
+        #expect(parsed == EventRegister(userId: Self.user, eventId: Self.other))
     }
 
     @Test(arguments: [
@@ -23,8 +27,9 @@ struct NetworkingPayloadTests {
     ])
     func hostileEventIdsAreRejected(value: JSONValue) {
         let error = #expect(throws: EnvelopeRejection.self) {
-            try EventRegistrationPayload.parse(
-                FieldReader(payload: ["user_id": .string(Self.user), "event_id": value])
+            try EventCancel(
+                payload: FieldReader(payload: ["user_id": .string(Self.user), "event_id": value]),
+                version: 1
             )
         }
         #expect(error?.detail.hasPrefix("payload.event_id") == true)
@@ -32,22 +37,29 @@ struct NetworkingPayloadTests {
     }
 
     @Test func mentorshipPayloadsNeedTwoDifferentUsers() throws {
-        let parsed = try MentorshipPayload.parse(
-            FieldReader(payload: ["user_id": .string(Self.user), "mentor_user_id": .string(Self.other)])
+        let parsed = try MentorshipStart(
+            payload: FieldReader(payload: ["user_id": .string(Self.user), "mentor_user_id": .string(Self.other)]),
+            version: 1
         )
-        #expect(parsed == MentorshipPayload(userId: Self.user, mentorUserId: Self.other))
+        #expect(parsed == MentorshipStart(userId: Self.user, mentorUserId: Self.other))
         let same = #expect(throws: EnvelopeRejection.self) {
-            try MentorshipPayload.parse(
-                FieldReader(payload: ["user_id": .string(Self.user), "mentor_user_id": .string(Self.user.uppercased())])
+            try MentorshipSessionLogged(
+                payload: FieldReader(payload: [
+                    "user_id": .string(Self.user), "mentor_user_id": .string(Self.user.uppercased()),
+                ]),
+                version: 1
             )
         }
         #expect(same?.detail.contains("mentor_user_id") == true)
         #expect(throws: EnvelopeRejection.self) {
-            try MentorshipPayload.parse(FieldReader(payload: ["user_id": .string(Self.user)]))
+            try MentorshipSessionLogged(payload: FieldReader(payload: ["user_id": .string(Self.user)]), version: 1)
         }
         #expect(throws: EnvelopeRejection.self) {
-            try MentorshipPayload.parse(
-                FieldReader(payload: ["user_id": .object(["$gt": .string("")]), "mentor_user_id": .string(Self.other)])
+            try MentorshipSessionLogged(
+                payload: FieldReader(payload: [
+                    "user_id": .object(["$gt": .string("")]), "mentor_user_id": .string(Self.other),
+                ]),
+                version: 1
             )
         }
     }
@@ -68,12 +80,12 @@ struct GraphJobKeyTests {
     }
 
     @Test func aUUIDKeyStaysReadable() {
-        #expect(NetworkingGraph.jobKey(envelope(key: nil)) == "event.register 0b8f6c0e-6a52-4d8c-9a57-2f1c3c7c9e10")
+        #expect(GraphJobClaim.jobKey(envelope(key: nil)) == "event.register 0b8f6c0e-6a52-4d8c-9a57-2f1c3c7c9e10")
     }
 
     @Test(arguments: ["x' WITH 1 AS y MATCH (n) DETACH DELETE n //", "order 42", "ümlaut\"}", "ABC"])
     func anyOtherKeyIsHexEncoded(_ key: String) {
-        let graphKey = NetworkingGraph.jobKey(envelope(key: key))
+        let graphKey = GraphJobClaim.jobKey(envelope(key: key))
         let encoded = graphKey.dropFirst("event.register hex:".count)
         #expect(graphKey.hasPrefix("event.register hex:"))
         #expect(encoded.allSatisfy { $0.isHexDigit && !$0.isUppercase })
@@ -85,16 +97,16 @@ struct GraphJobKeyTests {
     @Test func longKeysAreHashed() {
         let longest = String(repeating: "\u{1F600}", count: 200)
         #expect(longest.unicodeScalars.count == 200 && longest.utf8.count == 800)
-        let graphKey = NetworkingGraph.jobKey(envelope(key: longest))
+        let graphKey = GraphJobClaim.jobKey(envelope(key: longest))
         #expect(graphKey.hasPrefix("event.register sha256:"))
         #expect(graphKey.count == "event.register sha256:".count + 64)
-        #expect(graphKey == NetworkingGraph.jobKey(envelope(key: longest)), "stable")
-        #expect(graphKey != NetworkingGraph.jobKey(envelope(key: longest.dropLast() + "\u{1F601}")))
+        #expect(graphKey == GraphJobClaim.jobKey(envelope(key: longest)), "stable")
+        #expect(graphKey != GraphJobClaim.jobKey(envelope(key: longest.dropLast() + "\u{1F601}")))
         // 101 bytes of hex digits (no longer a UUID-like key that stays as it is).
         let hexLike = String(repeating: "a", count: 101)
-        #expect(NetworkingGraph.jobKey(envelope(key: hexLike)).hasPrefix("event.register sha256:"))
+        #expect(GraphJobClaim.jobKey(envelope(key: hexLike)).hasPrefix("event.register sha256:"))
         #expect(
-            NetworkingGraph.jobKey(envelope(key: String(repeating: "a", count: 100))).hasSuffix(
+            GraphJobClaim.jobKey(envelope(key: String(repeating: "a", count: 100))).hasSuffix(
                 " " + String(repeating: "a", count: 100)
             )
         )
@@ -113,6 +125,6 @@ struct GraphJobKeyTests {
         ),
     ])
     func hashesMatchAReference(_ key: String, _ digest: String) {
-        #expect(NetworkingGraph.jobKey(envelope(key: key)) == "event.register sha256:\(digest)")
+        #expect(GraphJobClaim.jobKey(envelope(key: key)) == "event.register sha256:\(digest)")
     }
 }

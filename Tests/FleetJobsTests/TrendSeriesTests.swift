@@ -1,3 +1,4 @@
+import FleetContract
 import FleetCore
 import FleetJobs
 import Foundation
@@ -118,8 +119,8 @@ struct TrendPayloadTests {
         ])
         let parsed = try Self.handler.parse(FieldReader(payload: Self.payload(metrics: metrics)), version: 1)
         #expect(parsed.region == "North America")
-        #expect(parsed.point.date == 1_793_491_200_123)
-        let document = parsed.point.metrics.document
+        #expect(parsed.timestamp == Date(timeIntervalSince1970: 1_793_491_200.123))
+        let document = parsed.metrics.document
         #expect(
             document.keys == ["demand_score", "growth_rate", "avg_salary", "job_postings_count", "companies_hiring"]
         )

@@ -1,4 +1,5 @@
 import Bolt
+import FleetApp
 import FleetJobs
 import Foundation
 import Postgres

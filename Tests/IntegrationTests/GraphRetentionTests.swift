@@ -1,6 +1,9 @@
 import Bolt
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import Logging
 import Redis
@@ -96,7 +99,7 @@ struct GraphRetentionTests {
             payload: [:]
         )
         let handler = EventRegisterHandler(graph: graph, redis: redis)
-        let payload = EventRegistrationPayload(userId: user, eventId: event)
+        let payload = EventRegister(userId: user, eventId: event)
         #expect(try await handler.handle(payload, context: context(register)) == .applied)
         #expect(try await handler.handle(payload, context: context(register)) == .alreadyApplied)
         let session = JobEnvelope(
@@ -107,14 +110,14 @@ struct GraphRetentionTests {
             payload: [:]
         )
         let logged = MentorshipSessionLoggedHandler(graph: graph)
-        let pair = MentorshipPayload(userId: user, mentorUserId: mentor)
+        let pair = MentorshipSessionLogged(userId: user, mentorUserId: mentor)
         #expect(try await logged.handle(pair, context: context(session)) == .applied)
         #expect(try await logged.handle(pair, context: context(session)) == .alreadyApplied)
 
         let keys = try await graph.run(
             "MATCH (j:FleetAppliedJob) WHERE j.key IN [$a, $b] RETURN j.key AS k",
             parameters: [
-                "a": .string(NetworkingGraph.jobKey(register)), "b": .string(NetworkingGraph.jobKey(session)),
+                "a": .string(GraphJobClaim.jobKey(register)), "b": .string(GraphJobClaim.jobKey(session)),
             ]
         )
         #expect(keys.rows.count == 2)
@@ -123,7 +126,7 @@ struct GraphRetentionTests {
         try await graph.run(
             "MATCH (j:FleetAppliedJob) WHERE j.key IN [$a, $b] DELETE j",
             parameters: [
-                "a": .string(NetworkingGraph.jobKey(register)), "b": .string(NetworkingGraph.jobKey(session)),
+                "a": .string(GraphJobClaim.jobKey(register)), "b": .string(GraphJobClaim.jobKey(session)),
             ]
         )
         try await graph.run("MATCH (u:User {user_id: $user}) DETACH DELETE u", parameters: ["user": .string(user)])

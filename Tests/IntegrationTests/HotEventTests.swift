@@ -1,4 +1,6 @@
 import Bolt
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
 import Foundation

@@ -1,5 +1,8 @@
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import Postgres
 import Testing
@@ -82,7 +85,7 @@ struct LedgerKeyLimitTests {
             #expect(error?.sqlState == "23514", "check_violation, \(name)")
             #expect(error?.message.contains("ck_fleet_applied_jobs_dedup_key_limits") == true)
             let refused = try #require(error)
-            #expect(FailureClassifier.classify(refused).permanent)
+            #expect(FailureClassifier.stores.classify(refused).permanent)
         }
     }
 

@@ -1,5 +1,7 @@
+import FleetApp
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import Postgres
 import Redis

@@ -1,5 +1,8 @@
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import MongoDB
 import Postgres

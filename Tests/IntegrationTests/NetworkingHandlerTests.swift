@@ -1,6 +1,9 @@
 import Bolt
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import Logging
 import Redis

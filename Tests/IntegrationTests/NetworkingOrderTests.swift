@@ -1,6 +1,8 @@
 import Bolt
+import FleetContract
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import Testing
 

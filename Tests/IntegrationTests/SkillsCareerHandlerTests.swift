@@ -1,3 +1,5 @@
+import FleetApp
+import FleetContract
 import FleetCore
 import FleetJobs
 import Foundation

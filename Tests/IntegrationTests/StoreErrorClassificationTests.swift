@@ -1,6 +1,8 @@
 import Bolt
+import FleetApp
 import FleetCore
 import FleetJobs
+import FleetStoreKit
 import Foundation
 import Postgres
 import Redis
@@ -32,7 +34,7 @@ struct StoreErrorClassificationTests {
             }
             #expect(error?.sqlState == "57014")
             let refused = try #require(error)
-            let classification = FailureClassifier.classify(refused)
+            let classification = FailureClassifier.stores.classify(refused)
             #expect(!classification.permanent)
             #expect(classification.reason == "postgres_unavailable")
         }
@@ -48,7 +50,7 @@ struct StoreErrorClassificationTests {
             }
             #expect(error?.sqlState == "25006")
             let refused = try #require(error)
-            #expect(FailureClassifier.classify(refused).permanent == false)
+            #expect(FailureClassifier.stores.classify(refused).permanent == false)
         }
     }
 
@@ -56,7 +58,7 @@ struct StoreErrorClassificationTests {
         try await postgres { client in
             let error = await #expect(throws: PostgresError.self) { try await client.query("SELEC 1") }
             let refused = try #require(error)
-            #expect(FailureClassifier.classify(refused).permanent)
+            #expect(FailureClassifier.stores.classify(refused).permanent)
         }
     }
 
@@ -69,7 +71,7 @@ struct StoreErrorClassificationTests {
         let failure = try #require(error)
         #expect(failure.code == .server)
         #expect(failure.serverCode?.hasSuffix("SyntaxError") == true, "\(failure)")
-        let classification = FailureClassifier.classify(failure)
+        let classification = FailureClassifier.stores.classify(failure)
         #expect(classification.permanent)
         #expect(classification.reason == "neo4j_rejected")
     }
@@ -80,7 +82,7 @@ struct StoreErrorClassificationTests {
         )
         await client.shutdown()
         let error = await #expect(throws: BoltError.self) { try await client.run("RETURN 1") }
-        let classification = FailureClassifier.classify(try #require(error))
+        let classification = FailureClassifier.stores.classify(try #require(error))
         #expect(!classification.permanent)
         #expect(classification.reason == "shutting_down")
     }
@@ -97,7 +99,7 @@ struct StoreErrorClassificationTests {
             let error = await #expect(throws: RedisError.self) { try await client.command(["LPUSH", key, "x"]) }
             #expect(error?.serverErrorPrefix == "WRONGTYPE")
             let refused = try #require(error)
-            #expect(FailureClassifier.classify(refused).permanent)
+            #expect(FailureClassifier.stores.classify(refused).permanent)
             try await client.command(["DEL", key])
         } catch {
             Issue.record(error)

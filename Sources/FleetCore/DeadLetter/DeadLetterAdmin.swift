@@ -1,4 +1,5 @@
 import AMQP
+import FleetContract
 import Foundation
 
 /// One dead-lettered job as operators see it.

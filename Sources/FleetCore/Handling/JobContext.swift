@@ -1,3 +1,4 @@
+import FleetContract
 import Logging
 
 /// What a handler knows about the job it runs.
@@ -7,13 +8,22 @@ public struct JobContext: Sendable {
     public let attempt: Int
     /// W3C trace context of the job, to carry into follow-up jobs.
     public let traceparent: String?
+    /// The consumer's failure rules, for a handler that reports a later step's failure itself.
+    public let classifier: FailureClassifier
     private let baseLogger: Logger
 
     /// - Parameter logger: the consumer's logger; ``logger`` adds the job's metadata to it.
-    public init(envelope: JobEnvelope, attempt: Int, traceparent: String?, logger: Logger) {
+    public init(
+        envelope: JobEnvelope,
+        attempt: Int,
+        traceparent: String?,
+        classifier: FailureClassifier = FailureClassifier(),
+        logger: Logger
+    ) {
         self.envelope = envelope
         self.attempt = attempt
         self.traceparent = traceparent
+        self.classifier = classifier
         self.baseLogger = logger
     }
 

@@ -1,3 +1,4 @@
+import FleetContract
 import Foundation
 
 /// The handlers of a worker, keyed by job type.
@@ -5,7 +6,7 @@ public struct JobRegistry: Sendable {
     /// A decoded job with its validated payload, ready to run.
     public struct PreparedJob: Sendable {
         public let envelope: JobEnvelope
-        /// The later of the envelope's `not_before` and the handler's ``JobHandler/notBefore(_:)``.
+        /// The later of the envelope's `not_before` and the job's own ``JobDefinition/notBefore``.
         public let notBefore: Date?
         let run: @Sendable (JobContext) async throws -> JobOutcome
     }
@@ -18,15 +19,16 @@ public struct JobRegistry: Sendable {
     public init() {}
 
     public mutating func register<Handler: JobHandler>(_ handler: Handler) {
-        precondition(preparers[Handler.jobType] == nil, "two handlers for \(Handler.jobType)")
-        knownVersions[Handler.jobType] = Handler.versions
-        preparers[Handler.jobType] = { envelope in
+        let type = Handler.Job.jobType
+        precondition(preparers[type] == nil, "two handlers for \(type)")
+        knownVersions[type] = Handler.Job.versions
+        preparers[type] = { envelope in
             do throws(EnvelopeRejection) {
-                let payload = try handler.parse(FieldReader(payload: envelope.payload), version: envelope.version)
-                let notBefore = [envelope.notBefore, handler.notBefore(payload)].compactMap { $0 }.max()
+                let job = try Handler.Job.parse(envelope)
+                let notBefore = [envelope.notBefore, job.notBefore].compactMap { $0 }.max()
                 return .success(
                     PreparedJob(envelope: envelope, notBefore: notBefore) {
-                        try await handler.handle(payload, context: $0)
+                        try await handler.handle(job, context: $0)
                     }
                 )
             } catch {

@@ -1,5 +1,6 @@
 import AMQP
 import BlockingIO
+import FleetContract
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -20,6 +21,7 @@ public struct QueueConsumer: Service {
     public let concurrency: Int
     public let drainTimeout: Duration
     private let registry: JobRegistry
+    private let classifier: FailureClassifier
     private let decoder: EnvelopeDecoder
     private let client: AMQPClient
     private let stats: FleetStats
@@ -31,10 +33,13 @@ public struct QueueConsumer: Service {
     ///   (PostgreSQL, Redis, MongoDB). Each running job then gets a thread that may block
     ///   (``BlockingExecutor``), where its store calls run without a hand-off each; off by default,
     ///   so that a worker whose jobs never block starts no such thread.
+    /// - Parameter classifier: decides retry or dead-letter for a failure; give it the rules of the
+    ///   stores the handlers use (FleetStoreKit's `FailureClassifier.stores`).
     public init(
         queue: Topology.Queue,
         topology: Topology,
         registry: JobRegistry,
+        classifier: FailureClassifier = FailureClassifier(),
         amqp: AMQPConfiguration,
         concurrency: Int? = nil,
         drainTimeout: Duration = .seconds(20),
@@ -45,6 +50,7 @@ public struct QueueConsumer: Service {
         self.queue = queue
         self.topology = topology
         self.registry = registry
+        self.classifier = classifier
         self.decoder = registry.decoder
         self.concurrency = concurrency ?? queue.concurrency
         self.drainTimeout = drainTimeout
@@ -149,6 +155,7 @@ public struct QueueConsumer: Service {
             envelope: envelope,
             attempt: attempt,
             traceparent: delivery.properties.headers[FleetHeaders.traceparent]?.string,
+            classifier: classifier,
             logger: logger
         )
 
@@ -189,7 +196,7 @@ public struct QueueConsumer: Service {
         error: Error,
         logger: Logger
     ) async {
-        let failure = FailureClassifier.classify(error)
+        let failure = classifier.classify(error)
         let failedStep = (error as? JobError)?.failedStepAfterEffect
         let decision: RetrySchedule.Decision =
             failure.permanent

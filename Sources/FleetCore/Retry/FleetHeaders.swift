@@ -1,4 +1,5 @@
 import AMQP
+import FleetContract
 import Foundation
 
 /// The message headers through which a job carries its history between attempts and into the
@@ -20,7 +21,7 @@ public enum FleetHeaders {
     /// The step that kept failing after the effect committed: `follow_up_publish`, `cache_refresh`...
     public static let failedStep = "x-fleet-failed-step"
     /// W3C trace context, carried into logs and follow-up jobs.
-    public static let traceparent = "traceparent"
+    public static let traceparent = JobMessage.traceparentHeader
 
     /// Errors are cut to this length so a huge message cannot bloat every retry.
     static let maximumErrorLength = 1000

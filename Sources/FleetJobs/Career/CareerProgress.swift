@@ -1,3 +1,4 @@
+import FleetContract
 import FleetCore
 
 /// One `career_milestones` row as the progress rules see it.

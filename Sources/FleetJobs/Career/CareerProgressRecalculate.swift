@@ -1,3 +1,4 @@
+import FleetContract
 import FleetCore
 import MongoDB
 import Postgres
@@ -13,12 +14,6 @@ import Postgres
 /// concurrent run could commit after it: each run therefore reads the skills again after its commit
 /// and recomputes if they changed, and the last write always reflects the latest skills.
 public struct CareerProgressRecalculateHandler: JobHandler {
-    public static let jobType = "career.progress.recalculate"
-
-    public struct Payload: Sendable, Equatable {
-        public let userId: String
-        public let pathId: String?
-    }
 
     let postgres: PostgresClient
     let mongodb: MongoClient
@@ -30,11 +25,7 @@ public struct CareerProgressRecalculateHandler: JobHandler {
         self.mongodb = mongodb
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
-        Payload(userId: try payload.uuid("user_id"), pathId: try payload.optionalUUID("path_id"))
-    }
-
-    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ payload: CareerProgressRecalculate, context: JobContext) async throws -> JobOutcome {
         _ = try await ReadAgainAfterCommit.run(attempts: attempts, what: "the skills of user \(payload.userId)") {
             try await verifiedSkills(userId: payload.userId)
         } write: { skills, _ in
@@ -53,7 +44,7 @@ public struct CareerProgressRecalculateHandler: JobHandler {
         }
     }
 
-    private func write(_ payload: Payload, skills: [String: Int]) async throws {
+    private func write(_ payload: CareerProgressRecalculate, skills: [String: Int]) async throws {
         try await postgres.withTransaction { connection in
             guard try !connection.query("SELECT 1 FROM users WHERE user_id = $1", [payload.userId]).isEmpty else {
                 throw JobError.permanent("unknown_user", "user \(payload.userId) does not exist")

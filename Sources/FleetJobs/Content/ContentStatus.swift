@@ -1,4 +1,6 @@
+import FleetContract
 import FleetCore
+import FleetStoreKit
 import Foundation
 import MongoDB
 import Redis
@@ -11,12 +13,6 @@ import Redis
 /// every job type): a redelivery or a run delayed by retries records the same time. A future
 /// `publish_at` delays the job through the retry queues (``notBefore(_:)``), not in a worker slot.
 public struct ContentPublishHandler: JobHandler {
-    public static let jobType = "content.publish"
-
-    public struct Payload: Sendable, Equatable {
-        public let contentId: ObjectId
-        public let publishAt: Date?
-    }
 
     let writer: ContentStatusWriter
 
@@ -24,29 +20,16 @@ public struct ContentPublishHandler: JobHandler {
         writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
-        Payload(
-            contentId: try ObjectIdField.read(payload, "content_id"),
-            publishAt: try payload.optionalTimestamp("publish_at")
-        )
-    }
-
-    public func notBefore(_ payload: Payload) -> Date? { payload.publishAt }
-
-    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ payload: ContentPublish, context: JobContext) async throws -> JobOutcome {
         let time = payload.publishAt ?? context.envelope.createdAt
-        return try await writer.apply(.publish(at: time), to: payload.contentId, envelope: context.envelope)
+        let contentId = try ObjectIdField.objectId(payload.contentId, field: "content_id")
+        return try await writer.apply(.publish(at: time), to: contentId, envelope: context.envelope)
     }
 }
 
 /// `content.unpublish` `{content_id}` → MongoDB `content`: status `archived` unless a later-stamped
 /// publish was applied (`published_at` kept).
 public struct ContentUnpublishHandler: JobHandler {
-    public static let jobType = "content.unpublish"
-
-    public struct Payload: Sendable, Equatable {
-        public let contentId: ObjectId
-    }
 
     let writer: ContentStatusWriter
 
@@ -54,12 +37,9 @@ public struct ContentUnpublishHandler: JobHandler {
         writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
-        Payload(contentId: try ObjectIdField.read(payload, "content_id"))
-    }
-
-    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
-        try await writer.apply(.archive, to: payload.contentId, envelope: context.envelope)
+    public func handle(_ payload: ContentUnpublish, context: JobContext) async throws -> JobOutcome {
+        let contentId = try ObjectIdField.objectId(payload.contentId, field: "content_id")
+        return try await writer.apply(.archive, to: contentId, envelope: context.envelope)
     }
 }
 

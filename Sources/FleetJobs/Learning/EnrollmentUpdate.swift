@@ -1,4 +1,6 @@
+import FleetContract
 import FleetCore
+import FleetStoreKit
 import Foundation
 import Postgres
 
@@ -11,18 +13,7 @@ import Postgres
 /// job's transaction, so it equals the count of non-dropped rows under any concurrency. Locks are
 /// taken in one order (course, then enrollment) to avoid deadlocks.
 public struct EnrollmentUpdateHandler: JobHandler {
-    public static let jobType = "enrollment.update"
-
-    public enum Action: String, Sendable, CaseIterable {
-        case enroll, progress, complete, drop
-    }
-
-    public struct Payload: Sendable, Equatable {
-        public let userId: String
-        public let courseId: String
-        public let action: Action
-        public let progressPercentage: Int?
-    }
+    public typealias Action = EnrollmentUpdate.Action
 
     let postgres: PostgresClient
 
@@ -30,26 +21,7 @@ public struct EnrollmentUpdateHandler: JobHandler {
         self.postgres = postgres
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
-        try Self.parsePayload(payload)
-    }
-
-    /// The payload rules, without a store: checked before the job touches anything.
-    public static func parsePayload(_ payload: FieldReader) throws(EnvelopeRejection) -> Payload {
-        let action = Action(rawValue: try payload.string("action", oneOf: Set(Action.allCases.map(\.rawValue))))!
-        let progress = try payload.optionalInt("progress_percentage", in: 0...100)
-        if action == .progress && progress == nil {
-            throw payload.invalid("progress_percentage", "required when action is progress")
-        }
-        return Payload(
-            userId: try payload.uuid("user_id"),
-            courseId: try payload.uuid("course_id"),
-            action: action,
-            progressPercentage: progress
-        )
-    }
-
-    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ payload: EnrollmentUpdate, context: JobContext) async throws -> JobOutcome {
         let envelope = context.envelope
         return try await postgres.withTransaction { connection in
             guard try PostgresJobLedger.claim(connection, envelope: envelope) else { return .alreadyApplied }
@@ -96,7 +68,7 @@ public struct EnrollmentUpdateHandler: JobHandler {
         let completedAt: Date?
     }
 
-    private func currentRow(_ connection: PostgresConnection, _ payload: Payload) throws -> Row? {
+    private func currentRow(_ connection: PostgresConnection, _ payload: EnrollmentUpdate) throws -> Row? {
         let rows = try connection.query(
             """
             SELECT status, progress_percentage, enrollment_date, completion_date FROM user_courses
@@ -116,7 +88,7 @@ public struct EnrollmentUpdateHandler: JobHandler {
     /// (progress up, dates to the earliest job's), so a value another writer raised is kept.
     private func write(
         _ connection: PostgresConnection,
-        _ payload: Payload,
+        _ payload: EnrollmentUpdate,
         after: EnrollmentState,
         history: EnrollmentHistory,
         existed: Bool

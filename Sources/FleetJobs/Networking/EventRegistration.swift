@@ -1,5 +1,7 @@
 import Bolt
+import FleetContract
 import FleetCore
+import FleetStoreKit
 import Foundation
 import Redis
 
@@ -38,7 +40,6 @@ import Redis
 /// holder with a new fence, and across processes woken by the release; so 1,000 registrations for
 /// one event run one after another at the speed of the graph write.
 public struct EventRegisterHandler: JobHandler {
-    public static let jobType = "event.register"
     let writer: EventRegistrationWriter
 
     public init(
@@ -58,17 +59,15 @@ public struct EventRegisterHandler: JobHandler {
         )
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> EventRegistrationPayload {
-        try EventRegistrationPayload.parse(payload)
-    }
-
-    public func handle(_ payload: EventRegistrationPayload, context: JobContext) async throws -> JobOutcome {
-        try await writer.apply(payload, envelope: context.envelope)
+    public func handle(_ job: EventRegister, context: JobContext) async throws -> JobOutcome {
+        try await writer.apply(
+            EventRegistrationPayload(userId: job.userId, eventId: job.eventId),
+            envelope: context.envelope
+        )
     }
 }
 
 public struct EventCancelHandler: JobHandler {
-    public static let jobType = "event.cancel"
     let writer: EventRegistrationWriter
 
     public init(
@@ -88,12 +87,11 @@ public struct EventCancelHandler: JobHandler {
         )
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> EventRegistrationPayload {
-        try EventRegistrationPayload.parse(payload)
-    }
-
-    public func handle(_ payload: EventRegistrationPayload, context: JobContext) async throws -> JobOutcome {
-        try await writer.apply(payload, envelope: context.envelope)
+    public func handle(_ job: EventCancel, context: JobContext) async throws -> JobOutcome {
+        try await writer.apply(
+            EventRegistrationPayload(userId: job.userId, eventId: job.eventId),
+            envelope: context.envelope
+        )
     }
 }
 
@@ -123,7 +121,7 @@ struct EventRegistrationWriter: Sendable {
     }
 
     func apply(_ payload: Payload, envelope: JobEnvelope) async throws -> JobOutcome {
-        let key = NetworkingGraph.jobKey(envelope)
+        let key = GraphJobClaim.jobKey(envelope)
         let lock = RedisLock(
             client: redis,
             key: "lock:event:\(payload.eventId)",
@@ -140,7 +138,7 @@ struct EventRegistrationWriter: Sendable {
                     query,
                     parameters: [
                         "event": .string(payload.eventId), "user": .string(payload.userId), "key": .string(key),
-                        "token": .string(NetworkingGraph.token()), "now": .string(NetworkingGraph.timestamp()),
+                        "token": .string(GraphJobClaim.token()), "now": .string(NetworkingGraph.timestamp()),
                         "fence": .integer(lease.fence), "stamp": .string(stamp),
                         "pair": .string("\(payload.eventId) \(payload.userId)"),
                     ]
@@ -173,7 +171,7 @@ struct EventRegistrationWriter: Sendable {
     ) async throws
         -> Attempt
     {
-        if try await NetworkingGraph.wasApplied(graph, key: key) { return .done(.alreadyApplied) }
+        if try await GraphJobClaim.wasApplied(graph, key: key) { return .done(.alreadyApplied) }
         let event = try await graph.run(
             "MATCH (e:Event {event_id: $event}) RETURN e.fleet_fence AS fence",
             parameters: ["event": .string(payload.eventId)]
@@ -197,7 +195,7 @@ struct EventRegistrationWriter: Sendable {
         WHERE coalesce(e.fleet_fence, 0) <= $fence
         SET e.fleet_fence = $fence
         WITH e
-        \(NetworkingGraph.claimJob)
+        \(GraphJobClaim.claimJob)
         WITH e, j
         WHERE j.token = $token
         OPTIONAL MATCH (:User)-[c:REGISTERED_FOR {status: 'confirmed'}]->(e)

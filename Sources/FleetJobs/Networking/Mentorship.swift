@@ -1,5 +1,7 @@
 import Bolt
+import FleetContract
 import FleetCore
+import FleetStoreKit
 
 /// `mentorship.start` `{user_id, mentor_user_id}` → Neo4j `(:User)-[:MENTORED_BY {start_date,
 /// status: 'active', session_count}]->(:Mentor)`. User and Mentor nodes are MERGEd by `user_id`
@@ -11,16 +13,12 @@ import FleetCore
 /// start job's `created_at` (its ``JobStamp`` is kept in `fleet_start_stamp`), so a second start
 /// changes nothing, whenever it runs.
 public struct MentorshipStartHandler: JobHandler {
-    public static let jobType = "mentorship.start"
     let graph: BoltClient
 
     public init(graph: BoltClient) { self.graph = graph }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> MentorshipPayload {
-        try MentorshipPayload.parse(payload)
-    }
-
-    public func handle(_ payload: MentorshipPayload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ job: MentorshipStart, context: JobContext) async throws -> JobOutcome {
+        let payload = MentorshipPayload(userId: job.userId, mentorUserId: job.mentorUserId)
         let result = try await graph.run(Self.query, parameters: Mentorship.parameters(payload, context.envelope))
         return result.rows.isEmpty ? .alreadyApplied : .applied
     }
@@ -29,7 +27,7 @@ public struct MentorshipStartHandler: JobHandler {
     /// `start_date` stays. The first SET write-locks the relationship on Neo4j before the stamp is
     /// read, so two starts running at once cannot both read the old one.
     static let query = """
-        \(NetworkingGraph.claimJob)
+        \(GraphJobClaim.claimJob)
         WITH j
         WHERE j.token = $token
         MERGE (u:User {user_id: $user})
@@ -51,22 +49,18 @@ public struct MentorshipStartHandler: JobHandler {
 /// Before the mentorship's start has run, the session is counted on a `pending` mentorship that the
 /// start makes active (see ``MentorshipStartHandler``): never retried or dead-lettered for that.
 public struct MentorshipSessionLoggedHandler: JobHandler {
-    public static let jobType = "mentorship.session_logged"
     let graph: BoltClient
 
     public init(graph: BoltClient) { self.graph = graph }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> MentorshipPayload {
-        try MentorshipPayload.parse(payload)
-    }
-
-    public func handle(_ payload: MentorshipPayload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ job: MentorshipSessionLogged, context: JobContext) async throws -> JobOutcome {
+        let payload = MentorshipPayload(userId: job.userId, mentorUserId: job.mentorUserId)
         let result = try await graph.run(Self.query, parameters: Mentorship.parameters(payload, context.envelope))
         return result.rows.isEmpty ? .alreadyApplied : .applied
     }
 
     static let query = """
-        \(NetworkingGraph.claimJob)
+        \(GraphJobClaim.claimJob)
         WITH j
         WHERE j.token = $token
         MERGE (u:User {user_id: $user})
@@ -85,7 +79,7 @@ enum Mentorship {
         let stamp = JobStamp(envelope)
         return [
             "user": .string(payload.userId), "mentor": .string(payload.mentorUserId),
-            "key": .string(NetworkingGraph.jobKey(envelope)), "token": .string(NetworkingGraph.token()),
+            "key": .string(GraphJobClaim.jobKey(envelope)), "token": .string(GraphJobClaim.token()),
             "now": .string(NetworkingGraph.timestamp()), "stamp": .string(stamp.text),
             "created": .string(RFC3339.format(stamp.createdAt)),
         ]

@@ -1,4 +1,6 @@
+import FleetContract
 import FleetCore
+import FleetStoreKit
 import Postgres
 import Redis
 
@@ -9,12 +11,7 @@ import Redis
 /// PostgreSQL: so a run whose Redis write failed is repaired by its retry. Cache writes carry a
 /// version taken under the user's row lock, so concurrent runs cannot leave an older value behind.
 public struct ProfileCompletionRecalculateHandler: JobHandler {
-    public static let jobType = "profile.completion.recalculate"
     public static let cachePrefix = "profile_completion:"
-
-    public struct Payload: Sendable, Equatable {
-        public let userId: String
-    }
 
     let postgres: PostgresClient
     let cache: RedisCache
@@ -33,11 +30,7 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
         self.cacheTTL = cacheTTL
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
-        Payload(userId: try payload.uuid("user_id"))
-    }
-
-    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ payload: ProfileCompletionRecalculate, context: JobContext) async throws -> JobOutcome {
         // The skills item comes from MongoDB, outside the transaction: a first assessment landing
         // meanwhile must not be overwritten by an older answer. Only the first write claims the job.
         let (first, last) = try await ReadAgainAfterCommit.run(what: "the skills of user \(payload.userId)") {
@@ -49,7 +42,7 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
             try await cache.set(payload.userId, String(last.1), version: last.2, ttl: cacheTTL)
         } catch {
             // The percentage is committed: a retry, or a replay of the dead letter, refreshes the cache.
-            let failure = FailureClassifier.classify(error)
+            let failure = context.classifier.classify(error)
             throw JobError.stepFailedAfterEffect("cache_refresh", reason: failure.reason, failure.message)
         }
         return first.0
@@ -57,7 +50,7 @@ public struct ProfileCompletionRecalculateHandler: JobHandler {
 
     /// One transaction: the user's row under lock, the ledger when `claim`, the new percentage.
     private func recalculate(
-        _ payload: Payload,
+        _ payload: ProfileCompletionRecalculate,
         _ envelope: JobEnvelope,
         _ hasSkills: Bool,
         claim: Bool

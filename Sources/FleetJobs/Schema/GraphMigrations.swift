@@ -1,4 +1,5 @@
 import Bolt
+import FleetStoreKit
 import Postgres
 import Redis
 
@@ -43,7 +44,7 @@ public enum GraphMigrations {
         Step(
             version: "0002",
             description: "unique FleetAppliedJob.key: the record of applied networking jobs",
-            keys: [UniqueKey(label: NetworkingGraph.appliedJobLabel, property: "key")]
+            keys: [UniqueKey(label: GraphJobClaim.appliedJobLabel, property: "key")]
         ),
         Step(
             version: "0003",

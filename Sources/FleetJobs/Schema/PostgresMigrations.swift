@@ -1,3 +1,4 @@
+import FleetContract
 import Postgres
 
 /// The PostgreSQL schema as numbered steps: the seed's tables and indexes, then the fleet's own.

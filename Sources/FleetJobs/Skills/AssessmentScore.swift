@@ -1,4 +1,6 @@
+import FleetContract
 import FleetCore
+import FleetStoreKit
 import Foundation
 import MongoDB
 
@@ -20,15 +22,7 @@ import MongoDB
 /// between the two would otherwise lose them. Their idempotency keys derive from this job's, so each
 /// follow-up takes effect once however often it is published.
 public struct AssessmentScoreHandler: JobHandler {
-    public static let jobType = "assessment.score"
     public typealias Kind = UserSkillsDocument.Assessment.Kind
-
-    public struct Payload: Sendable, Equatable {
-        public let userId: String
-        public let skillId: ObjectId
-        public let kind: Kind
-        public let score: Int
-    }
 
     let mongodb: MongoClient
     let followUps: any FollowUpPublishing
@@ -44,24 +38,8 @@ public struct AssessmentScoreHandler: JobHandler {
         self.dedupWindow = dedupWindow
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
-        try Self.parsePayload(payload)
-    }
-
-    /// The payload rules, checked before the job touches anything. Values are never echoed back:
-    /// they may be anything up to the 1 MiB message limit.
-    public static func parsePayload(_ payload: FieldReader) throws(EnvelopeRejection) -> Payload {
-        let userId = try payload.uuid("user_id")
-        let skillId = try ObjectIdField.read(payload, "skill_id")
-        let kind = Kind(rawValue: try payload.string("type", oneOf: Set(Kind.allCases.map(\.rawValue))))!
-        let range = kind == .technicalAssessment ? 0...100 : 1...10
-        guard let score = try payload.optionalInt("score", in: range) else {
-            throw payload.invalid("score", "required")
-        }
-        return Payload(userId: userId, skillId: skillId, kind: kind, score: score)
-    }
-
-    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ payload: AssessmentScore, context: JobContext) async throws -> JobOutcome {
+        let skillId = try ObjectIdField.objectId(payload.skillId, field: "skill_id")
         let envelope = context.envelope
         let window = dedupWindow
         // Its idempotency key may have been used for another user's assessment: that job was this one.
@@ -74,7 +52,7 @@ public struct AssessmentScoreHandler: JobHandler {
         }
         guard case .proceed(let claim) = binding else { return .alreadyApplied }
         let assessment = UserSkillsDocument.Assessment(
-            skillId: payload.skillId,
+            skillId: skillId,
             kind: payload.kind,
             score: payload.score,
             date: envelope.createdAt,

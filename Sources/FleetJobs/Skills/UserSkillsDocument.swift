@@ -1,3 +1,5 @@
+import FleetContract
+import FleetStoreKit
 import Foundation
 import MongoDB
 
@@ -12,10 +14,7 @@ public enum UserSkillsDocument {
 
     /// One job's assessment, validated.
     public struct Assessment: Sendable, Equatable {
-        public enum Kind: String, Sendable, CaseIterable {
-            case technicalAssessment = "technical_assessment"
-            case selfAssessment = "self_assessment"
-        }
+        public typealias Kind = AssessmentScore.Kind
 
         public let skillId: ObjectId
         public let kind: Kind

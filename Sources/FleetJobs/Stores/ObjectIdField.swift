@@ -1,16 +1,15 @@
 import FleetCore
 import MongoDB
 
-/// Reads payload fields that hold MongoDB ObjectIds (`content_id`, and `skill_id` of assessments
-/// and trends).
+/// The ObjectIds of payloads (`content_id`, and `skill_id` of assessments and trends), which the
+/// contract checks as 24 hex digits, as MongoDB values.
 enum ObjectIdField {
-    /// The ObjectId given as 24 hex digits (either case); anything else rejects the job.
-    static func read(_ payload: FieldReader, _ field: String) throws(EnvelopeRejection) -> ObjectId {
-        let text = try payload.string(field)
+    static func objectId(_ hex: String, field: String) throws -> ObjectId {
         do {
-            return try ObjectId(hex: text)
+            return try ObjectId(hex: hex)
         } catch {
-            throw payload.invalid(field, "not an ObjectId (24 hex digits)")
+            // Unreachable for a payload the contract accepted; permanent all the same.
+            throw JobError.permanent("invalid_payload", "payload.\(field): not an ObjectId (24 hex digits)")
         }
     }
 }

@@ -1,4 +1,6 @@
+import FleetContract
 import FleetCore
+import FleetStoreKit
 import Foundation
 import MongoDB
 
@@ -6,7 +8,7 @@ import MongoDB
 /// one document per (skill_id, region) (unique index) with the newest point's `timestamp` and
 /// `metrics`, and every point once in `historical_data`, sorted by date (``TrendSeries``).
 ///
-/// `region` is data: any non-blank string of at most ``maxRegionLength`` characters, stored as it
+/// `region` is data: any non-blank string of at most ``JobMarketTrendIngest/maxRegionLength`` characters, stored as it
 /// is (`"$where"` included).
 ///
 /// Exactly once by construction: the merge ignores a point it already holds, so a redelivered job or
@@ -18,15 +20,7 @@ import MongoDB
 /// a `fleet_revision`-guarded `updateOne` (``MongoDocumentUpdate``), retried on conflicts; other
 /// fields survive concurrent changes.
 public struct JobMarketTrendIngestHandler: JobHandler {
-    public static let jobType = "jobmarket.trend.ingest"
     public static let collection = "job_market_trends"
-    public static let maxRegionLength = 100
-
-    public struct Payload: Sendable, Equatable {
-        public let skillId: ObjectId
-        public let region: String
-        public let point: TrendPoint
-    }
 
     let mongodb: MongoClient
     let dedupWindow: Duration
@@ -43,25 +37,8 @@ public struct JobMarketTrendIngestHandler: JobHandler {
         ["skill_id": ["$in": [.objectId(skillId)]], "region": .string(region)]
     }
 
-    public func parse(_ payload: FieldReader, version: Int) throws(EnvelopeRejection) -> Payload {
-        let skillId = try ObjectIdField.read(payload, "skill_id")
-        let region = try payload.string("region")
-        guard !region.allSatisfy(\.isWhitespace) else { throw payload.invalid("region", "must not be blank") }
-        // A NUL would make nx-27017 match another region's series (it compares filter strings up to
-        // the NUL); no region name needs control characters.
-        guard !region.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw payload.invalid("region", "must not contain control characters")
-        }
-        guard region.count <= Self.maxRegionLength else {
-            throw payload.invalid("region", "longer than \(Self.maxRegionLength) characters")
-        }
-        let timestamp = try payload.timestamp("timestamp")
-        guard case .date(let date) = BSONValue(timestamp) else { preconditionFailure("a Date is a BSON date") }
-        let metrics = try TrendMetrics.read(payload, "metrics")
-        return Payload(skillId: skillId, region: region, point: TrendPoint(date: date, metrics: metrics))
-    }
-
-    public func handle(_ payload: Payload, context: JobContext) async throws -> JobOutcome {
+    public func handle(_ job: JobMarketTrendIngest, context: JobContext) async throws -> JobOutcome {
+        let payload = try Series(job)
         let filter = Self.filter(skillId: payload.skillId, region: payload.region)
         let envelope = context.envelope
         let window = dedupWindow
@@ -120,6 +97,22 @@ public struct JobMarketTrendIngestHandler: JobHandler {
                 MongoDocumentUpdate.recordApplied(envelope, in: &changes, current: stored, window: window, now: now)
             }
             return (.update(changes), merged ? .applied : .alreadyApplied)
+        }
+    }
+}
+
+extension JobMarketTrendIngestHandler {
+    /// The job as the store sees it: the series it belongs to and its point.
+    struct Series {
+        let skillId: ObjectId
+        let region: String
+        let point: TrendPoint
+
+        init(_ job: JobMarketTrendIngest) throws {
+            skillId = try ObjectIdField.objectId(job.skillId, field: "skill_id")
+            region = job.region
+            guard case .date(let date) = BSONValue(job.timestamp) else { preconditionFailure("a Date is a BSON date") }
+            point = TrendPoint(date: date, metrics: job.metrics)
         }
     }
 }

@@ -1,39 +1,7 @@
-import FleetCore
+import FleetContract
 import MongoDB
 
-/// The `metrics` of one job-market trend point, read from the payload field by field (never passed
-/// through as a document): exactly the seed's keys, each type-checked. An unknown key rejects the
-/// job, so a typo or an operator-looking key (`$gt`, `a.b`) is never stored or silently dropped.
-public struct TrendMetrics: Sendable, Equatable {
-    public struct Salaries: Sendable, Equatable {
-        public var entryLevel: Double?
-        public var midLevel: Double?
-        public var seniorLevel: Double?
-    }
-
-    public var demandScore: Double
-    public var growthRate: Double?
-    public var avgSalary: Salaries?
-    public var jobPostingsCount: Int64
-    public var companiesHiring: [String]?
-
-    public static let maxCompanies = 1000
-    public static let maxCompanyNameLength = 200
-
-    public init(
-        demandScore: Double,
-        jobPostingsCount: Int64,
-        growthRate: Double? = nil,
-        avgSalary: Salaries? = nil,
-        companiesHiring: [String]? = nil
-    ) {
-        self.demandScore = demandScore
-        self.growthRate = growthRate
-        self.avgSalary = avgSalary
-        self.jobPostingsCount = jobPostingsCount
-        self.companiesHiring = companiesHiring
-    }
-
+extension TrendMetrics {
     /// The BSON document stored as `metrics`, keys in the seed's order: numbers as doubles, the
     /// count as an int32 when it fits (as the MongoDB shell writes integers; nx-27017 reads any
     /// small int64 back as an int32), so equal points always encode to the same bytes.
@@ -50,95 +18,5 @@ public struct TrendMetrics: Sendable, Equatable {
         document["job_postings_count"] = TrendSeries.integer(jobPostingsCount)
         if let companiesHiring { document["companies_hiring"] = .array(companiesHiring.map(BSONValue.string)) }
         return document
-    }
-
-    /// Reads `payload.<field>`.
-    public static func read(_ payload: FieldReader, _ field: String) throws(EnvelopeRejection) -> TrendMetrics {
-        guard case .object(let object)? = payload.object[field] else {
-            throw payload.invalid(field, payload.object[field] == nil ? "required" : "expected an object")
-        }
-        let reader = NestedReader(payload: payload, path: field, object: object)
-        try reader.onlyKeys(["demand_score", "growth_rate", "avg_salary", "job_postings_count", "companies_hiring"])
-        guard let demandScore = try reader.number("demand_score") else {
-            throw reader.invalid("demand_score", "required")
-        }
-        guard let count = try reader.integer("job_postings_count") else {
-            throw reader.invalid("job_postings_count", "required")
-        }
-        guard count >= 0 else { throw reader.invalid("job_postings_count", "must not be negative") }
-        var metrics = TrendMetrics(demandScore: demandScore, jobPostingsCount: count)
-        metrics.growthRate = try reader.number("growth_rate")
-        switch object["avg_salary"] {
-        case nil, .null?: break
-        case .object(let salaries)?:
-            let salaryReader = NestedReader(payload: payload, path: "\(field).avg_salary", object: salaries)
-            try salaryReader.onlyKeys(["entry_level", "mid_level", "senior_level"])
-            var levels = Salaries()
-            levels.entryLevel = try salaryReader.number("entry_level", nonNegative: true)
-            levels.midLevel = try salaryReader.number("mid_level", nonNegative: true)
-            levels.seniorLevel = try salaryReader.number("senior_level", nonNegative: true)
-            metrics.avgSalary = levels
-        case _?: throw reader.invalid("avg_salary", "expected an object")
-        }
-        switch object["companies_hiring"] {
-        case nil, .null?: break
-        case .array(let values)?:
-            guard values.count <= maxCompanies else {
-                throw reader.invalid("companies_hiring", "more than \(maxCompanies) entries")
-            }
-            var names: [String] = []
-            for value in values {
-                guard case .string(let name) = value, !name.isEmpty, name.count <= maxCompanyNameLength else {
-                    throw reader.invalid(
-                        "companies_hiring",
-                        "expected non-empty strings of at most \(maxCompanyNameLength) characters"
-                    )
-                }
-                names.append(name)
-            }
-            metrics.companiesHiring = names
-        case _?: throw reader.invalid("companies_hiring", "expected an array of strings")
-        }
-        return metrics
-    }
-}
-
-/// Typed reads inside a nested payload object, with errors naming the full path.
-private struct NestedReader {
-    let payload: FieldReader
-    let path: String
-    let object: [String: JSONValue]
-
-    func invalid(_ key: String, _ problem: String) -> EnvelopeRejection {
-        payload.invalid("\(path).\(key)", problem)
-    }
-
-    func onlyKeys(_ allowed: Set<String>) throws(EnvelopeRejection) {
-        for key in object.keys.sorted() where !allowed.contains(key) {
-            throw payload.invalid(path, "unknown key \(String(reflecting: String(key.prefix(64))))")
-        }
-    }
-
-    /// A finite number; -0 is read as 0 so equal values always encode alike.
-    func number(_ key: String, nonNegative: Bool = false) throws(EnvelopeRejection) -> Double? {
-        let value: Double
-        switch object[key] {
-        case nil, .null?: return nil
-        case .integer(let integer)?: value = Double(integer)
-        case .number(let number)?: value = number
-        case _?: throw invalid(key, "expected a number")
-        }
-        guard value.isFinite else { throw invalid(key, "must be finite") }
-        guard !nonNegative || value >= 0 else { throw invalid(key, "must not be negative") }
-        return value + 0.0
-    }
-
-    func integer(_ key: String) throws(EnvelopeRejection) -> Int64? {
-        switch object[key] {
-        case nil, .null?: return nil
-        case .integer(let integer)?: return integer
-        case .number(let number)? where number.rounded() == number && abs(number) < 1e15: return Int64(number)
-        case _?: throw invalid(key, "expected an integer")
-        }
     }
 }

@@ -1,3 +1,5 @@
+import FleetContract
+import FleetStoreKit
 import MongoDB
 
 /// One ingested trend point: its time (whole milliseconds, as BSON stores it) and metrics.

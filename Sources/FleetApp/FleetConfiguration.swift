@@ -1,0 +1,86 @@
+import AMQP
+import Bolt
+import FleetCore
+import FleetJobs
+import Foundation
+import MongoDB
+import Postgres
+import Redis
+
+/// Where the fleet finds its servers and configuration files. Server URLs come from the
+/// environment (`FLEET_AMQP_URL`, `FLEET_POSTGRES_URL`, `FLEET_REDIS_URL`, `FLEET_MONGODB_URL`,
+/// `FLEET_BOLT_URL`); the defaults are the ports `scripts/services.sh` starts the local services on.
+public struct FleetConfiguration: Sendable {
+    public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5682/%2f"
+    public static let defaultPostgresURL = "postgresql://fleet:fleet@127.0.0.1:55432/fleet"
+    public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
+    public static let defaultMongoDBURL = "mongodb://127.0.0.1:57017/fleet"
+    public static let defaultBoltURL = "bolt://127.0.0.1:17687"
+
+    public var amqp: AMQPConfiguration
+    public var postgres: PostgresConfiguration
+    public var redis: RedisConfiguration
+    public var mongodb: MongoConfiguration
+    public var bolt: BoltConfiguration
+    /// FalkorDB's own Redis port (`FLEET_GRAPH_REDIS_URL`, optional): only graph migrations use it,
+    /// for unique constraints FalkorDB does not accept in Cypher. Neo4j needs none.
+    public var graphRedis: RedisConfiguration?
+    /// Holds `queues.yaml` and `workers/`.
+    public var configDirectory: String
+    /// Connections per worker process to PostgreSQL and to Redis.
+    public var postgresPoolSize: Int = 16
+    public var redisPoolSize: Int = 16
+    /// Connections per worker process to MongoDB and to Neo4j; each opens on first use.
+    public var mongodbPoolSize: Int = 16
+    public var boltPoolSize: Int = 16
+
+    public init(
+        amqp: AMQPConfiguration,
+        postgres: PostgresConfiguration,
+        redis: RedisConfiguration,
+        mongodb: MongoConfiguration,
+        bolt: BoltConfiguration,
+        configDirectory: String
+    ) {
+        self.amqp = amqp
+        self.postgres = postgres
+        self.redis = redis
+        self.mongodb = mongodb
+        self.bolt = bolt
+        self.configDirectory = configDirectory
+    }
+
+    /// Reads the environment; a malformed URL is an error naming the variable.
+    public static func fromEnvironment(
+        configDirectory: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    )
+        throws -> FleetConfiguration
+    {
+        func url(_ name: String, _ fallback: String) -> String { environment[name] ?? fallback }
+        func parse<T>(_ name: String, _ fallback: String, _ make: (String) throws -> T) throws -> T {
+            do {
+                return try make(url(name, fallback))
+            } catch {
+                throw ConfigurationError(file: "environment", path: name, problem: "\(error)")
+            }
+        }
+        var configuration = FleetConfiguration(
+            amqp: try parse("FLEET_AMQP_URL", defaultAMQPURL) { try AMQPConfiguration(url: $0) },
+            postgres: try parse("FLEET_POSTGRES_URL", defaultPostgresURL) { try PostgresConfiguration(url: $0) },
+            redis: try parse("FLEET_REDIS_URL", defaultRedisURL) { try RedisConfiguration(url: $0) },
+            mongodb: try parse("FLEET_MONGODB_URL", defaultMongoDBURL) { try MongoConfiguration(url: $0) },
+            bolt: try parse("FLEET_BOLT_URL", defaultBoltURL) { try BoltConfiguration(url: $0) },
+            configDirectory: configDirectory
+        )
+        if environment["FLEET_GRAPH_REDIS_URL"] != nil {
+            configuration.graphRedis = try parse("FLEET_GRAPH_REDIS_URL", "") { try RedisConfiguration(url: $0) }
+        }
+        return configuration
+    }
+
+    public var topologyPath: String { "\(configDirectory)/queues.yaml" }
+    public var workersDirectory: String { "\(configDirectory)/workers" }
+
+    public func loadTopology() throws -> Topology { try Topology.load(path: topologyPath) }
+}

@@ -1,0 +1,51 @@
+/// UUIDs as the contract writes them: 8-4-4-4-12 hex digits, in either case. Checked on the bytes:
+/// Foundation's `UUID(uuidString:)` parses with `sscanf`, a visible cost on the per-job path.
+public enum UUIDText {
+    /// The lowercased form of `text`, or nil when it is not a UUID.
+    public static func canonical(_ text: String) -> String? {
+        var text = text
+        return text.withUTF8 { bytes -> String? in
+            guard bytes.count == 36 else { return nil }
+            for (index, byte) in bytes.enumerated() {
+                if index == 8 || index == 13 || index == 18 || index == 23 {
+                    guard byte == UInt8(ascii: "-") else { return nil }
+                } else if !(isDigit(byte) || isLowerHex(byte) || isUpperHex(byte)) {
+                    return nil
+                }
+            }
+            if !bytes.contains(where: isUpperHex) { return String(decoding: bytes, as: UTF8.self) }
+            return String(unsafeUninitializedCapacity: 36) { output in
+                for (index, byte) in bytes.enumerated() { output[index] = isUpperHex(byte) ? byte + 32 : byte }
+                return 36
+            }
+        }
+    }
+
+    /// A random (version 4) UUID, lowercased. Foundation's `UUID()` opens `/dev/urandom` on each
+    /// call on Linux, a syscall triple per published job; the system generator asks `getrandom`.
+    public static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (generator.next() as UInt64, generator.next() as UInt64)
+        var raw = withUnsafeBytes(of: bytes) { Array($0) }
+        raw[6] = raw[6] & 0x0f | 0x40  // version 4
+        raw[8] = raw[8] & 0x3f | 0x80  // RFC 4122 variant
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 36) { output in
+            var position = 0
+            for (index, byte) in raw.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 {
+                    output[position] = UInt8(ascii: "-")
+                    position += 1
+                }
+                output[position] = digits[Int(byte >> 4)]
+                output[position + 1] = digits[Int(byte & 0x0f)]
+                position += 2
+            }
+            return 36
+        }
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    private static func isLowerHex(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f") }
+    private static func isUpperHex(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F") }
+}

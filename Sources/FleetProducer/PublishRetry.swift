@@ -1,0 +1,48 @@
+import AMQP
+
+/// How a producer keeps publishing through a broker loss: the connection dropped before the
+/// confirm, the broker could not be reached, or it nacked the message. Each attempt waits twice as
+/// long as the previous one, up to ``maximumDelay``; an unroutable message, a refused one and a
+/// closed producer are not retried.
+///
+/// A retried publish may store the message twice (the first may have reached the queue before the
+/// connection dropped); workers apply it once, by its envelope id or idempotency key.
+public struct PublishRetry: Sendable {
+    /// Attempts in all, the first included.
+    public var attempts: Int
+    public var firstDelay: Duration
+    public var maximumDelay: Duration
+
+    public init(attempts: Int = 8, firstDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(5)) {
+        self.attempts = max(1, attempts)
+        self.firstDelay = firstDelay
+        self.maximumDelay = maximumDelay
+    }
+
+    /// The pause before attempt `attempt + 1`, after `attempt` failed (1-based).
+    public func delay(afterAttempt attempt: Int) -> Duration {
+        var delay = firstDelay
+        for _ in 1..<max(1, attempt) {
+            delay = min(delay * 2, maximumDelay)
+        }
+        return min(delay, maximumDelay)
+    }
+
+    /// Whether a publish that failed with `error` is worth another attempt.
+    public static func isRetryable(_ error: any Error) -> Bool {
+        guard let error = error as? AMQPError else { return false }
+        return error.code == .connection || error.code == .nacked
+    }
+
+    func run(_ publish: () async throws -> Void) async throws {
+        var attempt = 1
+        while true {
+            do {
+                return try await publish()
+            } catch  where attempt < attempts && Self.isRetryable(error) {
+                try await Task.sleep(for: delay(afterAttempt: attempt))
+                attempt += 1
+            }
+        }
+    }
+}

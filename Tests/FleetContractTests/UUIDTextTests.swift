@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+@testable import FleetContract
+
+@Suite("UUID text")
+struct UUIDTextTests {
+    @Test func acceptsEitherCaseAndLowercases() {
+        #expect(UUIDText.canonical("0f8fad5b-d9cb-469f-a165-70867728950e") == "0f8fad5b-d9cb-469f-a165-70867728950e")
+        #expect(UUIDText.canonical("0F8FAD5B-D9CB-469F-A165-70867728950E") == "0f8fad5b-d9cb-469f-a165-70867728950e")
+        #expect(UUIDText.canonical("0f8FAD5b-d9cb-469f-A165-70867728950e") == "0f8fad5b-d9cb-469f-a165-70867728950e")
+    }
+
+    @Test(arguments: [
+        "", "0f8fad5b-d9cb-469f-a165-70867728950", "0f8fad5b-d9cb-469f-a165-70867728950e0",
+        "{0f8fad5b-d9cb-469f-a165-70867728950e}", "0f8fad5bd9cb469fa16570867728950e",
+        "0f8fad5b_d9cb-469f-a165-70867728950e", "0f8fad5b-d9cb-469f-a165-70867728950g",
+        "0f8fad5b-d9cb-469f-a165-7086772895é", " 0f8fad5b-d9cb-469f-a165-70867728950e",
+        "0f8fad5b-d9cb-469f-a16-570867728950e",
+    ])
+    func rejectsAnythingElse(_ text: String) {
+        #expect(UUIDText.canonical(text) == nil)
+    }
+
+    @Test func agreesWithFoundation() {
+        for _ in 0..<200 {
+            let uuid = UUID().uuidString
+            #expect(UUIDText.canonical(uuid) == uuid.lowercased())
+            #expect(
+                UUIDText.canonical(uuid.lowercased()) == UUID(uuidString: uuid.lowercased())?.uuidString.lowercased()
+            )
+        }
+    }
+
+    @Test func randomUUIDsAreVersion4AndDistinct() {
+        let uuids = (0..<1_000).map { _ in UUIDText.random() }
+        #expect(Set(uuids).count == 1_000)
+        for uuid in uuids {
+            #expect(UUIDText.canonical(uuid) == uuid)
+            let characters = Array(uuid)
+            #expect(characters[14] == "4")
+            #expect("89ab".contains(characters[19]))
+        }
+    }
+}
