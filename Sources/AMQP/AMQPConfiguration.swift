@@ -2,16 +2,25 @@ import ServiceURL
 
 /// Where and how to reach a RabbitMQ broker.
 public struct AMQPConfiguration: Sendable {
+    /// The broker's host name or IP address (IPv6 without brackets).
     public var host: String
+    /// The broker's TCP port; 5672 unless set.
     public var port: Int
+    /// The user to log in as (SASL PLAIN).
     public var user: String
+    /// The user's password; never in descriptions or errors.
     public var password: String
+    /// The virtual host to open, `/` being the default one.
     public var vhost: String
     /// Heartbeat interval negotiated with the broker; a dead peer is noticed within two intervals.
     public var heartbeatSeconds: Int = 30
+    /// How long opening the TCP connection may block, in seconds.
     public var connectTimeoutSeconds: Int = 5
+    /// The largest frame in bytes this client proposes at login (the broker may lower it); message
+    /// bodies are sent in frames of at most the size agreed.
     public var frameMax: Int = 131_072
 
+    /// A configuration for a broker; every argument has the default of a local RabbitMQ.
     public init(
         host: String = "127.0.0.1",
         port: Int = 5672,

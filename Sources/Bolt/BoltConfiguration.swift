@@ -4,10 +4,13 @@ import ServiceURL
 ///
 /// `description` and ``redactedAddress`` never contain the password, so a configuration can be logged.
 public struct BoltConfiguration: Sendable {
+    /// The server's host name or IP address (IPv6 without brackets).
     public var host: String
+    /// The server's TCP port; 7687 unless set.
     public var port: Int
     /// Basic auth when set; otherwise LOGON uses the scheme `none`.
     public var username: String?
+    /// The password sent with ``username`` in LOGON; never in descriptions or errors.
     public var password: String?
     /// The database for every query and transaction (`db` in RUN and BEGIN); nil means the server's default.
     public var database: String?
@@ -18,6 +21,7 @@ public struct BoltConfiguration: Sendable {
     /// Sent in HELLO as `user_agent`.
     public var userAgent = "workerfleet/1.0"
 
+    /// A configuration from its parts; nothing is checked until a connection is opened.
     public init(host: String, port: Int = 7687, username: String? = nil, password: String? = nil) {
         self.host = host
         self.port = port

@@ -4,13 +4,18 @@ import ServiceURL
 public struct PostgresConfiguration: Sendable {
     /// A host name, an IP address (IPv6 without brackets), or a Unix socket directory.
     public var host: String
+    /// The server's TCP port, or the number in the name of its Unix socket file (5432 by default).
     public var port: Int
+    /// The role to connect as.
     public var user: String
+    /// The role's password; with nil, libpq falls back to `PGPASSWORD` or `~/.pgpass`, if the server asks.
     public var password: String?
+    /// The database to connect to.
     public var database: String
     /// How long a connection attempt may block, in libpq's terms: 0 waits forever, 1 counts as 2.
     public var connectTimeoutSeconds: Int = 5
 
+    /// A configuration from its parts; nothing is checked until a connection is opened.
     public init(host: String, port: Int, user: String, password: String?, database: String) {
         self.host = host
         self.port = port

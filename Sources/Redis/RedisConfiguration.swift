@@ -4,14 +4,19 @@ import ServiceURL
 ///
 /// `description` and ``redactedAddress`` never contain the password, so a configuration can be logged.
 public struct RedisConfiguration: Sendable {
+    /// The server's host name or IP address (IPv6 without brackets).
     public var host: String
+    /// The server's TCP port; 6379 unless set.
     public var port: Int
+    /// The logical database selected on every new connection (`SELECT`); 0 is the default one.
     public var database: Int
+    /// Sent with `AUTH` on every new connection; nil sends no `AUTH`.
     public var password: String?
     /// Seconds allowed for connecting and for each command's reply (hiredis `redisSetTimeout`).
     /// A timed-out connection is broken and gets replaced.
     public var timeoutSeconds: Double = 5
 
+    /// A configuration from its parts; nothing is checked until a connection is opened.
     public init(host: String, port: Int = 6379, database: Int = 0, password: String? = nil) {
         self.host = host
         self.port = port
