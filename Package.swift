@@ -40,11 +40,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Parses the clients' service URLs: pure Swift, no dependencies.
+        .target(name: "ServiceURL"),
         // Clients: the only importers of the C modules.
         .target(
             name: "AMQP",
             dependencies: [
-                "CRabbitMQ",
+                "CRabbitMQ", "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -52,21 +54,21 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: [
-                "CLibPQ", "BlockingIO",
+                "CLibPQ", "BlockingIO", "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "Redis",
             dependencies: [
-                "CHiredis", "BlockingIO",
+                "CHiredis", "BlockingIO", "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "MongoDB",
             dependencies: [
-                "CMongoc", "BlockingIO",
+                "CMongoc", "BlockingIO", "ServiceURL",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -74,6 +76,7 @@ let package = Package(
         .target(
             name: "Bolt",
             dependencies: [
+                "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -159,6 +162,7 @@ let package = Package(
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
         .testTarget(
             name: "FleetBenchTests",
             dependencies: ["FleetBench", "FleetContract", "FleetCore", "FleetJobs", "FleetApp", "Postgres", "Redis"]

@@ -18,11 +18,14 @@ import Glibc
 /// and consumes again; acks for deliveries of the lost connection are dropped, because the broker
 /// redelivers those messages anyway.
 public final class AMQPClient: Sendable {
+    /// A queue to consume, and how many unacked deliveries the broker may push for it.
     public struct Subscription: Sendable {
+        /// The name of the queue.
         public let queue: String
         /// Unacked deliveries the broker may push to this consumer.
         public let prefetch: UInt16
 
+        /// Consumes `queue` with a prefetch (QoS) window of `prefetch` unacked deliveries.
         public init(queue: String, prefetch: UInt16) {
             self.queue = queue
             self.prefetch = prefetch
@@ -49,6 +52,7 @@ public final class AMQPClient: Sendable {
         var wake: AckWakePolicy
     }
 
+    /// The broker this client connects to, and again after every reconnect.
     public let configuration: AMQPConfiguration
     private let subscriptions: [Subscription]
     private let streams: [String: AsyncStream<AMQPDelivery>]
@@ -62,7 +66,10 @@ public final class AMQPClient: Sendable {
     /// The longest an ack waits for others to share its `multiple` ack frame.
     static let ackDelay = Duration.milliseconds(1)
 
+    /// A client that does nothing until ``start()``.
+    ///
     /// - Parameters:
+    ///   - configuration: the broker to connect to.
     ///   - subscriptions: queues to consume; empty for a publish-only client.
     ///   - logger: connection events are logged at info, reconnect failures at warning.
     public init(configuration: AMQPConfiguration, subscriptions: [Subscription] = [], logger: Logger) {

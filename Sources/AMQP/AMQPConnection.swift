@@ -8,6 +8,7 @@ import Foundation
 /// what makes the `@unchecked Sendable` sound: the object moves between threads, it is never shared.
 public final class AMQPConnection: @unchecked Sendable {
     private var state: amqp_connection_state_t?
+    /// The broker this connection was opened to.
     public let configuration: AMQPConfiguration
     private var openChannels: Set<UInt16> = []
     /// Messages published on this connection: the sequence number of the last one, for confirms.
@@ -77,6 +78,7 @@ public final class AMQPConnection: @unchecked Sendable {
 
     // MARK: - Channels and topology
 
+    /// Opens `channel` unless this connection already did; the other methods open the channel they use.
     public func openChannel(_ channel: UInt16) throws {
         guard !openChannels.contains(channel) else { return }
         let state = try live()
@@ -85,6 +87,9 @@ public final class AMQPConnection: @unchecked Sendable {
         openChannels.insert(channel)
     }
 
+    /// Declares an exchange of `type` (`direct`, `topic`, `fanout`, `headers`), not auto-deleted,
+    /// not internal, without arguments. Throws a `.server` ``AMQPError`` (406) when it exists with
+    /// other settings.
     public func declareExchange(_ name: String, type: String, durable: Bool = true) throws {
         let state = try live()
         try openChannel(Self.consumeChannel)
@@ -128,6 +133,7 @@ public final class AMQPConnection: @unchecked Sendable {
         return ok?.pointee.message_count ?? 0
     }
 
+    /// Binds `queue` to `exchange` with `routingKey`, without arguments.
     public func bindQueue(_ queue: String, exchange: String, routingKey: String) throws {
         let state = try live()
         try openChannel(Self.consumeChannel)
@@ -143,6 +149,7 @@ public final class AMQPConnection: @unchecked Sendable {
         try check(amqp_get_rpc_reply(state), "queue.bind \(queue) to \(exchange) by \(routingKey)")
     }
 
+    /// Removes every ready message of a queue (not the unacked ones); returns how many it removed.
     @discardableResult
     public func purgeQueue(_ name: String) throws -> UInt32 {
         let state = try live()
@@ -153,6 +160,7 @@ public final class AMQPConnection: @unchecked Sendable {
         return ok?.pointee.message_count ?? 0
     }
 
+    /// Deletes a queue with its messages, even when it has consumers or messages.
     public func deleteQueue(_ name: String) throws {
         let state = try live()
         try openChannel(Self.consumeChannel)
@@ -190,6 +198,8 @@ public final class AMQPConnection: @unchecked Sendable {
         return ok?.pointee.consumer_tag.string ?? ""
     }
 
+    /// Cancels the consumer with this tag; the broker keeps its unacked deliveries until they are
+    /// acked or the connection closes.
     public func cancel(consumerTag: String) throws {
         let state = try live()
         let arena = CArena()
@@ -197,11 +207,15 @@ public final class AMQPConnection: @unchecked Sendable {
         try check(amqp_get_rpc_reply(state), "basic.cancel")
     }
 
+    /// Acknowledges the delivery with this tag on the consume channel, and with `multiple` every
+    /// earlier one too.
     public func ack(_ deliveryTag: UInt64, multiple: Bool = false) throws {
         let status = amqp_basic_ack(try live(), Self.consumeChannel, deliveryTag, multiple ? 1 : 0)
         try checkStatus(status, "basic.ack")
     }
 
+    /// Rejects (`basic.nack`) the delivery with this tag: back to its queue with `requeue`, otherwise
+    /// to the queue's dead-letter exchange, or dropped when it has none.
     public func reject(_ deliveryTag: UInt64, requeue: Bool) throws {
         let status = amqp_basic_nack(try live(), Self.consumeChannel, deliveryTag, 0, requeue ? 1 : 0)
         try checkStatus(status, "basic.nack")

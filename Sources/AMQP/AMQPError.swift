@@ -1,11 +1,13 @@
 /// A failure talking to the broker. The description never contains credentials.
 public struct AMQPError: Error, CustomStringConvertible {
+    /// What kind of failure. Static members rather than an enum, so kinds can be added later.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let description: String
         /// The TCP connection or the AMQP handshake failed, or the connection was lost.
         public static let connection = Code(description: "connection")
         /// The broker closed a channel or the connection with a reply code (e.g. 404, 406).
         public static let server = Code(description: "server")
+        /// The configuration (a URL) is invalid; retrying cannot help.
         public static let configuration = Code(description: "configuration")
         /// A mandatory message matched no queue.
         public static let unroutable = Code(description: "unroutable")
@@ -15,12 +17,16 @@ public struct AMQPError: Error, CustomStringConvertible {
         public static let closed = Code(description: "closed")
     }
 
+    /// What kind of failure.
     public let code: Code
+    /// What failed, in words: the operation and the library's or the broker's reason.
     public let message: String
+    /// The broker's redacted `host:port/vhost`, or empty when there is none (a bad URL).
     public let address: String
     /// The AMQP reply code when the broker closed a channel or the connection.
     public let replyCode: Int?
 
+    /// An error of `code` about the broker at `address`, which must not hold credentials.
     public init(code: Code, message: String, address: String, replyCode: Int? = nil) {
         self.code = code
         self.message = message

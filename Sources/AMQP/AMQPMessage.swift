@@ -1,16 +1,23 @@
 /// The properties of a message the fleet reads or sets.
 public struct AMQPProperties: Sendable, Equatable {
+    /// The MIME type of the body, such as `application/json`.
     public var contentType: String?
     /// 2 is persistent.
     public var deliveryMode: UInt8?
+    /// The publisher's identifier for the message.
     public var messageId: String?
+    /// The application's name for the kind of message (the job type, for the fleet).
     public var type: String?
+    /// Application headers; an empty table is not sent.
     public var headers: AMQPTable
     /// Per-message TTL in milliseconds, as the decimal string AMQP expects.
     public var expiration: String?
+    /// When the message was created, in seconds since the Unix epoch.
     public var timestamp: UInt64?
+    /// The name of the application that published the message.
     public var appId: String?
 
+    /// Properties with the given values; a nil property is not sent.
     public init(
         contentType: String? = nil,
         deliveryMode: UInt8? = nil,
@@ -34,13 +41,18 @@ public struct AMQPProperties: Sendable, Equatable {
 
 /// A message to publish.
 public struct AMQPOutgoingMessage: Sendable {
+    /// The exchange to publish to; empty for the default exchange, which routes by queue name.
     public var exchange: String
+    /// The routing key; with the default exchange, the name of the queue.
     public var routingKey: String
+    /// The message properties and headers.
     public var properties: AMQPProperties
+    /// The message body.
     public var body: [UInt8]
     /// Ask the broker to return the message when no queue matches, and fail the publish.
     public var mandatory: Bool
 
+    /// A message for `exchange` with `routingKey`; `mandatory` unless said otherwise.
     public init(
         exchange: String,
         routingKey: String,
@@ -58,11 +70,18 @@ public struct AMQPOutgoingMessage: Sendable {
 
 /// A message received from a queue, by a consumer or by `basic.get`.
 public struct AMQPDelivery: Sendable {
+    /// The message body.
     public let body: [UInt8]
+    /// The message properties and headers.
     public let properties: AMQPProperties
+    /// The broker's number for this delivery on its channel, which an ack or reject names.
     public let deliveryTag: UInt64
+    /// Whether the broker delivered the message before and it was not acked (requeued, or its
+    /// consumer's connection was lost).
     public let redelivered: Bool
+    /// The exchange the message was published to; empty for the default exchange.
     public let exchange: String
+    /// The routing key it was published with.
     public let routingKey: String
     /// The queue it was consumed from.
     public let queue: String

@@ -12,10 +12,14 @@ import NIOPosix
 /// **Parameters only.** Queries are Cypher text plus a parameter map; never splice values into the text.
 /// Call ``shutdown()`` before releasing the client.
 public final class BoltClient: Sendable {
+    /// The server every pooled connection connects to.
     public let configuration: BoltConfiguration
     private let pool: BoltConnectionPool
 
+    /// A client that opens no connection until the first call.
+    ///
     /// - Parameters:
+    ///   - configuration: the server, credentials and timeouts.
     ///   - maxConnections: the most connections open at once.
     ///   - eventLoopGroup: where the channels run; nil means the process-wide NIO singleton, taken
     ///     at the first connection so that a process that never queries starts no NIO threads.

@@ -1,11 +1,16 @@
+import ServiceURL
+
 /// Where and how to connect to a Bolt server (Neo4j 5, or FalkorDB in tests).
 ///
 /// `description` and ``redactedAddress`` never contain the password, so a configuration can be logged.
 public struct BoltConfiguration: Sendable {
+    /// The server's host name or IP address (IPv6 without brackets).
     public var host: String
+    /// The server's TCP port; 7687 unless set.
     public var port: Int
     /// Basic auth when set; otherwise LOGON uses the scheme `none`.
     public var username: String?
+    /// The password sent with ``username`` in LOGON; never in descriptions or errors.
     public var password: String?
     /// The database for every query and transaction (`db` in RUN and BEGIN); nil means the server's default.
     public var database: String?
@@ -16,6 +21,7 @@ public struct BoltConfiguration: Sendable {
     /// Sent in HELLO as `user_agent`.
     public var userAgent = "workerfleet/1.0"
 
+    /// A configuration from its parts; nothing is checked until a connection is opened.
     public init(host: String, port: Int = 7687, username: String? = nil, password: String? = nil) {
         self.host = host
         self.port = port
@@ -24,7 +30,9 @@ public struct BoltConfiguration: Sendable {
     }
 
     /// Parses `bolt://[user:password@]host[:port]`. The port defaults to 7687; user and password
-    /// may be percent-encoded. IPv6 hosts go in brackets: `bolt://[::1]:7687`.
+    /// may be percent-encoded, and both are needed when either is given. IPv6 hosts go in brackets:
+    /// `bolt://[::1]:7687`. The scheme's case does not matter; a trailing `/` is allowed, a path,
+    /// a query or a fragment is not.
     ///
     /// - Throws: ``BoltError`` with code ``BoltError/Code/configuration``; its message never
     ///   repeats the URL, which may hold a password.
@@ -32,56 +40,25 @@ public struct BoltConfiguration: Sendable {
         func invalid(_ reason: String) -> BoltError {
             BoltError(code: .configuration, message: "invalid Bolt URL: \(reason)", address: "")
         }
-        guard let schemeEnd = url.firstRange(of: "://"), url[..<schemeEnd.lowerBound].lowercased() == "bolt" else {
-            throw invalid("expected the scheme bolt:// (routing with neo4j:// is not supported)")
-        }
-        var rest = url[schemeEnd.upperBound...]
-        if rest.contains("?") || rest.contains("#") { throw invalid("query strings and fragments are not supported") }
-        if rest.hasSuffix("/") { rest = rest.dropLast() }
-        if rest.contains("/") { throw invalid("paths are not supported") }
-
-        // The password may itself contain "@" when not percent-encoded: the host starts after the last one.
-        var username: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            guard let colon = userInfo.firstIndex(of: ":") else {
-                throw invalid("credentials must be 'user:password@'")
+        let parsed: ServiceURL
+        do throws(ServiceURLError) {
+            parsed = try ServiceURL(url, schemes: ["bolt": 7687])
+        } catch {
+            switch error.component {
+            case .scheme: throw invalid("\(error.reason) (routing with neo4j:// is not supported)")
+            case .path: throw invalid("paths are not supported")
+            default: throw invalid(error.reason)
             }
-            guard let user = Self.percentDecoded(userInfo[..<colon]),
-                let secret = Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
-            else { throw invalid("bad percent-encoding in the credentials") }
+        }
+        guard parsed.query == nil, parsed.fragment == nil else {
+            throw invalid("query strings and fragments are not supported")
+        }
+        guard (parsed.encodedPath ?? "").isEmpty else { throw invalid("paths are not supported") }
+        if let user = parsed.user {
+            guard parsed.password != nil else { throw invalid("credentials must be 'user:password@'") }
             guard !user.isEmpty else { throw invalid("empty user name") }
-            username = user
-            password = secret
         }
-
-        var host: Substring
-        var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw invalid("unclosed '[' in the host") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw invalid("unexpected text after the IPv6 host") }
-                portText = after.dropFirst()
-            }
-        } else if let colon = rest.firstIndex(of: ":") {
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
-        } else {
-            host = rest
-        }
-        guard !host.isEmpty else { throw invalid("missing host") }
-        var port = 7687
-        if let portText {
-            guard portText.allSatisfy(\.isASCII), let number = Int(portText), (1...65535).contains(number) else {
-                throw invalid("the port must be an integer from 1 to 65535")
-            }
-            port = number
-        }
-        self.init(host: String(host), port: port, username: username, password: password)
+        self.init(host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password)
     }
 
     /// `host:port`, for logs and error messages.
@@ -94,31 +71,6 @@ public struct BoltConfiguration: Sendable {
     var authToken: [String: BoltValue] {
         guard let username else { return ["scheme": "none"] }
         return ["scheme": "basic", "principal": .string(username), "credentials": .string(password ?? "")]
-    }
-
-    private static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                return nil
-            }
-            bytes.append(high << 4 | low)
-        }
-        return PackStreamDecoder.validUTF8(bytes)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

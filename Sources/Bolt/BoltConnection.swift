@@ -23,6 +23,7 @@ public actor BoltConnection {
         case failed(UInt64)
     }
 
+    /// The server this connection was opened to.
     public nonisolated let configuration: BoltConfiguration
     /// The version agreed in the handshake (5.1 to 5.4).
     public nonisolated let version: BoltVersion

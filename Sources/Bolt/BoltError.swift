@@ -26,6 +26,7 @@ public struct BoltError: Error, CustomStringConvertible, CustomDebugStringConver
         public static let shutDown = Code("shut down")
     }
 
+    /// What kind of failure.
     public let code: Code
     /// The server's message, or what went wrong.
     public let message: String
@@ -35,6 +36,7 @@ public struct BoltError: Error, CustomStringConvertible, CustomDebugStringConver
     /// `Neo.ClientError.Statement.SyntaxError` (FalkorDB sends bare names such as `SyntaxError`).
     public let serverCode: String?
 
+    /// An error of `code` about the server at `address`, which must not hold credentials.
     public init(code: Code, message: String, address: String, serverCode: String? = nil) {
         self.code = code
         self.message = message

@@ -7,6 +7,7 @@ public struct BoltResult: Sendable, Equatable {
     /// RUN's and PULL's SUCCESS metadata merged (`fields`, `t_first`, `stats`, `bookmark`...).
     public let summary: [String: BoltValue]
 
+    /// A result from its parts; each row should have one value per key.
     public init(keys: [String], rows: [[BoltValue]], summary: [String: BoltValue]) {
         self.keys = keys
         self.rows = rows

@@ -6,12 +6,17 @@ import Foundation
 /// and doubles without a fraction that fit the type; `Double` accepts any number; `Date` a BSON date,
 /// ``ObjectId`` an ObjectId, `Data` any binary, `UUID` a 16-byte binary.
 public struct BSONDecoder: Sendable {
+    /// A decoder; it has no options.
     public init() {}
 
+    /// Decodes a `T` from a document, such as one read by ``MongoCollection/find(_:options:session:)``.
+    /// - Throws: `DecodingError` naming the coding path, when a value is missing or of another BSON type.
     public func decode<T: Decodable>(_ type: T.Type, from document: BSONDocument) throws -> T {
         try decode(type, fromValue: .document(document))
     }
 
+    /// Decodes a `T` from any BSON value: a document, an array, or a single value.
+    /// - Throws: `DecodingError` naming the coding path, when a value is missing or of another BSON type.
     public func decode<T: Decodable>(_ type: T.Type, fromValue value: BSONValue) throws -> T {
         try BSONDecoderImpl(value: value, codingPath: []).decodeAny(type)
     }

@@ -5,18 +5,24 @@ import Foundation
 ///
 /// Keys may repeat, as in BSON itself; the subscript reads the first match and replaces it in place.
 public struct BSONDocument: Sendable, Equatable, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+    /// The key-value pairs, in document order; repeated keys included.
     public private(set) var elements: [(key: String, value: BSONValue)]
 
+    /// An empty document.
     public init() { elements = [] }
 
+    /// A document of these pairs, in this order; repeated keys are kept.
     public init(_ elements: [(key: String, value: BSONValue)]) { self.elements = elements }
 
     public init(dictionaryLiteral elements: (String, BSONValue)...) {
         self.elements = elements.map { (key: $0.0, value: $0.1) }
     }
 
+    /// The keys in document order, a repeated key as often as it appears.
     public var keys: [String] { elements.map(\.key) }
+    /// The number of elements, repeated keys counted each time.
     public var count: Int { elements.count }
+    /// Whether the document has no elements.
     public var isEmpty: Bool { elements.isEmpty }
 
     /// The first value under `key`; setting nil removes every element with that key, setting a

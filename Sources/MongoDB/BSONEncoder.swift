@@ -11,6 +11,7 @@ import Foundation
 ///   empty, start with `$`, or contain `.` or NUL: such a key throws `EncodingError.invalidValue`
 ///   instead of becoming an operator or a path on the server.
 public struct BSONEncoder: Sendable {
+    /// An encoder; it has no options.
     public init() {}
 
     /// Encodes a value whose representation is a document (a struct, class or dictionary).

@@ -2,6 +2,7 @@
 public struct BSONError: Error, CustomStringConvertible, Equatable {
     public let description: String
 
+    /// An error that says what is wrong in `description`.
     public init(_ description: String) {
         self.description = description
     }

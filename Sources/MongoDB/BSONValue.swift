@@ -7,25 +7,37 @@ import Foundation
 /// as a string whatever it contains (`"$where"`, `"{\"$gt\": \"\"}"`), and only keys written in
 /// code become operators. Never turn payload JSON into a filter or update document.
 public enum BSONValue: Sendable, Equatable {
+    /// A 64-bit binary floating point number.
     case double(Double)
+    /// A UTF-8 string.
     case string(String)
+    /// An embedded document.
     case document(BSONDocument)
+    /// An array; on the wire, a document keyed `"0"`, `"1"`, ...
     case array([BSONValue])
     /// Binary data with its subtype (0 generic, 4 UUID, ...).
     case binary(subtype: UInt8, data: [UInt8])
+    /// A 12-byte ObjectId, the usual `_id`.
     case objectId(ObjectId)
+    /// A boolean.
     case bool(Bool)
     /// A UTC datetime, in milliseconds since 1970 (negative before).
     case date(Int64)
+    /// BSON null, which ``BSONDecoder`` reads as `nil` for an optional.
     case null
+    /// A regular expression: its pattern and its option letters, such as `i` for case-insensitive.
     case regex(pattern: String, options: String)
+    /// A 32-bit integer.
     case int32(Int32)
+    /// A 64-bit integer.
     case int64(Int64)
     /// An IEEE 754-2008 decimal128, kept as its 16 raw bytes (little-endian, as on the wire).
     case decimal128([UInt8])
     /// A MongoDB internal timestamp: seconds and an ordinal within the second.
     case timestamp(seconds: UInt32, increment: UInt32)
+    /// The value that compares below every other BSON value.
     case minKey
+    /// The value that compares above every other BSON value.
     case maxKey
 
     /// A BSON date for `date`, truncated to whole milliseconds (towards the past).
@@ -44,26 +56,31 @@ public enum BSONValue: Sendable, Equatable {
         return Date(timeIntervalSince1970: TimeInterval(milliseconds) / 1000)
     }
 
+    /// The string of a `.string`; nil for other types.
     public var stringValue: String? {
         guard case .string(let value) = self else { return nil }
         return value
     }
 
+    /// The document of a `.document`; nil for other types.
     public var documentValue: BSONDocument? {
         guard case .document(let value) = self else { return nil }
         return value
     }
 
+    /// The elements of an `.array`; nil for other types.
     public var arrayValue: [BSONValue]? {
         guard case .array(let value) = self else { return nil }
         return value
     }
 
+    /// The ObjectId of an `.objectId`; nil for other types.
     public var objectIdValue: ObjectId? {
         guard case .objectId(let value) = self else { return nil }
         return value
     }
 
+    /// The boolean of a `.bool`; nil for other types.
     public var boolValue: Bool? {
         guard case .bool(let value) = self else { return nil }
         return value

@@ -4,9 +4,12 @@ import BlockingIO
 /// each used on a thread of the pool's own, so blocking libmongoc calls never run on Swift's
 /// cooperative threads. Call ``shutdown()`` before dropping the client.
 public final class MongoClient: Sendable {
+    /// The deployment every pooled connection connects to.
     public let configuration: MongoConfiguration
     private let pool: BlockingConnectionPool<MongoConnection>
 
+    /// A client that opens no connection until the first call.
+    ///
     /// - Parameter maxConnections: the most connections (and threads) open at once.
     public init(configuration: MongoConfiguration, maxConnections: Int = 8) {
         self.configuration = configuration

@@ -8,8 +8,10 @@ public struct MongoFindOptions: Sendable {
     public var sort: BSONDocument?
     /// At most this many documents; nil for all.
     public var limit: Int?
+    /// Documents to pass over before the first one returned, in sort order; nil for none.
     public var skip: Int?
 
+    /// Options of a `find`; all nil returns every matching document, whole, in the server's order.
     public init(projection: BSONDocument? = nil, sort: BSONDocument? = nil, limit: Int? = nil, skip: Int? = nil) {
         self.projection = projection
         self.sort = sort
@@ -36,6 +38,7 @@ public struct MongoUpdateResult: Sendable, Equatable {
     /// The `_id` of the document an upsert inserted; nil when it updated one or did nothing.
     public var upsertedId: BSONValue?
 
+    /// A result with these counts.
     public init(matchedCount: Int, modifiedCount: Int, upsertedId: BSONValue?) {
         self.matchedCount = matchedCount
         self.modifiedCount = modifiedCount
@@ -49,8 +52,10 @@ public struct MongoIndex: Sendable {
     public var keys: BSONDocument
     /// The index name; nil names it as MongoDB does (`field_1_other_-1`).
     public var name: String?
+    /// Whether the index refuses a second document with the same key values.
     public var unique: Bool
 
+    /// An index on `keys`, named as MongoDB would unless `name` is given.
     public init(keys: BSONDocument, name: String? = nil, unique: Bool = false) {
         self.keys = keys
         self.name = name
@@ -76,7 +81,9 @@ public struct MongoIndex: Sendable {
 /// (libmongoc 1.23 no longer checks them, and MongoDB 5+ stores such fields); ``BSONEncoder``
 /// refuses them in dictionaries too.
 public struct MongoCollection {
+    /// The connection whose database holds the collection.
     public let connection: MongoConnection
+    /// The collection's name within that database.
     public let name: String
 
     // MARK: Writes

@@ -1,6 +1,8 @@
+import ServiceURL
+
 /// Where to connect, from a `mongodb://` URL.
 public struct MongoConfiguration: Sendable {
-    /// `host:port` of each seed, as written in the URL (IPv6 hosts in brackets).
+    /// `host:port` of each seed, in URL order, with the default port 27017 filled in (IPv6 hosts in brackets).
     public let hosts: [String]
     /// The database that ``MongoConnection/collection(_:)`` uses.
     public var database: String
@@ -21,55 +23,27 @@ public struct MongoConfiguration: Sendable {
         func invalid(_ reason: String) -> MongoError {
             MongoError(kind: .configuration, message: "invalid MongoDB URL: \(reason)", address: "")
         }
-        let scheme = "mongodb://"
-        guard url.hasPrefix(scheme) else {
-            throw invalid(
-                url.hasPrefix("mongodb+srv://")
-                    ? "mongodb+srv:// is not supported; list the hosts" : "expected it to start with mongodb://"
-            )
+        if url.lowercased().hasPrefix("mongodb+srv://") {
+            throw invalid("mongodb+srv:// is not supported; list the hosts")
         }
-        var rest = url.dropFirst(scheme.count)
-        // User info ends at the last "@" before the path (the spec wants "@", "/", ":" in it
-        // percent-encoded, so the first "/" ends the hosts).
-        guard let slash = rest.firstIndex(of: "/") else {
+        let parsed: ServiceURL
+        do throws(ServiceURLError) {
+            parsed = try ServiceURL(url, schemes: ["mongodb": 27017], allowsHostList: true)
+        } catch {
+            throw invalid(error.component == .path ? "bad percent-encoding in the database name" : error.reason)
+        }
+        // libmongoc, which parses the URL again, matches the scheme case-sensitively.
+        guard url.hasPrefix("mongodb://") else { throw invalid("write the scheme in lowercase: mongodb://") }
+        guard parsed.fragment == nil else { throw invalid("fragments are not supported") }
+        // As written: libmongoc gets the URL itself, and the database name is checked as such.
+        guard let database = parsed.encodedPath, !database.isEmpty else {
             throw invalid("missing database name, expected mongodb://host:port/database")
         }
-        if let at = rest[..<slash].lastIndex(of: "@") {
-            rest = rest[rest.index(after: at)...]
-        }
-        let hostList = rest[..<slash]
-        let pathAndOptions = rest[rest.index(after: slash)...]
-        let database = pathAndOptions.prefix { $0 != "?" }
-        guard !database.isEmpty else { throw invalid("missing database name, expected mongodb://host:port/database") }
         guard database.allSatisfy({ !" /\\.\"$".contains($0) }) else {
-            throw invalid("database name \(String(reflecting: String(database))) contains a character MongoDB refuses")
+            throw invalid("database name \(String(reflecting: database)) contains a character MongoDB refuses")
         }
-        var hosts: [String] = []
-        for host in hostList.split(separator: ",", omittingEmptySubsequences: false) {
-            guard !host.isEmpty else { throw invalid("empty host") }
-            var port: Substring?
-            if host.hasPrefix("[") {
-                guard let close = host.firstIndex(of: "]") else { throw invalid("unterminated [ in IPv6 host") }
-                let after = host[host.index(after: close)...]
-                if !after.isEmpty {
-                    guard after.hasPrefix(":") else { throw invalid("unexpected text after IPv6 host") }
-                    port = after.dropFirst()
-                }
-            } else if let colon = host.firstIndex(of: ":") {
-                port = host[host.index(after: colon)...]
-                guard host.index(after: colon) < host.endIndex, !host[..<colon].isEmpty else {
-                    throw invalid("missing host or port in \(String(reflecting: String(host)))")
-                }
-            }
-            if let port {
-                guard port.allSatisfy(\.isASCII), let number = Int(port), (1...65535).contains(number) else {
-                    throw invalid("port \(String(reflecting: String(port))) is not a number from 1 to 65535")
-                }
-            }
-            hosts.append(port == nil ? "\(host):27017" : String(host))
-        }
-        self.hosts = hosts
-        self.database = String(database)
+        self.hosts = parsed.endpoints.map(\.description)
+        self.database = database
         self.url = url
     }
 

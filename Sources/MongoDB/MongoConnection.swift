@@ -14,6 +14,7 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
     private(set) var client: OpaquePointer?
     /// Whether the server is nx-27017, once asked (see ``isNx27017()``).
     private var nx27017: Bool?
+    /// The deployment this connection was opened to.
     public let configuration: MongoConfiguration
     var address: String { configuration.redactedAddress }
 

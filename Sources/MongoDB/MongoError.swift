@@ -28,17 +28,20 @@ public struct MongoError: Error, CustomStringConvertible, CustomDebugStringConve
         public var description: String { base.rawValue }
     }
 
+    /// What kind of operation failed.
     public let kind: Kind
     /// libmongoc's error domain (`mongoc_error_domain_t`), 0 when the error did not come from it.
     public let domain: UInt32
     /// libmongoc's error code, or the server's (11000 for a duplicate key) for server errors.
     public let code: UInt32
+    /// What failed, in words: libmongoc's or the server's message, or this client's.
     public let message: String
     /// The redacted address (`host:port,.../database`) of the deployment involved.
     public let address: String
     /// The server's error labels, such as `TransientTransactionError`.
     public let labels: [String]
 
+    /// An error of `kind` about the deployment at `address`, which must not hold credentials.
     public init(
         kind: Kind,
         domain: UInt32 = 0,

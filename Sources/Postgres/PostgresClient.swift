@@ -8,9 +8,12 @@ import BlockingIO
 /// first statement on each stale connection fails with a transient ``PostgresError`` and later ones
 /// succeed. Call ``shutdown()`` before dropping the client.
 public final class PostgresClient: Sendable {
+    /// Where and as whom every pooled connection connects.
     public let configuration: PostgresConfiguration
     private let pool: BlockingConnectionPool<PostgresConnection>
 
+    /// A client that opens no connection until the first call.
+    ///
     /// - Parameter maxConnections: the most connections (and threads) open at once.
     public init(configuration: PostgresConfiguration, maxConnections: Int = 8) {
         self.configuration = configuration

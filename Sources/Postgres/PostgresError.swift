@@ -22,6 +22,7 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
         public var description: String { base.rawValue }
     }
 
+    /// What kind of operation failed.
     public let code: Code
     /// The five-character SQLSTATE, for example "23505"; nil when the error did not come from the server.
     public let sqlState: String?
@@ -30,6 +31,7 @@ public struct PostgresError: Error, CustomStringConvertible, CustomDebugStringCo
     /// The redacted address (`host:port/database`) of the server involved.
     public let address: String
 
+    /// An error of `code` about the server at `address`, which must not hold a password.
     public init(code: Code, sqlState: String? = nil, message: String, address: String) {
         self.code = code
         self.sqlState = sqlState

@@ -33,6 +33,7 @@ public struct PostgresRow: Sendable {
         return values[values.startIndex + index]
     }
 
+    /// Reads integer output (`int2`, `int4`, `int8`); nil for a fraction or a number beyond `Int`.
     public func int(_ column: String) -> Int? { self[column].flatMap { Int($0) } }
 
     /// Reads float8 output, including `NaN`, `Infinity` and `-Infinity`, and numeric output.
@@ -47,6 +48,7 @@ public struct PostgresRow: Sendable {
         }
     }
 
+    /// Reads `uuid` output, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in either case.
     public func uuid(_ column: String) -> UUID? { self[column].flatMap { UUID(uuidString: $0) } }
 
     /// Reads `timestamptz` output such as `2026-11-25 20:31:02.123456+00` (any offset), `timestamp`

@@ -1,5 +1,6 @@
 /// A lease on a distributed lock, returned by ``RedisLock``.
 public struct LockLease: Sendable, Equatable {
+    /// The Redis key of the lock.
     public let key: String
     /// Random 128-bit hex, unique per acquisition: only its holder can release or extend the lease.
     public let token: String

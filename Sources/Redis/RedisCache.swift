@@ -1,9 +1,12 @@
 /// A small string cache in Redis. Every key is stored as `prefix + key`, so caches of different
 /// kinds (or tests) share a server without colliding.
 public struct RedisCache: Sendable {
+    /// The client every cache command goes through.
     public let client: RedisClient
+    /// Put before every key, such as `"cache:skills:"`.
     public let prefix: String
 
+    /// A cache whose keys are `prefix + key` on `client`'s server.
     public init(client: RedisClient, prefix: String) {
         self.client = client
         self.prefix = prefix

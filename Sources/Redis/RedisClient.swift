@@ -8,6 +8,7 @@ import Logging
 /// ``RedisError`` and a retry succeeds. Commands are not retried here: not all of them are idempotent.
 /// Call ``shutdown()`` before releasing the client.
 public final class RedisClient: Sendable {
+    /// The server every pooled connection connects to.
     public let configuration: RedisConfiguration
     private let pool: BlockingConnectionPool<RedisConnection>
     /// This client's tasks waiting for ``RedisLock`` keys, queued in memory.

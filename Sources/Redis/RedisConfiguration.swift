@@ -1,15 +1,22 @@
+import ServiceURL
+
 /// Where and how to connect to a Redis server.
 ///
 /// `description` and ``redactedAddress`` never contain the password, so a configuration can be logged.
 public struct RedisConfiguration: Sendable {
+    /// The server's host name or IP address (IPv6 without brackets).
     public var host: String
+    /// The server's TCP port; 6379 unless set.
     public var port: Int
+    /// The logical database selected on every new connection (`SELECT`); 0 is the default one.
     public var database: Int
+    /// Sent with `AUTH` on every new connection; nil sends no `AUTH`.
     public var password: String?
     /// Seconds allowed for connecting and for each command's reply (hiredis `redisSetTimeout`).
     /// A timed-out connection is broken and gets replaced.
     public var timeoutSeconds: Double = 5
 
+    /// A configuration from its parts; nothing is checked until a connection is opened.
     public init(host: String, port: Int = 6379, database: Int = 0, password: String? = nil) {
         self.host = host
         self.port = port
@@ -18,7 +25,8 @@ public struct RedisConfiguration: Sendable {
     }
 
     /// Parses `redis://[:password@]host[:port][/db]`. The port defaults to 6379, the database to 0;
-    /// the password may be percent-encoded. IPv6 hosts go in brackets: `redis://[::1]:6379`.
+    /// the password may be percent-encoded, and an empty one means none. IPv6 hosts go in brackets:
+    /// `redis://[::1]:6379`. The scheme's case does not matter; query strings are refused.
     ///
     /// - Throws: ``RedisError`` with code ``RedisError/Code/configuration``; its message never
     ///   repeats the URL, which may hold a password.
@@ -26,108 +34,35 @@ public struct RedisConfiguration: Sendable {
         func invalid(_ reason: String) -> RedisError {
             RedisError(code: .configuration, message: "invalid Redis URL: \(reason)", address: "")
         }
-        let schemeEnd = url.firstRange(of: "://")
-        guard let schemeEnd, url[..<schemeEnd.lowerBound].lowercased() == "redis" else {
-            throw invalid("expected the scheme redis://")
+        let parsed: ServiceURL
+        do throws(ServiceURLError) {
+            parsed = try ServiceURL(url, schemes: ["redis": 6379])
+        } catch {
+            throw invalid(error.component == .path ? "the database must be a non-negative integer" : error.reason)
         }
-        var rest = url[schemeEnd.upperBound...]
-        if rest.contains("?") || rest.contains("#") {
+        guard parsed.query == nil, parsed.fragment == nil else {
             throw invalid("query strings and fragments are not supported")
         }
-
-        // The password may itself contain "@" when not percent-encoded: the host starts after the last one.
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            guard let colon = userInfo.firstIndex(of: ":") else {
-                throw invalid("credentials must be written ':password@'")
-            }
-            guard userInfo[..<colon].isEmpty else { throw invalid("user names are not supported") }
-            guard let decoded = Self.percentDecoded(userInfo[userInfo.index(after: colon)...]) else {
-                throw invalid("bad percent-encoding in the password")
-            }
-            password = decoded.isEmpty ? nil : decoded
+        if let user = parsed.user {
+            guard parsed.password != nil else { throw invalid("credentials must be written ':password@'") }
+            guard user.isEmpty else { throw invalid("user names are not supported") }
         }
-
         var database = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-            if !path.isEmpty {
-                guard path.allSatisfy(\.isASCII), let number = Int(path), number >= 0 else {
-                    throw invalid("the database must be a non-negative integer")
-                }
-                database = number
+        if let path = parsed.encodedPath, !path.isEmpty {
+            guard path.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }), let number = Int(path)
+            else {
+                throw invalid("the database must be a non-negative integer")
             }
+            database = number
         }
-
-        var host: Substring
-        var portText: Substring?
-        if rest.hasPrefix("[") {
-            guard let close = rest.firstIndex(of: "]") else { throw invalid("unclosed '[' in the host") }
-            host = rest[rest.index(after: rest.startIndex)..<close]
-            let after = rest[rest.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw invalid("unexpected text after the IPv6 host") }
-                portText = after.dropFirst()
-            }
-        } else if let colon = rest.firstIndex(of: ":") {
-            host = rest[..<colon]
-            portText = rest[rest.index(after: colon)...]
-        } else {
-            host = rest
-        }
-        guard !host.isEmpty else { throw invalid("missing host") }
-        var port = 6379
-        if let portText {
-            guard portText.allSatisfy(\.isASCII), let number = Int(portText), (1...65535).contains(number) else {
-                throw invalid("the port must be an integer from 1 to 65535")
-            }
-            port = number
-        }
-        self.init(host: String(host), port: port, database: database, password: password)
+        let password = parsed.password.flatMap { $0.isEmpty ? nil : $0 }
+        self.init(host: parsed.host, port: parsed.port, database: database, password: password)
     }
 
     /// `host:port/db`, for logs and error messages.
     public var redactedAddress: String {
         let hostPart = host.contains(":") ? "[\(host)]" : host
         return "\(hostPart):\(port)/\(database)"
-    }
-
-    private static func percentDecoded(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                return nil
-            }
-            bytes.append(high << 4 | low)
-        }
-        // Validate by hand: String(validating:as:) needs macOS 15.
-        var decoder = UTF8()
-        var input = bytes.makeIterator()
-        var result = ""
-        while true {
-            switch decoder.decode(&input) {
-            case .scalarValue(let scalar): result.unicodeScalars.append(scalar)
-            case .emptyInput: return result
-            case .error: return nil
-            }
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

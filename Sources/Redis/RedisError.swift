@@ -17,12 +17,14 @@ public struct RedisError: Error, CustomStringConvertible, CustomDebugStringConve
         public static let unexpectedReply = Code("unexpected reply")
     }
 
+    /// What kind of failure.
     public let code: Code
     /// For ``Code/server`` errors, the server's error text, starting with its prefix (`ERR`, `NOSCRIPT`...).
     public let message: String
     /// The redacted `host:port/db` of the server, or empty when there is none (a bad URL).
     public let address: String
 
+    /// An error of `code` about the server at `address`, which must not hold a password.
     public init(code: Code, message: String, address: String) {
         self.code = code
         self.message = message

@@ -24,8 +24,11 @@
 /// ``raiseFence(toAtLeast:)`` and try again with a new lease. A caller that does so may also give the
 /// counter a `fenceRetention`, after which an idle counter expires (refreshed on every acquisition).
 public struct RedisLock: Sendable {
+    /// The client whose server holds the lock and whose tasks queue for it in memory.
     public let client: RedisClient
+    /// The Redis key of the lock; `<key>:fence`, `<key>:waiters` and `<key>:wake:*` are used next to it.
     public let key: String
+    /// How long an acquisition holds the lock unless extended or released first.
     public let lease: Duration
     /// How long the fence counter outlives its last acquisition; nil: forever.
     public let fenceRetention: Duration?
@@ -40,6 +43,9 @@ public struct RedisLock: Sendable {
     /// every ``wakeWaitCap``), and how long an unread wake stays.
     static let waiterLiveness = Duration.seconds(1)
 
+    /// A lock on `key`; talks to Redis only when acquired.
+    ///
+    /// - Precondition: `lease` is at least 1 ms, `fenceRetention` (when given) at least 1 s.
     public init(client: RedisClient, key: String, lease: Duration, fenceRetention: Duration? = nil) {
         precondition(lease >= .milliseconds(1), "a lock lease must be at least 1 ms")
         precondition(fenceRetention.map { $0 >= .seconds(1) } ?? true, "a fence retention must be at least 1 s")

@@ -1,5 +1,6 @@
 /// Why a lock operation failed.
 public struct RedisLockError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong. Static members rather than an enum, so kinds can be added later.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         public let description: String
         private init(_ description: String) { self.description = description }
@@ -9,10 +10,14 @@ public struct RedisLockError: Error, Sendable, Hashable, CustomStringConvertible
         public static let lost = Code("lost")
     }
 
+    /// What went wrong.
     public let code: Code
+    /// The Redis key of the lock.
     public let key: String
 
+    /// The lock on `key` was not acquired within the timeout.
     public static func timeout(_ key: String) -> RedisLockError { RedisLockError(code: .timeout, key: key) }
+    /// The lease on `key` expired or another holder took the lock over.
     public static func lost(_ key: String) -> RedisLockError { RedisLockError(code: .lost, key: key) }
 
     public var description: String {

@@ -1,9 +1,11 @@
 /// A Lua script with its SHA1, the name Redis caches it under (`EVALSHA`).
 public struct RedisScript: Sendable, Hashable {
+    /// The Lua source, sent with `EVAL` when the server does not have it cached yet.
     public let source: String
     /// Lowercase hex SHA1 of the UTF-8 source, as `SCRIPT LOAD` returns it.
     public let sha1: String
 
+    /// A script from its Lua source; computes its SHA1 at once.
     public init(_ source: String) {
         self.source = source
         self.sha1 = SHA1.hexDigest(of: Array(source.utf8))

@@ -5,8 +5,11 @@
 public enum RedisValue: Sendable, Equatable {
     /// A nil bulk string or nil array, such as `GET` of a missing key or a Lua `false`.
     case null
+    /// A bulk string, decoded as UTF-8.
     case string(String)
+    /// An integer reply, such as the result of `INCR` or `DEL`.
     case integer(Int64)
+    /// An array reply, such as the result of `MGET` or `EXEC`.
     case array([RedisValue])
     /// A simple status reply, such as `OK` or `PONG`.
     case status(String)
@@ -38,5 +41,6 @@ public enum RedisValue: Sendable, Equatable {
         return nil
     }
 
+    /// Whether this is ``null``.
     public var isNull: Bool { self == .null }
 }
