@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "fleet", targets: ["fleet"]),
         // What an API server imports to publish jobs: the contract and an AMQP producer, no store client.
         .library(name: "FleetProducer", targets: ["FleetProducer"]),
+        // What an API server imports to write jobs into its own PostgreSQL transaction (an outbox).
+        .library(name: "FleetOutbox", targets: ["FleetOutbox"]),
         // The consumer runtime, for a worker of one's own; store-agnostic.
         .library(name: "FleetCore", targets: ["FleetCore"]),
         .executable(name: "fleet-bench-baseline", targets: ["FleetBenchBaseline"]),
@@ -93,6 +95,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The transactional outbox: the writer (libpq, or SQL for any driver) and the relay.
+        .target(
+            name: "FleetOutbox",
+            dependencies: [
+                "AMQP", "FleetContract", "FleetProducer", "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The consumer runtime: topology, retry policy, handler protocol, processor, DLQ tools.
         // Knows no store: store rules are injected (FleetStoreKit).
         .target(
@@ -125,7 +135,7 @@ let package = Package(
             name: "FleetApp",
             dependencies: [
                 "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer",
-                "Postgres", "Redis", "MongoDB", "Bolt",
+                "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -145,6 +155,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
+                "FleetOutbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -171,14 +182,14 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO",
+                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox",
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer",
+                "FleetJobs", "FleetApp", "FleetProducer", "FleetOutbox",
             ]
         ),
     ]

@@ -1,11 +1,13 @@
 import FleetCore
 import FleetJobs
+import FleetOutbox
 import FleetStoreKit
 import Foundation
 
 /// `fleet maintenance`: removes every deduplication record older than its job type's dedup window
-/// (`queues.yaml`, 7 days by default), in every store that keeps them. Safe to run at any time and
-/// from several places at once; run it daily (the Kubernetes example has a CronJob).
+/// (`queues.yaml`, 7 days by default), in every store that keeps them, and the `fleet_outbox` rows
+/// of the fleet's PostgreSQL database sent longer ago than the same window. Safe to run at any time
+/// and from several places at once; run it daily (the Kubernetes example has a CronJob).
 public enum FleetMaintenance {
     enum Store: String {
         case postgres
@@ -52,9 +54,22 @@ public enum FleetMaintenance {
             }
             pruned.append(Pruned(store: store.rawValue, jobType: type, records: records))
         }
+        // The outbox of the fleet's own database; a relay prunes the outbox it relays from too.
+        let outbox = try await outboxRetention(topology).prune(stores.postgres, now: now)
+        for (type, rows) in outbox.sorted(by: { $0.key < $1.key }) {
+            pruned.append(Pruned(store: "postgres fleet_outbox", jobType: type, records: rows))
+        }
         // Cancels kept for a registration not processed yet (`FleetRegistrationCancels`) are not
         // pruned: they are entity state, and a register delayed or replayed past any window must
         // still find its later cancel (CONTRACT "Order" has no window).
         return pruned
+    }
+
+    /// Sent outbox rows are kept for their job type's dedup window.
+    public static func outboxRetention(_ topology: Topology) -> OutboxRetention {
+        OutboxRetention(
+            windows: topology.jobTypes.mapValues(\.dedupWindow),
+            defaultWindow: Topology.defaultDedupWindow
+        )
     }
 }

@@ -9,7 +9,8 @@ struct Maintenance: AsyncParsableCommand {
             Each job type's window is `dedup_window` in queues.yaml (7d by default). Records older than \
             it are deleted: the PostgreSQL ledger (fleet_applied_jobs), MongoDB key bindings \
             (fleet_job_keys, kept 30 minutes longer: a binding precedes its record) and Neo4j \
-            FleetAppliedJob nodes. MongoDB's per-document fleet_applied_jobs entries past the window \
+            FleetAppliedJob nodes; and fleet_outbox rows of this database sent longer ago than their job \
+            type's window (failed and unsent rows are kept). MongoDB's per-document fleet_applied_jobs entries past the window \
             stop counting at once and are dropped when their document is next written. Entity state \
             (enrollment histories, job stamps, early cancels) is kept. A job delivered again after its \
             window is a new job. Safe to run at any time, and from several places at once.

@@ -42,7 +42,36 @@ public enum PostgresMigrations {
             description: "enrollment histories (job order independence); ledger pruning index",
             sql: enrollmentHistories
         ),
+        Step(version: "0007", description: "transactional outbox (fleet_outbox)", sql: outbox),
     ]
+
+    /// `FleetOutbox`'s `Outbox.schema` as of this step (a migration never changes once released;
+    /// `OutboxSchemaTests` checks that the two still build the same table). Idempotent, so an API
+    /// that shares this database and already created the table does not fail the step.
+    static let outbox = """
+        CREATE TABLE IF NOT EXISTS fleet_outbox (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            ordering_key TEXT NOT NULL,
+            envelope_id UUID NOT NULL,
+            job_type TEXT NOT NULL,
+            envelope TEXT NOT NULL,
+            traceparent TEXT,
+            created_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sent_at TIMESTAMP WITH TIME ZONE,
+            failed_at TIMESTAMP WITH TIME ZONE,
+            failure TEXT,
+            CONSTRAINT ck_fleet_outbox_ordering_key CHECK (octet_length(ordering_key) BETWEEN 1 AND 800),
+            CONSTRAINT ck_fleet_outbox_one_outcome CHECK (sent_at IS NULL OR failed_at IS NULL)
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS uq_fleet_outbox_envelope_id ON fleet_outbox (envelope_id);
+        CREATE INDEX IF NOT EXISTS ix_fleet_outbox_pending ON fleet_outbox (seq)
+            WHERE sent_at IS NULL AND failed_at IS NULL;
+        CREATE INDEX IF NOT EXISTS ix_fleet_outbox_pending_key ON fleet_outbox (ordering_key, seq)
+            WHERE sent_at IS NULL AND failed_at IS NULL;
+        CREATE INDEX IF NOT EXISTS ix_fleet_outbox_sent ON fleet_outbox (sent_at) WHERE sent_at IS NOT NULL;
+        """
 
     /// One row per user and course that a job reached (a drop of a course never enrolled in
     /// included: the tombstone a later-processed earlier enroll needs). Stamps are `JobStamp.text`.
