@@ -60,13 +60,21 @@ public final class OutboxRelay: Sendable {
         /// Shown as `application_name` in `pg_stat_activity` (at most 63 bytes are kept).
         public var name: String
 
+        /// `fleet outbox relay <pid> <host name>`.
+        public static var defaultName: String {
+            var host = [CChar](repeating: 0, count: 256)
+            let bytes = gethostname(&host, host.count - 1) == 0 ? host.prefix { $0 != 0 } : []
+            let name = String(decoding: bytes.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return "fleet outbox relay \(getpid()) \(name)"
+        }
+
         public init(
             batchSize: Int = 200,
             pollInterval: Duration = .milliseconds(200),
             pruneInterval: Duration? = .seconds(3600),
             retention: OutboxRetention = OutboxRetention(),
             maximumBackoff: Duration = .seconds(10),
-            name: String = "fleet outbox relay \(ProcessInfo.processInfo.processIdentifier)"
+            name: String = Options.defaultName
         ) {
             self.batchSize = max(1, batchSize)
             self.pollInterval = pollInterval

@@ -34,8 +34,8 @@ struct OutboxDatabaseOptions: ParsableArguments {
         }
         do {
             return try PostgresConfiguration(url: url)
-        } catch {
-            throw CommandError(description: "FLEET_OUTBOX_POSTGRES_URL: \(error)")
+        } catch let error as PostgresError {
+            throw CommandError(description: "FLEET_OUTBOX_POSTGRES_URL: \(error.message)")
         }
     }
 }

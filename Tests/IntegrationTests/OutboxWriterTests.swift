@@ -72,8 +72,21 @@ struct OutboxWriterTests {
                 // As another driver would: the SQL text and the parameters as text, nothing else.
                 try await client.query(statement.sql, statement.parameters.map { $0 as PostgresBindable? })
             }
+            // As a driver that declares every parameter as text (PostgresNIO binds a String so).
+            let typed = try outbox.statement(for: job, orderingKey: "typed")
+            let literals = typed.parameters.map {
+                $0.map { "'" + $0.replacingOccurrences(of: "'", with: "''") + "'" } ?? "NULL"
+            }
+            try await client.withConnection { connection in
+                try connection.execute(
+                    script: "PREPARE typed_insert (text, text, text, text, text) AS \(typed.sql); "
+                        + "EXECUTE typed_insert (\(literals.joined(separator: ", "))); DEALLOCATE typed_insert;"
+                )
+            }
             let rows = try await Self.rows(client)
-            #expect(rows.count == 3)
+            #expect(rows.count == 4)
+            #expect(Array((rows[3]["envelope"] ?? "").utf8) == typed.body)
+            #expect(rows[3]["ordering_key"] == "typed" && rows[3]["envelope_id"] == typed.envelope.id)
             let decoder = EnvelopeDecoder(knownVersions: JobContract.knownVersions)
             for (row, statement) in zip(rows, [keyed, bare, ordered]) {
                 #expect(Array((row["envelope"] ?? "").utf8) == statement.body, "byte for byte")
