@@ -93,6 +93,7 @@ public struct Outbox: Sendable {
     /// One job to write: run ``sql`` with ``parameters`` on the connection of the transaction that
     /// must carry it.
     public struct Statement: Sendable {
+        /// ``Outbox/insertSQL``: lock the ordering key, insert the row.
         public let sql: String
         /// `$1`...`$5` as text; nil binds NULL.
         public let parameters: [String?]
@@ -100,6 +101,7 @@ public struct Outbox: Sendable {
         public let envelope: JobEnvelope
         /// The envelope's exact JSON bytes (``parameters`` `[3]` as UTF-8).
         public let body: [UInt8]
+        /// The key the job is ordered by (``parameters`` `[0]`).
         public let orderingKey: String
     }
 

@@ -46,6 +46,7 @@ import Synchronization
 /// **Stopping.** ``stop()`` (the CLI calls it on SIGTERM or SIGINT) lets the batch in flight
 /// publish, mark and commit, then ``run()`` returns.
 public final class OutboxRelay: Sendable {
+    /// How a relay works: batch size, polling, pruning, backoff and its name in `pg_stat_activity`.
     public struct Options: Sendable {
         /// Rows per batch (per transaction).
         public var batchSize: Int
@@ -54,6 +55,7 @@ public final class OutboxRelay: Sendable {
         /// How often the relay prunes sent rows past their window; nil: never (leave it to
         /// `fleet maintenance`). The first pruning runs at start.
         public var pruneInterval: Duration?
+        /// How long sent rows are kept (each job type's dedup window).
         public var retention: OutboxRetention
         /// The longest pause after failing batches.
         public var maximumBackoff: Duration
@@ -68,6 +70,7 @@ public final class OutboxRelay: Sendable {
             return "fleet outbox relay \(getpid()) \(name)"
         }
 
+        /// The defaults are the CLI's: 200 rows, 200 ms, pruning hourly with 7-day windows, 10 s.
         public init(
             batchSize: Int = 200,
             pollInterval: Duration = .milliseconds(200),
@@ -87,6 +90,7 @@ public final class OutboxRelay: Sendable {
 
     /// What one batch did.
     public struct BatchOutcome: Sendable, Equatable {
+        /// Rows locked by the batch (heads and the rows after them).
         public var claimed = 0
         /// Confirmed by the broker and marked sent.
         public var published = 0
@@ -98,10 +102,15 @@ public final class OutboxRelay: Sendable {
 
     /// Since the relay started.
     public struct Totals: Sendable, Equatable, CustomStringConvertible {
+        /// Batches that claimed at least one row.
         public var batches = 0
+        /// Rows confirmed by the broker and marked sent.
         public var published = 0
+        /// Rows marked failed.
         public var failed = 0
+        /// Rows left unsent after a publish failure (a row tried in several batches counts each time).
         public var deferred = 0
+        /// Sent rows deleted past their window.
         public var pruned = 0
 
         public var description: String {
@@ -132,6 +141,7 @@ public final class OutboxRelay: Sendable {
         self.logger = logger
     }
 
+    /// What the relay did since it started.
     public var totals: Totals { state.withLock { $0.totals } }
 
     /// Connects and checks that `fleet_outbox` exists.
@@ -505,6 +515,7 @@ private final class ResultBox<T: Sendable>: Sendable {
 public struct OutboxRelayError: Error, CustomStringConvertible {
     public let description: String
 
+    /// A failure described by `description`.
     public init(description: String) {
         self.description = description
     }

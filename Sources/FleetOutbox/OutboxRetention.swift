@@ -13,11 +13,13 @@ public struct OutboxRetention: Sendable {
     /// For job types not in ``windows``.
     public var defaultWindow: Duration
 
+    /// Windows per job type, and one for the others (7 days, `queues.yaml`'s default).
     public init(windows: [String: Duration] = [:], defaultWindow: Duration = .seconds(7 * 86_400)) {
         self.windows = windows
         self.defaultWindow = defaultWindow
     }
 
+    /// How long sent rows of `type` are kept.
     public func window(of type: String) -> Duration { windows[type] ?? defaultWindow }
 
     /// Rows deleted per statement, so that pruning a large backlog never holds many row locks or
