@@ -380,6 +380,60 @@ struct OutboxEndToEndTests {
         await environment.tearDown()
     }
 
+    @Test("A publish the broker refuses otherwise (its exchange missing) leaves the rows unsent and is retried")
+    func otherRefusalsAreRetried() async throws {
+        let environment = try await FleetTestEnvironment.make("outbox_refused", workers: ["learning"])
+        // The relay's queues.yaml names an exchange that does not exist yet.
+        let exchange = "jobs_outbox_\(UInt32.random(in: 0...UInt32.max))"
+        let directory = "\(NSTemporaryDirectory())/\(environment.name)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try String(contentsOfFile: "\(environment.configuration.configDirectory)/queues.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "\nexchange: jobs\n", with: "\nexchange: \(exchange)\n")
+            .write(toFile: "\(directory)/queues.yaml", atomically: true, encoding: .utf8)
+        let outbox = Outbox()
+        let ids = try await environment.postgres.withTransaction { connection in
+            try (0..<3).map { course in
+                try outbox.enqueue(
+                    EnrollmentUpdate(
+                        userId: SampleWorkload.userId(0),
+                        courseId: SampleWorkload.courseId(course),
+                        action: .enroll
+                    ),
+                    on: connection,
+                    orderingKey: "user-0"
+                ).id
+            }
+        }
+        let relay = try WorkerProcess(
+            arguments: ["outbox", "relay", "--config-dir", directory, "--poll-interval", "50ms"],
+            environment: environment.processEnvironment,
+            logName: "\(environment.name)-relay"
+        )
+        try await environment.waitUntil("two refused attempts at the key's first row") {
+            let rows = try await environment.postgres.query(
+                "SELECT attempts, last_error, sent_at, failed_at FROM fleet_outbox ORDER BY seq"
+            )
+            return rows.count == 3 && rows.allSatisfy { $0["sent_at"] == nil && $0["failed_at"] == nil }
+                && (rows[0].int("attempts") ?? 0) >= 2 && rows[0]["last_error"]?.contains("404") == true
+                && rows[1].int("attempts") == 0
+        }
+        // The exchange appears: the rows go out, in order, and are marked sent.
+        try await AMQPConnection.withDedicatedThread(environment.configuration.amqp) { connection in
+            try connection.declareExchange(exchange, type: "topic")
+            try connection.declareQueue(Self.probe)
+            try connection.bindQueue(Self.probe, exchange: exchange, routingKey: "#")
+        }
+        try await environment.waitUntil("the rows sent once the exchange exists") {
+            try await environment.count("SELECT count(*) AS n FROM fleet_outbox WHERE sent_at IS NOT NULL") == 3
+        }
+        #expect(try await drainProbe(environment).compactMap(\.properties.messageId) == ids)
+        let output = relay.stop()
+        #expect(relay.process.terminationStatus == 0, "\(output)")
+        #expect(output.contains("outbox relay: published=3 failed=0"), "\(output)")
+        try? FileManager.default.removeItem(atPath: directory)
+        await environment.tearDown()
+    }
+
     @Test("A bad, unreachable or unmigrated outbox database is an error naming it, without the password")
     func badDatabaseIsAClearError() async throws {
         let environment = try await FleetTestEnvironment.make("outbox_baddb", workers: ["learning"])
