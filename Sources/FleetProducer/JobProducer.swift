@@ -1,5 +1,5 @@
 import AMQP
-@_exported import FleetContract
+import FleetContract
 import Foundation
 import Logging
 
