@@ -28,10 +28,19 @@ public struct PublishRetry: Sendable {
         return min(delay, maximumDelay)
     }
 
-    /// Whether a publish that failed with `error` is worth another attempt.
+    /// Whether a publish that failed with `error` is worth another attempt: the connection was lost
+    /// or could not be opened, the broker nacked the message, or the broker closed the connection
+    /// with 320 CONNECTION_FORCED (it is shutting down, or an operator closed it) or 541
+    /// INTERNAL_ERROR (e.g. a quorum queue's leader just went away). Not an ``EnvelopeRejection``,
+    /// an unroutable message, another refusal by the broker (404 no such exchange, 403 no
+    /// permission) nor a closed producer.
     public static func isRetryable(_ error: any Error) -> Bool {
         guard let error = error as? AMQPError else { return false }
-        return error.code == .connection || error.code == .nacked
+        switch error.code {
+        case .connection, .nacked: return true
+        case .server: return error.replyCode == 320 || error.replyCode == 541
+        default: return false
+        }
     }
 
     func run(_ publish: () async throws -> Void) async throws {
