@@ -4,6 +4,8 @@ import FleetStoreKit
 import Foundation
 import Postgres
 
+/// The pure rules that change an ``EnrollmentState``: what an action does to a row and to the
+/// course's count of active enrollments.
 public enum EnrollmentTransition {
     /// The row after the action, or nil when the action changes nothing that exists (drop of a
     /// missing enrollment). Progress never decreases; `complete` sets 100; `enroll` re-activates a

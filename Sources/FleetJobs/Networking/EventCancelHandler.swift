@@ -5,6 +5,7 @@ import FleetStoreKit
 import Foundation
 import Redis
 
+/// `event.cancel` `{user_id, event_id}`: the rules, for both jobs, are those of ``EventRegisterHandler``.
 public struct EventCancelHandler: JobHandler {
     let writer: EventRegistrationWriter
 
