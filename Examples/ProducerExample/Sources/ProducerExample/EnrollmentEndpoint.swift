@@ -33,27 +33,10 @@ struct EnrollmentEndpoint: Sendable {
         } catch let rejection as EnvelopeRejection {
             return .rejected(rejection)  // e.g. an Idempotency-Key of more than 200 code points
         } catch  where PublishRetry.isRetryable(error) {
-            return .error(503, "broker_unavailable", "\(error)")
+            // The producer already retried; the error names the broker, which clients need not see.
+            return .error(503, "broker_unavailable", "the job queue cannot be reached; try again later")
         } catch {
-            return .error(500, "not_published", "\(error)")
+            return .error(500, "not_published", "the job queue refused the job")
         }
-    }
-}
-
-/// A status and a JSON body.
-struct HTTPReply: Sendable, Equatable {
-    let status: Int
-    let body: JSONValue
-
-    static func json(_ status: Int, _ body: [String: JSONValue]) -> HTTPReply {
-        HTTPReply(status: status, body: .object(body))
-    }
-
-    static func error(_ status: Int, _ code: String, _ detail: String) -> HTTPReply {
-        .json(status, ["error": .string(code), "detail": .string(detail)])
-    }
-
-    static func rejected(_ rejection: EnvelopeRejection) -> HTTPReply {
-        .error(400, rejection.reason.description, rejection.detail)
     }
 }
