@@ -116,6 +116,7 @@ final class ProducerExampleServer: @unchecked Sendable {
 
     let process = Process()
     let baseURL: URL
+    let logPath: String
     private let lock = NSLock()
     private var stopped = false
 
@@ -131,6 +132,10 @@ final class ProducerExampleServer: @unchecked Sendable {
         process.environment = environment
         let output = Pipe()
         process.standardOutput = output
+        // Its log (the producer's reconnect warnings) goes to a file, as the end-to-end harness does.
+        logPath = "\(NSTemporaryDirectory())/producer-example-\(UUID().uuidString.prefix(8)).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: logPath)
         try process.run()
         // The first line is `listening on http://127.0.0.1:PORT`.
         var line: [UInt8] = []
@@ -143,7 +148,8 @@ final class ProducerExampleServer: @unchecked Sendable {
         guard text.hasPrefix("listening on "), let url = URL(string: String(text.dropFirst("listening on ".count)))
         else {
             process.terminate()
-            throw TestFailure("producer-example did not start: '\(text)'")
+            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw TestFailure("producer-example did not start: '\(text)'; its log: \(log)")
         }
         baseURL = url
     }
