@@ -168,6 +168,7 @@ let package = Package(
             path: "Sources/FleetBenchBaseline"
         ),
         .testTarget(name: "FleetContractTests", dependencies: ["FleetContract"]),
+        .testTarget(name: "FleetProducerTests", dependencies: ["FleetProducer", "AMQP"]),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetContract", "FleetStoreKit", "FleetApp"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),

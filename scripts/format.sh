@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Formats or lints the Swift code in Sources/ and Tests/ with the toolchain's `swift format`
-# and the rules in .swift-format (swift-nio's style: 4 spaces, 120 columns, ordered imports).
+# Formats or lints the Swift code in Sources/ and Tests/ (and those of each package in Examples/)
+# with the toolchain's `swift format` and the rules in .swift-format (swift-nio's style: 4 spaces,
+# 120 columns, ordered imports).
 #
-#   scripts/format.sh                   format Sources/ and Tests/ in place
+#   scripts/format.sh                   format them in place
 #   scripts/format.sh --lint            lint; any finding fails (swift format lint --strict)
 #   scripts/format.sh --lint --no-strict
 #                                       lint; findings are printed as warnings and only errors
@@ -38,7 +39,8 @@ if ! version="$(swift format --version 2>/dev/null)"; then
 fi
 
 paths=()
-for dir in Sources Tests; do
+# Not Examples/ as a whole: a built example holds its dependencies' checkouts under .build/.
+for dir in Sources Tests Examples/*/Sources Examples/*/Tests; do
     if [[ -d "$dir" ]] && [[ -n "$(find "$dir" -name '*.swift' -type f -print -quit)" ]]; then
         paths+=("$dir")
     fi

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs and starts the local services
-# (scripts/services.sh), builds with warnings as errors, runs `swift test`.
+# (scripts/services.sh), builds with warnings as errors, builds the producer-only example package and
+# checks it links no store client (scripts/producer-example.sh; its end-to-end test runs with the
+# others), builds FleetProducer's DocC documentation with no warnings (scripts/docs.sh), runs
+# `swift test`.
 #
 #   scripts/test.sh [--stop | --keep-services | --no-services] [-- <swift test arguments>]
 #
@@ -12,7 +15,7 @@
 #                     (then only that one run; otherwise a second run follows with FLEET_OUTAGE_TESTS=1
 #                     and --filter Outage, for the tests that stop PostgreSQL and must run alone)
 #
-# Exits non-zero when starting the services, the build or any test fails.
+# Exits non-zero when starting the services, the build, the example or docs check or any test fails.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,7 +36,7 @@ while (($# > 0)); do
         break
         ;;
     -h | --help)
-        sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -51,6 +54,8 @@ fi
 t0=$SECONDS
 services_s="-"
 build_s="-"
+example_s="-"
+docs_s="-"
 test_s="-"
 phase="services"
 finish() {
@@ -62,8 +67,8 @@ finish() {
     local total=$((SECONDS - t0))
     local outcome="passed"
     ((rc == 0)) || outcome="FAILED during $phase (exit $rc)"
-    printf 'test.sh: %s; total %dm%02ds (services %ss, build %ss, tests %ss)\n' \
-        "$outcome" $((total / 60)) $((total % 60)) "$services_s" "$build_s" "$test_s"
+    printf 'test.sh: %s; total %dm%02ds (services %ss, build %ss, producer example %ss, docs %ss, tests %ss)\n' \
+        "$outcome" $((total / 60)) $((total % 60)) "$services_s" "$build_s" "$example_s" "$docs_s" "$test_s"
     exit "$rc"
 }
 trap finish EXIT
@@ -81,6 +86,21 @@ echo "test.sh: swift build --build-tests -Xswiftc -warnings-as-errors"
 t=$SECONDS
 swift build --build-tests -Xswiftc -warnings-as-errors
 build_s=$((SECONDS - t))
+
+# A separate package that imports only FleetProducer: it must build offline and link no libpq,
+# libmongoc/libbson or hiredis. Its binary is what ProducerExampleEndToEndTests runs.
+phase="producer example"
+echo "test.sh: scripts/producer-example.sh"
+t=$SECONDS
+bash "$REPO/scripts/producer-example.sh"
+example_s=$((SECONDS - t))
+
+# FleetProducer's DocC documentation, from the build above; a docc warning fails the run.
+phase="docs"
+echo "test.sh: scripts/docs.sh"
+t=$SECONDS
+bash "$REPO/scripts/docs.sh"
+docs_s=$((SECONDS - t))
 
 phase="tests"
 t=$SECONDS

@@ -1,5 +1,5 @@
 import AMQP
-@_exported import FleetContract
+import FleetContract
 import Foundation
 import Logging
 
@@ -12,8 +12,9 @@ import Logging
 /// try await producer.enqueue(EnrollmentUpdate(userId: user, courseId: course, action: .enroll))
 /// ```
 ///
-/// One producer holds one connection, opened on the first publish and reopened after a loss; share
-/// it between requests. It is safe to use from any task.
+/// One producer holds one connection, opened in the background as soon as it is made and reopened
+/// after a loss; share it between requests. It is safe to use from any task. Call ``shutdown()``
+/// before the process exits, so that publishes in flight get their confirms.
 public final class JobProducer: Sendable {
     private let client: AMQPClient
     private let exchange: String
@@ -21,10 +22,14 @@ public final class JobProducer: Sendable {
     private let definitions: [String: any JobDefinition.Type]
     private let retry: PublishRetry
 
+    /// Makes a producer and starts connecting to the broker (on a thread of its own).
+    ///
     /// - Parameters:
+    ///   - amqp: the broker and vhost, e.g. `try AMQPConfiguration(url: "amqp://user:pass@host:5672/vhost")`.
     ///   - exchange: the jobs exchange of `queues.yaml`.
     ///   - definitions: the job types this producer accepts (the whole contract by default).
     ///   - retry: how long to keep publishing through a broker loss before giving up.
+    ///   - logger: connection events are logged at info, failed reconnects at warning.
     ///   - now: the clock that stamps `created_at` and checks it as the workers will.
     public init(
         amqp: AMQPConfiguration,
@@ -45,14 +50,28 @@ public final class JobProducer: Sendable {
         client.start()
     }
 
-    /// Publishes a typed job; returns its envelope once the broker confirmed it.
+    /// Validates a typed job with the workers' rules and publishes it; returns its envelope once the
+    /// broker confirmed it (stored in a durable queue).
+    ///
+    /// ```swift
+    /// let envelope = try await producer.enqueue(
+    ///     EnrollmentUpdate(userId: user, courseId: course, action: .progress, progressPercentage: 40),
+    ///     idempotencyKey: request.headers["Idempotency-Key"]
+    /// )
+    /// // envelope.id is the job's id.
+    /// ```
     ///
     /// - Parameters:
-    ///   - idempotencyKey: jobs with the same type and key take effect once (within the dedup window).
-    ///     Without one, the job's own id is its key: publishing the returned envelope again is safe.
+    ///   - job: the job, as a value of its type's definition (`EnrollmentUpdate`, `AssessmentScore`...).
+    ///     Its initializer checks nothing; this method checks every rule of the payload (UUIDs,
+    ///     ranges, required fields) before anything is published.
+    ///   - idempotencyKey: jobs with the same type and key take effect once (within the dedup window,
+    ///     7 days by default): 1 to 200 Unicode code points, at most 800 UTF-8 bytes, no U+0000.
+    ///     Without one, the job's own id is its key: publishing the returned envelope again
+    ///     (``publish(envelope:body:traceparent:)``) is safe, enqueuing the job again makes a new job.
     ///   - notBefore: the job waits in the retry queues until then.
     ///   - traceparent: W3C trace context, carried into the worker's logs and follow-up jobs.
-    /// - Throws: ``EnvelopeRejection`` when the job breaks a rule (nothing is published),
+    /// - Throws: `EnvelopeRejection` when the job breaks a rule (nothing is published),
     ///   `AMQPError` when the broker refused it or stayed unreachable for the whole ``PublishRetry``.
     @discardableResult
     public func enqueue<Job: JobDefinition>(
@@ -73,6 +92,16 @@ public final class JobProducer: Sendable {
 
     /// Builds, validates and publishes a job given as JSON (for tools); returns its envelope once
     /// the broker confirmed it.
+    ///
+    /// - Parameters:
+    ///   - type: the job type, e.g. `enrollment.update`; it must be one of this producer's definitions.
+    ///   - payload: the payload object, checked by the type's definition.
+    ///   - version: the payload version; one the definition accepts.
+    ///   - idempotencyKey: as for ``enqueue(_:idempotencyKey:notBefore:traceparent:)``.
+    ///   - notBefore: the job waits in the retry queues until then.
+    ///   - traceparent: W3C trace context, carried into the worker's logs and follow-up jobs.
+    /// - Throws: `EnvelopeRejection` when the job breaks a rule (nothing is published),
+    ///   `AMQPError` when the broker refused it or stayed unreachable for the whole ``PublishRetry``.
     @discardableResult
     public func enqueue(
         type: String,
@@ -97,7 +126,10 @@ public final class JobProducer: Sendable {
     }
 
     /// Checks `envelope` with the workers' rules (key limits, `created_at` at most 24 h ahead, the
-    /// payload's definition) and returns its JSON bytes.
+    /// payload's definition) and returns its JSON bytes, without publishing anything: for a caller
+    /// that stores the job before publishing it (an outbox) and wants it refused first.
+    ///
+    /// - Throws: `EnvelopeRejection`, with the reason and the field a worker would dead-letter it for.
     public func validated(_ envelope: JobEnvelope) throws(EnvelopeRejection) -> [UInt8] {
         let body = envelope.encoded()
         try decoder.validate(envelope, encodedSize: body.count)
@@ -110,7 +142,15 @@ public final class JobProducer: Sendable {
 
     /// Publishes an envelope's bytes as a job message, as they are (for the outbox relay, tools and
     /// tests), retrying through a broker loss as ``PublishRetry`` allows. The same envelope published
-    /// twice takes effect once: its id is its deduplication key.
+    /// twice takes effect once: its idempotency key, or else its id, is its deduplication key.
+    ///
+    /// - Parameters:
+    ///   - envelope: gives the routing key (its type) and the message id; it is not validated here
+    ///     (see ``validated(_:)``).
+    ///   - body: the bytes to publish, normally `envelope.encoded()` as ``validated(_:)`` returns them.
+    ///   - traceparent: W3C trace context, sent in the `traceparent` header.
+    /// - Throws: `AMQPError` when the broker refused the message (`.unroutable`: no queue is bound for
+    ///   its type) or stayed unreachable for the whole ``PublishRetry``.
     public func publish(envelope: JobEnvelope, body: [UInt8], traceparent: String? = nil) async throws {
         var headers: AMQPTable = [:]
         if let traceparent { headers[JobMessage.traceparentHeader] = .string(traceparent) }
@@ -133,7 +173,8 @@ public final class JobProducer: Sendable {
         }
     }
 
-    /// Waits for outstanding confirms and closes the connection.
+    /// Waits for outstanding confirms (at most about 10 s) and closes the connection; publishes after
+    /// this throw `AMQPError` `.closed`.
     public func shutdown() async {
         await client.shutdown()
     }

@@ -31,25 +31,3 @@ public enum NetworkingGraph {
 
     static func timestamp(_ date: Date = Date()) -> String { RFC3339.format(date) }
 }
-
-/// `{user_id, event_id}` of `event.register` and `event.cancel`.
-public struct EventRegistrationPayload: Sendable, Equatable {
-    public let userId: String
-    public let eventId: String
-
-    public init(userId: String, eventId: String) {
-        self.userId = userId
-        self.eventId = eventId
-    }
-}
-
-/// `{user_id, mentor_user_id}` of `mentorship.start` and `mentorship.session_logged`.
-public struct MentorshipPayload: Sendable, Equatable {
-    public let userId: String
-    public let mentorUserId: String
-
-    public init(userId: String, mentorUserId: String) {
-        self.userId = userId
-        self.mentorUserId = mentorUserId
-    }
-}

@@ -2,17 +2,6 @@ import FleetContract
 import FleetStoreKit
 import MongoDB
 
-/// One ingested trend point: its time (whole milliseconds, as BSON stores it) and metrics.
-public struct TrendPoint: Sendable, Equatable {
-    public let date: Int64
-    public let metrics: TrendMetrics
-
-    public init(date: Int64, metrics: TrendMetrics) {
-        self.date = date
-        self.metrics = metrics
-    }
-}
-
 /// The mergeable part of a `job_market_trends` document, without I/O: the newest point's
 /// `timestamp` and `metrics`, and `historical_data` (`{date, demand_score, job_postings_count}`,
 /// one entry per date, ascending).

@@ -5,44 +5,6 @@ import Foundation
 import MongoDB
 import Redis
 
-/// `content.publish` `{content_id, publish_at?}` → MongoDB `content`: status `published` unless a
-/// later-stamped unpublish was applied; `published_at` from the earliest-stamped publish (see
-/// ``ContentLifecycle``).
-///
-/// `published_at` is `publish_at` when given, else the job's `created_at` (the job time, as for
-/// every job type): a redelivery or a run delayed by retries records the same time. A future
-/// `publish_at` delays the job through the retry queues (``notBefore(_:)``), not in a worker slot.
-public struct ContentPublishHandler: JobHandler {
-
-    let writer: ContentStatusWriter
-
-    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = Topology.defaultDedupWindow) {
-        writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
-    }
-
-    public func handle(_ payload: ContentPublish, context: JobContext) async throws -> JobOutcome {
-        let time = payload.publishAt ?? context.envelope.createdAt
-        let contentId = try ObjectIdField.objectId(payload.contentId, field: "content_id")
-        return try await writer.apply(.publish(at: time), to: contentId, envelope: context.envelope)
-    }
-}
-
-/// `content.unpublish` `{content_id}` → MongoDB `content`: status `archived` unless a later-stamped
-/// publish was applied (`published_at` kept).
-public struct ContentUnpublishHandler: JobHandler {
-
-    let writer: ContentStatusWriter
-
-    public init(mongodb: MongoClient, redis: RedisClient, dedupWindow: Duration = Topology.defaultDedupWindow) {
-        writer = ContentStatusWriter(mongodb: mongodb, cache: ContentCache(client: redis), dedupWindow: dedupWindow)
-    }
-
-    public func handle(_ payload: ContentUnpublish, context: JobContext) async throws -> JobOutcome {
-        let contentId = try ObjectIdField.objectId(payload.contentId, field: "content_id")
-        return try await writer.apply(.archive, to: contentId, envelope: context.envelope)
-    }
-}
-
 /// The store side both content handlers share.
 ///
 /// Exactly once without transactions (``MongoDocumentUpdate``): the job's key is recorded in the
