@@ -105,8 +105,7 @@ public struct Outbox: Sendable {
         public let orderingKey: String
     }
 
-    private let decoder: EnvelopeDecoder
-    private let definitions: [String: any JobDefinition.Type]
+    private let validator: JobValidator
 
     /// - Parameters:
     ///   - definitions: the job types accepted (the whole contract by default).
@@ -115,11 +114,7 @@ public struct Outbox: Sendable {
         definitions: [any JobDefinition.Type] = JobContract.definitions,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.definitions = Dictionary(definitions.map { ($0.jobType, $0) }) { first, _ in first }
-        self.decoder = EnvelopeDecoder(
-            knownVersions: Dictionary(definitions.map { ($0.jobType, $0.versions) }) { first, _ in first },
-            now: now
-        )
+        self.validator = JobValidator(definitions: definitions, owner: "this outbox", now: now)
     }
 
     /// Builds and validates a typed job; returns the statement that writes it.
@@ -143,7 +138,7 @@ public struct Outbox: Sendable {
                 id: UUIDText.random(),
                 type: Job.jobType,
                 version: Job.versions.max() ?? 1,
-                createdAt: decoder.now(),
+                createdAt: validator.now(),
                 idempotencyKey: idempotencyKey,
                 notBefore: notBefore,
                 payload: job.payload
@@ -223,12 +218,6 @@ public struct Outbox: Sendable {
     /// Checks `envelope` as `JobProducer.validated` does (key limits, `created_at` at most 24 h
     /// ahead, known type and version, the payload's definition) and returns its JSON bytes.
     public func validated(_ envelope: JobEnvelope) throws(EnvelopeRejection) -> [UInt8] {
-        let body = envelope.encoded()
-        try decoder.validate(envelope, encodedSize: body.count)
-        guard let definition = definitions[envelope.type] else {
-            throw EnvelopeRejection(.unknownType, "no job type \(envelope.type) in this outbox's contract")
-        }
-        _ = try definition.parse(envelope)
-        return body
+        try validator.validated(envelope)
     }
 }

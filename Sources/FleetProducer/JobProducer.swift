@@ -18,8 +18,7 @@ import Logging
 public final class JobProducer: Sendable {
     private let client: AMQPClient
     private let exchange: String
-    private let decoder: EnvelopeDecoder
-    private let definitions: [String: any JobDefinition.Type]
+    private let validator: JobValidator
     private let retry: PublishRetry
 
     /// Makes a producer and starts connecting to the broker (on a thread of its own).
@@ -41,11 +40,7 @@ public final class JobProducer: Sendable {
     ) {
         self.client = AMQPClient(configuration: amqp, logger: logger)
         self.exchange = exchange
-        self.definitions = Dictionary(definitions.map { ($0.jobType, $0) }) { first, _ in first }
-        self.decoder = EnvelopeDecoder(
-            knownVersions: Dictionary(definitions.map { ($0.jobType, $0.versions) }) { first, _ in first },
-            now: now
-        )
+        self.validator = JobValidator(definitions: definitions, owner: "this producer", now: now)
         self.retry = retry
         client.start()
     }
@@ -115,7 +110,7 @@ public final class JobProducer: Sendable {
             id: UUIDText.random(),
             type: type,
             version: version,
-            createdAt: decoder.now(),
+            createdAt: validator.now(),
             idempotencyKey: idempotencyKey,
             notBefore: notBefore,
             payload: payload
@@ -131,13 +126,7 @@ public final class JobProducer: Sendable {
     ///
     /// - Throws: `EnvelopeRejection`, with the reason and the field a worker would dead-letter it for.
     public func validated(_ envelope: JobEnvelope) throws(EnvelopeRejection) -> [UInt8] {
-        let body = envelope.encoded()
-        try decoder.validate(envelope, encodedSize: body.count)
-        guard let definition = definitions[envelope.type] else {
-            throw EnvelopeRejection(.unknownType, "no job type \(envelope.type) in this producer's contract")
-        }
-        _ = try definition.parse(envelope)
-        return body
+        try validator.validated(envelope)
     }
 
     /// Publishes an envelope's bytes as a job message, as they are (for the outbox relay, tools and
