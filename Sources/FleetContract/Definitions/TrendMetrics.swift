@@ -20,8 +20,15 @@ public struct TrendMetrics: Sendable, Equatable {
     public var jobPostingsCount: Int64
     public var companiesHiring: [String]?
 
+    /// The most entries `companies_hiring` may have.
     public static let maxCompanies = 1000
+    /// The most Unicode code points one `companies_hiring` entry may have.
     public static let maxCompanyNameLength = 200
+    /// The largest `job_postings_count`: below 10^15, where an integral number written with an
+    /// exponent or a fraction (`1e15`, `1000000000000000.0`) stops being read as an integer, so the
+    /// same number is accepted or refused whichever way it is written (and the payload schema's
+    /// `maximum` says so).
+    public static let maxJobPostingsCount: Int64 = 999_999_999_999_999
 
     public init(
         demandScore: Double,
@@ -67,6 +74,9 @@ public struct TrendMetrics: Sendable, Equatable {
             throw reader.invalid("job_postings_count", "required")
         }
         guard count >= 0 else { throw reader.invalid("job_postings_count", "must not be negative") }
+        guard count <= maxJobPostingsCount else {
+            throw reader.invalid("job_postings_count", "must be at most \(maxJobPostingsCount)")
+        }
         var metrics = TrendMetrics(demandScore: demandScore, jobPostingsCount: count)
         metrics.growthRate = try reader.number("growth_rate")
         switch object["avg_salary"] {
@@ -89,10 +99,12 @@ public struct TrendMetrics: Sendable, Equatable {
             }
             var names: [String] = []
             for value in values {
-                guard case .string(let name) = value, !name.isEmpty, name.count <= maxCompanyNameLength else {
+                // Length in code points, as JSON Schema's `maxLength` counts.
+                guard case .string(let name) = value, !name.isEmpty, name.unicodeScalars.count <= maxCompanyNameLength
+                else {
                     throw reader.invalid(
                         "companies_hiring",
-                        "expected non-empty strings of at most \(maxCompanyNameLength) characters"
+                        "expected non-empty strings of at most \(maxCompanyNameLength) Unicode code points"
                     )
                 }
                 names.append(name)
