@@ -3,6 +3,7 @@ import Foundation
 /// `jobmarket.trend.ingest` `{skill_id, region, timestamp, metrics}`: one point of a skill's job
 /// market series in a region.
 public struct JobMarketTrendIngest: JobDefinition {
+    /// The envelope `type`, also the routing key.
     public static let jobType = "jobmarket.trend.ingest"
     /// The most Unicode code points a `region` may have.
     public static let maxRegionLength = 100
@@ -13,8 +14,11 @@ public struct JobMarketTrendIngest: JobDefinition {
     public let region: String
     /// The point's time (MongoDB keeps it to the millisecond).
     public let timestamp: Date
+    /// The point's figures.
     public let metrics: TrendMetrics
 
+    /// A job of these values; IDs given in either case are kept lowercased. `JobProducer` validates
+    /// it before publishing.
     public init(skillId: String, region: String, timestamp: Date, metrics: TrendMetrics) {
         self.skillId = ObjectIdText.canonical(skillId) ?? skillId
         self.region = region
@@ -22,6 +26,7 @@ public struct JobMarketTrendIngest: JobDefinition {
         self.metrics = metrics
     }
 
+    /// Reads and validates a payload; a throw rejects the job as `invalid_payload`.
     public init(payload: FieldReader, version: Int) throws(EnvelopeRejection) {
         skillId = try payload.objectId("skill_id")
         let region = try payload.string("region")
@@ -44,6 +49,45 @@ public struct JobMarketTrendIngest: JobDefinition {
         metrics = try TrendMetrics.read(payload, "metrics")
     }
 
+    /// The payload's JSON Schema: every rule of ``init(payload:version:)`` JSON Schema can state.
+    public static var payloadSchema: JSONValue {
+        ContractSchema.object(
+            "One point of a skill's job market series in a region. Unknown top-level members are ignored; "
+                + "`metrics` takes only its own keys.",
+            required: ["skill_id", "region", "timestamp", "metrics"],
+            properties: [
+                "skill_id": ContractSchema.objectId("The skill (MongoDB `skills._id`)."),
+                "region": ContractSchema.string(
+                    "Any text naming the region, stored literally: at least one code point that is not Unicode "
+                        + "White_Space, no control characters (Cc), at most \(maxRegionLength) Unicode code points.",
+                    pattern: ContractSchema.noControlCharactersPattern,
+                    maxLength: maxRegionLength,
+                    rules: [["pattern": .string(ContractSchema.notBlankPattern)]]
+                ),
+                "timestamp": ContractSchema.timestamp("The point's time (kept to the millisecond)."),
+                "metrics": TrendMetrics.schema,
+            ],
+            additionalProperties: true
+        )
+    }
+
+    /// A valid job, the example of the generated AsyncAPI document.
+    public static var example: Self? {
+        Self(
+            skillId: "65a1f0c2e4b0a1b2c3d4e5f6",
+            region: "Île-de-France",
+            timestamp: RFC3339.parse("2026-11-01T00:00:00Z")!,
+            metrics: TrendMetrics(
+                demandScore: 87.5,
+                jobPostingsCount: 1240,
+                growthRate: 0.12,
+                avgSalary: .init(entryLevel: 42000, midLevel: 61000, seniorLevel: 85000),
+                companiesHiring: ["Acme", "Globex"]
+            )
+        )
+    }
+
+    /// The payload as the envelope carries it.
     public var payload: [String: JSONValue] {
         [
             "skill_id": .string(skillId), "region": .string(region), "timestamp": .string(RFC3339.format(timestamp)),
