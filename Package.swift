@@ -169,6 +169,12 @@ let package = Package(
         ),
         .testTarget(name: "FleetContractTests", dependencies: ["FleetContract"]),
         .testTarget(name: "FleetProducerTests", dependencies: ["FleetProducer", "AMQP"]),
+        // The contract checked: payload schemas against the validators, the AsyncAPI document, queues.yaml and
+        // the README against the definitions. Runs scripts/contract-tools.sh (Python, from PyPI).
+        .testTarget(
+            name: "ContractTests",
+            dependencies: ["FleetContract", "FleetCore", "FleetApp", .product(name: "Yams", package: "Yams")]
+        ),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetContract", "FleetStoreKit", "FleetApp"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),

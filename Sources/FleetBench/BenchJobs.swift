@@ -12,6 +12,15 @@ struct BenchNoOp: JobDefinition {
     init(payload: FieldReader, version: Int) throws(EnvelopeRejection) {}
 
     var payload: [String: JSONValue] { [:] }
+
+    static var payloadSchema: JSONValue {
+        ContractSchema.object(
+            "No payload; any members are ignored.",
+            required: [],
+            properties: [:],
+            additionalProperties: true
+        )
+    }
 }
 
 /// Workload B's job type: `{key}`, the counter to increment.
@@ -29,6 +38,15 @@ struct BenchCounterWrite: JobDefinition {
     }
 
     var payload: [String: JSONValue] { ["key": .string(key)] }
+
+    static var payloadSchema: JSONValue {
+        ContractSchema.object(
+            "The counter to increment; other members are ignored.",
+            required: ["key"],
+            properties: ["key": ContractSchema.string("The counter's key.")],
+            additionalProperties: true
+        )
+    }
 }
 
 /// The benchmark's job types, which its producers accept instead of the contract's.

@@ -22,11 +22,24 @@ public protocol JobDefinition: Sendable, Equatable {
     /// A time the payload itself asks the job not to run before (e.g. `content.publish`'s
     /// `publish_at`). Until then the job waits in the retry queues like an envelope `not_before`.
     var notBefore: Date? { get }
+
+    /// The payload's JSON Schema (draft 2020-12, built from ``ContractSchema``): every rule of
+    /// ``init(payload:version:)`` that JSON Schema can express, and a `description` naming any it
+    /// cannot. `ContractTests` checks that the schema and the validator agree on a generated corpus.
+    static var payloadSchema: JSONValue { get }
+
+    /// A valid value, shown as the type's example in the generated AsyncAPI document; nil: none.
+    static var example: Self? { get }
 }
 
 extension JobDefinition {
+    /// Version 1 only, unless a definition says otherwise.
     public static var versions: Set<Int> { [1] }
 
+    /// No example, unless a definition gives one.
+    public static var example: Self? { nil }
+
+    /// No time of its own, unless a definition says otherwise.
     public var notBefore: Date? { nil }
 
     /// Validates the payload of `envelope` as this type.
@@ -60,6 +73,51 @@ public enum JobContract {
     /// Each type's accepted versions, for ``EnvelopeDecoder``.
     public static var knownVersions: [String: Set<Int>] {
         Dictionary(uniqueKeysWithValues: definitions.map { ($0.jobType, $0.versions) })
+    }
+
+    /// The JSON Schema of a whole message body of `definition`'s type: the envelope's rules with
+    /// `type` fixed and `payload` as ``JobDefinition/payloadSchema``. What JSON Schema cannot say
+    /// (the 1 MiB cap, strict JSON, `created_at` at most 24 hours ahead) is in its `description`.
+    public static func envelopeSchema(of definition: any JobDefinition.Type) -> JSONValue {
+        let versions = definition.versions.sorted().map { JSONValue.integer(Int64($0)) }
+        return ContractSchema.object(
+            "The \(definition.jobType) job: the envelope every message body carries (CONTRACT.md), with this "
+                + "type's payload. Read strictly as RFC 8259 JSON, UTF-8, at most 1 MiB, nested at most "
+                + "\(JSONParser.maximumDepth) deep; a repeated key keeps its last value. Not expressible here: "
+                + "`created_at` more than 24 hours ahead of the worker's clock is rejected (`invalid_field`). "
+                + "Unknown members are ignored. A violation dead-letters the job at once with reason "
+                + "`missing_field`, `invalid_field`, `unknown_type`, `unknown_version` or `invalid_payload`.",
+            required: ["id", "type", "created_at", "payload"],
+            properties: [
+                "id": ContractSchema.uuid(
+                    "Unique per job, any case (workers lowercase it); the default idempotency key."
+                ),
+                "type": [
+                    "type": "string", "const": .string(definition.jobType),
+                    "description": "The job type; also the routing key.",
+                ],
+                "version": [
+                    "type": ["integer", "null"], "enum": .array(versions + [.null]),
+                    "description": "The payload's schema version; absent or null means 1.",
+                ],
+                "created_at": ContractSchema.timestamp(
+                    "When the producer created the job. Decides the order of an undo and the job it undoes "
+                        + "(ties: `id`). More than 24 hours ahead of the worker's clock is `invalid_field`."
+                ),
+                "idempotency_key": ContractSchema.string(
+                    "Two jobs of this type with the same key take effect once within the dedup window. 1 to "
+                        + "\(EnvelopeDecoder.maximumIdempotencyKeyCodePoints) Unicode code points (so at most "
+                        + "\(EnvelopeDecoder.maximumIdempotencyKeyBytes) UTF-8 bytes), no U+0000.",
+                    pattern: ContractSchema.noNULPattern,
+                    minLength: 1,
+                    maxLength: EnvelopeDecoder.maximumIdempotencyKeyCodePoints,
+                    nullable: true
+                ),
+                "not_before": ContractSchema.timestamp("The job does not run earlier.", nullable: true),
+                "payload": definition.payloadSchema,
+            ],
+            additionalProperties: true
+        )
     }
 
     /// Validates `envelope`'s payload against its type's definition.

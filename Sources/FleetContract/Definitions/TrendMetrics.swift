@@ -2,11 +2,16 @@
 /// through as a document): exactly the seed's keys, each type-checked. An unknown key rejects the
 /// job, so a typo or an operator-looking key (`$gt`, `a.b`) is never stored or silently dropped.
 public struct TrendMetrics: Sendable, Equatable {
+    /// Average salaries per level; each optional and never negative.
     public struct Salaries: Sendable, Equatable {
+        /// Entry-level salary.
         public var entryLevel: Double?
+        /// Mid-level salary.
         public var midLevel: Double?
+        /// Senior-level salary.
         public var seniorLevel: Double?
 
+        /// Salaries of the given levels.
         public init(entryLevel: Double? = nil, midLevel: Double? = nil, seniorLevel: Double? = nil) {
             self.entryLevel = entryLevel
             self.midLevel = midLevel
@@ -14,15 +19,69 @@ public struct TrendMetrics: Sendable, Equatable {
         }
     }
 
+    /// Demand score, any finite number.
     public var demandScore: Double
+    /// Growth rate, any finite number.
     public var growthRate: Double?
+    /// Average salaries per level.
     public var avgSalary: Salaries?
+    /// Job postings counted, 0 to ``maxJobPostingsCount``.
     public var jobPostingsCount: Int64
+    /// Companies hiring: at most ``maxCompanies`` names of 1 to ``maxCompanyNameLength`` code points.
     public var companiesHiring: [String]?
 
+    /// The most entries `companies_hiring` may have.
     public static let maxCompanies = 1000
+    /// The most Unicode code points one `companies_hiring` entry may have.
     public static let maxCompanyNameLength = 200
+    /// The largest `job_postings_count`: below 10^15, where an integral number written with an
+    /// exponent or a fraction (`1e15`, `1000000000000000.0`) stops being read as an integer, so the
+    /// same number is accepted or refused whichever way it is written (and the payload schema's
+    /// `maximum` says so).
+    public static let maxJobPostingsCount: Int64 = 999_999_999_999_999
 
+    /// The JSON Schema of `metrics`: exactly these keys, each type-checked.
+    public static var schema: JSONValue {
+        let salary = { (level: String) in
+            ContractSchema.number("\(level) salary; not negative.", minimum: 0, nullable: true)
+        }
+        return ContractSchema.object(
+            "The point's figures, read key by key: an unknown key rejects the job.",
+            required: ["demand_score", "job_postings_count"],
+            properties: [
+                "demand_score": ContractSchema.number("Demand score (any sign)."),
+                "job_postings_count": ContractSchema.integer(
+                    "Job postings counted.",
+                    range: 0...maxJobPostingsCount
+                ),
+                "growth_rate": ContractSchema.number("Growth rate (any sign).", nullable: true),
+                "avg_salary": [
+                    "type": ["object", "null"],
+                    "description": "Average salaries per level; each optional.",
+                    "properties": [
+                        "entry_level": salary("Entry-level"), "mid_level": salary("Mid-level"),
+                        "senior_level": salary("Senior-level"),
+                    ],
+                    "additionalProperties": false,
+                ],
+                "companies_hiring": [
+                    "type": ["array", "null"],
+                    "description": .string(
+                        "Companies hiring: at most \(maxCompanies) names of 1 to \(maxCompanyNameLength) code points."
+                    ),
+                    "maxItems": .integer(Int64(maxCompanies)),
+                    "items": ContractSchema.string(
+                        "A company name.",
+                        minLength: 1,
+                        maxLength: maxCompanyNameLength
+                    ),
+                ],
+            ],
+            additionalProperties: false
+        )
+    }
+
+    /// Metrics of these values (checked when the payload is read back).
     public init(
         demandScore: Double,
         jobPostingsCount: Int64,
@@ -67,6 +126,9 @@ public struct TrendMetrics: Sendable, Equatable {
             throw reader.invalid("job_postings_count", "required")
         }
         guard count >= 0 else { throw reader.invalid("job_postings_count", "must not be negative") }
+        guard count <= maxJobPostingsCount else {
+            throw reader.invalid("job_postings_count", "must be at most \(maxJobPostingsCount)")
+        }
         var metrics = TrendMetrics(demandScore: demandScore, jobPostingsCount: count)
         metrics.growthRate = try reader.number("growth_rate")
         switch object["avg_salary"] {
@@ -89,10 +151,12 @@ public struct TrendMetrics: Sendable, Equatable {
             }
             var names: [String] = []
             for value in values {
-                guard case .string(let name) = value, !name.isEmpty, name.count <= maxCompanyNameLength else {
+                // Length in code points, as JSON Schema's `maxLength` counts.
+                guard case .string(let name) = value, !name.isEmpty, name.unicodeScalars.count <= maxCompanyNameLength
+                else {
                     throw reader.invalid(
                         "companies_hiring",
-                        "expected non-empty strings of at most \(maxCompanyNameLength) characters"
+                        "expected non-empty strings of at most \(maxCompanyNameLength) Unicode code points"
                     )
                 }
                 names.append(name)

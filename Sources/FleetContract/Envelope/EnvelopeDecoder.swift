@@ -22,6 +22,7 @@ public struct EnvelopeDecoder: Sendable {
     /// The clock `created_at` is checked against; injectable for tests.
     public let now: @Sendable () -> Date
 
+    /// A decoder accepting `knownVersions`, checking `created_at` against `now`.
     public init(knownVersions: [String: Set<Int>], now: @escaping @Sendable () -> Date = { Date() }) {
         self.knownVersions = knownVersions
         self.now = now
@@ -36,6 +37,7 @@ public struct EnvelopeDecoder: Sendable {
             && key.utf8.count <= maximumIdempotencyKeyBytes && !key.utf8.contains(0)
     }
 
+    /// Decodes and checks a message body; a throw says why it is rejected.
     public func decode(_ body: [UInt8]) throws(EnvelopeRejection) -> JobEnvelope {
         guard body.count <= Self.maximumBytes else {
             throw EnvelopeRejection(.oversize, "body is \(body.count) bytes, the limit is \(Self.maximumBytes)")

@@ -3,12 +3,14 @@ import Foundation
 /// Reads typed fields out of a JSON object with errors that name the field: used for the envelope
 /// and, by job handlers, for payloads.
 public struct FieldReader: Sendable {
+    /// The object read.
     public let object: [String: JSONValue]
     /// Prefix of field names in errors, e.g. `payload.`.
     let path: String
     /// The rejection reason for a missing or ill-typed value.
     let reason: EnvelopeRejection.Reason
 
+    /// A reader of a payload: errors name `payload.<field>` and reject as `invalid_payload`.
     public init(payload: [String: JSONValue]) {
         self.init(object: payload, path: "payload.", reason: .invalidPayload)
     }
@@ -19,6 +21,7 @@ public struct FieldReader: Sendable {
         self.reason = reason
     }
 
+    /// The rejection for `field`, explained by `problem`.
     public func invalid(_ field: String, _ problem: String) -> EnvelopeRejection {
         EnvelopeRejection(reason, "\(path)\(field): \(problem)")
     }
@@ -27,6 +30,7 @@ public struct FieldReader: Sendable {
         EnvelopeRejection(reason == .invalidField ? .missingField : reason, "\(path)\(field): required")
     }
 
+    /// A string, or nil when the field is absent or null.
     public func optionalString(_ field: String) throws(EnvelopeRejection) -> String? {
         switch object[field] {
         case nil, .null?: return nil
@@ -35,6 +39,7 @@ public struct FieldReader: Sendable {
         }
     }
 
+    /// A string that must be present.
     public func string(_ field: String) throws(EnvelopeRejection) -> String {
         guard let value = try optionalString(field) else { throw missing(field) }
         return value
@@ -49,6 +54,8 @@ public struct FieldReader: Sendable {
         return value
     }
 
+    /// An integer, or nil when absent or null: a number written without a fraction or exponent (any
+    /// 64-bit value), or an integral one written with them below 10^15 in magnitude (`100.0`, `1e2`).
     public func optionalInt(_ field: String) throws(EnvelopeRejection) -> Int? {
         switch object[field] {
         case nil, .null?: return nil
@@ -58,6 +65,7 @@ public struct FieldReader: Sendable {
         }
     }
 
+    /// An integer within `range`, or nil when absent or null.
     public func optionalInt(_ field: String, in range: ClosedRange<Int>) throws(EnvelopeRejection) -> Int? {
         guard let value = try optionalInt(field) else { return nil }
         guard range.contains(value) else {
@@ -73,17 +81,20 @@ public struct FieldReader: Sendable {
         return uuid
     }
 
+    /// A lowercased UUID, or nil when absent or null.
     public func optionalUUID(_ field: String) throws(EnvelopeRejection) -> String? {
         guard object[field] != nil, object[field] != .null else { return nil }
         return try uuid(field)
     }
 
+    /// An RFC 3339 timestamp, or nil when absent or null.
     public func optionalTimestamp(_ field: String) throws(EnvelopeRejection) -> Date? {
         guard let text = try optionalString(field) else { return nil }
         guard let date = RFC3339.parse(text) else { throw invalid(field, "not an RFC 3339 timestamp") }
         return date
     }
 
+    /// An RFC 3339 timestamp that must be present.
     public func timestamp(_ field: String) throws(EnvelopeRejection) -> Date {
         guard let date = try optionalTimestamp(field) else { throw missing(field) }
         return date

@@ -15,10 +15,12 @@ public enum JSONParser {
     /// Arrays and objects nested deeper than this are refused.
     public static let maximumDepth = 64
 
+    /// Parses `bytes` as one JSON value.
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
         try bytes.withUnsafeBufferPointer { (buffer) throws(JSONParseError) in try parse(buffer) }
     }
 
+    /// Parses `text`'s UTF-8 as one JSON value.
     public static func parse(_ text: String) throws(JSONParseError) -> JSONValue {
         var text = text
         return try text.withUTF8 { buffer in Result { () throws(JSONParseError) in try parse(buffer) } }.get()
@@ -32,6 +34,7 @@ public enum JSONParser {
         return try (result ?? Result { () throws(JSONParseError) in try parse(Array(bytes)) }).get()
     }
 
+    /// Parses the bytes in place as one JSON value.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
         var reader = Reader(bytes: bytes)
         reader.skipWhitespace()
@@ -42,6 +45,7 @@ public enum JSONParser {
     }
 }
 
+/// Why the bytes are not one valid JSON value, and where.
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Where the problem is, in bytes from the start of the input.
     public let offset: Int
@@ -53,6 +57,7 @@ public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = "\(problem) at byte \(offset)"
     }
 
+    /// The message.
     public var description: String { message }
 }
 

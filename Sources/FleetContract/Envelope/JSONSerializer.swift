@@ -18,6 +18,49 @@ extension JSONValue {
 
     /// ``serialized()`` as a string.
     public var jsonText: String { String(decoding: serialized(), as: UTF8.self) }
+
+    /// JSON for files that people read and diff: what ``serialized()`` writes (same key order,
+    /// numbers and strings), with each member and element on a line of its own, indented by `indent`
+    /// spaces per level, `": "` after keys, and a final line feed. Empty arrays and objects stay `[]`
+    /// and `{}`. The same value always gives the same bytes.
+    public func prettySerialized(indent: Int = 2) -> [UInt8] {
+        var output: [UInt8] = []
+        writePretty(self, indent: indent, level: 0, into: &output)
+        output.append(UInt8(ascii: "\n"))
+        return output
+    }
+}
+
+private func writePretty(_ value: JSONValue, indent: Int, level: Int, into output: inout [UInt8]) {
+    func newline(_ level: Int) {
+        output.append(UInt8(ascii: "\n"))
+        output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * level))
+    }
+    switch value {
+    case .array(let elements) where !elements.isEmpty:
+        output.append(UInt8(ascii: "["))
+        for (position, element) in elements.enumerated() {
+            if position > 0 { output.append(UInt8(ascii: ",")) }
+            newline(level + 1)
+            writePretty(element, indent: indent, level: level + 1, into: &output)
+        }
+        newline(level)
+        output.append(UInt8(ascii: "]"))
+    case .object(let members) where !members.isEmpty:
+        output.append(UInt8(ascii: "{"))
+        let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        for (position, member) in sorted.enumerated() {
+            if position > 0 { output.append(UInt8(ascii: ",")) }
+            newline(level + 1)
+            write(member.key, into: &output)
+            output.append(contentsOf: ": ".utf8)
+            writePretty(member.value, indent: indent, level: level + 1, into: &output)
+        }
+        newline(level)
+        output.append(UInt8(ascii: "}"))
+    default:
+        write(value, into: &output)
+    }
 }
 
 private func write(_ value: JSONValue, into output: inout [UInt8]) {

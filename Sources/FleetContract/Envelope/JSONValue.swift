@@ -8,6 +8,7 @@ public enum JSONValue: Sendable, Equatable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// The value's JSON type as errors name it: `null`, `boolean`, `number`, `string`, `array`, `object`.
     public var kind: String {
         switch self {
         case .null: return "null"
@@ -21,6 +22,7 @@ public enum JSONValue: Sendable, Equatable {
 }
 
 extension JSONValue: Codable {
+    /// Decodes any JSON value.
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -40,6 +42,7 @@ extension JSONValue: Codable {
         }
     }
 
+    /// Encodes the value as it is.
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {

@@ -4,13 +4,20 @@ import Foundation
 public struct JobEnvelope: Sendable, Equatable {
     /// Lowercased UUID; unique per job.
     public let id: String
+    /// The job type, e.g. `enrollment.update`.
     public let type: String
+    /// The payload's schema version.
     public let version: Int
+    /// When the producer created the job; orders a job and the one undoing it.
     public let createdAt: Date
+    /// Two jobs of a type with the same key take effect once within the dedup window.
     public let idempotencyKey: String?
+    /// The job does not run earlier.
     public let notBefore: Date?
+    /// The type's payload.
     public let payload: [String: JSONValue]
 
+    /// An envelope of these fields, as given (``EnvelopeDecoder`` checks decoded ones).
     public init(
         id: String,
         type: String,

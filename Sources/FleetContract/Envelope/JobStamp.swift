@@ -15,11 +15,13 @@ public struct JobStamp: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// The job's lowercase UUID.
     public let id: String
 
+    /// The stamp of a job created at `createdAt` (cut to whole milliseconds) with `id`.
     public init(createdAt: Date, id: String) {
         self.milliseconds = Int64((createdAt.timeIntervalSince1970 * 1000).rounded(.down))
         self.id = id
     }
 
+    /// The stamp of `envelope`.
     public init(_ envelope: JobEnvelope) {
         self.init(createdAt: envelope.createdAt, id: envelope.id)
     }
@@ -36,13 +38,16 @@ public struct JobStamp: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.id = id
     }
 
+    /// The time, in whole milliseconds.
     public var createdAt: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     /// `<RFC 3339 UTC with milliseconds> <id>`: sorts as text in stamp order.
     public var text: String { "\(RFC3339.format(millisecondsSince1970: milliseconds)) \(id)" }
 
+    /// The ``text``.
     public var description: String { text }
 
+    /// Stamp order: time, then id.
     public static func < (lhs: JobStamp, rhs: JobStamp) -> Bool {
         (lhs.milliseconds, lhs.id) < (rhs.milliseconds, rhs.id)
     }
