@@ -102,6 +102,13 @@ t=$SECONDS
 bash "$REPO/scripts/docs.sh"
 docs_s=$((SECONDS - t))
 
+# Issue 11: doc comments on at least 80% of the public declarations of the libraries API servers
+# and operators import (read from the build above).
+phase="doc coverage"
+echo "test.sh: scripts/doc-coverage.sh --min 80"
+bash "$REPO/scripts/doc-coverage.sh" --no-build --min 80 \
+    AMQP Postgres Redis MongoDB Bolt ServiceURL FleetContract FleetProducer FleetOutbox
+
 phase="tests"
 t=$SECONDS
 # Swift Testing runs tests in parallel by itself; no --parallel (that is XCTest's process mode).
