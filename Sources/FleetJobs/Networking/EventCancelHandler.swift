@@ -28,7 +28,7 @@ public struct EventCancelHandler: JobHandler {
 
     public func handle(_ job: EventCancel, context: JobContext) async throws -> JobOutcome {
         try await writer.apply(
-            EventRegistrationPayload(userId: job.userId, eventId: job.eventId),
+            job,
             envelope: context.envelope
         )
     }

@@ -61,7 +61,7 @@ public struct EventRegisterHandler: JobHandler {
 
     public func handle(_ job: EventRegister, context: JobContext) async throws -> JobOutcome {
         try await writer.apply(
-            EventRegistrationPayload(userId: job.userId, eventId: job.eventId),
+            job,
             envelope: context.envelope
         )
     }

@@ -15,7 +15,7 @@ import Redis
 /// ``fenceRecoveries`` times per job). If the counter was already at or above it, a newer holder
 /// wrote while this lease was running late: `lock_lost`, retried on the schedule as before.
 struct EventRegistrationWriter: Sendable {
-    typealias Payload = EventRegistrationPayload
+    typealias Payload = any EventRegistrationJob
     let query: String
     let graph: BoltClient
     let redis: RedisClient

@@ -4,7 +4,7 @@ import FleetCore
 import FleetStoreKit
 
 enum Mentorship {
-    static func parameters(_ payload: MentorshipPayload, _ envelope: JobEnvelope) -> [String: BoltValue] {
+    static func parameters(_ payload: some MentorshipJob, _ envelope: JobEnvelope) -> [String: BoltValue] {
         let stamp = JobStamp(envelope)
         return [
             "user": .string(payload.userId), "mentor": .string(payload.mentorUserId),

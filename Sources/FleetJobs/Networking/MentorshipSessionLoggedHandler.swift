@@ -13,8 +13,7 @@ public struct MentorshipSessionLoggedHandler: JobHandler {
     public init(graph: BoltClient) { self.graph = graph }
 
     public func handle(_ job: MentorshipSessionLogged, context: JobContext) async throws -> JobOutcome {
-        let payload = MentorshipPayload(userId: job.userId, mentorUserId: job.mentorUserId)
-        let result = try await graph.run(Self.query, parameters: Mentorship.parameters(payload, context.envelope))
+        let result = try await graph.run(Self.query, parameters: Mentorship.parameters(job, context.envelope))
         return result.rows.isEmpty ? .alreadyApplied : .applied
     }
 
