@@ -92,6 +92,7 @@ public struct LightLoadWorker: Sendable {
             queue: topology.queue(named: NoOpJob.jobType)!,
             topology: topology,
             registry: registry,
+            classifier: FailureClassifier(),  // no-op jobs touch no store
             amqp: configuration.amqp,
             concurrency: concurrency,
             stats: stats,

@@ -32,12 +32,14 @@ import Synchronization
 /// job's dedup key). Per key, the first copies still arrive in `seq` order.
 ///
 /// **Failures.** A row the broker returns as unroutable (no queue bound for its type) is marked
-/// failed (`failed_at`, `failure` = the reason) and kept for an operator; so is a row whose stored
+/// failed (`failed_at`, `failure` = the reason) and kept for an operator; so is a row the broker
+/// refuses with 406 PRECONDITION_FAILED (e.g. over its `max_message_size`) and a row whose stored
 /// envelope cannot be read. The key's later rows go on without it. An operator re-sends a failed
 /// row with `UPDATE fleet_outbox SET failed_at = NULL, failure = NULL WHERE seq = …` (it is then
 /// published after the key's rows already sent). Any other publish failure (broker unreachable,
-/// nack, channel error) leaves the row and the rest of its key unsent, counts an attempt with
-/// `last_error`, and the relay tries again after a pause doubling up to 10 s.
+/// nack, channel error, no confirm within `publishTimeout`) leaves the row and the rest of its key
+/// unsent and counts an attempt with `last_error`; the row is tried again in the next batch, and
+/// when a batch published nothing the relay first pauses, doubling from 250 ms up to 10 s.
 ///
 /// **Polling.** The relay polls (our libpq client does not deliver NOTIFY): when a batch comes back
 /// short it sleeps `pollInterval` before the next, else it goes on at once. A job therefore waits
@@ -61,6 +63,11 @@ public final class OutboxRelay: Sendable {
         public var maximumBackoff: Duration
         /// Shown as `application_name` in `pg_stat_activity` (at most 63 bytes are kept).
         public var name: String
+        /// How long one row's publish may wait for its confirm (retries through a broker loss
+        /// included) before the row is left unsent for a later batch: the batch's transaction and
+        /// its keys' locks stay open meanwhile, and a blocked broker (a memory or disk alarm) would
+        /// otherwise hold them, and a SIGTERM, forever.
+        public var publishTimeout: Duration
 
         /// `fleet outbox relay <pid> <host name>`.
         public static var defaultName: String {
@@ -70,14 +77,16 @@ public final class OutboxRelay: Sendable {
             return "fleet outbox relay \(getpid()) \(name)"
         }
 
-        /// The defaults are the CLI's: 200 rows, 200 ms, pruning hourly with 7-day windows, 10 s.
+        /// The defaults are the CLI's: 200 rows, 200 ms, pruning hourly with 7-day windows, 10 s,
+        /// and 30 s for a confirm.
         public init(
             batchSize: Int = 200,
             pollInterval: Duration = .milliseconds(200),
             pruneInterval: Duration? = .seconds(3600),
             retention: OutboxRetention = OutboxRetention(),
             maximumBackoff: Duration = .seconds(10),
-            name: String = Options.defaultName
+            name: String = Options.defaultName,
+            publishTimeout: Duration = .seconds(30)
         ) {
             self.batchSize = max(1, batchSize)
             self.pollInterval = pollInterval
@@ -85,6 +94,7 @@ public final class OutboxRelay: Sendable {
             self.retention = retention
             self.maximumBackoff = maximumBackoff
             self.name = name
+            self.publishTimeout = publishTimeout
         }
     }
 
@@ -243,6 +253,7 @@ public final class OutboxRelay: Sendable {
         let outcome = try await postgres.withConnection { connection in
             try self.name(connection)
             return try connection.transaction { connection -> BatchOutcome in
+                try connection.query("SET LOCAL lock_timeout = '5s'")
                 let rows = try self.claim(on: connection)
                 guard !rows.isEmpty else { return BatchOutcome() }
                 let results = Self.blockingWait { await self.publish(rows) }
@@ -295,9 +306,11 @@ public final class OutboxRelay: Sendable {
         FOR UPDATE OF o SKIP LOCKED
         """
 
-    /// The unsent rows after the claimed heads, of the same keys. Nobody else can hold them: for
-    /// any other relay the heads we lock are unsent, so these are not heads. Hence no SKIP LOCKED,
-    /// which could skip one row of a key and take the next.
+    /// The unsent rows after the claimed heads, of the same keys. No SKIP LOCKED, which could skip
+    /// one row of a key and take the next. Another relay holds one of them only when an operator
+    /// re-sent a failed row of the key (it became a head again): the batch's `lock_timeout` then
+    /// ends this batch, which is rolled back and retried, rather than letting two relays wait for
+    /// each other.
     static let claimFollowersSQL = """
         SELECT o.seq, o.ordering_key, o.envelope_id::text AS envelope_id, o.job_type, o.envelope, o.traceparent
         FROM fleet_outbox h
@@ -381,13 +394,48 @@ public final class OutboxRelay: Sendable {
         } catch {
             return .failed("stored envelope cannot be published: \(error)")
         }
-        do {
+        let producer = self.producer
+        let outcome = await Self.within(options.publishTimeout) {
             try await producer.publish(envelope: envelope, body: row.body, traceparent: row.traceparent)
+        }
+        switch outcome {
+        case nil:
+            return .deferred("no confirm within \(options.publishTimeout)")
+        case .success?:
             return .sent
-        } catch let error as AMQPError where error.code == .unroutable {
+        case .failure(let error as AMQPError)? where error.code == .unroutable:
             return .failed("unroutable: \(error.message)")
-        } catch {
+        case .failure(let error as AMQPError)? where error.replyCode == 406:
+            // PRECONDITION_FAILED for this message (e.g. larger than the broker's max_message_size):
+            // sending it again cannot succeed, and it would hold its key's later rows forever.
+            return .failed("refused: \(error.message)")
+        case .failure(let error)?:
             return .deferred("\(error)")
+        }
+    }
+
+    /// The result of `operation`, or nil when it has not finished after `limit`. The operation is
+    /// left running (a publish cannot be taken back); its late result is dropped.
+    static func within(
+        _ limit: Duration,
+        _ operation: @escaping @Sendable () async throws -> Void
+    ) async -> Result<Void, any Error>? {
+        let waiter = FirstResult()
+        return await withCheckedContinuation { continuation in
+            waiter.waiting.withLock { $0 = continuation }
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                waiter.resume(nil)
+            }
+            Task {
+                do {
+                    try await operation()
+                    waiter.resume(.success(()))
+                } catch {
+                    waiter.resume(.failure(error))
+                }
+                timer.cancel()
+            }
         }
     }
 
@@ -504,6 +552,18 @@ public final class OutboxRelay: Sendable {
         }
         semaphore.wait()
         return result.value.withLock { $0! }
+    }
+}
+
+/// The first of a publish and its timer to finish resumes the waiting batch; the other is dropped.
+private final class FirstResult: Sendable {
+    let waiting = Mutex<CheckedContinuation<Result<Void, any Error>?, Never>?>(nil)
+
+    func resume(_ result: Result<Void, any Error>?) {
+        waiting.withLock { waiting in
+            waiting?.resume(returning: result)
+            waiting = nil
+        }
     }
 }
 

@@ -68,6 +68,9 @@ public final class JobProducer: Sendable {
     ///   - traceparent: W3C trace context, carried into the worker's logs and follow-up jobs.
     /// - Throws: `EnvelopeRejection` when the job breaks a rule (nothing is published),
     ///   `AMQPError` when the broker refused it or stayed unreachable for the whole ``PublishRetry``.
+    ///   Only `.unroutable` and `.closed` prove nothing was stored: after a connection loss an earlier
+    ///   attempt may have reached the queue, so a caller that publishes again should reuse the
+    ///   idempotency key (a new call without one makes a new job).
     @discardableResult
     public func enqueue<Job: JobDefinition>(
         _ job: Job,
@@ -97,6 +100,9 @@ public final class JobProducer: Sendable {
     ///   - traceparent: W3C trace context, carried into the worker's logs and follow-up jobs.
     /// - Throws: `EnvelopeRejection` when the job breaks a rule (nothing is published),
     ///   `AMQPError` when the broker refused it or stayed unreachable for the whole ``PublishRetry``.
+    ///   Only `.unroutable` and `.closed` prove nothing was stored: after a connection loss an earlier
+    ///   attempt may have reached the queue, so a caller that publishes again should reuse the
+    ///   idempotency key (a new call without one makes a new job).
     @discardableResult
     public func enqueue(
         type: String,
@@ -139,7 +145,8 @@ public final class JobProducer: Sendable {
     ///   - body: the bytes to publish, normally `envelope.encoded()` as ``validated(_:)`` returns them.
     ///   - traceparent: W3C trace context, sent in the `traceparent` header.
     /// - Throws: `AMQPError` when the broker refused the message (`.unroutable`: no queue is bound for
-    ///   its type) or stayed unreachable for the whole ``PublishRetry``.
+    ///   its type) or stayed unreachable for the whole ``PublishRetry``; as for ``enqueue(_:idempotencyKey:notBefore:traceparent:)``,
+    ///   only `.unroutable` and `.closed` prove the message was not stored.
     public func publish(envelope: JobEnvelope, body: [UInt8], traceparent: String? = nil) async throws {
         var headers: AMQPTable = [:]
         if let traceparent { headers[JobMessage.traceparentHeader] = .string(traceparent) }

@@ -57,11 +57,13 @@ struct OutboxRelayCommand: AsyncParsableCommand {
             row unsent, and it is published again, as the same envelope (same id), which workers apply \
             once.
 
-            Failures: a row the broker returns as unroutable (no queue bound for its job type) gets \
-            failed_at and failure (the reason), is kept for an operator and is not retried; the key's \
-            later rows go on. Any other publish failure leaves the row unsent (attempts and last_error \
-            record it) and the relay tries again after a pause doubling from 250 ms to 10 s. Database \
-            errors after the start are retried the same way.
+            Failures: a row the broker returns as unroutable (no queue bound for its job type) or \
+            refuses with 406 (e.g. over its max_message_size) gets failed_at and failure (the reason), \
+            is kept for an operator and is not retried; the key's later rows go on. Any other publish \
+            failure, or no confirm within 30 s, leaves the row unsent (attempts and last_error record \
+            it) and it is tried again in the next batch; a batch that published nothing is followed by \
+            a pause doubling from 250 ms to 10 s. Database errors after the start are retried the same \
+            way.
 
             Polling: when a batch finds fewer than --batch-size rows, the relay waits --poll-interval \
             before the next; otherwise it goes on at once (LISTEN/NOTIFY is not used).

@@ -34,12 +34,13 @@ public struct QueueConsumer: Service {
     ///   (``BlockingExecutor``), where its store calls run without a hand-off each; off by default,
     ///   so that a worker whose jobs never block starts no such thread.
     /// - Parameter classifier: decides retry or dead-letter for a failure; give it the rules of the
-    ///   stores the handlers use (FleetStoreKit's `FailureClassifier.stores`).
+    ///   stores the handlers use (FleetStoreKit's `FailureClassifier.stores`). Required: without
+    ///   them a store's outage or refusal would be an `unexpected_error`.
     public init(
         queue: Topology.Queue,
         topology: Topology,
         registry: JobRegistry,
-        classifier: FailureClassifier = FailureClassifier(),
+        classifier: FailureClassifier,
         amqp: AMQPConfiguration,
         concurrency: Int? = nil,
         drainTimeout: Duration = .seconds(20),
