@@ -5,7 +5,8 @@ import FleetStoreKit
 import Foundation
 import Redis
 
-/// `event.register` and `event.cancel` `{user_id, event_id}` → Neo4j
+/// `event.register` and `event.cancel` `{user_id, event_id}` (``EventRegisterHandler``,
+/// ``EventCancelHandler``) → Neo4j
 /// `(:User)-[:REGISTERED_FOR {registration_date, status}]->(:Event)`, at most one relationship per
 /// user and event.
 ///
@@ -39,7 +40,7 @@ import Redis
 /// ``RedisLock``): in memory within a worker process, each taking the lease over from the previous
 /// holder with a new fence, and across processes woken by the release; so 1,000 registrations for
 /// one event run one after another at the speed of the graph write.
-public struct EventRegisterHandler: JobHandler {
+public struct EventRegistrationHandler<Job: EventRegistrationJob & EventRegistrationQuery>: JobHandler {
     let writer: EventRegistrationWriter
 
     public init(
@@ -50,7 +51,7 @@ public struct EventRegisterHandler: JobHandler {
         fenceRetention: Duration? = NetworkingGraph.eventFenceRetention
     ) {
         writer = EventRegistrationWriter(
-            query: EventRegistrationWriter.registerQuery,
+            query: Job.graphQuery,
             graph: graph,
             redis: redis,
             lockLease: lockLease,
@@ -59,10 +60,28 @@ public struct EventRegisterHandler: JobHandler {
         )
     }
 
-    public func handle(_ job: EventRegister, context: JobContext) async throws -> JobOutcome {
-        try await writer.apply(
-            job,
-            envelope: context.envelope
-        )
+    public func handle(_ job: Job, context: JobContext) async throws -> JobOutcome {
+        try await writer.apply(job, envelope: context.envelope)
     }
+}
+
+/// `event.register`: see ``EventRegistrationHandler``.
+public typealias EventRegisterHandler = EventRegistrationHandler<EventRegister>
+/// `event.cancel`: see ``EventRegistrationHandler``.
+public typealias EventCancelHandler = EventRegistrationHandler<EventCancel>
+
+/// The graph write of a registration job, run by ``EventRegistrationWriter`` under the event's lock.
+public protocol EventRegistrationQuery {
+    /// The Cypher text, with the writer's parameters.
+    static var graphQuery: String { get }
+}
+
+extension EventRegister: EventRegistrationQuery {
+    /// Registers under the event's lock (``EventRegistrationWriter/registerQuery``).
+    public static var graphQuery: String { EventRegistrationWriter.registerQuery }
+}
+
+extension EventCancel: EventRegistrationQuery {
+    /// Cancels under the event's lock (``EventRegistrationWriter/cancelQuery``).
+    public static var graphQuery: String { EventRegistrationWriter.cancelQuery }
 }
