@@ -15,29 +15,7 @@ struct EnrollmentOrderTests {
     static let logger = Logger(label: "test")
 
     func withDatabase(_ body: (PostgresClient) async throws -> Void) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        var configuration = try PostgresConfiguration(
-            url: environment["FLEET_POSTGRES_URL"] ?? FleetConfiguration.defaultPostgresURL
-        )
-        let adminDatabase = configuration.database
-        let name = "it_order_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = PostgresClient(configuration: configuration, maxConnections: 1)
-        try await admin.query("CREATE DATABASE \(name)")
-        configuration.database = name
-        let postgres = PostgresClient(configuration: configuration, maxConnections: 8)
-        do {
-            _ = try await PostgresMigrations.migrate(postgres)
-            try await body(postgres)
-        } catch {
-            await postgres.shutdown()
-            _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-            await admin.shutdown()
-            throw error
-        }
-        await postgres.shutdown()
-        configuration.database = adminDatabase
-        _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        await admin.shutdown()
+        try await FreshDatabase.with("it_order", maxConnections: 8) { postgres, _ in try await body(postgres) }
     }
 
     static func job(

@@ -15,25 +15,10 @@ struct LedgerKeyLimitTests {
 
     /// Runs `body` against a fresh, migrated database, then drops it.
     func withMigratedDatabase(_ body: (PostgresClient) async throws -> Void) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        var configuration = try PostgresConfiguration(
-            url: environment["FLEET_POSTGRES_URL"] ?? FleetConfiguration.defaultPostgresURL
-        )
-        let name = "it_ledger_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = PostgresClient(configuration: configuration, maxConnections: 1)
-        try await admin.query("CREATE DATABASE \(name)")
-        configuration.database = name
-        let client = PostgresClient(configuration: configuration, maxConnections: 2)
-        do {
-            let applied = try await PostgresMigrations.migrate(client)
+        try await FreshDatabase.with("it_ledger", maxConnections: 2) { client, applied in
             #expect(applied.contains("0005"))
             try await body(client)
-        } catch {
-            Issue.record(error)
         }
-        await client.shutdown()
-        _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        await admin.shutdown()
     }
 
     func envelope(key: String?) -> JobEnvelope {

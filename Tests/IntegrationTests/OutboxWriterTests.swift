@@ -20,27 +20,10 @@ struct OutboxWriterTests {
 
     /// A fresh database, migrated unless `migrate` is false; dropped afterwards.
     static func withDatabase(migrate: Bool = true, _ body: (PostgresClient) async throws -> Void) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        var configuration = try PostgresConfiguration(
-            url: environment["FLEET_POSTGRES_URL"] ?? FleetConfiguration.defaultPostgresURL
-        )
-        let name = "it_outbox_\(UInt32.random(in: 0...UInt32.max))"
-        let admin = PostgresClient(configuration: configuration, maxConnections: 1)
-        try await admin.query("CREATE DATABASE \(name)")
-        configuration.database = name
-        let client = PostgresClient(configuration: configuration, maxConnections: 4)
-        do {
-            if migrate {
-                let applied = try await PostgresMigrations.migrate(client)
-                #expect(applied.contains("0007"))
-            }
+        try await FreshDatabase.with("it_outbox", migrate: migrate) { client, applied in
+            if migrate { #expect(applied.contains("0007")) }
             try await body(client)
-        } catch {
-            Issue.record(error)
         }
-        await client.shutdown()
-        _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        await admin.shutdown()
     }
 
     static func rows(_ client: PostgresClient) async throws -> PostgresRows {
