@@ -65,11 +65,6 @@ public enum JobContract {
         MentorshipSessionLogged.self,
     ]
 
-    /// The definition of `type`, if the contract has one.
-    public static func definition(of type: String) -> (any JobDefinition.Type)? {
-        definitions.first { $0.jobType == type }
-    }
-
     /// Each type's accepted versions, for ``EnvelopeDecoder``.
     public static var knownVersions: [String: Set<Int>] {
         Dictionary(uniqueKeysWithValues: definitions.map { ($0.jobType, $0.versions) })
@@ -118,13 +113,5 @@ public enum JobContract {
             ],
             additionalProperties: true
         )
-    }
-
-    /// Validates `envelope`'s payload against its type's definition.
-    public static func validatePayload(of envelope: JobEnvelope) throws(EnvelopeRejection) {
-        guard let definition = definition(of: envelope.type) else {
-            throw EnvelopeRejection(.unknownType, "no job type \(envelope.type) in the contract")
-        }
-        _ = try definition.parse(envelope)
     }
 }

@@ -33,10 +33,16 @@ public struct JobValidator: Sendable {
     public func validated(_ envelope: JobEnvelope) throws(EnvelopeRejection) -> [UInt8] {
         let body = envelope.encoded()
         try decoder.validate(envelope, encodedSize: body.count)
+        try validatePayload(of: envelope)
+        return body
+    }
+
+    /// Checks `envelope`'s payload against its type's definition (its envelope already checked, e.g.
+    /// by ``EnvelopeDecoder/decode(_:)``).
+    public func validatePayload(of envelope: JobEnvelope) throws(EnvelopeRejection) {
         guard let definition = definitions[envelope.type] else {
             throw EnvelopeRejection(.unknownType, "no job type \(envelope.type) in \(owner)'s contract")
         }
         _ = try definition.parse(envelope)
-        return body
     }
 }

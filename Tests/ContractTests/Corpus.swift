@@ -16,6 +16,8 @@ enum Corpus {
 
     /// The clock the envelope decoder checks `created_at` against.
     static let now = RFC3339.parse("2026-11-29T00:00:00Z")!
+    /// The contract's payload rules, as the workers apply them.
+    static let validator = JobValidator(now: { now })
 
     static let userId = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
     static let otherUserId = "16fd2706-8baf-433b-82eb-8c7fada847da"
@@ -357,7 +359,7 @@ enum Corpus {
         let decoder = EnvelopeDecoder(knownVersions: JobContract.knownVersions, now: { now })
         do {
             let envelope = try decoder.decode(instance.serialized())
-            try JobContract.validatePayload(of: envelope)
+            try validator.validatePayload(of: envelope)
             return true
         } catch {
             return false
