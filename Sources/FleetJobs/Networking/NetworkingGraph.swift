@@ -4,13 +4,13 @@ import FleetCore
 import FleetStoreKit
 import Foundation
 
-/// What the networking jobs share: the applied-job record, payload rules and timestamps.
+/// What the networking jobs share: the rules of their graph writes, and their timestamps.
 ///
 /// **Exactly once** through ``GraphJobClaim``: each write opens with its `claimJob`.
 ///
-/// **Data only.** The query text is fixed; parameters are UUIDs checked by ``FieldReader/uuid(_:)``,
-/// job keys made safe and short by ``GraphJobClaim/jobKey(_:)``, job stamps (an RFC 3339 time and the envelope's
-/// validated id), timestamps and integers made here, all together well under 1 KB. FalkorDB splices
+/// **Data only.** The query text is fixed; parameters are UUIDs checked by the job definitions
+/// (``EventRegistrationJob``, ``MentorshipJob``), job keys made safe and short by
+/// ``GraphJobClaim/jobKey(_:)``, job stamps (an RFC 3339 time and the envelope's validated id), timestamps and integers made here, all together well under 1 KB. FalkorDB splices
 /// string parameters into the query text without escaping and crashes on parameters of a few KB, so
 /// no payload text other than a validated UUID may ever reach it.
 ///
