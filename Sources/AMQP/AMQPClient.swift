@@ -24,11 +24,16 @@ public final class AMQPClient: Sendable {
         public let queue: String
         /// Unacked deliveries the broker may push to this consumer.
         public let prefetch: UInt16
+        /// Bodies over this many bytes are dropped as they arrive, unread: such a delivery comes
+        /// with ``AMQPDelivery/oversizeBodySize`` set. nil: no cap. (One connection serves every
+        /// subscription of a client, so the largest cap of them applies to all.)
+        public let maxBodySize: Int?
 
         /// Consumes `queue` with a prefetch (QoS) window of `prefetch` unacked deliveries.
-        public init(queue: String, prefetch: UInt16) {
+        public init(queue: String, prefetch: UInt16, maxBodySize: Int? = nil) {
             self.queue = queue
             self.prefetch = prefetch
+            self.maxBodySize = maxBodySize
         }
     }
 
@@ -302,6 +307,7 @@ public final class AMQPClient: Sendable {
 
     private func connect(_ state: ThreadState) throws -> AMQPConnection {
         let connection = try AMQPConnection.open(configuration)
+        connection.maxBodySize = subscriptions.map { $0.maxBodySize ?? .max }.max() ?? .max
         do {
             try connection.enableConfirms()
             state.reset()
@@ -446,7 +452,8 @@ public final class AMQPClient: Sendable {
             let exchange,
             let routingKey,
             let properties,
-            let body
+            let body,
+            let oversizeBodySize
         ):
             // Every tag, even one no consumer takes any more: a `multiple` ack must never pass it.
             state.unsettled.append(deliveryTag)
@@ -460,7 +467,8 @@ public final class AMQPClient: Sendable {
                     exchange: exchange,
                     routingKey: routingKey,
                     queue: queue,
-                    generation: state.generation
+                    generation: state.generation,
+                    oversizeBodySize: oversizeBodySize
                 )
             )
         case .confirm(let deliveryTag, let multiple, let ack):

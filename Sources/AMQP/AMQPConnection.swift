@@ -13,6 +13,9 @@ public final class AMQPConnection: @unchecked Sendable {
     private var openChannels: Set<UInt16> = []
     /// Messages published on this connection: the sequence number of the last one, for confirms.
     var publishedCount: UInt64 = 0
+    /// The largest message body read into memory. A longer one is read off the socket and dropped
+    /// as it arrives, and comes out as a delivery with an empty body and ``AMQPDelivery/oversizeBodySize``.
+    public var maxBodySize = Int.max
 
     /// Channel used for consuming and acks.
     public static let consumeChannel: UInt16 = 1
@@ -230,17 +233,20 @@ public final class AMQPConnection: @unchecked Sendable {
         try check(reply, "basic.get \(queue)")
         guard reply.reply.id == FLEET_AMQP_BASIC_GET_OK else { return nil }
         let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
-        var (properties, body) = try readContent(channel: Self.consumeChannel)
+        let (deliveryTag, redelivered) = (ok.delivery_tag, ok.redelivered != 0)
+        let (exchange, routingKey) = (ok.exchange.string, ok.routing_key.string)
+        var (properties, body, oversizeBodySize) = try readContent(channel: Self.consumeChannel)
         properties.headers[Self.publishSequenceHeader] = nil
         return AMQPDelivery(
             body: body,
             properties: properties,
-            deliveryTag: ok.delivery_tag,
-            redelivered: ok.redelivered != 0,
-            exchange: ok.exchange.string,
-            routingKey: ok.routing_key.string,
+            deliveryTag: deliveryTag,
+            redelivered: redelivered,
+            exchange: exchange,
+            routingKey: routingKey,
             queue: queue,
-            generation: 0
+            generation: 0,
+            oversizeBodySize: oversizeBodySize
         )
     }
 
@@ -284,7 +290,8 @@ public final class AMQPConnection: @unchecked Sendable {
             exchange: String,
             routingKey: String,
             properties: AMQPProperties,
-            body: [UInt8]
+            body: [UInt8],
+            oversizeBodySize: UInt64?
         )
         /// Publisher confirm: `ack` false is a broker nack.
         case confirm(deliveryTag: UInt64, multiple: Bool, ack: Bool)
@@ -309,7 +316,7 @@ public final class AMQPConnection: @unchecked Sendable {
             let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
             let (consumerTag, exchange, routingKey) =
                 (deliver.consumer_tag.string, deliver.exchange.string, deliver.routing_key.string)
-            var (properties, body) = try readContent(channel: frame.channel)
+            var (properties, body, oversizeBodySize) = try readContent(channel: frame.channel)
             properties.headers[Self.publishSequenceHeader] = nil
             return .delivery(
                 consumerTag: consumerTag,
@@ -318,7 +325,8 @@ public final class AMQPConnection: @unchecked Sendable {
                 exchange: exchange,
                 routingKey: routingKey,
                 properties: properties,
-                body: body
+                body: body,
+                oversizeBodySize: oversizeBodySize
             )
         case FLEET_AMQP_BASIC_ACK:
             let ack = method.decoded.assumingMemoryBound(to: amqp_basic_ack_t.self).pointee
@@ -329,7 +337,7 @@ public final class AMQPConnection: @unchecked Sendable {
         case FLEET_AMQP_BASIC_RETURN:
             let returned = method.decoded.assumingMemoryBound(to: amqp_basic_return_t.self).pointee
             let (code, text) = (Int(returned.reply_code), returned.reply_text.string)
-            let (properties, _) = try readContent(channel: frame.channel)
+            let (properties, _, _) = try readContent(channel: frame.channel)
             return .returned(properties: properties, replyCode: code, replyText: text)
         case FLEET_AMQP_BASIC_CANCEL:
             let cancel = method.decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
@@ -353,14 +361,53 @@ public final class AMQPConnection: @unchecked Sendable {
         }
     }
 
-    /// Reads the header and body frames that follow a deliver, get-ok or return.
-    private func readContent(channel: UInt16) throws -> (AMQPProperties, [UInt8]) {
+    /// Reads the header and body frames that follow a deliver, get-ok or return, frame by frame so
+    /// that the header's `body_size` decides before any body byte is kept: a body over
+    /// ``maxBodySize`` is read off the socket and dropped fragment by fragment (memory stays flat,
+    /// whatever the broker accepted), and only its size comes back. Each frame's buffer is released
+    /// as soon as it is copied, so a kept body costs its own size once.
+    ///
+    /// The broker writes all frames of one content together (RabbitMQ's writer sends a method and
+    /// its content as one unit), so a frame of another channel in between is a protocol error here.
+    private func readContent(channel: UInt16) throws -> (AMQPProperties, [UInt8], oversizeBodySize: UInt64?) {
         let state = try live()
-        var message = amqp_message_t()
-        let reply = amqp_read_message(state, channel, &message, 0)
-        try check(reply, "reading message content")
-        defer { amqp_destroy_message(&message) }
-        return (AMQPProperties(message.properties), message.body.array)
+        var frame = try contentFrame(channel: channel, type: UInt8(AMQP_FRAME_HEADER))
+        let bodySize = frame.payload.properties.body_size
+        let properties = AMQPProperties(
+            frame.payload.properties.decoded.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee
+        )
+        amqp_maybe_release_buffers_on_channel(state, channel)
+        let keep = bodySize <= UInt64(max(maxBodySize, 0))
+        var body: [UInt8] = []
+        if keep { body.reserveCapacity(Int(bodySize)) }
+        var received: UInt64 = 0
+        while received < bodySize {
+            frame = try contentFrame(channel: channel, type: UInt8(AMQP_FRAME_BODY))
+            let fragment = frame.payload.body_fragment
+            received += UInt64(fragment.len)
+            if keep, fragment.len > 0, let bytes = fragment.bytes {
+                body.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: fragment.len))
+            }
+            amqp_maybe_release_buffers_on_channel(state, channel)
+        }
+        guard received == bodySize else {
+            throw error(.connection, "reading message content: \(received) body bytes, the header said \(bodySize)")
+        }
+        return (properties, body, keep ? nil : bodySize)
+    }
+
+    /// The next frame, which must be a content frame of `type` on `channel`.
+    private func contentFrame(channel: UInt16, type: UInt8) throws -> amqp_frame_t {
+        var frame = amqp_frame_t()
+        try checkStatus(amqp_simple_wait_frame(try live(), &frame), "reading message content")
+        guard frame.channel == channel, frame.frame_type == type else {
+            throw error(
+                .connection,
+                "reading message content: expected a frame of type \(type) on channel \(channel), "
+                    + "got type \(frame.frame_type) on channel \(frame.channel)"
+            )
+        }
+        return frame
     }
 
     // MARK: - Errors

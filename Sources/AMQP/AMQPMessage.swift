@@ -89,6 +89,10 @@ public struct AMQPDelivery: Sendable {
     public let receivedAt: ContinuousClock.Instant
     /// Identifies the connection it arrived on: an ack on a later connection would be meaningless.
     let generation: UInt64
+    /// Set when the content header announced a body over the connection's cap
+    /// (``AMQPConnection/maxBodySize``): the body was read and dropped unseen, `body` is empty, and
+    /// this is its size. The broker still holds the message whole until it is settled.
+    public let oversizeBodySize: UInt64?
 
     init(
         body: [UInt8],
@@ -99,7 +103,8 @@ public struct AMQPDelivery: Sendable {
         routingKey: String,
         queue: String,
         generation: UInt64,
-        receivedAt: ContinuousClock.Instant = .now
+        receivedAt: ContinuousClock.Instant = .now,
+        oversizeBodySize: UInt64? = nil
     ) {
         self.body = body
         self.properties = properties
@@ -110,5 +115,6 @@ public struct AMQPDelivery: Sendable {
         self.queue = queue
         self.generation = generation
         self.receivedAt = receivedAt
+        self.oversizeBodySize = oversizeBodySize
     }
 }

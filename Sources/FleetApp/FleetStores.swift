@@ -6,8 +6,9 @@ import MongoDB
 import Postgres
 import Redis
 
-/// The store clients one worker process shares among its handlers. Each pool connects on first
-/// use, so a worker whose jobs never touch a store opens no connection to it.
+/// The store clients of one process, shared by every worker and handler it runs. Each pool connects
+/// on first use, so a process whose jobs never touch a store opens no connection to it and starts no
+/// thread for it.
 public struct FleetStores: Sendable {
     public let postgres: PostgresClient
     public let redis: RedisClient
@@ -16,21 +17,38 @@ public struct FleetStores: Sendable {
     /// Publishes follow-up jobs to `exchange`; connects to the broker on first use.
     public let followUps: FollowUpPublisher
 
+    /// Stores with the pool sizes of `configuration` (tools, tests and benchmarks).
     public init(
         configuration: FleetConfiguration,
         exchange: String = "jobs",
         logger: Logger = Logger(label: "fleet.follow-ups")
     ) {
-        let postgres = PostgresClient(
-            configuration: configuration.postgres,
-            maxConnections: configuration.postgresPoolSize
+        self.init(
+            configuration: configuration,
+            poolSizes: StorePoolSizes(connections: [
+                "postgres": configuration.postgresPoolSize, "redis": configuration.redisPoolSize,
+                "mongodb": configuration.mongodbPoolSize, "neo4j": configuration.boltPoolSize,
+            ]),
+            exchange: exchange,
+            logger: logger
         )
-        let redis = RedisClient(configuration: configuration.redis, maxConnections: configuration.redisPoolSize)
-        let mongodb = MongoClient(configuration: configuration.mongodb, maxConnections: configuration.mongodbPoolSize)
-        self.postgres = postgres
-        self.redis = redis
-        self.mongodb = mongodb
-        graph = BoltClient(configuration: configuration.bolt, maxConnections: configuration.boltPoolSize)
+    }
+
+    /// Stores whose pools hold `poolSizes` connections: for a process running workers, the sizes
+    /// ``StorePoolSizes/forWorkers(_:topology:cap:)`` derives from their manifests.
+    public init(
+        configuration: FleetConfiguration,
+        poolSizes: StorePoolSizes,
+        exchange: String = "jobs",
+        logger: Logger = Logger(label: "fleet.follow-ups")
+    ) {
+        postgres = PostgresClient(
+            configuration: configuration.postgres,
+            maxConnections: poolSizes.maxConnections("postgres")
+        )
+        redis = RedisClient(configuration: configuration.redis, maxConnections: poolSizes.maxConnections("redis"))
+        mongodb = MongoClient(configuration: configuration.mongodb, maxConnections: poolSizes.maxConnections("mongodb"))
+        graph = BoltClient(configuration: configuration.bolt, maxConnections: poolSizes.maxConnections("neo4j"))
         followUps = FollowUpPublisher(
             amqp: configuration.amqp,
             exchange: exchange,

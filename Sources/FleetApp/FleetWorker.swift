@@ -4,26 +4,34 @@ import FleetStoreKit
 import Logging
 import ServiceLifecycle
 
-/// One worker process: a ``QueueConsumer`` per queue of its manifest, sharing the store clients.
-/// `fleet run` and the end-to-end tests build it the same way.
+/// One worker (a manifest of `workers/`): a ``QueueConsumer`` per queue of its manifest, its
+/// handlers calling the process's store clients. `fleet run` and the end-to-end tests build it the
+/// same way.
 public struct FleetWorker: Service {
     public let manifest: WorkerManifest
     public let stats = FleetStats()
-    private let stores: FleetStores
+    /// The stores this worker closes when it stops; nil when the caller shares them with other
+    /// workers and closes them itself.
+    private let ownStores: FleetStores?
     private let consumers: [QueueConsumer]
     private let logger: Logger
 
+    /// - Parameter stores: the process's store clients, shared by all its workers; the caller closes
+    ///   them (``FleetStores/shutdown()``) once every worker has stopped. nil: the worker opens its
+    ///   own, with the pool sizes of `configuration`, and closes them when it stops.
     public init(
         manifest: WorkerManifest,
         topology: Topology,
         configuration: FleetConfiguration,
+        stores: FleetStores? = nil,
         drainTimeout: Duration = .seconds(20),
         logger: Logger
     ) {
         self.manifest = manifest
         self.logger = logger
-        let stores = FleetStores(configuration: configuration, exchange: topology.exchange, logger: logger)
-        self.stores = stores
+        ownStores =
+            stores == nil ? FleetStores(configuration: configuration, exchange: topology.exchange, logger: logger) : nil
+        let stores = stores ?? ownStores!
         let registry = JobCatalog.registry(stores: stores, topology: topology)
         let stats = self.stats
         // Stores behind blocking C clients: their jobs run on threads that may block (BlockingExecutor).
@@ -47,7 +55,7 @@ public struct FleetWorker: Service {
     /// The stores whose clients block a thread per call (libpq, hiredis, libmongoc).
     static let blockingStores: Set<String> = ["postgres", "redis", "mongodb"]
 
-    /// Runs every consumer until graceful shutdown, then closes the store clients.
+    /// Runs every consumer until graceful shutdown, then closes its own store clients, if any.
     public func run() async throws {
         await withTaskGroup(of: Void.self) { group in
             for consumer in consumers {
@@ -60,7 +68,7 @@ public struct FleetWorker: Service {
                 }
             }
         }
-        await stores.shutdown()
+        await ownStores?.shutdown()
         logger.info("fleet.worker stopped", metadata: ["worker": "\(manifest.name)", "summary": "\(stats.summary)"])
     }
 }

@@ -72,14 +72,17 @@ public enum JobContract {
 
     /// The JSON Schema of a whole message body of `definition`'s type: the envelope's rules with
     /// `type` fixed and `payload` as ``JobDefinition/payloadSchema``. What JSON Schema cannot say
-    /// (the 1 MiB cap, strict JSON, `created_at` at most 24 hours ahead) is in its `description`.
+    /// (the 1 MiB cap, strict JSON, `created_at` at most 24 hours ahead, `not_before` at most 366 days
+    /// ahead) is in its `description`.
     public static func envelopeSchema(of definition: any JobDefinition.Type) -> JSONValue {
         let versions = definition.versions.sorted().map { JSONValue.integer(Int64($0)) }
         return ContractSchema.object(
             "The \(definition.jobType) job: the envelope every message body carries (CONTRACT.md), with this "
                 + "type's payload. Read strictly as RFC 8259 JSON, UTF-8, at most 1 MiB, nested at most "
                 + "\(JSONParser.maximumDepth) deep; a repeated key keeps its last value. Not expressible here: "
-                + "`created_at` more than 24 hours ahead of the worker's clock is rejected (`invalid_field`). "
+                + "`created_at` more than 24 hours ahead of the worker's clock is rejected (`invalid_field`), and so "
+                + "is `not_before` more than 366 days ahead (a payload's own time to run, such as `publish_at`, has "
+                + "the same limit, `invalid_payload`). "
                 + "Unknown members are ignored. A violation dead-letters the job at once with reason "
                 + "`missing_field`, `invalid_field`, `unknown_type`, `unknown_version` or `invalid_payload`.",
             required: ["id", "type", "created_at", "payload"],
@@ -108,7 +111,11 @@ public enum JobContract {
                     maxLength: EnvelopeDecoder.maximumIdempotencyKeyCodePoints,
                     nullable: true
                 ),
-                "not_before": ContractSchema.timestamp("The job does not run earlier.", nullable: true),
+                "not_before": ContractSchema.timestamp(
+                    "The job does not run earlier; it waits in the retry queues until then. More than 366 days "
+                        + "ahead of the worker's clock is `invalid_field`.",
+                    nullable: true
+                ),
                 "payload": definition.payloadSchema,
             ],
             additionalProperties: true

@@ -1,7 +1,8 @@
 import Foundation
 
 /// The checks a job passes before it is published or written to an outbox, the same the workers
-/// apply: the envelope's limits (idempotency key, `created_at` at most 24 h ahead, size), a known
+/// apply: the envelope's limits (idempotency key, `created_at` at most 24 h ahead, `not_before` and a
+/// payload's own time to run at most 366 days ahead, size), a known
 /// type and version, and the payload's definition.
 public struct JobValidator: Sendable {
     private let decoder: EnvelopeDecoder
@@ -43,6 +44,7 @@ public struct JobValidator: Sendable {
         guard let definition = definitions[envelope.type] else {
             throw EnvelopeRejection(.unknownType, "no job type \(envelope.type) in \(owner)'s contract")
         }
-        _ = try definition.parse(envelope)
+        let job = try definition.parse(envelope)
+        try EnvelopeDecoder.checkNotBefore(job.notBefore, now: now(), field: "payload", reason: .invalidPayload)
     }
 }

@@ -9,7 +9,10 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run workers until SIGTERM or SIGINT, then drain gracefully.",
         discussion: """
-            Without --worker, runs every manifest in workers/ in this process. On SIGTERM/SIGINT the \
+            Without --worker, runs every manifest in workers/ in this process. The workers of one process \
+            share one pool per store, sized from their manifests: the sum of the concurrency of the \
+            queues whose manifest names the store, at most 32 connections (no thread and no connection \
+            for a store none names). On SIGTERM/SIGINT the \
             workers stop consuming, let in-flight jobs finish for --drain-timeout, and leave the rest \
             unacked for redelivery; a summary of outcomes is printed at the end. An unreachable broker \
             at start is an error naming its address; once running, workers reconnect with backoff.
@@ -40,11 +43,24 @@ struct Run: AsyncParsableCommand {
         }
         // Fail fast, naming the address, when the broker is unreachable at start.
         _ = try await withBroker(configuration) { _ in true }
+        // One set of store pools for the whole process, sized from the manifests it runs.
+        let poolSizes = StorePoolSizes.forWorkers(manifests, topology: topology)
+        logger.info(
+            "fleet.store pools",
+            metadata: poolSizes.connections.sorted { $0.key < $1.key }.reduce(into: [:]) { $0[$1.key] = "\($1.value)" }
+        )
+        let stores = FleetStores(
+            configuration: configuration,
+            poolSizes: poolSizes,
+            exchange: topology.exchange,
+            logger: logger
+        )
         let workers = manifests.map {
             FleetWorker(
                 manifest: $0,
                 topology: topology,
                 configuration: configuration,
+                stores: stores,
                 drainTimeout: .seconds(drainTimeout),
                 logger: logger
             )
@@ -56,7 +72,11 @@ struct Run: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        var failure: Error?
+        do { try await group.run() } catch { failure = error }
+        // Every worker has stopped: wait for follow-up confirms, then close the shared stores.
+        await stores.shutdown()
+        if let failure { throw failure }
         for worker in workers {
             print("worker \(worker.manifest.name): \(worker.stats.summary)")
         }

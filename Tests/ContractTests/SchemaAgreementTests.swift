@@ -33,6 +33,12 @@ struct SchemaAgreementTests {
             else { return false }
             return createdAt.timeIntervalSince(Corpus.now) > EnvelopeDecoder.maximumCreatedAtLead
         },
+        Exception(name: "not_before at most 366 days ahead of the worker's clock") { item in
+            guard item.schema == "envelope", let text = item.instance["not_before"]?.stringValue,
+                let notBefore = RFC3339.parse(text)
+            else { return false }
+            return notBefore.timeIntervalSince(Corpus.now) > EnvelopeDecoder.maximumNotBeforeLead
+        },
     ]
 
     static let topology = try! Topology.load(path: "\(ContractTools.repositoryRoot)/queues.yaml")

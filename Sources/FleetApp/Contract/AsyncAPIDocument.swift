@@ -116,6 +116,9 @@ public enum AsyncAPIDocument {
                             + "worker crashing on it) is dead-lettered by the broker to `\(queue.deadLetterQueue)` "
                             + "through exchange `\(topology.deadLetterExchange)` (reason `delivery_limit` in `x-death`). "
                         : "")
+                    + "A message over 1 MiB is rejected by the worker from its content header, its body dropped "
+                    + "unread, and the broker dead-letters it whole to `\(queue.deadLetterQueue)` (reason `rejected` "
+                    + "in `x-death`, reported as `oversize` by `fleet dlq`). "
                     + "Workers take up to \(queue.prefetch) unacked deliveries and run \(queue.concurrency) jobs at once "
                     + "(`queues.yaml`; a worker manifest may override the concurrency).",
                 extra: [
@@ -182,7 +185,7 @@ public enum AsyncAPIDocument {
                     + "`x-fleet-dead-lettered-at`; `x-fleet-applied` and `x-fleet-failed-step` when the effect "
                     + "committed and only a later step kept failing. Workers publish them through the default "
                     + "exchange; the broker dead-letters here, through exchange `\(topology.deadLetterExchange)` with "
-                    + "routing key `\(dlq)`, a message past the delivery limit.",
+                    + "routing key `\(dlq)`, a message past the delivery limit or over the 1 MiB cap.",
                 extra: [
                     "kind": "dead_letter",
                     "bindings": [["exchange": .string(topology.deadLetterExchange), "routingKey": .string(dlq)]],

@@ -77,15 +77,19 @@ public enum DeadLetterReasons {
 
     static let rejections: [DeadLetterReason] = EnvelopeRejection.Reason.all.map { reason in
         let meanings: [EnvelopeRejection.Reason: String] = [
-            .oversize: "The body is over 1 MiB.",
+            .oversize: "The body is over 1 MiB. Workers read the size from the content header and drop such a body "
+                + "unread: the broker dead-letters the whole message (`x-death` reason `rejected`, no `x-fleet-*` "
+                + "headers), and `fleet dlq` reports it as `oversize`.",
             .invalidUTF8: "The body is not valid UTF-8.",
             .invalidJSON: "The body is not strict RFC 8259 JSON (or nests deeper than 64).",
             .notAnObject: "The body is JSON but not an object.",
             .missingField: "A required envelope field is absent or null.",
-            .invalidField: "An envelope field is ill-typed or out of range (`created_at` over 24 h ahead included).",
+            .invalidField: "An envelope field is ill-typed or out of range (`created_at` over 24 h ahead, "
+                + "`not_before` over 366 days ahead included).",
             .unknownType: "The `type` is not a job type of the contract, or this worker has no handler for it.",
             .unknownVersion: "The type has no such payload `version`.",
-            .invalidPayload: "The payload breaks its type's schema (or a rule the schema cannot state).",
+            .invalidPayload: "The payload breaks its type's schema (or a rule the schema cannot state, such as "
+                + "`publish_at` over 366 days ahead).",
         ]
         return DeadLetterReason(reason.description, .rejected, raisedBy: "the envelope decoder", meanings[reason] ?? "")
     }

@@ -31,7 +31,8 @@ public struct ContentPublish: JobDefinition {
             properties: [
                 "content_id": ContractSchema.objectId("The content item (MongoDB `content._id`)."),
                 "publish_at": ContractSchema.timestamp(
-                    "When to publish; a future time delays the job until then. Absent or null: now.",
+                    "When to publish; a future time delays the job until then. Absent or null: now. More than "
+                        + "366 days ahead of the worker's clock is `invalid_payload` (not expressible here).",
                     nullable: true
                 ),
             ],

@@ -16,6 +16,12 @@ public struct EnvelopeDecoder: Sendable {
     /// How far in the future `created_at` may be: beyond it the envelope is `invalid_field`, so a
     /// producer's wrong clock cannot make a job win every undo ordered by `created_at`.
     public static let maximumCreatedAtLead: TimeInterval = 24 * 60 * 60
+    /// How far in the future a job may ask to run (`not_before`, or a payload time such as
+    /// `content.publish`'s `publish_at`): beyond it the job is rejected, not delayed. A delayed job
+    /// hops through the retry queues until its time; 366 days covers any yearly schedule (leap years
+    /// included), and a time further out is most likely a wrong clock or unit, which would otherwise
+    /// hop (about 53,000 hops of the 10-minute queue per year) forever.
+    public static let maximumNotBeforeLead: TimeInterval = 366 * 24 * 60 * 60
 
     /// Job type → accepted payload versions.
     public let knownVersions: [String: Set<Int>]
@@ -68,6 +74,7 @@ public struct EnvelopeDecoder: Sendable {
         let idempotencyKey = try fields.optionalString("idempotency_key")
         try Self.checkIdempotencyKey(idempotencyKey)
         let notBefore = try fields.optionalTimestamp("not_before")
+        try Self.checkNotBefore(notBefore, now: now(), field: "not_before", reason: .invalidField)
         guard let payload = object["payload"] else {
             throw EnvelopeRejection(.missingField, "payload: required")
         }
@@ -97,6 +104,7 @@ public struct EnvelopeDecoder: Sendable {
         }
         try checkKnown(type: envelope.type, version: envelope.version)
         try checkCreatedAt(envelope.createdAt)
+        try Self.checkNotBefore(envelope.notBefore, now: now(), field: "not_before", reason: .invalidField)
         try Self.checkIdempotencyKey(envelope.idempotencyKey)
         guard JSONValue.object(envelope.payload).isFinite else {
             // The encoder writes a non-finite number as null: the worker would not see this payload.
@@ -117,6 +125,21 @@ public struct EnvelopeDecoder: Sendable {
         guard createdAt.timeIntervalSince(now()) <= Self.maximumCreatedAtLead else {
             throw EnvelopeRejection(.invalidField, "created_at: more than 24 hours in the future")
         }
+    }
+
+    /// Rejects a time to run more than ``maximumNotBeforeLead`` after `now`, for `field` with
+    /// `reason` (`invalid_field` for the envelope's `not_before`, `invalid_payload` for a payload's).
+    public static func checkNotBefore(
+        _ notBefore: Date?,
+        now: Date,
+        field: String,
+        reason: EnvelopeRejection.Reason
+    ) throws(EnvelopeRejection) {
+        guard let notBefore, notBefore.timeIntervalSince(now) > maximumNotBeforeLead else { return }
+        throw EnvelopeRejection(
+            reason,
+            "\(field): \(RFC3339.format(notBefore)) is more than 366 days in the future, the limit for a delayed job"
+        )
     }
 
     private static func checkIdempotencyKey(_ key: String?) throws(EnvelopeRejection) {

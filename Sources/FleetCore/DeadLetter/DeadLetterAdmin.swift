@@ -22,10 +22,10 @@ public struct DeadLetterEntry: Sendable {
 
     init(queue: String, delivery: AMQPDelivery) {
         let headers = delivery.properties.headers
-        // Messages the broker dead-lettered itself (delivery limit) carry x-death instead of our headers.
+        // Messages the broker dead-lettered itself carry x-death instead of our headers.
         var brokerReason: String?
         if case .array(let deaths)? = headers["x-death"], case .table(let first)? = deaths.first {
-            brokerReason = first["reason"]?.string
+            brokerReason = first["reason"]?.string.map(Self.fleetReason(forBrokerReason:))
         }
         self.queue = queue
         self.messageId = delivery.properties.messageId
@@ -38,6 +38,14 @@ public struct DeadLetterEntry: Sendable {
         self.headers = headers
         self.applied = headers[FleetHeaders.applied] == .bool(true)
         self.failedStep = headers[FleetHeaders.failedStep]?.string
+    }
+
+    /// The fleet's reason for a message the broker dead-lettered with x-death `reason`. Workers
+    /// reject without requeue only a body over the size cap, which they drop unread (it cannot be
+    /// republished with `x-fleet-*` headers), so `rejected` means `oversize`; `delivery_limit` and
+    /// the others keep the broker's word.
+    static func fleetReason(forBrokerReason reason: String) -> String {
+        reason == "rejected" ? EnvelopeRejection.Reason.oversize.description : reason
     }
 
     /// When the job first failed, which for an applied job is about when its effect committed.

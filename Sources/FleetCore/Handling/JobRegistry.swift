@@ -25,6 +25,13 @@ public struct JobRegistry: Sendable {
         preparers[type] = { envelope in
             do throws(EnvelopeRejection) {
                 let job = try Handler.Job.parse(envelope)
+                // The payload's own time to run (e.g. `publish_at`) has the envelope's `not_before` limit.
+                try EnvelopeDecoder.checkNotBefore(
+                    job.notBefore,
+                    now: Date(),
+                    field: "payload",
+                    reason: .invalidPayload
+                )
                 let notBefore = [envelope.notBefore, job.notBefore].compactMap { $0 }.max()
                 return .success(
                     PreparedJob(envelope: envelope, notBefore: notBefore) {

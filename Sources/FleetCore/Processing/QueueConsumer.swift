@@ -62,7 +62,9 @@ public struct QueueConsumer: Service {
         self.logger = logger
         self.client = AMQPClient(
             configuration: amqp,
-            subscriptions: [.init(queue: queue.name, prefetch: UInt16(queue.prefetch))],
+            subscriptions: [
+                .init(queue: queue.name, prefetch: UInt16(queue.prefetch), maxBodySize: EnvelopeDecoder.maximumBytes)
+            ],
             logger: logger
         )
     }
@@ -131,6 +133,10 @@ public struct QueueConsumer: Service {
     func process(_ delivery: AMQPDelivery) async {
         // Its connection is gone and the broker redelivers it: this copy must not run too.
         guard client.isCurrent(delivery) else { return }
+        if let size = delivery.oversizeBodySize {
+            rejectOversize(delivery, size: size)
+            return
+        }
         let attempt = FleetHeaders.attempt(of: delivery.properties.headers)
         let prepared: JobRegistry.PreparedJob
         do throws(EnvelopeRejection) {
@@ -255,6 +261,22 @@ public struct QueueConsumer: Service {
     private func metricType(_ type: String?) -> String {
         guard let type, registry.knownVersions[type] != nil else { return "unknown" }
         return type
+    }
+
+    /// A body over the contract's cap was dropped unread (``AMQPDelivery/oversizeBodySize``): this
+    /// worker cannot republish it, so it rejects it without requeue and the broker dead-letters the
+    /// whole message to the queue's DLQ (x-death reason `rejected`, which the fleet uses for nothing
+    /// else: `fleet dlq` reports it as `oversize`).
+    private func rejectOversize(_ delivery: AMQPDelivery, size: UInt64) {
+        logger.error(
+            "fleet.job rejected",
+            metadata: [
+                "job.message_id": "\(delivery.properties.messageId ?? "-")", "reason": "oversize",
+                "error": "body is \(size) bytes, the limit is \(EnvelopeDecoder.maximumBytes)",
+            ]
+        )
+        client.reject(delivery, requeue: false)
+        stats.record(.deadLettered, type: metricType(delivery.properties.type))
     }
 
     /// `failedStep`: the job's effect committed and this step kept failing; the dead letter says
