@@ -280,7 +280,11 @@ public final class AMQPClient: Sendable {
         /// Publishes awaiting their confirm, in sequence order.
         var unconfirmed = PendingConfirms<CheckedContinuation<Void, Error>>()
         /// Publishes not written while the broker blocks the connection, oldest first.
-        var held: [(message: AMQPOutgoingMessage, continuation: CheckedContinuation<Void, Error>, deadline: ContinuousClock.Instant)] = []
+        var held:
+            [(
+                message: AMQPOutgoingMessage, continuation: CheckedContinuation<Void, Error>,
+                deadline: ContinuousClock.Instant
+            )] = []
         var blocked = BlockedState()
         /// Subscribed queues the broker does not have, by name.
         var missing: [String: MissingQueueWatch] = [:]
@@ -407,7 +411,11 @@ public final class AMQPClient: Sendable {
     /// Consumes `subscription`'s queue when it exists; otherwise notes it missing, to look again.
     /// Returns whether it consumes now.
     @discardableResult
-    private func startConsuming(_ subscription: Subscription, on connection: AMQPConnection, _ state: ThreadState)
+    private func startConsuming(
+        _ subscription: Subscription,
+        on connection: AMQPConnection,
+        _ state: ThreadState
+    )
         throws -> Bool
     {
         guard try connection.queueExists(subscription.queue) else {
@@ -445,7 +453,9 @@ public final class AMQPClient: Sendable {
                 if watch.stillMissing(now: now) {
                     logger.warning(
                         "amqp.queue still missing",
-                        metadata: ["amqp.queue": "\(queue)", "amqp.missing_for_ms": "\((now - watch.since).wholeMilliseconds)"]
+                        metadata: [
+                            "amqp.queue": "\(queue)", "amqp.missing_for_ms": "\((now - watch.since).wholeMilliseconds)",
+                        ]
                     )
                 }
                 state.missing[queue] = watch
@@ -540,10 +550,11 @@ public final class AMQPClient: Sendable {
                 }
             } catch {
                 // Publishes not yet written go out on the next connection; acks are moot there.
-                let unsent = state.held.map { Command.publish($0.message, $0.continuation, deadline: $0.deadline) }
+                let unsent =
+                    state.held.map { Command.publish($0.message, $0.continuation, deadline: $0.deadline) }
                     + commands[(index + 1)...].filter {
-                    if case .publish = $0 { return true } else { return false }
-                }
+                        if case .publish = $0 { return true } else { return false }
+                    }
                 state.held = []
                 inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
                 throw error
@@ -574,7 +585,8 @@ public final class AMQPClient: Sendable {
             state.held.removeAll { $0.deadline <= now }
             let error = AMQPError(
                 code: .timeout,
-                message: "not published within \(timeout): the broker blocks the connection (\(state.blocked.reason ?? "-"))",
+                message:
+                    "not published within \(timeout): the broker blocks the connection (\(state.blocked.reason ?? "-"))",
                 address: configuration.redactedAddress
             )
             for entry in expiredHeld { entry.continuation.resume(throwing: error) }

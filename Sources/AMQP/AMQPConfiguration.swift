@@ -100,7 +100,11 @@ public struct AMQPConfiguration: Sendable {
                 )
             }
             if let otherPath = other.path, !otherPath.isEmpty, otherPath != vhost {
-                throw AMQPError(code: .configuration, message: "invalid AMQP URL (\(which)): another vhost", address: "")
+                throw AMQPError(
+                    code: .configuration,
+                    message: "invalid AMQP URL (\(which)): another vhost",
+                    address: ""
+                )
             }
             addresses.append(other.endpoints[0])
         }

@@ -59,7 +59,10 @@ public final class AMQPConnection: @unchecked Sendable {
     /// Opens the TCP connection to one node and logs in, advertising the capabilities the client
     /// handles (`connection.blocked`, `consumer_cancel_notify`, `publisher_confirms`, `basic.nack`,
     /// `authentication_failure_close`). Every later RPC waits at most `configuration.rpcTimeout`.
-    public static func open(_ configuration: AMQPConfiguration, address: AMQPConfiguration.Address) throws
+    public static func open(
+        _ configuration: AMQPConfiguration,
+        address: AMQPConfiguration.Address
+    ) throws
         -> AMQPConnection
     {
         guard let state = amqp_new_connection() else {
@@ -213,7 +216,16 @@ public final class AMQPConnection: @unchecked Sendable {
         let state = try live()
         try openChannel(Self.probeChannel)
         let arena = CArena()
-        amqp_queue_declare(state, Self.probeChannel, arena.bytes(name), 1, 0, 0, 0, amqp_table_t(num_entries: 0, entries: nil))
+        amqp_queue_declare(
+            state,
+            Self.probeChannel,
+            arena.bytes(name),
+            1,
+            0,
+            0,
+            0,
+            amqp_table_t(num_entries: 0, entries: nil)
+        )
         do {
             try check(amqp_get_rpc_reply(state), "queue.declare (passive) \(name)", channel: Self.probeChannel)
             return true

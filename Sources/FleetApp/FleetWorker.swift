@@ -9,6 +9,9 @@ import ServiceLifecycle
 public struct FleetWorker: Service {
     public let manifest: WorkerManifest
     public let stats = FleetStats()
+    /// Why the worker cannot work now (broker blocked or disconnected, a queue missing), from all its
+    /// consumers: what a readiness probe serves.
+    public let readiness = WorkerReadiness()
     private let stores: FleetStores
     private let consumers: [QueueConsumer]
     private let logger: Logger
@@ -26,6 +29,7 @@ public struct FleetWorker: Service {
         self.stores = stores
         let registry = JobCatalog.registry(stores: stores, topology: topology)
         let stats = self.stats
+        let readiness = self.readiness
         // Stores behind blocking C clients: their jobs run on threads that may block (BlockingExecutor).
         let jobsBlock = !Set(manifest.stores).isDisjoint(with: Self.blockingStores)
         consumers = manifest.queues.compactMap { topology.queue(named: $0) }.map { queue in
@@ -39,6 +43,7 @@ public struct FleetWorker: Service {
                 drainTimeout: drainTimeout,
                 jobsBlock: jobsBlock,
                 stats: stats,
+                readiness: readiness,
                 logger: logger
             )
         }
