@@ -86,6 +86,12 @@ public final class AMQPClient: Sendable {
     private let wakeDescriptor: Int32
     private let logger: Logger
     private let onStatusChange: (@Sendable (StatusChange) -> Void)?
+    /// Whether the first publish after an idle spell waits for a probe's confirm (see `init`).
+    private let probesBeforePublishing: Bool
+    /// Whether publishes fail at once with `.blocked` while the broker blocks the connection.
+    private let failsFastWhenBlocked: Bool
+    /// How long without a confirm makes a connection idle, for ``probesBeforePublishing``.
+    static let probeAfterIdle = Duration.seconds(1)
     /// Acks that are sent at once, without waiting out ``ackDelay``: a quarter of the smallest
     /// prefetch, so the broker always has window left to deliver while acks collect.
     private let ackBatch: Int
@@ -98,13 +104,26 @@ public final class AMQPClient: Sendable {
     ///   - configuration: the broker to connect to.
     ///   - subscriptions: queues to consume; empty for a publish-only client.
     ///   - logger: connection events are logged at info, reconnect failures at warning.
+    ///   - probesBeforePublishing: before the first publish after a second without confirms (or on
+    ///     a new connection), send an empty probe message the broker drops, and write the real ones
+    ///     only once it is confirmed. A broker under a memory or disk alarm blocks a connection at its
+    ///     first publish and reads nothing more; a message written then sits in the socket, its
+    ///     outcome unknown until the alarm clears. With the probe, the real messages are held
+    ///     instead, and can be given up without a duplicate. Costs one round trip after idle spells.
+    ///   - failsFastWhenBlocked: while the broker blocks the connection, fail publishes at once
+    ///     with `.blocked` (never written, so safe to publish again later) instead of holding them
+    ///     until the block lifts or their confirm timeout passes.
     ///   - onStatusChange: called on the connection thread at every ``StatusChange``; must return quickly.
     public init(
         configuration: AMQPConfiguration,
         subscriptions: [Subscription] = [],
         logger: Logger,
+        probesBeforePublishing: Bool = false,
+        failsFastWhenBlocked: Bool = false,
         onStatusChange: (@Sendable (StatusChange) -> Void)? = nil
     ) {
+        self.probesBeforePublishing = probesBeforePublishing
+        self.failsFastWhenBlocked = failsFastWhenBlocked
         self.configuration = configuration
         self.subscriptions = subscriptions
         self.logger = logger
@@ -278,7 +297,12 @@ public final class AMQPClient: Sendable {
         var consumerQueues: [String: String] = [:]
         var nextSequence: UInt64 = 0
         /// Publishes awaiting their confirm, in sequence order.
-        var unconfirmed = PendingConfirms<CheckedContinuation<Void, Error>>()
+        /// A nil waiter is a probe (see ``probesBeforePublishing``).
+        var unconfirmed = PendingConfirms<CheckedContinuation<Void, Error>?>()
+        /// The probe awaiting its confirm; publishes are held meanwhile.
+        var probeSequence: UInt64?
+        /// When the broker last confirmed a publish on this connection.
+        var lastConfirmAt: ContinuousClock.Instant?
         /// Publishes not written while the broker blocks the connection, oldest first.
         var held:
             [(
@@ -302,6 +326,8 @@ public final class AMQPClient: Sendable {
         func reset() {
             consumerQueues = [:]
             missing = [:]
+            probeSequence = nil
+            lastConfirmAt = nil
             nextSequence = 0
             unsettled.removeAll(keepingCapacity: true)
             settled = [:]
@@ -537,10 +563,17 @@ public final class AMQPClient: Sendable {
                         state.lastSettlementSentAt = .now
                     }
                 case .publish(let message, let continuation, let deadline):
-                    if state.blocked.isBlocked {
+                    if state.blocked.isBlocked && failsFastWhenBlocked {
+                        continuation.resume(throwing: blockedError(state))
+                    } else if state.blocked.isBlocked || state.probeSequence != nil {
                         // Written now, it would sit unread in the socket and could land after its
                         // publisher gave up on it: held until the broker unblocks, or the deadline.
                         state.held.append((message, continuation, deadline))
+                    } else if probesBeforePublishing,
+                        state.lastConfirmAt.map({ .now - $0 > Self.probeAfterIdle }) ?? true
+                    {
+                        state.held.append((message, continuation, deadline))
+                        try sendProbe(on: connection, state)
                     } else {
                         try writePublish(message, continuation, deadline: deadline, on: connection, state)
                     }
@@ -577,6 +610,61 @@ public final class AMQPClient: Sendable {
         try connection.publish(numbered)
     }
 
+    /// An empty message the broker drops (no queue is named so, not mandatory), sent before the
+    /// first publish after an idle spell: a broker under an alarm blocks the connection at it, so
+    /// the real publishes are never written to a connection that is about to be blocked.
+    private func sendProbe(on connection: AMQPConnection, _ state: ThreadState) throws {
+        state.nextSequence += 1
+        state.probeSequence = state.nextSequence
+        state.unconfirmed.add(sequence: state.nextSequence, waiter: nil, deadline: .now + configuration.confirmTimeout)
+        var properties = AMQPProperties()
+        properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
+        try connection.publish(
+            AMQPOutgoingMessage(
+                exchange: "",
+                routingKey: "amq.fleet.publish-probe",
+                properties: properties,
+                body: [],
+                mandatory: false
+            )
+        )
+    }
+
+    private func blockedError(_ state: ThreadState) -> AMQPError {
+        AMQPError(
+            code: .blocked,
+            message: "not published: the broker blocks the connection (\(state.blocked.reason ?? "-"))",
+            address: configuration.redactedAddress
+        )
+    }
+
+    /// Fails the held publishes (never written) with `.blocked`, for callers that park them.
+    private func failHeldAsBlocked(_ state: ThreadState) {
+        let held = state.held
+        state.held = []
+        let error = blockedError(state)
+        for entry in held { entry.continuation.resume(throwing: error) }
+    }
+
+    /// Writes the publishes held for a probe or a block, once neither holds them any more.
+    private func writeHeld(on connection: AMQPConnection, _ state: ThreadState) throws {
+        guard !state.blocked.isBlocked, state.probeSequence == nil, !state.held.isEmpty else { return }
+        let held = state.held
+        state.held = []
+        for (index, entry) in held.enumerated() {
+            do {
+                try writePublish(entry.message, entry.continuation, deadline: entry.deadline, on: connection, state)
+            } catch {
+                // Not written: the next connection takes them.
+                let unsent = held[(index + 1)...].map {
+                    Command.publish($0.message, $0.continuation, deadline: $0.deadline)
+                }
+                inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
+                throw error
+            }
+        }
+    }
+
     /// Fails the publishes whose confirm timeout passed, held or written; each exactly once.
     private func expirePublishes(_ state: ThreadState, now: ContinuousClock.Instant) {
         let timeout = configuration.confirmTimeout
@@ -598,7 +686,10 @@ public final class AMQPClient: Sendable {
                 message: "no publisher confirm within \(timeout)",
                 address: configuration.redactedAddress
             )
-            for entry in expired { entry.waiter.resume(throwing: error) }
+            for entry in expired {
+                if entry.sequence == state.probeSequence { state.probeSequence = nil }
+                entry.waiter?.resume(throwing: error)
+            }
         }
     }
 
@@ -660,9 +751,14 @@ public final class AMQPClient: Sendable {
                 )
             )
         case .confirm(let deliveryTag, let multiple, let ack):
+            if ack { state.lastConfirmAt = .now }
             for entry in state.unconfirmed.confirm(deliveryTag: deliveryTag, multiple: multiple) {
+                guard let waiter = entry.waiter else {
+                    if entry.sequence == state.probeSequence { state.probeSequence = nil }
+                    continue
+                }
                 if let reason = entry.returnedBecause {
-                    entry.waiter.resume(
+                    waiter.resume(
                         throwing: AMQPError(
                             code: .unroutable,
                             message: reason,
@@ -670,9 +766,9 @@ public final class AMQPClient: Sendable {
                         )
                     )
                 } else if ack {
-                    entry.waiter.resume()
+                    waiter.resume()
                 } else {
-                    entry.waiter.resume(
+                    waiter.resume(
                         throwing: AMQPError(
                             code: .nacked,
                             message: "broker refused the message",
@@ -681,6 +777,7 @@ public final class AMQPClient: Sendable {
                     )
                 }
             }
+            try writeHeld(on: connection, state)
         case .returned(let properties, let replyCode, let replyText):
             if let sequence = properties.headers[AMQPConnection.publishSequenceHeader]?.int.map({ UInt64($0) }) {
                 state.unconfirmed.markReturned(
@@ -705,27 +802,17 @@ public final class AMQPClient: Sendable {
                 metadata: ["amqp.reason": "\(reason)", "amqp.address": "\(connection.addressText)"]
             )
             onStatusChange?(.blocked(reason: reason))
+            if failsFastWhenBlocked { failHeldAsBlocked(state) }
         case .unblocked:
             setUnblocked(state)
-            let held = state.held
-            state.held = []
-            for (index, entry) in held.enumerated() {
-                do {
-                    try writePublish(entry.message, entry.continuation, deadline: entry.deadline, on: connection, state)
-                } catch {
-                    // Not written: the next connection takes them.
-                    let unsent = held[(index + 1)...].map {
-                        Command.publish($0.message, $0.continuation, deadline: $0.deadline)
-                    }
-                    inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
-                    throw error
-                }
-            }
+            // The probe written before the block is read now; no need to wait for its confirm.
+            state.probeSequence = nil
+            try writeHeld(on: connection, state)
         }
     }
 
     private func failUnconfirmed(_ state: ThreadState, _ error: Error) {
-        for entry in state.unconfirmed.removeAll() { entry.waiter.resume(throwing: error) }
+        for entry in state.unconfirmed.removeAll() { entry.waiter?.resume(throwing: error) }
     }
 
     private func failQueuedPublishes(_ error: Error) {

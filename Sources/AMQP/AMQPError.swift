@@ -18,6 +18,9 @@ public struct AMQPError: Error, CustomStringConvertible {
         /// The broker did not confirm a publish within the confirm timeout (the message may still
         /// arrive: publish again only what consumers handle idempotently).
         public static let timeout = Code(description: "timeout")
+        /// Not published: the broker blocks the connection (memory or disk alarm). The message was
+        /// never written, so publishing it again later cannot duplicate it.
+        public static let blocked = Code(description: "blocked")
     }
 
     /// What kind of failure.
@@ -40,7 +43,7 @@ public struct AMQPError: Error, CustomStringConvertible {
     /// Worth retrying later: the broker may come back or the message may route after a reconnect.
     public var isTransient: Bool {
         switch code {
-        case .connection, .closed, .nacked, .timeout: return true
+        case .connection, .closed, .nacked, .timeout, .blocked: return true
         case .server: return replyCode.map { $0 == 320 || $0 == 541 || $0 == 505 } ?? true
         default: return false
         }

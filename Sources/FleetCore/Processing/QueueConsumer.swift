@@ -97,7 +97,12 @@ public struct QueueConsumer: Service {
         self.publishGate = gate
         var publisherLogger = logger
         publisherLogger[metadataKey: "amqp.role"] = "copies"
-        self.publisher = AMQPClient(configuration: amqp, logger: publisherLogger) { change in
+        self.publisher = AMQPClient(
+            configuration: amqp,
+            logger: publisherLogger,
+            probesBeforePublishing: true,
+            failsFastWhenBlocked: true
+        ) { change in
             readiness.apply(change, connection: publisherName)
             switch change {
             case .blocked: gate.setOpen(false)
@@ -437,10 +442,8 @@ public struct QueueConsumer: Service {
                 stats.record(outcome, type: type, receivedAt: delivery.receivedAt)
                 return false
             } catch {
-                // Held while blocked and timed out: never written, so publishing it later is safe.
-                if let amqpError = error as? AMQPError, amqpError.code == .timeout, !publishGate.isOpen,
-                    !Task.isCancelled
-                {
+                // Not written because the broker blocks the publisher: publishing it later is safe.
+                if let amqpError = error as? AMQPError, amqpError.code == .blocked, !Task.isCancelled {
                     return park()
                 }
                 guard client.isCurrent(delivery), !Task.isCancelled else {
