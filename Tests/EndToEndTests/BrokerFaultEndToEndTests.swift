@@ -136,6 +136,71 @@ struct BrokerFaultEndToEndTests {
         )
     }
 
+    @Test(
+        "A publish the blocked broker never confirms fails with a timeout, once; closing is bounded",
+        .enabled(if: faultTests)
+    )
+    func aPublishUnderAnAlarmTimesOut() async throws {
+        let cluster = try Cluster()
+        var configuration = try AMQPConfiguration(url: cluster.urls[0])
+        configuration.confirmTimeout = .seconds(2)
+        let queue = "fault.timeout.\(UUID().uuidString.prefix(8))"
+        try await AMQPConnection.withDedicatedThread(configuration) {
+            try $0.declareQueue(queue, durable: false, arguments: ["x-expires": .int(120_000)])
+        }
+        try cluster.ctl(1, "set_disk_free_limit 1000GB")
+        defer { try? cluster.ctl(1, "set_disk_free_limit 50MB") }
+        let alarm = ContinuousClock.now + .seconds(30)
+        while try !cluster.diskAlarm(node: 1), ContinuousClock.now < alarm {
+            try await Task.sleep(for: .milliseconds(250))
+        }
+
+        let client = AMQPClient(configuration: configuration, logger: .init(label: "fault-timeout"))
+        client.start()
+        let message = AMQPOutgoingMessage(exchange: "", routingKey: queue, properties: AMQPProperties(), body: [1])
+        let started = ContinuousClock.now
+        var codes: [AMQPError.Code] = []
+        // The first publish is written and blocks the connection; the second is held. Both time out.
+        await withTaskGroup(of: AMQPError.Code?.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    do {
+                        try await client.publish(message)
+                        return nil
+                    } catch let error as AMQPError {
+                        return error.code
+                    } catch {
+                        return .closed
+                    }
+                }
+            }
+            for await code in group { codes.append(code ?? .closed) }
+        }
+        let waited = ContinuousClock.now - started
+        #expect(codes == [.timeout, .timeout])
+        #expect(waited >= .seconds(2) && waited < .seconds(10))
+        #expect(client.isBlocked)
+        // A second client, blocked too, must close at once (no close handshake with a broker that
+        // reads nothing).
+        let other = AMQPClient(configuration: configuration, logger: .init(label: "fault-timeout"))
+        other.start()
+        await #expect(throws: AMQPError.self) { try await other.publish(message) }
+        let closing = ContinuousClock.now
+        await other.shutdown(within: .seconds(5))
+        let closedIn = ContinuousClock.now - closing
+        #expect(closedIn < .seconds(6))
+
+        // The alarm clears: the written publish's late confirm arrives and finds its waiter gone
+        // (resuming it twice would crash); the connection publishes again.
+        try cluster.ctl(1, "set_disk_free_limit 50MB")
+        let unblock = ContinuousClock.now + .seconds(30)
+        while client.isBlocked, ContinuousClock.now < unblock { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!client.isBlocked)
+        try await client.publish(message)
+        await client.shutdown()
+        print("broker-faults: blocked publishes timed out after \(waited); a blocked client closed in \(closedIn)")
+    }
+
     // MARK: - Node loss (private cluster)
 
     @Test(
