@@ -378,6 +378,10 @@ public final class AMQPClient: Sendable {
                 )
                 connection.close(waitForBroker: false)
                 failUnconfirmed(state, error)
+                // Held publishes were never written: the next connection sends them.
+                let held = state.held.map { Command.publish($0.message, $0.continuation, deadline: $0.deadline) }
+                state.held = []
+                inbox.withLock { $0.commands.insert(contentsOf: held, at: 0) }
                 setUnblocked(state)
                 onStatusChange?(.disconnected(address: configuration.redacted(address)))
                 let pause = schedule.failed()
@@ -388,6 +392,8 @@ public final class AMQPClient: Sendable {
             state,
             closedError
         )
+        for entry in state.held { entry.continuation.resume(throwing: closedError) }
+        state.held = []
         for continuation in continuations.values { continuation.finish() }
         // Under the lock that marks the exit, so no publish can slip in unanswered.
         let (waiters, leftover) = inbox.withLock { inbox in
