@@ -37,7 +37,7 @@ public final class AMQPClient: Sendable {
         case unblocked
         /// A subscribed queue does not exist (yet, or any more); looked for again with backoff.
         case queueMissing(queue: String)
-        /// A queue reported missing exists again and is consumed.
+        /// A subscribed queue is consumed: after each connect, or once a missing one appears.
         case queueConsumed(queue: String)
     }
     /// A queue to consume, and how many unacked deliveries the broker may push for it.
@@ -432,6 +432,7 @@ public final class AMQPClient: Sendable {
                 ]
             )
             onStatusChange?(.connected(address: configuration.redacted(address)))
+            for queue in state.consumerQueues.values.sorted() { onStatusChange?(.queueConsumed(queue: queue)) }
             for queue in state.missing.keys.sorted() { onStatusChange?(.queueMissing(queue: queue)) }
             return connection
         } catch {
