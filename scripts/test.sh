@@ -12,8 +12,10 @@
 #   --no-services     neither start nor stop anything: use the servers that the FLEET_* variables
 #                     already in the environment point at
 #   -- ARGS           passed to `swift test`, e.g. `scripts/test.sh -- --filter Envelope`
-#                     (then only that one run; otherwise a second run follows with FLEET_OUTAGE_TESTS=1
-#                     and --filter Outage, for the tests that stop PostgreSQL and must run alone)
+#                     (then only that one run; otherwise the timing suites run alone next, then
+#                     FLEET_OUTAGE_TESTS=1 with --filter 'Outage|Serial', for the tests that stop or
+#                     freeze PostgreSQL or load the broker and must run alone, then FLEET_FAULT_TESTS=1 against a private 3-node RabbitMQ cluster
+#                     (scripts/rabbitmq-cluster.sh, stopped at the end) for the broker fault tests)
 #
 # Exits non-zero when starting the services, the build, the example or docs check or any test fails.
 set -euo pipefail
@@ -36,7 +38,7 @@ while (($# > 0)); do
         break
         ;;
     -h | --help)
-        sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *)
@@ -122,16 +124,29 @@ else
     timing_suites='FleetCoreTests.DeadlineTests|IntegrationTests.AMQPClientTests|IntegrationTests.RedisClientTests'
     echo "test.sh: swift test --skip-build --skip '$timing_suites' (all other suites, in parallel)"
     main_rc=0
-    env -u FLEET_OUTAGE_TESTS swift test --skip-build --skip "$timing_suites" || main_rc=$?
+    env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --skip "$timing_suites" || main_rc=$?
     echo "test.sh: swift test --skip-build --filter '$timing_suites' (wall-clock bounds, without the others)"
     timing_rc=0
-    env -u FLEET_OUTAGE_TESTS swift test --skip-build --filter "$timing_suites" || timing_rc=$?
-    # Outage tests stop the shared PostgreSQL server (scripts/services.sh pg-stop / pg-start), so
-    # they are enabled only by FLEET_OUTAGE_TESTS=1 and run here, alone, after everything else
-    # (even when the first run failed: one CI run then reports both).
-    echo "test.sh: FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter Outage (alone: it stops PostgreSQL)"
+    env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --filter "$timing_suites" || timing_rc=$?
+    # Outage tests stop or freeze the shared PostgreSQL server (scripts/services.sh pg-stop, pg-freeze)
+    # and Serial tests load the shared broker with hundreds of megabytes, so they are enabled only by
+    # FLEET_OUTAGE_TESTS=1 and run here, alone, after everything else (even when the first run
+    # failed: one CI run then reports both).
+    echo "test.sh: FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter 'Outage|Serial' (alone)"
     outage_rc=0
-    FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter Outage || outage_rc=$?
+    FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter 'Outage|Serial' || outage_rc=$?
+    # Broker fault tests (disk alarm, node loss) run against a private cluster of their own, never
+    # the shared broker, and alone: a disk alarm and a node stop must not slow the other suites.
+    echo "test.sh: FLEET_FAULT_TESTS=1 swift test --skip-build --filter BrokerFault (private RabbitMQ cluster)"
+    fault_rc=0
+    export FLEET_CLUSTER_DIR="${FLEET_CLUSTER_DIR:-$REPO/.services-cluster}"
+    if bash "$REPO/scripts/rabbitmq-cluster.sh" start --nodes 3; then
+        eval "$(bash "$REPO/scripts/rabbitmq-cluster.sh" env)"
+        FLEET_FAULT_TESTS=1 swift test --skip-build --filter BrokerFault || fault_rc=$?
+    else
+        fault_rc=1
+    fi
+    bash "$REPO/scripts/rabbitmq-cluster.sh" stop || echo "test.sh: stopping the RabbitMQ cluster failed" >&2
     if ((main_rc != 0)); then
         phase="tests (first run, all suites)"
         exit "$main_rc"
@@ -143,6 +158,10 @@ else
     if ((outage_rc != 0)); then
         phase="outage tests (third run)"
         exit "$outage_rc"
+    fi
+    if ((fault_rc != 0)); then
+        phase="broker fault tests (fourth run, private cluster)"
+        exit "$fault_rc"
     fi
 fi
 test_s=$((SECONDS - t))

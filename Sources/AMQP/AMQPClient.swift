@@ -14,10 +14,32 @@ import Glibc
 /// librabbitmq connections are not thread-safe and block, so exactly one dedicated thread owns the
 /// ``AMQPConnection``; async callers hand it commands (ack, reject, publish) through a locked inbox
 /// and an eventfd that wakes its `poll`. Deliveries come out as one `AsyncStream` per queue, bounded
-/// by the queue's prefetch. When the broker goes away the thread reconnects with exponential backoff
-/// and consumes again; acks for deliveries of the lost connection are dropped, because the broker
-/// redelivers those messages anyway.
+/// by the queue's prefetch. When the broker goes away the thread reconnects to the next of the
+/// configured nodes (``ReconnectSchedule``) and consumes again; acks for deliveries of the lost
+/// connection are dropped, because the broker redelivers those messages anyway.
+///
+/// Broker faults it rides out without a reconnect: `connection.blocked` (an alarm) holds publishes
+/// until `connection.unblocked` or their confirm timeout; a subscribed queue that is missing, or
+/// that the broker cancels the consumer of (`basic.cancel`: queue deleted), is looked for again
+/// with a capped backoff (``MissingQueueWatch``) and consumed as soon as it exists. Each such change
+/// is logged once and reported to ``StatusChange`` listeners.
 public final class AMQPClient: Sendable {
+    /// A change in what the broker lets this client do; the connection thread reports each once.
+    public enum StatusChange: Sendable, Equatable {
+        /// Connected (or reconnected) to this node (`host:port/vhost`).
+        case connected(address: String)
+        /// The connection to this node was lost or could not be opened; reconnecting.
+        case disconnected(address: String)
+        /// The broker blocked the connection (`connection.blocked`, a memory or disk alarm):
+        /// publishes wait, acks still flow on a connection that never published.
+        case blocked(reason: String)
+        /// The broker lifted the block.
+        case unblocked
+        /// A subscribed queue does not exist (yet, or any more); looked for again with backoff.
+        case queueMissing(queue: String)
+        /// A subscribed queue is consumed: after each connect, or once a missing one appears.
+        case queueConsumed(queue: String)
+    }
     /// A queue to consume, and how many unacked deliveries the broker may push for it.
     public struct Subscription: Sendable {
         /// The name of the queue.
@@ -40,7 +62,7 @@ public final class AMQPClient: Sendable {
     private enum Command: Sendable {
         case ack(tag: UInt64, generation: UInt64)
         case reject(tag: UInt64, requeue: Bool, generation: UInt64)
-        case publish(AMQPOutgoingMessage, CheckedContinuation<Void, Error>)
+        case publish(AMQPOutgoingMessage, CheckedContinuation<Void, Error>, deadline: ContinuousClock.Instant)
         case cancelConsumers
     }
 
@@ -49,7 +71,10 @@ public final class AMQPClient: Sendable {
         var closing = false
         var consuming = true
         var started = false
-        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+        var exitWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterId: UInt64 = 0
+        /// Mirrors the thread's ``BlockedState`` for ``isBlocked``.
+        var blocked = false
         var exited = false
         /// The connection deliveries must come from to be acked: see ``isCurrent(_:)``.
         var generation: UInt64 = 0
@@ -65,6 +90,13 @@ public final class AMQPClient: Sendable {
     private let inbox: Mutex<Inbox>
     private let wakeDescriptor: Int32
     private let logger: Logger
+    private let onStatusChange: (@Sendable (StatusChange) -> Void)?
+    /// Whether the first publish after an idle spell waits for a probe's confirm (see `init`).
+    private let probesBeforePublishing: Bool
+    /// Whether publishes fail at once with `.blocked` while the broker blocks the connection.
+    private let failsFastWhenBlocked: Bool
+    /// How long without a confirm makes a connection idle, for ``probesBeforePublishing``.
+    static let probeAfterIdle = Duration.seconds(1)
     /// Acks that are sent at once, without waiting out ``ackDelay``: a quarter of the smallest
     /// prefetch, so the broker always has window left to deliver while acks collect.
     private let ackBatch: Int
@@ -77,10 +109,30 @@ public final class AMQPClient: Sendable {
     ///   - configuration: the broker to connect to.
     ///   - subscriptions: queues to consume; empty for a publish-only client.
     ///   - logger: connection events are logged at info, reconnect failures at warning.
-    public init(configuration: AMQPConfiguration, subscriptions: [Subscription] = [], logger: Logger) {
+    ///   - probesBeforePublishing: before the first publish after a second without confirms (or on
+    ///     a new connection), send an empty probe message the broker drops, and write the real ones
+    ///     only once it is confirmed. A broker under a memory or disk alarm blocks a connection at its
+    ///     first publish and reads nothing more; a message written then sits in the socket, its
+    ///     outcome unknown until the alarm clears. With the probe, the real messages are held
+    ///     instead, and can be given up without a duplicate. Costs one round trip after idle spells.
+    ///   - failsFastWhenBlocked: while the broker blocks the connection, fail publishes at once
+    ///     with `.blocked` (never written, so safe to publish again later) instead of holding them
+    ///     until the block lifts or their confirm timeout passes.
+    ///   - onStatusChange: called on the connection thread at every ``StatusChange``; must return quickly.
+    public init(
+        configuration: AMQPConfiguration,
+        subscriptions: [Subscription] = [],
+        logger: Logger,
+        probesBeforePublishing: Bool = false,
+        failsFastWhenBlocked: Bool = false,
+        onStatusChange: (@Sendable (StatusChange) -> Void)? = nil
+    ) {
+        self.probesBeforePublishing = probesBeforePublishing
+        self.failsFastWhenBlocked = failsFastWhenBlocked
         self.configuration = configuration
         self.subscriptions = subscriptions
         self.logger = logger
+        self.onStatusChange = onStatusChange
         var streams: [String: AsyncStream<AMQPDelivery>] = [:]
         var continuations: [String: AsyncStream<AMQPDelivery>.Continuation] = [:]
         for subscription in subscriptions {
@@ -107,7 +159,7 @@ public final class AMQPClient: Sendable {
         }
         guard !alreadyStarted else { return }
         let thread = Thread { [self] in self.threadMain() }
-        thread.name = "amqp \(configuration.redactedAddress)"
+        thread.name = "amqp \(configuration.redactedAddresses)"
         thread.start()
     }
 
@@ -121,14 +173,17 @@ public final class AMQPClient: Sendable {
     /// Throws ``AMQPError`` `.unroutable` when a mandatory message matched no queue, `.nacked` when
     /// the broker refused it, `.connection` when the connection dropped before the confirm (the
     /// message may or may not have been stored: publish again, consumers are idempotent) or the
-    /// broker could not be reached, and `.closed` once the client shut down. It never waits out an
-    /// outage: a caller that must not lose the message keeps it (a consumer leaves its delivery
+    /// broker could not be reached, `.timeout` when no confirm came within the configuration's
+    /// `confirmTimeout` (a publish held while the broker blocks the connection is never written,
+    /// one written may still be stored), and `.closed` once the client shut down. It never waits out
+    /// an outage: a caller that must not lose the message keeps it (a consumer leaves its delivery
     /// unacked) and tries again.
     public func publish(_ message: AMQPOutgoingMessage) async throws {
+        let deadline = ContinuousClock.now + configuration.confirmTimeout
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let accepted = inbox.withLock { inbox -> Bool? in
                 guard !inbox.exited else { return nil }
-                let command = Command.publish(message, continuation)
+                let command = Command.publish(message, continuation, deadline: deadline)
                 inbox.commands.append(command)
                 return inbox.wake.queued(isAck: false)
             }
@@ -143,6 +198,10 @@ public final class AMQPClient: Sendable {
     private var closedError: AMQPError {
         AMQPError(code: .closed, message: "client closed", address: configuration.redactedAddress)
     }
+
+    /// Whether the broker blocks this client's connection now (`connection.blocked`): publishes
+    /// wait until it lifts or their confirm timeout passes.
+    public var isBlocked: Bool { inbox.withLock { $0.blocked } }
 
     /// False for a delivery of a connection since lost: the broker redelivers it, so processing
     /// this copy too would only duplicate work (and, for a failing job, its dead letter).
@@ -168,9 +227,21 @@ public final class AMQPClient: Sendable {
         send(.cancelConsumers)
     }
 
+    /// Starts closing without waiting: publishes the broker holds (blocked) fail at once with
+    /// `.closed`, the rest get a few seconds for their confirms. ``shutdown(within:)`` waits for it.
+    public func beginShutdown() {
+        let started = inbox.withLock { inbox -> Bool in
+            inbox.closing = true
+            return inbox.started
+        }
+        if started { wake() }
+    }
+
     /// Sends what is queued (acks, publishes), waits for outstanding confirms, closes the connection
-    /// and ends the thread.
-    public func shutdown() async {
+    /// and ends the thread. Returns after `within` at the latest, even if the thread is still stuck
+    /// in a connect or an RPC to an unresponsive broker (each bounded by its own timeout): the
+    /// broker requeues the deliveries left unacked once the thread drops the connection.
+    public func shutdown(within limit: Duration = .seconds(15)) async {
         stopConsuming()
         let started = inbox.withLock { inbox -> Bool in
             inbox.closing = true
@@ -190,13 +261,23 @@ public final class AMQPClient: Sendable {
             return
         }
         wake()
+        let waiterId = inbox.withLock { inbox in
+            defer { inbox.nextWaiterId += 1 }
+            return inbox.nextWaiterId
+        }
+        let timer = Task { [self] in
+            try? await Task.sleep(for: limit)
+            let waiter = self.inbox.withLock { $0.exitWaiters.removeValue(forKey: waiterId) }
+            waiter?.resume()
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let exited = inbox.withLock { inbox -> Bool in
-                if !inbox.exited { inbox.exitWaiters.append(continuation) }
+                if !inbox.exited { inbox.exitWaiters[waiterId] = continuation }
                 return inbox.exited
             }
             if exited { continuation.resume() }
         }
+        timer.cancel()
     }
 
     private func send(_ command: Command) {
@@ -221,7 +302,21 @@ public final class AMQPClient: Sendable {
         var consumerQueues: [String: String] = [:]
         var nextSequence: UInt64 = 0
         /// Publishes awaiting their confirm, in sequence order.
-        var unconfirmed: [Unconfirmed] = []
+        /// A nil waiter is a probe (see ``probesBeforePublishing``).
+        var unconfirmed = PendingConfirms<CheckedContinuation<Void, Error>?>()
+        /// The probe awaiting its confirm; publishes are held meanwhile.
+        var probeSequence: UInt64?
+        /// When the broker last confirmed a publish on this connection.
+        var lastConfirmAt: ContinuousClock.Instant?
+        /// Publishes not written while the broker blocks the connection, oldest first.
+        var held:
+            [(
+                message: AMQPOutgoingMessage, continuation: CheckedContinuation<Void, Error>,
+                deadline: ContinuousClock.Instant
+            )] = []
+        var blocked = BlockedState()
+        /// Subscribed queues the broker does not have, by name.
+        var missing: [String: MissingQueueWatch] = [:]
         /// Delivery tags of this connection in arrival order (ascending) until settled in order.
         var unsettled = CircularBuffer<UInt64>(initialCapacity: 256)
         /// Settled by the consumer: true while the ack is still to be sent, false once sent (a
@@ -235,6 +330,9 @@ public final class AMQPClient: Sendable {
 
         func reset() {
             consumerQueues = [:]
+            missing = [:]
+            probeSequence = nil
+            lastConfirmAt = nil
             nextSequence = 0
             unsettled.removeAll(keepingCapacity: true)
             settled = [:]
@@ -244,59 +342,72 @@ public final class AMQPClient: Sendable {
         }
     }
 
-    /// A publish awaiting its confirm.
-    private struct Unconfirmed {
-        let sequence: UInt64
-        let continuation: CheckedContinuation<Void, Error>
-        /// Set when the broker returned it as unroutable; its confirm then fails the publish.
-        var returnedBecause: String?
-    }
-
     private func threadMain() {
         let state = ThreadState()
-        var backoffSeconds = 0.25
+        var schedule = ReconnectSchedule(
+            addressCount: configuration.addresses.count,
+            maxDelay: configuration.maxReconnectDelay
+        )
         while true {
+            let address = configuration.addresses[schedule.next]
             let connection: AMQPConnection
             do {
-                connection = try connect(state)
-                backoffSeconds = 0.25
+                connection = try connect(to: address, state)
+                schedule.connected()
             } catch {
                 // Publishes must not wait out an outage: their callers decide (a consumer requeues).
                 failQueuedPublishes(error)
                 if inbox.withLock({ $0.closing }) { break }
+                let pause = schedule.failed()
                 logger.warning(
-                    "amqp.connect failed, retrying",
+                    "amqp.connect failed, trying the next address",
                     metadata: [
-                        "amqp.error": "\(error)", "amqp.retry_in_seconds": "\(backoffSeconds)",
+                        "amqp.address": "\(configuration.redacted(address))", "amqp.error": "\(error)",
+                        "amqp.next_address": "\(configuration.redacted(configuration.addresses[schedule.next]))",
+                        "amqp.retry_in_ms": "\(pause.wholeMilliseconds)",
                     ]
                 )
-                waitForWake(milliseconds: Int32(backoffSeconds * 1000))
-                backoffSeconds = min(backoffSeconds * 2, 30)
+                onStatusChange?(.disconnected(address: configuration.redacted(address)))
+                if pause > .zero { waitForWake(milliseconds: Int32(clamping: pause.wholeMilliseconds)) }
                 continue
             }
             do {
                 try serve(connection, state)
-                connection.close()
+                // A blocked broker reads nothing, so it would never answer connection.close.
+                connection.close(waitForBroker: !state.blocked.isBlocked)
                 break
             } catch {
-                logger.warning("amqp.connection lost", metadata: ["amqp.error": "\(error)"])
-                connection.close()
+                logger.warning(
+                    "amqp.connection lost",
+                    metadata: ["amqp.address": "\(configuration.redacted(address))", "amqp.error": "\(error)"]
+                )
+                connection.close(waitForBroker: false)
                 failUnconfirmed(state, error)
+                // Held publishes were never written: the next connection sends them.
+                let held = state.held.map { Command.publish($0.message, $0.continuation, deadline: $0.deadline) }
+                state.held = []
+                inbox.withLock { $0.commands.insert(contentsOf: held, at: 0) }
+                setUnblocked(state)
+                onStatusChange?(.disconnected(address: configuration.redacted(address)))
+                let pause = schedule.failed()
+                if pause > .zero { waitForWake(milliseconds: Int32(clamping: pause.wholeMilliseconds)) }
             }
         }
         failUnconfirmed(
             state,
             closedError
         )
+        for entry in state.held { entry.continuation.resume(throwing: closedError) }
+        state.held = []
         for continuation in continuations.values { continuation.finish() }
         // Under the lock that marks the exit, so no publish can slip in unanswered.
         let (waiters, leftover) = inbox.withLock { inbox in
             inbox.exited = true
             defer {
-                inbox.exitWaiters = []
+                inbox.exitWaiters = [:]
                 inbox.commands = []
             }
-            return (inbox.exitWaiters, inbox.commands)
+            return (Array(inbox.exitWaiters.values), inbox.commands)
         }
         failPublishes(
             in: leftover,
@@ -305,17 +416,15 @@ public final class AMQPClient: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    private func connect(_ state: ThreadState) throws -> AMQPConnection {
-        let connection = try AMQPConnection.open(configuration)
+    private func connect(to address: AMQPConfiguration.Address, _ state: ThreadState) throws -> AMQPConnection {
+        let connection = try AMQPConnection.open(configuration, address: address)
         connection.maxBodySize = subscriptions.map { $0.maxBodySize ?? .max }.max() ?? .max
         do {
             try connection.enableConfirms()
             state.reset()
             if inbox.withLock({ $0.consuming }) {
                 for subscription in subscriptions {
-                    try connection.setPrefetch(subscription.prefetch)
-                    let tag = try connection.consume(queue: subscription.queue)
-                    state.consumerQueues[tag] = subscription.queue
+                    try startConsuming(subscription, on: connection, state)
                 }
             }
             state.generation += 1
@@ -324,14 +433,72 @@ public final class AMQPClient: Sendable {
             logger.info(
                 "amqp.connected",
                 metadata: [
-                    "amqp.address": "\(configuration.redactedAddress)",
+                    "amqp.address": "\(configuration.redacted(address))",
                     "amqp.queues": "\(subscriptions.map(\.queue).joined(separator: ","))",
                 ]
             )
+            onStatusChange?(.connected(address: configuration.redacted(address)))
+            for queue in state.consumerQueues.values.sorted() { onStatusChange?(.queueConsumed(queue: queue)) }
+            for queue in state.missing.keys.sorted() { onStatusChange?(.queueMissing(queue: queue)) }
             return connection
         } catch {
-            connection.close()
+            connection.close(waitForBroker: false)
             throw error
+        }
+    }
+
+    /// Consumes `subscription`'s queue when it exists; otherwise notes it missing, to look again.
+    /// Returns whether it consumes now.
+    @discardableResult
+    private func startConsuming(
+        _ subscription: Subscription,
+        on connection: AMQPConnection,
+        _ state: ThreadState
+    )
+        throws -> Bool
+    {
+        guard try connection.queueExists(subscription.queue) else {
+            if state.missing[subscription.queue] == nil {
+                state.missing[subscription.queue] = MissingQueueWatch(now: .now)
+                logger.warning(
+                    "amqp.queue missing, waiting for it to be declared",
+                    metadata: ["amqp.queue": "\(subscription.queue)", "amqp.address": "\(connection.addressText)"]
+                )
+            }
+            return false
+        }
+        try connection.setPrefetch(subscription.prefetch)
+        let tag = try connection.consume(queue: subscription.queue)
+        state.consumerQueues[tag] = subscription.queue
+        return true
+    }
+
+    /// Looks again for the missing queues whose time has come, and consumes those that exist now.
+    private func probeMissingQueues(on connection: AMQPConnection, _ state: ThreadState) throws {
+        guard !state.missing.isEmpty, inbox.withLock({ $0.consuming }) else { return }
+        let now = ContinuousClock.now
+        for (queue, watch) in state.missing where watch.isDue(now: now) {
+            guard let subscription = subscriptions.first(where: { $0.queue == queue }) else { continue }
+            if try startConsuming(subscription, on: connection, state) {
+                let missingFor = now - watch.since
+                state.missing[queue] = nil
+                logger.info(
+                    "amqp.queue found, consuming",
+                    metadata: ["amqp.queue": "\(queue)", "amqp.missing_for_ms": "\(missingFor.wholeMilliseconds)"]
+                )
+                onStatusChange?(.queueConsumed(queue: queue))
+            } else {
+                var watch = watch
+                if watch.stillMissing(now: now) {
+                    logger.warning(
+                        "amqp.queue still missing",
+                        metadata: [
+                            "amqp.queue": "\(queue)", "amqp.missing_for_ms": "\((now - watch.since).wholeMilliseconds)",
+                        ]
+                    )
+                }
+                state.missing[queue] = watch
+            }
         }
     }
 
@@ -353,19 +520,29 @@ public final class AMQPClient: Sendable {
             }
             try execute(commands, on: connection, state)
             while let event = try connection.nextEvent() {
-                try handle(event, state)
+                try handle(event, on: connection, state)
             }
             let now = ContinuousClock.now
             if let due = state.ackFlushDeadline, closing || state.acksToSend >= ackBatch || now >= due {
                 try sendAcks(on: connection, state)
             }
+            expirePublishes(state, now: now)
+            try probeMissingQueues(on: connection, state)
             if closing {
                 closingSince = closingSince ?? now
+                if state.blocked.isBlocked {
+                    // The broker reads nothing: no confirm can come. Fail what waits, do not linger.
+                    let error = closedError
+                    for held in state.held { held.continuation.resume(throwing: error) }
+                    state.held = []
+                    failUnconfirmed(state, error)
+                    return
+                }
                 let queuedEmpty = inbox.withLock { $0.commands.isEmpty }
                 // Give outstanding confirms a bounded time; their publishers then see an error.
                 let settling = state.lastSettlementSentAt.map { now - $0 < Self.ackLinger } ?? false
                 let done = queuedEmpty && state.unconfirmed.isEmpty && !settling
-                if done || (queuedEmpty && now - closingSince! > .seconds(10)) { return }
+                if done || (queuedEmpty && now - closingSince! > .seconds(5)) { return }
             }
             if !connection.hasBufferedInput { sleep(on: connection, state, closing: closing) }
         }
@@ -398,26 +575,143 @@ public final class AMQPClient: Sendable {
                         state.settled[tag] = false
                         state.lastSettlementSentAt = .now
                     }
-                case .publish(let message, let continuation):
-                    state.nextSequence += 1
-                    state.unconfirmed.append(Unconfirmed(sequence: state.nextSequence, continuation: continuation))
-                    // Returns are matched by this, not by message id: retry copies share their id.
-                    var numbered = message
-                    numbered.properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
-                    try connection.publish(numbered)
+                case .publish(let message, let continuation, let deadline):
+                    if state.blocked.isBlocked && failsFastWhenBlocked {
+                        continuation.resume(throwing: blockedError(state))
+                    } else if state.blocked.isBlocked || state.probeSequence != nil {
+                        // Written now, it would sit unread in the socket and could land after its
+                        // publisher gave up on it: held until the broker unblocks, or the deadline.
+                        state.held.append((message, continuation, deadline))
+                    } else if probesBeforePublishing,
+                        state.lastConfirmAt.map({ .now - $0 > Self.probeAfterIdle }) ?? true
+                    {
+                        state.held.append((message, continuation, deadline))
+                        try sendProbe(on: connection, state)
+                    } else {
+                        try writePublish(message, continuation, deadline: deadline, on: connection, state)
+                    }
                 case .cancelConsumers:
                     for tag in state.consumerQueues.keys { try connection.cancel(consumerTag: tag) }
                     state.consumerQueues = [:]
                 }
             } catch {
                 // Publishes not yet written go out on the next connection; acks are moot there.
-                let unsent = commands[(index + 1)...].filter {
-                    if case .publish = $0 { return true } else { return false }
+                let unsent =
+                    state.held.map { Command.publish($0.message, $0.continuation, deadline: $0.deadline) }
+                    + commands[(index + 1)...].filter {
+                        if case .publish = $0 { return true } else { return false }
+                    }
+                state.held = []
+                inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
+                throw error
+            }
+        }
+    }
+
+    private func writePublish(
+        _ message: AMQPOutgoingMessage,
+        _ continuation: CheckedContinuation<Void, Error>,
+        deadline: ContinuousClock.Instant,
+        on connection: AMQPConnection,
+        _ state: ThreadState
+    ) throws {
+        state.nextSequence += 1
+        state.unconfirmed.add(sequence: state.nextSequence, waiter: continuation, deadline: deadline)
+        // Returns are matched by this, not by message id: retry copies share their id.
+        var numbered = message
+        numbered.properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
+        try connection.publish(numbered)
+    }
+
+    /// An empty message the broker drops (no queue is named so, not mandatory), sent before the
+    /// first publish after an idle spell: a broker under an alarm blocks the connection at it, so
+    /// the real publishes are never written to a connection that is about to be blocked.
+    private func sendProbe(on connection: AMQPConnection, _ state: ThreadState) throws {
+        state.nextSequence += 1
+        state.probeSequence = state.nextSequence
+        state.unconfirmed.add(sequence: state.nextSequence, waiter: nil, deadline: .now + configuration.confirmTimeout)
+        var properties = AMQPProperties()
+        properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
+        try connection.publish(
+            AMQPOutgoingMessage(
+                exchange: "",
+                routingKey: "amq.fleet.publish-probe",
+                properties: properties,
+                body: [],
+                mandatory: false
+            )
+        )
+    }
+
+    private func blockedError(_ state: ThreadState) -> AMQPError {
+        AMQPError(
+            code: .blocked,
+            message: "not published: the broker blocks the connection (\(state.blocked.reason ?? "-"))",
+            address: configuration.redactedAddress
+        )
+    }
+
+    /// Fails the held publishes (never written) with `.blocked`, for callers that park them.
+    private func failHeldAsBlocked(_ state: ThreadState) {
+        let held = state.held
+        state.held = []
+        let error = blockedError(state)
+        for entry in held { entry.continuation.resume(throwing: error) }
+    }
+
+    /// Writes the publishes held for a probe or a block, once neither holds them any more.
+    private func writeHeld(on connection: AMQPConnection, _ state: ThreadState) throws {
+        guard !state.blocked.isBlocked, state.probeSequence == nil, !state.held.isEmpty else { return }
+        let held = state.held
+        state.held = []
+        for (index, entry) in held.enumerated() {
+            do {
+                try writePublish(entry.message, entry.continuation, deadline: entry.deadline, on: connection, state)
+            } catch {
+                // Not written: the next connection takes them.
+                let unsent = held[(index + 1)...].map {
+                    Command.publish($0.message, $0.continuation, deadline: $0.deadline)
                 }
                 inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
                 throw error
             }
         }
+    }
+
+    /// Fails the publishes whose confirm timeout passed, held or written; each exactly once.
+    private func expirePublishes(_ state: ThreadState, now: ContinuousClock.Instant) {
+        let timeout = configuration.confirmTimeout
+        let expiredHeld = state.held.filter { $0.deadline <= now }
+        if !expiredHeld.isEmpty {
+            state.held.removeAll { $0.deadline <= now }
+            let error = AMQPError(
+                code: .timeout,
+                message:
+                    "not published within \(timeout): the broker blocks the connection (\(state.blocked.reason ?? "-"))",
+                address: configuration.redactedAddress
+            )
+            for entry in expiredHeld { entry.continuation.resume(throwing: error) }
+        }
+        let expired = state.unconfirmed.expire(now: now)
+        if !expired.isEmpty {
+            let error = AMQPError(
+                code: .timeout,
+                message: "no publisher confirm within \(timeout)",
+                address: configuration.redactedAddress
+            )
+            for entry in expired {
+                if entry.sequence == state.probeSequence { state.probeSequence = nil }
+                entry.waiter?.resume(throwing: error)
+            }
+        }
+    }
+
+    /// The connection is gone or unblocked: a new connection starts unblocked.
+    private func setUnblocked(_ state: ThreadState) {
+        guard let lasted = state.blocked.unblocked(now: .now) else { return }
+        inbox.withLock { $0.blocked = false }
+        logger.notice("amqp.connection unblocked", metadata: ["amqp.blocked_for_ms": "\(lasted.wholeMilliseconds)"])
+        onStatusChange?(.unblocked)
     }
 
     /// Acks what the consumer settled since the last call: the settled run at the front of the
@@ -443,7 +737,7 @@ public final class AMQPClient: Sendable {
         }
     }
 
-    private func handle(_ event: AMQPConnection.Event, _ state: ThreadState) throws {
+    private func handle(_ event: AMQPConnection.Event, on connection: AMQPConnection, _ state: ThreadState) throws {
         switch event {
         case .delivery(
             let consumerTag,
@@ -472,19 +766,14 @@ public final class AMQPClient: Sendable {
                 )
             )
         case .confirm(let deliveryTag, let multiple, let ack):
-            let settled: ArraySlice<Unconfirmed>
-            if multiple {
-                let end = state.unconfirmed.firstIndex { $0.sequence > deliveryTag } ?? state.unconfirmed.endIndex
-                settled = state.unconfirmed[..<end]
-                state.unconfirmed.removeSubrange(..<end)
-            } else if let index = state.unconfirmed.firstIndex(where: { $0.sequence == deliveryTag }) {
-                settled = [state.unconfirmed.remove(at: index)]
-            } else {
-                settled = []
-            }
-            for entry in settled {
+            if ack { state.lastConfirmAt = .now }
+            for entry in state.unconfirmed.confirm(deliveryTag: deliveryTag, multiple: multiple) {
+                guard let waiter = entry.waiter else {
+                    if entry.sequence == state.probeSequence { state.probeSequence = nil }
+                    continue
+                }
                 if let reason = entry.returnedBecause {
-                    entry.continuation.resume(
+                    waiter.resume(
                         throwing: AMQPError(
                             code: .unroutable,
                             message: reason,
@@ -492,9 +781,9 @@ public final class AMQPClient: Sendable {
                         )
                     )
                 } else if ack {
-                    entry.continuation.resume()
+                    waiter.resume()
                 } else {
-                    entry.continuation.resume(
+                    waiter.resume(
                         throwing: AMQPError(
                             code: .nacked,
                             message: "broker refused the message",
@@ -503,25 +792,42 @@ public final class AMQPClient: Sendable {
                     )
                 }
             }
+            try writeHeld(on: connection, state)
         case .returned(let properties, let replyCode, let replyText):
-            let sequence = properties.headers[AMQPConnection.publishSequenceHeader]?.int.map { UInt64($0) }
-            if let index = state.unconfirmed.firstIndex(where: { $0.sequence == sequence }) {
-                state.unconfirmed[index].returnedBecause = "no queue is bound for it (\(replyCode) \(replyText))"
+            if let sequence = properties.headers[AMQPConnection.publishSequenceHeader]?.int.map({ UInt64($0) }) {
+                state.unconfirmed.markReturned(
+                    sequence: sequence,
+                    reason: "no queue is bound for it (\(replyCode) \(replyText))"
+                )
             }
         case .consumerCancelled(let consumerTag):
-            let queue = state.consumerQueues[consumerTag] ?? consumerTag
-            throw AMQPError(
-                code: .server,
-                message: "broker cancelled the consumer of \(queue)",
-                address: configuration.redactedAddress
+            // The queue was deleted: its unacked deliveries are gone with it. Look for it again.
+            guard let queue = state.consumerQueues.removeValue(forKey: consumerTag) else { return }
+            state.missing[queue] = MissingQueueWatch(now: .now)
+            logger.warning(
+                "amqp.consumer cancelled by the broker (queue deleted?), waiting for the queue",
+                metadata: ["amqp.queue": "\(queue)", "amqp.address": "\(connection.addressText)"]
             )
+            onStatusChange?(.queueMissing(queue: queue))
+        case .blocked(let reason):
+            guard state.blocked.blocked(reason: reason, now: .now) else { return }
+            inbox.withLock { $0.blocked = true }
+            logger.warning(
+                "amqp.connection blocked by the broker, holding publishes",
+                metadata: ["amqp.reason": "\(reason)", "amqp.address": "\(connection.addressText)"]
+            )
+            onStatusChange?(.blocked(reason: reason))
+            if failsFastWhenBlocked { failHeldAsBlocked(state) }
+        case .unblocked:
+            setUnblocked(state)
+            // The probe written before the block is read now; no need to wait for its confirm.
+            state.probeSequence = nil
+            try writeHeld(on: connection, state)
         }
     }
 
     private func failUnconfirmed(_ state: ThreadState, _ error: Error) {
-        let failed = state.unconfirmed
-        state.unconfirmed = []
-        for entry in failed { entry.continuation.resume(throwing: error) }
+        for entry in state.unconfirmed.removeAll() { entry.waiter?.resume(throwing: error) }
     }
 
     private func failQueuedPublishes(_ error: Error) {
@@ -533,7 +839,7 @@ public final class AMQPClient: Sendable {
     }
 
     private func failPublishes(in commands: [Command], _ error: Error) {
-        for case .publish(_, let continuation) in commands { continuation.resume(throwing: error) }
+        for case .publish(_, let continuation, _) in commands { continuation.resume(throwing: error) }
     }
 
     private func poll(_ socket: Int32, milliseconds: Int32) {
@@ -554,5 +860,13 @@ public final class AMQPClient: Sendable {
     private func drainWake() {
         var value: UInt64 = 0
         _ = read(wakeDescriptor, &value, 8)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down: for logs and poll timeouts.
+    var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

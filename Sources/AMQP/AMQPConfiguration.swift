@@ -1,11 +1,24 @@
+import Foundation
 import ServiceURL
 
-/// Where and how to reach a RabbitMQ broker.
+/// Where and how to reach a RabbitMQ broker: one address, or the nodes of a cluster.
 public struct AMQPConfiguration: Sendable {
-    /// The broker's host name or IP address (IPv6 without brackets).
-    public var host: String
-    /// The broker's TCP port; 5672 unless set.
-    public var port: Int
+    /// One broker node: host and port. Every node shares the user, password and vhost.
+    public typealias Address = ServiceURL.Endpoint
+
+    /// The broker nodes, in the order a client tries them; never empty. ``AMQPClient`` connects to
+    /// the first and moves to the next one whenever a connection fails or is lost.
+    public var addresses: [Address]
+    /// The first node's host name or IP address (IPv6 without brackets).
+    public var host: String {
+        get { addresses[0].host }
+        set { addresses[0].host = newValue }
+    }
+    /// The first node's TCP port; 5672 unless set.
+    public var port: Int {
+        get { addresses[0].port }
+        set { addresses[0].port = newValue }
+    }
     /// The user to log in as (SASL PLAIN).
     public var user: String
     /// The user's password; never in descriptions or errors.
@@ -16,6 +29,14 @@ public struct AMQPConfiguration: Sendable {
     public var heartbeatSeconds: Int = 30
     /// How long opening the TCP connection may block, in seconds.
     public var connectTimeoutSeconds: Int = 5
+    /// How long one broker RPC (login, channel open, declare, consume, close) may wait for its reply
+    /// before the connection counts as lost (librabbitmq's `amqp_set_rpc_timeout`).
+    public var rpcTimeout: Duration = .seconds(10)
+    /// How long ``AMQPClient/publish(_:)`` waits for the broker's confirm, counted from the call
+    /// (a publish held while the connection is blocked counts too); then it throws `.timeout`.
+    public var confirmTimeout: Duration = .seconds(30)
+    /// The longest pause between two reconnect attempts (the pause doubles from 100 ms up to it).
+    public var maxReconnectDelay: Duration = .seconds(5)
     /// The largest frame in bytes this client proposes at login (the broker may lower it); message
     /// bodies are sent in frames of at most the size agreed.
     public var frameMax: Int = 131_072
@@ -28,38 +49,87 @@ public struct AMQPConfiguration: Sendable {
         password: String = "guest",
         vhost: String = "/"
     ) {
-        self.host = host
-        self.port = port
+        self.addresses = [Address(host: host, port: port)]
         self.user = user
         self.password = password
         self.vhost = vhost
     }
 
-    /// Parses `amqp://user:pass@host:port/vhost`; the vhost is percent-decoded (`%2f` is `/`) and
-    /// defaults to `/` when the path is empty. User and password default to `guest`, the port to 5672;
-    /// IPv6 hosts go in brackets. A query (`?heartbeat=10`) and a fragment are accepted and ignored.
+    /// Parses `amqp://user:pass@host:port/vhost`, or a comma-separated list of such URLs, one per
+    /// node of a cluster: `amqp://u:p@node1:5672/%2f,amqp://node2:5672,amqp://node3`. The vhost is
+    /// percent-decoded (`%2f` is `/`) and defaults to `/` when the path is empty. User and password
+    /// default to `guest`, the port to 5672; IPv6 hosts go in brackets. A later URL may leave out
+    /// the credentials and the vhost (the first URL's apply); where it names them they must be the
+    /// first URL's. A query (`?heartbeat=10`) and a fragment are accepted and ignored.
     ///
     /// - Throws: ``AMQPError`` with code `.configuration`, whose message never contains the password.
     public init(url: String) throws {
-        let parsed: ServiceURL
-        do throws(ServiceURLError) {
-            parsed = try ServiceURL(url, schemes: ["amqp": 5672])
-        } catch {
-            throw AMQPError(code: .configuration, message: "invalid AMQP URL: \(error.reason)", address: "")
+        let parts = url.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        var parsedURLs: [ServiceURL] = []
+        for (index, part) in parts.enumerated() {
+            let which = parts.count > 1 ? " (address \(index + 1) of \(parts.count))" : ""
+            guard !part.isEmpty else {
+                throw AMQPError(code: .configuration, message: "invalid AMQP URL\(which): empty", address: "")
+            }
+            do throws(ServiceURLError) {
+                parsedURLs.append(try ServiceURL(part, schemes: ["amqp": 5672]))
+            } catch {
+                throw AMQPError(code: .configuration, message: "invalid AMQP URL\(which): \(error.reason)", address: "")
+            }
         }
+        let first = parsedURLs[0]
         self.init(
-            host: parsed.host,
-            port: parsed.port,
-            user: parsed.user ?? "guest",
-            password: parsed.password ?? "guest"
+            host: first.host,
+            port: first.port,
+            user: first.user ?? "guest",
+            password: first.password ?? "guest"
         )
-        let path = parsed.path ?? ""
+        let path = first.path ?? ""
         vhost = path.isEmpty ? "/" : path
+        for (offset, other) in parsedURLs.dropFirst().enumerated() {
+            let which = "address \(offset + 2) of \(parsedURLs.count)"
+            if let otherUser = other.user, otherUser != user {
+                throw AMQPError(code: .configuration, message: "invalid AMQP URL (\(which)): another user", address: "")
+            }
+            if let otherPassword = other.password, otherPassword != password {
+                throw AMQPError(
+                    code: .configuration,
+                    message: "invalid AMQP URL (\(which)): another password",
+                    address: ""
+                )
+            }
+            if let otherPath = other.path, !otherPath.isEmpty, otherPath != vhost {
+                throw AMQPError(
+                    code: .configuration,
+                    message: "invalid AMQP URL (\(which)): another vhost",
+                    address: ""
+                )
+            }
+            addresses.append(other.endpoints[0])
+        }
     }
 
-    /// `host:port/vhost`, never the credentials: for error messages and logs.
-    public var redactedAddress: String {
-        let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "\(shownHost):\(port)\(vhost.hasPrefix("/") ? "" : "/")\(vhost)"
+    /// The first node's `host:port/vhost`, never the credentials: for error messages and logs.
+    public var redactedAddress: String { redacted(addresses[0]) }
+
+    /// Every node's `host:port/vhost`, comma-separated, never the credentials.
+    public var redactedAddresses: String { addresses.map(redacted).joined(separator: ",") }
+
+    /// `host:port/vhost` of one node, never the credentials.
+    public func redacted(_ address: Address) -> String {
+        "\(address)\(vhost.hasPrefix("/") ? "" : "/")\(vhost)"
+    }
+
+    /// The configuration as an `amqp://` URL list that ``init(url:)`` reads back, WITH the password:
+    /// for handing the broker to a child process's environment, never for logs.
+    public var urlWithCredentials: String {
+        func encode(_ text: String) -> String {
+            text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? text
+        }
+        let credentials = "\(encode(user)):\(encode(password))@"
+        return addresses.enumerated().map { index, address in
+            "amqp://\(index == 0 ? credentials : "")\(address)/\(encode(vhost))"
+        }.joined(separator: ",")
     }
 }

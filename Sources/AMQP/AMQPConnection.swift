@@ -25,8 +25,16 @@ public final class AMQPConnection: @unchecked Sendable {
     /// Channel in confirm mode used for publishing.
     public static let publishChannel: UInt16 = 2
 
-    private init(configuration: AMQPConfiguration, state: amqp_connection_state_t) {
+    /// Channel for passive queue declares (``queueExists(_:)``): the broker closes a channel on a
+    /// missing queue, and this one carries nothing else.
+    public static let probeChannel: UInt16 = 3
+
+    /// The broker node this connection was opened to (one of ``configuration``'s addresses).
+    public let address: AMQPConfiguration.Address
+
+    private init(configuration: AMQPConfiguration, address: AMQPConfiguration.Address, state: amqp_connection_state_t) {
         self.configuration = configuration
+        self.address = address
         self.state = state
     }
 
@@ -36,21 +44,46 @@ public final class AMQPConnection: @unchecked Sendable {
         }
     }
 
-    /// Opens the TCP connection and logs in. Blocks for up to the connect timeout.
+    /// Opens the TCP connection to the first node of `configuration` that answers, trying them in
+    /// order, and logs in. Throws the last node's error when none does. Blocks for up to the connect
+    /// timeout plus the RPC timeout per node.
     public static func open(_ configuration: AMQPConfiguration) throws -> AMQPConnection {
-        guard let state = amqp_new_connection() else {
-            throw AMQPError(code: .connection, message: "out of memory", address: configuration.redactedAddress)
+        var lastError: Error?
+        for address in configuration.addresses {
+            do {
+                return try open(configuration, address: address)
+            } catch {
+                lastError = error
+            }
         }
-        let connection = AMQPConnection(configuration: configuration, state: state)
+        throw lastError!
+    }
+
+    /// Opens the TCP connection to one node and logs in, advertising the capabilities the client
+    /// handles (`connection.blocked`, `consumer_cancel_notify`, `publisher_confirms`, `basic.nack`,
+    /// `authentication_failure_close`). Every later RPC waits at most `configuration.rpcTimeout`.
+    public static func open(
+        _ configuration: AMQPConfiguration,
+        address: AMQPConfiguration.Address
+    ) throws
+        -> AMQPConnection
+    {
+        guard let state = amqp_new_connection() else {
+            throw AMQPError(code: .connection, message: "out of memory", address: configuration.redacted(address))
+        }
+        let connection = AMQPConnection(configuration: configuration, address: address, state: state)
         guard let socket = amqp_tcp_socket_new(state) else {
             throw connection.error(.connection, "cannot create socket")
         }
+        var rpcTimeout = timeval(configuration.rpcTimeout)
+        amqp_set_rpc_timeout(state, &rpcTimeout)
+        amqp_set_handshake_timeout(state, &rpcTimeout)
         var timeout = timeval(tv_sec: configuration.connectTimeoutSeconds, tv_usec: 0)
-        let status = amqp_socket_open_noblock(socket, configuration.host, Int32(configuration.port), &timeout)
+        let status = amqp_socket_open_noblock(socket, address.host, Int32(address.port), &timeout)
         if status != AMQP_STATUS_OK.rawValue {
             throw connection.error(.connection, "cannot connect: \(String(cString: amqp_error_string2(status)))")
         }
-        let reply = fleet_amqp_login_plain(
+        let reply = fleet_amqp_login_with_capabilities(
             state,
             configuration.vhost,
             0,
@@ -64,12 +97,20 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 
     /// Closes the connection politely when possible and frees the C handle. Safe to call twice.
-    public func close() {
+    ///
+    /// `waitForBroker` false skips the `connection.close` handshake and just drops the socket: for
+    /// a connection the broker has blocked (it reads nothing, so it would never answer) or a client
+    /// out of time. Polite or not, the broker requeues the deliveries left unacked.
+    public func close(waitForBroker: Bool = true) {
         guard let state else { return }
-        _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS)
+        // Bounded by the RPC timeout set at open.
+        if waitForBroker { _ = amqp_connection_close(state, AMQP_REPLY_SUCCESS) }
         amqp_destroy_connection(state)
         self.state = nil
     }
+
+    /// This connection's node as `host:port/vhost`, without credentials: for logs.
+    public var addressText: String { configuration.redacted(address) }
 
     var socketDescriptor: Int32 { state.map { amqp_get_sockfd($0) } ?? -1 }
 
@@ -170,6 +211,30 @@ public final class AMQPConnection: @unchecked Sendable {
         let arena = CArena()
         amqp_queue_delete(state, Self.consumeChannel, arena.bytes(name), 0, 0)
         try check(amqp_get_rpc_reply(state), "queue.delete \(name)")
+    }
+
+    /// Whether `name` exists, by a passive declare on ``probeChannel``: a missing queue closes only
+    /// that channel, never the consume or publish one.
+    public func queueExists(_ name: String) throws -> Bool {
+        let state = try live()
+        try openChannel(Self.probeChannel)
+        let arena = CArena()
+        amqp_queue_declare(
+            state,
+            Self.probeChannel,
+            arena.bytes(name),
+            1,
+            0,
+            0,
+            0,
+            amqp_table_t(num_entries: 0, entries: nil)
+        )
+        do {
+            try check(amqp_get_rpc_reply(state), "queue.declare (passive) \(name)", channel: Self.probeChannel)
+            return true
+        } catch let error as AMQPError where error.replyCode == 404 {
+            return false
+        }
     }
 
     // MARK: - Consuming
@@ -297,6 +362,10 @@ public final class AMQPConnection: @unchecked Sendable {
         case confirm(deliveryTag: UInt64, multiple: Bool, ack: Bool)
         case returned(properties: AMQPProperties, replyCode: Int, replyText: String)
         case consumerCancelled(consumerTag: String)
+        /// The broker stopped reading this connection (`connection.blocked`: a memory or disk alarm).
+        case blocked(reason: String)
+        /// The broker reads this connection again.
+        case unblocked
     }
 
     /// The next frame already available, or nil after `timeout` (zero: do not wait).
@@ -342,6 +411,11 @@ public final class AMQPConnection: @unchecked Sendable {
         case FLEET_AMQP_BASIC_CANCEL:
             let cancel = method.decoded.assumingMemoryBound(to: amqp_basic_cancel_t.self).pointee
             return .consumerCancelled(consumerTag: cancel.consumer_tag.string)
+        case FLEET_AMQP_CONNECTION_BLOCKED:
+            let blocked = method.decoded.assumingMemoryBound(to: amqp_connection_blocked_t.self).pointee
+            return .blocked(reason: blocked.reason.string)
+        case FLEET_AMQP_CONNECTION_UNBLOCKED:
+            return .unblocked
         case FLEET_AMQP_CHANNEL_CLOSE:
             let close = method.decoded.assumingMemoryBound(to: amqp_channel_close_t.self).pointee
             throw error(
@@ -418,7 +492,7 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 
     private func error(_ code: AMQPError.Code, _ message: String, replyCode: Int? = nil) -> AMQPError {
-        AMQPError(code: code, message: message, address: configuration.redactedAddress, replyCode: replyCode)
+        AMQPError(code: code, message: message, address: configuration.redacted(address), replyCode: replyCode)
     }
 
     private func checkStatus(_ status: Int32, _ operation: String) throws {
@@ -470,13 +544,13 @@ extension AMQPConnection {
             switch try nextEvent(timeout: timeval(tv_sec: 1, tv_usec: 0)) {
             case .confirm(let tag, let multiple, let ack)? where tag == sequence || (multiple && tag >= sequence):
                 if let returned {
-                    throw AMQPError(code: .unroutable, message: returned, address: configuration.redactedAddress)
+                    throw AMQPError(code: .unroutable, message: returned, address: configuration.redacted(address))
                 }
                 guard ack else {
                     throw AMQPError(
                         code: .nacked,
                         message: "broker refused the message",
-                        address: configuration.redactedAddress
+                        address: configuration.redacted(address)
                     )
                 }
                 return
@@ -489,7 +563,15 @@ extension AMQPConnection {
         throw AMQPError(
             code: .connection,
             message: "no publisher confirm within \(timeout)",
-            address: configuration.redactedAddress
+            address: configuration.redacted(address)
         )
+    }
+}
+
+extension timeval {
+    /// A duration as a `timeval`, for librabbitmq's timeouts.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self.init(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
     }
 }

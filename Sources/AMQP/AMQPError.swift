@@ -15,6 +15,12 @@ public struct AMQPError: Error, CustomStringConvertible {
         public static let nacked = Code(description: "nacked")
         /// The client was shut down before the operation completed.
         public static let closed = Code(description: "closed")
+        /// The broker did not confirm a publish within the confirm timeout (the message may still
+        /// arrive: publish again only what consumers handle idempotently).
+        public static let timeout = Code(description: "timeout")
+        /// Not published: the broker blocks the connection (memory or disk alarm). The message was
+        /// never written, so publishing it again later cannot duplicate it.
+        public static let blocked = Code(description: "blocked")
     }
 
     /// What kind of failure.
@@ -37,7 +43,7 @@ public struct AMQPError: Error, CustomStringConvertible {
     /// Worth retrying later: the broker may come back or the message may route after a reconnect.
     public var isTransient: Bool {
         switch code {
-        case .connection, .closed, .nacked: return true
+        case .connection, .closed, .nacked, .timeout, .blocked: return true
         case .server: return replyCode.map { $0 == 320 || $0 == 541 || $0 == 505 } ?? true
         default: return false
         }

@@ -13,6 +13,9 @@ public struct FleetWorker: Service {
     /// The stores this worker closes when it stops; nil when the caller shares them with other
     /// workers and closes them itself.
     private let ownStores: FleetStores?
+    /// Why the worker cannot work now (broker blocked or disconnected, a queue missing), from all its
+    /// consumers: what a readiness probe serves.
+    public let readiness = WorkerReadiness()
     private let consumers: [QueueConsumer]
     private let logger: Logger
 
@@ -34,6 +37,7 @@ public struct FleetWorker: Service {
         let stores = stores ?? ownStores!
         let registry = JobCatalog.registry(stores: stores, topology: topology)
         let stats = self.stats
+        let readiness = self.readiness
         // Stores behind blocking C clients: their jobs run on threads that may block (BlockingExecutor).
         let jobsBlock = !Set(manifest.stores).isDisjoint(with: Self.blockingStores)
         consumers = manifest.queues.compactMap { topology.queue(named: $0) }.map { queue in
@@ -47,6 +51,7 @@ public struct FleetWorker: Service {
                 drainTimeout: drainTimeout,
                 jobsBlock: jobsBlock,
                 stats: stats,
+                readiness: readiness,
                 logger: logger
             )
         }

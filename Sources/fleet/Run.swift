@@ -14,8 +14,12 @@ struct Run: AsyncParsableCommand {
             queues whose manifest names the store, at most 32 connections (no thread and no connection \
             for a store none names). On SIGTERM/SIGINT the \
             workers stop consuming, let in-flight jobs finish for --drain-timeout, and leave the rest \
-            unacked for redelivery; a summary of outcomes is printed at the end. An unreachable broker \
-            at start is an error naming its address; once running, workers reconnect with backoff.
+            unacked for redelivery; a summary of outcomes is printed at the end, and the process exits \
+            within a few seconds of the drain timeout whatever the broker does. FLEET_AMQP_URL may list \
+            several nodes, comma-separated: an unreachable broker at start (every node) is an error \
+            naming its address; once running, workers reconnect to the next node with backoff. During a \
+            broker alarm, acks keep flowing; jobs whose retry or dead-letter copy cannot be published wait \
+            unacked until it clears. A missing queue is waited for and consumed once declared.
             """
     )
 

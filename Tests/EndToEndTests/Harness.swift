@@ -26,16 +26,26 @@ struct FleetTestEnvironment {
     let topology: Topology
     let postgres: PostgresClient
     let mongodb: MongoClient
+    /// The management API of the broker this world's vhost lives on.
+    var managementURL = Self.sharedManagementURL
     let logger = Logger(label: "e2e")
+
+    /// The shared broker's management API (scripts/services.sh).
+    static var sharedManagementURL: String {
+        environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682"
+    }
 
     /// `name` must be a short identifier; a random suffix keeps reruns apart. `retryDelays` (e.g.
     /// `[200ms, 500ms]`) replaces the repository's retry schedule in a private copy of the configuration.
     /// Only the queues of `workers` are declared (nil: every worker's): each work queue brings six
     /// more quorum queues, and a broker on two cores slows down with hundreds of them.
+    /// `broker` puts the vhost on another broker than the shared one (a private cluster of
+    /// scripts/rabbitmq-cluster.sh): its `FLEET_AMQP_URL`-style URL list and management API URL.
     static func make(
         _ name: String,
         retryDelays: String? = nil,
-        workers: [String]? = nil
+        workers: [String]? = nil,
+        broker: (url: String, managementURL: String)? = nil
     ) async throws -> FleetTestEnvironment {
         await sweepWorldsOfDeadRuns()
         // The test process's pid in the name lets a later run remove what a killed run left behind.
@@ -45,12 +55,15 @@ struct FleetTestEnvironment {
             configDirectory = try privateConfiguration(unique, retryDelays: retryDelays)
         }
         var base = try FleetConfiguration.fromEnvironment(configDirectory: configDirectory)
+        let managementURL = broker?.managementURL ?? sharedManagementURL
+        if let broker { base.amqp = try AMQPConfiguration(url: broker.url) }
         try runShell(
-            "\(managementCall("PUT", "vhosts/\(unique)")) && "
+            "\(managementCall("PUT", "vhosts/\(unique)", base: managementURL)) && "
                 + managementCall(
                     "PUT",
                     "permissions/\(unique)/\(base.amqp.user)",
-                    body: #"{"configure":".*","write":".*","read":".*"}"#
+                    body: #"{"configure":".*","write":".*","read":".*"}"#,
+                    base: managementURL
                 )
         )
         base.amqp.vhost = unique
@@ -86,7 +99,8 @@ struct FleetTestEnvironment {
             configuration: base,
             topology: topology,
             postgres: postgres,
-            mongodb: mongodb
+            mongodb: mongodb,
+            managementURL: managementURL
         )
     }
 
@@ -109,7 +123,7 @@ struct FleetTestEnvironment {
     var processEnvironment: [String: String] {
         var environment = Self.environment
         let amqp = configuration.amqp
-        environment["FLEET_AMQP_URL"] = "amqp://\(amqp.user):\(amqp.password)@\(amqp.host):\(amqp.port)/\(amqp.vhost)"
+        environment["FLEET_AMQP_URL"] = amqp.urlWithCredentials
         let pg = configuration.postgres
         environment["FLEET_POSTGRES_URL"] =
             "postgresql://\(pg.user):\(pg.password ?? "")@\(pg.host):\(pg.port)/\(pg.database)"
@@ -230,7 +244,7 @@ struct FleetTestEnvironment {
         _ = try? await mongodb.withConnection { try $0.dropDatabase() }
         await mongodb.shutdown()
         await postgres.shutdown()
-        try? runShell(Self.managementCall("DELETE", "vhosts/\(name)"))
+        try? runShell(Self.managementCall("DELETE", "vhosts/\(name)", base: managementURL))
         var adminConfiguration = configuration.postgres
         adminConfiguration.database = Self.adminDatabase
         let admin = PostgresClient(configuration: adminConfiguration, maxConnections: 1)
@@ -277,8 +291,12 @@ struct FleetTestEnvironment {
     /// A curl command calling RabbitMQ's management API. Used rather than `rabbitmqctl`, which
     /// takes a second per call and, with many tests at once, runs out of CLI distribution ports
     /// (35672-35682) or hangs.
-    static func managementCall(_ method: String, _ path: String, body: String? = nil) -> String {
-        let base = environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682"
+    static func managementCall(
+        _ method: String,
+        _ path: String,
+        body: String? = nil,
+        base: String = sharedManagementURL
+    ) -> String {
         let data = body.map { " -H 'content-type: application/json' -d '\($0)'" } ?? ""
         return "curl -fsS --max-time 30 -o /dev/null -X \(method)\(data) '\(base)/api/\(path)'"
     }

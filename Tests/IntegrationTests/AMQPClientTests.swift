@@ -2,6 +2,7 @@ import AMQP
 import FleetCore
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// Against the RabbitMQ of `scripts/services.sh` (FLEET_AMQP_URL), each test with its own queues.
@@ -271,6 +272,64 @@ struct AMQPClientTests {
                 try connection.deleteQueue(queue)
             }
         }
+    }
+
+    /// A subscribed queue that does not exist yet, then is deleted under the consumer: reported
+    /// missing, consumed within seconds of being declared, on the same connection throughout.
+    @Test func aMissingOrDeletedQueueIsConsumedOnceItExists() async throws {
+        let queue = uniqueQueue()
+        let changes = Mutex<[AMQPClient.StatusChange]>([])
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: 10)],
+            logger: logger
+        ) { change in changes.withLock { $0.append(change) } }
+        client.start()
+        defer { Task { await client.shutdown() } }
+        func waitFor(_ change: AMQPClient.StatusChange, count: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while changes.withLock({ $0.filter { $0 == change }.count }) < count {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("no \(change) within 10 s: \(changes.withLock { $0 })")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        func declareAndPublish(_ body: String) async throws {
+            try await AMQPConnection.withDedicatedThread(configuration) { connection in
+                try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+                try connection.enableConfirms()
+                try connection.publishConfirmed(
+                    AMQPOutgoingMessage(
+                        exchange: "",
+                        routingKey: queue,
+                        properties: AMQPProperties(),
+                        body: Array(body.utf8)
+                    )
+                )
+            }
+        }
+        try await waitFor(.queueMissing(queue: queue), count: 1)
+        try await declareAndPublish("first")
+        let declared = ContinuousClock.now
+        var deliveries = client.deliveries(of: queue).makeAsyncIterator()
+        let first = await deliveries.next()
+        #expect(first.map { String(decoding: $0.body, as: UTF8.self) } == "first")
+        #expect(ContinuousClock.now - declared < .seconds(5))
+        first.map(client.ack)
+        try await waitFor(.queueConsumed(queue: queue), count: 1)
+
+        try await AMQPConnection.withDedicatedThread(configuration) { try $0.deleteQueue(queue) }
+        try await waitFor(.queueMissing(queue: queue), count: 2)
+        try await declareAndPublish("second")
+        let second = await deliveries.next()
+        #expect(second.map { String(decoding: $0.body, as: UTF8.self) } == "second")
+        second.map(client.ack)
+        // One connection throughout: no reconnect.
+        #expect(
+            changes.withLock { $0.filter { if case .connected = $0 { return true } else { return false } }.count } == 1
+        )
     }
 
     @Test func retryQueuesDeadLetterBackToTheWorkQueueAfterTheirTTL() async throws {

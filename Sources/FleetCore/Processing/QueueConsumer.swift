@@ -13,8 +13,15 @@ import ServiceLifecycle
 /// dead-letter copy was confirmed by the broker. A crash at any point therefore leaves the message
 /// unacked and the broker redelivers it; handlers being idempotent, nothing applies twice.
 ///
+/// Deliveries and acks travel on one broker connection, the copies on another, publish-only one:
+/// during a memory or disk alarm the broker blocks only connections that publish, so acks keep
+/// flowing. While the copies' connection is blocked, a job whose copy must wait is parked: its
+/// delivery stays unacked (it holds a prefetch slot, not a concurrency slot) and its copy is
+/// published, then the delivery acked, once the alarm clears.
+///
 /// On graceful shutdown it stops consuming, lets in-flight jobs finish for `drainTimeout`, then
-/// abandons the rest unacked for redelivery.
+/// abandons the rest (parked ones included) unacked for redelivery, and closes both connections
+/// within a few seconds whatever the broker does.
 public struct QueueConsumer: Service {
     public let queue: Topology.Queue
     public let topology: Topology
@@ -23,7 +30,19 @@ public struct QueueConsumer: Service {
     private let registry: JobRegistry
     private let classifier: FailureClassifier
     private let decoder: EnvelopeDecoder
+    /// Consumes the queue and acks: never publishes, so a broker alarm never blocks it.
     private let client: AMQPClient
+    /// Publishes the retry, dead-letter and delay copies. One per consumer rather than per worker
+    /// process: a blocked or lost publisher then parks only its own queue's copies, and the
+    /// connection count stays two per queue.
+    private let publisher: AMQPClient
+    /// Closed while the broker blocks ``publisher``.
+    private let publishGate: PublishGate
+    /// Copies that wait for the gate, handed from job tasks to ``runParkedCopies()``.
+    private let parkedCopies: AsyncStream<ParkedCopy>
+    private let parkSink: AsyncStream<ParkedCopy>.Continuation
+    /// Where this consumer reports its broker problems (blocked, disconnected, queue missing).
+    public let readiness: WorkerReadiness
     private let stats: FleetStats
     private let logger: Logger
     /// Threads that may block, one per running job, for handlers that call blocking stores.
@@ -46,6 +65,7 @@ public struct QueueConsumer: Service {
         drainTimeout: Duration = .seconds(20),
         jobsBlock: Bool = false,
         stats: FleetStats,
+        readiness: WorkerReadiness = WorkerReadiness(),
         logger: Logger
     ) {
         self.queue = queue
@@ -60,26 +80,109 @@ public struct QueueConsumer: Service {
         var logger = logger
         logger[metadataKey: "queue"] = "\(queue.name)"
         self.logger = logger
+        self.readiness = readiness
+        let consumerName = "\(queue.name) consumer"
+        let publisherName = "\(queue.name) publisher"
+        // Not ready until each connection came up once.
+        readiness.set(.disconnected(connection: consumerName), active: true)
+        readiness.set(.disconnected(connection: publisherName), active: true)
         self.client = AMQPClient(
             configuration: amqp,
             subscriptions: [
                 .init(queue: queue.name, prefetch: UInt16(queue.prefetch), maxBodySize: EnvelopeDecoder.maximumBytes)
             ],
             logger: logger
-        )
+        ) { change in
+            readiness.apply(change, connection: consumerName)
+        }
+        let gate = PublishGate()
+        self.publishGate = gate
+        var publisherLogger = logger
+        publisherLogger[metadataKey: "amqp.role"] = "copies"
+        self.publisher = AMQPClient(
+            configuration: amqp,
+            logger: publisherLogger,
+            probesBeforePublishing: true,
+            failsFastWhenBlocked: true
+        ) { change in
+            readiness.apply(change, connection: publisherName)
+            switch change {
+            case .blocked: gate.setOpen(false)
+            case .unblocked, .disconnected: gate.setOpen(true)
+            default: break
+            }
+        }
+        (parkedCopies, parkSink) = AsyncStream.makeStream(of: ParkedCopy.self)
     }
 
     public func run() async throws {
         client.start()
+        publisher.start()
         logger.info("fleet.consumer started", metadata: ["concurrency": "\(concurrency)"])
         await withGracefulShutdownHandler {
-            await consumeAll()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await runParkedCopies() }
+                await consumeAll()
+                // Parked copies wait for an alarm to clear: leave their deliveries for redelivery.
+                // Closing the publisher first fails the copies it holds, so no task waits on them.
+                publisher.beginShutdown()
+                parkSink.finish()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             client.stopConsuming()
         }
-        await client.shutdown()
+        async let consumerClosed: Void = client.shutdown(within: Self.closeTimeout)
+        async let publisherClosed: Void = publisher.shutdown(within: Self.closeTimeout)
+        _ = await (consumerClosed, publisherClosed)
         await executors?.shutdown()
         logger.info("fleet.consumer stopped")
+    }
+
+    /// How long closing the broker connections may take after the drain: a blocked or silent
+    /// broker does not hold up shutdown longer (the broker requeues what stayed unacked).
+    static let closeTimeout = Duration.seconds(5)
+
+    /// A copy (retry, dead letter, delay) that waits for the broker to unblock the publisher.
+    struct ParkedCopy: Sendable {
+        let delivery: AMQPDelivery
+        let target: String
+        let properties: AMQPProperties
+        let outcome: FleetStats.Outcome
+        let type: String
+    }
+
+    /// Publishes each parked copy once the gate opens, then acks its delivery; until cancelled at
+    /// shutdown, when the deliveries still parked stay unacked for redelivery.
+    private func runParkedCopies() async {
+        await withDiscardingTaskGroup { group in
+            for await copy in parkedCopies {
+                group.addTask {
+                    while true {
+                        do {
+                            try await publishGate.waitUntilOpen()
+                        } catch {
+                            stats.record(.requeued, type: copy.type)
+                            return
+                        }
+                        // Its connection is gone meanwhile: the broker redelivers it.
+                        guard client.isCurrent(copy.delivery) else {
+                            stats.record(.requeued, type: copy.type)
+                            return
+                        }
+                        let parkedAgain = await republish(
+                            copy.delivery,
+                            to: copy.target,
+                            properties: copy.properties,
+                            outcome: copy.outcome,
+                            type: copy.type,
+                            parkWhenBlocked: false
+                        )
+                        if !parkedAgain { return }
+                    }
+                }
+            }
+        }
     }
 
     private enum Finished { case job, drainTimeout }
@@ -122,6 +225,8 @@ public struct QueueConsumer: Service {
                             metadata: ["in_flight": "\(running)"]
                         )
                     }
+                    // A job waiting for a confirm the broker will not send (blocked) ends now.
+                    publisher.beginShutdown()
                     group.cancelAll()
                 }
             }
@@ -317,20 +422,37 @@ public struct QueueConsumer: Service {
     /// redeliver. A copy still refused after ``refusedCopyPatience`` (its queue deleted for good, say)
     /// is requeued, well before the broker's `consumer_timeout` would close the channel: one more
     /// run of the job every few minutes, not a hot loop, and its slot is freed for healthy jobs.
+    ///
+    /// While the broker blocks the publisher, the copy is parked instead (``ParkedCopy``): this job
+    /// task returns and frees its concurrency slot. Returns true when it parked the copy (only with
+    /// `parkWhenBlocked` false: the caller, already a parked copy's task, waits for the gate again).
+    @discardableResult
     private func republish(
         _ delivery: AMQPDelivery,
         to target: String,
         properties: AMQPProperties,
         outcome: FleetStats.Outcome,
-        type: String
-    ) async {
+        type: String,
+        parkWhenBlocked: Bool = true
+    ) async -> Bool {
         var properties = properties
         properties.deliveryMode = 2
         var backoff = RepublishBackoff()
         let firstTry = ContinuousClock.now
+        func park() -> Bool {
+            if parkWhenBlocked {
+                logger.debug("fleet.job copy parked until the broker unblocks", metadata: ["target": "\(target)"])
+                parkSink.yield(
+                    ParkedCopy(delivery: delivery, target: target, properties: properties, outcome: outcome, type: type)
+                )
+                return false
+            }
+            return true
+        }
         while true {
+            if !publishGate.isOpen || publisher.isBlocked { return park() }
             do {
-                try await client.publish(
+                try await publisher.publish(
                     AMQPOutgoingMessage(
                         exchange: "",
                         routingKey: target,
@@ -340,15 +462,19 @@ public struct QueueConsumer: Service {
                 )
                 client.ack(delivery)
                 stats.record(outcome, type: type, receivedAt: delivery.receivedAt)
-                return
+                return false
             } catch {
+                // Not written because the broker blocks the publisher: publishing it later is safe.
+                if let amqpError = error as? AMQPError, amqpError.code == .blocked, !Task.isCancelled {
+                    return park()
+                }
                 guard client.isCurrent(delivery), !Task.isCancelled else {
                     logger.error(
                         "fleet.job could not be moved, leaving it for redelivery",
                         metadata: ["target": "\(target)", "error": "\(error)"]
                     )
                     stats.record(.requeued, type: type)
-                    return
+                    return false
                 }
                 guard ContinuousClock.now - firstTry < Self.refusedCopyPatience else {
                     logger.error(
@@ -357,7 +483,7 @@ public struct QueueConsumer: Service {
                     )
                     client.reject(delivery, requeue: true)
                     stats.record(.requeued, type: type)
-                    return
+                    return false
                 }
                 let pause = backoff.next(random: .random(in: 0..<1))
                 logger.error(
@@ -371,7 +497,7 @@ public struct QueueConsumer: Service {
                     try await Task.sleep(for: pause)
                 } catch {
                     stats.record(.requeued, type: type)
-                    return  // shutting down: unacked, redelivered
+                    return false  // shutting down: unacked, redelivered
                 }
             }
         }
