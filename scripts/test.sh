@@ -14,8 +14,9 @@
 #   -- ARGS           passed to `swift test`, e.g. `scripts/test.sh -- --filter Envelope`
 #                     (then only that one run; otherwise the timing suites run alone next, then
 #                     FLEET_OUTAGE_TESTS=1 with --filter 'Outage|Serial', for the tests that stop or
-#                     freeze PostgreSQL or load the broker and must run alone, then FLEET_FAULT_TESTS=1 against a private 3-node RabbitMQ cluster
-#                     (scripts/rabbitmq-cluster.sh, stopped at the end) for the broker fault tests)
+#                     freeze PostgreSQL or load the broker and must run alone, then FLEET_FAULT_TESTS=1
+#                     against a private 3-node RabbitMQ cluster (scripts/rabbitmq-cluster.sh, stopped
+#                     at the end) for the broker fault tests)
 #
 # Exits non-zero when starting the services, the build, the example or docs check or any test fails.
 set -euo pipefail
