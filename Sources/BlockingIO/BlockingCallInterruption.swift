@@ -2,6 +2,14 @@ import Dispatch
 import NIOConcurrencyHelpers
 import NIOPosix
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Stops a blocking call in progress on a connection, from another thread.
 ///
 /// A connection makes one (``BlockingConnection/makeInterrupter()``) when its library can do it:
@@ -130,5 +138,24 @@ final class CancelRequests: Sendable {
             interrupter.requestCancel()
             self.pending.withLockedValue { $0 -= 1 }
         }
+    }
+}
+
+/// The interrupter of a connection whose server has no cancel request (Redis): after the grace
+/// period, its socket is shut down so that the blocked call returns with a connection error.
+/// PostgreSQL's interrupter does the same after its cancel request.
+public struct SocketShutdownInterrupter: BlockingCallInterrupter {
+    /// The connection's socket descriptor; it stays the connection's, which closes it.
+    public let socket: Int32
+
+    public init(socket: Int32) {
+        self.socket = socket
+    }
+
+    public func requestCancel() {}
+
+    public func forceReturn() {
+        guard socket >= 0 else { return }
+        _ = shutdown(socket, Int32(SHUT_RDWR))
     }
 }

@@ -1,12 +1,6 @@
 import BlockingIO
 import CLibPQ
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Stops a statement in progress on one ``PostgresConnection`` from another thread: first a cancel
 /// request (`PQcancel`, which libpq documents as safe from any thread), then, if the statement has
 /// not returned within the pool's grace period, `shutdown(2)` of the connection's socket, so that
@@ -19,13 +13,13 @@ import Musl
 // the socket descriptor is only read.
 final class PostgresInterrupter: BlockingCallInterrupter, @unchecked Sendable {
     private let cancel: OpaquePointer
-    private let socket: Int32
+    private let socket: SocketShutdownInterrupter
 
     /// Nil when libpq cannot make a cancel object (no backend key, e.g. a connection that failed).
     init?(_ connection: OpaquePointer) {
         guard let cancel = PQgetCancel(connection) else { return nil }
         self.cancel = cancel
-        self.socket = PQsocket(connection)
+        self.socket = SocketShutdownInterrupter(socket: PQsocket(connection))
     }
 
     deinit { PQfreeCancel(cancel) }
@@ -37,7 +31,6 @@ final class PostgresInterrupter: BlockingCallInterrupter, @unchecked Sendable {
     }
 
     func forceReturn() {
-        guard socket >= 0 else { return }
-        _ = shutdown(socket, Int32(SHUT_RDWR))
+        socket.forceReturn()
     }
 }
