@@ -12,7 +12,8 @@ import Testing
 struct PostgresFrozenOutageTests {
     static let url =
         ProcessInfo.processInfo.environment["FLEET_POSTGRES_URL"] ?? "postgresql://fleet:fleet@127.0.0.1:55432/fleet"
-    static let services = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let services =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path + "/scripts/services.sh"
 
     @Test(
