@@ -52,7 +52,7 @@ struct PostgresFrozenOutageTests {
         var pid: pid_t = 0
         let words: [String] = ["/bin/sh", "-c", command + " >/dev/null 2>&1"]
         var arguments: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-        defer { arguments.forEach { free($0) } }
+        defer { for argument in arguments { free(argument) } }
         guard posix_spawn(&pid, "/bin/sh", nil, nil, &arguments, environ) == 0 else {
             throw PostgresError(code: .configuration, message: "could not run \(command)", address: "")
         }
