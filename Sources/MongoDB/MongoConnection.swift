@@ -185,6 +185,18 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
         return max(1, milliseconds)
     }
 
+    /// The write concern of a write run under a job's deadline: `w: majority` with a `wtimeout` of
+    /// the job's remaining time when that is shorter than the configured one. Nil without a deadline
+    /// (the client's write concern applies) and inside a transaction, whose operations may not carry
+    /// one (its commit is bounded by `maxCommitTimeMS` instead).
+    func deadlineWriteConcern(session: MongoSession?) -> BSONDocument? {
+        guard BlockingCallDeadline.current != nil, session?.isInTransaction != true else { return nil }
+        // A configured 0 means no wtimeout: the deadline still bounds the wait.
+        let configured = writeConcernTimeoutMilliseconds
+        let timeout = configured > 0 ? min(maxTimeMilliseconds, configured) : maxTimeMilliseconds
+        return ["w": "majority", "wtimeout": .int64(timeout)]
+    }
+
     /// Operation options as a bson_t, with `maxTimeMS` (unless given) and the session's id appended.
     ///
     /// Every command accepts `maxTimeMS` (a generic command argument); nx-27017 accepts and ignores it.

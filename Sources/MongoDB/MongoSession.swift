@@ -70,6 +70,12 @@ public final class MongoSession {
         }
     }
 
+    /// Whether a transaction is open: its operations must not carry a write concern of their own.
+    var isInTransaction: Bool {
+        guard let handle else { return false }
+        return mongoc_client_session_in_transaction(handle)
+    }
+
     /// Aborts the open transaction; a failure to abort is ignored (the server times the
     /// transaction out, and ending the session aborts it too).
     func abortTransaction() {

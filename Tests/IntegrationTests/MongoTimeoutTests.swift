@@ -29,8 +29,11 @@ struct MongoTimeoutTests {
         )
         configuration.database = "timeouts_\(UUID().uuidString.prefix(8).lowercased())"
         let client = MongoClient(configuration: configuration, maxConnections: 1)
-        let withoutDeadline = try await client.withConnection { $0.maxTimeMilliseconds }
-        #expect(withoutDeadline == 30_000)
+        let withoutDeadline = try await client.withConnection {
+            ($0.maxTimeMilliseconds, $0.deadlineWriteConcern(session: nil))
+        }
+        #expect(withoutDeadline.0 == 30_000)
+        #expect(withoutDeadline.1 == nil)
         // The job's deadline crosses to the pool's thread, and the limit is what is left of it.
         let underDeadline = try await BlockingCallDeadline.$current.withValue(.now + .seconds(4)) {
             try await client.withConnection { connection in
@@ -39,8 +42,18 @@ struct MongoTimeoutTests {
                 _ = try connection.collection("probe").updateOne(filter: ["_id": 1], update: ["$inc": ["n": 1]])
                 _ = try connection.collection("probe").find(["n": 2])
                 _ = try connection.collection("probe").countDocuments()
-                _ = try connection.withTransaction { session in
+                let inTransaction = try connection.withTransaction { session in
                     try connection.collection("probe").insertOne(["_id": 2], session: session)
+                    return connection.deadlineWriteConcern(session: session)
+                }
+                // Writes under a deadline carry their own write concern; transactions' operations may not.
+                #expect(inTransaction == nil)
+                let concern = try #require(connection.deadlineWriteConcern(session: nil))
+                #expect(concern["w"]?.stringValue == "majority")
+                if case .int64(let wtimeout)? = concern["wtimeout"] {
+                    #expect((1...2500).contains(wtimeout), "\(wtimeout)")
+                } else {
+                    Issue.record("no wtimeout in \(concern)")
                 }
                 return (connection.maxTimeMilliseconds, connection.writeConcernTimeoutMilliseconds)
             }
