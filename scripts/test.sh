@@ -129,9 +129,10 @@ else
     # Outage tests stop the shared PostgreSQL server (scripts/services.sh pg-stop / pg-start), so
     # they are enabled only by FLEET_OUTAGE_TESTS=1 and run here, alone, after everything else
     # (even when the first run failed: one CI run then reports both).
-    echo "test.sh: FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter Outage (alone: it stops PostgreSQL)"
+    # --no-parallel: one outage test stops PostgreSQL while another freezes it (SIGSTOP).
+    echo "test.sh: FLEET_OUTAGE_TESTS=1 swift test --skip-build --no-parallel --filter Outage (alone: it stops PostgreSQL)"
     outage_rc=0
-    FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter Outage || outage_rc=$?
+    FLEET_OUTAGE_TESTS=1 swift test --skip-build --no-parallel --filter Outage || outage_rc=$?
     if ((main_rc != 0)); then
         phase="tests (first run, all suites)"
         exit "$main_rc"

@@ -31,6 +31,7 @@ public protocol BlockingCallInterrupter: Sendable {
 /// server (MongoDB's `maxTimeMS`). Set by the job runtime; ``BlockingConnectionPool`` carries it
 /// onto its threads, so a connection's code reads it there too.
 public enum BlockingCallDeadline {
+    /// When the current job's deadline ends; nil outside a job with a deadline.
     @TaskLocal public static var current: ContinuousClock.Instant?
 
     /// The time left before ``current``, at least zero; nil without a deadline.
@@ -148,12 +149,15 @@ public struct SocketShutdownInterrupter: BlockingCallInterrupter {
     /// The connection's socket descriptor; it stays the connection's, which closes it.
     public let socket: Int32
 
+    /// An interrupter for the connection that owns `socket`.
     public init(socket: Int32) {
         self.socket = socket
     }
 
+    /// Nothing: the server has no cancel request.
     public func requestCancel() {}
 
+    /// Shuts the socket down for reading and writing.
     public func forceReturn() {
         guard socket >= 0 else { return }
         _ = shutdown(socket, Int32(SHUT_RDWR))

@@ -41,6 +41,7 @@ public final class RedisConnection: BlockingConnection, @unchecked Sendable {
         self.interrupter = SocketShutdownInterrupter(socket: context.pointee.fd)
     }
 
+    /// Cuts this connection's command in progress short from another thread (a socket shutdown).
     public func makeInterrupter() -> (any BlockingCallInterrupter)? { interrupter }
 
     deinit {
