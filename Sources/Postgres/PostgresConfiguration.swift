@@ -22,9 +22,11 @@ public struct PostgresConfiguration: Sendable {
     /// stuck behind another's row lock is retried later rather than holding a connection for its
     /// whole deadline. Zero disables it.
     public var lockTimeout: Duration = .seconds(10)
-    /// The server ends a session left idle inside a transaction this long (a frozen or killed
-    /// worker), releasing its locks. Zero disables it.
-    public var idleInTransactionSessionTimeout: Duration = .seconds(60)
+    /// The server ends a session left idle inside a transaction this long, releasing its locks; nil
+    /// (the default) keeps the server's setting. Not set by default because the outbox relay keeps
+    /// its batch's transaction open while it waits for the broker's confirms, up to its publish
+    /// timeout per row: a limit would end slow batches and publish their rows again.
+    public var idleInTransactionSessionTimeout: Duration?
     /// Further libpq connection parameters by keyword (`sslmode`, `target_session_attrs`,
     /// `keepalives_idle`, ...), over ``defaultLibpqParameters``.
     public var parameters: [String: String] = [:]
@@ -121,12 +123,14 @@ public struct PostgresConfiguration: Sendable {
         // Startup options rather than SET statements: no extra round trip per connection. The
         // session uses ISO dates and UTC, so that timestamps read back as `+00`. The URL's own
         // `options` come last: a -c given twice takes the later value.
-        let settings = [
+        var settings = [
             "-c TimeZone=UTC -c DateStyle=ISO,MDY",
             "-c statement_timeout=\(statementTimeout.postgresMilliseconds)",
             "-c lock_timeout=\(lockTimeout.postgresMilliseconds)",
-            "-c idle_in_transaction_session_timeout=\(idleInTransactionSessionTimeout.postgresMilliseconds)",
         ]
+        if let idle = idleInTransactionSessionTimeout {
+            settings.append("-c idle_in_transaction_session_timeout=\(idle.postgresMilliseconds)")
+        }
         merged["options"] = (settings + [parameters["options"]].compactMap { $0 }).joined(separator: " ")
         var pairs: [(String, String)] = [
             ("host", endpoints.map(\.host).joined(separator: ",")),

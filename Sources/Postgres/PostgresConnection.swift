@@ -40,7 +40,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     /// Opens a connection, blocking for at most `connectTimeoutSeconds` per host.
     ///
     /// The session uses UTF-8, ISO dates and the UTC time zone, so that timestamps read back as `+00`,
-    /// and the configuration's timeouts (``PostgresConfiguration/libpqParameters``).
+    /// and the configuration's timeouts and libpq parameters.
     /// - Throws: ``PostgresError`` with code `.connection` and libpq's reason.
     public static func connect(_ configuration: PostgresConfiguration) throws -> PostgresConnection {
         let address = configuration.redactedAddress

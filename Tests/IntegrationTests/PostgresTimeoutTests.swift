@@ -20,7 +20,8 @@ struct PostgresTimeoutTests {
         let configuration = try PostgresConfiguration(
             url: "postgresql://fleet:pw@db1:5432,[::1]:5433,db3/jobs?target_session_attrs=read-write"
                 + "&sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=7&application_name=billing"
-                + "&keepalives_idle=5&statement_timeout=2min&lock_timeout=1500&options=-c%20work_mem%3D8MB"
+                + "&keepalives_idle=5&statement_timeout=2min&lock_timeout=1500&idle_in_transaction_session_timeout=90s"
+                + "&options=-c%20work_mem%3D8MB"
         )
         #expect(configuration.endpoints.map(\.description) == ["db1:5432", "[::1]:5433", "db3:5432"])
         #expect(configuration.host == "db1")
@@ -43,7 +44,7 @@ struct PostgresTimeoutTests {
         #expect(
             libpq["options"]
                 == "-c TimeZone=UTC -c DateStyle=ISO,MDY -c statement_timeout=120000 -c lock_timeout=1500"
-                + " -c idle_in_transaction_session_timeout=60000 -c work_mem=8MB"
+                + " -c idle_in_transaction_session_timeout=90000 -c work_mem=8MB"
         )
         #expect(libpq["password"] == "pw")
         #expect(configuration.libpqParameters.last?.0 == "password")
@@ -53,7 +54,7 @@ struct PostgresTimeoutTests {
         let configuration = try PostgresConfiguration(url: "postgresql://fleet@db/jobs")
         #expect(configuration.statementTimeout == .seconds(60))
         #expect(configuration.lockTimeout == .seconds(10))
-        #expect(configuration.idleInTransactionSessionTimeout == .seconds(60))
+        #expect(configuration.idleInTransactionSessionTimeout == nil)
         let libpq = Dictionary(uniqueKeysWithValues: configuration.libpqParameters)
         #expect(libpq["keepalives"] == "1")
         #expect(libpq["keepalives_idle"] == "30")
@@ -63,6 +64,7 @@ struct PostgresTimeoutTests {
         #expect(libpq["application_name"] == "workerfleet")
         #expect(libpq["connect_timeout"] == "5")
         #expect(libpq["password"] == nil)
+        #expect(libpq["options"]?.contains("idle_in_transaction_session_timeout") == false)
     }
 
     @Test func unknownParameterIsNamedWithoutThePassword() {
@@ -184,7 +186,11 @@ struct PostgresTimeoutTests {
     }
 
     @Test func sessionRunsWithTheConfiguredTimeouts() async throws {
-        let client = PostgresClient(configuration: try PostgresConfiguration(url: postgresURL + "?lock_timeout=3s"))
+        let client = PostgresClient(
+            configuration: try PostgresConfiguration(
+                url: postgresURL + "?lock_timeout=3s&idle_in_transaction_session_timeout=90s"
+            )
+        )
         let rows = try await client.query(
             "SELECT current_setting('statement_timeout') AS st, current_setting('lock_timeout') AS lt,"
                 + " current_setting('idle_in_transaction_session_timeout') AS it"
@@ -192,7 +198,7 @@ struct PostgresTimeoutTests {
         let row = try #require(rows.first)
         #expect(row["st"] == "1min")
         #expect(row["lt"] == "3s")
-        #expect(row["it"] == "1min")
+        #expect(row["it"] == "90s")
         await client.shutdown()
     }
 }
