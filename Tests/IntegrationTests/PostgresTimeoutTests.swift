@@ -159,15 +159,27 @@ struct PostgresTimeoutTests {
 
     @Test func aCancelledCallerInterruptsItsStatement() async throws {
         let client = PostgresClient(configuration: try PostgresConfiguration(url: postgresURL), maxConnections: 1)
-        let call = Task { try await client.query("SELECT pg_sleep(60)") }
-        try await Task.sleep(for: .milliseconds(300))
+        let marker = "cancelled_\(UUID().uuidString.prefix(8))"
+        let call = Task { try await client.query("SELECT pg_sleep(60) AS \(marker)") }
+        // Cancel only once the statement runs on the server, however slowly the pool connects.
+        let side = try PostgresConnection.connect(try PostgresConfiguration(url: postgresURL))
+        defer { side.close() }
+        let waitStarted = ContinuousClock.now
+        while try side.query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()",
+            ["%\(marker)%"]
+        ).first?.int("n") != 1 {
+            try #require(ContinuousClock.now - waitStarted < .seconds(30), "the statement never started")
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let started = ContinuousClock.now
         call.cancel()
         let error = await #expect(throws: (any Error).self) { try await call.value }
         #expect(ContinuousClock.now - started < .seconds(5), "returned after \(ContinuousClock.now - started)")
-        // The statement failed as cancelled by the server (transient), or as a lost connection.
+        // The server cancelled the statement (57014, transient).
         let postgresError = error as? PostgresError
-        #expect(postgresError?.isTransient == true, "\(String(describing: error))")
+        #expect(postgresError?.sqlState == "57014", "\(String(describing: error))")
+        #expect(postgresError?.isTransient == true)
         #expect(try await client.query("SELECT 2 AS two").first?.int("two") == 2)
         await client.shutdown()
     }
