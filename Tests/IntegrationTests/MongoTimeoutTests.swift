@@ -15,6 +15,8 @@ struct MongoTimeoutTests {
         #expect(plain.socketTimeoutMilliseconds == 40_000)
         #expect(plain.writeConcernTimeoutMilliseconds == 10_000)
         #expect(plain.maxTimeMilliseconds == 30_000)
+        #expect(plain.connectTimeoutMilliseconds == 3000)
+        #expect(plain.serverSelectionTimeoutMilliseconds == 5000)
         // maxTimeMS is the fleet's option: taken out of what libmongoc sees, the others kept.
         let tuned = try MongoConfiguration(url: "mongodb://db/jobs?replicaSet=rs0&maxTimeMS=1500&socketTimeoutMS=9000")
         #expect(tuned.maxTimeMilliseconds == 1500)
@@ -65,6 +67,15 @@ struct MongoTimeoutTests {
             try await client.withConnection { $0.maxTimeMilliseconds }
         }
         #expect(past == 1)
+        // A deadline shorter than the configured wtimeout bounds the write concern instead.
+        let short = try await BlockingCallDeadline.$current.withValue(.now + .seconds(1)) {
+            try await client.withConnection { $0.deadlineWriteConcern(session: nil) }
+        }
+        if case .int64(let wtimeout)? = short?["wtimeout"] {
+            #expect((1...1000).contains(wtimeout), "\(wtimeout)")
+        } else {
+            Issue.record("no wtimeout in \(String(describing: short))")
+        }
         _ = try? await client.withConnection { try $0.dropDatabase() }
         await client.shutdown()
     }

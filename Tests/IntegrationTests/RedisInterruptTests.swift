@@ -10,6 +10,7 @@ struct RedisInterruptTests {
 
     @Test func aCancelledCallerCutsABlockedCommandShortAndThePoolServesTheNext() async throws {
         var configuration = try RedisConfiguration(url: Self.url)
+        #expect(configuration.timeoutSeconds == 5)
         // A command timeout far beyond the pool's 2 s grace, so only the interruption can end the call early.
         configuration.timeoutSeconds = 20
         let client = RedisClient(configuration: configuration, maxConnections: 1)
