@@ -172,3 +172,23 @@ extension Duration {
         return attoseconds % 1_000_000_000_000_000 > 0 ? milliseconds + 1 : max(0, milliseconds)
     }
 }
+
+// The password and parameters such as `sslpassword` are secrets: printing or dumping a
+// configuration shows the redacted address and the timeouts only.
+extension PostgresConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// `PostgresConfiguration(host:port/database)`, without credentials or parameters.
+    public var description: String { "PostgresConfiguration(\(redactedAddress))" }
+    /// The same as ``description``.
+    public var debugDescription: String { description }
+    /// A mirror without the password or the libpq parameters.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "endpoints": endpoints, "user": user, "database": database,
+                "statementTimeout": statementTimeout, "lockTimeout": lockTimeout,
+            ],
+            displayStyle: .struct
+        )
+    }
+}

@@ -81,6 +81,23 @@ struct PostgresTimeoutTests {
         #expect(secret.map { !"\($0)".contains("hunter2") && "\($0)".contains("keepalives_idle") } == true)
     }
 
+    @Test func printingAConfigurationShowsNoSecret() throws {
+        let configuration = try PostgresConfiguration(
+            url: "postgresql://u:hunter2@h/d?sslpassword=hunter3&sslmode=require"
+        )
+        for text in [
+            "\(configuration)", String(reflecting: configuration),
+            {
+                var out = ""
+                dump(configuration, to: &out)
+                return out
+            }(),
+        ] {
+            #expect(!text.contains("hunter2") && !text.contains("hunter3"), "\(text)")
+        }
+        #expect("\(configuration)" == "PostgresConfiguration(h:5432/d)")
+    }
+
     // MARK: - Against the server
 
     @Test func statementTimeoutEndsALongStatementAsATransientError() async throws {
