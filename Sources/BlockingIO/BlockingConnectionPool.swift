@@ -72,6 +72,13 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     /// On the thread of a ``BlockingExecutor`` (a job that prefers one), `body` runs right there:
     /// that thread may block, and the hand-off to a pool thread and back would cost two thread
     /// wake-ups per call. The pool's own threads start only when some caller is elsewhere.
+    ///
+    /// Cancelling the calling task (a job's deadline does) interrupts the call in progress: the
+    /// connection's ``BlockingCallInterrupter`` asks the server to stop it at once and, if `body` has
+    /// not returned after ``interruptGrace``, shuts the connection's socket down. The connection of an
+    /// interrupted call is closed afterwards, never reused. Opening a connection is not interrupted:
+    /// the store's connect timeout bounds it. A body that has not started when its caller is
+    /// cancelled does not run (`CancellationError`).
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let leased = try await acquire()
         let call = InterruptibleCall()
