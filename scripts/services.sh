@@ -9,7 +9,10 @@
 #   scripts/services.sh status     one line per service; exit 0 when all five run, 3 otherwise
 #   scripts/services.sh stop       stop all five (tolerates already stopped ones)
 #   scripts/services.sh pg-stop    stop only PostgreSQL (outage tests)
-#   scripts/services.sh pg-start   start only PostgreSQL again
+#   scripts/services.sh pg-start   start only PostgreSQL again (in a folder without data: a fresh,
+#                                  private PostgreSQL with role and database fleet)
+#   scripts/services.sh pg-freeze  SIGSTOP PostgreSQL's postmaster and its children (hung-server tests)
+#   scripts/services.sh pg-thaw    SIGCONT them again
 #
 # Settings (environment; once started, a folder remembers its settings in services.conf,
 # so later commands on the same folder need only FLEET_SERVICES_DIR):
@@ -941,9 +944,47 @@ cmd_status() {
 
 cmd_pg_start() {
     require_root pg-start
-    [[ -f "$PG_DATA/PG_VERSION" ]] || die "no PostgreSQL data in $PG_DATA; run '$SELF start' first"
+    if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+        # A folder of its own for one PostgreSQL only (a test that must not disturb the shared one).
+        mkdir -p "$SVC_DIR"
+        path_traversable "$SVC_DIR" || die "$SVC_DIR cannot be entered by the postgres user"
+        lock_folder
+        check_settings_match
+        save_state
+        pg_start
+        pg_ensure_role_and_db
+        return 0
+    fi
     lock_folder
     pg_start
+}
+
+# The postmaster first, so it forks no new backend, then every process it started.
+pg_signal_all() { # SIGNAL
+    local pid
+    pid="$(pg_pid)"
+    [[ "$pid" =~ ^[0-9]+$ ]] && pg_running || die "postgresql is not running from $PG_DATA"
+    kill "-$1" "$pid"
+    local child
+    for child in $(pgrep -P "$pid" || true); do kill "-$1" "$child" 2>/dev/null || true; done
+}
+
+cmd_pg_freeze() {
+    require_root pg-freeze
+    pg_signal_all STOP
+    say "postgresql frozen (SIGSTOP, pid $(pg_pid) and its children)"
+}
+
+cmd_pg_thaw() {
+    require_root pg-thaw
+    local pid
+    pid="$(pg_pid)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || die "no postmaster.pid in $PG_DATA"
+    # Not pg_running: pg_ctl status of a stopped postmaster may still answer, but be exact anyway.
+    kill -CONT "$pid"
+    local child
+    for child in $(pgrep -P "$pid" || true); do kill -CONT "$child" 2>/dev/null || true; done
+    say "postgresql thawed (SIGCONT, pid $pid and its children)"
 }
 
 cmd_pg_stop() {
@@ -953,7 +994,7 @@ cmd_pg_stop() {
     pg_stop
 }
 
-usage() { sed -n '2,32p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,35p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
 install) cmd_install ;;
@@ -963,6 +1004,8 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 pg-start) cmd_pg_start ;;
 pg-stop) cmd_pg_stop ;;
+pg-freeze) cmd_pg_freeze ;;
+pg-thaw) cmd_pg_thaw ;;
 -h | --help | help) usage ;;
 *)
     usage >&2

@@ -132,10 +132,11 @@ else
     # Outage tests stop or freeze the shared PostgreSQL server (scripts/services.sh pg-stop, pg-freeze)
     # and Serial tests load the shared broker with hundreds of megabytes, so they are enabled only by
     # FLEET_OUTAGE_TESTS=1 and run here, alone, after everything else (even when the first run
-    # failed: one CI run then reports both).
-    echo "test.sh: FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter 'Outage|Serial' (alone)"
+    # failed: one CI run then reports both). --no-parallel: one outage test stops PostgreSQL while
+    # another freezes it (SIGSTOP).
+    echo "test.sh: FLEET_OUTAGE_TESTS=1 swift test --skip-build --no-parallel --filter 'Outage|Serial' (alone)"
     outage_rc=0
-    FLEET_OUTAGE_TESTS=1 swift test --skip-build --filter 'Outage|Serial' || outage_rc=$?
+    FLEET_OUTAGE_TESTS=1 swift test --skip-build --no-parallel --filter 'Outage|Serial' || outage_rc=$?
     # Broker fault tests (disk alarm, node loss) run against a private cluster of their own, never
     # the shared broker, and alone: a disk alarm and a node stop must not slow the other suites.
     echo "test.sh: FLEET_FAULT_TESTS=1 swift test --skip-build --filter BrokerFault (private RabbitMQ cluster)"

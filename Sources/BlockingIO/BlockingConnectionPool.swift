@@ -9,6 +9,13 @@ public protocol BlockingConnection: AnyObject, Sendable {
     var isUsable: Bool { get }
     /// Frees the C handle. Called exactly once, by the pool.
     func close()
+    /// How to stop a call in progress on this connection from another thread; nil when the
+    /// library offers no way (the default). Asked at the start of every call: make it once.
+    func makeInterrupter() -> (any BlockingCallInterrupter)?
+}
+
+extension BlockingConnection {
+    public func makeInterrupter() -> (any BlockingCallInterrupter)? { nil }
 }
 
 /// Errors of the pool itself, as opposed to the errors of the server behind it.
@@ -32,16 +39,25 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     }
 
     public let maxConnections: Int
+    /// How long an interrupted call may take to stop after its cancel request before its socket is
+    /// shut down (``BlockingCallInterrupter/forceReturn()``).
+    public let interruptGrace: Duration
     private let threadPool: NIOThreadPool
     private let connect: @Sendable () throws -> Connection
     private let state = NIOLockedValueBox(State())
 
     /// - Parameters:
     ///   - maxConnections: the most connections open at once, and the number of threads.
+    ///   - interruptGrace: how long a cancelled call may take to stop before it is forced to.
     ///   - connect: opens one connection; runs on a pool thread and may block.
-    public init(maxConnections: Int, connect: @escaping @Sendable () throws -> Connection) {
+    public init(
+        maxConnections: Int,
+        interruptGrace: Duration = .seconds(2),
+        connect: @escaping @Sendable () throws -> Connection
+    ) {
         precondition(maxConnections > 0, "a pool needs at least one connection")
         self.maxConnections = maxConnections
+        self.interruptGrace = interruptGrace
         self.connect = connect
         // Started on first use: every worker process has a client for every store, and most use
         // two or three of them.
@@ -56,12 +72,36 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     /// On the thread of a ``BlockingExecutor`` (a job that prefers one), `body` runs right there:
     /// that thread may block, and the hand-off to a pool thread and back would cost two thread
     /// wake-ups per call. The pool's own threads start only when some caller is elsewhere.
+    ///
+    /// Cancelling the calling task (a job's deadline does) interrupts the call in progress: the
+    /// connection's ``BlockingCallInterrupter`` asks the server to stop it at once and, if `body` has
+    /// not returned after ``interruptGrace``, shuts the connection's socket down. The connection of an
+    /// interrupted call is closed afterwards, never reused. Opening a connection is not interrupted:
+    /// the store's connect timeout bounds it. A body that has not started when its caller is
+    /// cancelled does not run (`CancellationError`).
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let leased = try await acquire()
-        if BlockingExecutor.isCurrentThread {
-            return try runInline(leased, body)
+        let call = InterruptibleCall()
+        // Cancelling the caller (a job's deadline, or a caller that gives up) interrupts the call
+        // in progress: its connection's interrupter asks the server to stop, then forces the call
+        // to return, and the connection is retired instead of reused.
+        return try await withTaskCancellationHandler {
+            if BlockingExecutor.isCurrentThread {
+                return try runInline(leased, call, body)
+            }
+            return try await runOnPoolThread(leased, call, body)
+        } onCancel: {
+            call.interrupt(grace: interruptGrace)
         }
+    }
+
+    private func runOnPoolThread<T: Sendable>(
+        _ leased: Connection?,
+        _ call: InterruptibleCall,
+        _ body: @escaping @Sendable (Connection) throws -> T
+    ) async throws -> T {
         startThreadsOnce()
+        let deadline = BlockingCallDeadline.current
         let outcome: Result<T, Error>
         do {
             outcome = try await threadPool.runIfActive { () -> Result<T, Error> in
@@ -72,8 +112,10 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                     self.returnSlot(nil)
                     return .failure(error)
                 }
-                defer { self.release(connection) }
-                return Result { try body(connection) }
+                return self.run(on: connection, call) {
+                    // The job's deadline, for code on this thread (task-locals do not cross threads by themselves).
+                    BlockingCallDeadline.$current.withValue(deadline) { Result { try body(connection) } }
+                }
             }
         } catch {
             // The thread pool refused the work (it is shutting down, or the task was cancelled): the
@@ -87,7 +129,11 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     }
 
     /// `withConnection` on a thread that may block: the same bookkeeping, no hand-off.
-    private func runInline<T>(_ leased: Connection?, _ body: (Connection) throws -> T) throws -> T {
+    private func runInline<T>(
+        _ leased: Connection?,
+        _ call: InterruptibleCall,
+        _ body: (Connection) throws -> T
+    ) throws -> T {
         // As the thread pool does: a cancelled caller's work does not start (a lock release that
         // must run anyway catches this CancellationError and retries from a fresh task).
         if Task.isCancelled {
@@ -101,8 +147,23 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             returnSlot(nil)
             throw error
         }
-        defer { release(connection) }
-        return try body(connection)
+        return try run(on: connection, call) { Result { try body(connection) } }.get()
+    }
+
+    /// Runs `body` as one interruptible call and gives the connection back (retired if interrupted).
+    private func run<T>(
+        on connection: Connection,
+        _ call: InterruptibleCall,
+        _ invoke: () -> Result<T, Error>
+    ) -> Result<T, Error> {
+        guard call.begin(connection.makeInterrupter()) else {
+            _ = call.finish()
+            release(connection)
+            return .failure(CancellationError())
+        }
+        let result = invoke()
+        release(connection, retire: call.finish())
+        return result
     }
 
     /// Closes idle connections and stops the threads. In-flight callers finish first.
@@ -168,8 +229,8 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         }
     }
 
-    private func release(_ connection: Connection) {
-        let usable = connection.isUsable
+    private func release(_ connection: Connection, retire: Bool = false) {
+        let usable = !retire && connection.isUsable
         // Decide whether to close under the same lock that parks the connection: once it is idle,
         // `shutdown` owns closing it, and checking `isShutDown` again later would close it twice.
         let (waiter, mustClose) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, Bool) in

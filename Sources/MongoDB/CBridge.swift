@@ -7,12 +7,17 @@ import CMongoc
 /// (clients may live until the process ends). A global's initializer runs once, thread-safely.
 let mongocInitialized: Void = mongoc_init()
 
-/// Hands `body` a write concern of `w: majority` and a read concern of level `majority`, the
-/// fleet's for clients and transactions alike, and frees both after (libmongoc copies them).
-func withMajorityConcerns(_ body: (_ write: OpaquePointer, _ read: OpaquePointer) -> Void) {
+/// Hands `body` a write concern of `w: majority` (with `wtimeout`, 0 for none) and a read concern of
+/// level `majority`, the fleet's for clients and transactions alike, and frees both after
+/// (libmongoc copies them).
+func withMajorityConcerns(
+    writeTimeoutMilliseconds: Int64,
+    _ body: (_ write: OpaquePointer, _ read: OpaquePointer) -> Void
+) {
     let writeConcern = mongoc_write_concern_new()!
     defer { mongoc_write_concern_destroy(writeConcern) }
     mongoc_write_concern_set_w(writeConcern, MONGOC_WRITE_CONCERN_W_MAJORITY)
+    mongoc_write_concern_set_wtimeout_int64(writeConcern, writeTimeoutMilliseconds)
     let readConcern = mongoc_read_concern_new()!
     defer { mongoc_read_concern_destroy(readConcern) }
     mongoc_read_concern_set_level(readConcern, MONGOC_READ_CONCERN_LEVEL_MAJORITY)

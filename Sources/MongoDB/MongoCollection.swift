@@ -357,7 +357,8 @@ public struct MongoCollection {
         return reply["deletedCount"]?.intValue ?? 0
     }
 
-    /// Runs one libmongoc call that fills in a reply; throws its error with the reply's labels.
+    /// Runs one libmongoc call that fills in a reply (every write goes through here); throws its
+    /// error with the reply's labels.
     @discardableResult
     private func withCollection(
         options: BSONDocument,
@@ -367,6 +368,10 @@ public struct MongoCollection {
         ) -> Bool
     ) throws -> BSONDocument {
         let client = try connection.liveClient()
+        var options = options
+        if options["writeConcern"] == nil, let concern = connection.deadlineWriteConcern(session: session) {
+            options.append("writeConcern", .document(concern))
+        }
         let opts = try connection.options(options, session: session)
         let collection = CollectionHandle(client: client, database: connection.configuration.database, name: name)
         let reply = ReplyHandle()

@@ -18,9 +18,13 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
     public let configuration: MongoConfiguration
     var address: String { configuration.redactedAddress }
 
-    private init(client: OpaquePointer, configuration: MongoConfiguration) {
+    /// The `wtimeout` of the client's write concern, for transactions too.
+    let writeConcernTimeoutMilliseconds: Int64
+
+    private init(client: OpaquePointer, configuration: MongoConfiguration, writeTimeout: Int64) {
         self.client = client
         self.configuration = configuration
+        self.writeConcernTimeoutMilliseconds = writeTimeout
     }
 
     deinit {
@@ -49,6 +53,9 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
                 configuration.serverSelectionTimeoutMilliseconds
             )
         }
+        if !mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS) {
+            mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, configuration.socketTimeoutMilliseconds)
+        }
         if mongoc_uri_get_appname(uri) == nil {
             mongoc_uri_set_appname(uri, "workerfleet")
         }
@@ -61,11 +68,16 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
         }
         // Version 2: server errors carry the server's own code (11000 for a duplicate key).
         mongoc_client_set_error_api(client, 2)
-        withMajorityConcerns { write, read in
+        // wtimeoutMS from the URL, else the configured one.
+        let writeTimeout =
+            mongoc_uri_has_option(uri, MONGOC_URI_WTIMEOUTMS)
+            ? Int64(mongoc_uri_get_option_as_int32(uri, MONGOC_URI_WTIMEOUTMS, 0))
+            : configuration.writeConcernTimeoutMilliseconds
+        withMajorityConcerns(writeTimeoutMilliseconds: writeTimeout) { write, read in
             mongoc_client_set_write_concern(client, write)
             mongoc_client_set_read_concern(client, read)
         }
-        return MongoConnection(client: client, configuration: configuration)
+        return MongoConnection(client: client, configuration: configuration, writeTimeout: writeTimeout)
     }
 
     /// False once closed. libmongoc reconnects a client by itself after a network error, so an open
@@ -163,8 +175,36 @@ public final class MongoConnection: BlockingConnection, @unchecked Sendable {
         return client
     }
 
-    /// Operation options as a bson_t, with the session's id appended when there is one.
+    /// The server-side time limit of the operation about to run, in milliseconds: the job's
+    /// remaining time when the caller runs under a deadline, else the configured limit. At least 1,
+    /// since 0 would mean none.
+    var maxTimeMilliseconds: Int64 {
+        guard let remaining = BlockingCallDeadline.remaining else { return configuration.maxTimeMilliseconds }
+        let milliseconds =
+            remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
+        return max(1, milliseconds)
+    }
+
+    /// The write concern of a write run under a job's deadline: `w: majority` with a `wtimeout` of
+    /// the job's remaining time when that is shorter than the configured one. Nil without a deadline
+    /// (the client's write concern applies) and inside a transaction, whose operations may not carry
+    /// one (its commit is bounded by `maxCommitTimeMS` instead).
+    func deadlineWriteConcern(session: MongoSession?) -> BSONDocument? {
+        guard BlockingCallDeadline.current != nil, session?.isInTransaction != true else { return nil }
+        // A configured 0 means no wtimeout: the deadline still bounds the wait.
+        let configured = writeConcernTimeoutMilliseconds
+        let timeout = configured > 0 ? min(maxTimeMilliseconds, configured) : maxTimeMilliseconds
+        return ["w": "majority", "wtimeout": .int64(timeout)]
+    }
+
+    /// Operation options as a bson_t, with `maxTimeMS` (unless given) and the session's id appended.
+    ///
+    /// Every command accepts `maxTimeMS` (a generic command argument); nx-27017 accepts and ignores it.
     func options(_ document: BSONDocument, session: MongoSession?) throws -> BSONHandle {
+        var document = document
+        if document["maxTimeMS"] == nil {
+            document.append("maxTimeMS", .int64(maxTimeMilliseconds))
+        }
         let handle = try BSONHandle(document)
         if let session { try session.append(to: handle) }
         return handle

@@ -49,10 +49,12 @@ public final class MongoSession {
         let handle = try liveHandle()
         let options = mongoc_transaction_opts_new()
         defer { mongoc_transaction_opts_destroy(options) }
-        withMajorityConcerns { write, read in
+        withMajorityConcerns(writeTimeoutMilliseconds: connection.writeConcernTimeoutMilliseconds) { write, read in
             mongoc_transaction_opts_set_write_concern(options, write)
             mongoc_transaction_opts_set_read_concern(options, read)
         }
+        // The commit may wait for the majority only as long as the job may (libmongoc: maxCommitTimeMS).
+        mongoc_transaction_opts_set_max_commit_time_ms(options, connection.maxTimeMilliseconds)
         var error = bson_error_t()
         guard mongoc_client_session_start_transaction(handle, options, &error) else {
             throw MongoError(error, address: connection.address)
@@ -66,6 +68,12 @@ public final class MongoSession {
         guard mongoc_client_session_commit_transaction(handle, reply.pointer, &error) else {
             throw MongoError(error, reply: reply.document, address: connection.address)
         }
+    }
+
+    /// Whether a transaction is open: its operations must not carry a write concern of their own.
+    var isInTransaction: Bool {
+        guard let handle else { return false }
+        return mongoc_client_session_in_transaction(handle)
     }
 
     /// Aborts the open transaction; a failure to abort is ignored (the server times the

@@ -24,35 +24,27 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     /// Statements beyond this many run unprepared, so ad-hoc SQL cannot grow the session forever.
     static let maximumPreparedStatements = 256
 
-    private init(handle: OpaquePointer, address: String) {
+    /// Made once per connection: `PQgetCancel` copies what a cancel request needs.
+    private let interrupter: PostgresInterrupter?
+
+    private init(handle: OpaquePointer, address: String, interrupter: PostgresInterrupter?) {
         self.handle = handle
         self.address = address
+        self.interrupter = interrupter
     }
 
     deinit {
         close()
     }
 
-    /// Opens a connection, blocking for at most `connectTimeoutSeconds`.
+    /// Opens a connection, blocking for at most `connectTimeoutSeconds` per host.
     ///
-    /// The session uses UTF-8, ISO dates and the UTC time zone, so that timestamps read back as `+00`.
+    /// The session uses UTF-8, ISO dates and the UTC time zone, so that timestamps read back as `+00`,
+    /// and the configuration's timeouts and libpq parameters.
     /// - Throws: ``PostgresError`` with code `.connection` and libpq's reason.
     public static func connect(_ configuration: PostgresConfiguration) throws -> PostgresConnection {
         let address = configuration.redactedAddress
-        var parameters: [(String, String)] = [
-            ("host", configuration.host),
-            ("port", String(configuration.port)),
-            ("user", configuration.user),
-            ("dbname", configuration.database),
-            ("connect_timeout", String(configuration.connectTimeoutSeconds)),
-            ("application_name", "workerfleet"),
-            ("client_encoding", "UTF8"),
-            // Startup options rather than SET statements: no extra round trip per connection.
-            ("options", "-c TimeZone=UTC -c DateStyle=ISO,MDY"),
-        ]
-        if let password = configuration.password {
-            parameters.append(("password", password))
-        }
+        let parameters = configuration.libpqParameters
         // libpq finds the end of both arrays by a NULL entry.
         let keywords: [String?] = parameters.map(\.0) + [nil]
         let values: [String?] = parameters.map(\.1) + [nil]
@@ -82,8 +74,11 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             },
             nil
         )
-        return PostgresConnection(handle: connection, address: address)
+        return PostgresConnection(handle: connection, address: address, interrupter: PostgresInterrupter(connection))
     }
+
+    /// Stops this connection's statement in progress from another thread (see ``PostgresInterrupter``).
+    public func makeInterrupter() -> (any BlockingCallInterrupter)? { interrupter }
 
     /// False once the connection is closed, lost, or left inside a transaction; the pool then replaces it.
     ///

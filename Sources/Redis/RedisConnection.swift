@@ -29,11 +29,20 @@ public final class RedisConnection: BlockingConnection, @unchecked Sendable {
     /// The server's redacted `host:port/db`, used in every error.
     public let address: String
 
+    /// Cuts a call in progress short when its caller is cancelled (a job's deadline): Redis has no
+    /// cancel request, so after the pool's grace period the socket is shut down, sooner than the
+    /// command timeout would end the call.
+    private let interrupter: SocketShutdownInterrupter
+
     private init(context: UnsafeMutablePointer<redisContext>, address: String, timeoutSeconds: Double) {
         self.context = context
         self.address = address
         self.timeoutSeconds = timeoutSeconds
+        self.interrupter = SocketShutdownInterrupter(socket: context.pointee.fd)
     }
+
+    /// Cuts this connection's command in progress short from another thread (a socket shutdown).
+    public func makeInterrupter() -> (any BlockingCallInterrupter)? { interrupter }
 
     deinit {
         assert(context == nil, "RedisConnection to \(address) was not closed")

@@ -146,6 +146,30 @@ public struct ServiceURL: Sendable, Hashable {
         self.endpoints = endpoints
     }
 
+    /// The query's `name=value` pairs, percent-decoded, in URL order; empty without a query.
+    ///
+    /// Pairs are separated by `&`; empty pairs (`a=1&&b=2`) are skipped. `+` stays `+`. The meaning
+    /// of names, repeated names and values is the caller's.
+    /// - Throws: ``ServiceURLError`` of component `.query` for a pair without a name or an `=`, or
+    ///   badly percent-encoded; its reason never quotes a value, which may be a secret.
+    public func queryItems() throws(ServiceURLError) -> [(name: String, value: String)] {
+        guard let query else { return [] }
+        var items: [(name: String, value: String)] = []
+        for pair in query.split(separator: "&") {
+            guard let equals = pair.utf8.firstIndex(of: UInt8(ascii: "=")) else {
+                throw ServiceURLError(.query, "a query parameter has no =value")
+            }
+            guard let name = Self.percentDecoded(pair[..<equals]), !name.isEmpty else {
+                throw ServiceURLError(.query, "a query parameter has no name, or a badly encoded one")
+            }
+            guard let value = Self.percentDecoded(pair[pair.index(after: equals)...]) else {
+                throw ServiceURLError(.query, "bad percent-encoding in a query parameter's value")
+            }
+            items.append((name, value))
+        }
+        return items
+    }
+
     /// One `host[:port]` or `[IPv6][:port]`.
     private static func endpoint(
         _ text: Substring,

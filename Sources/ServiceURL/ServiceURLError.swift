@@ -14,6 +14,8 @@ public struct ServiceURLError: Error, Sendable, Hashable, CustomStringConvertibl
         case port
         /// The path is badly percent-encoded.
         case path
+        /// A query parameter has no name or no `=`, or is badly percent-encoded.
+        case query
     }
 
     /// The part of the URL at fault.

@@ -112,6 +112,111 @@ struct DeadlineTests {
         #expect(leased != nil)
         await executors.shutdown()
     }
+
+    // MARK: - Interrupting the store call
+
+    @Test func theJobsDeadlineReachesStoreCallsOnPoolThreads() async throws {
+        let pool = BlockingConnectionPool(maxConnections: 1) { FakeConnection() }
+        let remaining = try await withDeadline(.seconds(5)) {
+            try await pool.withConnection { _ in BlockingCallDeadline.remaining }
+        }
+        let seen = try #require(remaining)
+        #expect(seen > .seconds(3) && seen <= .seconds(5), "\(seen)")
+        // Outside a job, none.
+        #expect(try await pool.withConnection { _ in BlockingCallDeadline.current } == nil)
+        await pool.shutdown()
+    }
+
+    @Test func aDeadlineAsksTheServerToStopTheCallAndRetiresItsConnection() async throws {
+        let server = FakeServer(answersCancel: true)
+        let pool = BlockingConnectionPool(maxConnections: 1, interruptGrace: .seconds(30)) {
+            InterruptibleConnection(server)
+        }
+        let started = ContinuousClock.now
+        await #expect(throws: DeadlineExceeded.self) {
+            try await withDeadline(.milliseconds(100)) { try await pool.withConnection { try $0.hang() } }
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // The only connection comes back at once, since the server answered the cancel; it is
+        // replaced, not reused: a late cancel must not hit the next caller's statement.
+        let next = try await pool.withConnection { $0.number }
+        #expect(next == 2)
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(server.cancels.withLock { $0 } == 1)
+        #expect(server.forced.withLock { $0 } == 0)
+        #expect(server.closed.withLock { $0 } == [1])
+        await pool.shutdown()
+    }
+
+    @Test func aHungServerIsCutOffAfterTheGracePeriod() async throws {
+        // A server that ignores the cancel (SIGSTOP): after the grace period the socket is shut down.
+        let server = FakeServer(answersCancel: false)
+        let pool = BlockingConnectionPool(maxConnections: 1, interruptGrace: .milliseconds(300)) {
+            InterruptibleConnection(server)
+        }
+        let started = ContinuousClock.now
+        let call = Task { try await pool.withConnection { try $0.hang() } }
+        try await Task.sleep(for: .milliseconds(100))
+        call.cancel()
+        await #expect(throws: FakeServer.Cut.self) { try await call.value }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(server.forced.withLock { $0 } == 1)
+        #expect(try await pool.withConnection { $0.number } == 2)
+        await pool.shutdown()
+    }
+}
+
+/// Stands for a server behind blocking connections: a call hangs until a cancel or a cut ends it.
+private final class FakeServer: Sendable {
+    struct Cancelled: Error {}
+    struct Cut: Error {}
+
+    let answersCancel: Bool
+    let cancels = Mutex(0)
+    let forced = Mutex(0)
+    let closed = Mutex<[Int]>([])
+    let opened = Mutex(0)
+    /// How the hanging call ends; nil while it hangs.
+    let outcome = Mutex<(any Error)?>(nil)
+
+    init(answersCancel: Bool) { self.answersCancel = answersCancel }
+}
+
+private final class InterruptibleConnection: BlockingConnection, @unchecked Sendable {
+    let server: FakeServer
+    let number: Int
+
+    init(_ server: FakeServer) {
+        self.server = server
+        number = server.opened.withLock { opened in
+            opened += 1
+            return opened
+        }
+    }
+
+    var isUsable: Bool { true }
+    func close() { server.closed.withLock { $0.append(number) } }
+    func makeInterrupter() -> (any BlockingCallInterrupter)? { Interrupter(server: server) }
+
+    /// Blocks its thread until the server's outcome is set.
+    func hang() throws {
+        while true {
+            if let outcome = server.outcome.withLock({ $0 }) { throw outcome }
+            usleep(2_000)
+        }
+    }
+
+    struct Interrupter: BlockingCallInterrupter {
+        let server: FakeServer
+        func requestCancel() {
+            server.cancels.withLock { $0 += 1 }
+            if server.answersCancel { server.outcome.withLock { $0 = FakeServer.Cancelled() } }
+        }
+        func forceReturn() {
+            server.forced.withLock { $0 += 1 }
+            server.outcome.withLock { $0 = FakeServer.Cut() }
+        }
+    }
 }
 
 /// Where a stuck body parks, so the test can let it go.

@@ -223,4 +223,17 @@ struct ServiceURLTests {
         #expect(ServiceURL.percentDecoded("%C3") == nil, "a truncated UTF-8 sequence")
         #expect(ServiceURL.percentDecoded("%00") == "\u{0}")
     }
+
+    @Test func queryItems() throws {
+        let url = try parse("postgresql://u:p@h/d?sslmode=require&&options=-c%20a%3Db&empty=&plus=a+b")
+        let items = try url.queryItems()
+        #expect(items.map(\.name) == ["sslmode", "options", "empty", "plus"])
+        #expect(items.map(\.value) == ["require", "-c a=b", "", "a+b"])
+        #expect(try parse("postgresql://h/d").queryItems().isEmpty)
+        for bad in ["postgresql://h/d?novalue", "postgresql://h/d?=x", "postgresql://h/d?a=%zzsecret"] {
+            let error = #expect(throws: ServiceURLError.self) { try parse(bad).queryItems() }
+            #expect(error?.component == .query)
+            #expect(error.map { !$0.reason.contains("secret") } == true)
+        }
+    }
 }

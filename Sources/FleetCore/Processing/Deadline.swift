@@ -4,9 +4,13 @@ import Synchronization
 /// Runs `body` but gives up waiting after `deadline` (throwing ``DeadlineExceeded``) or when the
 /// calling task is cancelled (throwing `CancellationError`).
 ///
-/// The body is cancelled too, but a blocking store call inside it may only notice when it returns;
-/// its result is then ignored. That is safe because handlers are idempotent: a retry of a job whose
-/// late first run did commit finds its ledger record and does nothing.
+/// The body is cancelled too, and with it the store call it is blocked in: a
+/// ``BlockingConnectionPool`` sends the call's cancel request (PostgreSQL) and, if the call has not
+/// returned within its grace period, shuts the connection's socket down, and retires the connection.
+/// A call that cannot be interrupted (MongoDB, whose server-side limit is the job's remaining time,
+/// ``BlockingCallDeadline``) ends by its own timeouts, and its connection is retired too. Either way
+/// its result is ignored. That is safe because handlers are idempotent: a retry of a job whose late
+/// first run did commit finds its ledger record and does nothing.
 ///
 /// Deadlines are checked by ``DeadlineWatchdog`` every ``DeadlineWatchdog/tick``, not by a timer
 /// per job, which cost a task and a timer registration for every job on the hot path.
@@ -21,16 +25,21 @@ func withDeadline<T: Sendable>(
 ) async throws -> T {
     let race = DeadlineRace<T>()
     let work: Task<Void, Never>
+    // Store calls read it to give the server the job's remaining time.
+    let ends = ContinuousClock.now + deadline
+    let bounded: @Sendable () async throws -> T = {
+        try await BlockingCallDeadline.$current.withValue(ends) { try await body() }
+    }
     if let executors, let executor = executors.lease() {
         work = Task(executorPreference: executor) {
-            race.finish(await Result { try await body() })
+            race.finish(await Result { try await bounded() })
             executors.giveBack(executor)
         }
     } else {
         // Immediate: the body runs on this thread up to its first suspension, not after a scheduling hop.
-        work = Task.immediate { race.finish(await Result { try await body() }) }
+        work = Task.immediate { race.finish(await Result { try await bounded() }) }
     }
-    let watch = DeadlineWatchdog.shared.watch(until: .now + deadline) {
+    let watch = DeadlineWatchdog.shared.watch(until: ends) {
         race.finish(.failure(DeadlineExceeded(deadline: deadline)))
     }
     defer {
