@@ -30,8 +30,10 @@ public struct AMQPConfiguration: Sendable {
     /// How long opening the TCP connection may block, in seconds.
     public var connectTimeoutSeconds: Int = 5
     /// How long one broker RPC (login, channel open, declare, consume, close) may wait for its reply
-    /// before the connection counts as lost (librabbitmq's `amqp_set_rpc_timeout`).
-    public var rpcTimeout: Duration = .seconds(10)
+    /// before the connection counts as lost (librabbitmq's `amqp_set_rpc_timeout`). Generous: a
+    /// loaded broker with hundreds of quorum queues took over 10 s to log a client in on a 2-core
+    /// machine; the bound is there for a broker that never answers.
+    public var rpcTimeout: Duration = .seconds(30)
     /// How long ``AMQPClient/publish(_:)`` waits for the broker's confirm, counted from the call
     /// (a publish held while the connection is blocked counts too); then it throws `.timeout`.
     public var confirmTimeout: Duration = .seconds(30)

@@ -155,7 +155,7 @@ struct PostgresTimeoutTests {
             }
         }
         #expect(
-            ContinuousClock.now - started < .seconds(2),
+            ContinuousClock.now - started < .seconds(5),
             "withDeadline returned after \(ContinuousClock.now - started)"
         )
         // The pool's only connection comes back (retired and replaced) well before pg_sleep would end.
