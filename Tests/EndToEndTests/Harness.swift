@@ -159,13 +159,20 @@ struct FleetTestEnvironment {
         process.environment = processEnvironment
         let output = Pipe()
         process.standardOutput = output
+        // Its errors, for the failure message; a file, so a chatty command cannot fill a pipe.
+        let errorPath = "\(NSTemporaryDirectory())/fleet-\(UUID().uuidString.prefix(8)).err"
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: errorPath) }
+        process.standardError = FileHandle(forWritingAtPath: errorPath)
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
+            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
             throw HarnessError(
-                description: "fleet \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)"
+                description:
+                    "fleet \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)\(errors)"
             )
         }
         return text
