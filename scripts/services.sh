@@ -10,6 +10,8 @@
 #   scripts/services.sh stop       stop all five (tolerates already stopped ones)
 #   scripts/services.sh pg-stop    stop only PostgreSQL (outage tests)
 #   scripts/services.sh pg-start   start only PostgreSQL again
+#   scripts/services.sh rabbitmq-stop | redis-stop | mongodb-stop | graph-stop
+#                                  stop only that server (the chaos suite); `start` brings it back
 #
 # Settings (environment; once started, a folder remembers its settings in services.conf,
 # so later commands on the same folder need only FLEET_SERVICES_DIR):
@@ -953,7 +955,15 @@ cmd_pg_stop() {
     pg_stop
 }
 
-usage() { sed -n '2,32p' "$SELF" | sed 's/^# \{0,1\}//'; }
+# Stops one server of the folder (scripts/chaos.sh injects faults with these).
+cmd_stop_one() { # COMMAND STOP_FUNCTION
+    require_root "$1"
+    [[ -d "$SVC_DIR" ]] || die "$SVC_DIR does not exist"
+    lock_folder
+    "$2"
+}
+
+usage() { sed -n '2,34p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
 install) cmd_install ;;
@@ -963,6 +973,10 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 pg-start) cmd_pg_start ;;
 pg-stop) cmd_pg_stop ;;
+rabbitmq-stop) cmd_stop_one rabbitmq-stop rmq_stop ;;
+redis-stop) cmd_stop_one redis-stop redis_stop ;;
+mongodb-stop) cmd_stop_one mongodb-stop mongo_stop ;;
+graph-stop) cmd_stop_one graph-stop graph_stop ;;
 -h | --help | help) usage ;;
 *)
     usage >&2
