@@ -12,7 +12,8 @@
 #                                     stops the node holding the queue leaders, then the node the
 #                                     workers are connected to
 #
-# Options: --jobs N, --faults all|one-each, --publish-seconds S, --drain-timeout S,
+# Options: --jobs N, --faults all|one-each|none (none: the same run without faults, a baseline),
+# --publish-seconds S, --drain-timeout S,
 # --fleet PATH (default .build/debug/fleet: build it first), --keep-services, --run-dir DIR.
 #
 # Faults (scenario single), each injected and healed by this script, one after the other:
@@ -49,7 +50,7 @@ KEEP_SERVICES=0
 RUN_DIR=""
 WORKERS=3
 
-usage() { sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while (($#)); do
     case "$1" in
     --ci)
@@ -69,13 +70,13 @@ while (($#)); do
     esac
     shift
 done
-[[ "$FAULTS" == all || "$FAULTS" == one-each ]] || { echo "chaos: --faults all|one-each" >&2; exit 2; }
+[[ "$FAULTS" =~ ^(all|one-each|none)$ ]] || { echo "chaos: --faults all|one-each|none" >&2; exit 2; }
 [[ "$SCENARIO" == single || "$SCENARIO" == cluster ]] || { echo "chaos: --scenario single|cluster" >&2; exit 2; }
 [[ "$JOBS" =~ ^[0-9]+$ ]] && ((JOBS >= 100)) || { echo "chaos: --jobs needs at least 100" >&2; exit 2; }
 [[ -x "$FLEET" ]] || { echo "chaos: no fleet at $FLEET: run 'swift build' first (or pass --fleet)" >&2; exit 2; }
 # The faults take about 2.5 minutes (all) or 2 (one each): publish over that time, so they hit
 # a fleet that is busy.
-[[ -n "$PUBLISH_SECONDS" ]] || PUBLISH_SECONDS=$([[ "$FAULTS" == all ]] && echo 150 || echo 90)
+[[ -n "$PUBLISH_SECONDS" ]] || PUBLISH_SECONDS=$(case "$FAULTS" in all) echo 150 ;; one-each) echo 90 ;; none) echo 20 ;; esac)
 
 # The private servers: settings by environment, so services.sh and the fleet see the same ones.
 export FLEET_SERVICES_DIR="${FLEET_SERVICES_DIR_CHAOS:-$REPO/.services-chaos}"
@@ -293,7 +294,7 @@ elif [[ "$FAULTS" == all ]]; then
     fault_graph
     rm -f "$RUN_DIR/kill.on"
     say "healed: no more worker kills"
-else
+elif [[ "$FAULTS" == one-each ]]; then
     fault_kill_loop_on once
     pause 3
     fault_rabbitmq_restart

@@ -52,7 +52,9 @@ struct ChaosPlan: Sendable {
                 type: envelope.type,
                 version: envelope.version,
                 createdAt: envelope.createdAt,
-                idempotencyKey: "chaos-key-\(envelope.id)",
+                // Hex digits and dashes only: the graph keeps such keys readable, so the check still
+                // finds the run's prefix in its applied-job records.
+                idempotencyKey: "\(envelope.id)-d0",
                 notBefore: envelope.notBefore,
                 payload: envelope.payload
             )
