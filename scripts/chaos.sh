@@ -187,7 +187,8 @@ supervise() {
     done
     echo "$((SECONDS - begun))" >>"$RUN_DIR/sigterm-seconds"
 }
-supervise &
+# Its stderr (bash's "Killed" notices) goes to a file of its own.
+supervise 2>>"$RUN_DIR/supervisor.log" &
 SUPERVISOR_PID=$!
 
 "$FLEET" chaos publish --state "$RUN_DIR/state.json" --seconds "$PUBLISH_SECONDS" \
