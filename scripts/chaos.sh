@@ -222,12 +222,17 @@ fault_postgres() {
     pause 10
     svc pg-start
     say "fault: PostgreSQL frozen (SIGSTOP) for 30 s"
-    local postmaster
+    # The postmaster first (it forks no new backend once stopped), then every process it started;
+    # backends that exit meanwhile are simply gone.
+    local postmaster child
     postmaster=$(head -n 1 "$FLEET_SERVICES_DIR/postgres/data/postmaster.pid")
-    FROZEN_PIDS="$postmaster $(pgrep -P "$postmaster" | tr '\n' ' ')"
-    kill -STOP $FROZEN_PIDS
+    FROZEN_PIDS="$postmaster"
+    kill -STOP "$postmaster"
+    for child in $(pgrep -P "$postmaster" || true); do
+        kill -STOP "$child" 2>/dev/null && FROZEN_PIDS+=" $child"
+    done
     pause 30
-    kill -CONT $FROZEN_PIDS
+    kill -CONT $FROZEN_PIDS 2>/dev/null || true
     FROZEN_PIDS=""
     say "healed: PostgreSQL resumed"
 }
