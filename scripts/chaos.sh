@@ -32,8 +32,9 @@
 #
 # The summary line: published, applied (valid jobs whose effect the stores show), dead_lettered,
 # lost, duplicated (both must be 0), longest_stall (the longest time in which no worker finished
-# a job while the run was under way, from the workers' debug logs, 1 s resolution), peak_rss (the
-# highest VmHWM of each worker slot, over all its restarts, sampled every second).
+# a job while jobs were being published, from the workers' debug logs, 1 s resolution), drain (from
+# the last publish until no work or retry queue holds a message), peak_rss_mib (the highest VmHWM
+# of each worker slot, over all its restarts, sampled every second).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -320,6 +321,7 @@ if ! wait "$PUBLISHER_PID"; then
     exit 1
 fi
 PUBLISHER_PID=""
+PUBLISH_ENDED=$(date +%s)
 say "$(cat "$RUN_DIR/publish.out")"
 
 # Drained: no message in any work or retry queue (ready or unacked) for 15 s in a row (the
@@ -346,7 +348,8 @@ while ((SECONDS - drain_started < DRAIN_TIMEOUT)); do
     fi
     sleep 3
 done
-say "drained after $((SECONDS - drain_started)) s (still pending: $(pending)); stopping the workers"
+drain_seconds=$((SECONDS - drain_started))
+say "drained after $drain_seconds s (still pending: $(pending)); stopping the workers"
 touch "$RUN_DIR/supervisor.stop"
 wait "$SUPERVISOR_PID" || true
 SUPERVISOR_PID=""
@@ -358,21 +361,23 @@ verdict=$("$FLEET" chaos verify "${verify_args[@]}" 2>"$RUN_DIR/verify.log") || 
 [[ -s "$RUN_DIR/verify.log" ]] && sed 's/^/  /' "$RUN_DIR/verify.log" | head -n 40 >&2
 
 # The longest stall: the longest gap between two seconds in which some worker finished a job,
-# from the first publish to the last job (1 s resolution: swift-log stamps whole seconds).
+# while jobs were being published (1 s resolution: swift-log stamps whole seconds). The drain
+# after it is reported apart: jobs waiting out a retry delay leave the workers idle, not stalled.
 stall=$(cat "$RUN_DIR"/worker-*.log 2>/dev/null | grep 'fleet.job done' | awk '{ print $1 }' | sort -u |
     python3 -c '
 import sys
 from datetime import datetime
 start = int(sys.argv[1])
 times = sorted({int(datetime.strptime(l.strip(), "%Y-%m-%dT%H:%M:%S%z").timestamp()) for l in sys.stdin if l.strip()})
-times = [start] + [t for t in times if t >= start]
-print(max((b - a for a, b in zip(times, times[1:])), default=0))' "$PUBLISH_STARTED")
+end = int(sys.argv[2])
+times = [start] + [t for t in times if start <= t <= end] + [end]
+print(max((b - a for a, b in zip(times, times[1:])), default=0))' "$PUBLISH_STARTED" "$PUBLISH_ENDED")
 read -r kills restarts <"$RUN_DIR/kills"
 rss=$(awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $1 / 1024 }' "$RUN_DIR/peak-rss-kib")
 sigterm=$(tail -n 1 "$RUN_DIR/sigterm-seconds" 2>/dev/null || echo "?")
 result=$([[ $verify_rc == 0 ]] && echo PASS || echo FAIL)
 summary="chaos: scenario=$SCENARIO faults=$FAULTS ${verdict:-verify-failed} longest_stall=${stall}s"
-summary+=" peak_rss_mib=$rss worker_kills=$kills restarts=$restarts sigterm_drain=${sigterm}s"
+summary+=" drain=${drain_seconds}s peak_rss_mib=$rss worker_kills=$kills restarts=$restarts sigterm_drain=${sigterm}s"
 summary+=" duration=$((SECONDS - STARTED))s result=$result"
 echo "$summary" | tee "$RUN_DIR/summary"
 [[ $verify_rc == 0 ]]
