@@ -32,7 +32,7 @@
 #
 # The summary line: published, applied (valid jobs whose effect the stores show), dead_lettered,
 # lost, duplicated (both must be 0), longest_stall (the longest time in which no worker finished
-# a job while jobs were being published, from the workers' debug logs, 1 s resolution), drain (from
+# a job while jobs were ready in a work queue, from the workers' debug logs, 1 s resolution), drain (from
 # the last publish until no work or retry queue holds a message), peak_rss_mib (the highest VmHWM
 # of each worker slot, over all its restarts, sampled every second).
 set -euo pipefail
@@ -122,7 +122,13 @@ eval "$(bash "$SERVICES" env)"
 if [[ "$SCENARIO" == cluster ]]; then
     # Written on branch i12-broker; until it lands this scenario cannot run.
     [[ -x "$CLUSTER" || -f "$CLUSTER" ]] || { echo "chaos: $CLUSTER is missing (issue 12, broker part)" >&2; exit 2; }
-    say "starting a 3-node RabbitMQ cluster"
+    # A cluster of the suite's own, fresh for each run (nothing left from an earlier one).
+    export FLEET_CLUSTER_DIR="$FLEET_SERVICES_DIR/cluster"
+    if [[ -d "$FLEET_CLUSTER_DIR" ]]; then
+        bash "$CLUSTER" stop >>"$RUN_DIR/services.log" 2>&1 || true
+        rm -rf "${FLEET_SERVICES_DIR:?}/cluster"
+    fi
+    say "starting a 3-node RabbitMQ cluster in $FLEET_CLUSTER_DIR"
     bash "$CLUSTER" start --nodes 3 >>"$RUN_DIR/services.log" 2>&1
     eval "$(bash "$CLUSTER" env)"
     export FLEET_AMQP_URL="$FLEET_CLUSTER_AMQP_URLS"
@@ -130,7 +136,8 @@ fi
 cd "$REPO"
 
 # Management API of the single node (the queue checks); the cluster's first node otherwise.
-mgmt() { curl -fsS --max-time 5 "$FLEET_RABBITMQ_MGMT_URL/api/$1" 2>/dev/null; }
+MGMT_URL="${FLEET_CLUSTER_MGMT_URL:-$FLEET_RABBITMQ_MGMT_URL}"
+mgmt() { curl -fsS --max-time 5 "$MGMT_URL/api/$1" 2>/dev/null; }
 
 # A fresh start: empty queues (a previous run may have left some), schema, topology.
 "$FLEET" migrate >>"$RUN_DIR/setup.log" 2>&1
@@ -171,6 +178,10 @@ supervise() {
             [[ "$(cat "$RUN_DIR/kill.on")" == once ]] && rm -f "$RUN_DIR/kill.on"
         fi
         printf '%s\n' "${peak[@]:1}" >"$RUN_DIR/peak-rss-kib"
+        # Jobs ready in the work queues now (for the stall: idle without work is no stall).
+        echo "$(date +%s) $(mgmt 'queues/%2f?columns=name,messages_ready' | python3 -c '
+import json, sys
+print(sum(q.get("messages_ready", 0) or 0 for q in json.load(sys.stdin) if ".retry." not in q["name"] and not q["name"].endswith(".dlq")))' 2>/dev/null || echo down)" >>"$RUN_DIR/ready.log"
         echo "$kills $restarts" >"$RUN_DIR/kills"
         sleep 1
     done
@@ -321,7 +332,6 @@ if ! wait "$PUBLISHER_PID"; then
     exit 1
 fi
 PUBLISHER_PID=""
-PUBLISH_ENDED=$(date +%s)
 say "$(cat "$RUN_DIR/publish.out")"
 
 # Drained: no message in any work or retry queue (ready or unacked) for 15 s in a row (the
@@ -361,17 +371,22 @@ verdict=$("$FLEET" chaos verify "${verify_args[@]}" 2>"$RUN_DIR/verify.log") || 
 [[ -s "$RUN_DIR/verify.log" ]] && sed 's/^/  /' "$RUN_DIR/verify.log" | head -n 40 >&2
 
 # The longest stall: the longest gap between two seconds in which some worker finished a job,
-# while jobs were being published (1 s resolution: swift-log stamps whole seconds). The drain
-# after it is reported apart: jobs waiting out a retry delay leave the workers idle, not stalled.
+# while jobs were ready in a work queue (sampled every second through the management API, whose
+# counts are up to 5 s old); 1 s resolution: swift-log stamps whole seconds. Time in which the
+# workers had nothing to do (the publisher blocked too, jobs waiting out a retry delay) is no stall.
 stall=$(cat "$RUN_DIR"/worker-*.log 2>/dev/null | grep 'fleet.job done' | awk '{ print $1 }' | sort -u |
     python3 -c '
 import sys
 from datetime import datetime
 start = int(sys.argv[1])
 times = sorted({int(datetime.strptime(l.strip(), "%Y-%m-%dT%H:%M:%S%z").timestamp()) for l in sys.stdin if l.strip()})
-end = int(sys.argv[2])
-times = [start] + [t for t in times if start <= t <= end] + [end]
-print(max((b - a for a, b in zip(times, times[1:])), default=0))' "$PUBLISH_STARTED" "$PUBLISH_ENDED")
+ready = []
+for line in open(sys.argv[2]):
+    parts = line.split()
+    if len(parts) == 2 and parts[1].isdigit() and int(parts[1]) > 0: ready.append(int(parts[0]))
+times = [start] + [t for t in times if t >= start]
+gaps = [b - a for a, b in zip(times, times[1:]) if any(a < r < b for r in ready)]
+print(max(gaps, default=0))' "$PUBLISH_STARTED" "$RUN_DIR/ready.log")
 read -r kills restarts <"$RUN_DIR/kills"
 rss=$(awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $1 / 1024 }' "$RUN_DIR/peak-rss-kib")
 sigterm=$(tail -n 1 "$RUN_DIR/sigterm-seconds" 2>/dev/null || echo "?")
