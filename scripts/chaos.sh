@@ -150,7 +150,8 @@ fi
 # FalkorDB has crashed under load (SIGABRT in a mutex assertion) and comes back empty, which
 # fails the graph checks through no fault of the fleet: the summary names such a crash.
 GRAPH_LOG="$FLEET_SERVICES_DIR/graph/falkordb.log"
-graph_crashes_before=$(grep -c "crashed by signal" "$GRAPH_LOG" 2>/dev/null || true)
+graph_crash_count() { if [[ -f "$GRAPH_LOG" ]]; then awk '/crashed by signal/ { n++ } END { print n + 0 }' "$GRAPH_LOG"; else echo 0; fi; }
+graph_crashes_before=$(graph_crash_count)
 say "$("$FLEET" chaos prepare --jobs "$JOBS" --state "$RUN_DIR/state.json" 2>>"$RUN_DIR/setup.log")"
 
 # ---------------------------------------------------------------------------------------------
@@ -395,7 +396,7 @@ read -r kills restarts <"$RUN_DIR/kills"
 rss=$(awk '{ printf "%s%d", (NR > 1 ? "/" : ""), $1 / 1024 }' "$RUN_DIR/peak-rss-kib")
 sigterm=$(tail -n 1 "$RUN_DIR/sigterm-seconds" 2>/dev/null || echo "?")
 result=$([[ $verify_rc == 0 ]] && echo PASS || echo FAIL)
-graph_crashes=$(($(grep -c "crashed by signal" "$GRAPH_LOG" 2>/dev/null || true) - ${graph_crashes_before:-0}))
+graph_crashes=$(($(graph_crash_count) - graph_crashes_before))
 ((graph_crashes > 0)) && result+=" (FalkorDB crashed $graph_crashes time(s) during the run and lost the graph: see $GRAPH_LOG)"
 summary="chaos: scenario=$SCENARIO faults=$FAULTS ${verdict:-verify-failed} longest_stall=${stall}s"
 summary+=" drain=${drain_seconds}s peak_rss_mib=$rss worker_kills=$kills restarts=$restarts sigterm_drain=${sigterm}s"
