@@ -137,14 +137,26 @@ cd "$REPO"
 
 # Management API of the single node (the queue checks); the cluster's first node otherwise.
 MGMT_URL="${FLEET_CLUSTER_MGMT_URL:-$FLEET_RABBITMQ_MGMT_URL}"
-mgmt() { curl -fsS --max-time 5 "$MGMT_URL/api/$1" 2>/dev/null; }
+# GET or DELETE on the management API (Python's urllib: curl is not on every machine).
+mgmt() { # PATH [METHOD]
+    python3 - "$MGMT_URL/api/$1" "${2:-GET}" <<'PY' 2>/dev/null
+import base64, sys, urllib.parse, urllib.request
+url = urllib.parse.urlsplit(sys.argv[1])
+plain = url._replace(netloc=url.hostname + (f":{url.port}" if url.port else "")).geturl()
+request = urllib.request.Request(plain, method=sys.argv[2])
+token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
+request.add_header("Authorization", "Basic " + token)
+with urllib.request.urlopen(request, timeout=5) as response:
+    sys.stdout.write(response.read().decode())
+PY
+}
 
 # A fresh start: empty queues (a previous run may have left some), schema, topology.
 "$FLEET" migrate >>"$RUN_DIR/setup.log" 2>&1
 "$FLEET" topology declare >>"$RUN_DIR/setup.log" 2>&1
 if [[ "$SCENARIO" == single ]]; then
     for queue in $(mgmt 'queues/%2f?columns=name' | python3 -c 'import json,sys; print(" ".join(q["name"] for q in json.load(sys.stdin)))'); do
-        curl -fsS -X DELETE "$FLEET_RABBITMQ_MGMT_URL/api/queues/%2f/$queue/contents" >/dev/null
+        mgmt "queues/%2f/$queue/contents" DELETE >/dev/null
     done
 fi
 # FalkorDB has crashed under load (SIGABRT in a mutex assertion) and comes back empty, which
