@@ -13,6 +13,8 @@
 #                                  private PostgreSQL with role and database fleet)
 #   scripts/services.sh pg-freeze  SIGSTOP PostgreSQL's postmaster and its children (hung-server tests)
 #   scripts/services.sh pg-thaw    SIGCONT them again
+#   scripts/services.sh rabbitmq-stop | redis-stop | mongodb-stop | graph-stop
+#                                  stop only that server (the chaos suite); `start` brings it back
 #
 # Settings (environment; once started, a folder remembers its settings in services.conf,
 # so later commands on the same folder need only FLEET_SERVICES_DIR):
@@ -994,7 +996,15 @@ cmd_pg_stop() {
     pg_stop
 }
 
-usage() { sed -n '2,35p' "$SELF" | sed 's/^# \{0,1\}//'; }
+# Stops one server of the folder (scripts/chaos.sh injects faults with these).
+cmd_stop_one() { # COMMAND STOP_FUNCTION
+    require_root "$1"
+    [[ -d "$SVC_DIR" ]] || die "$SVC_DIR does not exist"
+    lock_folder
+    "$2"
+}
+
+usage() { sed -n '2,37p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
 install) cmd_install ;;
@@ -1006,6 +1016,10 @@ pg-start) cmd_pg_start ;;
 pg-stop) cmd_pg_stop ;;
 pg-freeze) cmd_pg_freeze ;;
 pg-thaw) cmd_pg_thaw ;;
+rabbitmq-stop) cmd_stop_one rabbitmq-stop rmq_stop ;;
+redis-stop) cmd_stop_one redis-stop redis_stop ;;
+mongodb-stop) cmd_stop_one mongodb-stop mongo_stop ;;
+graph-stop) cmd_stop_one graph-stop graph_stop ;;
 -h | --help | help) usage ;;
 *)
     usage >&2
