@@ -2,8 +2,8 @@
 # The chaos suite: publishes a mix of every job type (with 10% duplicates and 5% malformed jobs)
 # into 3 worker processes (`fleet run`, all workers each) while injecting faults, then checks from
 # the stores themselves that every valid job took effect exactly once, that every malformed job is
-# dead-lettered once with its reason, and that no queue holds anything else. Prints one summary
-# line and exits non-zero on any loss, duplicate, leftover or problem.
+# dead-lettered with its reason, and that no queue holds anything else. Prints one summary line
+# and exits non-zero on any loss, duplicate, leftover or problem.
 #
 #   scripts/chaos.sh                  10,000 messages, every fault (about 6 minutes)
 #   scripts/chaos.sh --ci             1,000 messages, one fault of each kind (CI)
@@ -31,7 +31,9 @@
 # (scripts/services.sh starts the servers as their users).
 #
 # The summary line: published, applied (valid jobs whose effect the stores show), dead_lettered,
-# lost, duplicated (both must be 0), longest_stall (the longest time in which no worker finished
+# dead_letter_repeats (extra DLQ copies of a malformed job: dead-lettering is at least once, a
+# worker killed between the copy's confirm and its ack dead-letters the message again; reported,
+# not failed, as it changes no store), lost, duplicated (effects applied twice; both must be 0), longest_stall (the longest time in which no worker finished
 # a job while jobs were ready in a work queue, from the workers' debug logs, 1 s resolution), drain (from
 # the last publish until no work or retry queue holds a message), peak_rss_mib (the highest VmHWM
 # of each worker slot, over all its restarts, sampled every second).

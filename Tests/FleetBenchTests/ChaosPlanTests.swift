@@ -65,7 +65,7 @@ struct ChaosPlanTests {
         await stores.shutdown()
     }
 
-    @Test func theVerdictCountsLostAndTwiceDeadLetteredJobs() {
+    @Test func theVerdictCountsLostJobsAndRepeatedDeadLetters() {
         let plan = ChaosPlan(state: state)
         let malformed = plan.malformed.sorted { $0.key < $1.key }
         var entries = malformed.dropFirst().map {
@@ -75,8 +75,8 @@ struct ChaosPlanTests {
         entries += entries.prefix(2)
         var verdict = ChaosVerdict(published: 1_000, valid: plan.valid, malformed: plan.malformed.count)
         verdict.checkDeadLetters(entries, plan: plan, republished: [entries[0].messageId])
-        #expect(verdict.lost == 1 && verdict.duplicated == 1 && verdict.deadLettered == 51)
-        #expect(verdict.problems.count == 2)
+        #expect(verdict.lost == 1 && verdict.repeatedDeadLetters == 1 && verdict.deadLettered == 51)
+        #expect(verdict.duplicated == 0 && verdict.problems.count == 1)
 
         var clean = ChaosVerdict(published: 1_000, valid: plan.valid, malformed: plan.malformed.count)
         let all = malformed.map { ChaosVerdict.DeadLetter(messageId: $0.key, reason: $0.value, queue: "q.dlq") }
@@ -84,7 +84,7 @@ struct ChaosPlanTests {
         clean.checkQueues(["fleet.learning": 0])
         clean.addStoreCheck(problems: [], lost: 0, duplicated: 0)
         #expect(clean.passed && clean.applied == plan.valid)
-        #expect(clean.line == "published=1000 valid=850 applied=850 dead_lettered=50 lost=0 duplicated=0 problems=0")
+        #expect(clean.line == "published=1000 valid=850 applied=850 dead_lettered=50 dead_letter_repeats=0 lost=0 duplicated=0 problems=0")
 
         // A valid job dead-lettered, or a wrong reason, is a problem; a store that misses jobs loses them.
         clean.checkDeadLetters(
