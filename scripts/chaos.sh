@@ -25,8 +25,9 @@
 #   FalkorDB keeps nothing across a restart, so it is stopped with SHUTDOWN SAVE and reloads its
 #   snapshot, as Neo4j keeps its committed data.
 #
-# Everything runs on loopback on a PRIVATE set of servers (default folder $REPO/.services-chaos,
-# ports 5792/15792/25792, 55492, 56392, 57092, 17692, 56393) that the script starts and, unless
+# Everything runs on loopback on a PRIVATE set of servers (default folder $REPO/.services-chaos, or
+# one under /var/tmp when the service users cannot reach the repository; ports 5792/15792/25792,
+# 55492, 56392, 57092, 17692, 56393) that the script starts and, unless
 # --keep-services, stops at the end; the servers other tests use are never touched. Needs root
 # (scripts/services.sh starts the servers as their users).
 #
@@ -82,7 +83,9 @@ done
 [[ -n "$PUBLISH_SECONDS" ]] || PUBLISH_SECONDS=$(case "$FAULTS" in all) echo 150 ;; one-each) echo 90 ;; none) echo 20 ;; esac)
 
 # The private servers: settings by environment, so services.sh and the fleet see the same ones.
-export FLEET_SERVICES_DIR="${FLEET_SERVICES_DIR_CHAOS:-$REPO/.services-chaos}"
+# shellcheck source=lib/service-folder.sh
+source "$REPO/scripts/lib/service-folder.sh"
+export FLEET_SERVICES_DIR="${FLEET_SERVICES_DIR_CHAOS:-$(service_folder "$REPO" services-chaos)}"
 export FLEET_AMQP_PORT=5792 FLEET_RABBITMQ_MGMT_PORT=15792 FLEET_RABBITMQ_DIST_PORT=25792
 export FLEET_RABBITMQ_NODENAME=chaos@localhost FLEET_POSTGRES_PORT=55492 FLEET_REDIS_PORT=56392
 export FLEET_MONGODB_PORT=57092 FLEET_BOLT_PORT=17692 FLEET_GRAPH_REDIS_PORT=56393

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private local RabbitMQ cluster of 1 to 3 nodes, for fault tests (node loss, alarms) that must
 # never disturb the shared broker of scripts/services.sh. Runs as root (nodes run as the rabbitmq
-# user, like services.sh's), loopback only, in ${FLEET_CLUSTER_DIR:-$REPO/.services-cluster}.
+# user, like services.sh's), loopback only, in ${FLEET_CLUSTER_DIR:-$REPO/.services-cluster}
+# (under /var/tmp when the rabbitmq user cannot reach the repository).
 #
 #   scripts/rabbitmq-cluster.sh start [--nodes N]   start N nodes (default 3) and join them into one cluster
 #   scripts/rabbitmq-cluster.sh env                 print FLEET_CLUSTER_* exports (eval it)
@@ -18,7 +19,9 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DIR="${FLEET_CLUSTER_DIR:-$REPO/.services-cluster}"
+# shellcheck source=lib/service-folder.sh
+source "$REPO/scripts/lib/service-folder.sh"
+DIR="${FLEET_CLUSTER_DIR:-$(service_folder "$REPO" services-cluster)}"
 SERVER=/usr/lib/rabbitmq/bin/rabbitmq-server
 START_TIMEOUT="${FLEET_CLUSTER_START_TIMEOUT:-120}"
 SELF="scripts/rabbitmq-cluster.sh"

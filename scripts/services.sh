@@ -94,16 +94,9 @@ show_log() {
 # True when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
-# True when every directory on the path can be entered by any user (the service users need
-# to reach their folders: a clone under /root, say, cannot be used by postgres).
-path_traversable() {
-    local p="$1" perms
-    while [[ "$p" != "/" && -n "$p" ]]; do
-        perms="$(stat -Lc %A "$p" 2>/dev/null)" || return 1
-        [[ "${perms:9:1}" == [xt] ]] || return 1
-        p="$(dirname "$p")"
-    done
-}
+# path_traversable and service_folder
+# shellcheck source=lib/service-folder.sh
+source "$REPO/scripts/lib/service-folder.sh"
 
 shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
@@ -113,11 +106,8 @@ shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 if [[ -n "${FLEET_SERVICES_DIR:-}" ]]; then
     SVC_DIR="$FLEET_SERVICES_DIR"
     [[ "$SVC_DIR" == /* ]] || SVC_DIR="$PWD/$SVC_DIR"
-elif path_traversable "$REPO"; then
-    SVC_DIR="$REPO/.services"
 else
-    # The repository sits below a folder the service users cannot enter.
-    SVC_DIR="/var/tmp/workerfleet-services-$(printf '%s' "$REPO" | cksum | cut -d' ' -f1)"
+    SVC_DIR="$(service_folder "$REPO" services)"
 fi
 SVC_DIR="${SVC_DIR%/}"
 STATE_FILE="$SVC_DIR/services.conf"

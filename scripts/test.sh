@@ -141,7 +141,6 @@ else
     # the shared broker, and alone: a disk alarm and a node stop must not slow the other suites.
     echo "test.sh: FLEET_FAULT_TESTS=1 swift test --skip-build --filter BrokerFault (private RabbitMQ cluster)"
     fault_rc=0
-    export FLEET_CLUSTER_DIR="${FLEET_CLUSTER_DIR:-$REPO/.services-cluster}"
     if bash "$REPO/scripts/rabbitmq-cluster.sh" start --nodes 3; then
         eval "$(bash "$REPO/scripts/rabbitmq-cluster.sh" env)"
         FLEET_FAULT_TESTS=1 swift test --skip-build --filter BrokerFault || fault_rc=$?

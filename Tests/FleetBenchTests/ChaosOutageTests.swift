@@ -27,7 +27,7 @@ struct ChaosOutageTests {
     }
 
     /// The CI variant: 1,000 messages, one fault of each kind; nothing lost, nothing applied twice,
-    /// every malformed job dead-lettered once with its reason, no queue left holding anything.
+    /// every malformed job dead-lettered with its reason, no queue left holding anything.
     @Test(.enabled(if: enabled), .timeLimit(.minutes(20)))
     func chaosOutageOneFaultOfEachKindLosesAndDuplicatesNothing() throws {
         let (status, summary) = try chaos(["--ci"])
