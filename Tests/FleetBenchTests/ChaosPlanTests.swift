@@ -84,7 +84,11 @@ struct ChaosPlanTests {
         clean.checkQueues(["fleet.learning": 0])
         clean.addStoreCheck(problems: [], lost: 0, duplicated: 0)
         #expect(clean.passed && clean.applied == plan.valid)
-        #expect(clean.line == "published=1000 valid=850 applied=850 dead_lettered=50 dead_letter_repeats=0 lost=0 duplicated=0 problems=0")
+        #expect(
+            clean.line
+                == "published=1000 valid=850 applied=850 dead_lettered=50 dead_letter_repeats=0 lost=0 duplicated=0 "
+                + "problems=0"
+        )
 
         // A valid job dead-lettered, or a wrong reason, is a problem; a store that misses jobs loses them.
         clean.checkDeadLetters(
