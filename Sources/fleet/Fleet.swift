@@ -9,8 +9,10 @@ struct Fleet: AsyncParsableCommand {
             Servers come from the environment: FLEET_AMQP_URL (default \(FleetDefaults.amqp)), \
             FLEET_POSTGRES_URL (default \(FleetDefaults.postgres)), FLEET_REDIS_URL (default \(FleetDefaults.redis)), \
             FLEET_MONGODB_URL (default \(FleetDefaults.mongodb)), FLEET_BOLT_URL (default \(FleetDefaults.bolt); \
-            Neo4j 5 or FalkorDB). `scripts/services.sh start` starts all five locally on those ports. A worker \
-            connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
+            Neo4j 5 or FalkorDB). FLEET_AMQP_URL may list several cluster nodes, comma-separated; \
+            FLEET_POSTGRES_URL may list several hosts and take libpq parameters (sslmode, \
+            target_session_attrs, statement_timeout, ...). `scripts/services.sh start` starts all five \
+            locally on those ports. A worker connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
             log level (trace, debug, info, warning, error; default info for `run`, warning for the others).
             """,
         subcommands: [
