@@ -342,6 +342,9 @@ public final class AMQPClient: Sendable {
         }
     }
 
+    /// How long a connection must have lasted for its loss to restart the reconnect backoff.
+    static let connectionLastedAfter = Duration.seconds(1)
+
     private func threadMain() {
         let state = ThreadState()
         var schedule = ReconnectSchedule(
@@ -351,9 +354,10 @@ public final class AMQPClient: Sendable {
         while true {
             let address = configuration.addresses[schedule.next]
             let connection: AMQPConnection
+            let connectedAt: ContinuousClock.Instant
             do {
                 connection = try connect(to: address, state)
-                schedule.connected()
+                connectedAt = .now
             } catch {
                 // Publishes must not wait out an outage: their callers decide (a consumer requeues).
                 failQueuedPublishes(error)
@@ -373,8 +377,12 @@ public final class AMQPClient: Sendable {
             }
             do {
                 try serve(connection, state)
-                // A blocked broker reads nothing, so it would never answer connection.close.
-                connection.close(waitForBroker: !state.blocked.isBlocked)
+                // A blocked broker reads nothing, and one that left confirms unanswered through the
+                // closing grace is not answering: neither would answer connection.close. Their
+                // publishers learn it now, not after a close that waits out the RPC timeout.
+                let brokerSilent = state.blocked.isBlocked || !state.unconfirmed.isEmpty
+                failUnconfirmed(state, closedError)
+                connection.close(waitForBroker: !brokerSilent)
                 break
             } catch {
                 logger.warning(
@@ -389,6 +397,8 @@ public final class AMQPClient: Sendable {
                 inbox.withLock { $0.commands.insert(contentsOf: held, at: 0) }
                 setUnblocked(state)
                 onStatusChange?(.disconnected(address: configuration.redacted(address)))
+                // A connection that dies at once (a broker that accepts and drops) keeps backing off.
+                if ContinuousClock.now - connectedAt >= Self.connectionLastedAfter { schedule.connected() }
                 let pause = schedule.failed()
                 if pause > .zero { waitForWake(milliseconds: Int32(clamping: pause.wholeMilliseconds)) }
             }
@@ -527,6 +537,10 @@ public final class AMQPClient: Sendable {
                 try sendAcks(on: connection, state)
             }
             expirePublishes(state, now: now)
+            if state.probeSequence == nil, !state.blocked.isBlocked, !state.held.isEmpty {
+                // Their probe timed out unconfirmed: probe again rather than strand them.
+                try sendProbe(on: connection, state)
+            }
             try probeMissingQueues(on: connection, state)
             if closing {
                 closingSince = closingSince ?? now
@@ -615,6 +629,18 @@ public final class AMQPClient: Sendable {
         on connection: AMQPConnection,
         _ state: ThreadState
     ) throws {
+        // Its confirm timeout passed while it waited (a reconnect, a slow login): the caller gets a
+        // timeout and publishes again, so writing it now would store a second copy.
+        guard deadline > .now else {
+            continuation.resume(
+                throwing: AMQPError(
+                    code: .timeout,
+                    message: "not published within \(configuration.confirmTimeout) (never written)",
+                    address: configuration.redactedAddress
+                )
+            )
+            return
+        }
         state.nextSequence += 1
         state.unconfirmed.add(sequence: state.nextSequence, waiter: continuation, deadline: deadline)
         // Returns are matched by this, not by message id: retry copies share their id.
