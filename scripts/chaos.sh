@@ -96,13 +96,13 @@ STARTED=$SECONDS
 say() { printf 'chaos: [%4ds] %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
 svc() { bash "$SERVICES" "$@" >>"$RUN_DIR/services.log" 2>&1; }
 
-FROZEN_PIDS=""
+FROZEN=0
 SUPERVISOR_PID=""
 PUBLISHER_PID=""
 cleanup() {
     local rc=$?
     # Never leave a frozen PostgreSQL or a disk alarm behind, whatever happened.
-    [[ -n "$FROZEN_PIDS" ]] && kill -CONT $FROZEN_PIDS 2>/dev/null || true
+    ((FROZEN)) && svc pg-thaw || true
     [[ -n "${FLEET_RABBITMQCTL:-}" ]] && $FLEET_RABBITMQCTL set_disk_free_limit 50MB >/dev/null 2>&1 || true
     [[ -n "$PUBLISHER_PID" ]] && kill "$PUBLISHER_PID" 2>/dev/null || true
     if [[ -n "$SUPERVISOR_PID" ]] && kill -0 "$SUPERVISOR_PID" 2>/dev/null; then
@@ -256,18 +256,11 @@ fault_postgres() {
     pause 10
     svc pg-start
     say "fault: PostgreSQL frozen (SIGSTOP) for 30 s"
-    # The postmaster first (it forks no new backend once stopped), then every process it started;
-    # backends that exit meanwhile are simply gone.
-    local postmaster child
-    postmaster=$(head -n 1 "$FLEET_SERVICES_DIR/postgres/data/postmaster.pid")
-    FROZEN_PIDS="$postmaster"
-    kill -STOP "$postmaster"
-    for child in $(pgrep -P "$postmaster" || true); do
-        kill -STOP "$child" 2>/dev/null && FROZEN_PIDS+=" $child"
-    done
+    FROZEN=1
+    svc pg-freeze
     pause 30
-    kill -CONT $FROZEN_PIDS 2>/dev/null || true
-    FROZEN_PIDS=""
+    svc pg-thaw
+    FROZEN=0
     say "healed: PostgreSQL resumed"
 }
 fault_redis() {

@@ -952,10 +952,11 @@ cmd_pg_start() {
 }
 
 # The postmaster first, so it forks no new backend, then every process it started.
-pg_signal_all() { # SIGNAL
+pg_signal_all() { # SIGNAL: the postmaster first (stopped, it forks no new backend), then its children
     local pid
     pid="$(pg_pid)"
-    [[ "$pid" =~ ^[0-9]+$ ]] && pg_running || die "postgresql is not running from $PG_DATA"
+    # Not pg_running: pg_ctl status cannot answer for a frozen server; the pid itself is exact.
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null || die "postgresql is not running from $PG_DATA"
     kill "-$1" "$pid"
     local child
     for child in $(pgrep -P "$pid" || true); do kill "-$1" "$child" 2>/dev/null || true; done
@@ -969,24 +970,11 @@ cmd_pg_freeze() {
 
 cmd_pg_thaw() {
     require_root pg-thaw
-    local pid
-    pid="$(pg_pid)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || die "no postmaster.pid in $PG_DATA"
-    # Not pg_running: pg_ctl status of a stopped postmaster may still answer, but be exact anyway.
-    kill -CONT "$pid"
-    local child
-    for child in $(pgrep -P "$pid" || true); do kill -CONT "$child" 2>/dev/null || true; done
-    say "postgresql thawed (SIGCONT, pid $pid and its children)"
+    pg_signal_all CONT
+    say "postgresql thawed (SIGCONT, pid $(pg_pid) and its children)"
 }
 
-cmd_pg_stop() {
-    require_root pg-stop
-    [[ -d "$SVC_DIR" ]] || die "$SVC_DIR does not exist"
-    lock_folder
-    pg_stop
-}
-
-# Stops one server of the folder (scripts/chaos.sh injects faults with these).
+# Stops one server of the folder (outage tests and scripts/chaos.sh inject faults with these).
 cmd_stop_one() { # COMMAND STOP_FUNCTION
     require_root "$1"
     [[ -d "$SVC_DIR" ]] || die "$SVC_DIR does not exist"
@@ -1003,7 +991,7 @@ env) cmd_env ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
 pg-start) cmd_pg_start ;;
-pg-stop) cmd_pg_stop ;;
+pg-stop) cmd_stop_one pg-stop pg_stop ;;
 pg-freeze) cmd_pg_freeze ;;
 pg-thaw) cmd_pg_thaw ;;
 rabbitmq-stop) cmd_stop_one rabbitmq-stop rmq_stop ;;
