@@ -42,6 +42,15 @@ public enum JobCatalog {
                 dedupWindow: window(JobMarketTrendIngestHandler.jobType)
             )
         )
+        registry.register(
+            // The pass needs each job type's window: without queues.yaml (tools, tests) it refuses.
+            MaintenanceRunHandler {
+                guard let topology else {
+                    throw JobError.permanent("no_topology", "maintenance.run needs queues.yaml's dedup windows")
+                }
+                return try await FleetMaintenance.prune(stores: stores, topology: topology).map(\.records).reduce(0, +)
+            }
+        )
         return registry
     }
 
