@@ -150,7 +150,7 @@ struct OutboxRelayCommand: AsyncParsableCommand {
 }
 
 /// The relay as a service: a graceful shutdown lets the batch in flight finish.
-private struct RelayService: Service {
+struct RelayService: Service {
     let relay: OutboxRelay
 
     func run() async throws {

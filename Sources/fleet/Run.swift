@@ -19,7 +19,9 @@ struct Run: AsyncParsableCommand {
             several nodes, comma-separated: an unreachable broker at start (every node) is an error \
             naming its address; once running, workers reconnect to the next node with backoff. During a \
             broker alarm, acks keep flowing; jobs whose retry or dead-letter copy cannot be published wait \
-            unacked until it clears. A missing queue is waited for and consumed once declared.
+            unacked until it clears. A missing queue is waited for and consumed once declared. \
+            --with-scheduler also runs the scheduler role (as `fleet schedule run`: schedules.yaml, the \
+            fenced lease, and an outbox relay) in this process, with --lease-ttl and --replica.
             """
     )
 
@@ -30,6 +32,11 @@ struct Run: AsyncParsableCommand {
 
     @Option(help: "Seconds in-flight jobs may take to finish after a shutdown signal.")
     var drainTimeout: Int = 20
+
+    @Flag(help: "Also run the scheduler role (see `fleet schedule run`) in this process.")
+    var withScheduler = false
+
+    @OptionGroup var scheduler: SchedulerOptions
 
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .info)
@@ -69,9 +76,12 @@ struct Run: AsyncParsableCommand {
                 logger: logger
             )
         }
+        let role =
+            withScheduler
+            ? try scheduler.services(configuration: configuration, topology: topology, logger: logger) : nil
         let group = ServiceGroup(
             configuration: .init(
-                services: workers.map { .init(service: $0) },
+                services: workers.map { .init(service: $0) } + (role?.services ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -80,7 +90,9 @@ struct Run: AsyncParsableCommand {
         do { try await group.run() } catch { failure = error }
         // Every worker has stopped: wait for follow-up confirms, then close the shared stores.
         await stores.shutdown()
+        await role?.shutdown()
         if let failure { throw failure }
+        if let role { print(role.summary) }
         for worker in workers {
             print("worker \(worker.manifest.name): \(worker.stats.summary)")
         }

@@ -43,7 +43,30 @@ public enum PostgresMigrations {
             sql: enrollmentHistories
         ),
         Step(version: "0007", description: "transactional outbox (fleet_outbox)", sql: outbox),
+        Step(version: "0008", description: "scheduler lease and enqueued schedule ticks", sql: scheduler),
     ]
+
+    /// The scheduler's fence and record (`SchedulerLease`, `ScheduleTicks` in FleetApp): one lease
+    /// row whose `token` grows at each change of holder, and one row per enqueued tick, whose
+    /// primary key makes a tick enqueue at most once.
+    static let scheduler = """
+        CREATE TABLE scheduler_lease (
+            id INT PRIMARY KEY CHECK (id = 1),
+            holder TEXT NOT NULL,
+            token BIGINT NOT NULL,
+            acquired_at TIMESTAMP WITH TIME ZONE NOT NULL,
+            expires_at TIMESTAMP WITH TIME ZONE NOT NULL
+        );
+        CREATE TABLE schedule_ticks (
+            schedule TEXT NOT NULL,
+            tick TIMESTAMP WITH TIME ZONE NOT NULL,
+            job_id UUID NOT NULL,
+            token BIGINT NOT NULL,
+            holder TEXT NOT NULL,
+            enqueued_at TIMESTAMP WITH TIME ZONE NOT NULL,
+            PRIMARY KEY (schedule, tick)
+        );
+        """
 
     /// `FleetOutbox`'s `Outbox.schema` as of this step (a migration never changes once released;
     /// `OutboxSchemaTests` checks that the two still build the same table). Idempotent, so an API
