@@ -43,11 +43,10 @@ public enum JobCatalog {
             )
         )
         registry.register(
-            // The pass needs each job type's window: without queues.yaml (tools, tests) it refuses.
+            // The pass needs each job type's window (queues.yaml). A registry built without it (tools,
+            // tests) has the handler for completeness; running it there fails (`unexpected_error`).
             MaintenanceRunHandler {
-                guard let topology else {
-                    throw JobError.permanent("no_topology", "maintenance.run needs queues.yaml's dedup windows")
-                }
+                guard let topology else { throw MaintenanceWithoutTopology() }
                 return try await FleetMaintenance.prune(stores: stores, topology: topology).map(\.records).reduce(0, +)
             }
         )
@@ -66,5 +65,12 @@ public enum JobCatalog {
         )
         registry.register(CareerProgressRecalculateHandler(postgres: postgres, mongodb: mongodb))
         return registry
+    }
+}
+
+/// `maintenance.run` in a registry built without queues.yaml: the dedup windows are unknown.
+struct MaintenanceWithoutTopology: Error, CustomStringConvertible {
+    var description: String {
+        "maintenance.run needs queues.yaml's dedup windows (JobCatalog.registry without a topology)"
     }
 }

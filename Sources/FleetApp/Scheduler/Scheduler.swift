@@ -139,7 +139,7 @@ public final class Scheduler: Service, Sendable {
                     token = nil
                 }
             }
-            await pause(until: min(nextLease, nextFireInstant()))
+            await pause(until: min(nextLease, nextFireInstant(after: token == nil ? [:] : cursors)))
         }
         if let token {
             _ = try? await postgres.withConnection { [ledger] in try ledger.release(on: $0, token: token) }
@@ -220,12 +220,15 @@ public final class Scheduler: Service, Sendable {
         return true
     }
 
-    /// When the next tick of any schedule is due, on the monotonic clock.
-    private func nextFireInstant() -> ContinuousClock.Instant {
+    /// When the next tick of any schedule is due, on the monotonic clock: the first after each
+    /// schedule's last enqueued tick (`cursors`, the leader's), else after now. Counting from the
+    /// cursor, a tick that falls due while this is computed is not slept past.
+    private func nextFireInstant(after cursors: [String: Date]) -> ContinuousClock.Instant {
         let now = Date()
-        let next = schedules.compactMap { $0.nextFire(after: now) }.min()
+        let next = schedules.compactMap { $0.nextFire(after: cursors[$0.name] ?? now) }.min()
+        // Rounded up, so a wake-up never comes a fraction of a millisecond before the tick.
         let wait = next.map { max(0, $0.timeIntervalSince(now)) } ?? 3600
-        return ContinuousClock.now + .milliseconds(Int64(wait * 1000))
+        return ContinuousClock.now + .milliseconds(Int64((wait * 1000).rounded(.up)) + 1)
     }
 
     /// Sleeps until `deadline`, waking every 250 ms to notice a stop.
