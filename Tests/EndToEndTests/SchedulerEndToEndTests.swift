@@ -13,7 +13,7 @@ struct SchedulerEndToEndTests {
     static let scheduleName = "e2e-every-5s"
 
     /// queues.yaml and workers/ of the repository, and a schedules.yaml of one 5-second schedule.
-    static func configDirectory(_ name: String) throws -> String {
+    static func configDirectory(_ name: String, schedule: String = scheduleName) throws -> String {
         let root = FleetTestEnvironment.repositoryRoot
         let directory = "\(NSTemporaryDirectory())/\(name)-schedules"
         try FileManager.default.createDirectory(atPath: "\(directory)/workers", withIntermediateDirectories: true)
@@ -25,7 +25,7 @@ struct SchedulerEndToEndTests {
         }
         try """
         schedules:
-          \(scheduleName):
+          \(schedule):
             cron: "*/5 * * * * *"
             job_type: maintenance.run
             missed: skip
@@ -160,5 +160,50 @@ struct SchedulerEndToEndTests {
         )
         #expect(jobsByKey == expected, context)
         print("scheduler e2e: \(ticks.count) ticks, \(bodies.count) messages, paused \(pausedName)\n\(summary)")
+    }
+
+    @Test(
+        "fleet run --with-scheduler: the scheduled maintenance.run reaches the ops worker and prunes a record past its window"
+    )
+    func scheduledMaintenanceRuns() async throws {
+        let environment = try await FleetTestEnvironment.make("schedmaint", workers: ["ops"])
+        do {
+            let directory = try Self.configDirectory(environment.name, schedule: "e2e-maintenance")
+            // Two ledger records: one past enrollment.update's 7-day window, one inside it.
+            try await environment.postgres.query(
+                """
+                INSERT INTO fleet_applied_jobs (job_type, dedup_key, job_id, applied_at) VALUES
+                ('enrollment.update', 'old', gen_random_uuid(), now() - interval '8 days'),
+                ('enrollment.update', 'recent', gen_random_uuid(), now() - interval '1 day')
+                """
+            )
+            let fleet = try WorkerProcess(
+                arguments: [
+                    "run", "--config-dir", directory, "--worker", "ops", "--with-scheduler", "--lease-ttl", "4s",
+                    "--drain-timeout", "5",
+                ],
+                environment: environment.processEnvironment,
+                logName: "\(environment.name)-ops"
+            )
+            try await environment.waitUntil("the scheduled maintenance.run to prune the old record") {
+                try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs WHERE dedup_key = 'old'") == 0
+            }
+            let output = fleet.stop()
+            #expect(
+                try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs WHERE dedup_key = 'recent'")
+                    == 1
+            )
+            #expect(try await environment.count("SELECT count(*) AS n FROM schedule_ticks WHERE holder <> ''") >= 1)
+            // The summaries: the scheduler enqueued, the relay published, the worker applied.
+            #expect(output.contains("scheduler: enqueued="), "\(output.suffix(2000))")
+            #expect(
+                output.contains("worker ops: applied=") && !output.contains("worker ops: applied=0 "),
+                "\(output.suffix(2000))"
+            )
+        } catch {
+            await environment.tearDown()
+            throw error
+        }
+        await environment.tearDown()
     }
 }

@@ -105,3 +105,56 @@ struct ScheduleFileTests {
         } throws: { "\($0)".contains("schedules.bad name: a schedule name takes") }
     }
 }
+
+/// Which ticks the leader enqueues on a pass: every tick within the catch-up window since the last
+/// one enqueued, and for missed ones (older than the window) `skip` or `run_once`.
+@Suite("Due ticks and the missed policy")
+struct DueTicksTests {
+    static func schedule(_ missed: Schedule.MissedPolicy, cron: String = "*/5 * * * * *") throws -> Schedule {
+        Schedule(
+            name: "t",
+            cron: try CronExpression(cron),
+            timeZone: .gmt,
+            jobType: "maintenance.run",
+            payload: [:],
+            missed: missed
+        )
+    }
+
+    static func at(_ text: String) -> Date { RFC3339.parse(text)! }
+
+    @Test("Within the catch-up window every tick since the last one is due, in order")
+    func withinWindow() throws {
+        let due = try Self.schedule(.skip).dueTicks(
+            after: Self.at("2026-11-30T12:00:00Z"),
+            now: Self.at("2026-11-30T12:00:12.5Z"),
+            catchUp: .seconds(16)
+        )
+        #expect(due.ticks == [Self.at("2026-11-30T12:00:05Z"), Self.at("2026-11-30T12:00:10Z")])
+        #expect(!due.skippedMissed)
+    }
+
+    @Test("skip drops ticks older than the window; run_once enqueues the most recent of them once")
+    func missedTicks() throws {
+        // The daily 03:00 tick was last enqueued three days ago; it is now 10:00.
+        let daily = "0 3 * * *"
+        let cursor = Self.at("2026-11-27T03:00:00Z")
+        let now = Self.at("2026-11-30T10:00:00Z")
+        let skipped = try Self.schedule(.skip, cron: daily).dueTicks(after: cursor, now: now, catchUp: .seconds(60))
+        #expect(skipped.ticks.isEmpty)
+        #expect(skipped.skippedMissed)
+        let once = try Self.schedule(.runOnce, cron: daily).dueTicks(after: cursor, now: now, catchUp: .seconds(60))
+        #expect(once.ticks == [Self.at("2026-11-30T03:00:00Z")])
+        // A 5-second schedule down for an hour: the last missed tick, then the recent ones.
+        let frequent = try Self.schedule(.runOnce).dueTicks(
+            after: Self.at("2026-11-30T11:00:00Z"),
+            now: Self.at("2026-11-30T12:00:07Z"),
+            catchUp: .seconds(10)
+        )
+        #expect(
+            frequent.ticks == [
+                Self.at("2026-11-30T11:59:55Z"), Self.at("2026-11-30T12:00:00Z"), Self.at("2026-11-30T12:00:05Z"),
+            ]
+        )
+    }
+}

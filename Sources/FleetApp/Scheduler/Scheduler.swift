@@ -169,23 +169,13 @@ public final class Scheduler: Service, Sendable {
                     cursors[schedule.name] = last ?? now
                 }
                 guard let cursor = cursors[schedule.name] else { continue }
-                var due: [Date] = []
-                if cursor < catchUp {
-                    let missed = schedule.cron.lastFire(atOrBefore: catchUp, after: cursor, in: schedule.timeZone)
-                    if let missed, schedule.missed == .runOnce {
-                        due.append(missed)
-                    } else if missed != nil {
-                        state.withLock { $0.totals.missedSkipped += 1 }
-                        logger.notice(
-                            "scheduler.missed_skipped",
-                            metadata: ["scheduler.schedule": "\(schedule.name)", "scheduler.since": "\(cursor)"]
-                        )
-                    }
-                }
-                var from = max(cursor, catchUp)
-                while let next = schedule.nextFire(after: from), next <= now {
-                    due.append(next)
-                    from = next
+                let (due, skipped) = schedule.dueTicks(after: cursor, now: now, catchUp: options.catchUpWindow)
+                if skipped {
+                    state.withLock { $0.totals.missedSkipped += 1 }
+                    logger.notice(
+                        "scheduler.missed_skipped",
+                        metadata: ["scheduler.schedule": "\(schedule.name)", "scheduler.since": "\(cursor)"]
+                    )
                 }
                 for tick in due {
                     let result = try await postgres.withConnection { [ledger] in

@@ -44,6 +44,24 @@ public struct Schedule: Sendable {
     /// The first tick strictly after `date`.
     public func nextFire(after date: Date) -> Date? { cron.nextFire(after: date, in: timeZone) }
 
+    /// The ticks to enqueue now, in order, given the last one enqueued (`cursor`): every tick after
+    /// it up to `now` that is at most `catchUp` old, preceded, for `run_once`, by the most recent
+    /// older one (a missed tick). `skippedMissed` tells that `skip` dropped at least one.
+    public func dueTicks(after cursor: Date, now: Date, catchUp: Duration) -> (ticks: [Date], skippedMissed: Bool) {
+        let oldest = now.addingTimeInterval(-catchUp.timeInterval)
+        var ticks: [Date] = []
+        var skipped = false
+        if cursor < oldest, let missed = cron.lastFire(atOrBefore: oldest, after: cursor, in: timeZone) {
+            if self.missed == .runOnce { ticks.append(missed) } else { skipped = true }
+        }
+        var from = max(cursor, oldest)
+        while let next = nextFire(after: from), next <= now {
+            ticks.append(next)
+            from = next
+        }
+        return (ticks, skipped)
+    }
+
     /// The job's idempotency key for a tick: `schedule:<name>:<tick in RFC 3339 UTC>`, so two
     /// enqueues of one tick (whatever replica) are one job to the workers.
     public func idempotencyKey(tick: Date) -> String { "schedule:\(name):\(RFC3339.format(tick))" }
