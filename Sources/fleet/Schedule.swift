@@ -83,8 +83,14 @@ struct ScheduleNextCommand: AsyncParsableCommand {
     @Option(help: "How many fire times.")
     var count: Int = 5
 
+    @Option(help: "Start after this RFC 3339 time instead of now, e.g. 2026-03-28T12:00:00Z.")
+    var after: String?
+
     func validate() throws {
         guard (1...1000).contains(count) else { throw ValidationError("--count must be 1 to 1000") }
+        if let after, RFC3339.parse(after) == nil {
+            throw ValidationError("--after: expected an RFC 3339 time such as 2026-03-28T12:00:00Z")
+        }
     }
 
     func run() async throws {
@@ -97,7 +103,7 @@ struct ScheduleNextCommand: AsyncParsableCommand {
                     + "\(schedules.map(\.name).joined(separator: ", ")))"
             )
         }
-        var cursor = Date()
+        var cursor = after.flatMap(RFC3339.parse) ?? Date()
         for _ in 0..<count {
             guard let next = schedule.nextFire(after: cursor) else { break }
             print("\(FireTimeText.local(next, schedule.timeZone))  \(FireTimeText.utc(next))")

@@ -113,9 +113,12 @@ struct SchedulerEndToEndTests {
         for (earlier, later) in zip(ticks, ticks.dropFirst()) {
             #expect(later.tick.timeIntervalSince(earlier.tick) == 5, context)
         }
-        // Each enqueued by its tick's leader soon after it; late ones only across a leader change
-        // (within the 16 s catch-up window).
+        // Each enqueued by its tick's leader soon after it (within 3 s on a loaded machine; a few ms
+        // measured); late ones only across a leader change (within the 16 s catch-up window).
         for tick in ticks { #expect(tick.enqueuedAt.timeIntervalSince(tick.tick) < 16, context) }
+        for (earlier, later) in zip(ticks, ticks.dropFirst()) where later.token == earlier.token {
+            #expect(later.enqueuedAt.timeIntervalSince(later.tick) < 3, context)
+        }
 
         // The pause changed the leader, and the paused replica enqueued nothing after it resumed.
         #expect(
