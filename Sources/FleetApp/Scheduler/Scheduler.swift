@@ -19,7 +19,8 @@ import Synchronization
 /// as missed (no replica could enqueue it in time): `skip` drops missed ticks, `run_once`
 /// enqueues the most recent one once. Ticks within the catch-up window are all enqueued, so a
 /// leader change (at most about 1⅓ lease TTLs) loses none. A schedule with no tick enqueued yet
-/// starts from the moment its first leader saw it: ticks before that are never enqueued.
+/// starts from the moment the leader (of that moment) first looked at it: ticks before that are
+/// never enqueued, whatever the policy.
 public final class Scheduler: Service, Sendable {
     public struct Options: Sendable {
         /// How long a lease lasts without renewal; the leader renews every third of it.
