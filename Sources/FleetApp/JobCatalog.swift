@@ -42,6 +42,7 @@ public enum JobCatalog {
                 dedupWindow: window(JobMarketTrendIngestHandler.jobType)
             )
         )
+        registry.register(ActivityRecordHandler(buffer: stores.activity))
         return registry
     }
 
