@@ -138,6 +138,7 @@ let package = Package(
             name: "FleetJobs",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
+                "BlockingIO",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,3 +1,4 @@
+import BlockingIO
 import ClickHouse
 import FleetContract
 import Foundation
@@ -9,7 +10,8 @@ import Redis
 /// written by ``store(_:)``:
 ///
 /// 1. under the fleet's Redis lock on `lock:clickhouse:user_activity` (one writer at a time across
-///    every process),
+///    every process; a 10 s lease, so a killed writer holds it up for at most that long, and every
+///    request under it times out a second before the lease ends),
 /// 2. it asks ClickHouse which of the batch's `event_id`s are already stored (within the batch's
 ///    time range, which the sorting key's leading `timestamp` makes cheap),
 /// 3. inserts the others with one `INSERT … FORMAT JSONEachRow`, then releases the lock.
@@ -35,7 +37,7 @@ public struct ActivityWriter: Sendable {
     public init(
         clickhouse: ClickHouseClient,
         redis: RedisClient,
-        lockLease: Duration = .seconds(30),
+        lockLease: Duration = .seconds(10),
         lockTimeout: Duration = .seconds(30)
     ) {
         self.clickhouse = clickhouse
@@ -57,11 +59,15 @@ public struct ActivityWriter: Sendable {
         let unique = events.filter { seen.insert($0.eventId).inserted }
         guard !unique.isEmpty else { return 0 }
         let lock = RedisLock(client: redis, key: Self.lockKey, lease: lockLease)
-        return try await lock.withLock(timeout: lockTimeout) { _ in
-            let stored = try await storedIds(of: unique)
-            let rows = unique.filter { !stored.contains($0.eventId) }.map(ActivityRow.init)
-            try await clickhouse.insert(table: Self.table, rows: rows)
-            return rows.count
+        return try await lock.withLock(timeout: lockTimeout) { lease in
+            // Every request under the lock times out a second before the lease ends, so a slow
+            // ClickHouse cannot keep a write going after another process may have taken the lock.
+            try await BlockingCallDeadline.$current.withValue(lease.expiresAt - .seconds(1)) {
+                let stored = try await storedIds(of: unique)
+                let rows = unique.filter { !stored.contains($0.eventId) }.map(ActivityRow.init)
+                try await clickhouse.insert(table: Self.table, rows: rows)
+                return rows.count
+            }
         }
     }
 
