@@ -158,7 +158,7 @@ let package = Package(
             name: "FleetBench",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer",
-                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt",
+                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
