@@ -48,12 +48,13 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     public func submit(_ rows: [Row]) async throws {
         guard !rows.isEmpty else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            state.withLock { state in
+            let step = state.withLock { state in
                 if state.oldest == nil { state.oldest = .now }
                 state.rows += rows
                 state.waiters.append(continuation)
+                return nextStep(&state)
             }
-            advance()
+            perform(step)
         }
     }
 
@@ -61,17 +62,19 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     @discardableResult
     public func offer(_ rows: [Row]) -> Bool {
         guard !rows.isEmpty else { return true }
-        let accepted = state.withLock { state in
+        // One lock round per offer: this runs on every finished job.
+        let step = state.withLock { state -> Step? in
             guard state.rows.count + rows.count <= capacity else {
                 state.dropped += rows.count
-                return false
+                return nil
             }
             if state.oldest == nil { state.oldest = .now }
             state.rows += rows
-            return true
+            return nextStep(&state)
         }
-        if accepted { advance() }
-        return accepted
+        guard let step else { return false }
+        perform(step)
+        return true
     }
 
     /// Writes whatever waits now, whatever the policy says, and returns once nothing waits or is
@@ -107,26 +110,34 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     }
 
     private func advance() {
-        let step = state.withLock { state -> Step in
-            guard !state.flushing else { return .none }
-            let age = state.oldest.map { ContinuousClock.now - $0 }
-            switch policy.decide(rows: state.rows.count, oldestAge: age) {
-            case .idle:
-                return .none
-            case .flushNow:
-                state.flushing = true
-                defer {
-                    state.rows = []
-                    state.waiters = []
-                    state.oldest = nil
-                }
-                return .flush(state.rows, state.waiters)
-            case .wait(let wait):
-                guard !state.timerArmed else { return .none }
-                state.timerArmed = true
-                return .arm(wait)
+        perform(state.withLock { nextStep(&$0) })
+    }
+
+    /// Under the lock: what the policy says now.
+    private func nextStep(_ state: inout State) -> Step {
+        guard !state.flushing, !state.rows.isEmpty else { return .none }
+        // An armed timer already covers the age: only the row count can make the batch due sooner.
+        if state.timerArmed && state.rows.count < policy.maxRows { return .none }
+        let age = state.oldest.map { ContinuousClock.now - $0 }
+        switch policy.decide(rows: state.rows.count, oldestAge: age) {
+        case .idle:
+            return .none
+        case .flushNow:
+            state.flushing = true
+            defer {
+                state.rows = []
+                state.waiters = []
+                state.oldest = nil
             }
+            return .flush(state.rows, state.waiters)
+        case .wait(let wait):
+            guard !state.timerArmed else { return .none }
+            state.timerArmed = true
+            return .arm(wait)
         }
+    }
+
+    private func perform(_ step: Step) {
         switch step {
         case .none:
             break

@@ -1,4 +1,5 @@
 import ClickHouse
+import FleetContract
 import FleetCore
 import Foundation
 import Logging
@@ -38,22 +39,30 @@ public final class PerformanceMetrics: Sendable {
         let timestamp: Int64
     }
 
-    static func row(_ job: FinishedJob, service: String, now: Date = Date()) -> Row {
+    /// What the job path hands over: the row is built (a UUID drawn, text copied) at flush time.
+    struct Finished: Sendable {
+        let job: FinishedJob
+        let service: String
+        let at: Int64
+    }
+
+    static func row(_ finished: Finished) -> Row {
+        let job = finished.job
         let ms = job.duration.components.seconds * 1000 + job.duration.components.attoseconds / 1_000_000_000_000_000
         return Row(
-            metric_id: UUID().uuidString.lowercased(),
-            service_name: service,
+            metric_id: UUIDText.random(),
+            service_name: finished.service,
             endpoint: job.type,
             response_time_ms: Int32(clamping: ms),
             status_code: statusCode(job),
             // The reason only (a kind of failure, at most 100 characters), never the error's text,
             // which may quote payload data.
             error_message: String((job.reason ?? "").prefix(100)),
-            timestamp: Int64(now.timeIntervalSince1970)
+            timestamp: finished.at
         )
     }
 
-    private let buffer: BatchBuffer<Row>
+    private let buffer: BatchBuffer<Finished>
 
     public init(
         clickhouse: ClickHouseClient,
@@ -62,13 +71,13 @@ public final class PerformanceMetrics: Sendable {
         logger: Logger
     ) {
         buffer = BatchBuffer(policy: policy, capacity: capacity, logger: logger) { rows in
-            try await clickhouse.insert(table: Self.table, rows: rows)
+            try await clickhouse.insert(table: Self.table, rows: rows.map(Self.row))
         }
     }
 
     /// Queues the row of `job` run by the worker `service`; returns at once.
     public func record(_ job: FinishedJob, service: String) {
-        buffer.offer([Self.row(job, service: service)])
+        buffer.offer([Finished(job: job, service: service, at: Int64(Date().timeIntervalSince1970))])
     }
 
     /// Rows dropped so far (buffer full or batch failed).
