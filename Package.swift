@@ -204,7 +204,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox",
+                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox", "ClickHouse",
             ]
         ),
         .testTarget(
