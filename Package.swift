@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -84,6 +85,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // ClickHouse over its HTTP interface, on async-http-client: DDL, JSONEachRow inserts, queries.
+        .target(
+            name: "ClickHouse",
+            dependencies: [
+                "BlockingIO", "ServiceURL",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The job contract as code: envelope, JSON, field rules, one definition per job type.
         // Foundation only: no store, no AMQP.
         .target(name: "FleetContract"),
@@ -119,13 +131,14 @@ let package = Package(
         // ledgers and guarded updates, and their pruning.
         .target(
             name: "FleetStoreKit",
-            dependencies: ["FleetContract", "FleetCore", "Postgres", "Redis", "MongoDB", "Bolt"]
+            dependencies: ["FleetContract", "FleetCore", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse"]
         ),
         // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
             dependencies: [
-                "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt",
+                "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
+                "BlockingIO",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -135,7 +148,7 @@ let package = Package(
             name: "FleetApp",
             dependencies: [
                 "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer",
-                "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt",
+                "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -145,7 +158,7 @@ let package = Package(
             name: "FleetBench",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer",
-                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt",
+                "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -155,7 +168,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox",
+                "FleetOutbox", "ClickHouse",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -181,6 +194,8 @@ let package = Package(
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
+        // The ClickHouse client: literal escaping (unit) and round trips against the real server.
+        .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse"]),
         .testTarget(
             name: "FleetBenchTests",
             dependencies: ["FleetBench", "FleetContract", "FleetCore", "FleetJobs", "FleetApp", "Postgres", "Redis"]
@@ -189,14 +204,14 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox",
+                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox", "ClickHouse",
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer", "FleetOutbox",
+                "FleetJobs", "FleetApp", "FleetProducer", "FleetOutbox", "ClickHouse",
             ]
         ),
     ]

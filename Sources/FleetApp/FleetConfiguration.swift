@@ -1,5 +1,6 @@
 import AMQP
 import Bolt
+import ClickHouse
 import FleetCore
 import FleetJobs
 import Foundation
@@ -9,13 +10,15 @@ import Redis
 
 /// Where the fleet finds its servers and configuration files. Server URLs come from the
 /// environment (`FLEET_AMQP_URL`, `FLEET_POSTGRES_URL`, `FLEET_REDIS_URL`, `FLEET_MONGODB_URL`,
-/// `FLEET_BOLT_URL`); the defaults are the ports `scripts/services.sh` starts the local services on.
+/// `FLEET_BOLT_URL`, `FLEET_CLICKHOUSE_URL`); the defaults are the ports `scripts/services.sh` starts the
+/// local services on.
 public struct FleetConfiguration: Sendable {
     public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5682/%2f"
     public static let defaultPostgresURL = "postgresql://fleet:fleet@127.0.0.1:55432/fleet"
     public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
     public static let defaultMongoDBURL = "mongodb://127.0.0.1:57017/fleet"
     public static let defaultBoltURL = "bolt://127.0.0.1:17687"
+    public static let defaultClickHouseURL = ClickHouseConfiguration.defaultURL
 
     public var amqp: AMQPConfiguration
     public var postgres: PostgresConfiguration
@@ -33,6 +36,16 @@ public struct FleetConfiguration: Sendable {
     /// Connections per worker process to MongoDB and to Neo4j; each opens on first use.
     public var mongodbPoolSize: Int = 16
     public var boltPoolSize: Int = 16
+    /// ClickHouse (`FLEET_CLICKHOUSE_URL`, `http://127.0.0.1:58123`, database `fleet`, by default).
+    public var clickhouse = ClickHouseConfiguration(port: 58123)
+    /// When buffered `user_activity` rows are written: `FLEET_ANALYTICS_FLUSH_ROWS` (5000) rows or
+    /// `FLEET_ANALYTICS_FLUSH_MS` (1000) ms after the oldest, whichever comes first.
+    public var activityFlush = FlushPolicy()
+    /// The same for `performance_metrics` rows: `FLEET_PERFORMANCE_METRICS_FLUSH_ROWS`, `…_FLUSH_MS`.
+    public var metricsFlush = FlushPolicy()
+    /// Whether workers write a `performance_metrics` row per finished job: `FLEET_PERFORMANCE_METRICS`
+    /// `on` or `off`; by default on exactly when `FLEET_CLICKHOUSE_URL` is set.
+    public var performanceMetrics = false
 
     public init(
         amqp: AMQPConfiguration,
@@ -73,6 +86,29 @@ public struct FleetConfiguration: Sendable {
             bolt: try parse("FLEET_BOLT_URL", defaultBoltURL) { try BoltConfiguration(url: $0) },
             configDirectory: configDirectory
         )
+        configuration.clickhouse = try parse("FLEET_CLICKHOUSE_URL", defaultClickHouseURL) {
+            try ClickHouseConfiguration(url: $0)
+        }
+        for (prefix, keyPath) in [
+            ("ANALYTICS", \FleetConfiguration.activityFlush), ("PERFORMANCE_METRICS", \FleetConfiguration.metricsFlush),
+        ] {
+            switch FlushPolicy.fromEnvironment(prefix: prefix, environment) {
+            case .success(let policy): configuration[keyPath: keyPath] = policy
+            case .failure(let error):
+                throw ConfigurationError(file: "environment", path: error.variable, problem: error.problem)
+            }
+        }
+        switch environment["FLEET_PERFORMANCE_METRICS"] {
+        case nil, "": configuration.performanceMetrics = environment["FLEET_CLICKHOUSE_URL"] != nil
+        case "on": configuration.performanceMetrics = true
+        case "off": configuration.performanceMetrics = false
+        case let other?:
+            throw ConfigurationError(
+                file: "environment",
+                path: "FLEET_PERFORMANCE_METRICS",
+                problem: "expected on or off, got \(String(reflecting: String(other.prefix(20))))"
+            )
+        }
         if environment["FLEET_GRAPH_REDIS_URL"] != nil {
             configuration.graphRedis = try parse("FLEET_GRAPH_REDIS_URL", "") { try RedisConfiguration(url: $0) }
         }

@@ -1,4 +1,6 @@
 import Bolt
+import ClickHouse
+import FleetContract
 import FleetCore
 import FleetJobs
 import Logging
@@ -14,6 +16,13 @@ public struct FleetStores: Sendable {
     public let redis: RedisClient
     public let mongodb: MongoClient
     public let graph: BoltClient
+    /// ClickHouse over HTTP; its connection pool opens on the first request.
+    public let clickhouse: ClickHouseClient
+    /// The process-wide buffer of `user_activity` rows (``ActivityRecordHandler``), flushed by
+    /// ``FleetConfiguration/activityFlush``.
+    public let activity: BatchBuffer<ActivityEvent>
+    /// The `performance_metrics` writer; nil when ``FleetConfiguration/performanceMetrics`` is off.
+    public let performanceMetrics: PerformanceMetrics?
     /// Publishes follow-up jobs to `exchange`; connects to the broker on first use.
     public let followUps: FollowUpPublisher
 
@@ -49,6 +58,17 @@ public struct FleetStores: Sendable {
         redis = RedisClient(configuration: configuration.redis, maxConnections: poolSizes.maxConnections("redis"))
         mongodb = MongoClient(configuration: configuration.mongodb, maxConnections: poolSizes.maxConnections("mongodb"))
         graph = BoltClient(configuration: configuration.bolt, maxConnections: poolSizes.maxConnections("neo4j"))
+        let clickhouse = ClickHouseClient(configuration: configuration.clickhouse)
+        self.clickhouse = clickhouse
+        activity = ActivityWriter(clickhouse: clickhouse, redis: redis)
+            .buffer(policy: configuration.activityFlush, logger: Logger(label: "fleet.analytics"))
+        performanceMetrics =
+            configuration.performanceMetrics
+            ? PerformanceMetrics(
+                clickhouse: clickhouse,
+                policy: configuration.metricsFlush,
+                logger: Logger(label: "fleet.performance-metrics")
+            ) : nil
         followUps = FollowUpPublisher(
             amqp: configuration.amqp,
             exchange: exchange,
@@ -59,6 +79,8 @@ public struct FleetStores: Sendable {
     /// Called once the handlers are done: waits for follow-up confirms first, then closes the stores.
     public func shutdown() async {
         await followUps.shutdown()
+        await performanceMetrics?.flush()
+        try? await clickhouse.shutdown()
         await postgres.shutdown()
         await redis.shutdown()
         await mongodb.shutdown()

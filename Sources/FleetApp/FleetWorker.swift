@@ -40,6 +40,11 @@ public struct FleetWorker: Service {
         let readiness = self.readiness
         // Stores behind blocking C clients: their jobs run on threads that may block (BlockingExecutor).
         let jobsBlock = !Set(manifest.stores).isDisjoint(with: Self.blockingStores)
+        let service = manifest.name
+        var observer: JobFinishedObserver?
+        if let metrics = stores.performanceMetrics {
+            observer = { job in metrics.record(job, service: service) }
+        }
         consumers = manifest.queues.compactMap { topology.queue(named: $0) }.map { queue in
             QueueConsumer(
                 queue: queue,
@@ -52,7 +57,8 @@ public struct FleetWorker: Service {
                 jobsBlock: jobsBlock,
                 stats: stats,
                 readiness: readiness,
-                logger: logger
+                logger: logger,
+                onJobFinished: observer
             )
         }
     }

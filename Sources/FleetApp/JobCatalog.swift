@@ -42,6 +42,7 @@ public enum JobCatalog {
                 dedupWindow: window(JobMarketTrendIngestHandler.jobType)
             )
         )
+        registry.register(ActivityRecordHandler(buffer: stores.activity))
         registry.register(
             // The pass needs each job type's window (queues.yaml). A registry built without it (tools,
             // tests) has the handler for completeness; running it there fails (`unexpected_error`).

@@ -1,4 +1,5 @@
 import AMQP
+import ClickHouse
 import FleetApp
 import FleetCore
 import FleetJobs
@@ -66,6 +67,15 @@ public struct BenchWorker: Sendable {
             queue = topology.queue(named: NoOpJob.jobType)!
         }
         let stats = FleetStats()
+        // FLEET_PERFORMANCE_METRICS=on: a performance_metrics row per job, as `fleet run` writes them,
+        // to measure what the rows cost the job path.
+        let clickhouse =
+            configuration.performanceMetrics ? ClickHouseClient(configuration: configuration.clickhouse) : nil
+        let metrics = clickhouse.map {
+            PerformanceMetrics(clickhouse: $0, policy: configuration.metricsFlush, logger: logger)
+        }
+        var observer: JobFinishedObserver?
+        if let metrics { observer = { job in metrics.record(job, service: "bench") } }
         let consumer = QueueConsumer(
             queue: queue,
             topology: topology,
@@ -75,10 +85,16 @@ public struct BenchWorker: Sendable {
             concurrency: concurrency,
             jobsBlock: stores != nil,
             stats: stats,
-            logger: logger
+            logger: logger,
+            onJobFinished: observer
         )
         let result = try await runUntilDone(consumer, stats: stats, logger: logger)
         await stores?.shutdown()
+        if let metrics {
+            await metrics.flush()
+            logger.info("performance_metrics", metadata: ["dropped": "\(metrics.dropped)"])
+        }
+        try? await clickhouse?.shutdown()
         return result
     }
 

@@ -63,6 +63,7 @@ public enum JobContract {
         EventCancel.self,
         MentorshipStart.self,
         MentorshipSessionLogged.self,
+        AnalyticsActivityRecord.self,
         MaintenanceRun.self,
     ]
 

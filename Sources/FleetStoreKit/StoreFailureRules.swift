@@ -1,4 +1,5 @@
 import Bolt
+import ClickHouse
 import FleetCore
 import MongoDB
 import Postgres
@@ -8,7 +9,7 @@ import Redis
 /// consumer's ``FailureClassifier``.
 ///
 /// The decision is each client's `isTransient` (``PostgresError``, ``RedisError``, ``MongoError``,
-/// ``BoltError``), where every transient code is listed with its reason. The reasons are
+/// ``BoltError``, ``ClickHouseError``), where every transient code is listed with its reason. The reasons are
 /// `<store>_unavailable` (transient) or `<store>_rejected` (permanent).
 public enum StoreFailureRules {
     public static let postgres: FailureClassifier.Rule = { error in
@@ -41,7 +42,14 @@ public enum StoreFailureRules {
         return classification(error.isTransient, store: "neo4j", error.description)
     }
 
-    public static let all: [FailureClassifier.Rule] = [postgres, redis, mongodb, neo4j]
+    /// Connection failures, timeouts and overload codes retry; syntax errors, unknown tables and bad
+    /// data dead-letter (``ClickHouseError/isTransient``).
+    public static let clickhouse: FailureClassifier.Rule = { error in
+        guard let error = error as? ClickHouseError else { return nil }
+        return classification(error.isTransient, store: "clickhouse", error.description)
+    }
+
+    public static let all: [FailureClassifier.Rule] = [postgres, redis, mongodb, neo4j, clickhouse]
 
     private static func classification(
         _ transient: Bool,

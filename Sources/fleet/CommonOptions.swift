@@ -12,6 +12,7 @@ enum FleetDefaults {
     static let redis = FleetConfiguration.defaultRedisURL
     static let mongodb = FleetConfiguration.defaultMongoDBURL
     static let bolt = FleetConfiguration.defaultBoltURL
+    static let clickhouse = FleetConfiguration.defaultClickHouseURL
 }
 
 struct CommonOptions: ParsableArguments {

@@ -9,11 +9,18 @@ struct Fleet: AsyncParsableCommand {
             Servers come from the environment: FLEET_AMQP_URL (default \(FleetDefaults.amqp)), \
             FLEET_POSTGRES_URL (default \(FleetDefaults.postgres)), FLEET_REDIS_URL (default \(FleetDefaults.redis)), \
             FLEET_MONGODB_URL (default \(FleetDefaults.mongodb)), FLEET_BOLT_URL (default \(FleetDefaults.bolt); \
-            Neo4j 5 or FalkorDB). FLEET_AMQP_URL may list several cluster nodes, comma-separated; \
+            Neo4j 5 or FalkorDB), FLEET_CLICKHOUSE_URL (default \(FleetDefaults.clickhouse), database fleet; \
+            http://user:password@host:port/database). FLEET_AMQP_URL may list several cluster nodes, comma-separated; \
             FLEET_POSTGRES_URL may list several hosts and take libpq parameters (sslmode, \
-            target_session_attrs, statement_timeout, ...). `scripts/services.sh start` starts all five \
+            target_session_attrs, statement_timeout, ...). `scripts/services.sh start` starts all six \
             locally on those ports. A worker connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
-            log level (trace, debug, info, warning, error; default info for `run`, warning for the others).
+            log level (trace, debug, info, warning, error; default info for `run`, warning for the others). \
+            Analytics: activity rows are written when FLEET_ANALYTICS_FLUSH_ROWS rows wait (default 5000) or \
+            FLEET_ANALYTICS_FLUSH_MS after the oldest (default 1000), whichever comes first. \
+            FLEET_PERFORMANCE_METRICS=on|off writes a ClickHouse performance_metrics row per finished job (default: \
+            on when FLEET_CLICKHOUSE_URL is set), batched by FLEET_PERFORMANCE_METRICS_FLUSH_ROWS and \
+            FLEET_PERFORMANCE_METRICS_FLUSH_MS (same defaults); when ClickHouse lags, rows beyond 50000 are dropped, \
+            never the job slowed.
             """,
         subcommands: [
             Run.self, Enqueue.self, Migrate.self, TopologyCommand.self, DeadLetter.self, Status.self,

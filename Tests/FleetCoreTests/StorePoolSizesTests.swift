@@ -25,13 +25,14 @@ struct StorePoolSizesTests {
 
     @Test func everyWorkerInOneProcessSharesCappedPools() throws {
         let all = StorePoolSizes.forWorkers(try manifests(), topology: topology)
-        // postgres: career 8 + learning 16 + profile 8; redis: content, networking, profile 8 each;
-        // mongodb: five workers of 8 = 40, capped; neo4j: networking 8.
-        #expect(all.connections == ["postgres": 32, "redis": 24, "mongodb": 32, "neo4j": 8])
+        // postgres: career 8 + learning 16 + profile 8; redis: content, networking, profile 8 each and
+        // analytics 32 = 56, capped; mongodb: five workers of 8 = 40, capped; neo4j: networking 8;
+        // clickhouse: analytics 32 (an HTTP client, whose pool opens connections as requests need them).
+        #expect(all.connections == ["postgres": 32, "redis": 32, "mongodb": 32, "neo4j": 8, "clickhouse": 32])
         #expect(StorePoolSizes.defaultCap == 32)
-        // 96 connections (and at most as many threads) for the whole fleet in one process, where a
-        // set of 16-connection pools per manifest allowed 7 x 4 x 16 = 448.
-        #expect(all.connections.values.reduce(0, +) == 96)
+        // 136 connections at most for the whole fleet in one process, where a set of 16-connection
+        // pools per manifest allowed 8 x 4 x 16 = 512.
+        #expect(all.connections.values.reduce(0, +) == 136)
     }
 
     @Test func anUnusedStoreGetsNothingAndACapBounds() throws {

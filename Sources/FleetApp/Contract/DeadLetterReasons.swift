@@ -43,7 +43,7 @@ public struct DeadLetterReason: Sendable, Equatable {
 public enum DeadLetterReasons {
     /// The stores whose client errors become `<store>_unavailable` (transient) or `<store>_rejected`
     /// (permanent), as `StoreFailureRules` names them.
-    public static let stores = ["postgres", "redis", "mongodb", "neo4j"]
+    public static let stores = ["postgres", "redis", "mongodb", "neo4j", "clickhouse"]
 
     /// The steps that can fail after a job's effect committed (`x-fleet-failed-step`).
     public static let failedSteps: [(step: String, meaning: String)] = [

@@ -47,6 +47,8 @@ public struct QueueConsumer: Service {
     private let logger: Logger
     /// Threads that may block, one per running job, for handlers that call blocking stores.
     private let executors: BlockingExecutors?
+    /// Told of every job that finished here (``FinishedJob``).
+    private let onJobFinished: JobFinishedObserver?
 
     /// - Parameter jobsBlock: the queue's handlers call stores through blocking C clients
     ///   (PostgreSQL, Redis, MongoDB). Each running job then gets a thread that may block
@@ -55,6 +57,8 @@ public struct QueueConsumer: Service {
     /// - Parameter classifier: decides retry or dead-letter for a failure; give it the rules of the
     ///   stores the handlers use (FleetStoreKit's `FailureClassifier.stores`). Required: without
     ///   them a store's outage or refusal would be an `unexpected_error`.
+    /// - Parameter onJobFinished: told of each job that finished (applied, rejected, retried,
+    ///   dead-lettered), on the job's task; it must not wait.
     public init(
         queue: Topology.Queue,
         topology: Topology,
@@ -66,8 +70,10 @@ public struct QueueConsumer: Service {
         jobsBlock: Bool = false,
         stats: FleetStats,
         readiness: WorkerReadiness = WorkerReadiness(),
-        logger: Logger
+        logger: Logger,
+        onJobFinished: JobFinishedObserver? = nil
     ) {
+        self.onJobFinished = onJobFinished
         self.queue = queue
         self.topology = topology
         self.registry = registry
@@ -238,6 +244,7 @@ public struct QueueConsumer: Service {
     func process(_ delivery: AMQPDelivery) async {
         // Its connection is gone and the broker redelivers it: this copy must not run too.
         guard client.isCurrent(delivery) else { return }
+        let arrived = ContinuousClock.now
         if let size = delivery.oversizeBodySize {
             rejectOversize(delivery, size: size)
             return
@@ -260,6 +267,7 @@ public struct QueueConsumer: Service {
                 reason: error.reason.description,
                 detail: error.detail
             )
+            finished(metricType(delivery.properties.type), .rejected, since: arrived, reason: error.reason.description)
             return
         }
         let envelope = prepared.envelope
@@ -291,23 +299,44 @@ public struct QueueConsumer: Service {
             if logger.logLevel <= .debug {
                 context.logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
             }
+            finished(envelope.type, outcome == .applied ? .applied : .alreadyApplied, since: arrived, reason: nil)
         } catch {
             if Task.isCancelled {
                 // Shutting down: leave it unacked; the broker redelivers it to another worker.
                 stats.record(.requeued, type: envelope.type)
                 return
             }
-            await settleFailure(delivery, envelope: envelope, attempt: attempt, error: error, logger: context.logger)
+            let settled = await settleFailure(
+                delivery,
+                envelope: envelope,
+                attempt: attempt,
+                error: error,
+                logger: context.logger
+            )
+            finished(envelope.type, settled.outcome, since: arrived, reason: settled.reason)
         }
     }
 
+    private func finished(
+        _ type: String,
+        _ outcome: FinishedJob.Outcome,
+        since: ContinuousClock.Instant,
+        reason: String?
+    ) {
+        guard let onJobFinished else { return }
+        onJobFinished(
+            FinishedJob(type: type, queue: queue.name, outcome: outcome, duration: .now - since, reason: reason)
+        )
+    }
+
+    /// Retries or dead-letters the delivery; returns which, with the failure's reason.
     private func settleFailure(
         _ delivery: AMQPDelivery,
         envelope: JobEnvelope,
         attempt: Int,
         error: Error,
         logger: Logger
-    ) async {
+    ) async -> (outcome: FinishedJob.Outcome, reason: String) {
         let failure = classifier.classify(error)
         let failedStep = (error as? JobError)?.failedStepAfterEffect
         let decision: RetrySchedule.Decision =
@@ -333,6 +362,7 @@ public struct QueueConsumer: Service {
             properties.expiration = String(delay.milliseconds)
             let target = queue.retryQueue(delay: topology.retry.delays[tier])
             await republish(delivery, to: target, properties: properties, outcome: .retried, type: envelope.type)
+            return (.retried, failure.reason)
         case .deadLetter:
             let reason = failure.permanent ? failure.reason : "max_attempts"
             let detail =
@@ -343,6 +373,7 @@ public struct QueueConsumer: Service {
                 metadata: ["reason": "\(reason)", "error": "\(detail)", "failed_step": "\(failedStep ?? "-")"]
             )
             await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail, failedStep: failedStep)
+            return (.deadLettered, reason)
         }
     }
 

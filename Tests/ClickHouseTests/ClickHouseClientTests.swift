@@ -1,0 +1,126 @@
+import ClickHouse
+import Foundation
+import Testing
+
+/// Against the real server (`scripts/services.sh start`; FLEET_CLICKHOUSE_URL or the default port).
+@Suite("ClickHouse client against the server")
+struct ClickHouseClientTests {
+    static let url = ProcessInfo.processInfo.environment["FLEET_CLICKHOUSE_URL"] ?? ClickHouseConfiguration.defaultURL
+
+    /// A table of this test's own, dropped at the end.
+    private func withTable(
+        _ columns: String,
+        _ body: (ClickHouseClient, String) async throws -> Void
+    ) async throws {
+        let client = ClickHouseClient(configuration: try ClickHouseConfiguration(url: Self.url))
+        let table = "client_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        do {
+            try await client.execute("CREATE TABLE \(table) (\(columns)) ENGINE = MergeTree() ORDER BY tuple()")
+            try await body(client, table)
+            try await client.execute("DROP TABLE IF EXISTS \(table)")
+            try await client.shutdown()
+        } catch {
+            try? await client.execute("DROP TABLE IF EXISTS \(table)")
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    struct Row: Codable, Equatable {
+        let id: String
+        let text: String
+        let value: Double
+        let at: Int64
+    }
+
+    @Test("DDL, a JSONEachRow insert and a select give the same rows back, nasty strings included")
+    func roundTrip() async throws {
+        try await withTable("id UUID, text String, value Float64, at DateTime") { client, table in
+            let nasty = ["plain", "it's", #"back\slash\"#, "nul\0byte", "new\nline\r\n", "Île 日本 🎉", "\u{01}\u{7F}"]
+            let rows = nasty.enumerated().map { index, text in
+                Row(
+                    id: UUID().uuidString.lowercased(),
+                    text: text,
+                    value: Double(index) + 0.5,
+                    at: 1_767_323_045 + Int64(index)
+                )
+            }
+            try await client.insert(table: table, rows: rows)
+            struct Back: Decodable, Equatable {
+                let id: String
+                let text: String
+                let value: Double
+                let at: Int64
+            }
+            let back = try await client.query(
+                "SELECT toString(id) AS id, text, value, toUnixTimestamp(at) AS at FROM \(table) ORDER BY value",
+                as: Back.self
+            )
+            #expect(back.map(\.text) == nasty)
+            #expect(back.map(\.id) == rows.map(\.id))
+            #expect(back.map(\.at) == rows.map(\.at))
+            #expect(try await client.count("SELECT count() FROM \(table)") == nasty.count)
+        }
+    }
+
+    @Test("each escaped literal selects exactly its own row")
+    func literalsSelectTheirRows() async throws {
+        try await withTable("id UUID, text String, value Float64, at DateTime") { client, table in
+            let texts = ["it's", #"a\'b"#, "nul\0", "tab\tnew\n", "ünï 🎉", #"\"#, "'", "''", #"\\'"#]
+            let rows = texts.enumerated().map { index, text in
+                Row(id: UUID().uuidString.lowercased(), text: text, value: Double(index), at: 1_767_323_045)
+            }
+            try await client.insert(table: table, rows: rows)
+            for row in rows {
+                let id = try #require(UUID(uuidString: row.id))
+                let byText = try await client.count(
+                    "SELECT count() FROM \(table) WHERE text = \(ClickHouseLiteral.string(row.text))"
+                )
+                #expect(byText == 1, "text \(row.text.debugDescription)")
+                let byAll = try await client.count(
+                    "SELECT count() FROM \(table) WHERE id = \(ClickHouseLiteral.uuid(id)) AND at = "
+                        + ClickHouseLiteral.dateTime(Date(timeIntervalSince1970: 1_767_323_045))
+                        + " AND value = \(ClickHouseLiteral.double(row.value)!)"
+                )
+                #expect(byAll == 1)
+            }
+        }
+    }
+
+    @Test("server errors carry ClickHouse's code and message and are permanent")
+    func serverErrors() async throws {
+        let client = ClickHouseClient(configuration: try ClickHouseConfiguration(url: Self.url))
+        do {
+            try await client.execute("SELEC 1")
+            Issue.record("a syntax error succeeded")
+        } catch {
+            #expect(error.kind == .server)
+            #expect(error.code == 62)
+            #expect(error.message.contains("Syntax error"))
+            #expect(!error.isTransient)
+        }
+        do {
+            _ = try await client.count("SELECT count() FROM no_such_table_here")
+            Issue.record("an unknown table answered")
+        } catch {
+            #expect(error.code == 60)
+            #expect(!error.isTransient)
+        }
+        try await client.shutdown()
+    }
+
+    @Test("a refused connection is a transient connection error that names no password")
+    func refusedConnection() async throws {
+        // Port 9 (discard) on loopback: nothing listens there.
+        let client = ClickHouseClient(configuration: try ClickHouseConfiguration(url: "http://u:hunter2@127.0.0.1:9"))
+        do {
+            try await client.execute("SELECT 1")
+            Issue.record("a request to a closed port succeeded")
+        } catch {
+            #expect(error.kind == .connection)
+            #expect(error.isTransient)
+            #expect(!error.description.contains("hunter2"))
+        }
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,86 @@
+import FleetJobs
+import Logging
+import Synchronization
+import Testing
+
+@Suite("Batch buffer: shared batches, acks after the write, bounded offers")
+struct BatchBufferTests {
+    final class Sink: Sendable {
+        let batches = Mutex<[[Int]]>([])
+        let fail = Mutex(false)
+        func write(_ rows: [Int]) async throws {
+            if fail.withLock({ $0 }) { throw Failure() }
+            batches.withLock { $0.append(rows) }
+        }
+    }
+
+    struct Failure: Error {}
+
+    let logger = Logger(label: "test")
+
+    @Test("rows of many callers share one batch at the row count, and each caller returns after it")
+    func rowCount() async throws {
+        let sink = Sink()
+        let buffer = BatchBuffer<Int>(policy: FlushPolicy(maxRows: 10, maxAge: .seconds(60)), logger: logger) {
+            try await sink.write($0)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for caller in 0..<5 { group.addTask { try await buffer.submit([caller * 2, caller * 2 + 1]) } }
+            try await group.waitForAll()
+        }
+        let batches = sink.batches.withLock { $0 }
+        #expect(batches.count == 1)
+        #expect(batches.first?.sorted() == Array(0..<10))
+    }
+
+    @Test("a few rows are written once the oldest reaches the age")
+    func age() async throws {
+        let sink = Sink()
+        let buffer = BatchBuffer<Int>(policy: FlushPolicy(maxRows: 1000, maxAge: .milliseconds(100)), logger: logger) {
+            try await sink.write($0)
+        }
+        let started = ContinuousClock.now
+        try await buffer.submit([1])
+        #expect(ContinuousClock.now - started >= .milliseconds(100))
+        #expect(sink.batches.withLock { $0 } == [[1]])
+    }
+
+    @Test("a failed write fails every caller of its batch")
+    func failure() async throws {
+        let sink = Sink()
+        sink.fail.withLock { $0 = true }
+        let buffer = BatchBuffer<Int>(policy: FlushPolicy(maxRows: 4, maxAge: .seconds(60)), logger: logger) {
+            try await sink.write($0)
+        }
+        let failures = await withTaskGroup(of: Bool.self) { group in
+            for caller in 0..<2 {
+                group.addTask {
+                    do {
+                        try await buffer.submit([caller, caller])
+                        return false
+                    } catch {
+                        return error is Failure
+                    }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 2)
+    }
+
+    @Test("offers never wait; past the capacity they are dropped and counted")
+    func boundedOffers() async throws {
+        let sink = Sink()
+        let buffer = BatchBuffer<Int>(
+            policy: FlushPolicy(maxRows: 1000, maxAge: .seconds(60)),
+            capacity: 3,
+            logger: logger
+        ) { try await sink.write($0) }
+        #expect(buffer.offer([1, 2]))
+        #expect(buffer.offer([3]))
+        #expect(!buffer.offer([4]))
+        #expect(buffer.dropped == 1)
+        await buffer.drain()
+        #expect(sink.batches.withLock { $0 } == [[1, 2, 3]])
+    }
+}

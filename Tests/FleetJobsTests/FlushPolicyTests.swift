@@ -1,0 +1,81 @@
+import FleetCore
+import FleetJobs
+import Testing
+
+@Suite("Flush policy: row count or age, whichever comes first")
+struct FlushPolicyTests {
+    let policy = FlushPolicy(maxRows: 100, maxAge: .seconds(1))
+
+    @Test("nothing waiting: idle")
+    func idle() {
+        #expect(policy.decide(rows: 0, oldestAge: nil) == .idle)
+        #expect(policy.decide(rows: 0, oldestAge: .seconds(5)) == .idle)
+    }
+
+    @Test("below both limits: wait for the oldest row to reach the age")
+    func waits() {
+        #expect(policy.decide(rows: 1, oldestAge: .zero) == .wait(.seconds(1)))
+        #expect(policy.decide(rows: 99, oldestAge: .milliseconds(250)) == .wait(.milliseconds(750)))
+    }
+
+    @Test("the row count flushes at once, however young the rows")
+    func rowCount() {
+        #expect(policy.decide(rows: 100, oldestAge: .zero) == .flushNow)
+        #expect(policy.decide(rows: 5000, oldestAge: .milliseconds(1)) == .flushNow)
+    }
+
+    @Test("the age flushes however few the rows")
+    func age() {
+        #expect(policy.decide(rows: 1, oldestAge: .seconds(1)) == .flushNow)
+        #expect(policy.decide(rows: 1, oldestAge: .seconds(30)) == .flushNow)
+    }
+
+    @Test("limits are clamped: at least one row, no negative age")
+    func clamped() {
+        let eager = FlushPolicy(maxRows: 0, maxAge: .seconds(-1))
+        #expect(eager.maxRows == 1)
+        #expect(eager.decide(rows: 1, oldestAge: .zero) == .flushNow)
+    }
+
+    @Test("environment: defaults, overrides, and malformed values name the variable")
+    func environment() throws {
+        #expect(try FlushPolicy.fromEnvironment(prefix: "ANALYTICS", [:]).get() == FlushPolicy())
+        #expect(FlushPolicy() == FlushPolicy(maxRows: 5000, maxAge: .seconds(1)))
+        let set = try FlushPolicy.fromEnvironment(
+            prefix: "ANALYTICS",
+            ["FLEET_ANALYTICS_FLUSH_ROWS": "200", "FLEET_ANALYTICS_FLUSH_MS": "50"]
+        ).get()
+        #expect(set == FlushPolicy(maxRows: 200, maxAge: .milliseconds(50)))
+        for bad in ["0", "-3", "x", "2000000"] {
+            guard
+                case .failure(let error) = FlushPolicy.fromEnvironment(
+                    prefix: "ANALYTICS",
+                    ["FLEET_ANALYTICS_FLUSH_ROWS": bad]
+                )
+            else {
+                Issue.record("\(bad) accepted")
+                continue
+            }
+            #expect(error.variable == "FLEET_ANALYTICS_FLUSH_ROWS")
+        }
+    }
+}
+
+@Suite("Performance metrics: outcome to status code")
+struct PerformanceMetricsStatusTests {
+    func job(_ outcome: FinishedJob.Outcome, _ reason: String? = nil) -> FinishedJob {
+        FinishedJob(type: "t", queue: "q", outcome: outcome, duration: .milliseconds(5), reason: reason)
+    }
+
+    @Test("every outcome has its code")
+    func mapping() {
+        #expect(PerformanceMetrics.statusCode(job(.applied)) == 200)
+        #expect(PerformanceMetrics.statusCode(job(.alreadyApplied)) == 208)
+        #expect(PerformanceMetrics.statusCode(job(.rejected, "invalid_payload")) == 400)
+        #expect(PerformanceMetrics.statusCode(job(.deadLettered, "postgres_rejected")) == 422)
+        #expect(PerformanceMetrics.statusCode(job(.retried, "redis_unavailable")) == 500)
+        #expect(PerformanceMetrics.statusCode(job(.deadLettered, "max_attempts")) == 503)
+        #expect(PerformanceMetrics.statusCode(job(.retried, "deadline_exceeded")) == 504)
+        #expect(PerformanceMetrics.statusCode(job(.deadLettered, "deadline_exceeded")) == 504)
+    }
+}
