@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // AES-GCM and SHA-256 for backup artifacts.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -33,6 +35,7 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Runs blocking C calls on NIOThreadPool threads and pools their connections.
         .target(
@@ -121,11 +124,22 @@ let package = Package(
             name: "FleetStoreKit",
             dependencies: ["FleetContract", "FleetCore", "Postgres", "Redis", "MongoDB", "Bolt"]
         ),
+        // Backups: the artifact format (gzip, AES-GCM chunks, atomic files, manifests), retention, the
+        // per-store lock, and one exporter/restorer per store.
+        .target(
+            name: "FleetBackup",
+            dependencies: [
+                "CZlib", "BlockingIO", "Postgres", "Redis", "MongoDB", "Bolt",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
             dependencies: [
-                "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt",
+                "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -135,7 +149,7 @@ let package = Package(
             name: "FleetApp",
             dependencies: [
                 "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer",
-                "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt",
+                "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -155,7 +169,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox",
+                "FleetOutbox", "FleetBackup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -178,6 +192,7 @@ let package = Package(
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetContract", "FleetStoreKit", "FleetApp"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
+        .testTarget(name: "FleetBackupTests", dependencies: ["FleetBackup"]),
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
@@ -189,7 +204,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox",
+                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox", "FleetBackup",
             ]
         ),
         .testTarget(

@@ -33,6 +33,12 @@ public struct FleetConfiguration: Sendable {
     /// Connections per worker process to MongoDB and to Neo4j; each opens on first use.
     public var mongodbPoolSize: Int = 16
     public var boltPoolSize: Int = 16
+    /// Backups (`backup.run`, `fleet backup`): where artifacts go (`FLEET_BACKUP_DIR`, default
+    /// `<config directory>/backups`), how many per store retention keeps (`FLEET_BACKUP_KEEP`, 7), and
+    /// the file of the AES-256-GCM key that seals them (`FLEET_BACKUP_KEY_FILE`; unset: plain).
+    public var backupDirectory: String
+    public var backupKeep: Int = 7
+    public var backupKeyFile: String?
 
     public init(
         amqp: AMQPConfiguration,
@@ -48,6 +54,7 @@ public struct FleetConfiguration: Sendable {
         self.mongodb = mongodb
         self.bolt = bolt
         self.configDirectory = configDirectory
+        self.backupDirectory = "\(configDirectory)/backups"
     }
 
     /// Reads the environment; a malformed URL is an error naming the variable.
@@ -75,6 +82,22 @@ public struct FleetConfiguration: Sendable {
         )
         if environment["FLEET_GRAPH_REDIS_URL"] != nil {
             configuration.graphRedis = try parse("FLEET_GRAPH_REDIS_URL", "") { try RedisConfiguration(url: $0) }
+        }
+        if let directory = environment["FLEET_BACKUP_DIR"], !directory.isEmpty {
+            configuration.backupDirectory = directory
+        }
+        if let keep = environment["FLEET_BACKUP_KEEP"] {
+            guard let count = Int(keep), count >= 1 else {
+                throw ConfigurationError(
+                    file: "environment",
+                    path: "FLEET_BACKUP_KEEP",
+                    problem: "must be an integer >= 1"
+                )
+            }
+            configuration.backupKeep = count
+        }
+        if let keyFile = environment["FLEET_BACKUP_KEY_FILE"], !keyFile.isEmpty {
+            configuration.backupKeyFile = keyFile
         }
         return configuration
     }

@@ -42,6 +42,12 @@ public enum JobCatalog {
                 dedupWindow: window(JobMarketTrendIngestHandler.jobType)
             )
         )
+        registry.register(
+            BackupRunHandler { try FleetBackups.runner(configuration: stores.configuration, stores: stores) }
+        )
+        registry.register(
+            BackupVerifyHandler { try FleetBackups.runner(configuration: stores.configuration, stores: stores) }
+        )
         return registry
     }
 

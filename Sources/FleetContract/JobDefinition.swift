@@ -63,6 +63,8 @@ public enum JobContract {
         EventCancel.self,
         MentorshipStart.self,
         MentorshipSessionLogged.self,
+        BackupRun.self,
+        BackupVerify.self,
     ]
 
     /// Each type's accepted versions, for ``EnvelopeDecoder``.

@@ -18,6 +18,7 @@ struct Fleet: AsyncParsableCommand {
         subcommands: [
             Run.self, Enqueue.self, Migrate.self, TopologyCommand.self, DeadLetter.self, Status.self,
             Maintenance.self, OutboxCommand.self, Docs.self, Demo.self, Bench.self, BenchWorkerCommand.self, Chaos.self,
+            BackupCommand.self,
         ]
     )
 }
