@@ -119,7 +119,14 @@ public struct BackupRunner: Sendable {
     public func verify(_ store: BackupStore, artifact: String? = nil) async throws -> Check {
         let source = try source(store)
         let start = ContinuousClock.now
-        let (path, manifest) = try await checkedArtifact(store, artifact)
+        let path: String
+        let manifest: BackupManifest
+        do {
+            (path, manifest) = try await checkedArtifact(store, artifact)
+        } catch {
+            logger.error("backup verify failed", metadata: ["backup.store": "\(store)", "error": "\(error)"])
+            throw error
+        }
         let scratch = try await source.createScratch()
         do {
             let counts = try await restoreAndCompare(source, path, manifest, into: scratch, replace: false)

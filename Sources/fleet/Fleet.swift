@@ -13,7 +13,9 @@ struct Fleet: AsyncParsableCommand {
             FLEET_POSTGRES_URL may list several hosts and take libpq parameters (sslmode, \
             target_session_attrs, statement_timeout, ...). `scripts/services.sh start` starts all five \
             locally on those ports. A worker connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
-            log level (trace, debug, info, warning, error; default info for `run`, warning for the others).
+            log level (trace, debug, info, warning, error; default info for `run`, warning for the others). \
+            Backups: FLEET_BACKUP_DIR (default <config-dir>/backups), FLEET_BACKUP_KEEP (default 7), \
+            FLEET_BACKUP_KEY_FILE (an AES-256 key; unset: plain artifacts); see `fleet backup --help`.
             """,
         subcommands: [
             Run.self, Enqueue.self, Migrate.self, TopologyCommand.self, DeadLetter.self, Status.self,
