@@ -81,8 +81,14 @@ public struct GraphBackupSource: BackupSource {
     }
 
     public func createScratch() async throws -> String {
-        // FalkorDB makes a graph on its first write.
-        "fleet_verify_" + scratchSuffix()
+        // Neo4j database names allow letters, digits, dots and dashes (no underscore).
+        let name = "fleet-verify-" + scratchSuffix()
+        // FalkorDB makes a graph on its first write; Neo4j 5 Enterprise needs the database made first
+        // (Community refuses: it has one database, so verify needs a second server there).
+        if graphRedis == nil {
+            _ = try await withGraph("system") { system in try await system.run("CREATE DATABASE `\(name)` WAIT") }
+        }
+        return name
     }
 
     public func drop(_ target: String) async throws {
@@ -100,6 +106,13 @@ public struct GraphBackupSource: BackupSource {
                 throw error
             }
             await redis.shutdown()
+            return
+        }
+        if target.hasPrefix("fleet-verify-") {
+            // Neo4j Enterprise: a scratch database of createScratch().
+            _ = try await withGraph("system") { system in
+                try await system.run("DROP DATABASE `\(target)` IF EXISTS WAIT")
+            }
             return
         }
         try await withGraph(target) { graph in

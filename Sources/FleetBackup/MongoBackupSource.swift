@@ -155,7 +155,8 @@ public struct MongoBackupSource: BackupSource {
     }
 
     public func isEmpty(_ target: String) async throws -> Bool {
-        try await withDatabase(target) { connection in try Self.collections(connection).isEmpty }
+        try checkTarget(target)
+        return try await withDatabase(target) { connection in try Self.collections(connection).isEmpty }
     }
 
     public func createScratch() async throws -> String {

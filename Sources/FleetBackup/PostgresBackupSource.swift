@@ -82,6 +82,9 @@ public struct PostgresBackupSource: BackupSource {
 
     public func isEmpty(_ target: String) async throws -> Bool {
         try Self.checkName(target)
+        guard target != configuration.database else {
+            throw BackupError(.unsupported, "restoring over the live database \(target) is not offered (README)")
+        }
         guard try await exists(target) else { return true }
         return try await withTarget(target) { connection in
             let rows = try connection.query(

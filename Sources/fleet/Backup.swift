@@ -31,10 +31,13 @@ struct BackupCommand: AsyncParsableCommand {
 
     /// Runs `body` with the process's stores and backup runner, closing the stores afterwards.
     static func withRunner<T>(_ common: CommonOptions, _ body: (BackupRunner) async throws -> T) async throws -> T {
+        let logger = bootstrapLogging()
         let configuration = try common.configuration()
         let stores = FleetStores(configuration: configuration)
         do {
-            let result = try await body(FleetBackups.runner(configuration: configuration, stores: stores))
+            let result = try await body(
+                FleetBackups.runner(configuration: configuration, stores: stores, logger: logger)
+            )
             await stores.shutdown()
             return result
         } catch let error as BackupError {
@@ -47,7 +50,7 @@ struct BackupCommand: AsyncParsableCommand {
     }
 
     static func summary(_ counts: [String: Int]) -> String {
-        counts.keys.sorted().map { "\($0)=\(counts[$0]!)" }.joined(separator: " ")
+        counts.isEmpty ? "(empty)" : counts.keys.sorted().map { "\($0)=\(counts[$0]!)" }.joined(separator: " ")
     }
 
     struct List: AsyncParsableCommand {

@@ -4,8 +4,8 @@ import Testing
 
 /// What verify says about a damaged artifact, for each store: a flipped byte, a cut-off end, and a
 /// wrong key each fail with a clear error (never a crash), and leave no scratch database behind.
-@Suite("Backups: damaged artifacts, retention, the lock", .serialized)
-struct BackupDamageTests {
+/// In ``BackupRestoreTests``'s serialized suite, since both count the scratch databases.
+extension BackupRestoreTests {
     static let key = try! BackupKey(bytes: (0..<32).map { UInt8($0) })
     static let otherKey = try! BackupKey(bytes: (0..<32).map { UInt8(100 + $0) })
 
@@ -23,7 +23,7 @@ struct BackupDamageTests {
         try await BackupFixture.with { fixture in
             try await seed(store, fixture)
             let runner = fixture.runner(key: Self.key)
-            let scratchBefore = try await BackupRestoreTests.scratchDatabases(fixture)
+            let scratchBefore = try await Self.scratchDatabases(fixture)
             let backup = try await runner.backup(store)
             #expect(backup.manifest.encrypted)
             #expect(backup.manifest.keyId == Self.key.id)
@@ -63,7 +63,7 @@ struct BackupDamageTests {
             #expect(forged?.message.hasPrefix("wrong key or corrupted") == true)
 
             // Every failed verify dropped its scratch database.
-            #expect(try await BackupRestoreTests.scratchDatabases(fixture) == scratchBefore)
+            #expect(try await Self.scratchDatabases(fixture) == scratchBefore)
         }
     }
 

@@ -4,12 +4,15 @@ import FleetBackup
 import Foundation
 import MongoDB
 import Postgres
+import Redis
 import Testing
 
 /// Each store backed up, verified and restored against the real servers (PostgreSQL, nx-27017,
 /// FalkorDB over Bolt), from a private seeded source into a private empty target; the target's
-/// contents are compared with the source's, not only counted.
-@Suite("Backups: back up, verify, restore", .serialized)
+/// contents are compared with the source's, not only counted. Then damaged artifacts, retention and
+/// the lock (BackupDamageTests.swift). Serialized: the tests check that no scratch database outlives
+/// a verify, which another test's verify running meanwhile would disturb.
+@Suite("Backups: back up, verify, restore, damage, retention, lock", .serialized)
 struct BackupRestoreTests {
     @Test func postgresRoundTrip() async throws {
         try await BackupFixture.with { fixture in
@@ -72,7 +75,9 @@ struct BackupRestoreTests {
             let runner = fixture.runner()
             let backup = try await runner.backup(.mongodb)
             #expect(backup.manifest.counts == ["things": 1_203, "labels": 2])
+            let scratch = try await Self.scratchDatabases(fixture)
             _ = try await runner.verify(.mongodb)
+            #expect(try await Self.scratchDatabases(fixture) == scratch, "verify drops its scratch database")
 
             let target = fixture.target("mongo")
             var targetConfiguration = fixture.configuration.mongodb
@@ -117,7 +122,9 @@ struct BackupRestoreTests {
             #expect(backup.manifest.counts["Company"] == 1)
             #expect(backup.manifest.counts["-[WORKS_AT]->"] == 14)
             #expect(backup.manifest.counts["-[KNOWS]->"] == 39)
+            let scratch = try await Self.scratchDatabases(fixture)
             _ = try await runner.verify(.neo4j)
+            #expect(try await Self.scratchDatabases(fixture) == scratch, "verify drops its scratch graph")
 
             let target = fixture.target("graph")
             let source = try await GraphSourceAccess.source(fixture)
@@ -145,10 +152,25 @@ struct BackupRestoreTests {
         }
     }
 
+    /// Scratch databases and graphs of every store (verify's names): none may outlive a verify.
     static func scratchDatabases(_ fixture: BackupFixture) async throws -> [String] {
-        try await fixture.stores.postgres.query(
+        var names = try await fixture.stores.postgres.query(
             "SELECT datname FROM pg_database WHERE datname LIKE 'fleet_verify_%' ORDER BY 1"
         ).compactMap { $0["datname"] }
+        var admin = fixture.configuration.mongodb
+        admin.database = "admin"
+        let mongo = MongoClient(configuration: admin, maxConnections: 1)
+        let databases = try await mongo.withConnection { try $0.runCommand(["listDatabases": 1]) }
+        await mongo.shutdown()
+        names += (databases["databases"]?.arrayValue ?? []).compactMap { $0.documentValue?["name"]?.stringValue }
+            .filter { $0.hasPrefix("fleet_verify_") }
+        if let graphRedis = fixture.configuration.graphRedis {
+            let redis = Redis.RedisClient(configuration: graphRedis, maxConnections: 1)
+            let graphs = try await redis.command(["GRAPH.LIST"])
+            await redis.shutdown()
+            names += (graphs.array ?? []).compactMap(\.string).filter { $0.hasPrefix("fleet-verify-") }
+        }
+        return names.sorted()
     }
 }
 
