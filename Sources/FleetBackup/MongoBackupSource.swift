@@ -20,7 +20,7 @@ public struct MongoBackupSource: BackupSource {
 
     let configuration: MongoConfiguration
     let schemaVersions: SchemaVersionReader?
-    static let pageSize = 1000
+    static let pageSize = 5000
     static let insertBatch = 500
 
     public init(configuration: MongoConfiguration, schemaVersions: SchemaVersionReader?) {
