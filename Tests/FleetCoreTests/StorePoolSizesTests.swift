@@ -25,13 +25,13 @@ struct StorePoolSizesTests {
 
     @Test func everyWorkerInOneProcessSharesCappedPools() throws {
         let all = StorePoolSizes.forWorkers(try manifests(), topology: topology)
-        // postgres: career 8 + learning 16 + profile 8; redis: content, networking, profile 8 each;
-        // mongodb: five workers of 8 = 40, capped; neo4j: networking 8.
-        #expect(all.connections == ["postgres": 32, "redis": 24, "mongodb": 32, "neo4j": 8])
+        // postgres: career 8 + learning 16 + profile 8 + ops 1, capped; redis: content, networking,
+        // profile 8 each + ops 1; mongodb: five workers of 8 + ops 1, capped; neo4j: networking 8 + ops 1.
+        #expect(all.connections == ["postgres": 32, "redis": 25, "mongodb": 32, "neo4j": 9])
         #expect(StorePoolSizes.defaultCap == 32)
-        // 96 connections (and at most as many threads) for the whole fleet in one process, where a
-        // set of 16-connection pools per manifest allowed 7 x 4 x 16 = 448.
-        #expect(all.connections.values.reduce(0, +) == 96)
+        // 98 connections (and at most as many threads) for the whole fleet in one process, where a
+        // set of 16-connection pools per manifest allowed 8 x 4 x 16 = 512.
+        #expect(all.connections.values.reduce(0, +) == 98)
     }
 
     @Test func anUnusedStoreGetsNothingAndACapBounds() throws {

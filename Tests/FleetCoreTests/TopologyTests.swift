@@ -22,7 +22,11 @@ struct TopologyTests {
         #expect(topology.queue(forJobType: "profile.completion.recalculate")?.prefetch == 50)
         #expect(topology.deadline(of: "enrollment.update") == .seconds(30))
         let workers = try WorkerManifest.loadAll(directory: "\(Self.repositoryRoot)/workers", topology: topology)
-        #expect(workers.map(\.name) == ["career", "content", "learning", "networking", "profile", "skills", "trends"])
+        #expect(
+            workers.map(\.name) == [
+                "career", "content", "learning", "networking", "ops", "profile", "skills", "trends",
+            ]
+        )
         // Every queue has a worker, so no job type is routed to a queue nothing consumes.
         let consumed = Set(workers.flatMap(\.queues))
         #expect(Set(topology.queues.map(\.name)).subtracting(consumed).isEmpty)
