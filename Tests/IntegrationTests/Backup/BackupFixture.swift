@@ -54,6 +54,10 @@ struct BackupFixture {
             _ = try? await redis.command(["GRAPH.DELETE", name])
             await redis.shutdown()
         }
+        // The lock's fence counters (RedisLock keeps them).
+        for store in BackupStore.allCases {
+            _ = try? await stores.redis.command(["DEL", fixture.lockPrefix + store.rawValue + ":fence"])
+        }
         await stores.shutdown()
         _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         await admin.shutdown()
