@@ -83,6 +83,11 @@ extension BackupRestoreTests {
             let names = try FileManager.default.contentsOfDirectory(atPath: "\(fixture.folder)/postgres")
             #expect(names.count == 4)
             #expect(names.allSatisfy { !$0.hasPrefix(".") })
+            // Readable by their owner only: artifacts and manifests hold the stores' data.
+            for name in names {
+                let attributes = try FileManager.default.attributesOfItem(atPath: "\(fixture.folder)/postgres/\(name)")
+                #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(name)")
+            }
         }
     }
 
