@@ -11,6 +11,8 @@ public struct BackupRunner: Sendable {
     /// Seals new artifacts and opens sealed ones; nil: artifacts are written plain.
     public let key: BackupKey?
     public let lock: BackupLock
+    /// Put in scratch database names after `fleet_verify_` (letters and digits; tests set one).
+    public let scratchTag: String
     let sources: [BackupStore: any BackupSource]
     let logger: Logger
 
@@ -20,8 +22,14 @@ public struct BackupRunner: Sendable {
         key: BackupKey?,
         lock: BackupLock,
         sources: [any BackupSource],
+        scratchTag: String = "",
         logger: Logger
     ) {
+        precondition(
+            scratchTag.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) },
+            "scratchTag: letters, digits"
+        )
+        self.scratchTag = scratchTag.lowercased()
         self.layout = layout
         self.keep = keep
         self.key = key
@@ -127,7 +135,7 @@ public struct BackupRunner: Sendable {
             logger.error("backup verify failed", metadata: ["backup.store": "\(store)", "error": "\(error)"])
             throw error
         }
-        let scratch = try await source.createScratch()
+        let scratch = try await source.createScratch(tag: scratchTag)
         do {
             let counts = try await restoreAndCompare(source, path, manifest, into: scratch, replace: false)
             try await source.drop(scratch)

@@ -25,10 +25,12 @@ public protocol BackupSource: Sendable {
     /// Whether `target` holds no tables, collections or nodes (or does not exist).
     func isEmpty(_ target: String) async throws -> Bool
 
-    /// Makes a new, empty scratch target of its own and returns its name.
-    func createScratch() async throws -> String
+    /// Makes a new, empty scratch target of its own and returns its name:
+    /// `fleet_verify_<tag><random>` (`fleet-verify-` for graphs: Neo4j names allow no `_`).
+    /// - Parameter tag: letters and digits (tests set one, to find their own scratch databases).
+    func createScratch(tag: String) async throws -> String
 
-    /// Drops a target made by ``createScratch()`` or a restore; a missing one is not an error.
+    /// Drops a target made by ``createScratch(tag:)`` or a restore; a missing one is not an error.
     func drop(_ target: String) async throws
 }
 

@@ -80,9 +80,9 @@ public struct GraphBackupSource: BackupSource {
         }
     }
 
-    public func createScratch() async throws -> String {
+    public func createScratch(tag: String) async throws -> String {
         // Neo4j database names allow letters, digits, dots and dashes (no underscore).
-        let name = "fleet-verify-" + scratchSuffix()
+        let name = "fleet-verify-" + tag + scratchSuffix()
         // FalkorDB makes a graph on its first write; Neo4j 5 Enterprise needs the database made first
         // (Community refuses: it has one database, so verify needs a second server there).
         if graphRedis == nil {
@@ -109,7 +109,7 @@ public struct GraphBackupSource: BackupSource {
             return
         }
         if target.hasPrefix("fleet-verify-") {
-            // Neo4j Enterprise: a scratch database of createScratch().
+            // Neo4j Enterprise: a scratch database of createScratch(tag:).
             _ = try await withGraph("system") { system in
                 try await system.run("DROP DATABASE `\(target)` IF EXISTS WAIT")
             }

@@ -159,9 +159,9 @@ public struct MongoBackupSource: BackupSource {
         return try await withDatabase(target) { connection in try Self.collections(connection).isEmpty }
     }
 
-    public func createScratch() async throws -> String {
+    public func createScratch(tag: String) async throws -> String {
         // MongoDB creates a database on its first write.
-        "fleet_verify_" + scratchSuffix()
+        "fleet_verify_" + tag + scratchSuffix()
     }
 
     public func drop(_ target: String) async throws {

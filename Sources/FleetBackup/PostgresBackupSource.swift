@@ -98,8 +98,8 @@ public struct PostgresBackupSource: BackupSource {
         }
     }
 
-    public func createScratch() async throws -> String {
-        let name = "fleet_verify_" + scratchSuffix()
+    public func createScratch(tag: String) async throws -> String {
+        let name = "fleet_verify_" + tag + scratchSuffix()
         try await client.query("CREATE DATABASE \(name)")
         return name
     }

@@ -4,7 +4,7 @@ import Testing
 
 /// What verify says about a damaged artifact, for each store: a flipped byte, a cut-off end, and a
 /// wrong key each fail with a clear error (never a crash), and leave no scratch database behind.
-/// In ``BackupRestoreTests``'s serialized suite, since both count the scratch databases.
+/// In ``BackupRestoreTests``'s suite, serialized so dumps and restores do not pile up on 2 cores.
 extension BackupRestoreTests {
     static let key = try! BackupKey(bytes: (0..<32).map { UInt8($0) })
     static let otherKey = try! BackupKey(bytes: (0..<32).map { UInt8(100 + $0) })

@@ -73,9 +73,13 @@ struct BackupFixture {
             key: key,
             lock: BackupLock(redis: stores.redis, prefix: lockPrefix),
             sources: FleetBackups.sources(configuration: configuration, stores: stores),
+            scratchTag: scratchTag,
             logger: .init(label: "test.backup")
         )
     }
+
+    /// In this test's scratch database names, so the test finds its own among other tests'.
+    var scratchTag: String { "t" + name.filter(\.isNumber) }
 
     /// A restore target name of this test's own.
     func target(_ suffix: String) -> String { "bk_rs_\(suffix)_\(UInt32.random(in: 0...UInt32.max))" }

@@ -10,8 +10,8 @@ import Testing
 /// Each store backed up, verified and restored against the real servers (PostgreSQL, nx-27017,
 /// FalkorDB over Bolt), from a private seeded source into a private empty target; the target's
 /// contents are compared with the source's, not only counted. Then damaged artifacts, retention and
-/// the lock (BackupDamageTests.swift). Serialized: the tests check that no scratch database outlives
-/// a verify, which another test's verify running meanwhile would disturb.
+/// the lock (BackupDamageTests.swift). Each fixture tags its scratch names, so the check that no
+/// scratch database outlives a verify sees only its own.
 @Suite("Backups: back up, verify, restore, damage, retention, lock", .serialized)
 struct BackupRestoreTests {
     @Test func postgresRoundTrip() async throws {
@@ -29,7 +29,7 @@ struct BackupRestoreTests {
             let before = try await Self.scratchDatabases(fixture)
             let check = try await runner.verify(.postgres)
             #expect(check.counts == backup.manifest.counts)
-            #expect(check.target.hasPrefix("fleet_verify_"))
+            #expect(check.target.hasPrefix("fleet_verify_\(fixture.scratchTag)"))
             #expect(try await Self.scratchDatabases(fixture) == before, "verify drops its scratch database")
 
             let target = fixture.target("pg")
@@ -152,10 +152,11 @@ struct BackupRestoreTests {
         }
     }
 
-    /// Scratch databases and graphs of every store (verify's names): none may outlive a verify.
+    /// This test's scratch databases and graphs of every store: none may outlive a verify.
     static func scratchDatabases(_ fixture: BackupFixture) async throws -> [String] {
         var names = try await fixture.stores.postgres.query(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'fleet_verify_%' ORDER BY 1"
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1",
+            ["fleet_verify_\(fixture.scratchTag)%"]
         ).compactMap { $0["datname"] }
         var admin = fixture.configuration.mongodb
         admin.database = "admin"
@@ -163,12 +164,14 @@ struct BackupRestoreTests {
         let databases = try await mongo.withConnection { try $0.runCommand(["listDatabases": 1]) }
         await mongo.shutdown()
         names += (databases["databases"]?.arrayValue ?? []).compactMap { $0.documentValue?["name"]?.stringValue }
-            .filter { $0.hasPrefix("fleet_verify_") }
+            .filter { $0.hasPrefix("fleet_verify_\(fixture.scratchTag)") }
         if let graphRedis = fixture.configuration.graphRedis {
             let redis = Redis.RedisClient(configuration: graphRedis, maxConnections: 1)
             let graphs = try await redis.command(["GRAPH.LIST"])
             await redis.shutdown()
-            names += (graphs.array ?? []).compactMap(\.string).filter { $0.hasPrefix("fleet-verify-") }
+            names += (graphs.array ?? []).compactMap(\.string).filter {
+                $0.hasPrefix("fleet-verify-\(fixture.scratchTag)")
+            }
         }
         return names.sorted()
     }
