@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // AES-GCM and SHA-256 for backup artifacts.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -34,6 +36,7 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
 
         // Runs blocking C calls on NIOThreadPool threads and pools their connections.
         .target(
@@ -133,12 +136,23 @@ let package = Package(
             name: "FleetStoreKit",
             dependencies: ["FleetContract", "FleetCore", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse"]
         ),
+        // Backups: the artifact format (gzip, AES-GCM chunks, atomic files, manifests), retention, the
+        // per-store lock, and one exporter/restorer per store.
+        .target(
+            name: "FleetBackup",
+            dependencies: [
+                "CZlib", "BlockingIO", "Postgres", "Redis", "MongoDB", "Bolt",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
-                "BlockingIO",
+                "BlockingIO", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -148,7 +162,7 @@ let package = Package(
             name: "FleetApp",
             dependencies: [
                 "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer",
-                "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
+                "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -168,7 +182,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox", "ClickHouse",
+                "FleetOutbox", "ClickHouse", "FleetBackup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -191,6 +205,7 @@ let package = Package(
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetContract", "FleetStoreKit", "FleetApp"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
+        .testTarget(name: "FleetBackupTests", dependencies: ["FleetBackup"]),
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
@@ -204,7 +219,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox", "ClickHouse",
+                "FleetJobs", "FleetApp", "FleetProducer", "BlockingIO", "FleetOutbox", "ClickHouse", "FleetBackup",
             ]
         ),
         .testTarget(

@@ -14,6 +14,12 @@ public struct BoltConfiguration: Sendable {
     public var password: String?
     /// The database for every query and transaction (`db` in RUN and BEGIN); nil means the server's default.
     public var database: String?
+    /// Select ``database`` the way FalkorDB 4.16 reads it: its Bolt server takes the graph name from
+    /// the first *key* of RUN's extra map (so `{db: "x"}` runs on a graph named `db`) and ignores
+    /// BEGIN's. When true, an auto-commit ``BoltClient/run(_:parameters:)`` sends `{<database>: "db"}`
+    /// instead, which FalkorDB runs on the graph `<database>`; transactions still run on its default
+    /// graph. Neo4j needs it false (the default).
+    public var falkorDBGraphSelection = false
     /// Seconds allowed to open the TCP connection.
     public var connectTimeoutSeconds: Double = 5
     /// Seconds allowed for each request's reply. A timed-out connection is closed and replaced.

@@ -143,7 +143,13 @@ public actor BoltConnection {
         defer { unlock() }
         try checkOpen()
         var extra: [String: BoltValue] = [:]
-        if let database = configuration.database { extra["db"] = .string(database) }
+        if let database = configuration.database {
+            if configuration.falkorDBGraphSelection {
+                extra[database] = .string("db")
+            } else {
+                extra["db"] = .string(database)
+            }
+        }
         return try await runLocked(query, parameters: parameters, extra: extra)
     }
 

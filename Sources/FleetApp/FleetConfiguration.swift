@@ -46,6 +46,12 @@ public struct FleetConfiguration: Sendable {
     /// Whether workers write a `performance_metrics` row per finished job: `FLEET_PERFORMANCE_METRICS`
     /// `on` or `off`; by default on exactly when `FLEET_CLICKHOUSE_URL` is set.
     public var performanceMetrics = false
+    /// Backups (`backup.run`, `fleet backup`): where artifacts go (`FLEET_BACKUP_DIR`, default
+    /// `<config directory>/backups`), how many per store retention keeps (`FLEET_BACKUP_KEEP`, 7), and
+    /// the file of the AES-256-GCM key that seals them (`FLEET_BACKUP_KEY_FILE`; unset: plain).
+    public var backupDirectory: String
+    public var backupKeep: Int = 7
+    public var backupKeyFile: String?
 
     public init(
         amqp: AMQPConfiguration,
@@ -61,6 +67,7 @@ public struct FleetConfiguration: Sendable {
         self.mongodb = mongodb
         self.bolt = bolt
         self.configDirectory = configDirectory
+        self.backupDirectory = "\(configDirectory)/backups"
     }
 
     /// Reads the environment; a malformed URL is an error naming the variable.
@@ -111,6 +118,22 @@ public struct FleetConfiguration: Sendable {
         }
         if environment["FLEET_GRAPH_REDIS_URL"] != nil {
             configuration.graphRedis = try parse("FLEET_GRAPH_REDIS_URL", "") { try RedisConfiguration(url: $0) }
+        }
+        if let directory = environment["FLEET_BACKUP_DIR"], !directory.isEmpty {
+            configuration.backupDirectory = directory
+        }
+        if let keep = environment["FLEET_BACKUP_KEEP"] {
+            guard let count = Int(keep), count >= 1 else {
+                throw ConfigurationError(
+                    file: "environment",
+                    path: "FLEET_BACKUP_KEEP",
+                    problem: "must be an integer >= 1"
+                )
+            }
+            configuration.backupKeep = count
+        }
+        if let keyFile = environment["FLEET_BACKUP_KEY_FILE"], !keyFile.isEmpty {
+            configuration.backupKeyFile = keyFile
         }
         return configuration
     }

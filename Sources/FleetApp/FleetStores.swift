@@ -25,6 +25,8 @@ public struct FleetStores: Sendable {
     public let performanceMetrics: PerformanceMetrics?
     /// Publishes follow-up jobs to `exchange`; connects to the broker on first use.
     public let followUps: FollowUpPublisher
+    /// The configuration the stores were made from (backups read their settings from it).
+    public let configuration: FleetConfiguration
 
     /// Stores with the pool sizes of `configuration` (tools, tests and benchmarks).
     public init(
@@ -51,6 +53,7 @@ public struct FleetStores: Sendable {
         exchange: String = "jobs",
         logger: Logger = Logger(label: "fleet.follow-ups")
     ) {
+        self.configuration = configuration
         postgres = PostgresClient(
             configuration: configuration.postgres,
             maxConnections: poolSizes.maxConnections("postgres")

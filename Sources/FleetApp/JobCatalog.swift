@@ -51,6 +51,12 @@ public enum JobCatalog {
                 return try await FleetMaintenance.prune(stores: stores, topology: topology).map(\.records).reduce(0, +)
             }
         )
+        registry.register(
+            BackupRunHandler { try FleetBackups.runner(configuration: stores.configuration, stores: stores) }
+        )
+        registry.register(
+            BackupVerifyHandler { try FleetBackups.runner(configuration: stores.configuration, stores: stores) }
+        )
         return registry
     }
 

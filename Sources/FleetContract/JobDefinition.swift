@@ -64,6 +64,8 @@ public enum JobContract {
         MentorshipStart.self,
         MentorshipSessionLogged.self,
         AnalyticsActivityRecord.self,
+        BackupRun.self,
+        BackupVerify.self,
         MaintenanceRun.self,
     ]
 

@@ -20,12 +20,14 @@ struct Fleet: AsyncParsableCommand {
             FLEET_PERFORMANCE_METRICS=on|off writes a ClickHouse performance_metrics row per finished job (default: \
             on when FLEET_CLICKHOUSE_URL is set), batched by FLEET_PERFORMANCE_METRICS_FLUSH_ROWS and \
             FLEET_PERFORMANCE_METRICS_FLUSH_MS (same defaults); when ClickHouse lags, rows beyond 50000 are dropped, \
-            never the job slowed.
+            never the job slowed. \
+            Backups: FLEET_BACKUP_DIR (default <config-dir>/backups), FLEET_BACKUP_KEEP (default 7), \
+            FLEET_BACKUP_KEY_FILE (an AES-256 key; unset: plain artifacts); see `fleet backup --help`.
             """,
         subcommands: [
             Run.self, Enqueue.self, Migrate.self, TopologyCommand.self, DeadLetter.self, Status.self,
             Maintenance.self, OutboxCommand.self, ScheduleCommand.self, Docs.self, Demo.self, Bench.self,
-            BenchWorkerCommand.self, Chaos.self,
+            BenchWorkerCommand.self, Chaos.self, BackupCommand.self,
         ]
     )
 }

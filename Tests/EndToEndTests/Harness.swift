@@ -151,12 +151,12 @@ struct FleetTestEnvironment {
         )
     }
 
-    /// Runs the `fleet` CLI against this environment and returns its standard output.
-    func fleet(_ arguments: [String]) throws -> String {
+    /// Runs the `fleet` CLI against this environment (plus `overrides`) and returns its standard output.
+    func fleet(_ arguments: [String], environment overrides: [String: String] = [:]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.fleetBinary)
         process.arguments = arguments + ["--config-dir", configuration.configDirectory]
-        process.environment = processEnvironment
+        process.environment = processEnvironment.merging(overrides) { $1 }
         let output = Pipe()
         process.standardOutput = output
         // Its errors, for the failure message; a file, so a chatty command cannot fill a pipe.

@@ -25,14 +25,15 @@ struct StorePoolSizesTests {
 
     @Test func everyWorkerInOneProcessSharesCappedPools() throws {
         let all = StorePoolSizes.forWorkers(try manifests(), topology: topology)
-        // postgres: career 8 + learning 16 + profile 8; redis: content, networking, profile 8 each and
-        // analytics 32 = 56, capped; mongodb: five workers of 8 = 40, capped; neo4j: networking 8;
-        // clickhouse: analytics 32 (an HTTP client, whose pool opens connections as requests need them).
-        #expect(all.connections == ["postgres": 32, "redis": 32, "mongodb": 32, "neo4j": 8, "clickhouse": 32])
+        // postgres: career 8 + learning 16 + profile 8 + ops 1 = 33, capped; redis: content, networking,
+        // profile 8 each, analytics 32 and ops 1 = 57, capped; mongodb: five workers of 8 + ops 1, capped;
+        // neo4j: networking 8 + ops 1; clickhouse: analytics 32 + ops 1, capped (an HTTP client, whose
+        // pool opens connections as requests need them).
+        #expect(all.connections == ["postgres": 32, "redis": 32, "mongodb": 32, "neo4j": 9, "clickhouse": 32])
         #expect(StorePoolSizes.defaultCap == 32)
-        // 136 connections at most for the whole fleet in one process, where a set of 16-connection
+        // 137 connections at most for the whole fleet in one process, where a set of 16-connection
         // pools per manifest allowed 8 x 4 x 16 = 512.
-        #expect(all.connections.values.reduce(0, +) == 136)
+        #expect(all.connections.values.reduce(0, +) == 137)
     }
 
     @Test func anUnusedStoreGetsNothingAndACapBounds() throws {

@@ -24,7 +24,7 @@ struct TopologyTests {
         let workers = try WorkerManifest.loadAll(directory: "\(Self.repositoryRoot)/workers", topology: topology)
         #expect(
             workers.map(\.name) == [
-                "analytics", "career", "content", "learning", "networking", "profile", "skills", "trends",
+                "analytics", "career", "content", "learning", "networking", "ops", "profile", "skills", "trends",
             ]
         )
         // Every queue has a worker, so no job type is routed to a queue nothing consumes.

@@ -54,7 +54,7 @@ public enum DeadLetterReasons {
 
     /// The whole catalog, rejections first.
     public static let all: [DeadLetterReason] =
-        rejections + permanent + transient + [
+        rejections + permanent + transient + backup + [
             DeadLetterReason(
                 "max_attempts",
                 .retriesExhausted,
@@ -154,6 +154,60 @@ public enum DeadLetterReasons {
                 "The store refused the data for good (constraint, type); its code is in `x-fleet-error`."
             )
         }
+
+    /// `backup.run` and `backup.verify` (FleetJobs/Backup/BackupJobFailure.swift).
+    static let backup: [DeadLetterReason] = [
+        DeadLetterReason(
+            "backup_failed",
+            .transient,
+            raisedBy: "backup.run, backup.verify",
+            "pg_dump/pg_restore, a file or zlib failed."
+        ),
+        DeadLetterReason(
+            "backup_in_progress",
+            .permanent,
+            raisedBy: "backup.run",
+            "Another backup of the store holds its lock."
+        ),
+        DeadLetterReason(
+            "backup_corrupted",
+            .permanent,
+            raisedBy: "backup.verify",
+            "The artifact's bytes are damaged (sha256, framing or compression)."
+        ),
+        DeadLetterReason("backup_truncated", .permanent, raisedBy: "backup.verify", "The artifact was cut off."),
+        DeadLetterReason(
+            "backup_wrong_key",
+            .permanent,
+            raisedBy: "backup.verify",
+            "Wrong key or corrupted artifact: AES-GCM authentication failed, or another key sealed it."
+        ),
+        DeadLetterReason(
+            "backup_key_missing",
+            .permanent,
+            raisedBy: "backup.run, backup.verify",
+            "The key file is unreadable or malformed, or an encrypted artifact has no key configured."
+        ),
+        DeadLetterReason(
+            "backup_manifest_invalid",
+            .permanent,
+            raisedBy: "backup.verify",
+            "The manifest is missing, malformed, of an unknown format, or of another store."
+        ),
+        DeadLetterReason(
+            "backup_mismatch",
+            .permanent,
+            raisedBy: "backup.verify",
+            "The restored copy's counts or sample checksums differ from the manifest."
+        ),
+        DeadLetterReason("backup_not_found", .permanent, raisedBy: "backup.verify", "The store has no backup yet."),
+        DeadLetterReason(
+            "backup_unsupported",
+            .permanent,
+            raisedBy: "backup.run, backup.verify",
+            "The store has no backup support in this build (clickhouse)."
+        ),
+    ]
 
     static let transient: [DeadLetterReason] =
         stores.map {

@@ -17,6 +17,11 @@ public enum GraphMigrations {
         public let label: String
         public let property: String
 
+        public init(label: String, property: String) {
+            self.label = label
+            self.property = property
+        }
+
         /// The Neo4j constraint name.
         var name: String { "\(label.lowercased())_\(property)_unique" }
     }
