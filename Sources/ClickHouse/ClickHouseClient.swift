@@ -89,6 +89,13 @@ public final class ClickHouseClient: Sendable {
         _ = try await send(body: body, query: nil, redactsRows: true)
     }
 
+    /// Inserts the rows of `rows` with one request; nothing is sent for no rows.
+    public func insert(_ rows: JSONEachRowWriter) async throws(ClickHouseError) {
+        guard rows.rowCount > 0 else { return }
+        try checkIdentifier(rows.table)
+        _ = try await send(body: rows.body, query: nil, redactsRows: true)
+    }
+
     /// Runs a `SELECT` and decodes each row of its `FORMAT JSONEachRow` answer as a `Row`. The format
     /// clause is added here; `sql` must not have one. 64-bit integers come back as JSON numbers.
     ///

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+@testable import ClickHouse
+
+@Suite("JSONEachRow writer")
+struct JSONEachRowWriterTests {
+    @Test func rowsAreOneJSONObjectPerLineWithEveryStringEscaped() throws {
+        let nasty = "quote \" backslash \\ newline \n tab \t nul \u{0} bell \u{7} unicode é 🚀"
+        var rows = JSONEachRowWriter(table: "t")
+        rows.beginRow()
+        rows.field("s", string: nasty)
+        rows.field("n", integer: -42)
+        rows.endRow()
+        rows.beginRow()
+        rows.field("s", string: "")
+        rows.field("n", integer: Int64.max)
+        rows.endRow()
+        #expect(rows.rowCount == 2)
+        let text = String(buffer: rows.body)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.removeFirst() == "INSERT INTO t FORMAT JSONEachRow")
+        #expect(lines.removeLast() == "")
+        #expect(lines.count == 2)
+        let first = try #require(
+            try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        )
+        #expect(first["s"] as? String == nasty)
+        #expect((first["n"] as? NSNumber)?.int64Value == -42)
+        let second = try #require(
+            try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any]
+        )
+        #expect(second["s"] as? String == "")
+        #expect((second["n"] as? NSNumber)?.int64Value == Int64.max)
+    }
+}
