@@ -6,7 +6,7 @@ import NIOCore
 /// Log family, Memory; views are left out), as its `SHOW CREATE TABLE` DDL and its rows in
 /// `TabSeparated`, streamed from the HTTP interface into the artifact (``ClickHouseDump``).
 /// TabSeparated gives back exactly what it read: strings of any bytes (escaped), UUIDs, Float64s in
-/// their shortest exact form; DateTimes are dumped as Unix times.
+/// their shortest exact form; DateTimes are dumped as Unix times (10 digits).
 ///
 /// Not a snapshot (ClickHouse has none): tables are dumped one after the other while inserts may
 /// continue. Counts and samples describe exactly the rows dumped (they are computed from the dump's

@@ -31,12 +31,15 @@ enum ClickHouseDump {
         var name: String
         var type: String
 
-        /// The expression that dumps the column: DateTime as its Unix time, so the text does not
-        /// depend on the server's time zone (a local time in a repeated DST hour names two instants);
-        /// ClickHouse reads the number back into a DateTime. Every other type as its own text.
+        /// The expression that dumps the column: DateTime as its Unix time in 10 digits, so the text
+        /// does not depend on the server's time zone (a local time in a repeated DST hour names two
+        /// instants). ClickHouse reads such a number back into a DateTime, but 18.16 refuses one of
+        /// fewer than 5 digits (`0`, the default DateTime), hence the zero padding. Every other type
+        /// as its own text.
         var selectExpression: String {
             let quoted = ClickHouseLiteral.identifier(name)
-            return type == "DateTime" || type.hasPrefix("DateTime(") ? "toUnixTimestamp(\(quoted))" : quoted
+            guard type == "DateTime" || type.hasPrefix("DateTime(") else { return quoted }
+            return "substring(toString(toUInt64(toUnixTimestamp(\(quoted))) + 10000000000), 2)"
         }
     }
 

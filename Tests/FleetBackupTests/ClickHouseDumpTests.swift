@@ -23,9 +23,10 @@ struct ClickHouseDumpTests {
             try ClickHouseDump.retarget(modern, from: Self.table("t", create: modern), to: "r")
                 == "CREATE TABLE `r`.`t`\n(\n    `a` String\n)\nENGINE = MergeTree\nORDER BY a"
         )
-        // Names that need quoting come back-quoted; the rest of the DDL (which may mention the
+        // Names that need quoting come back-quoted (a back quote escaped by a backslash, as the
+        // server writes it); the rest of the DDL (which may mention the
         // database again, in a comment or a default) is left alone.
-        let quoted = "CREATE TABLE `my-db`.`odd``name` (s String DEFAULT 'my-db.x') ENGINE = Log"
+        let quoted = "CREATE TABLE `my-db`.`odd\\`name` (s String DEFAULT 'my-db.x') ENGINE = Log"
         let table = Self.table("odd`name", database: "my-db", create: quoted)
         #expect(
             try ClickHouseDump.retarget(quoted, from: table, to: "t2")
@@ -58,15 +59,15 @@ struct ClickHouseDumpTests {
         #expect(!ClickHouseDump.holdsOwnData(engine: "MergeTree", name: ".inner.daily"))
     }
 
-    @Test("DateTime columns are dumped as Unix times, other columns as themselves")
+    @Test("DateTime columns are dumped as 10-digit Unix times, other columns as themselves")
     func selectExpressions() {
+        let padded = "substring(toString(toUInt64(toUnixTimestamp(`timestamp`)) + 10000000000), 2)"
         #expect(
-            ClickHouseDump.Column(name: "timestamp", type: "DateTime").selectExpression
-                == "toUnixTimestamp(`timestamp`)"
+            ClickHouseDump.Column(name: "timestamp", type: "DateTime").selectExpression == padded
         )
         #expect(
             ClickHouseDump.Column(name: "at", type: "DateTime('Europe/Berlin')").selectExpression
-                == "toUnixTimestamp(`at`)"
+                == padded.replacingOccurrences(of: "`timestamp`", with: "`at`")
         )
         #expect(ClickHouseDump.Column(name: "d", type: "Date").selectExpression == "`d`")
         #expect(ClickHouseDump.Column(name: "id", type: "UUID").selectExpression == "`id`")

@@ -177,7 +177,7 @@ struct BackupFixture {
                 event_type: Self.awkward[i % Self.awkward.count],
                 event_category: "cat \(i % 4)",
                 event_action: "action'\\\t\(i)",
-                event_value: values[i % values.count] * Double(i + 1),
+                event_value: i % 10 == 9 ? Double(i) / 7 : values[i % values.count],
                 page_url: "https://example.com/p?\(i)&q='x'",
                 referrer_url: i % 2 == 0 ? "" : "line\nbreak",
                 user_agent: "agent \(Self.awkward[(i + 3) % Self.awkward.count])",
@@ -211,7 +211,9 @@ struct BackupFixture {
         )
         try await clickhouse.execute(
             "INSERT INTO performance_metrics FORMAT TabSeparated",
-            data: Array(([uuid(), "s", "e", "-2147483648", "-32768", raw, "0"].joined(separator: "\t") + "\n").utf8)
+            data: Array(
+                ([uuid(), "s", "e", "-2147483648", "-32768", raw, "0000000000"].joined(separator: "\t") + "\n").utf8
+            )
         )
     }
 
