@@ -141,7 +141,7 @@ let package = Package(
         .target(
             name: "FleetBackup",
             dependencies: [
-                "CZlib", "BlockingIO", "Postgres", "Redis", "MongoDB", "Bolt",
+                "CZlib", "BlockingIO", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),

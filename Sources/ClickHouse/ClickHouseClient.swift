@@ -150,6 +150,50 @@ public final class ClickHouseClient: Sendable {
         return rows[0].value
     }
 
+    // MARK: - Raw text
+
+    /// Runs `statement` with `data` following it on the next line, sent as bytes (never as a Swift
+    /// string, so rows of any bytes arrive unchanged): `INSERT INTO t FORMAT TabSeparated` and its rows.
+    /// An exception keeps only its headline, as for ``insert(table:rows:)``.
+    public func execute(_ statement: String, data: [UInt8]) async throws(ClickHouseError) {
+        var body = ByteBuffer(string: statement + "\n")
+        body.writeBytes(data)
+        _ = try await send(body: body, query: nil, redactsRows: true)
+    }
+
+    /// Runs a query that names its own `FORMAT` and hands the answer's bytes to `body` as they arrive,
+    /// so an answer of any size never sits in memory whole (``ClickHouseConfiguration/maxResponseBytes``
+    /// does not apply).
+    ///
+    /// `wait_end_of_query=1`: the server finishes the query (buffering the answer in its own temporary
+    /// files) before it sends the status, so a query that fails halfway is an error here, not an
+    /// answer that stops early with the exception's text appended as if it were data.
+    public func stream(
+        _ sql: String,
+        into body: (ByteBuffer) async throws -> Void
+    ) async throws {
+        let response = try await start(
+            body: ByteBuffer(string: sql),
+            query: "wait_end_of_query=1",
+            redactsRows: false
+        )
+        var chunks = response.body.makeAsyncIterator()
+        while true {
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await chunks.next()
+            } catch {
+                throw ClickHouseError(
+                    kind: .connection,
+                    message: Self.describe(error),
+                    address: configuration.redactedAddress
+                )
+            }
+            guard let chunk else { return }
+            try await body(chunk)
+        }
+    }
+
     // MARK: - HTTP
 
     /// - Parameter redactsRows: an insert's exception keeps only its headline: a parse error quotes
@@ -159,6 +203,28 @@ public final class ClickHouseClient: Sendable {
         query extra: String?,
         redactsRows: Bool = false
     ) async throws(ClickHouseError) -> ByteBuffer {
+        let address = configuration.redactedAddress
+        let response = try await start(body: body, query: extra, redactsRows: redactsRows)
+        do {
+            return try await response.body.collect(upTo: configuration.maxResponseBytes)
+        } catch let error as NIOTooManyBytesError {
+            throw ClickHouseError(
+                kind: .unexpectedReply,
+                message: "the answer is longer than \(configuration.maxResponseBytes) bytes (\(error))",
+                address: address
+            )
+        } catch {
+            throw ClickHouseError(kind: .connection, message: Self.describe(error), address: address)
+        }
+    }
+
+    /// Sends a request and returns its response once its head says 200 OK, the body still unread; any
+    /// other status is thrown as the server's exception.
+    private func start(
+        body: ByteBuffer,
+        query extra: String?,
+        redactsRows: Bool
+    ) async throws(ClickHouseError) -> HTTPClientResponse {
         var url = "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host)"
         url += ":\(configuration.port)/?database=\(configuration.database)"
         if let extra { url += "&\(extra)" }
@@ -169,21 +235,15 @@ public final class ClickHouseClient: Sendable {
         let timeout = timeLimit()
         let address = configuration.redactedAddress
         let response: HTTPClientResponse
-        let answer: ByteBuffer
         do {
             response = try await httpClient().execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
-            answer = try await response.body.collect(upTo: configuration.maxResponseBytes)
-        } catch let error as NIOTooManyBytesError {
-            throw ClickHouseError(
-                kind: .unexpectedReply,
-                message: "the answer is longer than \(configuration.maxResponseBytes) bytes (\(error))",
-                address: address
-            )
         } catch {
             // Refused, reset, timed out, cancelled: nothing of the server's, so worth a retry.
             throw ClickHouseError(kind: .connection, message: Self.describe(error), address: address)
         }
         guard response.status == .ok else {
+            // An exception's text is short; more than 1 MiB is not one.
+            let answer = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
             let headerCode = response.headers.first(name: "X-ClickHouse-Exception-Code").flatMap { Int($0) }
             let text = String(buffer: answer)
             let (code, parsed) = ClickHouseError.parseException(body: text, headerCode: headerCode)
@@ -196,7 +256,7 @@ public final class ClickHouseClient: Sendable {
                 httpStatus: Int(response.status.code)
             )
         }
-        return answer
+        return response
     }
 
     /// The sooner of the configured timeout and the current job's remaining time (at least 1 ms).

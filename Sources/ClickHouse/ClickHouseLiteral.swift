@@ -9,12 +9,22 @@ public enum ClickHouseLiteral {
     /// A quoted string literal: `'…'` with `\`, `'`, NUL and control characters escaped. Any other
     /// character, including every non-ASCII one, is kept as its UTF-8 bytes (ClickHouse strings are bytes).
     public static func string(_ value: String) -> String {
-        var out = "'"
+        quoted(value, by: "'")
+    }
+
+    /// A back-quoted identifier (database, table or column name): `` `…` `` escaped as ``string(_:)``
+    /// escapes, with `` ` `` in place of `'`. Safe for any name, including ones of `system.tables`.
+    public static func identifier(_ name: String) -> String {
+        quoted(name, by: "`")
+    }
+
+    private static func quoted(_ value: String, by quote: Unicode.Scalar) -> String {
+        var out = String(quote)
         out.reserveCapacity(value.utf8.count + 2)
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\\": out += "\\\\"
-            case "'": out += "\\'"
+            case quote: out += "\\" + String(quote)
             case "\0": out += "\\0"
             case "\n": out += "\\n"
             case "\r": out += "\\r"
@@ -30,7 +40,7 @@ public enum ClickHouseLiteral {
                 }
             }
         }
-        out += "'"
+        out.unicodeScalars.append(quote)
         return out
     }
 

@@ -4,8 +4,9 @@ import FleetJobs
 import Logging
 
 /// The backup runner of a process: the configured location, retention and key, the per-store lock
-/// in the fleet's Redis, and one source per store (PostgreSQL, MongoDB, Neo4j; ClickHouse is not yet
-/// supported). Each store's schema version is read from PostgreSQL `schema_versions`.
+/// in the fleet's Redis, and one source per store (PostgreSQL, MongoDB, Neo4j, ClickHouse). The schema
+/// versions of PostgreSQL, MongoDB and Neo4j are read from PostgreSQL `schema_versions`; ClickHouse's
+/// from its own `schema_versions` table, which its backup carries.
 public enum FleetBackups {
     public static func runner(
         configuration: FleetConfiguration,
@@ -47,6 +48,7 @@ public enum FleetBackups {
                     )
                 }
             ),
+            ClickHouseBackupSource(client: stores.clickhouse, schemaService: ClickHouseMigrations.serviceName),
         ]
     }
 }

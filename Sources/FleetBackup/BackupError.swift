@@ -25,7 +25,7 @@ public struct BackupError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let targetNotEmpty = Code("target_not_empty")
         /// The restored scratch copy differs from the manifest (counts or sample checksums).
         public static let mismatch = Code("mismatch")
-        /// The store has no backup support in this build, or no artifact exists.
+        /// The runner has no source for the store, or the target is refused (the live database, a bad name).
         public static let unsupported = Code("unsupported")
         public static let notFound = Code("not_found")
         /// A dump or restore tool (pg_dump, pg_restore) failed.

@@ -40,7 +40,7 @@ public struct BackupRunner: Sendable {
 
     public func source(_ store: BackupStore) throws(BackupError) -> any BackupSource {
         guard let source = sources[store] else {
-            throw BackupError(.unsupported, "backups of \(store) are not yet supported by this build")
+            throw BackupError(.unsupported, "this runner has no backup source for \(store)")
         }
         return source
     }

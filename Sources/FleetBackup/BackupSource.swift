@@ -1,9 +1,9 @@
 /// What the backup of one store needs from it: a dump into an artifact, a restore from one, and the
 /// counts and sample checksums that let ``BackupVerifier`` compare a restored copy with the manifest.
 /// One implementation per store (``PostgresBackupSource``, ``MongoBackupSource``,
-/// ``GraphBackupSource``); a ClickHouse one adds a type, not a change here.
+/// ``GraphBackupSource``, ``ClickHouseBackupSource``).
 ///
-/// A "target" is a database (PostgreSQL, MongoDB) or graph (FalkorDB) name on the same server as
+/// A "target" is a database (PostgreSQL, MongoDB, ClickHouse) or graph (FalkorDB) name on the same server as
 /// the live one; the live one is never a restore target.
 public protocol BackupSource: Sendable {
     var store: BackupStore { get }

@@ -6,15 +6,14 @@ import Foundation
 struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Back up, verify and restore the fleet's stores (PostgreSQL, MongoDB, Neo4j).",
+        abstract: "Back up, verify and restore the fleet's stores (PostgreSQL, MongoDB, Neo4j, ClickHouse).",
         discussion: """
             Artifacts go to FLEET_BACKUP_DIR (default <config-dir>/backups) as \
             <store>/<store>-<UTC timestamp>.<ext>, each with <artifact>.manifest.json beside it. \
             FLEET_BACKUP_KEEP (default 7) is how many backups per store are kept. FLEET_BACKUP_KEY_FILE \
             names a file holding a 32-byte AES-256-GCM key (32 raw bytes, 64 hex digits, or base64): new \
             artifacts are sealed with it, and sealed ones need it to be read; unset, artifacts are plain. \
-            One backup per store runs at a time (a Redis lock): a second one fails at once. ClickHouse is \
-            not yet supported. Restoring over the live database is not offered: restore into a new \
+            One backup per store runs at a time (a Redis lock): a second one fails at once. Restoring over the live database is not offered: restore into a new \
             database and switch to it (README, "Backups and restores").
             """,
         subcommands: [List.self, RunBackup.self, Verify.self, Restore.self]

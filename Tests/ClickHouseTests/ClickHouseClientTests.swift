@@ -109,6 +109,48 @@ struct ClickHouseClientTests {
         try await client.shutdown()
     }
 
+    @Test("raw TabSeparated rows go in as bytes and stream back unchanged, any byte included")
+    func rawRowsAndStreaming() async throws {
+        try await withTable("n UInt32, s String, f Float64") { client, table in
+            // 0xFF is not UTF-8: only a raw body carries it. The rows are written as ClickHouse writes
+            // them (`\'`, `\0`, shortest floats), so the text that comes back is the same bytes.
+            var rows: [UInt8] = []
+            for n in 0..<20_000 {
+                rows += Array("\(n)\tr\\t\\n\\\\\\'\\0".utf8) + [0xFF] + Array("\t\(Double(n) + 0.5)\n".utf8)
+            }
+            rows += Array("20000\t\tnan\n".utf8)
+            try await client.execute(
+                "INSERT INTO \(ClickHouseLiteral.identifier(table)) FORMAT TabSeparated",
+                data: rows
+            )
+            var back: [UInt8] = []
+            var chunks = 0
+            try await client.stream("SELECT n, s, f FROM \(table) ORDER BY n FORMAT TabSeparated") { chunk in
+                back += chunk.readableBytesView
+                chunks += 1
+            }
+            #expect(back == rows)
+            #expect(chunks > 1, "a large answer arrives in several chunks")
+        }
+    }
+
+    @Test("a query failing halfway through a stream is an error, not a short answer")
+    func streamFailure() async throws {
+        let client = ClickHouseClient(configuration: try ClickHouseConfiguration(url: Self.url))
+        var received = 0
+        do {
+            try await client.stream(
+                "SELECT number, throwIf(number = 200000) FROM system.numbers LIMIT 300000 FORMAT TabSeparated"
+            ) { received += $0.readableBytes }
+            Issue.record("the failing query streamed to the end")
+        } catch let error as ClickHouseError {
+            #expect(error.kind == .server)
+            #expect(error.code == 395)
+            #expect(received == 0)
+        }
+        try await client.shutdown()
+    }
+
     @Test("a refused connection is a transient connection error that names no password")
     func refusedConnection() async throws {
         // Port 9 (discard) on loopback: nothing listens there.

@@ -20,6 +20,15 @@ struct ClickHouseLiteralTests {
         #expect(ClickHouseLiteral.string(#"\'; DROP TABLE t; --"#) == #"'\\\'; DROP TABLE t; --'"#)
     }
 
+    @Test("identifiers are back-quoted with the same escapes, so a name cannot end the quote")
+    func identifiers() {
+        #expect(ClickHouseLiteral.identifier("user_activity") == "`user_activity`")
+        #expect(ClickHouseLiteral.identifier("odd`name") == #"`odd\`name`"#)
+        #expect(ClickHouseLiteral.identifier(#"x\"#) == #"`x\\`"#)
+        #expect(ClickHouseLiteral.identifier("it's") == "`it's`")
+        #expect(ClickHouseLiteral.identifier("a\nb") == #"`a\nb`"#)
+    }
+
     @Test("NUL, newlines, tabs and other control characters are escaped")
     func controlCharacters() {
         #expect(ClickHouseLiteral.string("a\0b") == #"'a\0b'"#)

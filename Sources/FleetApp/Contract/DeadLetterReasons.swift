@@ -205,7 +205,7 @@ public enum DeadLetterReasons {
             "backup_unsupported",
             .permanent,
             raisedBy: "backup.run, backup.verify",
-            "The store has no backup support in this build (clickhouse)."
+            "The worker has no backup source for the store."
         ),
     ]
 

@@ -14,11 +14,11 @@ extension BackupRestoreTests {
         case .postgres: try await fixture.seedPostgres(users: 10)
         case .mongodb: try await fixture.seedMongo(documents: 50)
         case .neo4j: try await fixture.seedGraph()
-        case .clickhouse: break
+        case .clickhouse: try await fixture.seedClickHouse(activities: 30, metrics: 5)
         }
     }
 
-    @Test(arguments: [BackupStore.postgres, .mongodb, .neo4j])
+    @Test(arguments: [BackupStore.postgres, .mongodb, .neo4j, .clickhouse])
     func damagedArtifactsFailVerifyClearly(store: BackupStore) async throws {
         try await BackupFixture.with { fixture in
             try await seed(store, fixture)

@@ -1,4 +1,5 @@
 import Bolt
+import ClickHouse
 import FleetApp
 import FleetBackup
 import FleetJobs
@@ -7,8 +8,8 @@ import MongoDB
 import Postgres
 import Redis
 
-/// Private sources for one backup test: a migrated PostgreSQL database, a MongoDB database and a
-/// FalkorDB graph of its own, seeded with awkward data, a temporary backup folder and its own lock
+/// Private sources for one backup test: a migrated PostgreSQL database, a MongoDB database, a
+/// FalkorDB graph and a ClickHouse database of its own, seeded with awkward data, a temporary backup folder and its own lock
 /// prefix; all removed afterwards.
 struct BackupFixture {
     let configuration: FleetConfiguration
@@ -25,6 +26,9 @@ struct BackupFixture {
         configuration.postgres.database = name
         configuration.mongodb.database = name
         configuration.bolt.database = name
+        let clickhouseAdmin = ClickHouseClient(configuration: configuration.clickhouse)
+        try await clickhouseAdmin.execute("CREATE DATABASE \(name)")
+        configuration.clickhouse.database = name
         configuration.bolt.falkorDBGraphSelection = configuration.graphRedis != nil
         configuration.postgresPoolSize = 2
         configuration.redisPoolSize = 2
@@ -59,6 +63,8 @@ struct BackupFixture {
             _ = try? await stores.redis.command(["DEL", fixture.lockPrefix + store.rawValue + ":fence"])
         }
         await stores.shutdown()
+        try? await clickhouseAdmin.execute("DROP DATABASE IF EXISTS \(name)")
+        try? await clickhouseAdmin.shutdown()
         _ = try? await admin.query("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         await admin.shutdown()
         try? FileManager.default.removeItem(atPath: folder)
@@ -156,6 +162,61 @@ struct BackupFixture {
         )
     }
 
+    /// The seed's `user_activity` and `performance_metrics` (migrated, so `schema_versions` holds
+    /// 0001 and 0002): `activities` rows with unique event ids (ReplacingMergeTree would merge
+    /// duplicates) and awkward strings, `metrics` rows, and one raw row per table whose strings hold
+    /// bytes no JSON insert can carry (0xFF, NUL) and whose Float64 is nan.
+    func seedClickHouse(activities: Int = 250, metrics: Int = 40) async throws {
+        let clickhouse = stores.clickhouse
+        _ = try await ClickHouseMigrations.migrate(clickhouse)
+        let values: [Double] = [1.0 / 3, -0.0, 1e-300, 1.7976931348623157e308, 0.1]
+        let activityRows = (0..<activities).map { (i: Int) -> BackupActivityRow in
+            BackupActivityRow(
+                event_id: UUID().uuidString.lowercased(),
+                user_id: UUID().uuidString.lowercased(),
+                event_type: Self.awkward[i % Self.awkward.count],
+                event_category: "cat \(i % 4)",
+                event_action: "action'\\\t\(i)",
+                event_value: i % 10 == 9 ? Double(i) / 7 : values[i % values.count],
+                page_url: "https://example.com/p?\(i)&q='x'",
+                referrer_url: i % 2 == 0 ? "" : "line\nbreak",
+                user_agent: "agent \(Self.awkward[(i + 3) % Self.awkward.count])",
+                ip_address: "10.0.\(i / 256).\(i % 256)",
+                timestamp: 1_700_000_000 + Int64(i * 37),
+                session_id: UUID().uuidString.lowercased()
+            )
+        }
+        try await clickhouse.insert(table: "user_activity", rows: activityRows)
+        let metricRows = (0..<metrics).map { (i: Int) -> BackupMetricRow in
+            BackupMetricRow(
+                metric_id: UUID().uuidString.lowercased(),
+                service_name: "worker \(i % 3)",
+                endpoint: "job.type.\(i)",
+                response_time_ms: Int32(i * 13),
+                status_code: Int16(i % 7 == 0 ? -1 : 200),
+                error_message: Self.awkward[i % Self.awkward.count],
+                timestamp: 1_700_000_000 + Int64(i)
+            )
+        }
+        try await clickhouse.insert(table: "performance_metrics", rows: metricRows)
+        func uuid() -> String { UUID().uuidString.lowercased() }
+        let bytes: [UInt8] = [0x00, 0xFF, 0xFE, 0x27, 0x5C, 0x09, 0x0A]
+        let raw = bytes.map { "\\x" + String(format: "%02X", $0) }.joined()
+        try await clickhouse.execute(
+            "INSERT INTO user_activity FORMAT TabSeparated",
+            data: Array(
+                ([uuid(), uuid(), raw, "c", "a", "nan", raw, "", "", "", "1700000001", uuid()].joined(separator: "\t")
+                    + "\n").utf8
+            )
+        )
+        try await clickhouse.execute(
+            "INSERT INTO performance_metrics FORMAT TabSeparated",
+            data: Array(
+                ([uuid(), "s", "e", "-2147483648", "-32768", raw, "0000000000"].joined(separator: "\t") + "\n").utf8
+            )
+        )
+    }
+
     // MARK: - Contents, for comparing a restore with its source
 
     /// Every row of every public table as text, sorted, per table.
@@ -211,6 +272,64 @@ struct BackupFixture {
         }
         return lines.sorted()
     }
+}
+
+extension BackupFixture {
+    /// Every row of every table of a ClickHouse database as TabSeparated bytes (DateTimes as Unix
+    /// times), sorted, per table.
+    static func clickhouseContents(_ client: ClickHouseClient, database: String) async throws -> [String: [[UInt8]]] {
+        struct Table: Decodable { let name: String }
+        let tables = try await client.query(
+            "SELECT name FROM system.tables WHERE database = \(ClickHouseLiteral.string(database))",
+            as: Table.self
+        )
+        var contents: [String: [[UInt8]]] = [:]
+        for table in tables {
+            struct Column: Decodable {
+                let name: String
+                let type: String
+            }
+            let columns = try await client.query(
+                "SELECT name, type FROM system.columns WHERE database = \(ClickHouseLiteral.string(database)) "
+                    + "AND table = \(ClickHouseLiteral.string(table.name))",
+                as: Column.self
+            )
+            let select = columns.map { $0.type == "DateTime" ? "toUnixTimestamp(`\($0.name)`)" : "`\($0.name)`" }
+            var bytes: [UInt8] = []
+            try await client.stream(
+                "SELECT \(select.joined(separator: ", ")) FROM `\(database)`.`\(table.name)` FORMAT TabSeparated"
+            ) { bytes += $0.readableBytesView }
+            contents[table.name] = bytes.split(separator: 0x0A).map(Array.init).sorted {
+                $0.lexicographicallyPrecedes($1)
+            }
+        }
+        return contents
+    }
+}
+
+struct BackupActivityRow: Encodable {
+    let event_id: String
+    let user_id: String
+    let event_type: String
+    let event_category: String
+    let event_action: String
+    let event_value: Double
+    let page_url: String
+    let referrer_url: String
+    let user_agent: String
+    let ip_address: String
+    let timestamp: Int64
+    let session_id: String
+}
+
+struct BackupMetricRow: Encodable {
+    let metric_id: String
+    let service_name: String
+    let endpoint: String
+    let response_time_ms: Int32
+    let status_code: Int16
+    let error_message: String
+    let timestamp: Int64
 }
 
 enum BackupTestCypher {

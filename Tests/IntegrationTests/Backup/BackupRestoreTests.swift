@@ -1,4 +1,5 @@
 import Bolt
+import ClickHouse
 import FleetApp
 import FleetBackup
 import Foundation
@@ -8,7 +9,7 @@ import Redis
 import Testing
 
 /// Each store backed up, verified and restored against the real servers (PostgreSQL, nx-27017,
-/// FalkorDB over Bolt), from a private seeded source into a private empty target; the target's
+/// FalkorDB over Bolt, ClickHouse), from a private seeded source into a private empty target; the target's
 /// contents are compared with the source's, not only counted. Then damaged artifacts, retention and
 /// the lock (BackupDamageTests.swift). Each fixture tags its scratch names, so the check that no
 /// scratch database outlives a verify sees only its own.
@@ -152,6 +153,70 @@ struct BackupRestoreTests {
         }
     }
 
+    @Test func clickhouseRoundTrip() async throws {
+        try await BackupFixture.with { fixture in
+            try await fixture.seedClickHouse()
+            let runner = fixture.runner()
+            let backup = try await runner.backup(.clickhouse)
+            #expect(backup.manifest.counts == ["user_activity": 251, "performance_metrics": 41, "schema_versions": 2])
+            #expect(backup.manifest.schemaVersion == "0002")
+            #expect(backup.manifest.content == "fleet clickhouse tsv v1")
+            #expect(backup.artifactPath.hasPrefix("\(fixture.folder)/clickhouse/clickhouse-"))
+            let scratch = try await Self.scratchDatabases(fixture)
+            let check = try await runner.verify(.clickhouse)
+            #expect(check.counts == backup.manifest.counts)
+            #expect(check.target.hasPrefix("fleet_verify_\(fixture.scratchTag)"))
+            #expect(try await Self.scratchDatabases(fixture) == scratch, "verify drops its scratch database")
+
+            let target = fixture.target("ch")
+            let clickhouse = fixture.stores.clickhouse
+            do {
+                _ = try await runner.restore(.clickhouse, artifact: backup.artifactPath, into: target, force: false)
+                let source = try await BackupFixture.clickhouseContents(clickhouse, database: fixture.name)
+                let restored = try await BackupFixture.clickhouseContents(clickhouse, database: target)
+                #expect(restored["user_activity"]?.count == 251)
+                #expect(restored["performance_metrics"]?.count == 41)
+                #expect(restored == source)
+                // The raw bytes came back as bytes (0xFF is no UTF-8), and nan as nan.
+                #expect(
+                    restored["user_activity"]?.contains { $0.contains(0xFF) && $0.contains(Array("nan".utf8)) } == true
+                )
+                // The DDL came back: the same engine and sorting key.
+                struct Engine: Decodable, Equatable {
+                    let name: String
+                    let engine: String
+                }
+                let engines = { (database: String) in
+                    try await clickhouse.query(
+                        "SELECT name, engine FROM system.tables WHERE database = \(ClickHouseLiteral.string(database)) ORDER BY name",
+                        as: Engine.self
+                    )
+                }
+                #expect(try await engines(target) == engines(fixture.name))
+
+                let refused = await #expect(throws: BackupError.self) {
+                    try await runner.restore(.clickhouse, artifact: backup.artifactPath, into: target, force: false)
+                }
+                #expect(refused?.code == .targetNotEmpty)
+                _ = try await runner.restore(.clickhouse, artifact: backup.artifactPath, into: target, force: true)
+                #expect(try await BackupFixture.clickhouseContents(clickhouse, database: target) == source)
+
+                // The live database is never a target.
+                await #expect(throws: BackupError.self) {
+                    try await runner.restore(
+                        .clickhouse,
+                        artifact: backup.artifactPath,
+                        into: fixture.name,
+                        force: true
+                    )
+                }
+            } catch {
+                Issue.record(error)
+            }
+            try? await clickhouse.execute("DROP DATABASE IF EXISTS \(target)")
+        }
+    }
+
     /// This test's scratch databases and graphs of every store: none may outlive a verify.
     static func scratchDatabases(_ fixture: BackupFixture) async throws -> [String] {
         var names = try await fixture.stores.postgres.query(
@@ -173,6 +238,12 @@ struct BackupRestoreTests {
                 $0.hasPrefix("fleet-verify-\(fixture.scratchTag)")
             }
         }
+        struct Database: Decodable { let name: String }
+        names += try await fixture.stores.clickhouse.query(
+            "SELECT name FROM system.databases WHERE startsWith(name, "
+                + "\(ClickHouseLiteral.string("fleet_verify_\(fixture.scratchTag)")))",
+            as: Database.self
+        ).map(\.name)
         return names.sorted()
     }
 }
