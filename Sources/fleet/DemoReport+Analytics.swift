@@ -66,8 +66,8 @@ extension DemoReport {
             let codes = statuses.filter { $0.service_name == worker.service_name }
                 .map { "\($0.status_code)=\($0.rows)" }.joined(separator: " ")
             print(
-                "  \(worker.service_name): \(worker.rows) rows, response_time_ms p50=\(Int(worker.p50.rounded())) "
-                    + "p99=\(Int(worker.p99.rounded())), status_code \(codes)"
+                "  \(worker.service_name): jobs=\(worker.rows) p50_ms=\(Int(worker.p50.rounded())) "
+                    + "p99_ms=\(Int(worker.p99.rounded())) status_code \(codes)"
             )
         }
     }
