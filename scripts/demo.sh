@@ -26,11 +26,13 @@ echo "== migrating and declaring the topology"
 # The demo's own configuration folder: the repository's queues.yaml and workers/, and a schedule
 # that backs up PostgreSQL every 5 seconds (instead of the nightly ones), so a tick fires during the
 # demo. Its backups go to <folder>/backups (FLEET_BACKUP_DIR's default), not into the repository.
+# The schedule's name is new each run: the scheduler catches up the ticks of the last 4 lease TTLs
+# after the last one schedule_ticks records, so a reused name would fire a burst at the start.
 DEMO_DIR="$(mktemp -d -t fleet-demo-XXXX)"
 cp -r queues.yaml workers "$DEMO_DIR/"
-cat >"$DEMO_DIR/schedules.yaml" <<'YAML'
+cat >"$DEMO_DIR/schedules.yaml" <<YAML
 schedules:
-  demo-backup-postgres:
+  demo-backup-postgres-${DEMO_DIR##*-}:
     cron: "*/5 * * * * *"
     time_zone: UTC
     job_type: backup.run
