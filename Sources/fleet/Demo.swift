@@ -21,6 +21,8 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Seconds to wait for the queues to drain.") var timeout = 120
 
     func run() async throws {
+        // The fleet, and the scheduler it hosts, started shortly before this command.
+        let since = Date().addingTimeInterval(-10)
         let logger = bootstrapLogging()
         let configuration = try common.configuration()
         let topology = try configuration.loadTopology()
@@ -30,9 +32,11 @@ struct Demo: AsyncParsableCommand {
         let producer = JobProducer(amqp: configuration.amqp, exchange: topology.exchange, logger: logger)
         let published = try await SampleWorkload.publish(producer, jobs: jobs, users: users, courses: courses)
         let domains = try await SampleDomains.publish(producer, users: users)
+        let analytics = try await SampleAnalytics.publish(producer, users: users)
         await producer.shutdown()
         print(
-            "published \(published.jobs + domains.jobs) jobs (+\(published.duplicates + domains.duplicates) "
+            "published \(published.jobs + domains.jobs + analytics.jobs) jobs "
+                + "(+\(published.duplicates + domains.duplicates + analytics.duplicates) "
                 + "duplicate deliveries, \(published.malformed) malformed messages)"
         )
 
@@ -64,6 +68,10 @@ struct Demo: AsyncParsableCommand {
             )
         }
         try await DemoReport.printDocumentsAndGraph(stores)
+        try await DemoReport.printActivity(stores.clickhouse, published: analytics.events)
+        try await DemoReport.printPerformanceMetrics(stores.clickhouse, since: since)
+        let schedules = (try? configuration.loadSchedules(topology: topology)) ?? []
+        try await DemoReport.printScheduleTicks(stores.postgres, schedules: schedules.map(\.name), since: since)
         let dead = try await queueDepths(configuration, topology: topology).filter { $0.0.hasSuffix(".dlq") }
         print(
             "dead-lettered: \(dead.map { "\($0.0)=\($0.1)" }.joined(separator: " ")) "
