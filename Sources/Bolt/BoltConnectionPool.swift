@@ -48,11 +48,7 @@ actor BoltConnectionPool {
             if open < maxConnections {
                 open += 1
                 do {
-                    return try await BoltConnection.connect(
-                        configuration,
-                        eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton,
-                        logger: logger
-                    )
+                    return try await connectRetryingADroppedHandshake()
                 } catch {
                     open -= 1
                     wakeOne()
@@ -60,6 +56,20 @@ actor BoltConnectionPool {
                 }
             }
             await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    /// FalkorDB 4.16 now and then closes a connection it has just accepted, after the version
+    /// handshake and before HELLO is written ("I/O on closed channel"), while it is busy elsewhere.
+    /// A fresh connection dropped that way is tried once more before the caller sees an error.
+    private func connectRetryingADroppedHandshake() async throws -> BoltConnection {
+        let group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        do {
+            return try await BoltConnection.connect(configuration, eventLoopGroup: group, logger: logger)
+        } catch let error as BoltError where error.code == .connection && error.message.contains("closed channel") {
+            logger.debug("bolt connection dropped during its handshake; connecting once more")
+            try await Task.sleep(for: .milliseconds(50))
+            return try await BoltConnection.connect(configuration, eventLoopGroup: group, logger: logger)
         }
     }
 
