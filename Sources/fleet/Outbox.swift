@@ -111,12 +111,7 @@ struct OutboxRelayCommand: AsyncParsableCommand {
         let outboxDatabase = try database.database(configuration)
         // Fail fast, naming the address, when the broker is unreachable.
         _ = try await withBroker(configuration) { _ in true }
-        let producer = JobProducer(
-            amqp: configuration.amqp,
-            exchange: topology.exchange,
-            retry: PublishRetry(attempts: 3, firstDelay: .milliseconds(100), maximumDelay: .seconds(1)),
-            logger: logger
-        )
+        let producer = relayProducer(configuration, topology: topology, logger: logger)
         let relay = OutboxRelay(
             postgres: outboxDatabase,
             producer: producer,
@@ -150,6 +145,17 @@ struct OutboxRelayCommand: AsyncParsableCommand {
 }
 
 /// The relay as a service: a graceful shutdown lets the batch in flight finish.
+/// The producer an outbox relay publishes with: a short retry through a broker hiccup, after which
+/// the relay's own backoff takes over (`fleet outbox relay` and the scheduler role).
+func relayProducer(_ configuration: FleetConfiguration, topology: Topology, logger: Logger) -> JobProducer {
+    JobProducer(
+        amqp: configuration.amqp,
+        exchange: topology.exchange,
+        retry: PublishRetry(attempts: 3, firstDelay: .milliseconds(100), maximumDelay: .seconds(1)),
+        logger: logger
+    )
+}
+
 struct RelayService: Service {
     let relay: OutboxRelay
 

@@ -144,12 +144,7 @@ struct SchedulerOptions: ParsableArguments {
             ),
             logger: logger
         )
-        let producer = JobProducer(
-            amqp: configuration.amqp,
-            exchange: topology.exchange,
-            retry: PublishRetry(attempts: 3, firstDelay: .milliseconds(100), maximumDelay: .seconds(1)),
-            logger: logger
-        )
+        let producer = relayProducer(configuration, topology: topology, logger: logger)
         let relay = OutboxRelay(
             postgres: configuration.postgres,
             producer: producer,
