@@ -91,15 +91,20 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     private func startFlushIfIdle() {
         let batch = state.withLock { state -> ([Row], [CheckedContinuation<Void, any Error>])? in
             guard !state.flushing, !state.rows.isEmpty else { return nil }
-            state.flushing = true
-            defer {
-                state.rows = []
-                state.waiters = []
-                state.oldest = nil
-            }
-            return (state.rows, state.waiters)
+            return takeBatch(&state)
         }
         if let (rows, waiters) = batch { Task { await self.flush(rows, waiters: waiters) } }
+    }
+
+    /// Under the lock: hands the waiting rows and their jobs to a flush, and empties the buffer.
+    private func takeBatch(_ state: inout State) -> ([Row], [CheckedContinuation<Void, any Error>]) {
+        state.flushing = true
+        defer {
+            state.rows = []
+            state.waiters = []
+            state.oldest = nil
+        }
+        return (state.rows, state.waiters)
     }
 
     /// Starts a flush, or arms the timer for the oldest row's age, as the policy says.
@@ -123,13 +128,8 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case .idle:
             return .none
         case .flushNow:
-            state.flushing = true
-            defer {
-                state.rows = []
-                state.waiters = []
-                state.oldest = nil
-            }
-            return .flush(state.rows, state.waiters)
+            let (rows, waiters) = takeBatch(&state)
+            return .flush(rows, waiters)
         case .wait(let wait):
             guard !state.timerArmed else { return .none }
             state.timerArmed = true
