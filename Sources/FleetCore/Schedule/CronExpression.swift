@@ -1,3 +1,4 @@
+import FleetContract
 import Foundation
 
 /// A cron expression: `minute hour day-of-month month day-of-week`, or with a leading `second`
@@ -94,11 +95,17 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         let end = start + 8 * 366 * 86_400
         while wall <= end {
             let days = Int64((Double(wall) / 86_400).rounded(.down))
-            let (year, month, day) = Civil.date(fromDays: days)
+            let (year, month, day) = CivilCalendar.date(fromDays: Int(days))
             let secondOfDay = wall - days * 86_400
             guard months.contains(month) else {
                 wall =
-                    Civil.days(year: month == 12 ? year + 1 : year, month: month == 12 ? 1 : month + 1, day: 1)
+                    Int64(
+                        CivilCalendar.days(
+                            year: month == 12 ? year + 1 : year,
+                            month: month == 12 ? 1 : month + 1,
+                            day: 1
+                        )
+                    )
                     * 86_400
                 continue
             }
@@ -252,30 +259,5 @@ struct ZoneOffsets {
             if middle + offset(at: middle) > wall { high = middle } else { low = middle + 1 }
         }
         return low
-    }
-}
-
-/// Proleptic Gregorian calendar arithmetic on days since 1970-01-01 (Howard Hinnant's algorithms).
-enum Civil {
-    static func date(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthPrime = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
-        let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
-        return (Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0)), Int(month), Int(day))
-    }
-
-    static func days(year: Int, month: Int, day: Int) -> Int64 {
-        let y = Int64(month <= 2 ? year - 1 : year)
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let m = Int64(month)
-        let dayOfYear = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
     }
 }
