@@ -147,6 +147,18 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Operations: reads the broker's management API and the workers' /metrics for `fleet status` and
+        // the dashboard. No store client.
+        .target(
+            name: "FleetOps",
+            dependencies: [
+                "FleetCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
@@ -182,7 +194,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox", "ClickHouse", "FleetBackup",
+                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -209,6 +221,8 @@ let package = Package(
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
         .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
         .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
+        // fleet status's readers: the metrics text parser and percentiles (unit), the management API (real broker).
+        .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "FleetCore"]),
         // The ClickHouse client: literal escaping (unit) and round trips against the real server.
         .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse"]),
         .testTarget(
