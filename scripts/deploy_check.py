@@ -406,7 +406,9 @@ def check_migration(label, objects, sibling, problems):
     problems.check(steps == [["migrate", "--config-dir"], ["topology", "declare"]],
                    f"{label}: the Job does not run `fleet migrate` then `fleet topology declare` ({steps})")
     tags = {image_tag(c["image"]) for c in containers_of(pod)}
-    problems.check(len(tags) == 1 and job["metadata"]["name"] == f"fleet-migrate-{next(iter(tags))}",
+    # Dots and other characters of a tag are not allowed in a pod's host name: they become dashes.
+    expected = {"fleet-migrate-" + re.sub(r"[^a-z0-9-]", "-", str(tag).lower()) for tag in tags}
+    problems.check(len(tags) == 1 and {job["metadata"]["name"]} == expected,
                    f"{label}: Job {job['metadata']['name']} is not named after its image tag {sorted(map(str, tags))}")
     release = {image_tag(c["image"]) for o in sibling if o["kind"] == "Deployment"
                for c in containers_of(o["spec"]["template"]["spec"])}

@@ -96,9 +96,9 @@ import Testing
         Breakage(
             name: "a migration Job named after another release",
             file: "deploy/overlays/prod/migrate/kustomization.yaml",
-            original: "value: fleet-migrate-0.14.0",
-            replacement: "value: fleet-migrate-0.13.0",
-            expectedProblem: "Job fleet-migrate-0.13.0 is not named after its image tag"
+            original: "value: fleet-migrate-0-14-0",
+            replacement: "value: fleet-migrate-0-13-0",
+            expectedProblem: "Job fleet-migrate-0-13-0 is not named after its image tag"
         ),
         Breakage(
             name: "a manifest naming a store its pods may not reach",
