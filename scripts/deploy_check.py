@@ -379,6 +379,8 @@ def check_monitoring(label, objects, problems):
         problems.check(selected and all(e.get("port") in ports and e.get("path", "/metrics") == "/metrics"
                                         for e in fleet["spec"]["endpoints"]),
                        f"{label}: ServiceMonitor fleet scrapes no Service port named http at /metrics")
+        problems.check(all(s["spec"].get("publishNotReadyAddresses") is True for s in selected),
+                       f"{label}: the metrics Service drops unready pods, so fleet_ready == 0 is never scraped")
     rules = [r for o in objects if o["kind"] == "PrometheusRule" for g in o["spec"]["groups"] for r in g["rules"]]
     known = known_metrics()
     alerts = set()
