@@ -76,7 +76,7 @@ render)
     exec "$VENV/bin/python" "$REPO/scripts/deploy_check.py" render "$2"
     ;;
 -h | --help)
-    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     ;;
 *)
     echo "deploy-check.sh: unknown command '$command' (try --help)" >&2
