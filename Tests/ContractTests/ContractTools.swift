@@ -11,15 +11,27 @@ enum ContractTools {
         let description: String
     }
 
-    /// Runs `scripts/contract-tools.sh` with `arguments`; returns its exit status and output. Waits
-    /// without holding a thread: blocking the cooperative pool (two threads on a two-core machine)
-    /// would stall every other test meanwhile.
+    /// Runs `scripts/contract-tools.sh` with `arguments`; returns its exit status and output.
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await runScript("contract-tools.sh", arguments)
+    }
+
+    /// Runs `scripts/<script>` with `arguments` (and `environment` added to this process's); returns
+    /// its exit status and output. Waits without holding a thread: blocking the cooperative pool (two
+    /// threads on a two-core machine) would stall every other test meanwhile.
+    static func runScript(
+        _ script: String,
+        _ arguments: [String],
+        environment: [String: String] = [:]
+    ) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["\(repositoryRoot)/scripts/contract-tools.sh"] + arguments
+        process.arguments = ["\(repositoryRoot)/scripts/\(script)"] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("contract-tools-\(UUID()).log")
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(script)-\(UUID()).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         let handle = try FileHandle(forWritingTo: output)
