@@ -258,7 +258,7 @@ public struct QueueConsumer: Service {
                 "fleet.job rejected",
                 metadata: [
                     "job.message_id": "\(delivery.properties.messageId ?? "-")", "reason": "\(error.reason)",
-                    "error": "\(error.detail)",
+                    "error": "\(error.detail)", "outcome": "dead_lettered",
                 ]
             )
             await deadLetter(
@@ -297,7 +297,10 @@ public struct QueueConsumer: Service {
                 receivedAt: delivery.receivedAt
             )
             if logger.logLevel <= .debug {
-                context.logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
+                context.logger.debug(
+                    "fleet.job done",
+                    metadata: ["outcome": "\(outcome.rawValue)", "duration_ms": "\(Self.milliseconds(since: started))"]
+                )
             }
             finished(envelope.type, outcome == .applied ? .applied : .alreadyApplied, since: arrived, reason: nil)
         } catch {
@@ -306,15 +309,23 @@ public struct QueueConsumer: Service {
                 stats.record(.requeued, type: envelope.type)
                 return
             }
+            var failureLogger = context.logger
+            failureLogger[metadataKey: "duration_ms"] = "\(Self.milliseconds(since: started))"
             let settled = await settleFailure(
                 delivery,
                 envelope: envelope,
                 attempt: attempt,
                 error: error,
-                logger: context.logger
+                logger: failureLogger
             )
             finished(envelope.type, settled.outcome, since: arrived, reason: settled.reason)
         }
+    }
+
+    /// A job's run time in whole milliseconds, for its log lines.
+    private static func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
+        let elapsed = ContinuousClock.now - start
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
     }
 
     private func finished(
@@ -347,7 +358,7 @@ public struct QueueConsumer: Service {
             logger.warning(
                 "fleet.job failed, will retry",
                 metadata: [
-                    "reason": "\(failure.reason)", "error": "\(failure.message)",
+                    "outcome": "retried", "reason": "\(failure.reason)", "error": "\(failure.message)",
                     "retry_in_ms": "\(delay.milliseconds)",
                 ]
             )
@@ -370,7 +381,10 @@ public struct QueueConsumer: Service {
                 ? failure.message : "failed \(attempt) attempts; last error: \(failure.reason): \(failure.message)"
             logger.error(
                 "fleet.job dead-lettered",
-                metadata: ["reason": "\(reason)", "error": "\(detail)", "failed_step": "\(failedStep ?? "-")"]
+                metadata: [
+                    "outcome": "dead_lettered", "reason": "\(reason)", "error": "\(detail)",
+                    "failed_step": "\(failedStep ?? "-")",
+                ]
             )
             await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail, failedStep: failedStep)
             return (.deadLettered, reason)
@@ -382,7 +396,10 @@ public struct QueueConsumer: Service {
         let hop = topology.retry.delayHop(remaining: remaining)
         var properties = delivery.properties
         properties.expiration = String(hop.delay.milliseconds)
-        logger.debug("fleet.job delayed", metadata: ["not_before": "\(RFC3339.format(notBefore))"])
+        logger.debug(
+            "fleet.job delayed",
+            metadata: ["outcome": "delayed", "not_before": "\(RFC3339.format(notBefore))"]
+        )
         await republish(
             delivery,
             to: queue.retryQueue(delay: topology.retry.delays[hop.tier]),
