@@ -48,8 +48,11 @@ enum StatusTable {
     static func aligned(_ rows: [[String]]) -> [String] {
         let columns = rows.first?.count ?? 0
         var widths = [Int](repeating: 0, count: columns)
-        for row in rows where row.count >= columns {
-            for index in 0..<columns { widths[index] = max(widths[index], row[index].count) }
+        for row in rows {
+            // A short row (a worker's error) has only its first column aligned.
+            for index in 0..<(row.count >= columns ? columns : min(1, row.count)) {
+                widths[index] = max(widths[index], row[index].count)
+            }
         }
         return rows.map { row in
             var cells: [String] = []

@@ -149,10 +149,10 @@ struct StatusEndToEndTests {
         try await waitFor("3 frames") { frames() >= 3 }
         let early = openFiles()
         let earlyFrames = frames()
-        try await waitFor("20 more frames") { frames() >= earlyFrames + 20 }
+        try await waitFor("10 more frames") { frames() >= earlyFrames + 10 }
         let late = openFiles()
         // One HTTP client for the run: its connection to the management API is reused.
-        #expect(late <= early + 2, "open files grew from \(early) to \(late) over 20 frames")
+        #expect(late <= early + 2, "open files grew from \(early) to \(late) over 10 frames")
         kill(process.processIdentifier, SIGINT)
         try await waitFor("exit on SIGINT") { !process.isRunning }
         #expect(process.terminationStatus == 0)
