@@ -28,8 +28,11 @@ struct ObservabilityEndToEndTests {
             try? FileManager.default.removeItem(atPath: addressFile)
             let process = try environment.startWorker(
                 worker,
-                environment: ["FLEET_HTTP_ADDRESS": "127.0.0.1:0", "FLEET_HTTP_ADDRESS_FILE": addressFile]
-                    .merging(overrides) { $1 }
+                environment: [
+                    "FLEET_HTTP_ADDRESS": "127.0.0.1:0", "FLEET_HTTP_ADDRESS_FILE": addressFile,
+                    // At info, for the `fleet.http listening` line.
+                    "FLEET_LOG_LEVEL": "info",
+                ].merging(overrides) { $1 }
             )
             var address = ""
             try await environment.waitUntil("the listener's address in \(addressFile)", timeout: .seconds(120)) {
