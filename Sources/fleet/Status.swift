@@ -26,13 +26,15 @@ struct Status: AsyncParsableCommand {
             be read (unreachable, wrong credentials) or queues.yaml cannot be loaded.
 
             --json prints one JSON document (keys sorted):
-              taken_at   RFC 3339 time of the snapshot
-              vhost      the vhost read
-              queues     [{name, exists, ready, unacked, consumers, publish_rate, deliver_rate,
-                           retrying, dead_lettered}]  one per work queue, in queues.yaml order
-              workers    [{address, reachable, error, jobs, failures, dead_lettered, in_flight,
-                           p50_seconds, p99_seconds}]  in the order given; the figures are null
-                           and error says why when reachable is false
+              taken_at  RFC 3339 time of the snapshot
+              vhost     the vhost read
+              queues    one per work queue, in queues.yaml order: name, exists,
+                        ready, unacked, consumers, publish_rate, deliver_rate,
+                        retrying, dead_lettered
+              workers   one per --workers entry, in that order: address,
+                        reachable, error, jobs, failures, dead_lettered,
+                        in_flight, p50_seconds, p99_seconds (the figures are
+                        null, and error says why, when reachable is false)
 
             --watch refreshes every --interval seconds until Ctrl-C (SIGINT): on a terminal it \
             redraws in place; otherwise each frame follows a separator line. A refresh that fails \

@@ -163,6 +163,47 @@ struct StatusEndToEndTests {
         #expect(!text.contains("\u{1B}["), "no terminal escapes outside a terminal")
     }
 
+    @Test("--watch on a terminal redraws in place; a failed refresh is shown and the watch goes on")
+    func watchOnATerminalAndThroughAFailedRefresh() async throws {
+        // `script` gives the command a pseudo-terminal; `timeout` sends SIGINT after 3 s.
+        let fleet =
+            "\(FleetTestEnvironment.fleetBinary) status --watch --interval 0.2 --config-dir "
+            + FleetTestEnvironment.repositoryRoot
+        let terminal = try FleetRun(
+            executable: "/usr/bin/script",
+            ["-qec", "timeout -s INT --preserve-status 3 \(fleet)", "/dev/null"],
+            environment: [:]
+        )
+        #expect(terminal.status == 0, "\(terminal.errors)")
+        #expect(
+            terminal.output.components(separatedBy: "\u{1B}[H\u{1B}[2J").count >= 3,
+            "\(terminal.output.prefix(800))"
+        )
+        #expect(terminal.output.contains("fleet.learning") && !terminal.output.contains("----- "))
+
+        let sentinel = "sentinel-Pw-\(UInt32.random(in: 0...UInt32.max))"
+        let url = FleetTestEnvironment.sharedManagementURL.replacingOccurrences(
+            of: "guest:guest@",
+            with: "guest:\(sentinel)@"
+        )
+        let failing = try FleetRun(
+            executable: "/usr/bin/timeout",
+            [
+                "-s", "INT", "--preserve-status", "3", FleetTestEnvironment.fleetBinary, "status", "--watch",
+                "--interval",
+                "0.2", "--config-dir", FleetTestEnvironment.repositoryRoot,
+            ],
+            environment: ["FLEET_RABBITMQ_MGMT_URL": url],
+            appendConfigDirectory: false
+        )
+        #expect(failing.status == 0, "\(failing.errors)")
+        #expect(
+            failing.output.components(separatedBy: "Error: cannot read the management API").count >= 3,
+            "\(failing.output.prefix(800))"
+        )
+        #expect(!failing.output.contains(sentinel) && !failing.errors.contains(sentinel))
+    }
+
     @Test("JSON logs of a fleet run at trace level: job fields present, no email, IP or user agent")
     func personalDataNeverInLogs() async throws {
         let environment = try await FleetTestEnvironment.make("pii", workers: ["analytics"])
@@ -256,10 +297,19 @@ struct FleetRun {
     let output: String
     let errors: String
 
-    init(_ arguments: [String], environment overrides: [String: String]) throws {
+    /// Runs `executable` (the fleet binary by default) with `arguments`, plus `--config-dir` of the
+    /// repository for the fleet binary unless `appendConfigDirectory` is false.
+    init(
+        executable: String = FleetTestEnvironment.fleetBinary,
+        _ arguments: [String],
+        environment overrides: [String: String],
+        appendConfigDirectory: Bool = true
+    ) throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: FleetTestEnvironment.fleetBinary)
-        process.arguments = arguments + ["--config-dir", FleetTestEnvironment.repositoryRoot]
+        process.executableURL = URL(fileURLWithPath: executable)
+        let configDirectory = ["--config-dir", FleetTestEnvironment.repositoryRoot]
+        let appended = executable == FleetTestEnvironment.fleetBinary && appendConfigDirectory
+        process.arguments = arguments + (appended ? configDirectory : [])
         process.environment = FleetTestEnvironment.environment.merging(overrides) { $1 }
         let base = "\(NSTemporaryDirectory())/fleet-run-\(UUID().uuidString.prefix(8))"
         for suffix in [".out", ".err"] { _ = FileManager.default.createFile(atPath: base + suffix, contents: nil) }
