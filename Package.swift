@@ -25,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // AES-GCM and SHA-256 for backup artifacts.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // Observability (issue 14): the HTTP listener, the Prometheus backend, and job/store spans.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -44,6 +48,8 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
         // Parses the clients' service URLs: pure Swift, no dependencies.
@@ -69,6 +75,7 @@ let package = Package(
             dependencies: [
                 "CHiredis", "BlockingIO", "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -82,7 +89,7 @@ let package = Package(
         .target(
             name: "Bolt",
             dependencies: [
-                "ServiceURL",
+                "ServiceURL", "BlockingIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -126,6 +133,7 @@ let package = Package(
                 "AMQP", "BlockingIO", "FleetContract",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -159,6 +167,17 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // Every fleet process's HTTP listener: /metrics (swift-prometheus), /healthz, /readyz.
+        .target(
+            name: "FleetObservability",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
@@ -176,6 +195,7 @@ let package = Package(
                 "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer",
                 "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -194,7 +214,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps",
+                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps", "FleetObservability",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -223,6 +243,17 @@ let package = Package(
         .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
         // fleet status's readers: the metrics text parser and percentiles (unit), the management API (real broker).
         .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "FleetCore"]),
+        // The listener's endpoints over real HTTP, its readiness rules and address parsing.
+        .testTarget(
+            name: "FleetObservabilityTests",
+            dependencies: [
+                "FleetObservability",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The ClickHouse client: literal escaping (unit) and round trips against the real server.
         .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse"]),
         .testTarget(
@@ -241,6 +272,9 @@ let package = Package(
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
                 "FleetJobs", "FleetApp", "FleetProducer", "FleetOutbox", "ClickHouse",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]
         ),
     ]

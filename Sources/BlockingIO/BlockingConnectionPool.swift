@@ -45,16 +45,21 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     private let threadPool: NIOThreadPool
     private let connect: @Sendable () throws -> Connection
     private let state = NIOLockedValueBox(State())
+    /// Call latency, store errors and pool size; nil: not measured.
+    public let metrics: StoreCallMetrics?
 
     /// - Parameters:
     ///   - maxConnections: the most connections open at once, and the number of threads.
     ///   - interruptGrace: how long a cancelled call may take to stop before it is forced to.
+    ///   - metrics: the store's call metrics, recorded for every ``withConnection(_:)``.
     ///   - connect: opens one connection; runs on a pool thread and may block.
     public init(
         maxConnections: Int,
         interruptGrace: Duration = .seconds(2),
+        metrics: StoreCallMetrics? = nil,
         connect: @escaping @Sendable () throws -> Connection
     ) {
+        self.metrics = metrics
         precondition(maxConnections > 0, "a pool needs at least one connection")
         self.maxConnections = maxConnections
         self.interruptGrace = interruptGrace
@@ -80,6 +85,11 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     /// the store's connect timeout bounds it. A body that has not started when its caller is
     /// cancelled does not run (`CancellationError`).
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        guard let metrics else { return try await leaseAndRun(body) }
+        return try await metrics.measure { try await leaseAndRun(body) }
+    }
+
+    private func leaseAndRun<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         let leased = try await acquire()
         let call = InterruptibleCall()
         // Cancelling the caller (a job's deadline, or a caller that gives up) interrupts the call
@@ -211,6 +221,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 }
                 return .wait
             }
+            recordPoolSize()
             switch decision {
             case .reuse(let connection): return connection
             case .connect: return nil
@@ -224,6 +235,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                         return false
                     }
                     if resumeNow { continuation.resume() }
+                    recordPoolSize()
                 }
             }
         }
@@ -244,6 +256,14 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         }
         if mustClose { connection.close() }
         waiter?.resume()
+        recordPoolSize()
+    }
+
+    /// `fleet_store_pool_connections` and `fleet_store_pool_waiters`, when measured.
+    private func recordPoolSize() {
+        guard let metrics else { return }
+        let (open, waiting) = state.withLockedValue { ($0.open, $0.waiters.count) }
+        metrics.recordPool(open: open, waiting: waiting)
     }
 
     /// Gives back a slot whose closure never ran or whose connect failed.
@@ -261,5 +281,6 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         }
         orphan?.close()
         waiter?.resume()
+        recordPoolSize()
     }
 }

@@ -1,3 +1,4 @@
+import BlockingIO
 import Logging
 import NIOCore
 import NIOPosix
@@ -46,13 +47,22 @@ public final class BoltClient: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (BoltConnection) async throws -> T
     ) async throws -> T {
-        let connection = try await pool.checkout()
+        let call = pool.metrics.begin()
+        let connection: BoltConnection
+        do {
+            connection = try await pool.checkout()
+        } catch {
+            pool.metrics.end(call, error: error)
+            throw error
+        }
         do {
             let result = try await body(connection)
             await pool.checkin(connection)
+            pool.metrics.end(call, error: nil)
             return result
         } catch {
             await pool.checkin(connection)
+            pool.metrics.end(call, error: error)
             throw error
         }
     }

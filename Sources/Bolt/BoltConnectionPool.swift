@@ -1,3 +1,4 @@
+import BlockingIO
 import Logging
 import NIOCore
 import NIOPosix
@@ -16,6 +17,8 @@ actor BoltConnectionPool {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var isShutDown = false
     private var drained: CheckedContinuation<Void, Never>?
+    /// `fleet_store_pool_connections{store="neo4j"}` and its waiters; call metrics are BoltClient's.
+    let metrics = StoreCallMetrics(store: "neo4j") { ($0 as? BoltError)?.isTransient }
 
     init(
         configuration: BoltConfiguration,
@@ -47,6 +50,7 @@ actor BoltConnectionPool {
             }
             if open < maxConnections {
                 open += 1
+                recordSize()
                 do {
                     return try await connectRetryingADroppedHandshake()
                 } catch {
@@ -55,7 +59,10 @@ actor BoltConnectionPool {
                     throw error
                 }
             }
-            await withCheckedContinuation { waiters.append($0) }
+            await withCheckedContinuation {
+                waiters.append($0)
+                recordSize()
+            }
         }
     }
 
@@ -105,5 +112,8 @@ actor BoltConnectionPool {
 
     private func wakeOne() {
         if !waiters.isEmpty { waiters.removeFirst().resume() }
+        recordSize()
     }
+
+    private func recordSize() { metrics.recordPool(open: open, waiting: waiters.count) }
 }

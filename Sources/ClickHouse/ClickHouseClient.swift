@@ -19,6 +19,7 @@ public final class ClickHouseClient: Sendable {
     /// nil until the first request, and again after ``shutdown()``.
     private let http = Mutex<HTTPClient?>(nil)
     private let authorization: String?
+    private let metrics = StoreCallMetrics(store: "clickhouse") { ($0 as? ClickHouseError)?.isTransient }
 
     public init(configuration: ClickHouseConfiguration) {
         self.configuration = configuration
@@ -202,6 +203,22 @@ public final class ClickHouseClient: Sendable {
         body: ByteBuffer,
         query extra: String?,
         redactsRows: Bool = false
+    ) async throws(ClickHouseError) -> ByteBuffer {
+        let call = metrics.begin()
+        do {
+            let answer = try await exchange(body: body, query: extra, redactsRows: redactsRows)
+            metrics.end(call, error: nil)
+            return answer
+        } catch {
+            metrics.end(call, error: error)
+            throw error
+        }
+    }
+
+    private func exchange(
+        body: ByteBuffer,
+        query extra: String?,
+        redactsRows: Bool
     ) async throws(ClickHouseError) -> ByteBuffer {
         let address = configuration.redactedAddress
         let response = try await start(body: body, query: extra, redactsRows: redactsRows)

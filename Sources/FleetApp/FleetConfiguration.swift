@@ -52,6 +52,10 @@ public struct FleetConfiguration: Sendable {
     public var backupDirectory: String
     public var backupKeep: Int = 7
     public var backupKeyFile: String?
+    /// RabbitMQ's management HTTP API (`FLEET_RABBITMQ_MGMT_URL`, `http://user:password@host:port`),
+    /// which `fleet status` reads; the vhost is the AMQP URL's.
+    public var rabbitManagementURL = defaultRabbitManagementURL
+    public static let defaultRabbitManagementURL = "http://guest:guest@127.0.0.1:15682"
 
     public init(
         amqp: AMQPConfiguration,
@@ -134,6 +138,9 @@ public struct FleetConfiguration: Sendable {
         }
         if let keyFile = environment["FLEET_BACKUP_KEY_FILE"], !keyFile.isEmpty {
             configuration.backupKeyFile = keyFile
+        }
+        if let managementURL = environment["FLEET_RABBITMQ_MGMT_URL"], !managementURL.isEmpty {
+            configuration.rabbitManagementURL = managementURL
         }
         return configuration
     }

@@ -4,6 +4,7 @@ import FleetCore
 import FleetJobs
 import FleetProducer
 import Logging
+import Metrics
 import Synchronization
 
 /// A ``JobProducer`` that connects on its first publish, so a worker whose jobs start no follow-up
@@ -20,6 +21,8 @@ public final class FollowUpPublisher: FollowUpPublishing {
     private let exchange: String
     private let logger: Logger
     private let state = Mutex(State.idle)
+    /// `fleet_followups_published_total{type}`, one per type, made on its first publish.
+    private let published = Mutex<[String: Counter]>([:])
 
     /// Each job is validated by its contract definition, as workers will.
     public init(amqp: AMQPConfiguration, exchange: String, logger: Logger) {
@@ -40,6 +43,13 @@ public final class FollowUpPublisher: FollowUpPublishing {
             idempotencyKey: idempotencyKey,
             traceparent: traceparent
         )
+        // Counted once confirmed; `type` is a contract type (the producer validated it).
+        published.withLock { counters in
+            if let counter = counters[type] { return counter }
+            let counter = Counter(label: "fleet_followups_published_total", dimensions: [("type", type)])
+            counters[type] = counter
+            return counter
+        }.increment()
     }
 
     private func producer() throws -> JobProducer {

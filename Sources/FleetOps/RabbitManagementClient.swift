@@ -76,13 +76,15 @@ public struct RabbitManagementClient: Sendable {
 
     /// Every queue of `vhost`, sorted by name.
     public func queues(vhost: String) async throws -> [ManagedQueue] {
-        let url = "\(base)/api/queues/\(Self.pathComponent(vhost))?columns=\(Self.columns)"
-        let body = try await http.get(url, shownAs: url, authorization: authorization)
+        let path = "\(base)/api/queues/\(Self.pathComponent(vhost))"
+        let url = "\(path)?columns=\(Self.columns)"
+        // Errors show the path without the long column list.
+        let body = try await http.get(url, shownAs: path, authorization: authorization)
         let rows: [Row]
         do {
             rows = try JSONDecoder().decode([Row].self, from: Data(buffer: body))
         } catch {
-            throw OpsHTTPError(url: url, status: nil, problem: "unexpected response: \(error)")
+            throw OpsHTTPError(url: path, status: nil, problem: "unexpected response: \(error)")
         }
         return rows.map(\.queue).sorted { $0.name < $1.name }
     }

@@ -13,7 +13,10 @@ public final class MongoClient: Sendable {
     /// - Parameter maxConnections: the most connections (and threads) open at once.
     public init(configuration: MongoConfiguration, maxConnections: Int = 8) {
         self.configuration = configuration
-        self.pool = BlockingConnectionPool(maxConnections: maxConnections) {
+        self.pool = BlockingConnectionPool(
+            maxConnections: maxConnections,
+            metrics: StoreCallMetrics(store: "mongodb") { ($0 as? MongoError)?.isTransient }
+        ) {
             try MongoConnection.connect(configuration)
         }
     }

@@ -17,7 +17,10 @@ public final class PostgresClient: Sendable {
     /// - Parameter maxConnections: the most connections (and threads) open at once.
     public init(configuration: PostgresConfiguration, maxConnections: Int = 8) {
         self.configuration = configuration
-        self.pool = BlockingConnectionPool(maxConnections: maxConnections) {
+        self.pool = BlockingConnectionPool(
+            maxConnections: maxConnections,
+            metrics: StoreCallMetrics(store: "postgres") { ($0 as? PostgresError)?.isTransient }
+        ) {
             try PostgresConnection.connect(configuration)
         }
     }

@@ -25,7 +25,10 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         var logger = logger
         logger[metadataKey: "redis.address"] = "\(configuration.redactedAddress)"
-        self.pool = BlockingConnectionPool(maxConnections: maxConnections) { [logger] in
+        self.pool = BlockingConnectionPool(
+            maxConnections: maxConnections,
+            metrics: StoreCallMetrics(store: "redis") { ($0 as? RedisError)?.isTransient }
+        ) { [logger] in
             do {
                 let connection = try RedisConnection.connect(configuration)
                 logger.debug("redis connection opened")

@@ -32,6 +32,8 @@ public struct RedisLock: Sendable {
     public let lease: Duration
     /// How long the fence counter outlives its last acquisition; nil: forever.
     public let fenceRetention: Duration?
+    /// What the lock guards (`event`, `activity`), the label of `fleet_lock_wait_seconds`.
+    public let kind: String
 
     /// Local hand-overs in a row after which a holder lets a waiting process have the key.
     static let handoversBeforeYield = 8
@@ -45,14 +47,22 @@ public struct RedisLock: Sendable {
 
     /// A lock on `key`; talks to Redis only when acquired.
     ///
+    /// - Parameter kind: what the lock guards, for metrics: a fixed word, never the key.
     /// - Precondition: `lease` is at least 1 ms, `fenceRetention` (when given) at least 1 s.
-    public init(client: RedisClient, key: String, lease: Duration, fenceRetention: Duration? = nil) {
+    public init(
+        client: RedisClient,
+        key: String,
+        lease: Duration,
+        fenceRetention: Duration? = nil,
+        kind: String = "other"
+    ) {
         precondition(lease >= .milliseconds(1), "a lock lease must be at least 1 ms")
         precondition(fenceRetention.map { $0 >= .seconds(1) } ?? true, "a fence retention must be at least 1 s")
         self.client = client
         self.key = key
         self.lease = lease
         self.fenceRetention = fenceRetention
+        self.kind = kind
     }
 
     /// The key of the fence counter.
@@ -214,7 +224,9 @@ public struct RedisLock: Sendable {
     ///
     /// - Throws: ``RedisLockError/timeout(_:)`` when the lock stays held for `timeout`.
     public func acquire(timeout: Duration) async throws -> LockLease {
-        let deadline = ContinuousClock.now + timeout
+        let start = ContinuousClock.now
+        defer { LockWaitMetrics.record(kind: kind, since: start) }
+        let deadline = start + timeout
         let queue = client.lockQueue
         let (id, grant) = await queue.enter(key, deadline: deadline)
         var handed: LockLease?

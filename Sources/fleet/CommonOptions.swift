@@ -27,16 +27,28 @@ struct CommonOptions: ParsableArguments {
 }
 
 /// Logs go to stderr; the level comes from FLEET_LOG_LEVEL, else `defaultLevel` (one-shot commands
-/// stay quiet unless something goes wrong).
+/// stay quiet unless something goes wrong). The format comes from FLEET_LOG_FORMAT (`json`: one JSON
+/// object per line; `text`); unset, JSON lines when stderr is not a terminal and text on one.
 func bootstrapLogging(defaultLevel: Logger.Level = .warning) -> Logger {
-    let level =
-        ProcessInfo.processInfo.environment["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+    let environment = ProcessInfo.processInfo.environment
+    let level = environment["FLEET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
+    let resolved = LogFormat.resolve(environment: environment, standardErrorIsTerminal: isatty(2) == 1)
+    let format = (try? resolved.get()) ?? (isatty(2) == 1 ? .text : .json)
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
+        switch format {
+        case .json:
+            return JSONLogHandler.standardError(label: label, level: level)
+        case .text:
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
-    return Logger(label: "fleet")
+    let logger = Logger(label: "fleet")
+    if case .failure(let error) = resolved {
+        logger.warning("fleet.log format unknown, using the default", metadata: ["error": "\(error)"])
+    }
+    return logger
 }
 
 /// Runs a one-shot broker operation on its own thread, turning "cannot connect" into a clear error.

@@ -14,7 +14,9 @@ struct Fleet: AsyncParsableCommand {
             FLEET_POSTGRES_URL may list several hosts and take libpq parameters (sslmode, \
             target_session_attrs, statement_timeout, ...). `scripts/services.sh start` starts all six \
             locally on those ports. A worker connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
-            log level (trace, debug, info, warning, error; default info for `run`, warning for the others). \
+            log level (trace, debug, info, warning, error; default info for `run`, warning for the others), \
+            FLEET_LOG_FORMAT its format (json: one JSON object per line; text; default json when stderr is not \
+            a terminal, text on a terminal). \
             Analytics: activity rows are written when FLEET_ANALYTICS_FLUSH_ROWS rows wait (default 5000) or \
             FLEET_ANALYTICS_FLUSH_MS after the oldest (default 1000), whichever comes first. \
             FLEET_PERFORMANCE_METRICS=on|off writes a ClickHouse performance_metrics row per finished job (default: \

@@ -38,6 +38,8 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var scheduler: SchedulerOptions
 
+    @OptionGroup var observability: ObservabilityOptions
+
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .info)
         let configuration = try common.configuration()
@@ -54,6 +56,8 @@ struct Run: AsyncParsableCommand {
         }
         // Fail fast, naming the address, when the broker is unreachable at start.
         _ = try await withBroker(configuration) { _ in true }
+        // Before the store clients and consumers make their metrics.
+        observability.bootstrapMetrics()
         // One set of store pools for the whole process, sized from the manifests it runs.
         let poolSizes = StorePoolSizes.forWorkers(manifests, topology: topology)
         logger.info(
@@ -79,9 +83,25 @@ struct Run: AsyncParsableCommand {
         let role =
             withScheduler
             ? try scheduler.services(configuration: configuration, topology: topology, logger: logger) : nil
+        // Ready when every worker is and each store its manifests name answers its probe.
+        let readinesses = workers.map(\.readiness)
+        let probed = Set(manifests.flatMap(\.stores)).intersection(FleetStores.probedStores)
+        var probes: [String: @Sendable () async throws -> Void] = [:]
+        for store in probed { probes[store] = { try await stores.probe(store) } }
+        let listener = observability.server(
+            processReasons: { readinesses.flatMap { $0.currentReasons.map(\.description) } },
+            stores: probes,
+            logger: logger
+        )
+        // First in the list: a service group stops its services in reverse order, so the listener
+        // answers scrapes and probes until the workers have drained.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let listener { services.append(.init(service: listener)) }
+        services += workers.map { .init(service: $0) }
+        services += role?.services ?? []
         let group = ServiceGroup(
             configuration: .init(
-                services: workers.map { .init(service: $0) } + (role?.services ?? []),
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -5,6 +5,7 @@ import FleetOutbox
 import FleetProducer
 import Foundation
 import Logging
+import Postgres
 import ServiceLifecycle
 
 struct ScheduleCommand: AsyncParsableCommand {
@@ -195,19 +196,29 @@ struct ScheduleRunCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var scheduler: SchedulerOptions
+    @OptionGroup var observability: ObservabilityOptions
 
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .info)
         let configuration = try common.configuration()
         let topology = try configuration.loadTopology()
+        observability.bootstrapMetrics()
         let role = try scheduler.services(configuration: configuration, topology: topology, logger: logger)
         // Fail fast, naming the address, when the broker or the outbox table is missing.
         _ = try await withBroker(configuration) { _ in true }
+        // The role's store is PostgreSQL: /readyz probes it on a connection of its own.
+        let probe = PostgresClient(configuration: configuration.postgres, maxConnections: 1)
+        let listener = observability.server(
+            processReasons: { [] },
+            stores: ["postgres": { try await probe.query("SELECT 1") }],
+            logger: logger
+        )
         do {
             try await role.relay.check()
             let group = ServiceGroup(
                 configuration: .init(
-                    services: role.services,
+                    services: (listener.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                        + role.services,
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
@@ -215,9 +226,11 @@ struct ScheduleRunCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             await role.shutdown()
+            await probe.shutdown()
             throw error
         }
         await role.shutdown()
+        await probe.shutdown()
         print(role.summary)
     }
 }

@@ -42,9 +42,9 @@ struct FleetStatsTests {
     @Test func busyWindowAndLatencyFollowTheSettledJobs() {
         let stats = FleetStats()
         let start = ContinuousClock.now - .milliseconds(50)
-        stats.record(.applied, type: "t", duration: .milliseconds(1), receivedAt: start)
-        stats.record(.retried, type: "t", receivedAt: start + .milliseconds(10))
-        stats.record(.requeued, type: "t", receivedAt: start - .seconds(10))  // not settled: ignored
+        stats.record(.applied, type: "t", queue: "q", duration: .milliseconds(1), receivedAt: start)
+        stats.record(.retried, type: "t", queue: "q", receivedAt: start + .milliseconds(10))
+        stats.record(.requeued, type: "t", queue: "q", receivedAt: start - .seconds(10))  // not settled: ignored
         let snapshot = stats.snapshot
         #expect(snapshot.settled == 2)
         #expect(snapshot.latency.count == 2)

@@ -153,7 +153,8 @@ public struct ActivityEvent: Sendable, Equatable {
         for key in object.keys.sorted() where !keys.contains(key) {
             throw EnvelopeRejection(
                 .invalidPayload,
-                "payload.events[\(index)]: unknown key \(String(reflecting: String(key.prefix(64))))"
+                // Named by the rule, not the key: a key is whatever the producer wrote, possibly personal data.
+                "payload.events[\(index)]: unknown key (allowed: \(keys.sorted().joined(separator: ", ")))"
             )
         }
         let timestamp = try reader.timestamp("timestamp")

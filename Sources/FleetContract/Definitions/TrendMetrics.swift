@@ -180,7 +180,8 @@ private struct NestedReader {
 
     func onlyKeys(_ allowed: Set<String>) throws(EnvelopeRejection) {
         for key in object.keys.sorted() where !allowed.contains(key) {
-            throw payload.invalid(path, "unknown key \(String(reflecting: String(key.prefix(64))))")
+            // Named by the rule, not the key: a key is whatever the producer wrote, possibly personal data.
+            throw payload.invalid(path, "unknown key (allowed: \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 

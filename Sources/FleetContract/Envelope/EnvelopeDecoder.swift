@@ -114,11 +114,23 @@ public struct EnvelopeDecoder: Sendable {
 
     private func checkKnown(type: String, version: Int) throws(EnvelopeRejection) {
         guard let versions = knownVersions[type] else {
-            throw EnvelopeRejection(.unknownType, "type \(type.debugDescription) is not a known job type")
+            // The type is echoed only when it looks like a job type name: it is the producer's text.
+            let shown = Self.looksLikeJobType(type) ? " \(type.debugDescription)" : ""
+            throw EnvelopeRejection(.unknownType, "type\(shown) is not a known job type")
         }
         guard versions.contains(version) else {
             throw EnvelopeRejection(.unknownVersion, "type \(type) has no version \(version)")
         }
+    }
+
+    /// Lowercase letters, digits, `.`, `_` and `-`, at most 64: the shape of the contract's job types.
+    static func looksLikeJobType(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64
+            && text.utf8.allSatisfy {
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            }
     }
 
     private func checkCreatedAt(_ createdAt: Date) throws(EnvelopeRejection) {
@@ -138,7 +150,7 @@ public struct EnvelopeDecoder: Sendable {
         guard let notBefore, notBefore.timeIntervalSince(now) > maximumNotBeforeLead else { return }
         throw EnvelopeRejection(
             reason,
-            "\(field): \(RFC3339.format(notBefore)) is more than 366 days in the future, the limit for a delayed job"
+            "\(field): more than 366 days in the future, the limit for a delayed job"
         )
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Reads typed fields out of a JSON object with errors that name the field: used for the envelope
-/// and, by job handlers, for payloads.
+/// and, by job handlers, for payloads. Errors name the field and the rule, never the value: they are
+/// logged and kept in dead letters, and a value may be personal data.
 public struct FieldReader: Sendable {
     /// The object read.
     public let object: [String: JSONValue]
@@ -69,7 +70,7 @@ public struct FieldReader: Sendable {
     public func optionalInt(_ field: String, in range: ClosedRange<Int>) throws(EnvelopeRejection) -> Int? {
         guard let value = try optionalInt(field) else { return nil }
         guard range.contains(value) else {
-            throw invalid(field, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            throw invalid(field, "out of range \(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }

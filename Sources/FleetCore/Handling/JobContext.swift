@@ -27,14 +27,32 @@ public struct JobContext: Sendable {
         self.baseLogger = logger
     }
 
-    /// Carries `job.id`, `job.type`, `job.attempt` and `traceparent` metadata. Built when asked
-    /// for, since most jobs log nothing and metadata costs a copy per key.
+    /// Carries `job.id`, `job.type`, `job.attempt`, and `traceparent` with its `trace_id` when it is a
+    /// W3C one, as metadata (the consumer's logger adds `queue`). Built when asked for, since most jobs log nothing and metadata
+    /// costs a copy per key.
     public var logger: Logger {
         var logger = baseLogger
         logger[metadataKey: "job.id"] = "\(envelope.id)"
         logger[metadataKey: "job.type"] = "\(envelope.type)"
         logger[metadataKey: "job.attempt"] = "\(attempt)"
-        if let traceparent { logger[metadataKey: "traceparent"] = "\(traceparent)" }
+        if let traceparent, let traceID = Self.traceID(of: traceparent) {
+            logger[metadataKey: "traceparent"] = "\(traceparent)"
+            logger[metadataKey: "trace_id"] = "\(traceID)"
+        }
         return logger
+    }
+
+    /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or nil when it is not
+    /// one: the header is the producer's, so it is logged only when its trace id has the right shape.
+    public static func traceID(of traceparent: String) -> String? {
+        let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 4, parts[1].count == 32,
+            parts[1].utf8.allSatisfy({
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            }),
+            parts[1].contains(where: { $0 != "0" })
+        else { return nil }
+        return String(parts[1])
     }
 }

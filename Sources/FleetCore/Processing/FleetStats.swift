@@ -3,7 +3,10 @@ import Metrics
 import Synchronization
 
 /// Counts job outcomes and their latencies for the end-of-run summary, and reports them through
-/// swift-metrics (`fleet_jobs_total{type,outcome}`, `fleet_job_duration_seconds{type}`).
+/// swift-metrics: `fleet_jobs_started_total{queue,type}`, `fleet_jobs_total{queue,type,outcome}`,
+/// `fleet_jobs_dead_lettered_total{queue,type,reason}` and `fleet_job_duration_seconds{queue,type}`.
+/// Labels are the worker's own queue names, known job types (or `unknown`), the fixed outcomes and
+/// the fleet's dead-letter reason codes: never message content.
 public final class FleetStats: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
         case applied
@@ -34,46 +37,93 @@ public final class FleetStats: Sendable {
     }
 
     private struct CounterKey: Hashable {
+        var queue: String
         var type: String
         var outcome: Outcome
     }
 
+    private struct JobKey: Hashable {
+        var queue: String
+        var type: String
+    }
+
+    private struct DeadLetterKey: Hashable {
+        var queue: String
+        var type: String
+        var reason: String
+    }
+
     private struct State {
         var snapshot = Snapshot(counts: [:], latency: LatencyHistogram())
-        // Created once per type: a metrics backend's factory takes a lock of its own per creation.
+        // Created once per label set: a metrics backend's factory takes a lock of its own per creation.
         var counters: [CounterKey: Counter] = [:]
-        var timers: [String: Timer] = [:]
+        var started: [JobKey: Counter] = [:]
+        var deadLettered: [DeadLetterKey: Counter] = [:]
+        var timers: [JobKey: Timer] = [:]
     }
 
     private let state = Mutex(State())
 
     public init() {}
 
+    /// A delivery of `queue` was taken up as a job of `type` (`unknown` when it could not be read).
+    public func started(type: String, queue: String) {
+        let counter = state.withLock { state in
+            let key = JobKey(queue: queue, type: type)
+            if let counter = state.started[key] { return counter }
+            let counter = Counter(label: "fleet_jobs_started_total", dimensions: [("queue", queue), ("type", type)])
+            state.started[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    /// - Parameter reason: the dead-letter reason code, for `.deadLettered`.
     public func record(
         _ outcome: Outcome,
         type: String,
+        queue: String,
         duration: Duration? = nil,
-        receivedAt: ContinuousClock.Instant? = nil
+        receivedAt: ContinuousClock.Instant? = nil,
+        reason: String? = nil
     ) {
         let now = ContinuousClock.now
-        let (counter, timer) = state.withLock { state in
+        let (counter, timer, deadLettered) = state.withLock { state in
             state.snapshot.counts[outcome, default: 0] += 1
             if let receivedAt, outcome != .requeued {
                 state.snapshot.latency.record(now - receivedAt)
                 state.snapshot.firstReceivedAt = min(state.snapshot.firstReceivedAt ?? receivedAt, receivedAt)
                 state.snapshot.lastSettledAt = now
             }
-            let key = CounterKey(type: type, outcome: outcome)
+            let key = CounterKey(queue: queue, type: type, outcome: outcome)
             let counter =
                 state.counters[key]
-                ?? Counter(label: "fleet_jobs_total", dimensions: [("type", type), ("outcome", outcome.rawValue)])
+                ?? Counter(
+                    label: "fleet_jobs_total",
+                    dimensions: [("queue", queue), ("type", type), ("outcome", outcome.rawValue)]
+                )
             if state.counters[key] == nil { state.counters[key] = counter }
-            guard duration != nil else { return (counter, Timer?.none) }
-            let timer = state.timers[type] ?? Timer(label: "fleet_job_duration_seconds", dimensions: [("type", type)])
-            if state.timers[type] == nil { state.timers[type] = timer }
-            return (counter, timer)
+            var deadLettered: Counter?
+            if outcome == .deadLettered, let reason {
+                let key = DeadLetterKey(queue: queue, type: type, reason: reason)
+                deadLettered =
+                    state.deadLettered[key]
+                    ?? Counter(
+                        label: "fleet_jobs_dead_lettered_total",
+                        dimensions: [("queue", queue), ("type", type), ("reason", reason)]
+                    )
+                if state.deadLettered[key] == nil { state.deadLettered[key] = deadLettered }
+            }
+            guard duration != nil else { return (counter, Timer?.none, deadLettered) }
+            let jobKey = JobKey(queue: queue, type: type)
+            let timer =
+                state.timers[jobKey]
+                ?? Timer(label: "fleet_job_duration_seconds", dimensions: [("queue", queue), ("type", type)])
+            if state.timers[jobKey] == nil { state.timers[jobKey] = timer }
+            return (counter, timer, deadLettered)
         }
         counter.increment()
+        deadLettered?.increment()
         if let duration, let timer { timer.recordNanoseconds(Self.nanoseconds(duration)) }
     }
 

@@ -3,7 +3,9 @@ import BlockingIO
 import FleetContract
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
+import Tracing
 
 /// Consumes one work queue: decodes each delivery, runs its handler under the type's deadline with
 /// bounded concurrency, and settles it: ack on success, retry queue on a transient failure,
@@ -49,6 +51,8 @@ public struct QueueConsumer: Service {
     private let executors: BlockingExecutors?
     /// Told of every job that finished here (``FinishedJob``).
     private let onJobFinished: JobFinishedObserver?
+    /// `fleet_jobs_in_flight{queue}`: deliveries being processed now; made once, updated per job.
+    private let inFlight: Meter
 
     /// - Parameter jobsBlock: the queue's handlers call stores through blocking C clients
     ///   (PostgreSQL, Redis, MongoDB). Each running job then gets a thread that may block
@@ -89,6 +93,9 @@ public struct QueueConsumer: Service {
         self.readiness = readiness
         let consumerName = "\(queue.name) consumer"
         let publisherName = "\(queue.name) publisher"
+        let consumerMetrics = BrokerConnectionMetrics(connection: consumerName)
+        let publisherMetrics = BrokerConnectionMetrics(connection: publisherName)
+        inFlight = Meter(label: "fleet_jobs_in_flight", dimensions: [("queue", queue.name)])
         // Not ready until each connection came up once.
         readiness.set(.disconnected(connection: consumerName), active: true)
         readiness.set(.disconnected(connection: publisherName), active: true)
@@ -100,6 +107,7 @@ public struct QueueConsumer: Service {
             logger: logger
         ) { change in
             readiness.apply(change, connection: consumerName)
+            consumerMetrics.apply(change)
         }
         let gate = PublishGate()
         self.publishGate = gate
@@ -112,6 +120,7 @@ public struct QueueConsumer: Service {
             failsFastWhenBlocked: true
         ) { change in
             readiness.apply(change, connection: publisherName)
+            publisherMetrics.apply(change)
             switch change {
             case .blocked: gate.setOpen(false)
             case .unblocked, .disconnected: gate.setOpen(true)
@@ -124,6 +133,10 @@ public struct QueueConsumer: Service {
     public func run() async throws {
         client.start()
         publisher.start()
+        let labels = [("queue", queue.name)]
+        Gauge(label: "fleet_consumer_concurrency", dimensions: labels).record(concurrency)
+        Gauge(label: "fleet_consumer_prefetch", dimensions: labels).record(queue.prefetch)
+        inFlight.set(0)
         logger.info("fleet.consumer started", metadata: ["concurrency": "\(concurrency)"])
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -156,6 +169,7 @@ public struct QueueConsumer: Service {
         let properties: AMQPProperties
         let outcome: FleetStats.Outcome
         let type: String
+        let reason: String?
     }
 
     /// Publishes each parked copy once the gate opens, then acks its delivery; until cancelled at
@@ -168,12 +182,12 @@ public struct QueueConsumer: Service {
                         do {
                             try await publishGate.waitUntilOpen()
                         } catch {
-                            stats.record(.requeued, type: copy.type)
+                            stats.record(.requeued, type: copy.type, queue: queue.name)
                             return
                         }
                         // Its connection is gone meanwhile: the broker redelivers it.
                         guard client.isCurrent(copy.delivery) else {
-                            stats.record(.requeued, type: copy.type)
+                            stats.record(.requeued, type: copy.type, queue: queue.name)
                             return
                         }
                         let parkedAgain = await republish(
@@ -182,6 +196,7 @@ public struct QueueConsumer: Service {
                             properties: copy.properties,
                             outcome: copy.outcome,
                             type: copy.type,
+                            reason: copy.reason,
                             parkWhenBlocked: false
                         )
                         if !parkedAgain { return }
@@ -244,21 +259,36 @@ public struct QueueConsumer: Service {
     func process(_ delivery: AMQPDelivery) async {
         // Its connection is gone and the broker redelivers it: this copy must not run too.
         guard client.isCurrent(delivery) else { return }
+        inFlight.increment()
+        defer { inFlight.decrement() }
+        // The job's span is the current context while it runs: store calls become its children.
+        let span = JobTracing.start(delivery.properties.headers, queue: queue.name)
+        let (outcome, reason) = await InstrumentationContext.$current.withValue(span.context) {
+            await handle(delivery, span: span)
+        }
+        JobTracing.finish(span, outcome: outcome, reason: reason)
+    }
+
+    /// Runs and settles one delivery; returns its outcome (``FinishedJob/Outcome``, or `delayed`,
+    /// `requeued`) and the dead-letter or retry reason, for the job's span.
+    private func handle(_ delivery: AMQPDelivery, span: any Span) async -> (String, String?) {
         let arrived = ContinuousClock.now
         if let size = delivery.oversizeBodySize {
+            stats.started(type: metricType(delivery.properties.type), queue: queue.name)
             rejectOversize(delivery, size: size)
-            return
+            return (FinishedJob.Outcome.rejected.rawValue, "oversize")
         }
         let attempt = FleetHeaders.attempt(of: delivery.properties.headers)
         let prepared: JobRegistry.PreparedJob
         do throws(EnvelopeRejection) {
             prepared = try registry.prepare(try decoder.decode(delivery.body))
         } catch {
+            stats.started(type: metricType(delivery.properties.type), queue: queue.name)
             logger.error(
                 "fleet.job rejected",
                 metadata: [
                     "job.message_id": "\(delivery.properties.messageId ?? "-")", "reason": "\(error.reason)",
-                    "error": "\(error.detail)",
+                    "error": "\(error.detail)", "outcome": "dead_lettered",
                 ]
             )
             await deadLetter(
@@ -268,20 +298,25 @@ public struct QueueConsumer: Service {
                 detail: error.detail
             )
             finished(metricType(delivery.properties.type), .rejected, since: arrived, reason: error.reason.description)
-            return
+            return (FinishedJob.Outcome.rejected.rawValue, error.reason.description)
         }
         let envelope = prepared.envelope
+        stats.started(type: envelope.type, queue: queue.name)
+        JobTracing.describe(span, id: envelope.id, type: envelope.type, attempt: attempt)
         let context = JobContext(
             envelope: envelope,
             attempt: attempt,
-            traceparent: delivery.properties.headers[FleetHeaders.traceparent]?.string,
+            traceparent: JobTracing.traceparent(
+                of: span,
+                carried: delivery.properties.headers[FleetHeaders.traceparent]?.string
+            ),
             classifier: classifier,
             logger: logger
         )
 
         if let notBefore = prepared.notBefore, notBefore > Date() {
             await delay(delivery, type: envelope.type, until: notBefore, logger: context.logger)
-            return
+            return (FleetStats.Outcome.delayed.rawValue, nil)
         }
 
         let started = ContinuousClock.now
@@ -293,28 +328,43 @@ public struct QueueConsumer: Service {
             stats.record(
                 outcome == .applied ? .applied : .alreadyApplied,
                 type: envelope.type,
+                queue: queue.name,
                 duration: ContinuousClock.now - started,
                 receivedAt: delivery.receivedAt
             )
             if logger.logLevel <= .debug {
-                context.logger.debug("fleet.job done", metadata: ["outcome": "\(outcome.rawValue)"])
+                context.logger.debug(
+                    "fleet.job done",
+                    metadata: ["outcome": "\(outcome.rawValue)", "duration_ms": "\(Self.milliseconds(since: started))"]
+                )
             }
-            finished(envelope.type, outcome == .applied ? .applied : .alreadyApplied, since: arrived, reason: nil)
+            let finishedAs: FinishedJob.Outcome = outcome == .applied ? .applied : .alreadyApplied
+            finished(envelope.type, finishedAs, since: arrived, reason: nil)
+            return (finishedAs.rawValue, nil)
         } catch {
             if Task.isCancelled {
                 // Shutting down: leave it unacked; the broker redelivers it to another worker.
-                stats.record(.requeued, type: envelope.type)
-                return
+                stats.record(.requeued, type: envelope.type, queue: queue.name)
+                return (FleetStats.Outcome.requeued.rawValue, nil)
             }
+            var failureLogger = context.logger
+            failureLogger[metadataKey: "duration_ms"] = "\(Self.milliseconds(since: started))"
             let settled = await settleFailure(
                 delivery,
                 envelope: envelope,
                 attempt: attempt,
                 error: error,
-                logger: context.logger
+                logger: failureLogger
             )
             finished(envelope.type, settled.outcome, since: arrived, reason: settled.reason)
+            return (settled.outcome.rawValue, settled.reason)
         }
+    }
+
+    /// A job's run time in whole milliseconds, for its log lines.
+    private static func milliseconds(since start: ContinuousClock.Instant) -> Int64 {
+        let elapsed = ContinuousClock.now - start
+        return elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
     }
 
     private func finished(
@@ -347,7 +397,7 @@ public struct QueueConsumer: Service {
             logger.warning(
                 "fleet.job failed, will retry",
                 metadata: [
-                    "reason": "\(failure.reason)", "error": "\(failure.message)",
+                    "outcome": "retried", "reason": "\(failure.reason)", "error": "\(failure.message)",
                     "retry_in_ms": "\(delay.milliseconds)",
                 ]
             )
@@ -370,7 +420,10 @@ public struct QueueConsumer: Service {
                 ? failure.message : "failed \(attempt) attempts; last error: \(failure.reason): \(failure.message)"
             logger.error(
                 "fleet.job dead-lettered",
-                metadata: ["reason": "\(reason)", "error": "\(detail)", "failed_step": "\(failedStep ?? "-")"]
+                metadata: [
+                    "outcome": "dead_lettered", "reason": "\(reason)", "error": "\(detail)",
+                    "failed_step": "\(failedStep ?? "-")",
+                ]
             )
             await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail, failedStep: failedStep)
             return (.deadLettered, reason)
@@ -382,7 +435,10 @@ public struct QueueConsumer: Service {
         let hop = topology.retry.delayHop(remaining: remaining)
         var properties = delivery.properties
         properties.expiration = String(hop.delay.milliseconds)
-        logger.debug("fleet.job delayed", metadata: ["not_before": "\(RFC3339.format(notBefore))"])
+        logger.debug(
+            "fleet.job delayed",
+            metadata: ["outcome": "delayed", "not_before": "\(RFC3339.format(notBefore))"]
+        )
         await republish(
             delivery,
             to: queue.retryQueue(delay: topology.retry.delays[hop.tier]),
@@ -412,7 +468,7 @@ public struct QueueConsumer: Service {
             ]
         )
         client.reject(delivery, requeue: false)
-        stats.record(.deadLettered, type: metricType(delivery.properties.type))
+        stats.record(.deadLettered, type: metricType(delivery.properties.type), queue: queue.name, reason: "oversize")
     }
 
     /// `failedStep`: the job's effect committed and this step kept failing; the dead letter says
@@ -439,7 +495,8 @@ public struct QueueConsumer: Service {
             to: queue.deadLetterQueue,
             properties: properties,
             outcome: .deadLettered,
-            type: type
+            type: type,
+            reason: reason
         )
     }
 
@@ -464,6 +521,7 @@ public struct QueueConsumer: Service {
         properties: AMQPProperties,
         outcome: FleetStats.Outcome,
         type: String,
+        reason: String? = nil,
         parkWhenBlocked: Bool = true
     ) async -> Bool {
         var properties = properties
@@ -474,7 +532,14 @@ public struct QueueConsumer: Service {
             if parkWhenBlocked {
                 logger.debug("fleet.job copy parked until the broker unblocks", metadata: ["target": "\(target)"])
                 parkSink.yield(
-                    ParkedCopy(delivery: delivery, target: target, properties: properties, outcome: outcome, type: type)
+                    ParkedCopy(
+                        delivery: delivery,
+                        target: target,
+                        properties: properties,
+                        outcome: outcome,
+                        type: type,
+                        reason: reason
+                    )
                 )
                 return false
             }
@@ -492,7 +557,7 @@ public struct QueueConsumer: Service {
                     )
                 )
                 client.ack(delivery)
-                stats.record(outcome, type: type, receivedAt: delivery.receivedAt)
+                stats.record(outcome, type: type, queue: queue.name, receivedAt: delivery.receivedAt, reason: reason)
                 return false
             } catch {
                 // Not written because the broker blocks the publisher: publishing it later is safe.
@@ -504,7 +569,7 @@ public struct QueueConsumer: Service {
                         "fleet.job could not be moved, leaving it for redelivery",
                         metadata: ["target": "\(target)", "error": "\(error)"]
                     )
-                    stats.record(.requeued, type: type)
+                    stats.record(.requeued, type: type, queue: queue.name)
                     return false
                 }
                 guard ContinuousClock.now - firstTry < Self.refusedCopyPatience else {
@@ -513,7 +578,7 @@ public struct QueueConsumer: Service {
                         metadata: ["target": "\(target)", "error": "\(error)", "attempts": "\(backoff.failures)"]
                     )
                     client.reject(delivery, requeue: true)
-                    stats.record(.requeued, type: type)
+                    stats.record(.requeued, type: type, queue: queue.name)
                     return false
                 }
                 let pause = backoff.next(random: .random(in: 0..<1))
@@ -527,7 +592,7 @@ public struct QueueConsumer: Service {
                 do {
                     try await Task.sleep(for: pause)
                 } catch {
-                    stats.record(.requeued, type: type)
+                    stats.record(.requeued, type: type, queue: queue.name)
                     return false  // shutting down: unacked, redelivered
                 }
             }

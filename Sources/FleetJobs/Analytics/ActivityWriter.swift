@@ -58,7 +58,7 @@ public struct ActivityWriter: Sendable {
         var seen = Set<String>()
         let unique = events.filter { seen.insert($0.eventId).inserted }
         guard !unique.isEmpty else { return 0 }
-        let lock = RedisLock(client: redis, key: Self.lockKey, lease: lockLease)
+        let lock = RedisLock(client: redis, key: Self.lockKey, lease: lockLease, kind: "activity")
         return try await lock.withLock(timeout: lockTimeout) { lease in
             // Every request under the lock times out a second before the lease ends, so a slow
             // ClickHouse cannot keep a write going after another process may have taken the lock.

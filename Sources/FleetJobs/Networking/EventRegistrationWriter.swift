@@ -36,7 +36,8 @@ struct EventRegistrationWriter: Sendable {
             client: redis,
             key: "lock:event:\(payload.eventId)",
             lease: lockLease,
-            fenceRetention: fenceRetention
+            fenceRetention: fenceRetention,
+            kind: "event"
         )
         let graph = self.graph
         let query = self.query

@@ -1,0 +1,98 @@
+import Metrics
+import Tracing
+
+/// A store client's metrics, recorded once per call at the client's pool (not per handler):
+/// `fleet_store_call_duration_seconds{store}` (from asking the pool for a connection to the body's
+/// end), `fleet_store_errors_total{store,class}` (class `transient` or `permanent`, by the client's
+/// own error type) and the pool's `fleet_store_pool_connections{store}` / `fleet_store_pool_waiters{store}`.
+/// Every metric object is made once, here; a call costs a clock read and a histogram update.
+///
+/// Each call is also a span (`fleet.store <store>`, kind client), child of the current one (a job's):
+/// a no-op unless the process bootstrapped a tracer. Its attributes name the store, never a query.
+public struct StoreCallMetrics: Sendable {
+    public let store: String
+    /// The client's error rule: true transient, false permanent, nil not the store's error (a
+    /// handler's own error thrown inside its body, a cancellation), which is not counted.
+    private let isTransient: @Sendable (any Error) -> Bool?
+    private let duration: Timer
+    private let transientErrors: Counter
+    private let permanentErrors: Counter
+    let connections: Gauge
+    let waiters: Gauge
+
+    public init(store: String, isTransient: @escaping @Sendable (any Error) -> Bool?) {
+        self.store = store
+        self.isTransient = isTransient
+        let labels = [("store", store)]
+        duration = Timer(label: "fleet_store_call_duration_seconds", dimensions: labels)
+        transientErrors = Counter(label: "fleet_store_errors_total", dimensions: labels + [("class", "transient")])
+        permanentErrors = Counter(label: "fleet_store_errors_total", dimensions: labels + [("class", "permanent")])
+        connections = Gauge(label: "fleet_store_pool_connections", dimensions: labels)
+        waiters = Gauge(label: "fleet_store_pool_waiters", dimensions: labels)
+    }
+
+    /// Times `body` and counts the store error it throws, if any.
+    public func measure<T>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let call = begin()
+        do {
+            let result = try await body()
+            end(call, error: nil)
+            return result
+        } catch {
+            end(call, error: error)
+            throw error
+        }
+    }
+
+    /// A call in progress: its start and its span.
+    public struct Call {
+        let start: ContinuousClock.Instant
+        let span: any Span
+    }
+
+    /// Starts a call: for clients whose calls do not fit ``measure(isolation:_:)`` (typed throws,
+    /// actor-isolated bodies); end it with ``end(_:error:)``.
+    public func begin() -> Call {
+        let span = startSpan("fleet.store \(store)", ofKind: .client)
+        if span.isRecording { span.attributes["db.system"] = store }
+        return Call(start: .now, span: span)
+    }
+
+    /// Ends `call`, failed with `error` if given.
+    public func end(_ call: Call, error: (any Error)?) {
+        duration.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - call.start))
+        if let error {
+            let transient = count(error)
+            if call.span.isRecording, let transient {
+                call.span.attributes["fleet.store.error_class"] = transient ? "transient" : "permanent"
+                call.span.setStatus(SpanStatus(code: .error))
+            }
+        }
+        call.span.end()
+    }
+
+    /// Counts `error` when it is the store's; returns whether it is transient (nil: not the store's).
+    @discardableResult
+    public func count(_ error: any Error) -> Bool? {
+        let transient = isTransient(error)
+        switch transient {
+        case true?: transientErrors.increment()
+        case false?: permanentErrors.increment()
+        case nil: break
+        }
+        return transient
+    }
+
+    /// The pool's size now: open connections, and callers waiting for one.
+    public func recordPool(open: Int, waiting: Int) {
+        connections.record(open)
+        waiters.record(waiting)
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,47 @@
+import FleetContract
+import Foundation
+import Logging
+import Testing
+
+@testable import FleetCore
+
+/// The per-job logger's metadata: the job's id, type and attempt, and its W3C trace id.
+@Suite struct JobContextLoggerTests {
+    @Test func traceIDComesFromAW3CTraceparentOnly() {
+        #expect(
+            JobContext.traceID(of: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+                == "4bf92f3577b34da6a3ce929d0e0e4736"
+        )
+        #expect(JobContext.traceID(of: "00-00000000000000000000000000000000-00f067aa0ba902b7-01") == nil)
+        #expect(JobContext.traceID(of: "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01") == nil)
+        #expect(JobContext.traceID(of: "jane@example.org") == nil)
+        #expect(JobContext.traceID(of: "00-jane.doe@example.org-00f067aa0ba902b7-01") == nil)
+    }
+
+    @Test func loggerCarriesTheJobAndOnlyAWellFormedTraceparent() {
+        let envelope = JobEnvelope(
+            id: "0b6f3c1e-2f4a-4c51-9d7e-1a2b3c4d5e6f",
+            type: "t",
+            createdAt: Date(),
+            payload: [:]
+        )
+        let traced = JobContext(
+            envelope: envelope,
+            attempt: 2,
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            logger: Logger(label: "test")
+        ).logger
+        #expect(traced[metadataKey: "job.id"] == "0b6f3c1e-2f4a-4c51-9d7e-1a2b3c4d5e6f")
+        #expect(traced[metadataKey: "job.type"] == "t")
+        #expect(traced[metadataKey: "job.attempt"] == "2")
+        #expect(traced[metadataKey: "trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736")
+        let untraced = JobContext(
+            envelope: envelope,
+            attempt: 1,
+            traceparent: "mail jane@example.org",
+            logger: Logger(label: "test")
+        )
+        .logger
+        #expect(untraced[metadataKey: "traceparent"] == nil && untraced[metadataKey: "trace_id"] == nil)
+    }
+}
