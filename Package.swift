@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // AES-GCM and SHA-256 for backup artifacts.
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        // `fleet dashboard`: the HTTP server and its templates (issue 14).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -159,6 +162,18 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
             ]
         ),
+        // `fleet dashboard`: server-rendered pages over FleetOps and the DLQ tools, admin token + CSRF for actions.
+        .target(
+            name: "FleetDashboard",
+            dependencies: [
+                "FleetOps", "FleetCore", "FleetContract", "AMQP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
@@ -194,7 +209,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps",
+                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps", "FleetDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -223,6 +238,8 @@ let package = Package(
         .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
         // fleet status's readers: the metrics text parser and percentiles (unit), the management API (real broker).
         .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "FleetCore"]),
+        // The dashboard's pure parts: sparklines, filter parsing, CSRF and session checks, escaping.
+        .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetCore"]),
         // The ClickHouse client: literal escaping (unit) and round trips against the real server.
         .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse"]),
         .testTarget(
