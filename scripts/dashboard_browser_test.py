@@ -35,6 +35,9 @@ for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-d
 # Debian's driver, never a downloaded one (selenium-manager is not consulted when a path is given).
 driver = webdriver.Chrome(service=Service(executable_path="/usr/bin/chromedriver"), options=options)
 driver.set_page_load_timeout(60)
+# A 1280x800 page area for the screenshots (the window size includes the browser's own frame).
+driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                       {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
 
 
 def load(path, heading, shot, errors_allowed=False):

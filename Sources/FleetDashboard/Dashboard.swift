@@ -68,7 +68,7 @@ public struct Dashboard: Sendable {
         router.post("/dlq/purge") { request, _ in await purge(request) }
         router.get("/schedules") { request, _ in await schedulesPage(viewer(request)) }
         router.get("/backups") { request, _ in await backupsPage(viewer(request)) }
-        router.get("/login") { request, _ in page("login", "Log in", nav: "", [:], viewer(request)) }
+        router.get("/login") { request, _ in page("login", "Log in", nav: "", loginModel(), viewer(request)) }
         router.post("/login") { request, _ in await login(request) }
         router.post("/logout") { request, _ in await logout(request) }
         return router
@@ -333,11 +333,11 @@ public struct Dashboard: Sendable {
         let fields = await form(request)
         let plain = viewer(request)
         guard sessions.actionsEnabled else {
-            return page("login", "Log in", nav: "", [:], plain, .forbidden)
+            return page("login", "Log in", nav: "", loginModel(), plain, .forbidden)
         }
         guard let session = sessions.login(presented: fields["token"] ?? "") else {
             logger.warning("dashboard.login refused", metadata: ["reason": "wrong admin token"])
-            return page("login", "Log in", nav: "", ["error": "Wrong admin token."], plain, .forbidden)
+            return page("login", "Log in", nav: "", loginModel(error: "Wrong admin token."), plain, .forbidden)
         }
         logger.notice("dashboard.login", metadata: ["who": "\(AdminSessions.actor(session))"])
         var response = Response.redirect(to: "/dlq", type: .normal)
@@ -352,6 +352,12 @@ public struct Dashboard: Sendable {
             )
         )
         return response
+    }
+
+    func loginModel(error: String? = nil) -> [String: Any] {
+        var model: [String: Any] = ["actionsEnabled": sessions.actionsEnabled]
+        if let error { model["error"] = error }
+        return model
     }
 
     func logout(_ request: Request) async -> Response {

@@ -42,6 +42,7 @@ struct DashboardEndToEndTests {
             #expect(!reply.body.contains(token) && !reply.body.contains("guest:guest"), "\(path) shows a secret")
         }
         #expect(try dashboard.request("/healthz").body == "ok")
+        #expect(try dashboard.request("/login").body.contains(#"name="token""#))
         let list = try dashboard.request("/dlq?queue=fleet.learning")
         #expect(list.body.contains(id) && list.body.contains("&lt;b&gt;evil&lt;/b&gt;"))
         #expect(!list.body.contains("<b>evil</b>"))
@@ -94,6 +95,7 @@ struct DashboardEndToEndTests {
         #expect(try readOnly.request("/login", form: [("token", token)]).status == 403)
         #expect(try readOnly.request("/dlq/replay", form: purgeAll).status == 403)
         #expect(try readOnly.request("/dlq").body.contains("Read-only"))
+        #expect(!(try readOnly.request("/login").body.contains(#"name="token""#)))
     }
 
     @Test("browser: headless Chromium loads every page, logs in and replays a fixed job; the store has it")
