@@ -16,6 +16,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 base, token_file, job_id, shots = sys.argv[1:5]
 expect_worker_numbers = len(sys.argv) > 5 and sys.argv[5] == "1"
@@ -38,6 +39,21 @@ driver.set_page_load_timeout(60)
 # A 1280x800 page area for the screenshots (the window size includes the browser's own frame).
 driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                        {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+
+
+def wait_for_heading(text, timeout=60):
+    """After a click that navigates: wait until the new page's h1 has `text` (a click returns before the
+    form's response has loaded)."""
+    def arrived(browser):
+        headings = browser.find_elements(By.TAG_NAME, "h1")
+        try:
+            return bool(headings) and text in headings[0].text
+        except Exception:  # the old page went away under us: not there yet
+            return False
+    try:
+        WebDriverWait(driver, timeout).until(arrived)
+    except Exception:
+        fail(f"no page with heading {text!r} after {timeout} s: {driver.page_source[:1500]}")
 
 
 def load(path, heading, shot, errors_allowed=False):
@@ -75,6 +91,7 @@ try:
         fail("/failures does not show the reason unknown_course")
     load("/dlq?queue=fleet.learning", "Dead letters", "dlq")
     driver.find_element(By.LINK_TEXT, job_id).click()
+    wait_for_heading(job_id)
     check("entry page", job_id, "entry")
     if "x-fleet-reason" not in driver.page_source or "enrollment.update" not in driver.page_source:
         fail("entry page lacks the headers or the envelope")
@@ -91,6 +108,7 @@ try:
     with open(token_file) as handle:
         driver.find_element(By.NAME, "token").send_keys(handle.read().strip())
     driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button").click()
+    wait_for_heading("Dead letters")
     if "admin (session:" not in driver.page_source:
         fail(f"login did not open a session: {driver.page_source[:1500]}")
     print("ok login", flush=True)
@@ -99,6 +117,7 @@ try:
     box = driver.find_element(By.CSS_SELECTOR, f"input[name='id'][value='{job_id}']")
     box.click()
     driver.find_element(By.CSS_SELECTOR, "button[name='scope'][value='selected']:not([formaction])").click()
+    wait_for_heading("Replayed")
     check("replay result", "Replayed", "replayed")
     message = driver.find_element(By.CSS_SELECTOR, ".flash").text
     if message != "Replayed 1 job(s).":

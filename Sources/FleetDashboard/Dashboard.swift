@@ -145,7 +145,8 @@ public struct Dashboard: Sendable {
             }
             rows = entries.sorted { ($0.deadLetteredAt ?? "") > ($1.deadLetteredAt ?? "") }.map { entry in
                 var row = entryRow(entry)
-                row["firstFailure"] = entry.headers[FleetHeaders.firstFailureAt]?.string ?? "-"
+                // A permanent failure has no retry history: it first failed when it was dead-lettered.
+                row["firstFailure"] = entry.headers[FleetHeaders.firstFailureAt]?.string ?? entry.deadLetteredAt ?? "-"
                 row["applied"] = entry.applied
                 row["failedStep"] = entry.failedStep ?? "-"
                 return row

@@ -32,7 +32,13 @@ struct DashboardEndToEndTests {
         )
         let id = try #require(try await environment.deadLetters("fleet.learning").first?.messageId)
         let token = "token-\(UUID().uuidString)"
-        let dashboard = try await DashboardProcess.start(in: environment, token: token)
+        let worker = try await StaticMetricsServer.start(Self.workerMetrics)
+        defer { worker.stop() }
+        let dashboard = try await DashboardProcess.start(
+            in: environment,
+            token: token,
+            workerMetrics: [worker.url, "127.0.0.1:1"]
+        )
         defer { _ = dashboard.stop() }
 
         for path in Self.pages {
@@ -42,6 +48,12 @@ struct DashboardEndToEndTests {
             #expect(!reply.body.contains(token) && !reply.body.contains("guest:guest"), "\(path) shows a secret")
         }
         #expect(try dashboard.request("/healthz").body == "ok")
+        let workers = try dashboard.request("/workers").body
+        #expect(
+            workers.contains("enrollment.update 3") && workers.contains("625.0 ms") && workers.contains("992.5 ms"),
+            "\(workers)"
+        )
+        #expect(workers.contains("127.0.0.1:1/metrics: cannot connect"))
         #expect(try dashboard.request("/login").body.contains(#"name="token""#))
         let list = try dashboard.request("/dlq?queue=fleet.learning")
         #expect(list.body.contains(id) && list.body.contains("&lt;b&gt;evil&lt;/b&gt;"))
@@ -97,6 +109,19 @@ struct DashboardEndToEndTests {
         #expect(try readOnly.request("/dlq").body.contains("Read-only"))
         #expect(!(try readOnly.request("/login").body.contains(#"name="token""#)))
     }
+
+    /// A worker's /metrics as `fleet run --http-address` serves them: 3 jobs (2 applied, 1 dead-lettered),
+    /// one under 0.5 s and all under 1 s: p50 0.625 s and p99 0.9925 s by histogram_quantile's interpolation.
+    static let workerMetrics = """
+        # TYPE fleet_jobs_total counter
+        fleet_jobs_total{queue="fleet.learning",type="enrollment.update",outcome="applied"} 2
+        fleet_jobs_total{queue="fleet.learning",type="enrollment.update",outcome="dead_lettered"} 1
+        fleet_jobs_in_flight{queue="fleet.learning"} 0
+        fleet_job_duration_seconds_bucket{queue="fleet.learning",type="enrollment.update",le="0.5"} 1
+        fleet_job_duration_seconds_bucket{queue="fleet.learning",type="enrollment.update",le="1.0"} 3
+        fleet_job_duration_seconds_bucket{queue="fleet.learning",type="enrollment.update",le="+Inf"} 3
+
+        """
 
     @Test("browser: headless Chromium loads every page, logs in and replays a fixed job; the store has it")
     func browser() async throws {

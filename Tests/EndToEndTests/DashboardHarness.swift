@@ -102,3 +102,49 @@ struct DashboardProcess {
         return String(body[range.upperBound...].prefix { $0 != "\"" })
     }
 }
+
+/// Serves a fixed `/metrics` body over HTTP (Python's http.server on a free port), standing in for a
+/// worker's listener where the test needs exact figures.
+struct StaticMetricsServer {
+    let process: Process
+    let url: String
+
+    static func start(_ body: String) async throws -> StaticMetricsServer {
+        let directory = "\(NSTemporaryDirectory())/metrics-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(body.utf8).write(to: URL(fileURLWithPath: "\(directory)/metrics"))
+        let portFile = "\(directory)/port"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [
+            "-c",
+            """
+            import http.server, os, sys
+            os.chdir(sys.argv[1])
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+            open("port.tmp", "w").write(str(server.server_address[1]))
+            os.rename("port.tmp", "port")
+            server.serve_forever()
+            """,
+            directory,
+        ]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let port = try? String(contentsOfFile: portFile, encoding: .utf8), !port.isEmpty {
+                return StaticMetricsServer(process: process, url: "http://127.0.0.1:\(port)/metrics")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw HarnessError(description: "the metrics server did not start")
+    }
+
+    /// SIGKILL: the test process's blocked signals are inherited, so Python would never see a SIGTERM.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
