@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // `fleet dashboard`'s templates (issue 14).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -178,6 +180,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // `fleet dashboard`: server-rendered pages over FleetOps and the DLQ tools, admin token + CSRF for actions.
+        .target(
+            name: "FleetDashboard",
+            dependencies: [
+                "FleetOps", "FleetCore", "FleetContract", "AMQP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The job handlers and their store code, one folder per domain; and migrations.
         .target(
             name: "FleetJobs",
@@ -214,7 +228,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps", "FleetObservability",
+                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps", "FleetObservability", "FleetDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -254,6 +268,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The dashboard's pure parts: sparklines, filter parsing, CSRF and session checks, escaping.
+        .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetCore"]),
         // The ClickHouse client: literal escaping (unit) and round trips against the real server.
         .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse"]),
         .testTarget(

@@ -29,7 +29,7 @@ struct Fleet: AsyncParsableCommand {
         subcommands: [
             Run.self, Enqueue.self, Migrate.self, TopologyCommand.self, DeadLetter.self, Status.self,
             Maintenance.self, OutboxCommand.self, ScheduleCommand.self, Docs.self, Demo.self, Bench.self,
-            BenchWorkerCommand.self, Chaos.self, BackupCommand.self,
+            BenchWorkerCommand.self, Chaos.self, BackupCommand.self, DashboardCommand.self,
         ]
     )
 }

@@ -61,19 +61,46 @@ public struct DeadLetterAdmin: Sendable {
     public struct Filter: Sendable {
         public var type: String?
         public var messageId: String?
+        /// Only these jobs (a selection in the dashboard); nil: any id.
+        public var messageIds: Set<String>?
+        /// Only entries dead-lettered for this reason (`unknown_course`, `max_attempts`, ...).
+        public var reason: String?
+        /// Only entries dead-lettered at or after `since` and before `until` (`x-fleet-dead-lettered-at`);
+        /// an entry without that header never matches a time bound.
+        public var since: Date?
+        public var until: Date?
         public var limit: Int?
         /// Replay applied entries even when their dedup record may be gone (see ``run``).
         public var reapplyPastWindow: Bool
 
-        public init(type: String? = nil, messageId: String? = nil, limit: Int? = nil, reapplyPastWindow: Bool = false) {
+        public init(
+            type: String? = nil,
+            messageId: String? = nil,
+            messageIds: Set<String>? = nil,
+            reason: String? = nil,
+            since: Date? = nil,
+            until: Date? = nil,
+            limit: Int? = nil,
+            reapplyPastWindow: Bool = false
+        ) {
             self.type = type
             self.messageId = messageId
+            self.messageIds = messageIds
+            self.reason = reason
+            self.since = since
+            self.until = until
             self.limit = limit
             self.reapplyPastWindow = reapplyPastWindow
         }
 
-        func matches(_ entry: DeadLetterEntry) -> Bool {
-            (type == nil || entry.type == type) && (messageId == nil || entry.messageId == messageId)
+        public func matches(_ entry: DeadLetterEntry) -> Bool {
+            guard type == nil || entry.type == type, messageId == nil || entry.messageId == messageId,
+                reason == nil || entry.reason == reason
+            else { return false }
+            if let messageIds, !(entry.messageId.map { messageIds.contains($0) } ?? false) { return false }
+            guard since != nil || until != nil else { return true }
+            guard let at = entry.deadLetteredAt.flatMap(RFC3339.parse) else { return false }
+            return (since.map { at >= $0 } ?? true) && (until.map { at < $0 } ?? true)
         }
     }
 
