@@ -58,6 +58,7 @@ struct Run: AsyncParsableCommand {
         _ = try await withBroker(configuration) { _ in true }
         // Before the store clients and consumers make their metrics.
         observability.bootstrapMetrics()
+        let traceExport = try TraceExport.bootstrap()
         // One set of store pools for the whole process, sized from the manifests it runs.
         let poolSizes = StorePoolSizes.forWorkers(manifests, topology: topology)
         logger.info(
@@ -95,7 +96,9 @@ struct Run: AsyncParsableCommand {
         )
         // First in the list: a service group stops its services in reverse order, so the listener
         // answers scrapes and probes until the workers have drained.
+        // The span exporter first of all: stopped last, it exports the workers' last spans.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let traceExport { services.append(.init(service: traceExport)) }
         if let listener { services.append(.init(service: listener)) }
         services += workers.map { .init(service: $0) }
         services += role?.services ?? []
