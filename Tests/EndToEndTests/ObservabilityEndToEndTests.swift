@@ -1,7 +1,9 @@
 import AMQP
+import Bolt
 import FleetApp
 import FleetContract
 import FleetCore
+import FleetJobs
 import Foundation
 import Testing
 
@@ -120,6 +122,7 @@ struct ObservabilityEndToEndTests {
         }
         let (status, body) = try await worker.get("/metrics")
         #expect(status == 200)
+        capture("metrics.txt", body)
         #expect(!body.contains(sentinel), "a label carries message content")
         let metrics = ObservedWorker.samples(body)
         let expected: [String: Double] = [
@@ -155,6 +158,74 @@ struct ObservabilityEndToEndTests {
         await environment.tearDown()
     }
 
+    @Test("/metrics counts follow-ups by type, and event-lock waits by kind")
+    func followUpAndLockMetrics() async throws {
+        // The profile and career queues exist, so the skills job's two follow-ups are routed.
+        let environment = try await FleetTestEnvironment.make(
+            "obs_followups",
+            workers: ["skills", "profile", "career", "networking"]
+        )
+        let skills = try await ObservedWorker.start("skills", in: environment)
+        let networking = try await ObservedWorker.start("networking", in: environment)
+        let userId = UUID().uuidString.lowercased()
+        let eventId = UUID().uuidString.lowercased()
+        let graph = BoltClient(configuration: environment.configuration.bolt, maxConnections: 1)
+        try await graph.run(
+            "CREATE (:Event {event_id: $event, title: 'e2e', max_participants: 100})",
+            parameters: ["event": .string(eventId)]
+        )
+        await graph.shutdown()
+        let (producer, stores) = environment.producer()
+        let assessment = JobEnvelope(
+            id: UUID().uuidString.lowercased(),
+            type: AssessmentScoreHandler.jobType,
+            createdAt: Date(),
+            payload: [
+                "user_id": .string(userId), "skill_id": .string("65a1b2c3d4e5f60718293a4b"),
+                "type": .string("technical_assessment"), "score": .integer(80),
+            ]
+        )
+        try await producer.publish(envelope: assessment, body: assessment.encoded())
+        for _ in 0..<3 {
+            let registration = JobEnvelope(
+                id: UUID().uuidString.lowercased(),
+                type: "event.register",
+                createdAt: Date(),
+                payload: ["user_id": .string(UUID().uuidString.lowercased()), "event_id": .string(eventId)]
+            )
+            try await producer.publish(envelope: registration, body: registration.encoded())
+        }
+        await producer.shutdown()
+        await stores.shutdown()
+        try await environment.waitUntil("the assessment applied") {
+            try await skills.metrics()[
+                #"fleet_jobs_total{queue="fleet.skills",type="assessment.score",outcome="applied"}"#
+            ]
+                == 1
+        }
+        try await environment.waitUntil("3 registrations applied") {
+            try await networking.metrics()[
+                #"fleet_jobs_total{queue="fleet.networking",type="event.register",outcome="applied"}"#
+            ]
+                == 3
+        }
+        let published = try await skills.metrics()
+        #expect(published[#"fleet_followups_published_total{type="profile.completion.recalculate"}"#] == 1)
+        #expect(published[#"fleet_followups_published_total{type="career.progress.recalculate"}"#] == 1)
+        let locks = try await networking.metrics()
+        // One acquisition of the event's lock per registration, labelled by kind, not by key.
+        #expect(locks[#"fleet_lock_wait_seconds_count{lock="event"}"#] == 3)
+        #expect(locks[#"fleet_lock_wait_seconds_bucket{lock="event",le="+Inf"}"#] == 3)
+        #expect((locks[#"fleet_store_call_duration_seconds_count{store="neo4j"}"#] ?? 0) >= 3)
+        #expect((locks[#"fleet_store_call_duration_seconds_count{store="redis"}"#] ?? 0) >= 3)
+        let (_, body) = try await networking.get("/metrics")
+        #expect(!body.contains(eventId), "a label carries an event id")
+        capture("metrics-networking.txt", body)
+        skills.process.stop()
+        networking.process.stop()
+        await environment.tearDown()
+    }
+
     @Test("/readyz: 503 naming the broker while the vhost is gone, 200 again once it is back")
     func readinessFollowsTheBroker() async throws {
         let environment = try await FleetTestEnvironment.make("obs_broker", workers: ["learning"])
@@ -164,6 +235,7 @@ struct ObservabilityEndToEndTests {
         try runShell(FleetTestEnvironment.managementCall("DELETE", "vhosts/\(environment.name)"))
         let reasons = try await worker.waitForReadyz(503, environment)
         #expect(reasons.contains("broker disconnected (fleet.learning consumer)"), "\(reasons)")
+        capture("readyz-broker-down.txt", reasons)
         #expect(!reasons.contains("guest") && !reasons.contains("amqp://"), "\(reasons)")
         let user = environment.configuration.amqp.user
         try runShell(
@@ -200,12 +272,19 @@ struct ObservabilityEndToEndTests {
         redis.stop()
         let reasons = try await worker.waitForReadyz(503, environment)
         #expect(reasons == "store unreachable: redis\n", "\(reasons)")
+        capture("readyz-redis-down.txt", reasons)
         try redis.start()
         #expect(try await worker.waitForReadyz(200, environment) == "ready")
         #expect(try await worker.get("/healthz").status == 200)
         worker.process.stop()
         await environment.tearDown()
     }
+}
+
+/// Keeps a body the tests saw in FLEET_OBS_CAPTURE_DIR, when set: the README's examples come from there.
+func capture(_ name: String, _ body: String) {
+    guard let directory = ProcessInfo.processInfo.environment["FLEET_OBS_CAPTURE_DIR"] else { return }
+    try? body.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8)
 }
 
 /// A `redis-server` of one test's own on a free port, without persistence.
