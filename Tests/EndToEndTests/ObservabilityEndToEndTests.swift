@@ -36,6 +36,15 @@ struct ObservabilityEndToEndTests {
                     "FLEET_LOG_LEVEL": "info",
                 ].merging(overrides) { $1 }
             )
+            return try await listening(process, addressFile: addressFile, environment: environment)
+        }
+
+        /// Waits for the address `process` writes to `addressFile` once listening.
+        static func listening(
+            _ process: WorkerProcess,
+            addressFile: String,
+            environment: FleetTestEnvironment
+        ) async throws -> ObservedWorker {
             var address = ""
             try await environment.waitUntil("the listener's address in \(addressFile)", timeout: .seconds(120)) {
                 address = (try? String(contentsOfFile: addressFile, encoding: .utf8)) ?? ""
@@ -223,6 +232,31 @@ struct ObservabilityEndToEndTests {
         capture("metrics-networking.txt", body)
         skills.process.stop()
         networking.process.stop()
+        await environment.tearDown()
+    }
+
+    @Test("fleet schedule run --http-address: /healthz, /readyz with its PostgreSQL probe, /metrics")
+    func schedulerListener() async throws {
+        let environment = try await FleetTestEnvironment.make("obs_sched", workers: ["ops"])
+        let addressFile = "\(NSTemporaryDirectory())/\(environment.name)-scheduler.http"
+        var processEnvironment = environment.processEnvironment
+        processEnvironment["FLEET_HTTP_ADDRESS_FILE"] = addressFile
+        processEnvironment["FLEET_LOG_LEVEL"] = "info"
+        let process = try WorkerProcess(
+            arguments: [
+                "schedule", "run", "--config-dir", environment.configuration.configDirectory,
+                "--http-address", "127.0.0.1:0",
+            ],
+            environment: processEnvironment,
+            logName: "\(environment.name)-scheduler"
+        )
+        let scheduler = try await ObservedWorker.listening(process, addressFile: addressFile, environment: environment)
+        #expect(try await scheduler.get("/healthz").status == 200)
+        #expect(try await scheduler.waitForReadyz(200, environment) == "ready")
+        let metrics = try await scheduler.metrics()
+        #expect(metrics["fleet_ready"] == 1)
+        #expect((metrics[#"fleet_store_call_duration_seconds_count{store="postgres"}"#] ?? 0) >= 1)
+        process.stop()
         await environment.tearDown()
     }
 
