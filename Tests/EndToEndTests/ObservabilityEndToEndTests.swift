@@ -163,6 +163,8 @@ struct ObservabilityEndToEndTests {
         // The handlers' PostgreSQL calls, measured once at the pool.
         #expect((metrics[#"fleet_store_call_duration_seconds_count{store="postgres"}"#] ?? 0) >= 4)
         #expect(metrics[#"fleet_store_pool_connections{store="postgres"}"#].map { $0 >= 1 } == true)
+        // ClickHouse's connections are async-http-client's: not reported as a pool.
+        #expect(metrics[#"fleet_store_pool_connections{store="clickhouse"}"#] == nil)
         let output = worker.process.stop()
         #expect(output.contains("applied=3 already_applied=1"), "\(output.suffix(600))")
         await environment.tearDown()
@@ -314,6 +316,9 @@ struct ObservabilityEndToEndTests {
         let reasons = try await worker.waitForReadyz(503, environment)
         #expect(reasons == "store unreachable: redis\n", "\(reasons)")
         capture("readyz-redis-down.txt", reasons)
+        // The failed probes went through the pool: counted as the store's transient errors.
+        let down = try await worker.metrics()
+        #expect((down[#"fleet_store_errors_total{store="redis",class="transient"}"#] ?? 0) >= 1)
         try redis.start()
         #expect(try await worker.waitForReadyz(200, environment) == "ready")
         #expect(try await worker.get("/healthz").status == 200)
