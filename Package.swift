@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // Warnings are errors in CI: `.ci/run` builds with `-Xswiftc -warnings-as-errors`.
@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         // `fleet dashboard`'s templates (issue 14).
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        // The OTLP/HTTP span exporter, on only with FLEET_OTEL_EXPORTER=otlp (no gRPC: trait OTLPHTTP only).
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -230,6 +232,8 @@ let package = Package(
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
                 "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps", "FleetObservability", "FleetDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

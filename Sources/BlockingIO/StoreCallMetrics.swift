@@ -17,18 +17,20 @@ public struct StoreCallMetrics: Sendable {
     private let duration: Timer
     private let transientErrors: Counter
     private let permanentErrors: Counter
-    let connections: Gauge
-    let waiters: Gauge
+    /// nil for a client whose pool is not its own to count (ClickHouse's HTTP client).
+    let connections: Gauge?
+    let waiters: Gauge?
 
-    public init(store: String, isTransient: @escaping @Sendable (any Error) -> Bool?) {
+    /// - Parameter pooled: the client counts its pool's connections and waiters (``recordPool(open:waiting:)``).
+    public init(store: String, pooled: Bool = true, isTransient: @escaping @Sendable (any Error) -> Bool?) {
         self.store = store
         self.isTransient = isTransient
         let labels = [("store", store)]
         duration = Timer(label: "fleet_store_call_duration_seconds", dimensions: labels)
         transientErrors = Counter(label: "fleet_store_errors_total", dimensions: labels + [("class", "transient")])
         permanentErrors = Counter(label: "fleet_store_errors_total", dimensions: labels + [("class", "permanent")])
-        connections = Gauge(label: "fleet_store_pool_connections", dimensions: labels)
-        waiters = Gauge(label: "fleet_store_pool_waiters", dimensions: labels)
+        connections = pooled ? Gauge(label: "fleet_store_pool_connections", dimensions: labels) : nil
+        waiters = pooled ? Gauge(label: "fleet_store_pool_waiters", dimensions: labels) : nil
     }
 
     /// Times `body` and counts the store error it throws, if any.
@@ -88,8 +90,8 @@ public struct StoreCallMetrics: Sendable {
 
     /// The pool's size now: open connections, and callers waiting for one.
     public func recordPool(open: Int, waiting: Int) {
-        connections.record(open)
-        waiters.record(waiting)
+        connections?.record(open)
+        waiters?.record(waiting)
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

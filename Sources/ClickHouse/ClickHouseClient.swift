@@ -19,7 +19,10 @@ public final class ClickHouseClient: Sendable {
     /// nil until the first request, and again after ``shutdown()``.
     private let http = Mutex<HTTPClient?>(nil)
     private let authorization: String?
-    private let metrics = StoreCallMetrics(store: "clickhouse") { ($0 as? ClickHouseError)?.isTransient }
+    /// Call latency and errors; its connections are async-http-client's, not counted here.
+    private let metrics = StoreCallMetrics(store: "clickhouse", pooled: false) {
+        ($0 as? ClickHouseError)?.isTransient
+    }
 
     public init(configuration: ClickHouseConfiguration) {
         self.configuration = configuration

@@ -21,7 +21,12 @@ struct Run: AsyncParsableCommand {
             broker alarm, acks keep flowing; jobs whose retry or dead-letter copy cannot be published wait \
             unacked until it clears. A missing queue is waited for and consumed once declared. \
             --with-scheduler also runs the scheduler role (as `fleet schedule run`: schedules.yaml, the \
-            fenced lease, and an outbox relay) in this process, with --lease-ttl and --replica.
+            fenced lease, and an outbox relay) in this process, with --lease-ttl and --replica. \
+            --http-address (or FLEET_HTTP_ADDRESS) serves GET /metrics (Prometheus text), /healthz and \
+            /readyz: 503 with one reason a line while a broker connection of a worker is down or blocked, \
+            a queue is missing, or a store its manifests name did not answer its last probe (every 5 s). \
+            FLEET_OTEL_EXPORTER=otlp exports a span per job, with its store calls as child spans, over \
+            OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318).
             """
     )
 
@@ -58,6 +63,7 @@ struct Run: AsyncParsableCommand {
         _ = try await withBroker(configuration) { _ in true }
         // Before the store clients and consumers make their metrics.
         observability.bootstrapMetrics()
+        let traceExport = try TraceExport.bootstrap()
         // One set of store pools for the whole process, sized from the manifests it runs.
         let poolSizes = StorePoolSizes.forWorkers(manifests, topology: topology)
         logger.info(
@@ -95,7 +101,9 @@ struct Run: AsyncParsableCommand {
         )
         // First in the list: a service group stops its services in reverse order, so the listener
         // answers scrapes and probes until the workers have drained.
+        // The span exporter first of all: stopped last, it exports the workers' last spans.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let traceExport { services.append(.init(service: traceExport)) }
         if let listener { services.append(.init(service: listener)) }
         services += workers.map { .init(service: $0) }
         services += role?.services ?? []

@@ -203,6 +203,7 @@ struct ScheduleRunCommand: AsyncParsableCommand {
         let configuration = try common.configuration()
         let topology = try configuration.loadTopology()
         observability.bootstrapMetrics()
+        let traceExport = try TraceExport.bootstrap()
         let role = try scheduler.services(configuration: configuration, topology: topology, logger: logger)
         // Fail fast, naming the address, when the broker or the outbox table is missing.
         _ = try await withBroker(configuration) { _ in true }
@@ -217,8 +218,9 @@ struct ScheduleRunCommand: AsyncParsableCommand {
             try await role.relay.check()
             let group = ServiceGroup(
                 configuration: .init(
-                    services: (listener.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
-                        + role.services,
+                    services: ([traceExport, listener] as [(any Service)?]).compactMap { $0 }.map {
+                        ServiceGroupConfiguration.ServiceConfiguration(service: $0)
+                    } + role.services,
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

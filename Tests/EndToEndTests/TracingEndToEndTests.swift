@@ -68,6 +68,119 @@ struct TracingEndToEndTests {
     }
 }
 
+extension TracingEndToEndTests {
+    @Test("FLEET_OTEL_EXPORTER=otlp: `fleet run` POSTs the job's span, in its traceparent's trace, to /v1/traces")
+    func otlpExport() async throws {
+        let environment = try await FleetTestEnvironment.make("obs_otlp", workers: ["learning"])
+        try await SampleWorkload.seed(environment.postgres, users: 1, courses: 1)
+        let receiver = try OTLPReceiver()
+        defer { receiver.stop() }
+        let worker = try environment.startWorker(
+            "learning",
+            environment: [
+                "FLEET_OTEL_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:\(receiver.port)",
+                // Export each batch after 200 ms rather than the default 5 s.
+                "OTEL_BSP_SCHEDULE_DELAY": "200",
+            ]
+        )
+        let traceID = W3CTestTracer.hex(16)
+        let job = enrollmentJob(user: 0, course: 0, action: "enroll")
+        let (producer, stores) = environment.producer()
+        try await producer.publish(
+            envelope: job,
+            body: job.encoded(),
+            traceparent: "00-\(traceID)-\(W3CTestTracer.hex(8))-01"
+        )
+        await producer.shutdown()
+        await stores.shutdown()
+        try await environment.waitUntil("a POST to /v1/traces holding the trace id", timeout: .seconds(120)) {
+            receiver.requests().contains { $0.path == "/v1/traces" && $0.bodyHex.contains(traceID) }
+        }
+        let request = try #require(receiver.requests().first { $0.bodyHex.contains(traceID) })
+        #expect(request.contentType == "application/x-protobuf")
+        // The span's name is in the protobuf as text.
+        #expect(
+            request.bodyHex.contains(
+                Array("fleet.job enrollment.update".utf8).map { String(format: "%02x", $0) }.joined()
+            )
+        )
+        let output = worker.stop()
+        #expect(output.contains("applied=1"), "\(output.suffix(600))")
+        await environment.tearDown()
+    }
+}
+
+/// A tiny OTLP/HTTP receiver (Python's http.server): answers every POST with 200 and records its
+/// path, content type and body (hex), one request a line.
+final class OTLPReceiver: @unchecked Sendable {
+    struct Request {
+        var path: String
+        var contentType: String
+        var bodyHex: String
+    }
+
+    let port: Int
+    let directory: String
+    let process = Process()
+
+    static let script = """
+        import http.server, sys
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with open(sys.argv[2], "a") as log:
+                    log.write(f"{self.path} {self.headers.get('content-type')} {body.hex()}\\n")
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+            def log_message(self, *args):
+                pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        with open(sys.argv[1] + ".tmp", "w") as f:
+            f.write(str(server.server_port))
+        import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+        server.serve_forever()
+        """
+
+    init() throws {
+        directory = "\(NSTemporaryDirectory())/otlp-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.script.write(toFile: "\(directory)/receiver.py", atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["\(directory)/receiver.py", "\(directory)/port", "\(directory)/requests"]
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: "\(directory)/port", encoding: .utf8), let port = Int(text) {
+                self.port = port
+                return
+            }
+            usleep(50_000)
+        }
+        process.terminate()
+        throw HarnessError(description: "the OTLP receiver did not start")
+    }
+
+    func requests() -> [Request] {
+        let text = (try? String(contentsOfFile: "\(directory)/requests", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { return nil }
+            return Request(path: String(parts[0]), contentType: String(parts[1]), bodyHex: String(parts[2]))
+        }
+    }
+
+    /// SIGKILL: a child of the test process may inherit SIGTERM ignored (signal handling of the
+    /// service groups that ran in this process), and `terminate()` would then wait forever.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
 /// The in-memory tracer of swift-distributed-tracing, reading and writing W3C `traceparent`
 /// (`00-<trace id>-<parent span id>-<flags>`) instead of its own headers.
 struct W3CTestTracer: Tracer {
