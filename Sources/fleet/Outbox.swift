@@ -76,12 +76,16 @@ struct OutboxRelayCommand: AsyncParsableCommand {
             fleet_outbox table is an error naming the database, and an unreachable broker one naming \
             the broker.
 
+            With --http-address (or FLEET_HTTP_ADDRESS) the relay serves /metrics, /healthz and /readyz \
+            like `fleet run`; /readyz probes the outbox database on a connection of its own.
+
             Environment: FLEET_OUTBOX_POSTGRES_URL (else FLEET_POSTGRES_URL), FLEET_AMQP_URL, \
             FLEET_LOG_LEVEL (default info; debug logs every batch).
             """
     )
 
     @OptionGroup var database: OutboxDatabaseOptions
+    @OptionGroup var observability: ObservabilityOptions
 
     @Option(help: "Rows per batch (one transaction), at most.")
     var batchSize: Int = 200
@@ -109,9 +113,16 @@ struct OutboxRelayCommand: AsyncParsableCommand {
         let configuration = try database.common.configuration()
         let topology = try configuration.loadTopology()
         let outboxDatabase = try database.database(configuration)
+        observability.bootstrapMetrics()
         // Fail fast, naming the address, when the broker is unreachable.
         _ = try await withBroker(configuration) { _ in true }
         let producer = relayProducer(configuration, topology: topology, logger: logger)
+        let probe = PostgresClient(configuration: outboxDatabase, maxConnections: 1)
+        let listener = observability.server(
+            processReasons: { [] },
+            stores: ["postgres": { try await probe.query("SELECT 1") }],
+            logger: logger
+        )
         let relay = OutboxRelay(
             postgres: outboxDatabase,
             producer: producer,
@@ -127,7 +138,8 @@ struct OutboxRelayCommand: AsyncParsableCommand {
             try await relay.check()
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: RelayService(relay: relay))],
+                    services: ([listener] as [(any Service)?]).compactMap { $0 }.map { .init(service: $0) }
+                        + [.init(service: RelayService(relay: relay))],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
@@ -136,10 +148,12 @@ struct OutboxRelayCommand: AsyncParsableCommand {
         } catch {
             await producer.shutdown()
             await relay.shutdown()
+            await probe.shutdown()
             throw error
         }
         await producer.shutdown()
         await relay.shutdown()
+        await probe.shutdown()
         print("outbox relay: \(relay.totals)")
     }
 }

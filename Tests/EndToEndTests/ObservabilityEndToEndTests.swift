@@ -264,6 +264,30 @@ struct ObservabilityEndToEndTests {
         await environment.tearDown()
     }
 
+    @Test("fleet outbox relay with FLEET_HTTP_ADDRESS: /healthz, /readyz with its database probe, /metrics")
+    func outboxRelayListener() async throws {
+        let environment = try await FleetTestEnvironment.make("obs_relay", workers: ["learning"])
+        let addressFile = "\(NSTemporaryDirectory())/\(environment.name)-relay.http"
+        var processEnvironment = environment.processEnvironment
+        processEnvironment["FLEET_HTTP_ADDRESS_FILE"] = addressFile
+        // By environment, as deploy/base/outbox-relay.yaml configures it.
+        processEnvironment["FLEET_HTTP_ADDRESS"] = "127.0.0.1:0"
+        processEnvironment["FLEET_LOG_LEVEL"] = "info"
+        let process = try WorkerProcess(
+            arguments: ["outbox", "relay", "--config-dir", environment.configuration.configDirectory],
+            environment: processEnvironment,
+            logName: "\(environment.name)-relay"
+        )
+        let relay = try await ObservedWorker.listening(process, addressFile: addressFile, environment: environment)
+        #expect(try await relay.get("/healthz").status == 200)
+        #expect(try await relay.waitForReadyz(200, environment) == "ready")
+        let metrics = try await relay.metrics()
+        #expect(metrics["fleet_ready"] == 1)
+        #expect((metrics[#"fleet_store_call_duration_seconds_count{store="postgres"}"#] ?? 0) >= 1)
+        process.stop()
+        await environment.tearDown()
+    }
+
     @Test("/readyz: 503 naming the broker while the vhost is gone, 200 again once it is back")
     func readinessFollowsTheBroker() async throws {
         let environment = try await FleetTestEnvironment.make("obs_broker", workers: ["learning"])
