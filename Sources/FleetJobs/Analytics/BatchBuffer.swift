@@ -93,7 +93,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
             guard !state.flushing, !state.rows.isEmpty else { return nil }
             return takeBatch(&state)
         }
-        if let (rows, waiters) = batch { Task { await self.flush(rows, waiters: waiters) } }
+        if let (rows, waiters) = batch { Task.detached { await self.flush(rows, waiters: waiters) } }
     }
 
     /// Under the lock: hands the waiting rows and their jobs to a flush, and empties the buffer.
@@ -142,13 +142,15 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case .none:
             break
         case .arm(let wait):
-            Task {
+            // Detached: a batch belongs to many jobs, so it must not inherit the task-locals (trace span,
+            // deadline) of the one job whose row happened to start it.
+            Task.detached {
                 try? await Task.sleep(for: wait)
                 self.state.withLock { $0.timerArmed = false }
                 self.advance()
             }
         case .flush(let rows, let waiters):
-            Task { await self.flush(rows, waiters: waiters) }
+            Task.detached { await self.flush(rows, waiters: waiters) }
         }
     }
 
