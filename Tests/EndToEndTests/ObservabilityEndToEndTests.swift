@@ -238,51 +238,32 @@ struct ObservabilityEndToEndTests {
         await environment.tearDown()
     }
 
-    @Test("fleet schedule run --http-address: /healthz, /readyz with its PostgreSQL probe, /metrics")
-    func schedulerListener() async throws {
-        let environment = try await FleetTestEnvironment.make("obs_sched", workers: ["ops"])
-        let addressFile = "\(NSTemporaryDirectory())/\(environment.name)-scheduler.http"
-        var processEnvironment = environment.processEnvironment
+    /// The PostgreSQL-only roles: `fleet schedule run` given the flag, `fleet outbox relay` given
+    /// `FLEET_HTTP_ADDRESS` (as deploy/base configures both).
+    @Test(
+        "A PostgreSQL-only role serves /healthz, /readyz with its database probe, and /metrics",
+        arguments: [
+            (["schedule", "run"], ["--http-address", "127.0.0.1:0"], [String: String]()),
+            (["outbox", "relay"], [], ["FLEET_HTTP_ADDRESS": "127.0.0.1:0"]),
+        ]
+    )
+    func roleListener(command: [String], flags: [String], variables: [String: String]) async throws {
+        let environment = try await FleetTestEnvironment.make("obs_\(command[0])", workers: ["ops"])
+        let addressFile = "\(NSTemporaryDirectory())/\(environment.name)-\(command[0]).http"
+        var processEnvironment = environment.processEnvironment.merging(variables) { $1 }
         processEnvironment["FLEET_HTTP_ADDRESS_FILE"] = addressFile
         processEnvironment["FLEET_LOG_LEVEL"] = "info"
         let process = try WorkerProcess(
-            arguments: [
-                "schedule", "run", "--config-dir", environment.configuration.configDirectory,
-                "--http-address", "127.0.0.1:0",
-            ],
+            arguments: command + ["--config-dir", environment.configuration.configDirectory] + flags,
             environment: processEnvironment,
-            logName: "\(environment.name)-scheduler"
+            logName: "\(environment.name)-\(command[0])"
         )
-        let scheduler = try await ObservedWorker.listening(process, addressFile: addressFile, environment: environment)
-        #expect(try await scheduler.get("/healthz").status == 200)
-        #expect(try await scheduler.waitForReadyz(200, environment) == "ready")
-        let metrics = try await scheduler.metrics()
-        #expect(metrics["fleet_ready"] != nil)
-        // The probe's `SELECT 1`, measured at the pool as every store call is.
-        #expect((metrics[#"fleet_store_call_duration_seconds_count{store="postgres"}"#] ?? 0) >= 1)
-        process.stop()
-        await environment.tearDown()
-    }
-
-    @Test("fleet outbox relay with FLEET_HTTP_ADDRESS: /healthz, /readyz with its database probe, /metrics")
-    func outboxRelayListener() async throws {
-        let environment = try await FleetTestEnvironment.make("obs_relay", workers: ["learning"])
-        let addressFile = "\(NSTemporaryDirectory())/\(environment.name)-relay.http"
-        var processEnvironment = environment.processEnvironment
-        processEnvironment["FLEET_HTTP_ADDRESS_FILE"] = addressFile
-        // By environment, as deploy/base/outbox-relay.yaml configures it.
-        processEnvironment["FLEET_HTTP_ADDRESS"] = "127.0.0.1:0"
-        processEnvironment["FLEET_LOG_LEVEL"] = "info"
-        let process = try WorkerProcess(
-            arguments: ["outbox", "relay", "--config-dir", environment.configuration.configDirectory],
-            environment: processEnvironment,
-            logName: "\(environment.name)-relay"
-        )
-        let relay = try await ObservedWorker.listening(process, addressFile: addressFile, environment: environment)
-        #expect(try await relay.get("/healthz").status == 200)
-        #expect(try await relay.waitForReadyz(200, environment) == "ready")
-        let metrics = try await relay.metrics()
+        let role = try await ObservedWorker.listening(process, addressFile: addressFile, environment: environment)
+        #expect(try await role.get("/healthz").status == 200)
+        #expect(try await role.waitForReadyz(200, environment) == "ready")
+        let metrics = try await role.metrics()
         #expect(metrics["fleet_ready"] == 1)
+        // The probe's `SELECT 1`, measured at the pool as every store call is.
         #expect((metrics[#"fleet_store_call_duration_seconds_count{store="postgres"}"#] ?? 0) >= 1)
         process.stop()
         await environment.tearDown()
