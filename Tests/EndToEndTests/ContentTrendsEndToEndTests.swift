@@ -119,7 +119,7 @@ struct ContentTrendsEndToEndTests {
         let worker = try environment.startWorker("content")
         let (producer, stores) = environment.producer()
 
-        let publishAtText = RFC3339.format(Date().addingTimeInterval(6))
+        let publishAtText = RFC3339.format(Date().addingTimeInterval(10))
         let publishAt = try #require(RFC3339.parse(publishAtText))
         let publish = try await producer.enqueue(
             type: "content.publish",
@@ -129,8 +129,11 @@ struct ContentTrendsEndToEndTests {
         try await Self.publishUnchecked(producer, "content.unpublish", ["content_id": .object(["$gt": .string("")])])
         try await producer.enqueue(type: "content.unpublish", payload: ["content_id": .string(ObjectId().hex)])
 
-        try await Task.sleep(until: .now + .seconds(publishAt.timeIntervalSinceNow - 2))
-        #expect(try await content()?["status"] == "draft", "not published before publish_at")
+        try await Task.sleep(until: .now + .seconds(publishAt.timeIntervalSinceNow - 3))
+        // On a loaded machine the setup above may already have run past publish_at: only a read that
+        // ended before publish_at must still see the draft.
+        let early = try await content()?["status"]
+        #expect(early == "draft" || Date() >= publishAt, "published before publish_at")
         try await environment.waitUntil("published", timeout: .seconds(30)) {
             try await content()?["status"] == "published"
         }

@@ -30,7 +30,8 @@ struct ScheduleLedgerTests {
     func staleTokenIsRefused() async throws {
         try await FreshDatabase.with("it_schedule_ledger") { client, applied in
             #expect(applied.contains("0008"))
-            let paused = ScheduleLedger(holder: "replica-a", leaseTTL: .seconds(1))
+            // A lease long enough that B's first attempt comes before it ends on a loaded machine.
+            let paused = ScheduleLedger(holder: "replica-a", leaseTTL: .seconds(4))
             let other = ScheduleLedger(holder: "replica-b", leaseTTL: .seconds(30))
             let tick = RFC3339.parse("2026-11-30T12:00:05Z")!
 
@@ -39,7 +40,7 @@ struct ScheduleLedgerTests {
             // While A holds it, B cannot take it.
             #expect(try await client.withConnection { try other.acquire(on: $0) } == nil)
             // A "pauses" past its TTL; B takes over with the next token.
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(for: .milliseconds(4500))
             let second = try await client.withConnection { try other.acquire(on: $0) }
             #expect(second == 2)
 
