@@ -181,7 +181,7 @@ supervise() {
     local slot last_kill=0 kills=0 restarts=0 hwm
     for slot in $(seq 1 $WORKERS); do pids[slot]=0 peak[slot]=0; done
     start_worker() {
-        FLEET_LOG_LEVEL=debug "$FLEET" run --drain-timeout 20 >>"$RUN_DIR/worker-$1.log" 2>&1 &
+        FLEET_LOG_LEVEL=debug FLEET_LOG_FORMAT=json "$FLEET" run --drain-timeout 20 >>"$RUN_DIR/worker-$1.log" 2>&1 &
         pids[$1]=$!
     }
     while [[ ! -e "$RUN_DIR/supervisor.stop" ]]; do
@@ -388,14 +388,20 @@ verdict=$("$FLEET" chaos verify "${verify_args[@]}" 2>"$RUN_DIR/verify.log") || 
 
 # The longest stall: the longest gap between two seconds in which some worker finished a job,
 # while jobs were ready in a work queue (sampled every second through the management API, whose
-# counts are up to 5 s old); 1 s resolution: swift-log stamps whole seconds. Time in which the
-# workers had nothing to do (the publisher blocked too, jobs waiting out a retry delay) is no stall.
-stall=$(cat "$RUN_DIR"/worker-*.log 2>/dev/null | grep 'fleet.job done' | awk '{ print $1 }' | sort -u |
+# counts are up to 5 s old); 1 s resolution, as the ready samples. The workers log JSON lines (their
+# stderr is a file), each with its `ts`. Time in which the workers had nothing to do (the publisher
+# blocked too, jobs waiting out a retry delay) is no stall.
+stall=$(cat "$RUN_DIR"/worker-*.log 2>/dev/null | grep '"msg":"fleet.job done"' |
     python3 -c '
-import sys
+import json, sys
 from datetime import datetime
+def stamp(line):
+    try:
+        return int(datetime.strptime(json.loads(line)["ts"], "%Y-%m-%dT%H:%M:%S.%f%z").timestamp())
+    except (ValueError, KeyError):
+        return None  # a line cut short by a SIGKILL
 start = int(sys.argv[1])
-times = sorted({int(datetime.strptime(l.strip(), "%Y-%m-%dT%H:%M:%S%z").timestamp()) for l in sys.stdin if l.strip()})
+times = sorted({t for t in map(stamp, sys.stdin) if t is not None})
 ready = []
 for line in open(sys.argv[2]):
     parts = line.split()
