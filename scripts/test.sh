@@ -12,7 +12,8 @@
 #   --no-services     neither start nor stop anything: use the servers that the FLEET_* variables
 #                     already in the environment point at
 #   -- ARGS           passed to `swift test`, e.g. `scripts/test.sh -- --filter Envelope`
-#                     (then only that one run; otherwise the timing suites run alone next, then
+#                     (then only that one run; otherwise the browser and deploy-check suites run next,
+#                     then the timing suites alone, then
 #                     FLEET_OUTAGE_TESTS=1 with --filter 'Outage|Serial', for the tests that stop or
 #                     freeze PostgreSQL or load the broker and must run alone, then FLEET_FAULT_TESTS=1
 #                     against a private 3-node RabbitMQ cluster (scripts/rabbitmq-cluster.sh, stopped
@@ -112,6 +113,15 @@ echo "test.sh: scripts/doc-coverage.sh --min 80"
 bash "$REPO/scripts/doc-coverage.sh" --no-build --min 80 \
     AMQP Postgres Redis MongoDB Bolt ServiceURL FleetContract FleetProducer FleetOutbox
 
+# The Python tools and the headless browser some suites drive, installed before any test runs: a
+# first install writes thousands of files (kubernetes-validate's schemas), and doing that beside the
+# parallel suites stalled the shared broker's disk writes for half a minute.
+phase="test tools"
+echo "test.sh: installing the test tools (contract, deploy check, browser)"
+bash "$REPO/scripts/contract-tools.sh" setup
+bash "$REPO/scripts/deploy-check.sh" setup
+bash "$REPO/scripts/browser-tools.sh" setup
+
 phase="tests"
 t=$SECONDS
 # Swift Testing runs tests in parallel by itself; no --parallel (that is XCTest's process mode).
@@ -124,9 +134,16 @@ else
     # corpus, the outbox chaos run) a loaded 2-core machine stretches them past their bounds. The
     # scheduler test checks each tick is enqueued within 3 s, across a SIGSTOPped leader.
     timing_suites='FleetCoreTests.DeadlineTests|IntegrationTests.AMQPClientTests|IntegrationTests.RedisClientTests|IntegrationTests.PostgresTimeoutTests|IntegrationTests.RedisInterruptTests|EndToEndTests.SchedulerEndToEndTests'
-    echo "test.sh: swift test --skip-build --skip '$timing_suites' (all other suites, in parallel)"
+    # Suites that drive heavy outside tools (Chromium; kubernetes-validate over 14 renderings of the
+    # kit) run after the parallel pass, beside each other only.
+    tool_suites='ContractTests.DeployKitTests|EndToEndTests.DashboardEndToEndTests'
+    echo "test.sh: swift test --skip-build --skip '$timing_suites|$tool_suites' (all other suites, in parallel)"
     main_rc=0
-    env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --skip "$timing_suites" || main_rc=$?
+    env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --skip "$timing_suites|$tool_suites" ||
+        main_rc=$?
+    echo "test.sh: swift test --skip-build --filter '$tool_suites' (browser and deploy check)"
+    tool_rc=0
+    env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --filter "$tool_suites" || tool_rc=$?
     echo "test.sh: swift test --skip-build --filter '$timing_suites' (wall-clock bounds, without the others)"
     timing_rc=0
     env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --filter "$timing_suites" || timing_rc=$?
@@ -152,6 +169,10 @@ else
     if ((main_rc != 0)); then
         phase="tests (first run, all suites)"
         exit "$main_rc"
+    fi
+    if ((tool_rc != 0)); then
+        phase="browser and deploy-check tests"
+        exit "$tool_rc"
     fi
     if ((timing_rc != 0)); then
         phase="timing tests (second run)"
