@@ -12,7 +12,7 @@
 #   --no-services     neither start nor stop anything: use the servers that the FLEET_* variables
 #                     already in the environment point at
 #   -- ARGS           passed to `swift test`, e.g. `scripts/test.sh -- --filter Envelope`
-#                     (then only that one run; otherwise the browser and deploy-check suites run next,
+#                     (then only that one run; otherwise the operations suites run next,
 #                     then the timing suites alone, then
 #                     FLEET_OUTAGE_TESTS=1 with --filter 'Outage|Serial', for the tests that stop or
 #                     freeze PostgreSQL or load the broker and must run alone, then FLEET_FAULT_TESTS=1
@@ -134,14 +134,16 @@ else
     # corpus, the outbox chaos run) a loaded 2-core machine stretches them past their bounds. The
     # scheduler test checks each tick is enqueued within 3 s, across a SIGSTOPped leader.
     timing_suites='FleetCoreTests.DeadlineTests|IntegrationTests.AMQPClientTests|IntegrationTests.RedisClientTests|IntegrationTests.PostgresTimeoutTests|IntegrationTests.RedisInterruptTests|EndToEndTests.SchedulerEndToEndTests'
-    # Suites that drive heavy outside tools (Chromium; kubernetes-validate over 14 renderings of the
-    # kit) run after the parallel pass, beside each other only.
-    tool_suites='ContractTests.DeployKitTests|EndToEndTests.DashboardEndToEndTests'
+    # The operations suites run after the parallel pass, beside each other only: two drive heavy
+    # outside tools (Chromium; kubernetes-validate over 14 renderings of the kit), the others start
+    # workers that listen, and delete and re-create a vhost under a live worker. Beside the whole
+    # parallel pass, the shared broker's vhost churn stalled it for 30 s, past an AMQP login timeout.
+    tool_suites='ContractTests.DeployKitTests|EndToEndTests.DashboardEndToEndTests|EndToEndTests.ObservabilityEndToEndTests|EndToEndTests.TracingEndToEndTests|EndToEndTests.StatusEndToEndTests'
     echo "test.sh: swift test --skip-build --skip '$timing_suites|$tool_suites' (all other suites, in parallel)"
     main_rc=0
     env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --skip "$timing_suites|$tool_suites" ||
         main_rc=$?
-    echo "test.sh: swift test --skip-build --filter '$tool_suites' (browser and deploy check)"
+    echo "test.sh: swift test --skip-build --filter '$tool_suites' (operations: browser, deploy check, listeners)"
     tool_rc=0
     env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS swift test --skip-build --filter "$tool_suites" || tool_rc=$?
     echo "test.sh: swift test --skip-build --filter '$timing_suites' (wall-clock bounds, without the others)"
@@ -171,7 +173,7 @@ else
         exit "$main_rc"
     fi
     if ((tool_rc != 0)); then
-        phase="browser and deploy-check tests"
+        phase="operations tests"
         exit "$tool_rc"
     fi
     if ((timing_rc != 0)); then

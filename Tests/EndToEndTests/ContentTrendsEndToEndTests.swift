@@ -134,11 +134,12 @@ struct ContentTrendsEndToEndTests {
         // ended before publish_at must still see the draft.
         let early = try await content()?["status"]
         #expect(early == "draft" || Date() >= publishAt, "published before publish_at")
-        try await environment.waitUntil("published", timeout: .seconds(30)) {
+        try await environment.waitUntil("published", timeout: .seconds(90)) {
             try await content()?["status"] == "published"
         }
         let lateness = Date().timeIntervalSince(publishAt)
-        #expect(lateness < 20, "published \(lateness) s after publish_at")
+        // Generous: what matters is "not before"; a loaded broker can hold the retry copy a while.
+        #expect(lateness < 60, "published \(lateness) s after publish_at")
         var stored = try #require(try await content())
         #expect(stored["published_at"] == BSONValue(publishAt))
         // The cache is cleared right after the document is written: wait for it rather than race it.
