@@ -37,9 +37,7 @@ public struct ObservabilityServer: Service {
             router: Self.router(registry: registry, readiness: readiness),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
             onServerRunning: { [addressFile, logger] channel in
-                let bound = Self.boundAddress(channel)
-                logger.info("fleet.http listening", metadata: ["address": "\(bound)"])
-                if let addressFile { Self.writeAtomically(bound, to: addressFile, logger: logger) }
+                Self.announceListening(Self.boundAddress(channel), addressFile: addressFile, logger: logger)
             },
             logger: logger
         )
@@ -88,6 +86,13 @@ public struct ObservabilityServer: Service {
     }
 
     /// Written whole (temporary file, then rename) so a reader never sees half an address.
+    /// Logs `fleet.http listening` with the bound `host:port` and writes it to `addressFile`, if any:
+    /// how every fleet listener (this one, `fleet dashboard`'s) tells callers a port 0 became.
+    public static func announceListening(_ bound: String, addressFile: String?, logger: Logger) {
+        logger.info("fleet.http listening", metadata: ["address": "\(bound)"])
+        if let addressFile { writeAtomically(bound, to: addressFile, logger: logger) }
+    }
+
     static func writeAtomically(_ text: String, to path: String, logger: Logger) {
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)

@@ -3,6 +3,7 @@ import FleetApp
 import FleetBackup
 import FleetCore
 import FleetDashboard
+import FleetObservability
 import FleetOps
 import Foundation
 import Logging
@@ -43,17 +44,10 @@ struct DashboardCommand: AsyncParsableCommand {
     var sampleInterval: Int = 5
 
     func validate() throws {
-        guard Self.hostAndPort(httpAddress) != nil else {
+        guard HTTPListenAddress(httpAddress) != nil else {
             throw ValidationError("--http-address must be HOST:PORT, not \(httpAddress)")
         }
         guard sampleInterval > 0 else { throw ValidationError("--sample-interval must be at least 1") }
-    }
-
-    static func hostAndPort(_ text: String) -> (String, Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port), colon > text.startIndex
-        else { return nil }
-        return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
     func run() async throws {
@@ -83,18 +77,15 @@ struct DashboardCommand: AsyncParsableCommand {
             sampleInterval: .seconds(sampleInterval),
             logger: logger
         )
-        let (host, port) = Self.hostAndPort(httpAddress)!
+        let address = HTTPListenAddress(httpAddress)!
         if token == nil { logger.notice("dashboard read-only: no admin token configured") }
         do {
-            try await dashboard.run(host: host, port: port) { address in
-                logger.notice("fleet.http listening", metadata: ["address": "\(address)"])
-                if let file = environment["FLEET_HTTP_ADDRESS_FILE"] {
-                    do {
-                        try Data(address.utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
-                    } catch {
-                        logger.error("cannot write FLEET_HTTP_ADDRESS_FILE", metadata: ["error": "\(error)"])
-                    }
-                }
+            try await dashboard.run(host: address.host, port: address.port) { bound in
+                ObservabilityServer.announceListening(
+                    bound,
+                    addressFile: environment["FLEET_HTTP_ADDRESS_FILE"].flatMap { $0.isEmpty ? nil : $0 },
+                    logger: logger
+                )
             }
         } catch {
             await postgres.shutdown()
