@@ -15,7 +15,7 @@ struct DashboardCommand: AsyncParsableCommand {
         abstract: "Serve the operations dashboard: queues, workers, failures, dead letters, schedules, backups.",
         discussion: """
             Server-rendered pages, no JavaScript. Queue counts come from the broker's management API \
-            (FLEET_RABBITMQ_MGMT_URL, default \(DashboardCommand.defaultManagementURL)), worker figures from the \
+            (FLEET_RABBITMQ_MGMT_URL, as for fleet status; its credentials are never shown), worker figures from the \
             workers' /metrics (--worker-metrics), dead letters from the DLQs themselves. The dashboard is \
             read-only unless an admin token is configured (--admin-token-file or FLEET_DASHBOARD_ADMIN_TOKEN_FILE; \
             never on the command line): logging in with it opens an 8-hour session (HttpOnly, SameSite=Strict \
@@ -24,8 +24,6 @@ struct DashboardCommand: AsyncParsableCommand {
             the file named by FLEET_HTTP_ADDRESS_FILE when set.
             """
     )
-
-    static let defaultManagementURL = "http://guest:guest@127.0.0.1:15672"
 
     @OptionGroup var common: CommonOptions
 
@@ -58,7 +56,7 @@ struct DashboardCommand: AsyncParsableCommand {
         let token = try Self.readToken(adminTokenFile ?? environment["FLEET_DASHBOARD_ADMIN_TOKEN_FILE"])
         let http = OpsHTTPClient()
         let management = try RabbitManagementClient(
-            url: environment["FLEET_RABBITMQ_MGMT_URL"] ?? Self.defaultManagementURL,
+            url: configuration.rabbitManagementURL,
             http: http
         )
         let postgres = PostgresClient(configuration: configuration.postgres, maxConnections: 1)
