@@ -22,6 +22,7 @@
 # so later commands on the same folder need only FLEET_SERVICES_DIR):
 #   FLEET_SERVICES_DIR        folder for data, logs, pid files    default $REPO/.services
 #   FLEET_AMQP_PORT           AMQP listener                       default 5682
+#   FLEET_AMQPS_PORT          AMQP over TLS listener (amqps)      default 5683
 #   FLEET_RABBITMQ_MGMT_PORT  management HTTP API                 default 15682
 #   FLEET_RABBITMQ_DIST_PORT  Erlang distribution                 default 25682
 #   FLEET_RABBITMQ_NODENAME   Erlang node name                    default fleet@localhost
@@ -33,6 +34,16 @@
 #   FLEET_GRAPH_REDIS_PORT    FalkorDB's own Redis protocol port  default 56380
 #   FLEET_CLICKHOUSE_HTTP_PORT  ClickHouse HTTP interface         default 58123
 #   FLEET_CLICKHOUSE_TCP_PORT   ClickHouse native protocol        default 59000
+#
+# TLS: `start` makes a local CA and certificates with scripts/tls-ca.sh in $FLEET_SERVICES_DIR/tls
+# (kept across restarts; the server certificate names DNS `localhost` only) and starts TLS beside
+# the plain listeners, which stay: RabbitMQ accepts AMQPS on FLEET_AMQPS_PORT (it verifies a client
+# certificate when one is presented, and accepts clients without one), and PostgreSQL runs with
+# ssl=on on its one port (plain and TLS connections alike). `env` prints FLEET_TLS_DIR and the
+# verifying URLs FLEET_TLS_AMQP_URL (CA and client certificate) and FLEET_TLS_POSTGRES_URL
+# (sslmode=verify-full), both to host `localhost`. A folder whose RabbitMQ was started before
+# TLS was added has no AMQPS listener until `stop` and `start`; PostgreSQL turns ssl on at `start`
+# with a configuration reload.
 #
 # MongoDB is not packaged for Debian: the tests use nx-27017 (PyPI, a MongoDB-wire server on
 # SQLite), pip-installed at a pinned version into a venv of Debian's python3 inside the folder
@@ -134,6 +145,7 @@ setting() { # NAME DEFAULT: the environment's FLEET_NAME, else the folder's stor
     fi
 }
 AMQP_PORT="$(setting AMQP_PORT 5682)"
+AMQPS_PORT="$(setting AMQPS_PORT 5683)"
 MGMT_PORT="$(setting RABBITMQ_MGMT_PORT 15682)"
 DIST_PORT="$(setting RABBITMQ_DIST_PORT 25682)"
 NODENAME="$(setting RABBITMQ_NODENAME fleet@localhost)"
@@ -144,7 +156,7 @@ BOLT_PORT="$(setting BOLT_PORT 17687)"
 GRAPH_REDIS_PORT="$(setting GRAPH_REDIS_PORT 56380)"
 CH_HTTP_PORT="$(setting CLICKHOUSE_HTTP_PORT 58123)"
 CH_TCP_PORT="$(setting CLICKHOUSE_TCP_PORT 59000)"
-for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT" "$MONGO_PORT" "$BOLT_PORT" \
+for port in "$AMQP_PORT" "$AMQPS_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT" "$MONGO_PORT" "$BOLT_PORT" \
     "$GRAPH_REDIS_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
     [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "invalid port: '$port'"
 done
@@ -198,6 +210,21 @@ MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/fleet"
 BOLT_URL="bolt://127.0.0.1:$BOLT_PORT"
 CH_URL="http://127.0.0.1:$CH_HTTP_PORT"
 
+# TLS (scripts/tls-ca.sh): the CA and certificates of this folder, and URLs that verify them. The
+# host is `localhost`, the only name the server certificate carries.
+TLS_DIR="$SVC_DIR/tls"
+url_query_value() { # PATH: percent-encodes what would end or split a URL query value
+    local value="${1//%/%25}"
+    value="${value// /%20}"
+    value="${value//&/%26}"
+    value="${value//#/%23}"
+    printf '%s' "${value//+/%2B}"
+}
+TLS_AMQP_URL="amqps://guest:guest@localhost:$AMQPS_PORT/%2f?cacertfile=$(url_query_value "$TLS_DIR/ca.pem")"
+TLS_AMQP_URL+="&certfile=$(url_query_value "$TLS_DIR/client.pem")&keyfile=$(url_query_value "$TLS_DIR/client.key")"
+TLS_PG_URL="postgresql://fleet:fleet@localhost:$PG_PORT/fleet?sslmode=verify-full"
+TLS_PG_URL+="&sslrootcert=$(url_query_value "$TLS_DIR/ca.pem")"
+
 require_root() { [[ "$(id -u)" == 0 ]] || die "'$1' must run as root (it starts servers as the rabbitmq and postgres users)"; }
 
 save_state() {
@@ -205,6 +232,7 @@ save_state() {
     {
         echo "# Written by scripts/services.sh start; the settings of the servers in this folder."
         echo "AMQP_PORT=$AMQP_PORT"
+        echo "AMQPS_PORT=$AMQPS_PORT"
         echo "RABBITMQ_MGMT_PORT=$MGMT_PORT"
         echo "RABBITMQ_DIST_PORT=$DIST_PORT"
         echo "RABBITMQ_NODENAME=$NODENAME"
@@ -218,6 +246,9 @@ save_state() {
     } >"$STATE_FILE.tmp"
     mv "$STATE_FILE.tmp" "$STATE_FILE"
 }
+
+# The folder's CA and certificates (idempotent: kept once made, so clients keep trusting the CA).
+tls_make() { bash "$REPO/scripts/tls-ca.sh" "$TLS_DIR" 9>&- || die "scripts/tls-ca.sh $TLS_DIR failed"; }
 
 # Serialises start/stop of one folder between concurrent callers.
 lock_folder() {
@@ -317,6 +348,7 @@ management.tcp.port = $MGMT_PORT
 management.tcp.ip = 127.0.0.1
 loopback_users = none
 EOF
+    rmq_write_tls_config
     echo '[rabbitmq_management].' >"$RMQ_DIR/enabled_plugins"
     if [[ ! -s "$RMQ_COOKIE_FILE" ]]; then
         # The server reads $HOME/.erlang.cookie (HOME is this folder); rabbitmqctl gets the
@@ -325,6 +357,27 @@ EOF
     fi
     chown -R rabbitmq:rabbitmq "$RMQ_DIR"
     chmod 400 "$RMQ_COOKIE_FILE"
+}
+
+# The AMQPS listener: the server certificate and key copied into the node's folder (the key must be
+# readable by the rabbitmq user, tls-ca.sh's copy is root's). A client certificate is verified
+# against the CA when presented; without one the client still connects (fail_if_no_peer_cert =
+# false), as with the plain listener: TLS here protects the link, the password authenticates.
+rmq_write_tls_config() {
+    [[ -f "$TLS_DIR/server.key" ]] || tls_make
+    mkdir -p "$RMQ_DIR/tls"
+    cp "$TLS_DIR/ca.pem" "$TLS_DIR/server.pem" "$TLS_DIR/server.key" "$RMQ_DIR/tls/"
+    chmod 600 "$RMQ_DIR/tls/server.key"
+    cat >>"$RMQ_DIR/rabbitmq.conf" <<EOF
+listeners.ssl.default = 127.0.0.1:$AMQPS_PORT
+ssl_options.cacertfile = $RMQ_DIR/tls/ca.pem
+ssl_options.certfile = $RMQ_DIR/tls/server.pem
+ssl_options.keyfile = $RMQ_DIR/tls/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+ssl_options.versions.1 = tlsv1.3
+ssl_options.versions.2 = tlsv1.2
+EOF
 }
 
 rmq_fail() { # new|existing MESSAGE
@@ -364,8 +417,8 @@ rmq_launch() {
         die "a RabbitMQ launcher from $RMQ_DIR is still running (pid $(cat "$RMQ_LAUNCHER_PID_FILE")) but the node has no pid file; run '$SELF stop' first"
     fi
     local port
-    for port in "$AMQP_PORT" "$MGMT_PORT" "$DIST_PORT"; do
-        port_open "$port" && die "port $port is in use by a server not started from $SVC_DIR (set FLEET_AMQP_PORT, FLEET_RABBITMQ_MGMT_PORT, FLEET_RABBITMQ_DIST_PORT)"
+    for port in "$AMQP_PORT" "$AMQPS_PORT" "$MGMT_PORT" "$DIST_PORT"; do
+        port_open "$port" && die "port $port is in use by a server not started from $SVC_DIR (set FLEET_AMQP_PORT, FLEET_AMQPS_PORT, FLEET_RABBITMQ_MGMT_PORT, FLEET_RABBITMQ_DIST_PORT)"
     done
     getent hosts "$NODE_HOST" >/dev/null ||
         die "the host part of node name $NODENAME does not resolve (use @localhost)"
@@ -406,7 +459,7 @@ rmq_finish_start() {
         return 0
     fi
     rmq_wait_ready new
-    say "rabbitmq started in $(elapsed "$RMQ_LAUNCHED_AT") (node $NODENAME, amqp 127.0.0.1:$AMQP_PORT, management 127.0.0.1:$MGMT_PORT)"
+    say "rabbitmq started in $(elapsed "$RMQ_LAUNCHED_AT") (node $NODENAME, amqp 127.0.0.1:$AMQP_PORT, amqps 127.0.0.1:$AMQPS_PORT, management 127.0.0.1:$MGMT_PORT)"
 }
 
 rmq_wait_ready() { # new|existing: a node this run launched (ended on failure) or one found running
@@ -426,6 +479,16 @@ rmq_wait_ready() { # new|existing: a node this run launched (ended on failure) o
     done
     until port_open "$MGMT_PORT"; do
         ((SECONDS < deadline)) || rmq_fail "$mode" "management port $MGMT_PORT does not accept connections"
+        sleep 0.5
+    done
+    if [[ "$mode" == existing ]]; then
+        # A node started before TLS was added: tell, but leave it running for its users.
+        port_open "$AMQPS_PORT" ||
+            say "warning: rabbitmq from $RMQ_DIR has no AMQPS listener on $AMQPS_PORT (started before TLS); run '$SELF stop' then 'start'"
+        return 0
+    fi
+    until port_open "$AMQPS_PORT"; do
+        ((SECONDS < deadline)) || rmq_fail "$mode" "AMQPS port $AMQPS_PORT does not accept connections"
         sleep 0.5
     done
 }
@@ -453,7 +516,7 @@ rmq_stop() {
 rmq_status() {
     local pid
     if pid="$(rmq_pid)"; then
-        echo "rabbitmq   running  pid $pid  node $NODENAME  amqp 127.0.0.1:$AMQP_PORT  management 127.0.0.1:$MGMT_PORT  dist $DIST_PORT"
+        echo "rabbitmq   running  pid $pid  node $NODENAME  amqp 127.0.0.1:$AMQP_PORT  amqps 127.0.0.1:$AMQPS_PORT  management 127.0.0.1:$MGMT_PORT  dist $DIST_PORT"
     else
         echo "rabbitmq   stopped  ($RMQ_DIR)"
         return 1
@@ -492,6 +555,7 @@ synchronous_commit = on
 timezone = 'UTC'
 log_timezone = 'UTC'
 EOF
+    pg_write_tls_config
     # Trust on the Unix socket and on loopback, as on the developers' servers: role fleet still
     # has the password 'fleet', which clients send and the server does not check.
     cat >"$PG_DATA/pg_hba.conf" <<EOF
@@ -502,6 +566,40 @@ local   replication     all                         trust
 host    replication     all         127.0.0.1/32    trust
 EOF
     chown postgres:postgres "$PG_DATA/fleet.conf" "$PG_DATA/pg_hba.conf"
+}
+
+# TLS on the server's one port (ssl=on; clients choose with sslmode). The key is copied for the
+# postgres user, who must own it with mode 0600. ssl_ca_file lets a client present a certificate;
+# none is required (pg_hba.conf's `host` lines match TLS and plain connections alike).
+pg_write_tls_config() {
+    [[ -f "$TLS_DIR/server.key" ]] || tls_make
+    mkdir -p "$PG_DIR/tls"
+    cp "$TLS_DIR/ca.pem" "$TLS_DIR/server.pem" "$TLS_DIR/server.key" "$PG_DIR/tls/"
+    chown -R postgres:postgres "$PG_DIR/tls"
+    chmod 600 "$PG_DIR/tls/server.key"
+    cat >>"$PG_DATA/fleet.conf" <<EOF
+ssl = on
+ssl_cert_file = '$PG_DIR/tls/server.pem'
+ssl_key_file = '$PG_DIR/tls/server.key'
+ssl_ca_file = '$PG_DIR/tls/ca.pem'
+ssl_min_protocol_version = 'TLSv1.2'
+EOF
+}
+
+# A server started before TLS was added gets it with a reload (ssl is a reloadable setting).
+pg_enable_tls_if_off() {
+    [[ "$(admin_psql -c 'SHOW ssl' 2>/dev/null)" == on ]] && return 0
+    pg_write_config
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -s reload >/dev/null 2>&1 || die "pg_ctl reload failed"
+    local deadline=$((SECONDS + 10))
+    until [[ "$(admin_psql -c 'SHOW ssl' 2>/dev/null)" == on ]]; do
+        ((SECONDS < deadline)) || {
+            show_log "$PG_LOG"
+            die "postgresql did not turn ssl on after a reload"
+        }
+        sleep 0.2
+    done
+    say "postgresql: ssl turned on (configuration reload)"
 }
 
 pg_init() {
@@ -536,6 +634,7 @@ pg_start() { # [quiet-if-running]
     if pg_running; then
         say "postgresql already running from $PG_DATA (pid $(pg_pid), 127.0.0.1:$PG_PORT)"
         pg_wait_ready
+        pg_enable_tls_if_off
         return 0
     fi
     port_open "$PG_PORT" && die "port $PG_PORT is in use by a server not started from $SVC_DIR (set FLEET_POSTGRES_PORT)"
@@ -956,10 +1055,11 @@ check_settings_match() {
     rmq_pid >/dev/null || pg_running || redis_pid >/dev/null || mongo_pid >/dev/null || graph_pid >/dev/null ||
         ch_pid >/dev/null || return 0
     local key current
-    for key in AMQP_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT \
+    for key in AMQP_PORT AMQPS_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT \
         MONGODB_PORT BOLT_PORT GRAPH_REDIS_PORT CLICKHOUSE_HTTP_PORT CLICKHOUSE_TCP_PORT; do
         case "$key" in
         AMQP_PORT) current="$AMQP_PORT" ;;
+        AMQPS_PORT) current="$AMQPS_PORT" ;;
         RABBITMQ_MGMT_PORT) current="$MGMT_PORT" ;;
         RABBITMQ_DIST_PORT) current="$DIST_PORT" ;;
         RABBITMQ_NODENAME) current="$NODENAME" ;;
@@ -991,7 +1091,10 @@ cmd_env() {
         "FLEET_BOLT_URL=$BOLT_URL" \
         "FLEET_GRAPH_REDIS_URL=redis://127.0.0.1:$GRAPH_REDIS_PORT/0" \
         "FLEET_CLICKHOUSE_URL=$CH_URL" \
-        "FLEET_PG_CTL=env FLEET_SERVICES_DIR=$SVC_DIR bash $SELF"; do
+        "FLEET_PG_CTL=env FLEET_SERVICES_DIR=$SVC_DIR bash $SELF" \
+        "FLEET_TLS_DIR=$TLS_DIR" \
+        "FLEET_TLS_AMQP_URL=$TLS_AMQP_URL" \
+        "FLEET_TLS_POSTGRES_URL=$TLS_PG_URL"; do
         printf 'export %s=%s\n' "${line%%=*}" "$(shell_quote "${line#*=}")"
     done
 }
@@ -1011,6 +1114,7 @@ cmd_start() {
     graph_install
     check_settings_match
     save_state
+    tls_make
     rmq_launch
     redis_start
     mongo_start
@@ -1112,7 +1216,7 @@ cmd_stop_one() { # COMMAND STOP_FUNCTION
     "$2"
 }
 
-usage() { sed -n '2,39p' "$SELF" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^# MongoDB is not packaged/p' "$SELF" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in
 install) cmd_install ;;
