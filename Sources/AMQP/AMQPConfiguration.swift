@@ -14,7 +14,7 @@ public struct AMQPConfiguration: Sendable {
         get { addresses[0].host }
         set { addresses[0].host = newValue }
     }
-    /// The first node's TCP port; 5672 unless set.
+    /// The first node's TCP port; 5672 unless set (5671 for `amqps://`).
     public var port: Int {
         get { addresses[0].port }
         set { addresses[0].port = newValue }
@@ -42,6 +42,8 @@ public struct AMQPConfiguration: Sendable {
     /// The largest frame in bytes this client proposes at login (the broker may lower it); message
     /// bodies are sent in frames of at most the size agreed.
     public var frameMax: Int = 131_072
+    /// TLS for every node (an `amqps://` URL); nil connects over plain TCP.
+    public var tls: AMQPTLSConfiguration?
 
     /// A configuration for a broker; every argument has the default of a local RabbitMQ.
     public init(
@@ -62,7 +64,15 @@ public struct AMQPConfiguration: Sendable {
     /// percent-decoded (`%2f` is `/`) and defaults to `/` when the path is empty. User and password
     /// default to `guest`, the port to 5672; IPv6 hosts go in brackets. A later URL may leave out
     /// the credentials and the vhost (the first URL's apply); where it names them they must be the
-    /// first URL's. A query (`?heartbeat=10`) and a fragment are accepted and ignored.
+    /// first URL's. A fragment is accepted and ignored.
+    ///
+    /// `amqps://` connects over TLS (default port 5671), verifying the broker's certificate, with
+    /// RabbitMQ's URI query parameters (``AMQPTLSConfiguration``): `cacertfile=PATH` (the CA
+    /// certificates to trust; default: the system's), `certfile=PATH` and `keyfile=PATH` (a client
+    /// certificate), `verify=verify_peer|verify_none` and `server_name_indication=NAME` (the name
+    /// the certificate must carry, when not the URL's host). Any other query parameter is an error
+    /// naming it, as are these on an `amqp://` URL. Every URL of a list uses the same scheme; a
+    /// later URL may leave out the query (the first URL's applies) or repeat it exactly.
     ///
     /// - Throws: ``AMQPError`` with code `.configuration`, whose message never contains the password.
     public init(url: String) throws {
@@ -75,7 +85,7 @@ public struct AMQPConfiguration: Sendable {
                 throw AMQPError(code: .configuration, message: "invalid AMQP URL\(which): empty", address: "")
             }
             do throws(ServiceURLError) {
-                parsedURLs.append(try ServiceURL(part, schemes: ["amqp": 5672]))
+                parsedURLs.append(try ServiceURL(part, schemes: ["amqp": 5672, "amqps": 5671]))
             } catch {
                 throw AMQPError(code: .configuration, message: "invalid AMQP URL\(which): \(error.reason)", address: "")
             }
@@ -89,8 +99,23 @@ public struct AMQPConfiguration: Sendable {
         )
         let path = first.path ?? ""
         vhost = path.isEmpty ? "/" : path
+        tls = try Self.tls(of: first, which: parsedURLs.count > 1 ? " (address 1 of \(parsedURLs.count))" : "")
         for (offset, other) in parsedURLs.dropFirst().enumerated() {
             let which = "address \(offset + 2) of \(parsedURLs.count)"
+            if other.scheme != first.scheme {
+                throw AMQPError(
+                    code: .configuration,
+                    message: "invalid AMQP URL (\(which)): mixes amqp:// and amqps://",
+                    address: ""
+                )
+            }
+            if other.query != nil, try Self.tls(of: other, which: " (\(which))") != tls {
+                throw AMQPError(
+                    code: .configuration,
+                    message: "invalid AMQP URL (\(which)): other TLS parameters",
+                    address: ""
+                )
+            }
             if let otherUser = other.user, otherUser != user {
                 throw AMQPError(code: .configuration, message: "invalid AMQP URL (\(which)): another user", address: "")
             }
@@ -112,6 +137,21 @@ public struct AMQPConfiguration: Sendable {
         }
     }
 
+    /// The TLS settings of one URL of the list.
+    private static func tls(of url: ServiceURL, which: String) throws -> AMQPTLSConfiguration? {
+        do throws(AMQPTLSConfiguration.Invalid) {
+            let items: [(name: String, value: String)]
+            do throws(ServiceURLError) {
+                items = try url.queryItems()
+            } catch {
+                throw AMQPTLSConfiguration.Invalid(error.reason)
+            }
+            return try AMQPTLSConfiguration.parse(items, tls: url.scheme == "amqps")
+        } catch {
+            throw AMQPError(code: .configuration, message: "invalid AMQP URL\(which): \(error.reason)", address: "")
+        }
+    }
+
     /// The first node's `host:port/vhost`, never the credentials: for error messages and logs.
     public var redactedAddress: String { redacted(addresses[0]) }
 
@@ -123,15 +163,18 @@ public struct AMQPConfiguration: Sendable {
         "\(address)\(vhost.hasPrefix("/") ? "" : "/")\(vhost)"
     }
 
-    /// The configuration as an `amqp://` URL list that ``init(url:)`` reads back, WITH the password:
-    /// for handing the broker to a child process's environment, never for logs.
+    /// The configuration as an `amqp://` (or `amqps://`, with its TLS parameters) URL list that
+    /// ``init(url:)`` reads back, WITH the password: for handing the broker to a child process's
+    /// environment, never for logs.
     public var urlWithCredentials: String {
         func encode(_ text: String) -> String {
             text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~"))) ?? text
         }
         let credentials = "\(encode(user)):\(encode(password))@"
+        let scheme = tls == nil ? "amqp" : "amqps"
+        let query = tls.map(\.queryItems).flatMap { $0.isEmpty ? nil : "?" + $0.joined(separator: "&") } ?? ""
         return addresses.enumerated().map { index, address in
-            "amqp://\(index == 0 ? credentials : "")\(address)/\(encode(vhost))"
+            "\(scheme)://\(index == 0 ? credentials : "")\(address)/\(encode(vhost))\(index == 0 ? query : "")"
         }.joined(separator: ",")
     }
 }

@@ -59,7 +59,7 @@ public final class AMQPConnection: @unchecked Sendable {
         throw lastError!
     }
 
-    /// Opens the TCP connection to one node and logs in, advertising the capabilities the client
+    /// Opens the TCP (or, for `amqps://`, TLS) connection to one node and logs in, advertising the capabilities the client
     /// handles (`connection.blocked`, `consumer_cancel_notify`, `publisher_confirms`, `basic.nack`,
     /// `authentication_failure_close`). Every later RPC waits at most `configuration.rpcTimeout`.
     public static func open(
@@ -72,16 +72,14 @@ public final class AMQPConnection: @unchecked Sendable {
             throw AMQPError(code: .connection, message: "out of memory", address: configuration.redacted(address))
         }
         let connection = AMQPConnection(configuration: configuration, address: address, state: state)
-        guard let socket = amqp_tcp_socket_new(state) else {
-            throw connection.error(.connection, "cannot create socket")
-        }
+        let socket = try newSocket(state, configuration, address: connection.addressText)
         var rpcTimeout = timeval(configuration.rpcTimeout)
         amqp_set_rpc_timeout(state, &rpcTimeout)
         amqp_set_handshake_timeout(state, &rpcTimeout)
         var timeout = timeval(tv_sec: configuration.connectTimeoutSeconds, tv_usec: 0)
         let status = amqp_socket_open_noblock(socket, address.host, Int32(address.port), &timeout)
         if status != AMQP_STATUS_OK.rawValue {
-            throw connection.error(.connection, "cannot connect: \(String(cString: amqp_error_string2(status)))")
+            throw connection.error(.connection, openFailure(status, tls: configuration.tls, host: address.host))
         }
         let reply = fleet_amqp_login_with_capabilities(
             state,

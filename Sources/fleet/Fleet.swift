@@ -10,8 +10,9 @@ struct Fleet: AsyncParsableCommand {
             FLEET_POSTGRES_URL (default \(FleetDefaults.postgres)), FLEET_REDIS_URL (default \(FleetDefaults.redis)), \
             FLEET_MONGODB_URL (default \(FleetDefaults.mongodb)), FLEET_BOLT_URL (default \(FleetDefaults.bolt); \
             Neo4j 5 or FalkorDB), FLEET_CLICKHOUSE_URL (default \(FleetDefaults.clickhouse), database fleet; \
-            http://user:password@host:port/database). FLEET_AMQP_URL may list several cluster nodes, comma-separated; \
-            FLEET_POSTGRES_URL may list several hosts and take libpq parameters (sslmode, \
+            http://user:password@host:port/database). FLEET_AMQP_URL may list several cluster nodes, comma-separated, \
+            and amqps:// connects over TLS (cacertfile, certfile, keyfile, verify, server_name_indication); \
+            FLEET_POSTGRES_URL may list several hosts and take libpq parameters (sslmode=verify-full, sslrootcert, \
             target_session_attrs, statement_timeout, ...). `scripts/services.sh start` starts all six \
             locally on those ports. A worker connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
             log level (trace, debug, info, warning, error; default info for `run`, warning for the others), \
