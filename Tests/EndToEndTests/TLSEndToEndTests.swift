@@ -18,10 +18,10 @@ struct TLSEndToEndTests {
         // The same broker and server as the test's world, reached over TLS: its vhost, its database.
         var amqp = try AMQPConfiguration(url: amqpsURL)
         amqp.vhost = environment.configuration.amqp.vhost
-        let query = try #require(postgresTLSURL.split(separator: "?", maxSplits: 1).last)
-        let server = try #require(postgresTLSURL.range(of: "/", options: .backwards))
-        let postgresURL =
-            "\(postgresTLSURL[..<server.upperBound])\(environment.configuration.postgres.database)?\(query)"
+        let parts = postgresTLSURL.split(separator: "?", maxSplits: 1)
+        let server = try #require(parts.first?.range(of: "/", options: .backwards))
+        let database = environment.configuration.postgres.database
+        let postgresURL = "\(parts[0][..<server.upperBound])\(database)?\(parts.count > 1 ? parts[1] : "")"
         let worker = try environment.startWorker(
             "learning",
             environment: ["FLEET_AMQP_URL": amqp.urlWithCredentials, "FLEET_POSTGRES_URL": postgresURL]
