@@ -85,12 +85,14 @@ struct BrokerUserPermissionTests {
         try await publish(producer, exchange: "jobs", routingKey: "enrollment.update")
         // The learning worker checks its queue passively (as fleet run does), consumes it, and
         // publishes its retry and dead-letter copies through the default exchange.
-        try await AMQPConnection.withDedicatedThread(learning) { connection in
-            #expect(try connection.queueExists("fleet.learning"))
-            let delivery = try #require(try connection.get(queue: "fleet.learning"))
-            try connection.ack(delivery.deliveryTag)
+        let (exists, consumed) = try await AMQPConnection.withDedicatedThread(learning) { connection throws in
+            let exists = try connection.queueExists("fleet.learning")
+            let delivery = try connection.get(queue: "fleet.learning")
+            if let delivery { try connection.ack(delivery.deliveryTag) }
             _ = try connection.consume(queue: "fleet.learning")
+            return (exists, delivery != nil)
         }
+        #expect(exists && consumed)
         try await publish(learning, exchange: "", routingKey: "fleet.learning.retry.1s")
         try await publish(learning, exchange: "", routingKey: "fleet.learning.dlq")
         // The skills worker publishes its follow-up types to `jobs`.
@@ -119,10 +121,13 @@ struct BrokerUserPermissionTests {
         // Not enforceable: the default exchange checks no routing key, so a worker's user can put a
         // message into another queue by name (README "Security" says so).
         try await publish(learning, exchange: "", routingKey: "fleet.content.dlq")
-        try await AMQPConnection.withDedicatedThread(guest) { connection in
-            #expect(try connection.declareQueue("fleet.content.dlq", passive: true) == 1)
-            #expect(try connection.declareQueue("fleet.learning.dlq", passive: true) == 1)
+        let depths = try await AMQPConnection.withDedicatedThread(guest) { connection throws in
+            [
+                try connection.declareQueue("fleet.content.dlq", passive: true),
+                try connection.declareQueue("fleet.learning.dlq", passive: true),
+            ]
         }
+        #expect(depths == [1, 1])
     }
 
     /// Publishes with a confirm, as workers and producers do (mandatory: it must reach a queue).

@@ -3,6 +3,7 @@ import FleetContract
 import FleetCore
 import FleetJobs
 import FleetOutbox
+import FleetStoreKit
 import Foundation
 import Logging
 import MongoDB
@@ -14,7 +15,8 @@ import Testing
 /// role logs in and runs its own job's statements (the real handlers), and the server refuses it
 /// another domain's tables and ledger rows. Roles belong to the whole server, so every run sets the
 /// same five roles' passwords again; their grants are per database.
-@Suite("PostgreSQL domain roles")
+// Serialized: both tests touch the same server-wide roles (the first gives them LOGIN).
+@Suite("PostgreSQL domain roles", .serialized)
 struct PostgresRolesTests {
     static let logger = Logger(label: "pg-roles-test")
 
@@ -26,7 +28,7 @@ struct PostgresRolesTests {
             )
             let applied = try await PostgresRoles.apply(owner, passwords: passwords)
             #expect(applied.map(\.role) == PostgresRoles.roles.map(\.name))
-            #expect(applied.allSatisfy(\.login))
+            #expect(applied.allSatisfy { $0.login })
             let seed = try await Seed.insert(owner)
 
             try await Self.withRole("fleet_learning", owner: owner, passwords: passwords) { learning in
@@ -138,7 +140,8 @@ struct PostgresRolesTests {
         }
     }
 
-    /// Every grant and ledger policy the domain roles hold in this database, and their attributes.
+    /// Every grant and ledger policy the domain roles hold in this database, and their attributes
+    /// (but LOGIN, which another test's pass with passwords may give them meanwhile).
     static func privileges(_ client: PostgresClient) async throws -> [String] {
         let roles = PostgresRoles.roles.map(\.name)
         let tables = try await client.query(
@@ -154,7 +157,7 @@ struct PostgresRolesTests {
             UNION ALL
             SELECT 'policy ' || polname || ' ' || pg_get_expr(polqual, polrelid) FROM pg_policy
             UNION ALL
-            SELECT 'role ' || rolname || ' ' || rolcanlogin || ' ' || rolcreatedb || ' ' || rolsuper
+            SELECT 'role ' || rolname || ' ' || rolcreatedb || ' ' || rolcreaterole || ' ' || rolsuper
             FROM pg_roles WHERE rolname = ANY($1::text[])
             """,
             ["{\(roles.joined(separator: ","))}"]
