@@ -55,7 +55,10 @@ struct LeastPrivilegeEndToEndTests {
             )
             try "\(script)".write(toFile: "\(directory)/users.sh", atomically: true, encoding: .utf8)
             try runShell("RABBITMQCTL='\(rabbitmqctl)' sh \(directory)/users.sh >/dev/null")
-            _ = try await PostgresRoles.apply(environment.postgres, passwords: ["fleet_learning": passwords["fleet_learning"]!])
+            _ = try await PostgresRoles.apply(
+                environment.postgres,
+                passwords: ["fleet_learning": passwords["fleet_learning"]!]
+            )
             try await SampleWorkload.seed(environment.postgres, users: 1, courses: 1)
 
             func amqp(_ name: String) -> AMQPConfiguration {

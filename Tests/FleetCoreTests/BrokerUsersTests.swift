@@ -28,11 +28,13 @@ struct BrokerUsersTests {
     @Test("A worker reads only its queues, writes the default exchange and its follow-up types, configures nothing")
     func workerPermissions() throws {
         let users = try Self.repositoryUsers()
-        #expect(users.map(\.name) == [
-            "fleet-worker-analytics", "fleet-worker-career", "fleet-worker-content", "fleet-worker-learning",
-            "fleet-worker-networking", "fleet-worker-ops", "fleet-worker-profile", "fleet-worker-skills",
-            "fleet-worker-trends", "fleet-producer", "fleet-operator",
-        ])
+        #expect(
+            users.map(\.name) == [
+                "fleet-worker-analytics", "fleet-worker-career", "fleet-worker-content", "fleet-worker-learning",
+                "fleet-worker-networking", "fleet-worker-ops", "fleet-worker-profile", "fleet-worker-skills",
+                "fleet-worker-trends", "fleet-producer", "fleet-operator",
+            ]
+        )
         let learning = try #require(users.first { $0.name == "fleet-worker-learning" })
         #expect(learning.configure == "^$")
         #expect(learning.write == #"^amq\.default$"#)

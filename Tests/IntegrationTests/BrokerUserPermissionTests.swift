@@ -45,7 +45,11 @@ struct BrokerUserPermissionTests {
         for user in users {
             let password = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
             passwords[user.name] = password
-            try (password + "\n").write(toFile: "\(passwordDirectory)/\(user.name).password", atomically: true, encoding: .utf8)
+            try (password + "\n").write(
+                toFile: "\(passwordDirectory)/\(user.name).password",
+                atomically: true,
+                encoding: .utf8
+            )
         }
         try Self.shell(
             "\(rabbitmqctl) add_vhost \(vhost) && \(rabbitmqctl) set_permissions -p \(vhost) guest '.*' '.*' '.*'"
@@ -63,7 +67,9 @@ struct BrokerUserPermissionTests {
     }
 
     private func check(topology: Topology, vhost: String, prefix: String, passwords: [String: String]) async throws {
-        var guest = try AMQPConfiguration(url: ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://127.0.0.1:5682")
+        var guest = try AMQPConfiguration(
+            url: ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://127.0.0.1:5682"
+        )
         guest.vhost = vhost
         func login(_ name: String) -> AMQPConfiguration {
             var configuration = guest

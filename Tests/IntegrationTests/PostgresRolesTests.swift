@@ -57,7 +57,8 @@ struct PostgresRolesTests {
                 let mongodb = try Self.mongo()
                 let redis = RedisClient(
                     configuration: try RedisConfiguration(
-                        url: ProcessInfo.processInfo.environment["FLEET_REDIS_URL"] ?? FleetConfiguration.defaultRedisURL
+                        url: ProcessInfo.processInfo.environment["FLEET_REDIS_URL"]
+                            ?? FleetConfiguration.defaultRedisURL
                     ),
                     maxConnections: 1
                 )
@@ -75,12 +76,17 @@ struct PostgresRolesTests {
                 await mongodb.shutdown()
                 #expect(outcome == .applied)
                 // It sees the ledger rows of its own type only: the learning job's row is not there.
-                #expect(try await profile.query("SELECT job_type FROM fleet_applied_jobs").map { $0["job_type"] } == [
-                    ProfileCompletionRecalculate.jobType
-                ])
+                #expect(
+                    try await profile.query("SELECT job_type FROM fleet_applied_jobs").map { $0["job_type"] } == [
+                        ProfileCompletionRecalculate.jobType
+                    ]
+                )
                 try await Self.expectDenied(profile, "UPDATE courses SET total_enrollments = 0")
                 try await Self.expectDenied(profile, "UPDATE users SET email = 'x@example.com'")
-                try await Self.expectDenied(profile, "INSERT INTO user_courses (enrollment_id) VALUES (gen_random_uuid())")
+                try await Self.expectDenied(
+                    profile,
+                    "INSERT INTO user_courses (enrollment_id) VALUES (gen_random_uuid())"
+                )
             }
             try await Self.withRole("fleet_career", owner: owner, passwords: passwords) { career in
                 let mongodb = try Self.mongo()
@@ -118,7 +124,11 @@ struct PostgresRolesTests {
             }
             try await Self.withRole("fleet_ops", owner: owner, passwords: passwords) { ops in
                 // The maintenance pass over every type's ledger rows and the sent outbox rows.
-                let pruned = try await PostgresJobLedger.prune(ops, jobType: EnrollmentUpdate.jobType, olderThan: Date())
+                let pruned = try await PostgresJobLedger.prune(
+                    ops,
+                    jobType: EnrollmentUpdate.jobType,
+                    olderThan: Date()
+                )
                 #expect(pruned == 1)
                 try await Self.expectDenied(ops, "UPDATE users SET first_name = 'x'")
                 try await Self.expectDenied(ops, "DELETE FROM users")

@@ -70,7 +70,10 @@ public enum BrokerUserOutput {
             },
             "topic_permissions": users.flatMap { user in
                 user.topicWrite.sorted { $0.key < $1.key }.map {
-                    ["user": user.name, "vhost": vhost, "exchange": $0.key, "write": $0.value, "read": BrokerUsers.nothing]
+                    [
+                        "user": user.name, "vhost": vhost, "exchange": $0.key, "write": $0.value,
+                        "read": BrokerUsers.nothing,
+                    ]
                 }
             },
         ]
