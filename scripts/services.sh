@@ -616,12 +616,20 @@ pg_init() {
     echo "include_if_exists = 'fleet.conf'" >>"$PG_DATA/postgresql.conf"
 }
 
+# The fleet's role owns its databases and is no superuser: CREATEDB for the tests' private
+# databases and backup verification, CREATEROLE for the domain roles `fleet migrate` creates. The
+# bootstrap superuser `postgres` (local socket only) makes it, and demotes the superuser `fleet` of
+# folders made before issue 15.
 pg_ensure_role_and_db() {
     admin_psql -c "DO \$\$ BEGIN
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'fleet') THEN
-            CREATE ROLE fleet LOGIN SUPERUSER PASSWORD 'fleet';
+            CREATE ROLE fleet LOGIN NOSUPERUSER CREATEDB CREATEROLE PASSWORD 'fleet';
         END IF;
     END \$\$;" >/dev/null || die "could not create role fleet"
+    if [[ "$(admin_psql -c "SELECT rolsuper OR NOT rolcreatedb OR NOT rolcreaterole FROM pg_roles WHERE rolname = 'fleet'")" == t ]]; then
+        admin_psql -c "ALTER ROLE fleet NOSUPERUSER CREATEDB CREATEROLE" >/dev/null || die "could not demote role fleet"
+        say "postgresql: role fleet is now NOSUPERUSER CREATEDB CREATEROLE"
+    fi
     if [[ "$(admin_psql -c "SELECT 1 FROM pg_database WHERE datname = 'fleet'")" != 1 ]]; then
         admin_psql -c "CREATE DATABASE fleet OWNER fleet" >/dev/null || die "could not create database fleet"
     fi

@@ -60,6 +60,14 @@ public enum JobCatalog {
         return registry
     }
 
+    /// The job types each job type's handler enqueues as follow-ups: `fleet topology users` lets a
+    /// worker's broker user publish exactly these. Keep in step with the handlers' publishes.
+    public static let followUpTypes: [String: [String]] = [
+        AssessmentScoreHandler.jobType: [
+            ProfileCompletionRecalculateHandler.jobType, CareerProgressRecalculateHandler.jobType,
+        ]
+    ]
+
     /// The job types handlers enqueue as follow-ups, with which ``FollowUpPublisher`` validates them.
     static func followUpRegistry(postgres: PostgresClient, redis: RedisClient, mongodb: MongoClient) -> JobRegistry {
         var registry = JobRegistry()

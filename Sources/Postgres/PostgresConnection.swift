@@ -16,7 +16,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Set when libpq is left in a state we cannot use again, such as in the middle of a COPY.
     private var isBroken = false
-    private let address: String
+    let address: String
     /// SQL text → name of its prepared statement on this session. Parsed and planned once per
     /// connection instead of once per call: handlers run the same few statements all day.
     private var preparedNames: [String: String] = [:]
@@ -216,7 +216,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
         _ = try? query("ROLLBACK")
     }
 
-    private func liveHandle() throws -> OpaquePointer {
+    func liveHandle() throws -> OpaquePointer {
         guard let handle, !isBroken, PQstatus(handle) == CONNECTION_OK else {
             let reason = handle == nil ? "the connection is closed" : "the connection is no longer usable"
             throw PostgresError(code: .connection, message: reason, address: address)

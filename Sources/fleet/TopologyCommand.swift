@@ -1,12 +1,13 @@
 import AMQP
 import ArgumentParser
+import FleetApp
 import FleetCore
 
 struct TopologyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topology",
-        abstract: "Apply queues.yaml to the broker.",
-        subcommands: [Declare.self]
+        abstract: "Apply queues.yaml to the broker, or print its least-privilege users.",
+        subcommands: [Declare.self, Users.self]
     )
 
     struct Declare: AsyncParsableCommand {
@@ -40,6 +41,57 @@ struct TopologyCommand: AsyncParsableCommand {
         private func describe(_ value: AMQPFieldValue) -> String {
             if let int = value.int { return String(int) }
             return value.string.map { $0.isEmpty ? "\"\"" : $0 } ?? "\(value)"
+        }
+    }
+
+    struct Users: AsyncParsableCommand {
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case rabbitmqctl, definitions
+        }
+
+        static let configuration = CommandConfiguration(
+            abstract: "Print least-privilege broker users for queues.yaml and workers/*.yaml.",
+            discussion: """
+                One user per worker manifest, fleet-worker-<name>: reads (consumes) only its own queues, \
+                writes only the default exchange (its retry and dead-letter copies) and, if its jobs enqueue \
+                follow-ups, the jobs exchange with a topic permission for exactly those job types; \
+                configures nothing. fleet-producer (API servers, fleet enqueue, the scheduler, the outbox \
+                relay): writes only the jobs exchange, for the contract's job types; reads and configures \
+                nothing. fleet-operator (fleet topology declare, fleet dlq, fleet status): configures, \
+                writes and reads exactly the topology's exchanges and queues, with the management tag. \
+                RabbitMQ checks no routing key on the default exchange: a worker's user can still publish \
+                into any queue of the vhost by name (its jobs then face the worker's own checks). \
+                --format rabbitmqctl (default) prints an idempotent shell script that feeds each password \
+                to rabbitmqctl's standard input from $PASSWORD_DIR/<user>.password (--password-dir sets \
+                the default), so no password is on any command line; run it with RABBITMQCTL set to \
+                your rabbitmqctl command. --format definitions prints the management API's definitions \
+                JSON without passwords (empty password_hash); set them afterwards with \
+                `rabbitmqctl change_password <user> < FILE`. Connects to nothing.
+                """
+        )
+
+        @OptionGroup var common: CommonOptions
+
+        @Option(help: "Output: a rabbitmqctl script or the management API's definitions JSON.")
+        var format: Format = .rabbitmqctl
+
+        @Option(help: "The virtual host the permissions are for.")
+        var vhost: String = "/"
+
+        @Option(help: "Folder of <user>.password files the rabbitmqctl script reads (read when it runs).")
+        var passwordDir: String?
+
+        func run() async throws {
+            // Only the files: no server URL or credential is needed to print users.
+            let topology = try Topology.load(path: "\(common.configDir)/queues.yaml")
+            let manifests = try WorkerManifest.loadAll(directory: "\(common.configDir)/workers", topology: topology)
+            let users = BrokerUsers.plan(topology: topology, manifests: manifests, followUps: JobCatalog.followUpTypes)
+            switch format {
+            case .rabbitmqctl:
+                print(BrokerUserOutput.rabbitmqctl(users, vhost: vhost, passwordDirectory: passwordDir), terminator: "")
+            case .definitions:
+                print(try BrokerUserOutput.definitions(users, vhost: vhost), terminator: "")
+            }
         }
     }
 }
