@@ -1,4 +1,5 @@
 import AMQP
+import FleetSigning
 import Testing
 
 @testable import FleetCore
@@ -57,5 +58,19 @@ struct FleetHeaderTrustTests {
         #expect(screened.attempt == 6)
         #expect(screened.headers == forged)
         #expect(screened.source == .signature)
+    }
+}
+
+@Suite("Fleet header names")
+struct FleetHeaderNameTests {
+    @Test func theSignatureHeadersAreTheSigningLibrarysOwn() {
+        #expect(FleetHeaders.keyId == SignatureInput.keyIdHeader)
+        #expect(FleetHeaders.signature == SignatureInput.signatureHeader)
+        #expect(
+            FleetHeaderTrust.guardedHeaders == [
+                FleetHeaders.attempt, FleetHeaders.firstFailureAt, FleetHeaders.lastError, FleetHeaders.applied,
+                FleetHeaders.failedStep,
+            ]
+        )
     }
 }
