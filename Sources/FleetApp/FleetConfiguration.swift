@@ -3,6 +3,7 @@ import Bolt
 import ClickHouse
 import FleetCore
 import FleetJobs
+import FleetSigning
 import Foundation
 import MongoDB
 import Postgres
@@ -55,6 +56,8 @@ public struct FleetConfiguration: Sendable {
     /// RabbitMQ's management HTTP API (`FLEET_RABBITMQ_MGMT_URL`, `http://user:password@host:port`),
     /// which `fleet status` reads; the vhost is the AMQP URL's.
     public var rabbitManagementURL = defaultRabbitManagementURL
+    /// Signed jobs (issue 15): `FLEET_SIGNING_MODE`, `FLEET_SIGNING_KEYS_FILE`, `FLEET_SIGNING_KEY_ID`.
+    public var signing = SigningSettings.off
     public static let defaultRabbitManagementURL = "http://guest:guest@127.0.0.1:15682"
 
     public init(
@@ -141,6 +144,12 @@ public struct FleetConfiguration: Sendable {
         }
         if let managementURL = environment["FLEET_RABBITMQ_MGMT_URL"], !managementURL.isEmpty {
             configuration.rabbitManagementURL = managementURL
+        }
+        // Signing: the mode and the keys file's keys; errors never show a secret.
+        do {
+            configuration.signing = try SigningSettings.fromEnvironment(environment)
+        } catch {
+            throw ConfigurationError(file: "environment", path: "FLEET_SIGNING_*", problem: error.description)
         }
         return configuration
     }

@@ -75,7 +75,8 @@ public struct FleetStores: Sendable {
         followUps = FollowUpPublisher(
             amqp: configuration.amqp,
             exchange: exchange,
-            logger: logger
+            logger: logger,
+            signer: configuration.signing.signer
         )
     }
 

@@ -58,6 +58,7 @@ public struct FleetWorker: Service {
                 stats: stats,
                 readiness: readiness,
                 logger: logger,
+                signing: configuration.signing,
                 onJobFinished: observer
             )
         }

@@ -3,6 +3,7 @@ import FleetContract
 import FleetCore
 import FleetJobs
 import FleetProducer
+import FleetSigning
 import Logging
 import Metrics
 import Synchronization
@@ -20,12 +21,15 @@ public final class FollowUpPublisher: FollowUpPublishing {
     private let amqp: AMQPConfiguration
     private let exchange: String
     private let logger: Logger
+    /// Signs the follow-up jobs, as the worker's own copies are signed.
+    private let signer: JobSigner?
     private let state = Mutex(State.idle)
     /// `fleet_followups_published_total{type}`, one per type, made on its first publish.
     private let published = Mutex<[String: Counter]>([:])
 
     /// Each job is validated by its contract definition, as workers will.
-    public init(amqp: AMQPConfiguration, exchange: String, logger: Logger) {
+    public init(amqp: AMQPConfiguration, exchange: String, logger: Logger, signer: JobSigner? = nil) {
+        self.signer = signer
         self.amqp = amqp
         self.exchange = exchange
         self.logger = logger
@@ -58,7 +62,7 @@ public final class FollowUpPublisher: FollowUpPublishing {
             case .running(let producer): return producer
             case .shutDown: throw JobError.transient("shutting_down", "the follow-up publisher is shut down")
             case .idle:
-                let producer = JobProducer(amqp: amqp, exchange: exchange, logger: logger)
+                let producer = JobProducer(amqp: amqp, exchange: exchange, logger: logger, signer: signer)
                 state = .running(producer)
                 return producer
             }

@@ -1,5 +1,6 @@
 import AMQP
 import FleetContract
+import FleetSigning
 import Foundation
 import Logging
 
@@ -20,6 +21,7 @@ public final class JobProducer: Sendable {
     private let exchange: String
     private let validator: JobValidator
     private let retry: PublishRetry
+    private let signer: JobSigner?
 
     /// Makes a producer and starts connecting to the broker (on a thread of its own).
     ///
@@ -30,14 +32,18 @@ public final class JobProducer: Sendable {
     ///   - retry: how long to keep publishing through a broker loss before giving up.
     ///   - logger: connection events are logged at info, failed reconnects at warning.
     ///   - now: the clock that stamps `created_at` and checks it as the workers will.
+    ///   - signer: signs every message (`x-fleet-key-id`, `x-fleet-signature`) for workers whose
+    ///     signing mode is `permissive` or `required`; e.g. `SigningSettings.fromEnvironment(...).signer`.
     public init(
         amqp: AMQPConfiguration,
         exchange: String = "jobs",
         definitions: [any JobDefinition.Type] = JobContract.definitions,
         retry: PublishRetry = PublishRetry(),
         logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        signer: JobSigner? = nil
     ) {
+        self.signer = signer
         self.client = AMQPClient(configuration: amqp, logger: logger)
         self.exchange = exchange
         self.validator = JobValidator(definitions: definitions, owner: "this producer", now: now)
@@ -150,6 +156,7 @@ public final class JobProducer: Sendable {
     public func publish(envelope: JobEnvelope, body: [UInt8], traceparent: String? = nil) async throws {
         var headers: AMQPTable = [:]
         if let traceparent { headers[JobMessage.traceparentHeader] = .string(traceparent) }
+        if let signer { headers = signer.signed(headers, body: body) }
         let message = AMQPOutgoingMessage(
             exchange: exchange,
             routingKey: envelope.type,

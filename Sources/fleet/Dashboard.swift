@@ -116,7 +116,7 @@ struct DashboardCommand: AsyncParsableCommand {
         postgres: PostgresClient,
         workers: [String]
     ) -> DashboardSources {
-        let admin = DeadLetterAdmin(topology: topology)
+        let admin = DeadLetterAdmin(topology: topology, signer: configuration.signing.signer)
         let scraper = WorkerScraper(http: management.http)
         let vhost = configuration.amqp.vhost
         return DashboardSources(

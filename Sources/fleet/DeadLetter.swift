@@ -93,7 +93,7 @@ private func runDeadLetter(
     reapplyPastWindow: Bool = false
 ) async throws {
     let configuration = try common.configuration()
-    let admin = DeadLetterAdmin(topology: try configuration.loadTopology())
+    let admin = DeadLetterAdmin(topology: try configuration.loadTopology(), signer: configuration.signing.signer)
     let queues = try admin.deadLetterQueues(of: filters.queue)
     let filter = DeadLetterAdmin.Filter(
         type: filters.type,

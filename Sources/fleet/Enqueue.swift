@@ -11,7 +11,9 @@ struct Enqueue: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Publish one job with publisher confirms, validated as the workers will.",
         discussion:
-            "Example: fleet enqueue enrollment.update --payload '{\"user_id\":\"…\",\"course_id\":\"…\",\"action\":\"enroll\"}'\n"
+            "Example: fleet enqueue enrollment.update --payload '{\"user_id\":\"…\",\"course_id\":\"…\",\"action\":\"enroll\"}'\n\n"
+            + "Signed (x-fleet-key-id, x-fleet-signature) when FLEET_SIGNING_KEYS_FILE and FLEET_SIGNING_KEY_ID name a "
+            + "key; keys are read from that file only, never from arguments.\n"
     )
 
     @OptionGroup var common: CommonOptions
@@ -51,7 +53,12 @@ struct Enqueue: AsyncParsableCommand {
         }
         // Fail fast, naming the address, when the broker is unreachable.
         _ = try await withBroker(configuration) { _ in true }
-        let producer = JobProducer(amqp: configuration.amqp, exchange: topology.exchange, logger: logger)
+        let producer = JobProducer(
+            amqp: configuration.amqp,
+            exchange: topology.exchange,
+            logger: logger,
+            signer: configuration.signing.signer
+        )
         do {
             let envelope = try await producer.enqueue(
                 type: type,

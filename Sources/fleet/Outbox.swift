@@ -166,7 +166,8 @@ func relayProducer(_ configuration: FleetConfiguration, topology: Topology, logg
         amqp: configuration.amqp,
         exchange: topology.exchange,
         retry: PublishRetry(attempts: 3, firstDelay: .milliseconds(100), maximumDelay: .seconds(1)),
-        logger: logger
+        logger: logger,
+        signer: configuration.signing.signer
     )
 }
 

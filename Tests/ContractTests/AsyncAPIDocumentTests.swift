@@ -149,7 +149,7 @@ struct AsyncAPIDocumentTests {
         let runtime = [
             FleetHeaders.attempt, FleetHeaders.firstFailureAt, FleetHeaders.lastError, FleetHeaders.reason,
             FleetHeaders.error, FleetHeaders.queue, FleetHeaders.deadLetteredAt, FleetHeaders.applied,
-            FleetHeaders.failedStep, FleetHeaders.traceparent,
+            FleetHeaders.failedStep, FleetHeaders.traceparent, FleetHeaders.keyId, FleetHeaders.signature,
         ]
         #expect(Set(headers.keys) == Set(runtime))
         let source = try String(

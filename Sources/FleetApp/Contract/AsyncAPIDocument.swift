@@ -1,6 +1,7 @@
 import AMQP
 import FleetContract
 import FleetCore
+import FleetSigning
 import Foundation
 
 /// The job contract as an AsyncAPI 3.0 document, generated from `queues.yaml` (``Topology``) and the
@@ -327,7 +328,11 @@ public enum AsyncAPIDocument {
             "description": .string(
                 "AMQP message headers. A producer may set `\(FleetHeaders.traceparent)`; the `x-fleet-*` headers are "
                     + "the fleet's own, written on retry and dead-letter copies (a replay removes them). Other "
-                    + "headers, e.g. the broker's `x-death`, are kept as they are."
+                    + "headers, e.g. the broker's `x-death`, are kept as they are. A worker trusts `x-fleet-attempt`, "
+                    + "`x-fleet-first-failure-at`, `x-fleet-last-error`, `x-fleet-applied` and `x-fleet-failed-step` "
+                    + "only on a message whose signature verifies, or whose `x-death` shows it expired out of its "
+                    + "queue's own retry queues (the attempt then capped at 1 + their counts); otherwise it drops "
+                    + "them and runs the job as attempt 1."
             ),
             "properties": [
                 FleetHeaders.traceparent: [
@@ -367,10 +372,30 @@ public enum AsyncAPIDocument {
                     "enum": .array(DeadLetterReasons.failedSteps.map { .string($0.step) }),
                     "description": "The step that kept failing after the effect committed; a replay redoes only it.",
                 ],
+                SignatureInput.keyIdHeader: [
+                    "type": "string", "pattern": "^[!-~]{1,64}$",
+                    "description": "The id of the key that signed the message (signed jobs; not a secret).",
+                ],
+                SignatureInput.signatureHeader: [
+                    "type": "string", "pattern": "^v1=[0-9a-f]{64}$",
+                    "description": .string(signatureDescription),
+                ],
             ],
             "additionalProperties": true,
         ]
     }
+
+    /// The signature's wire format, for any language's signer (`SignatureInput` is the code).
+    static let signatureDescription =
+        "`v1=` and the lowercase hex HMAC-SHA256, under the key named by `x-fleet-key-id`, of these UTF-8 lines, each "
+        + "ending in LF: `fleet-v1`; `key-id:<n>:<key id>`; then for each of `x-fleet-attempt`, "
+        + "`x-fleet-first-failure-at`, `x-fleet-last-error`, `x-fleet-applied`, `x-fleet-failed-step` in this order "
+        + "`<header>:<n>:<value>`; then `body-sha256:<lowercase hex SHA-256 of the body bytes>`. `<n>` is the "
+        + "decimal byte length of the value; an absent header is the empty value (`x-fleet-attempt:0:`); an "
+        + "integer header is written in decimal, a boolean as `true`/`false`. Workers check it by "
+        + "`FLEET_SIGNING_MODE`: `off` (nothing checked), `permissive` (unsigned or bad: run, logged and "
+        + "counted, fleet headers not trusted), `required` (unsigned, unknown key or bad MAC: dead-lettered as "
+        + "`bad_signature`)."
 
     static func description(_ topology: Topology) -> String {
         let delays = topology.retry.delays.map(DurationText.format).joined(separator: ", ")

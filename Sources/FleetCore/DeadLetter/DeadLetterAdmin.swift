@@ -1,5 +1,6 @@
 import AMQP
 import FleetContract
+import FleetSigning
 import Foundation
 
 /// One dead-lettered job as operators see it.
@@ -112,9 +113,12 @@ public struct DeadLetterAdmin: Sendable {
     }
 
     public let topology: Topology
+    /// Signs replayed jobs (their `x-fleet-*` headers, the old signature included, are stripped).
+    public let signer: JobSigner?
 
-    public init(topology: Topology) {
+    public init(topology: Topology, signer: JobSigner? = nil) {
         self.topology = topology
+        self.signer = signer
     }
 
     /// The dead-letter queues to walk: one work queue's, or all of them.
@@ -180,6 +184,7 @@ public struct DeadLetterAdmin: Sendable {
                 case .replay:
                     var properties = delivery.properties
                     properties.headers = FleetHeaders.forReplay(properties.headers)
+                    if let signer { properties.headers = signer.signed(properties.headers, body: delivery.body) }
                     properties.expiration = nil
                     properties.deliveryMode = 2
                     try connection.publishConfirmed(

@@ -20,6 +20,10 @@ public enum FleetHeaders {
     public static let applied = "x-fleet-applied"
     /// The step that kept failing after the effect committed: `follow_up_publish`, `cache_refresh`...
     public static let failedStep = "x-fleet-failed-step"
+    /// The id of the key that signed the message (``FleetSigning/SignatureInput``).
+    public static let keyId = "x-fleet-key-id"
+    /// `v1=<hex HMAC-SHA256>` over the body and the trusted headers (``FleetSigning/SignatureInput``).
+    public static let signature = "x-fleet-signature"
     /// W3C trace context, carried into logs and follow-up jobs.
     public static let traceparent = JobMessage.traceparentHeader
 
