@@ -188,15 +188,22 @@ struct FleetTestEnvironment {
     }
 
     /// Publishes raw bytes straight to a work queue, as a misbehaving producer could.
-    func publishRaw(_ body: [UInt8], to queue: String, type: String? = nil) async throws {
+    func publishRaw(
+        _ body: [UInt8],
+        to queue: String,
+        type: String? = nil,
+        contentType: String? = "application/json",
+        headers: AMQPTable = [:]
+    ) async throws {
         let message = AMQPOutgoingMessage(
             exchange: "",
             routingKey: queue,
             properties: AMQPProperties(
-                contentType: "application/json",
+                contentType: contentType,
                 deliveryMode: 2,
                 messageId: UUID().uuidString.lowercased(),
-                type: type
+                type: type,
+                headers: headers
             ),
             body: body
         )

@@ -90,8 +90,20 @@ public enum DeadLetterReasons {
             .unknownVersion: "The type has no such payload `version`.",
             .invalidPayload: "The payload breaks its type's schema (or a rule the schema cannot state, such as "
                 + "`publish_at` over 366 days ahead).",
+            .badSignature: "Signing mode is `required` and the message is unsigned, names a key id the worker does "
+                + "not have, or its `x-fleet-signature` does not verify. Checked before anything else is read.",
+            .invalidContentType: "The AMQP `content_type` property is present, non-empty and is not "
+                + "`application/json` (optionally with `; charset=utf-8`; case-insensitive).",
+            .typeMismatch: "The AMQP `type` property is present, non-empty and differs from the body's `type`.",
+            .wrongQueue: "The body's `type` is not bound to the queue the delivery came from (`queues.yaml`'s "
+                + "`job_types`): a worker runs only its queues' jobs. No store is touched.",
         ]
-        return DeadLetterReason(reason.description, .rejected, raisedBy: "the envelope decoder", meanings[reason] ?? "")
+        // The decoder checks the body; the consumer checks the signature, the AMQP properties and the queue.
+        let byConsumer: Set<EnvelopeRejection.Reason> = [
+            .badSignature, .invalidContentType, .typeMismatch, .wrongQueue,
+        ]
+        let raisedBy = byConsumer.contains(reason) ? "the worker" : "the envelope decoder"
+        return DeadLetterReason(reason.description, .rejected, raisedBy: raisedBy, meanings[reason] ?? "")
     }
 
     static let permanent: [DeadLetterReason] =

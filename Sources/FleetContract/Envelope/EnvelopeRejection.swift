@@ -23,11 +23,21 @@ public struct EnvelopeRejection: Error, Sendable, Equatable, CustomStringConvert
         public static let unknownVersion = Reason(description: "unknown_version")
         /// The payload breaks its job type's rules (missing, ill-typed or out-of-range value).
         public static let invalidPayload = Reason(description: "invalid_payload")
+        /// Signing is `required` and the message is unsigned, names an unknown key id, or its MAC
+        /// does not verify.
+        public static let badSignature = Reason(description: "bad_signature")
+        /// The AMQP `content_type` property is present and is not `application/json`.
+        public static let invalidContentType = Reason(description: "invalid_content_type")
+        /// The AMQP `type` property is present, non-empty and differs from the body's `type`.
+        public static let typeMismatch = Reason(description: "type_mismatch")
+        /// The body's `type` is not bound to the queue the delivery came from (`queues.yaml`).
+        public static let wrongQueue = Reason(description: "wrong_queue")
 
-        /// Every reason, in the order a body is checked.
+        /// Every reason, in the order a delivery is checked (the consumer checks the signature and
+        /// the AMQP properties around the body; the decoder checks the body).
         public static let all: [Reason] = [
-            oversize, invalidUTF8, invalidJSON, notAnObject, missingField, invalidField, unknownType,
-            unknownVersion, invalidPayload,
+            oversize, badSignature, invalidContentType, invalidUTF8, invalidJSON, notAnObject, missingField,
+            invalidField, unknownType, unknownVersion, typeMismatch, wrongQueue, invalidPayload,
         ]
     }
 

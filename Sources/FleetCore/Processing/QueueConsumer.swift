@@ -32,6 +32,9 @@ public struct QueueConsumer: Service {
     private let registry: JobRegistry
     private let classifier: FailureClassifier
     private let decoder: EnvelopeDecoder
+    /// The AMQP property and queue checks around the body (`invalid_content_type`, `type_mismatch`,
+    /// `wrong_queue`).
+    private let screen: DeliveryScreen
     /// Consumes the queue and acks: never publishes, so a broker alarm never blocks it.
     private let client: AMQPClient
     /// Publishes the retry, dead-letter and delay copies. One per consumer rather than per worker
@@ -83,6 +86,7 @@ public struct QueueConsumer: Service {
         self.registry = registry
         self.classifier = classifier
         self.decoder = registry.decoder
+        self.screen = DeliveryScreen(queue: queue)
         self.concurrency = concurrency ?? queue.concurrency
         self.drainTimeout = drainTimeout
         self.stats = stats
@@ -281,7 +285,12 @@ public struct QueueConsumer: Service {
         let attempt = FleetHeaders.attempt(of: delivery.properties.headers)
         let prepared: JobRegistry.PreparedJob
         do throws(EnvelopeRejection) {
-            prepared = try registry.prepare(try decoder.decode(delivery.body))
+            // The contract's check order: properties, body, the body's type against the properties and
+            // this queue, then the payload. A worker runs only its own queue's job types.
+            try screen.checkProperties(delivery.properties)
+            let envelope = try decoder.decode(delivery.body)
+            try screen.checkRouting(bodyType: envelope.type, properties: delivery.properties)
+            prepared = try registry.prepare(envelope)
         } catch {
             stats.started(type: metricType(delivery.properties.type), queue: queue.name)
             logger.error(
