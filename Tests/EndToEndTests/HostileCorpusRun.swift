@@ -61,11 +61,25 @@ struct HostileCorpusRun {
     /// The worker's resident set now, in bytes.
     var rss: Int { RSSSampler.field("VmRSS", of: process.process.processIdentifier) ?? 0 }
 
-    /// Publishes with publisher confirms, one at a time (large bodies included).
+    /// Publishes with publisher confirms, one at a time (large bodies included), on a thread with a
+    /// 512 MiB stack: the client encodes header tables recursively, and the corpus's are nested
+    /// 10,000 deep (a worker reads only 64 levels of them: AMQPFieldValue.maximumDepth).
     func publish(_ messages: [AMQPOutgoingMessage]) async throws {
-        try await AMQPConnection.withDedicatedThread(environment.configuration.amqp) { connection in
-            try connection.enableConfirms()
-            for message in messages { try connection.publishConfirmed(message, timeout: .seconds(300)) }
+        let configuration = environment.configuration.amqp
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let thread = Thread {
+                do {
+                    let connection = try AMQPConnection.open(configuration)
+                    defer { connection.close() }
+                    try connection.enableConfirms()
+                    for message in messages { try connection.publishConfirmed(message, timeout: .seconds(300)) }
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.stackSize = 512 << 20
+            thread.start()
         }
     }
 
@@ -170,9 +184,12 @@ struct HostileCorpusRun {
         let samples = try await worker.metrics()
         var types: Set<String> = []
         for series in samples.keys {
-            guard let start = series.range(of: "type=\"") else { continue }
-            let rest = series[start.upperBound...]
-            if let end = rest.firstIndex(of: "\"") { types.insert(String(rest[..<end])) }
+            // `{type="…"` or `,type="…"`: the label itself, not one ending in `type` such as `job_type`.
+            for marker in ["{type=\"", ",type=\""] {
+                guard let start = series.range(of: marker) else { continue }
+                let rest = series[start.upperBound...]
+                if let end = rest.firstIndex(of: "\"") { types.insert(String(rest[..<end])) }
+            }
         }
         return types
     }
