@@ -113,11 +113,13 @@ let package = Package(
         // The job contract as code: envelope, JSON, field rules, one definition per job type.
         // Foundation only: no store, no AMQP.
         .target(name: "FleetContract"),
+        // Signed jobs (issue 15): HMAC-SHA256 over the body and the fleet headers, keys by id, the signing modes.
+        .target(name: "FleetSigning", dependencies: ["AMQP", .product(name: "Crypto", package: "swift-crypto")]),
         // Publishing typed jobs with confirms; the library API servers import.
         .target(
             name: "FleetProducer",
             dependencies: [
-                "AMQP", "FleetContract",
+                "AMQP", "FleetContract", "FleetSigning",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -125,7 +127,7 @@ let package = Package(
         .target(
             name: "FleetOutbox",
             dependencies: [
-                "AMQP", "FleetContract", "FleetProducer", "Postgres",
+                "AMQP", "FleetContract", "FleetProducer", "FleetSigning", "Postgres",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -134,7 +136,7 @@ let package = Package(
         .target(
             name: "FleetCore",
             dependencies: [
-                "AMQP", "BlockingIO", "FleetContract",
+                "AMQP", "BlockingIO", "FleetContract", "FleetSigning",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -208,7 +210,7 @@ let package = Package(
         .target(
             name: "FleetApp",
             dependencies: [
-                "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer",
+                "AMQP", "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetProducer", "FleetSigning",
                 "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -230,7 +232,7 @@ let package = Package(
             name: "fleet",
             dependencies: [
                 "FleetContract", "FleetCore", "FleetStoreKit", "FleetJobs", "FleetApp", "FleetProducer", "FleetBench",
-                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps", "FleetObservability", "FleetDashboard",
+                "FleetOutbox", "ClickHouse", "FleetBackup", "FleetOps", "FleetObservability", "FleetDashboard", "FleetSigning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
@@ -246,13 +248,15 @@ let package = Package(
         ),
         .testTarget(name: "FleetContractTests", dependencies: ["FleetContract"]),
         .testTarget(name: "FleetProducerTests", dependencies: ["FleetProducer", "AMQP"]),
+        // Signing's canonical bytes (golden vector), rotation, tampering, the keys file and the modes.
+        .testTarget(name: "FleetSigningTests", dependencies: ["FleetSigning", "AMQP"]),
         // The contract checked: payload schemas against the validators, the AsyncAPI document, queues.yaml and
         // the README against the definitions. Runs scripts/contract-tools.sh (Python, from PyPI).
         .testTarget(
             name: "ContractTests",
             dependencies: ["FleetContract", "FleetCore", "FleetApp", .product(name: "Yams", package: "Yams")]
         ),
-        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer"]),
+        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer", "FleetSigning"]),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetContract", "FleetStoreKit", "FleetApp"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "FleetBackupTests", dependencies: ["FleetBackup"]),
@@ -291,7 +295,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
-                "FleetJobs", "FleetApp", "FleetProducer", "FleetOutbox", "ClickHouse",
+                "FleetJobs", "FleetApp", "FleetProducer", "FleetOutbox", "ClickHouse", "FleetSigning",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

@@ -1,6 +1,7 @@
 import AMQP
 import BlockingIO
 import FleetContract
+import FleetSigning
 import Foundation
 import Logging
 import Metrics
@@ -35,6 +36,13 @@ public struct QueueConsumer: Service {
     /// The AMQP property and queue checks around the body (`invalid_content_type`, `type_mismatch`,
     /// `wrong_queue`).
     private let screen: DeliveryScreen
+    /// Verifies deliveries (mode `permissive` or `required`) and signs the copies this consumer makes.
+    private let signing: SigningSettings
+    /// This queue's retry queues: an `x-death` from one of them makes the fleet headers trusted.
+    private let retryQueues: Set<String>
+    /// `fleet_jobs_unsigned_total{queue}` and `fleet_jobs_bad_signature_total{queue}`.
+    private let unsignedJobs: Counter
+    private let badSignatureJobs: Counter
     /// Consumes the queue and acks: never publishes, so a broker alarm never blocks it.
     private let client: AMQPClient
     /// Publishes the retry, dead-letter and delay copies. One per consumer rather than per worker
@@ -66,6 +74,9 @@ public struct QueueConsumer: Service {
     ///   them a store's outage or refusal would be an `unexpected_error`.
     /// - Parameter onJobFinished: told of each job that finished (applied, rejected, retried,
     ///   dead-lettered), on the job's task; it must not wait.
+    /// - Parameter signing: the signing mode and keys (``FleetSigning/SigningSettings``): which
+    ///   deliveries must be signed, and the key that signs this consumer's retry, delay and
+    ///   dead-letter copies.
     public init(
         queue: Topology.Queue,
         topology: Topology,
@@ -78,9 +89,14 @@ public struct QueueConsumer: Service {
         stats: FleetStats,
         readiness: WorkerReadiness = WorkerReadiness(),
         logger: Logger,
+        signing: SigningSettings = .off,
         onJobFinished: JobFinishedObserver? = nil
     ) {
         self.onJobFinished = onJobFinished
+        self.signing = signing
+        self.retryQueues = Set(topology.retry.delays.map { queue.retryQueue(delay: $0) })
+        unsignedJobs = Counter(label: "fleet_jobs_unsigned_total", dimensions: [("queue", queue.name)])
+        badSignatureJobs = Counter(label: "fleet_jobs_bad_signature_total", dimensions: [("queue", queue.name)])
         self.queue = queue
         self.topology = topology
         self.registry = registry
@@ -282,11 +298,21 @@ public struct QueueConsumer: Service {
             rejectOversize(delivery, size: size)
             return (FinishedJob.Outcome.rejected.rawValue, "oversize")
         }
-        let attempt = FleetHeaders.attempt(of: delivery.properties.headers)
+        let (signatureRejection, verified) = checkSignature(delivery)
+        // Untrusted fleet headers are dropped here, before any copy of the job can carry them on.
+        let trust = FleetHeaderTrust.screen(
+            delivery.properties.headers,
+            signatureVerified: verified,
+            retryQueues: retryQueues
+        )
+        let attempt = trust.attempt
+        var screened = delivery.properties
+        screened.headers = trust.headers
         let prepared: JobRegistry.PreparedJob
         do throws(EnvelopeRejection) {
-            // The contract's check order: properties, body, the body's type against the properties and
-            // this queue, then the payload. A worker runs only its own queue's job types.
+            // The contract's check order: signature, properties, body, the body's type against the
+            // properties and this queue, then the payload. A worker runs only its own queue's job types.
+            if let signatureRejection { throw signatureRejection }
             try screen.checkProperties(delivery.properties)
             let envelope = try decoder.decode(delivery.body)
             try screen.checkRouting(bodyType: envelope.type, properties: delivery.properties)
@@ -302,6 +328,7 @@ public struct QueueConsumer: Service {
             )
             await deadLetter(
                 delivery,
+                properties: screened,
                 type: metricType(delivery.properties.type),
                 reason: error.reason.description,
                 detail: error.detail
@@ -324,7 +351,7 @@ public struct QueueConsumer: Service {
         )
 
         if let notBefore = prepared.notBefore, notBefore > Date() {
-            await delay(delivery, type: envelope.type, until: notBefore, logger: context.logger)
+            await delay(delivery, properties: screened, type: envelope.type, until: notBefore, logger: context.logger)
             return (FleetStats.Outcome.delayed.rawValue, nil)
         }
 
@@ -360,6 +387,7 @@ public struct QueueConsumer: Service {
             failureLogger[metadataKey: "duration_ms"] = "\(Self.milliseconds(since: started))"
             let settled = await settleFailure(
                 delivery,
+                properties: screened,
                 envelope: envelope,
                 attempt: attempt,
                 error: error,
@@ -368,6 +396,27 @@ public struct QueueConsumer: Service {
             finished(envelope.type, settled.outcome, since: arrived, reason: settled.reason)
             return (settled.outcome.rawValue, settled.reason)
         }
+    }
+
+    /// Verifies the delivery's signature in modes `permissive` and `required`; returns the
+    /// `bad_signature` rejection (mode `required` only) and whether the signature verified. Mode
+    /// `off` verifies nothing. Unsigned and badly signed jobs are counted and, when run, logged.
+    private func checkSignature(_ delivery: AMQPDelivery) -> (EnvelopeRejection?, verified: Bool) {
+        guard signing.mode != .off else { return (nil, false) }
+        let verdict = signing.verifier?.verify(delivery.properties.headers, body: delivery.body) ?? .unsigned
+        if verdict.isVerified { return (nil, true) }
+        (verdict == .unsigned ? unsignedJobs : badSignatureJobs).increment()
+        if signing.mode == .required {
+            return (EnvelopeRejection(.badSignature, verdict.explanation), false)
+        }
+        logger.warning(
+            "fleet.job signature not verified, running it with untrusted fleet headers",
+            metadata: [
+                "job.message_id": "\(delivery.properties.messageId ?? "-")",
+                "signature": "\(verdict.explanation)",
+            ]
+        )
+        return (nil, false)
     }
 
     /// A job's run time in whole milliseconds, for its log lines.
@@ -391,6 +440,7 @@ public struct QueueConsumer: Service {
     /// Retries or dead-letters the delivery; returns which, with the failure's reason.
     private func settleFailure(
         _ delivery: AMQPDelivery,
+        properties screened: AMQPProperties,
         envelope: JobEnvelope,
         attempt: Int,
         error: Error,
@@ -410,7 +460,7 @@ public struct QueueConsumer: Service {
                     "retry_in_ms": "\(delay.milliseconds)",
                 ]
             )
-            var properties = delivery.properties
+            var properties = screened
             properties.headers = FleetHeaders.forRetry(
                 properties.headers,
                 failedAttempt: attempt,
@@ -434,15 +484,28 @@ public struct QueueConsumer: Service {
                     "failed_step": "\(failedStep ?? "-")",
                 ]
             )
-            await deadLetter(delivery, type: envelope.type, reason: reason, detail: detail, failedStep: failedStep)
+            await deadLetter(
+                delivery,
+                properties: screened,
+                type: envelope.type,
+                reason: reason,
+                detail: detail,
+                failedStep: failedStep
+            )
             return (.deadLettered, reason)
         }
     }
 
-    private func delay(_ delivery: AMQPDelivery, type: String, until notBefore: Date, logger: Logger) async {
+    private func delay(
+        _ delivery: AMQPDelivery,
+        properties screened: AMQPProperties,
+        type: String,
+        until notBefore: Date,
+        logger: Logger
+    ) async {
         let remaining = Duration.milliseconds(Int64((notBefore.timeIntervalSinceNow * 1000).rounded(.up)))
         let hop = topology.retry.delayHop(remaining: remaining)
-        var properties = delivery.properties
+        var properties = screened
         properties.expiration = String(hop.delay.milliseconds)
         logger.debug(
             "fleet.job delayed",
@@ -484,12 +547,13 @@ public struct QueueConsumer: Service {
     /// so (`x-fleet-applied`), and a replay finds the effect recorded and redoes only the step.
     private func deadLetter(
         _ delivery: AMQPDelivery,
+        properties screened: AMQPProperties,
         type: String,
         reason: String,
         detail: String,
         failedStep: String? = nil
     ) async {
-        var properties = delivery.properties
+        var properties = screened
         properties.headers = FleetHeaders.forDeadLetter(
             properties.headers,
             reason: reason,
@@ -535,6 +599,9 @@ public struct QueueConsumer: Service {
     ) async -> Bool {
         var properties = properties
         properties.deliveryMode = 2
+        // The copy's headers changed: sign it again, or drop a signature that no longer matches.
+        properties.headers =
+            signing.signer?.signed(properties.headers, body: delivery.body) ?? JobSigner.unsigned(properties.headers)
         var backoff = RepublishBackoff()
         let firstTry = ContinuousClock.now
         func park() -> Bool {
