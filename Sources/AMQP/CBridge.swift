@@ -119,7 +119,13 @@ extension amqp_bytes_t {
 }
 
 extension AMQPFieldValue {
-    init(_ field: amqp_field_value_t) {
+    /// How deep tables and arrays are read; a value nested deeper becomes `.void`. A header nested
+    /// thousands deep (a frame holds about 18,000 levels) would otherwise overflow the reading
+    /// thread's stack in this recursive conversion and crash the worker on every redelivery; the
+    /// fleet's own headers nest two levels (`x-death`), like JSON bodies it caps at 64.
+    static let maximumDepth = 64
+
+    init(_ field: amqp_field_value_t, depth: Int = 1) {
         switch Int(field.kind) {
         case Int(AMQP_FIELD_KIND_UTF8.rawValue): self = .string(field.value.bytes.string)
         case Int(AMQP_FIELD_KIND_BYTES.rawValue): self = .bytes(field.value.bytes.array)
@@ -135,21 +141,23 @@ extension AMQPFieldValue {
         case Int(AMQP_FIELD_KIND_F32.rawValue): self = .double(Double(field.value.f32))
         case Int(AMQP_FIELD_KIND_F64.rawValue): self = .double(field.value.f64)
         case Int(AMQP_FIELD_KIND_TIMESTAMP.rawValue): self = .timestamp(field.value.u64)
-        case Int(AMQP_FIELD_KIND_TABLE.rawValue): self = .table(AMQPTable(field.value.table))
-        case Int(AMQP_FIELD_KIND_ARRAY.rawValue):
+        case Int(AMQP_FIELD_KIND_TABLE.rawValue) where depth < Self.maximumDepth:
+            self = .table(AMQPTable(field.value.table, depth: depth + 1))
+        case Int(AMQP_FIELD_KIND_ARRAY.rawValue) where depth < Self.maximumDepth:
             let array = field.value.array
-            self = .array((0..<Int(array.num_entries)).map { AMQPFieldValue(array.entries[$0]) })
+            self = .array((0..<Int(array.num_entries)).map { AMQPFieldValue(array.entries[$0], depth: depth + 1) })
         default: self = .void
         }
     }
 }
 
 extension AMQPTable {
-    init(_ table: amqp_table_t) {
+    /// A table read from C; `depth` is its own nesting level (1 for the message's headers).
+    init(_ table: amqp_table_t, depth: Int = 1) {
         self.init()
         for index in 0..<Int(table.num_entries) {
             let entry = table.entries[index]
-            self[entry.key.string] = AMQPFieldValue(entry.value)
+            self[entry.key.string] = AMQPFieldValue(entry.value, depth: depth)
         }
     }
 }

@@ -1,25 +1,11 @@
 import AMQP
+import FleetCore
 import Foundation
 
 /// A dead-lettered message as text for the entry page: header values and the body, with control
 /// characters made visible (the template HTML-escapes the result).
 enum EntryText {
-    static func header(_ value: AMQPFieldValue) -> String {
-        switch value {
-        case .string(let text): return HTMLText.visible(text)
-        case .int(let number): return String(number)
-        case .bool(let flag): return String(flag)
-        case .double(let number): return String(number)
-        case .timestamp(let seconds): return "timestamp \(seconds)"
-        case .bytes(let bytes): return HTMLText.visible(String(decoding: bytes, as: UTF8.self))
-        case .void: return "void"
-        case .array(let values): return "[" + values.map(header).joined(separator: ", ") + "]"
-        case .table(let table):
-            return "{"
-                + table.sorted { $0.key < $1.key }.map { "\(HTMLText.visible($0.key)): \(header($0.value))" }
-                .joined(separator: ", ") + "}"
-        }
-    }
+    static func header(_ value: AMQPFieldValue) -> String { VisibleText.header(value) }
 
     /// JSON pretty-printed (line breaks kept, everything else visible); anything else as one visible line.
     /// At most `limit` bytes are shown.

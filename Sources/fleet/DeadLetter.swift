@@ -35,7 +35,9 @@ struct DeadLetter: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one dead-lettered job: headers and body.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one dead-lettered job: headers and body (control and bidi characters escaped)."
+        )
         @OptionGroup var common: CommonOptions
         @OptionGroup var filters: Filters
         @Argument(help: "The job id (message_id).") var id: String
@@ -104,16 +106,22 @@ private func runDeadLetter(
     let entries = try await withBroker(configuration) { connection in
         try admin.run(action, queues: queues, filter: filter, dryRun: filters.dryRun, on: connection)
     }
+    // Every field comes from the message: printed escaped (VisibleText), so an ESC sequence or a
+    // bidirectional override a producer put in a header or body cannot act on the terminal.
+    let shown = VisibleText.escape
     for entry in entries {
         print(
-            "\(entry.messageId ?? "-")  \(entry.type ?? "-")  \(entry.reason)  attempts=\(entry.attempts)  "
-                + "queue=\(entry.queue)  at=\(entry.deadLetteredAt ?? "-")"
-                + (entry.applied ? "  applied, failed step=\(entry.failedStep ?? "-")" : "") + "  \(entry.error ?? "")"
+            "\(shown(entry.messageId ?? "-"))  \(shown(entry.type ?? "-"))  \(shown(entry.reason))  "
+                + "attempts=\(entry.attempts)  queue=\(shown(entry.queue))  at=\(shown(entry.deadLetteredAt ?? "-"))"
+                + (entry.applied ? "  applied, failed step=\(shown(entry.failedStep ?? "-"))" : "")
+                + "  \(shown(entry.error ?? ""))"
         )
         if let heldBack = entry.heldBack { print("  held back: \(heldBack) (--reapply-past-window replays it)") }
         if verbose {
-            for (key, value) in entry.headers.sorted(by: { $0.key < $1.key }) { print("  header \(key): \(value)") }
-            print("  body: \(String(decoding: entry.body.prefix(4096), as: UTF8.self))")
+            for (key, value) in entry.headers.sorted(by: { $0.key < $1.key }) {
+                print("  header \(shown(key)): \(VisibleText.header(value))")
+            }
+            print("  body: \(shown(String(decoding: entry.body.prefix(4096), as: UTF8.self)))")
         }
     }
     let verb: String

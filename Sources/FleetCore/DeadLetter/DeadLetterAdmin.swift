@@ -31,8 +31,15 @@ public struct DeadLetterEntry: Sendable {
         self.queue = queue
         self.messageId = delivery.properties.messageId
         self.type = delivery.properties.type
-        self.reason = headers[FleetHeaders.reason]?.string ?? brokerReason ?? "unknown"
-        self.error = headers[FleetHeaders.error]?.string ?? headers[FleetHeaders.lastError]?.string
+        if delivery.body.count > EnvelopeDecoder.maximumBytes {
+            // Only the broker dead-letters a body over the cap (workers drop it unread and never
+            // republish it), so any x-fleet-reason or x-fleet-error on it is the producer's own.
+            self.reason = EnvelopeRejection.Reason.oversize.description
+            self.error = "body is \(delivery.body.count) bytes, the limit is \(EnvelopeDecoder.maximumBytes)"
+        } else {
+            self.reason = headers[FleetHeaders.reason]?.string ?? brokerReason ?? "unknown"
+            self.error = headers[FleetHeaders.error]?.string ?? headers[FleetHeaders.lastError]?.string
+        }
         self.deadLetteredAt = headers[FleetHeaders.deadLetteredAt]?.string
         self.attempts = FleetHeaders.attempt(of: headers)
         self.body = delivery.body
