@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         // The OTLP/HTTP span exporter, on only with FLEET_OTEL_EXPORTER=otlp (no gRPC: trait OTLPHTTP only).
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        // Bolt over TLS (bolt+s://, bolt+ssc://; issue 15); already in the graph through async-http-client.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -97,6 +99,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // ClickHouse over its HTTP interface, on async-http-client: DDL, JSONEachRow inserts, queries.

@@ -28,12 +28,16 @@
 #   FLEET_RABBITMQ_NODENAME   Erlang node name                    default fleet@localhost
 #   FLEET_POSTGRES_PORT       PostgreSQL                          default 55432
 #   FLEET_REDIS_PORT          Redis                               default 56379
+#   FLEET_REDIS_TLS_PORT      Redis's own TLS port (tls-port)     default 56381
 #   FLEET_MONGODB_PORT        MongoDB wire protocol (nx-27017)    default 57017
 #   FLEET_BOLT_PORT           Bolt (FalkorDB, for Neo4j)          default 17687 (below 32768: FalkorDB
 #                             silently opens no Bolt port above it)
 #   FLEET_GRAPH_REDIS_PORT    FalkorDB's own Redis protocol port  default 56380
 #   FLEET_CLICKHOUSE_HTTP_PORT  ClickHouse HTTP interface         default 58123
 #   FLEET_CLICKHOUSE_TCP_PORT   ClickHouse native protocol        default 59000
+#   The TLS fronts of MongoDB and Bolt and the Redis TLS client proxy: scripts/tls-proxies.sh (stunnel),
+#   which start, stop and env call; its ports FLEET_MONGODB_TLS_PORT, FLEET_BOLT_TLS_PORT and
+#   FLEET_REDIS_TLS_PROXY_PORT are set the same way.
 #
 # TLS: `start` makes a local CA and certificates with scripts/tls-ca.sh in $FLEET_SERVICES_DIR/tls
 # (kept across restarts; the server certificate names DNS `localhost` only) and starts TLS beside
@@ -151,13 +155,14 @@ DIST_PORT="$(setting RABBITMQ_DIST_PORT 25682)"
 NODENAME="$(setting RABBITMQ_NODENAME fleet@localhost)"
 PG_PORT="$(setting POSTGRES_PORT 55432)"
 REDIS_PORT="$(setting REDIS_PORT 56379)"
+REDIS_TLS_PORT="$(setting REDIS_TLS_PORT 56381)"
 MONGO_PORT="$(setting MONGODB_PORT 57017)"
 BOLT_PORT="$(setting BOLT_PORT 17687)"
 GRAPH_REDIS_PORT="$(setting GRAPH_REDIS_PORT 56380)"
 CH_HTTP_PORT="$(setting CLICKHOUSE_HTTP_PORT 58123)"
 CH_TCP_PORT="$(setting CLICKHOUSE_TCP_PORT 59000)"
 for port in "$AMQP_PORT" "$AMQPS_PORT" "$MGMT_PORT" "$DIST_PORT" "$PG_PORT" "$REDIS_PORT" "$MONGO_PORT" "$BOLT_PORT" \
-    "$GRAPH_REDIS_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT"; do
+    "$GRAPH_REDIS_PORT" "$CH_HTTP_PORT" "$CH_TCP_PORT" "$REDIS_TLS_PORT"; do
     [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "invalid port: '$port'"
 done
 [[ "$NODENAME" =~ ^[A-Za-z0-9_-]+@[A-Za-z0-9._-]+$ ]] || die "invalid RabbitMQ node name: '$NODENAME'"
@@ -238,6 +243,7 @@ save_state() {
         echo "RABBITMQ_NODENAME=$NODENAME"
         echo "POSTGRES_PORT=$PG_PORT"
         echo "REDIS_PORT=$REDIS_PORT"
+        echo "REDIS_TLS_PORT=$REDIS_TLS_PORT"
         echo "MONGODB_PORT=$MONGO_PORT"
         echo "BOLT_PORT=$BOLT_PORT"
         echo "GRAPH_REDIS_PORT=$GRAPH_REDIS_PORT"
@@ -716,18 +722,26 @@ redis_start() {
         return 0
     fi
     port_open "$REDIS_PORT" && die "port $REDIS_PORT is in use by a server not started from $SVC_DIR (set FLEET_REDIS_PORT)"
+    port_open "$REDIS_TLS_PORT" && die "port $REDIS_TLS_PORT is in use by a server not started from $SVC_DIR (set FLEET_REDIS_TLS_PORT)"
     mkdir -p "$REDIS_DIR"
     rm -f "$REDIS_PID_FILE"
+    # Beside the plain port, Redis 7's own TLS port (Debian builds it with OpenSSL), certificate for
+    # `localhost`; a client certificate is checked when one is sent (tls-auth-clients optional).
+    # The fleet's hiredis 0.14 has no TLS: it reaches this port through tls-proxies.sh's stunnel client.
+    bash "$REPO/scripts/tls-ca.sh" "$SVC_DIR/tls"
     started="$(now_ms)"
     if ! (cd "$REDIS_DIR" && redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
         --dir "$REDIS_DIR" --pidfile "$REDIS_PID_FILE" --logfile "$REDIS_LOG" \
+        --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$SVC_DIR/tls/server.pem" \
+        --tls-key-file "$SVC_DIR/tls/server.key" --tls-ca-cert-file "$SVC_DIR/tls/ca.pem" \
+        --tls-auth-clients optional \
         --save "" --appendonly no </dev/null >>"$REDIS_LOG" 2>&1 9>&-); then
         say "Redis failed to start"
         show_log "$REDIS_LOG"
         exit 1
     fi
     redis_wait_ready
-    say "redis started in $(elapsed "$started") (pid $(redis_pid || echo ?), 127.0.0.1:$REDIS_PORT)"
+    say "redis started in $(elapsed "$started") (pid $(redis_pid || echo ?), 127.0.0.1:$REDIS_PORT, tls $REDIS_TLS_PORT)"
 }
 
 redis_wait_ready() {
@@ -1064,7 +1078,7 @@ check_settings_match() {
         ch_pid >/dev/null || return 0
     local key current
     for key in AMQP_PORT AMQPS_PORT RABBITMQ_MGMT_PORT RABBITMQ_DIST_PORT RABBITMQ_NODENAME POSTGRES_PORT REDIS_PORT \
-        MONGODB_PORT BOLT_PORT GRAPH_REDIS_PORT CLICKHOUSE_HTTP_PORT CLICKHOUSE_TCP_PORT; do
+        MONGODB_PORT BOLT_PORT GRAPH_REDIS_PORT CLICKHOUSE_HTTP_PORT CLICKHOUSE_TCP_PORT REDIS_TLS_PORT; do
         case "$key" in
         AMQP_PORT) current="$AMQP_PORT" ;;
         AMQPS_PORT) current="$AMQPS_PORT" ;;
@@ -1073,6 +1087,7 @@ check_settings_match() {
         RABBITMQ_NODENAME) current="$NODENAME" ;;
         POSTGRES_PORT) current="$PG_PORT" ;;
         REDIS_PORT) current="$REDIS_PORT" ;;
+        REDIS_TLS_PORT) current="$REDIS_TLS_PORT" ;;
         MONGODB_PORT) current="$MONGO_PORT" ;;
         BOLT_PORT) current="$BOLT_PORT" ;;
         GRAPH_REDIS_PORT) current="$GRAPH_REDIS_PORT" ;;
@@ -1105,6 +1120,8 @@ cmd_env() {
         "FLEET_TLS_POSTGRES_URL=$TLS_PG_URL"; do
         printf 'export %s=%s\n' "${line%%=*}" "$(shell_quote "${line#*=}")"
     done
+    # The TLS URLs and ports of the MongoDB, Bolt and Redis TLS setup (scripts/tls-proxies.sh).
+    FLEET_SERVICES_DIR="$SVC_DIR" bash "$REPO/scripts/tls-proxies.sh" env
 }
 
 cmd_start() {
@@ -1127,6 +1144,8 @@ cmd_start() {
     redis_start
     mongo_start
     graph_start
+    # TLS fronts for the MongoDB and Bolt stand-ins and the Redis TLS client proxy (stunnel).
+    FLEET_SERVICES_DIR="$SVC_DIR" bash "$REPO/scripts/tls-proxies.sh" start 9>&-
     ch_start
     pg_start
     pg_ensure_role_and_db
@@ -1149,6 +1168,7 @@ cmd_stop() {
     mongo_stop || rc=1
     graph_stop || rc=1
     ch_stop || rc=1
+    FLEET_SERVICES_DIR="$SVC_DIR" bash "$REPO/scripts/tls-proxies.sh" stop 9>&- || rc=1
     return "$rc"
 }
 
@@ -1224,6 +1244,7 @@ cmd_stop_one() { # COMMAND STOP_FUNCTION
     "$2"
 }
 
+# The header's commands and settings: up to the paragraph on MongoDB.
 usage() { sed -n '2,/^# MongoDB is not packaged/p' "$SELF" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 case "${1:-}" in

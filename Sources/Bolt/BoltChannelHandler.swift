@@ -28,6 +28,11 @@ final class BoltChannelHandler: ChannelDuplexHandler {
     }
 
     private let address: String
+    /// Words for an error of the TLS handler below, or nil for any other error.
+    private let explainTLSError: @Sendable (any Error) -> String?
+    /// Told the reason once the channel fails: a TLS check can fail (and the pipeline be gone)
+    /// before the connection writes its handshake, which would otherwise only see a closed channel.
+    private let onFailure: @Sendable (BoltError) -> Void
     private var handshake: EventLoopPromise<BoltVersion>?
     private var handshakeDone = false
     private var waiters = CircularBuffer<Waiter>()
@@ -36,11 +41,25 @@ final class BoltChannelHandler: ChannelDuplexHandler {
     /// Why the channel closed, given to every request still waiting or written later.
     private var closeReason: BoltError?
 
-    init(address: String) { self.address = address }
+    init(
+        address: String,
+        explainTLSError: @escaping @Sendable (any Error) -> String? = { _ in nil },
+        onFailure: @escaping @Sendable (BoltError) -> Void = { _ in }
+    ) {
+        self.address = address
+        self.explainTLSError = explainTLSError
+        self.onFailure = onFailure
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .handshake(let versionPromise):
+            // A TLS failure can close the channel before the handshake is written: keep its reason.
+            if let closeReason {
+                versionPromise.fail(closeReason)
+                promise?.fail(closeReason)
+                return
+            }
             handshake = versionPromise
             context.write(
                 wrapOutboundOut(context.channel.allocator.buffer(bytes: BoltHandshake.request)),
@@ -137,7 +156,7 @@ final class BoltChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        fail(context, BoltError(code: .connection, message: "\(error)", address: address))
+        fail(context, BoltError(code: .connection, message: explainTLSError(error) ?? "\(error)", address: address))
     }
 
     private func fail(_ context: ChannelHandlerContext, _ error: BoltError) {
@@ -146,7 +165,10 @@ final class BoltChannelHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: BoltError) {
-        if closeReason == nil { closeReason = error }
+        if closeReason == nil {
+            closeReason = error
+            onFailure(error)
+        }
         let reason = closeReason ?? error
         handshake?.fail(reason)
         handshake = nil

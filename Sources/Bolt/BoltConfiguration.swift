@@ -26,6 +26,8 @@ public struct BoltConfiguration: Sendable {
     public var requestTimeoutSeconds: Double = 30
     /// Sent in HELLO as `user_agent`.
     public var userAgent = "workerfleet/1.0"
+    /// TLS: off (`bolt://`), verified (`bolt+s://`) or unverified (`bolt+ssc://`, test servers only).
+    public var tls = BoltTLS.off
 
     /// A configuration from its parts; nothing is checked until a connection is opened.
     public init(host: String, port: Int = 7687, username: String? = nil, password: String? = nil) {
@@ -37,8 +39,14 @@ public struct BoltConfiguration: Sendable {
 
     /// Parses `bolt://[user:password@]host[:port]`. The port defaults to 7687; user and password
     /// may be percent-encoded, and both are needed when either is given. IPv6 hosts go in brackets:
-    /// `bolt://[::1]:7687`. The scheme's case does not matter; a trailing `/` is allowed, a path,
-    /// a query or a fragment is not.
+    /// `bolt://[::1]:7687`. The scheme's case does not matter; a trailing `/` is allowed, a path
+    /// or a fragment is not.
+    ///
+    /// TLS, as Neo4j's drivers spell it (``BoltTLS``): `bolt+s://` checks the server's certificate
+    /// against the system's trust store, or against the CAs of a PEM file given as
+    /// `bolt+s://host:7687?tls_ca_file=/path/ca.pem` (percent-encoded where needed), and checks that
+    /// it names the host; `bolt+ssc://` encrypts without checking the certificate (test servers with a
+    /// self-signed certificate only). `tls_ca_file` is the only query parameter, and only with `bolt+s`.
     ///
     /// - Throws: ``BoltError`` with code ``BoltError/Code/configuration``; its message never
     ///   repeats the URL, which may hold a password.
@@ -48,7 +56,7 @@ public struct BoltConfiguration: Sendable {
         }
         let parsed: ServiceURL
         do throws(ServiceURLError) {
-            parsed = try ServiceURL(url, schemes: ["bolt": 7687])
+            parsed = try ServiceURL(url, schemes: ["bolt": 7687, "bolt+s": 7687, "bolt+ssc": 7687])
         } catch {
             switch error.component {
             case .scheme: throw invalid("\(error.reason) (routing with neo4j:// is not supported)")
@@ -56,15 +64,50 @@ public struct BoltConfiguration: Sendable {
             default: throw invalid(error.reason)
             }
         }
-        guard parsed.query == nil, parsed.fragment == nil else {
-            throw invalid("query strings and fragments are not supported")
-        }
+        guard parsed.fragment == nil else { throw invalid("fragments are not supported") }
         guard (parsed.encodedPath ?? "").isEmpty else { throw invalid("paths are not supported") }
+        let tls = try Self.tls(from: parsed, invalid: invalid)
         if let user = parsed.user {
             guard parsed.password != nil else { throw invalid("credentials must be 'user:password@'") }
             guard !user.isEmpty else { throw invalid("empty user name") }
         }
         self.init(host: parsed.host, port: parsed.port, username: parsed.user, password: parsed.password)
+        self.tls = tls
+    }
+
+    /// The TLS mode of a parsed URL: its scheme, and `tls_ca_file` from its query.
+    private static func tls(from parsed: ServiceURL, invalid: (String) -> BoltError) throws -> BoltTLS {
+        let items: [(name: String, value: String)]
+        do throws(ServiceURLError) {
+            items = try parsed.queryItems()
+        } catch {
+            throw invalid(error.reason)
+        }
+        var caFile: String?
+        for item in items {
+            // Names are not secrets and are quoted; values never are.
+            guard item.name == "tls_ca_file" else {
+                let named = item.name.count <= 40 && item.name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+                throw invalid(
+                    "unknown query parameter\(named ? " \"\(item.name)\"" : ""); only tls_ca_file is supported"
+                )
+            }
+            guard caFile == nil else { throw invalid("tls_ca_file is given twice") }
+            guard !item.value.isEmpty else { throw invalid("tls_ca_file is empty") }
+            caFile = item.value
+        }
+        switch parsed.scheme {
+        case "bolt+s":
+            return .verified(caFile: caFile)
+        case "bolt+ssc":
+            guard caFile == nil else {
+                throw invalid("bolt+ssc:// checks no certificate, so tls_ca_file has no use there; use bolt+s://")
+            }
+            return .unverified
+        default:
+            guard caFile == nil else { throw invalid("tls_ca_file needs TLS: use bolt+s://") }
+            return .off
+        }
     }
 
     /// `host:port`, for logs and error messages.
@@ -83,11 +126,11 @@ public struct BoltConfiguration: Sendable {
 // Both descriptions are redacted: the synthesized ones would print the password.
 extension BoltConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
     public var description: String {
-        "bolt://\(username.map { "\($0):***@" } ?? "")\(redactedAddress)"
+        "\(tls.scheme)://\(username.map { "\($0):***@" } ?? "")\(redactedAddress)"
     }
 
     public var debugDescription: String {
-        "BoltConfiguration(\(description), database: \(database ?? "default"), "
+        "BoltConfiguration(\(description), tls: \(tls), database: \(database ?? "default"), "
             + "connectTimeoutSeconds: \(connectTimeoutSeconds), requestTimeoutSeconds: \(requestTimeoutSeconds))"
     }
 }

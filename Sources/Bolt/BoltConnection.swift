@@ -53,17 +53,24 @@ public actor BoltConnection {
         self.logger = logger
     }
 
-    /// Opens a TCP connection, negotiates the Bolt version, then HELLO and LOGON.
+    /// Opens a TCP connection (TLS first when ``BoltConfiguration/tls`` says so), negotiates the Bolt
+    /// version, then HELLO and LOGON.
     ///
     /// - Throws: ``BoltError``: ``BoltError/Code/connection`` (transient) when the server cannot be
-    ///   reached, ``BoltError/Code/authentication`` when LOGON fails, ``BoltError/Code/protocolViolation``
-    ///   when no version is shared.
+    ///   reached or its TLS certificate or host name fails the check (the message says which),
+    ///   ``BoltError/Code/authentication`` when LOGON fails, ``BoltError/Code/protocolViolation``
+    ///   when no version is shared, ``BoltError/Code/configuration`` when the CA file cannot be loaded.
     public static func connect(
         _ configuration: BoltConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "fleet.bolt", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws -> BoltConnection {
         let address = configuration.redactedAddress
+        let tls = configuration.tls
+        let host = configuration.host
+        let tlsContext = try await tls.makeContext(address: address)
+        // Failed by the handler with the channel's first error, which can come before the handshake is written.
+        let promise = eventLoopGroup.any().makePromise(of: BoltVersion.self)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
@@ -71,16 +78,26 @@ public actor BoltConnection {
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(BoltChannelHandler(address: address))
+                        // TLS below the Bolt bytes: the handshake's bytes wait until TLS is up.
+                        if let tlsContext {
+                            try channel.pipeline.syncOperations.addHandler(BoltTLS.handler(tlsContext, host: host))
+                        }
+                        try channel.pipeline.syncOperations.addHandler(
+                            BoltChannelHandler(
+                                address: address,
+                                explainTLSError: { tls.explain($0, host: host) },
+                                onFailure: { promise.fail($0) }
+                            )
+                        )
                     }
                 }
                 .connect(host: configuration.host, port: configuration.port)
                 .get()
         } catch {
+            promise.fail(error)
             throw BoltError(code: .connection, message: "cannot connect: \(error)", address: address)
         }
         do {
-            let promise = channel.eventLoop.makePromise(of: BoltVersion.self)
             let written = channel.eventLoop.makePromise(of: Void.self)
             written.futureResult.whenFailure { error in
                 // A pipeline torn down before the write never hands the promise to the handler.

@@ -28,11 +28,21 @@ public struct RedisConfiguration: Sendable {
     /// the password may be percent-encoded, and an empty one means none. IPv6 hosts go in brackets:
     /// `redis://[::1]:6379`. The scheme's case does not matter; query strings are refused.
     ///
+    /// `rediss://` (Redis over TLS) is refused: the fleet's hiredis 0.14 has no TLS. Run a TLS client
+    /// proxy (stunnel in client mode, or a sidecar) beside the worker and give its plain `redis://` address.
+    ///
     /// - Throws: ``RedisError`` with code ``RedisError/Code/configuration``; its message never
     ///   repeats the URL, which may hold a password.
     public init(url: String) throws {
         func invalid(_ reason: String) -> RedisError {
             RedisError(code: .configuration, message: "invalid Redis URL: \(reason)", address: "")
+        }
+        if url.lowercased().hasPrefix("rediss://") {
+            throw invalid(
+                "rediss:// (TLS) is not supported: this client (hiredis 0.14) speaks no TLS; run a TLS client proxy "
+                    + "such as stunnel (client mode, verifyChain, checkHost) next to the worker and use its redis:// "
+                    + "address (README: TLS)"
+            )
         }
         let parsed: ServiceURL
         do throws(ServiceURLError) {
