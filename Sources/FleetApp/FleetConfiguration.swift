@@ -169,8 +169,8 @@ public struct FleetConfiguration: Sendable {
             file: "environment",
             path: missing.map(\.variable).joined(separator: ", "),
             problem: "not set: \(names.joined(separator: ", ")); this command needs "
-                + (missing.count == 1 ? "it" : "them")
-                + ". Set the URL, or FLEET_DEV_MODE=1 for the local services' defaults (scripts/services.sh)"
+                + (missing.count == 1 ? "it. Set it" : "them. Set them")
+                + ", or FLEET_DEV_MODE=1 for the local services' defaults (scripts/services.sh)"
         )
     }
 
