@@ -16,7 +16,7 @@ struct OutboxCommand: AsyncParsableCommand {
             An application writes jobs into fleet_outbox inside its own PostgreSQL transaction (Swift \
             library FleetOutbox); `fleet outbox relay` publishes them. The table comes from `fleet migrate` \
             (PostgreSQL step 0007) or from Outbox.schema in the application's own migrations. The database is \
-            FLEET_OUTBOX_POSTGRES_URL, else FLEET_POSTGRES_URL.
+            FLEET_OUTBOX_POSTGRES_URL (or a file named by FLEET_OUTBOX_POSTGRES_URL_FILE), else FLEET_POSTGRES_URL.
             """,
         subcommands: [OutboxRelayCommand.self, OutboxStatusCommand.self]
     )

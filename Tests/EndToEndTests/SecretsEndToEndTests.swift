@@ -156,6 +156,15 @@ struct SecretsEndToEndTests {
             record("enqueue, URL from a file", fromFile)
             #expect(fromFile.status == 0, "\(fromFile.output)")
             filed["FLEET_AMQP_URL_FILE"] = nil
+            let outboxFile = "\(NSTemporaryDirectory())/\(world.name).outbox-url"
+            try Data(environment["FLEET_POSTGRES_URL"]!.utf8).write(to: URL(fileURLWithPath: outboxFile))
+            defer { try? FileManager.default.removeItem(atPath: outboxFile) }
+            var outboxFiled = environment
+            outboxFiled["FLEET_POSTGRES_URL"] = nil
+            outboxFiled["FLEET_OUTBOX_POSTGRES_URL_FILE"] = outboxFile
+            let outbox = try Self.fleet(["outbox", "status"] + configDir, outboxFiled)
+            record("outbox status, its database URL from a file", outbox)
+            #expect(outbox.status == 0, "\(outbox.output)")
             let unset = try Self.fleet(["enqueue", "enrollment.update", "--payload", payload] + configDir, filed)
             record("enqueue, no URL", unset)
             #expect(unset.status != 0 && unset.output.contains("FLEET_AMQP_URL (or FLEET_AMQP_URL_FILE)"))
