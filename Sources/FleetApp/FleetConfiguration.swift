@@ -11,15 +11,17 @@ import Redis
 
 /// Where the fleet finds its servers and configuration files. Server URLs come from the
 /// environment (`FLEET_AMQP_URL`, `FLEET_POSTGRES_URL`, `FLEET_REDIS_URL`, `FLEET_MONGODB_URL`,
-/// `FLEET_BOLT_URL`, `FLEET_CLICKHOUSE_URL`); the defaults are the ports `scripts/services.sh` starts the
-/// local services on.
+/// `FLEET_BOLT_URL`, `FLEET_CLICKHOUSE_URL`, `FLEET_RABBITMQ_MGMT_URL`, each also as `…_FILE`); only in
+/// development mode (`FLEET_DEV_MODE=1`) does an unset one default to the port `scripts/services.sh`
+/// starts the local service on. See ``FleetServer``.
 public struct FleetConfiguration: Sendable {
-    public static let defaultAMQPURL = "amqp://guest:guest@127.0.0.1:5682/%2f"
-    public static let defaultPostgresURL = "postgresql://fleet:fleet@127.0.0.1:55432/fleet"
-    public static let defaultRedisURL = "redis://127.0.0.1:56379/0"
-    public static let defaultMongoDBURL = "mongodb://127.0.0.1:57017/fleet"
-    public static let defaultBoltURL = "bolt://127.0.0.1:17687"
-    public static let defaultClickHouseURL = ClickHouseConfiguration.defaultURL
+    /// The development-mode defaults (``FleetServer/developmentDefault``).
+    public static let defaultAMQPURL = FleetServer.amqp.developmentDefault
+    public static let defaultPostgresURL = FleetServer.postgres.developmentDefault
+    public static let defaultRedisURL = FleetServer.redis.developmentDefault
+    public static let defaultMongoDBURL = FleetServer.mongodb.developmentDefault
+    public static let defaultBoltURL = FleetServer.bolt.developmentDefault
+    public static let defaultClickHouseURL = FleetServer.clickhouse.developmentDefault
 
     public var amqp: AMQPConfiguration
     public var postgres: PostgresConfiguration
@@ -58,7 +60,12 @@ public struct FleetConfiguration: Sendable {
     public var rabbitManagementURL = defaultRabbitManagementURL
     /// Signed jobs (issue 15): `FLEET_SIGNING_MODE`, `FLEET_SIGNING_KEYS_FILE`, `FLEET_SIGNING_KEY_ID`.
     public var signing = SigningSettings.off
-    public static let defaultRabbitManagementURL = "http://guest:guest@127.0.0.1:15682"
+    public static let defaultRabbitManagementURL = FleetServer.rabbitManagement.developmentDefault
+    /// `FLEET_DEV_MODE=1`: unset server URLs take the local services' defaults.
+    public var developmentMode = false
+    /// The servers whose URL was unset outside development mode: they hold a placeholder, and
+    /// ``require(_:)`` fails for them.
+    public var unsetServers: Set<FleetServer> = []
 
     public init(
         amqp: AMQPConfiguration,
@@ -84,25 +91,38 @@ public struct FleetConfiguration: Sendable {
     )
         throws -> FleetConfiguration
     {
-        func url(_ name: String, _ fallback: String) -> String { environment[name] ?? fallback }
-        func parse<T>(_ name: String, _ fallback: String, _ make: (String) throws -> T) throws -> T {
-            do {
-                return try make(url(name, fallback))
-            } catch {
-                throw ConfigurationError(file: "environment", path: name, problem: "\(error)")
-            }
+        // Server URLs: from the variable or its _FILE form; unset, the development default or a
+        // placeholder recorded in unsetServers (see FleetServer).
+        let secrets = EnvironmentSecrets(environment)
+        let developmentMode = try developmentMode(environment)
+        var unset: Set<FleetServer> = []
+        func url(_ server: FleetServer) throws -> String {
+            if let value = try secrets.value(server.variable) { return value }
+            if developmentMode { return server.developmentDefault }
+            unset.insert(server)
+            return server.placeholder
+        }
+        // The clients' URL errors name the part at fault and never quote the URL.
+        func parse<T>(_ server: FleetServer, _ make: (String) throws -> T) throws -> T {
+            try parseURL(server.variable, try url(server), make)
         }
         var configuration = FleetConfiguration(
-            amqp: try parse("FLEET_AMQP_URL", defaultAMQPURL) { try AMQPConfiguration(url: $0) },
-            postgres: try parse("FLEET_POSTGRES_URL", defaultPostgresURL) { try PostgresConfiguration(url: $0) },
-            redis: try parse("FLEET_REDIS_URL", defaultRedisURL) { try RedisConfiguration(url: $0) },
-            mongodb: try parse("FLEET_MONGODB_URL", defaultMongoDBURL) { try MongoConfiguration(url: $0) },
-            bolt: try parse("FLEET_BOLT_URL", defaultBoltURL) { try BoltConfiguration(url: $0) },
+            amqp: try parse(.amqp) { try AMQPConfiguration(url: $0) },
+            postgres: try parse(.postgres) { try PostgresConfiguration(url: $0) },
+            redis: try parse(.redis) { try RedisConfiguration(url: $0) },
+            mongodb: try parse(.mongodb) { try MongoConfiguration(url: $0) },
+            bolt: try parse(.bolt) { try BoltConfiguration(url: $0) },
             configDirectory: configDirectory
         )
-        configuration.clickhouse = try parse("FLEET_CLICKHOUSE_URL", defaultClickHouseURL) {
-            try ClickHouseConfiguration(url: $0)
+        configuration.clickhouse = try parse(.clickhouse) { try ClickHouseConfiguration(url: $0) }
+        configuration.rabbitManagementURL = try url(.rabbitManagement)
+        if let graphRedis = try secrets.value("FLEET_GRAPH_REDIS_URL") {
+            configuration.graphRedis = try parseURL("FLEET_GRAPH_REDIS_URL", graphRedis) {
+                try RedisConfiguration(url: $0)
+            }
         }
+        configuration.developmentMode = developmentMode
+        configuration.unsetServers = unset
         for (prefix, keyPath) in [
             ("ANALYTICS", \FleetConfiguration.activityFlush), ("PERFORMANCE_METRICS", \FleetConfiguration.metricsFlush),
         ] {
@@ -113,7 +133,7 @@ public struct FleetConfiguration: Sendable {
             }
         }
         switch environment["FLEET_PERFORMANCE_METRICS"] {
-        case nil, "": configuration.performanceMetrics = environment["FLEET_CLICKHOUSE_URL"] != nil
+        case nil, "": configuration.performanceMetrics = secrets.isSet(FleetServer.clickhouse.variable)
         case "on": configuration.performanceMetrics = true
         case "off": configuration.performanceMetrics = false
         case let other?:
@@ -122,9 +142,6 @@ public struct FleetConfiguration: Sendable {
                 path: "FLEET_PERFORMANCE_METRICS",
                 problem: "expected on or off, got \(String(reflecting: String(other.prefix(20))))"
             )
-        }
-        if environment["FLEET_GRAPH_REDIS_URL"] != nil {
-            configuration.graphRedis = try parse("FLEET_GRAPH_REDIS_URL", "") { try RedisConfiguration(url: $0) }
         }
         if let directory = environment["FLEET_BACKUP_DIR"], !directory.isEmpty {
             configuration.backupDirectory = directory
@@ -142,9 +159,6 @@ public struct FleetConfiguration: Sendable {
         if let keyFile = environment["FLEET_BACKUP_KEY_FILE"], !keyFile.isEmpty {
             configuration.backupKeyFile = keyFile
         }
-        if let managementURL = environment["FLEET_RABBITMQ_MGMT_URL"], !managementURL.isEmpty {
-            configuration.rabbitManagementURL = managementURL
-        }
         // Signing: the mode and the keys file's keys; errors never show a secret.
         do {
             configuration.signing = try SigningSettings.fromEnvironment(environment)
@@ -152,6 +166,46 @@ public struct FleetConfiguration: Sendable {
             throw ConfigurationError(file: "environment", path: "FLEET_SIGNING_*", problem: error.description)
         }
         return configuration
+    }
+
+    /// Fails, naming each variable and its `_FILE` form, when one of `servers` was left unset
+    /// outside development mode. Commands call it first with the servers they use.
+    public func require(_ servers: some Sequence<FleetServer>) throws {
+        let missing = Set(servers).intersection(unsetServers).sorted()
+        guard !missing.isEmpty else { return }
+        let names = missing.map { "\($0.variable) (or \(EnvironmentSecrets.fileVariable($0.variable)))" }
+        throw ConfigurationError(
+            file: "environment",
+            path: missing.map(\.variable).joined(separator: ", "),
+            problem: "not set: \(names.joined(separator: ", ")); this command needs "
+                + (missing.count == 1 ? "it. Set it" : "them. Set them")
+                + ", or FLEET_DEV_MODE=1 for the local services' defaults (scripts/services.sh)"
+        )
+    }
+
+    public func require(_ servers: FleetServer...) throws { try require(servers) }
+
+    /// `FLEET_DEV_MODE`: `1` on; unset, empty or `0` off; anything else an error.
+    static func developmentMode(_ environment: [String: String]) throws -> Bool {
+        switch environment["FLEET_DEV_MODE"] {
+        case nil, "", "0": return false
+        case "1": return true
+        case let other?:
+            throw ConfigurationError(
+                file: "environment",
+                path: "FLEET_DEV_MODE",
+                problem: "expected 1 or 0, got \(String(reflecting: String(other.prefix(20))))"
+            )
+        }
+    }
+
+    /// Parses a URL variable's value, turning the client's error into one naming the variable.
+    static func parseURL<T>(_ variable: String, _ text: String, _ make: (String) throws -> T) throws -> T {
+        do {
+            return try make(text)
+        } catch {
+            throw ConfigurationError(file: "environment", path: variable, problem: "\(error)")
+        }
     }
 
     public var topologyPath: String { "\(configDirectory)/queues.yaml" }

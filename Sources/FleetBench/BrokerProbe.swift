@@ -1,3 +1,4 @@
+import FleetApp
 import Foundation
 
 /// Watches a queue from inside the broker, so that the benchmark's clock stops when RabbitMQ itself
@@ -31,10 +32,11 @@ struct BrokerProbe: Sendable {
     var cookie: String
     var erlCall: String
 
-    /// From `FLEET_RABBITMQ_NODENAME` and `FLEET_RABBITMQ_COOKIE` or, as `scripts/services.sh env`
-    /// prints it, the `--erlang-cookie` of `FLEET_RABBITMQCTL`. Nil when no cookie is known.
+    /// From `FLEET_RABBITMQ_NODENAME` and `FLEET_RABBITMQ_COOKIE` (or `FLEET_RABBITMQ_COOKIE_FILE`) or, as
+    /// `scripts/services.sh env` prints it, the `--erlang-cookie` of `FLEET_RABBITMQCTL`. Nil when no
+    /// cookie is known or its file cannot be read (the probe is optional).
     static func fromEnvironment(_ environment: [String: String]) -> BrokerProbe? {
-        var cookie = environment["FLEET_RABBITMQ_COOKIE"]
+        var cookie = try? EnvironmentSecrets(environment).value("FLEET_RABBITMQ_COOKIE")
         if cookie == nil, let control = environment["FLEET_RABBITMQCTL"] {
             let words = control.split(separator: " ").map(String.init)
             if let at = words.firstIndex(of: "--erlang-cookie"), at + 1 < words.count { cookie = words[at + 1] }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetApp
 import FleetBench
 import FleetCore
 import FleetJobs
@@ -39,15 +40,17 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging()
-        let environment = ProcessInfo.processInfo.environment
+        // Fails unless every URL is set (or FLEET_DEV_MODE=1, when an unset one takes its default).
+        let configuration = try common.configuration()
+        let secrets = EnvironmentSecrets()
         let fleetExecutable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let directory = (fleetExecutable as NSString).deletingLastPathComponent
         var options = BenchSuite.Options(
             fleetExecutable: fleetExecutable,
             baselineExecutable: "\(directory)/fleet-bench-baseline",
             configDirectory: common.configDir,
-            amqpURL: environment["FLEET_AMQP_URL"] ?? FleetDefaults.amqp,
-            postgresURL: environment["FLEET_POSTGRES_URL"] ?? FleetDefaults.postgres
+            amqpURL: try secrets.value(FleetServer.amqp.variable) ?? FleetConfiguration.defaultAMQPURL,
+            postgresURL: try secrets.value(FleetServer.postgres.variable) ?? FleetConfiguration.defaultPostgresURL
         )
         options.runs = runs
         options.jobs = jobs
@@ -73,7 +76,7 @@ struct Bench: AsyncParsableCommand {
                     + "`swift build -c release --product fleet-bench-baseline`"
             )
         }
-        let suite = BenchSuite(options: options, configuration: try common.configuration(), logger: logger)
+        let suite = BenchSuite(options: options, configuration: configuration, logger: logger)
         let report = try await suite.run { print($0) }
         print("\n\(report.markdown)")
         if let markdown { try report.markdown.write(toFile: markdown, atomically: true, encoding: .utf8) }

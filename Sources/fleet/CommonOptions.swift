@@ -6,24 +6,21 @@ import FleetJobs
 import Foundation
 import Logging
 
-enum FleetDefaults {
-    static let amqp = FleetConfiguration.defaultAMQPURL
-    static let postgres = FleetConfiguration.defaultPostgresURL
-    static let redis = FleetConfiguration.defaultRedisURL
-    static let mongodb = FleetConfiguration.defaultMongoDBURL
-    static let bolt = FleetConfiguration.defaultBoltURL
-    static let clickhouse = FleetConfiguration.defaultClickHouseURL
-}
-
 struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "Folder holding queues.yaml and workers/.")
     var configDir: String = "."
 
-    func configuration() throws -> FleetConfiguration {
-        try FleetConfiguration.fromEnvironment(configDirectory: configDir)
+    /// The configuration, after checking that the servers this command uses have their URL set
+    /// (outside development mode an unset one is an error naming it; see `FleetServer`). The
+    /// default, the broker and every store, suits the commands that touch them all.
+    func configuration(requiring servers: [FleetServer] = FleetServer.brokerAndStores) throws -> FleetConfiguration {
+        let configuration = try FleetConfiguration.fromEnvironment(configDirectory: configDir)
+        try configuration.require(servers)
+        return configuration
     }
 
-    func topology() throws -> Topology { try configuration().loadTopology() }
+    /// `queues.yaml`, which needs no server.
+    func topology() throws -> Topology { try configuration(requiring: []).loadTopology() }
 }
 
 /// Logs go to stderr; the level comes from FLEET_LOG_LEVEL, else `defaultLevel` (one-shot commands

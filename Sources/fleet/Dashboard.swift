@@ -51,7 +51,7 @@ struct DashboardCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .info)
         let environment = ProcessInfo.processInfo.environment
-        let configuration = try common.configuration()
+        let configuration = try common.configuration(requiring: [.rabbitManagement, .amqp, .postgres])
         let topology = try configuration.loadTopology()
         let token = try Self.readToken(adminTokenFile ?? environment["FLEET_DASHBOARD_ADMIN_TOKEN_FILE"])
         let http = OpsHTTPClient()

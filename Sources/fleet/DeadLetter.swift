@@ -94,7 +94,7 @@ private func runDeadLetter(
     verbose: Bool,
     reapplyPastWindow: Bool = false
 ) async throws {
-    let configuration = try common.configuration()
+    let configuration = try common.configuration(requiring: [.amqp])
     let admin = DeadLetterAdmin(topology: try configuration.loadTopology(), signer: configuration.signing.signer)
     let queues = try admin.deadLetterQueues(of: filters.queue)
     let filter = DeadLetterAdmin.Filter(

@@ -35,7 +35,7 @@ struct Enqueue: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging()
-        let configuration = try common.configuration()
+        let configuration = try common.configuration(requiring: [.amqp])
         let topology = try configuration.loadTopology()
         let payloadValue: JSONValue
         do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetApp
 
 @main
 struct Fleet: AsyncParsableCommand {
@@ -6,15 +7,18 @@ struct Fleet: AsyncParsableCommand {
         commandName: "fleet",
         abstract: "WorkerFleet: run job workers on RabbitMQ and manage their queues.",
         discussion: """
-            Servers come from the environment: FLEET_AMQP_URL (default \(FleetDefaults.amqp)), \
-            FLEET_POSTGRES_URL (default \(FleetDefaults.postgres)), FLEET_REDIS_URL (default \(FleetDefaults.redis)), \
-            FLEET_MONGODB_URL (default \(FleetDefaults.mongodb)), FLEET_BOLT_URL (default \(FleetDefaults.bolt); \
-            Neo4j 5 or FalkorDB), FLEET_CLICKHOUSE_URL (default \(FleetDefaults.clickhouse), database fleet; \
-            http://user:password@host:port/database). FLEET_AMQP_URL may list several cluster nodes, comma-separated, \
+            Servers come from the environment: FLEET_AMQP_URL, FLEET_POSTGRES_URL, FLEET_REDIS_URL, \
+            FLEET_MONGODB_URL, FLEET_BOLT_URL (Neo4j 5 or FalkorDB), FLEET_CLICKHOUSE_URL \
+            (http://user:password@host:port/database) and FLEET_RABBITMQ_MGMT_URL (`fleet status`, `fleet \
+            dashboard`). Each may instead name a file holding the URL: FLEET_AMQP_URL_FILE and so on (one \
+            trailing line break is dropped; setting both forms is an error). A command needs only the servers \
+            it uses, and an unset one is an error naming the variable, unless FLEET_DEV_MODE=1: then an unset \
+            URL means the local services `scripts/services.sh start` starts (\(Self.developmentDefaults)). \
+            FLEET_AMQP_URL may list several cluster nodes, comma-separated, \
             and amqps:// connects over TLS (cacertfile, certfile, keyfile, verify, server_name_indication); \
             FLEET_POSTGRES_URL may list several hosts and take libpq parameters (sslmode=verify-full, sslrootcert, \
-            target_session_attrs, statement_timeout, ...). `scripts/services.sh start` starts all six \
-            locally on those ports. A worker connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
+            target_session_attrs, statement_timeout, ...). Passwords are never printed. \
+            A worker connects only to the stores its jobs use. FLEET_LOG_LEVEL sets the \
             log level (trace, debug, info, warning, error; default info for `run`, warning for the others), \
             FLEET_LOG_FORMAT its format (json: one JSON object per line; text; default json when stderr is not \
             a terminal, text on a terminal). \
@@ -33,4 +37,9 @@ struct Fleet: AsyncParsableCommand {
             BenchWorkerCommand.self, Chaos.self, BackupCommand.self, DashboardCommand.self,
         ]
     )
+
+    /// The development-mode addresses, without the local services' well-known passwords.
+    static var developmentDefaults: String {
+        FleetServer.allCases.map(\.developmentDefaultAddress).joined(separator: ", ")
+    }
 }

@@ -16,7 +16,7 @@ struct OutboxCommand: AsyncParsableCommand {
             An application writes jobs into fleet_outbox inside its own PostgreSQL transaction (Swift \
             library FleetOutbox); `fleet outbox relay` publishes them. The table comes from `fleet migrate` \
             (PostgreSQL step 0007) or from Outbox.schema in the application's own migrations. The database is \
-            FLEET_OUTBOX_POSTGRES_URL, else FLEET_POSTGRES_URL.
+            FLEET_OUTBOX_POSTGRES_URL (or a file named by FLEET_OUTBOX_POSTGRES_URL_FILE), else FLEET_POSTGRES_URL.
             """,
         subcommands: [OutboxRelayCommand.self, OutboxStatusCommand.self]
     )
@@ -26,10 +26,17 @@ struct OutboxCommand: AsyncParsableCommand {
 struct OutboxDatabaseOptions: ParsableArguments {
     @OptionGroup var common: CommonOptions
 
-    /// The outbox database: FLEET_OUTBOX_POSTGRES_URL, else FLEET_POSTGRES_URL (whose errors
-    /// `common.configuration()` reports).
+    /// The configuration, requiring `servers` and FLEET_POSTGRES_URL unless FLEET_OUTBOX_POSTGRES_URL
+    /// (or its _FILE form) names the outbox database.
+    func configuration(requiring servers: [FleetServer]) throws -> FleetConfiguration {
+        let outboxOwnDatabase = EnvironmentSecrets().isSet("FLEET_OUTBOX_POSTGRES_URL")
+        return try common.configuration(requiring: servers + (outboxOwnDatabase ? [] : [.postgres]))
+    }
+
+    /// The outbox database: FLEET_OUTBOX_POSTGRES_URL (or its _FILE form), else FLEET_POSTGRES_URL
+    /// (whose errors `common.configuration()` reports).
     func database(_ configuration: FleetConfiguration) throws -> PostgresConfiguration {
-        guard let url = ProcessInfo.processInfo.environment["FLEET_OUTBOX_POSTGRES_URL"] else {
+        guard let url = try EnvironmentSecrets().value("FLEET_OUTBOX_POSTGRES_URL") else {
             return configuration.postgres
         }
         do {
@@ -110,7 +117,7 @@ struct OutboxRelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .info)
-        let configuration = try database.common.configuration()
+        let configuration = try database.configuration(requiring: [.amqp])
         let topology = try configuration.loadTopology()
         let outboxDatabase = try database.database(configuration)
         observability.bootstrapMetrics()
@@ -202,7 +209,7 @@ struct OutboxStatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = bootstrapLogging()
-        let configuration = try database.common.configuration()
+        let configuration = try database.configuration(requiring: [])
         let client = PostgresClient(configuration: try database.database(configuration), maxConnections: 1)
         do {
             let counts = try await client.query(

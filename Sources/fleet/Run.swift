@@ -47,7 +47,8 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .info)
-        let configuration = try common.configuration()
+        // Which servers this process needs is known once the manifests are read.
+        let configuration = try common.configuration(requiring: [])
         let topology = try configuration.loadTopology()
         var manifests = try WorkerManifest.loadAll(directory: configuration.workersDirectory, topology: topology)
         if let worker {
@@ -59,6 +60,7 @@ struct Run: AsyncParsableCommand {
         guard !manifests.isEmpty else {
             throw ValidationError("no worker manifests in \(configuration.workersDirectory)")
         }
+        try configuration.require(servers(manifests: manifests, configuration: configuration))
         // Fail fast, naming the address, when the broker is unreachable at start.
         _ = try await withBroker(configuration) { _ in true }
         // Before the store clients and consumers make their metrics.
@@ -124,5 +126,15 @@ struct Run: AsyncParsableCommand {
         for worker in workers {
             print("worker \(worker.manifest.name): \(worker.stats.summary)")
         }
+    }
+
+    /// The broker, the stores the manifests name, PostgreSQL for the scheduler role, and ClickHouse
+    /// when performance metrics are on.
+    private func servers(manifests: [WorkerManifest], configuration: FleetConfiguration) -> Set<FleetServer> {
+        var servers: Set<FleetServer> = [.amqp]
+        servers.formUnion(manifests.flatMap(\.stores).compactMap(FleetServer.init(store:)))
+        if withScheduler { servers.insert(.postgres) }
+        if configuration.performanceMetrics { servers.insert(.clickhouse) }
+        return servers
     }
 }

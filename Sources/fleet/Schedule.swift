@@ -47,7 +47,7 @@ struct ScheduleListCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = bootstrapLogging()
-        let configuration = try common.configuration()
+        let configuration = try common.configuration(requiring: [])
         let schedules = try configuration.loadSchedules(topology: try configuration.loadTopology())
         let now = Date()
         var rows = [["NAME", "CRON", "ZONE", "JOB TYPE", "MISSED", "NEXT (ZONE)", "NEXT (UTC)"]]
@@ -96,7 +96,7 @@ struct ScheduleNextCommand: AsyncParsableCommand {
 
     func run() async throws {
         _ = bootstrapLogging()
-        let configuration = try common.configuration()
+        let configuration = try common.configuration(requiring: [])
         let schedules = try configuration.loadSchedules(topology: try configuration.loadTopology())
         guard let schedule = schedules.first(where: { $0.name == name }) else {
             throw CommandError(
@@ -200,7 +200,7 @@ struct ScheduleRunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging(defaultLevel: .info)
-        let configuration = try common.configuration()
+        let configuration = try common.configuration(requiring: [.amqp, .postgres])
         let topology = try configuration.loadTopology()
         observability.bootstrapMetrics()
         let traceExport = try TraceExport.bootstrap()

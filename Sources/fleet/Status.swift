@@ -13,8 +13,9 @@ struct Status: AsyncParsableCommand {
             Per work queue of queues.yaml: messages ready and unacknowledged, consumers, publish and \
             deliver rates (messages/s, the broker's 5 s average), messages waiting in its retry queues, \
             and messages in its dead-letter queue. These come from RabbitMQ's management HTTP API, \
-            FLEET_RABBITMQ_MGMT_URL (default http://guest:guest@127.0.0.1:15682), for the vhost of \
-            FLEET_AMQP_URL; the credentials are never printed.
+            FLEET_RABBITMQ_MGMT_URL (http://user:password@host:port, or FLEET_RABBITMQ_MGMT_URL_FILE), for \
+            the vhost of FLEET_AMQP_URL; both are required unless FLEET_DEV_MODE=1 (then unset means the local \
+            services' http://127.0.0.1:15682 and amqp://127.0.0.1:5682/%2f). The credentials are never printed.
 
             Per worker process given with --workers (or FLEET_WORKER_METRICS): jobs settled, failures \
             (retried + dead-lettered), dead-lettered, jobs in flight, and job duration p50/p99 \
@@ -64,7 +65,8 @@ struct Status: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try common.configuration()
+        // The management API, and the AMQP URL for its vhost.
+        let configuration = try common.configuration(requiring: [.rabbitManagement, .amqp])
         let topology = try configuration.loadTopology()
         let addresses = (workers ?? ProcessInfo.processInfo.environment["FLEET_WORKER_METRICS"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

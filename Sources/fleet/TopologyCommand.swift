@@ -21,7 +21,7 @@ struct TopologyCommand: AsyncParsableCommand {
         var dryRun = false
 
         func run() async throws {
-            let configuration = try common.configuration()
+            let configuration = try common.configuration(requiring: dryRun ? [] : [.amqp])
             let declarer = TopologyDeclarer(topology: try configuration.loadTopology())
             let plan = declarer.plan()
             if dryRun {

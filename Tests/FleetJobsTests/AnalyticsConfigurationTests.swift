@@ -23,7 +23,7 @@ struct AnalyticsConfigurationTests {
 
     @Test("the ClickHouse URL and both flush policies")
     func urlAndFlush() throws {
-        let defaults = try configuration([:])
+        let defaults = try configuration(["FLEET_DEV_MODE": "1"])
         #expect(defaults.clickhouse.redactedAddress == "127.0.0.1:58123/fleet")
         #expect(defaults.activityFlush == FlushPolicy(maxRows: 5000, maxAge: .seconds(1)))
         let set = try configuration([
