@@ -5,8 +5,10 @@ extension AMQPProperties {
     /// properties they announce, headers included) the way a delivery is read: librabbitmq's own
     /// decoder (`amqp_decode_properties`), then the same conversion into Swift values. For tests and
     /// the fuzz target `FuzzAMQPHeaders`; a consumer never calls it.
+    /// Tables and arrays nested deeper than ``AMQPFieldValue/maximumReadDepth`` are read as `void`,
+    /// as in a delivery.
     /// - Throws: ``AMQPError`` with code `.server` when librabbitmq refuses the bytes (truncated, a
-    ///   length past the end, an unknown field kind, tables nested too deep).
+    ///   length past the end, an unknown field kind).
     public init(contentHeaderPropertyBytes bytes: [UInt8]) throws(AMQPError) {
         var pool = amqp_pool_t()
         init_amqp_pool(&pool, 4096)

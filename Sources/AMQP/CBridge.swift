@@ -119,7 +119,14 @@ extension amqp_bytes_t {
 }
 
 extension AMQPFieldValue {
-    init(_ field: amqp_field_value_t) {
+    /// How deep tables and arrays read from the broker may nest; a deeper one is read as ``void``.
+    /// librabbitmq decodes any depth that fits in a frame (about 18,700 levels in 128 KiB), and
+    /// converting them recursed once per level: such a header table overflowed the 8 MiB stack of
+    /// the fuzz build (Fuzz/regressions/FuzzAMQPHeaders). The fleet's own headers nest at most 3 deep
+    /// (`x-death`: an array of tables holding an array).
+    public static let maximumReadDepth = 64
+
+    init(_ field: amqp_field_value_t, depth: Int = 1) {
         switch Int(field.kind) {
         case Int(AMQP_FIELD_KIND_UTF8.rawValue): self = .string(field.value.bytes.string)
         case Int(AMQP_FIELD_KIND_BYTES.rawValue): self = .bytes(field.value.bytes.array)
@@ -135,21 +142,23 @@ extension AMQPFieldValue {
         case Int(AMQP_FIELD_KIND_F32.rawValue): self = .double(Double(field.value.f32))
         case Int(AMQP_FIELD_KIND_F64.rawValue): self = .double(field.value.f64)
         case Int(AMQP_FIELD_KIND_TIMESTAMP.rawValue): self = .timestamp(field.value.u64)
-        case Int(AMQP_FIELD_KIND_TABLE.rawValue): self = .table(AMQPTable(field.value.table))
-        case Int(AMQP_FIELD_KIND_ARRAY.rawValue):
+        case Int(AMQP_FIELD_KIND_TABLE.rawValue) where depth < Self.maximumReadDepth:
+            self = .table(AMQPTable(field.value.table, depth: depth + 1))
+        case Int(AMQP_FIELD_KIND_ARRAY.rawValue) where depth < Self.maximumReadDepth:
             let array = field.value.array
-            self = .array((0..<Int(array.num_entries)).map { AMQPFieldValue(array.entries[$0]) })
+            self = .array((0..<Int(array.num_entries)).map { AMQPFieldValue(array.entries[$0], depth: depth + 1) })
         default: self = .void
         }
     }
 }
 
 extension AMQPTable {
-    init(_ table: amqp_table_t) {
+    /// A table read from librabbitmq; `depth` is its nesting level (1: the headers themselves).
+    init(_ table: amqp_table_t, depth: Int = 1) {
         self.init()
         for index in 0..<Int(table.num_entries) {
             let entry = table.entries[index]
-            self[entry.key.string] = AMQPFieldValue(entry.value)
+            self[entry.key.string] = AMQPFieldValue(entry.value, depth: depth)
         }
     }
 }

@@ -57,4 +57,27 @@ struct PropertiesDecodingTests {
             #expect(throws: AMQPError.self, "\(bytes)") { try AMQPProperties(contentHeaderPropertyBytes: bytes) }
         }
     }
+
+    /// The inputs that once crashed the fuzz target FuzzAMQPHeaders, kept in Fuzz/regressions.
+    static func regression(_ name: String) throws -> [UInt8] {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return Array(try Data(contentsOf: repository.appending(path: "Fuzz/regressions/FuzzAMQPHeaders/\(name)")))
+    }
+
+    /// A header table nested 18,700 deep (128 KiB, one frame) overflowed the stack while being
+    /// converted; now levels past ``AMQPFieldValue/maximumReadDepth`` are read as `void`.
+    @Test func readsHeadersNestedThousandsDeepOnlyToTheReadDepth() throws {
+        let properties = try AMQPProperties(
+            contentHeaderPropertyBytes: try Self.regression("stack-overflow-headers-nested-18700-deep")
+        )
+        var depth = 0
+        var value = properties.headers["n"]
+        while case .table(let table)? = value {
+            depth += 1
+            value = table["n"]
+        }
+        #expect(depth == AMQPFieldValue.maximumReadDepth - 1)
+        #expect(value == .void)
+    }
 }
