@@ -14,6 +14,7 @@
 # with a serialise-and-parse-again check), FuzzPackStream (Bolt's PackStream decoder), FuzzBSON
 # (MongoDB's BSON reader), FuzzAMQPHeaders (librabbitmq's content-header decoder and the client's
 # conversion of its properties and header tables).
+# Each run first feeds the target the inputs of Fuzz/regressions/TARGET/ (once crashing, now fixed).
 # A crashing input is written to Fuzz/crashes/TARGET/ (crash-*, leak-*, timeout-*, oom-*) and the
 # run exits non-zero; inputs that found new coverage go to Fuzz/.work/TARGET/ (not committed), and
 # each run's libFuzzer log to Fuzz/.work/TARGET.log. Reproduce a crash with
@@ -32,7 +33,7 @@ if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
     export PATH="/opt/swift/usr/bin:$PATH"
 fi
 
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # The largest input each target tries: a message body may be 1 MiB (the contract's cap, so an input
 # just over it is never generated: the cap itself is covered by the unit tests); the binary formats
@@ -59,6 +60,13 @@ run_one() {
     local log="$FUZZ/.work/$target.log"
     mkdir -p "$work" "$crashes"
     local rc=0
+    # First the inputs that once crashed it, whole (a corpus folder would cut them to -max_len).
+    local regressions=("$FUZZ/regressions/$target"/*)
+    if [[ -e "${regressions[0]}" ]] && ! "$binary" "${regressions[@]}" >"$log" 2>&1; then
+        printf 'fuzz.sh: %-16s FAILED: an input of Fuzz/regressions/%s crashes it again; log %s\n' \
+            "$target" "$target" "$log" >&2
+        return 1
+    fi
     # -timeout: one input taking 10 s is a hang (a 1 MiB body decodes in milliseconds).
     # -rss_limit_mb/-malloc_limit_mb: a decoder that allocates far beyond its input fails as an oom.
     # New inputs go to the first folder (work); the seeds are only read.
