@@ -14,6 +14,8 @@ let package = Package(
         // The consumer runtime, for a worker of one's own; store-agnostic.
         .library(name: "FleetCore", targets: ["FleetCore"]),
         .executable(name: "fleet-bench-baseline", targets: ["FleetBenchBaseline"]),
+        // The decoders the libFuzzer targets drive (issue 15); Fuzz/ is a separate package that links only these.
+        .library(name: "FleetFuzzedDecoders", targets: ["FleetContract", "Bolt", "MongoDB", "AMQP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

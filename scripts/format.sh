@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Formats or lints the Swift code in Sources/ and Tests/ (and those of each package in Examples/)
-# with the toolchain's `swift format` and the rules in .swift-format (swift-nio's style: 4 spaces,
-# 120 columns, ordered imports).
+# Formats or lints the Swift code in Sources/ and Tests/ (and those of each package in Examples/, and
+# the fuzz targets in Fuzz/Sources/) with the toolchain's `swift format` and the rules in
+# .swift-format (swift-nio's style: 4 spaces, 120 columns, ordered imports).
 #
 #   scripts/format.sh                   format them in place
 #   scripts/format.sh --lint            lint; any finding fails (swift format lint --strict)
@@ -40,7 +40,7 @@ fi
 
 paths=()
 # Not Examples/ as a whole: a built example holds its dependencies' checkouts under .build/.
-for dir in Sources Tests Examples/*/Sources Examples/*/Tests; do
+for dir in Sources Tests Examples/*/Sources Examples/*/Tests Fuzz/Sources; do
     if [[ -d "$dir" ]] && [[ -n "$(find "$dir" -name '*.swift' -type f -print -quit)" ]]; then
         paths+=("$dir")
     fi

@@ -216,4 +216,16 @@ else
     fi
 fi
 test_s=$((SECONDS - t))
+
+# Issue 15: a bounded libFuzzer run of each decoder target (scripts/fuzz.sh), after the tests, on the
+# whole suite only: a build with -sanitize=fuzzer,address into Fuzz/.build, then 25 s per target, two
+# at a time. A crash fails CI; its input is left in Fuzz/crashes/<target>/.
+if ((${#test_args[@]} == 0)); then
+    phase="fuzzing"
+    echo "test.sh: scripts/fuzz.sh build, then run --seconds 25 --jobs 2 (all five targets)"
+    t=$SECONDS
+    bash "$REPO/scripts/fuzz.sh" build
+    bash "$REPO/scripts/fuzz.sh" run --seconds 25 --jobs 2
+    echo "test.sh: fuzzing took $((SECONDS - t)) s"
+fi
 phase="done"

@@ -16,7 +16,8 @@ public enum AMQPFieldValue: Sendable, Equatable {
     case array([AMQPFieldValue])
     /// A byte array (`x`).
     case bytes([UInt8])
-    /// No value (`V`); also what a field of a kind this client does not read (a decimal) becomes.
+    /// No value (`V`); also what a field of a kind this client does not read (a decimal) becomes, and a
+    /// table or array nested deeper than ``maximumReadDepth``.
     case void
 
     /// The text of a string, or of a byte array decoded as UTF-8 (invalid bytes become U+FFFD); nil otherwise.

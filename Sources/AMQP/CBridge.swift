@@ -119,11 +119,12 @@ extension amqp_bytes_t {
 }
 
 extension AMQPFieldValue {
-    /// How deep tables and arrays are read; a value nested deeper becomes `.void`. A header nested
-    /// thousands deep (a frame holds about 18,000 levels) would otherwise overflow the reading
-    /// thread's stack in this recursive conversion and crash the worker on every redelivery; the
-    /// fleet's own headers nest two levels (`x-death`), like JSON bodies it caps at 64.
-    static let maximumDepth = 64
+    /// How deep tables and arrays read from the broker may nest; a deeper one is read as ``void``.
+    /// librabbitmq decodes any depth that fits in a frame (about 18,700 levels in 128 KiB), and
+    /// converting them recursed once per level: such a header table overflowed the 8 MiB stack of
+    /// the fuzz build (Fuzz/regressions/FuzzAMQPHeaders). The fleet's own headers nest at most 3 deep
+    /// (`x-death`: an array of tables holding an array).
+    public static let maximumReadDepth = 64
 
     init(_ field: amqp_field_value_t, depth: Int = 1) {
         switch Int(field.kind) {
@@ -141,9 +142,9 @@ extension AMQPFieldValue {
         case Int(AMQP_FIELD_KIND_F32.rawValue): self = .double(Double(field.value.f32))
         case Int(AMQP_FIELD_KIND_F64.rawValue): self = .double(field.value.f64)
         case Int(AMQP_FIELD_KIND_TIMESTAMP.rawValue): self = .timestamp(field.value.u64)
-        case Int(AMQP_FIELD_KIND_TABLE.rawValue) where depth < Self.maximumDepth:
+        case Int(AMQP_FIELD_KIND_TABLE.rawValue) where depth < Self.maximumReadDepth:
             self = .table(AMQPTable(field.value.table, depth: depth + 1))
-        case Int(AMQP_FIELD_KIND_ARRAY.rawValue) where depth < Self.maximumDepth:
+        case Int(AMQP_FIELD_KIND_ARRAY.rawValue) where depth < Self.maximumReadDepth:
             let array = field.value.array
             self = .array((0..<Int(array.num_entries)).map { AMQPFieldValue(array.entries[$0], depth: depth + 1) })
         default: self = .void
@@ -152,7 +153,7 @@ extension AMQPFieldValue {
 }
 
 extension AMQPTable {
-    /// A table read from C; `depth` is its own nesting level (1 for the message's headers).
+    /// A table read from librabbitmq; `depth` is its nesting level (1: the headers themselves).
     init(_ table: amqp_table_t, depth: Int = 1) {
         self.init()
         for index in 0..<Int(table.num_entries) {
