@@ -3,7 +3,7 @@ import Testing
 @testable import AMQP
 
 /// Reading headers from librabbitmq's C tables: a table nested deeper than
-/// ``AMQPFieldValue/maximumDepth`` is cut there (the rest reads as `.void`), so a hostile header
+/// ``AMQPFieldValue/maximumReadDepth`` is cut there (the rest reads as `.void`), so a hostile header
 /// nested thousands deep cannot overflow the reading thread's stack.
 @Suite("Header depth")
 struct HeaderDepthTests {
@@ -34,7 +34,7 @@ struct HeaderDepthTests {
     func shallowHeadersAreKept() {
         let headers: AMQPTable = [
             "x-death": .array([.table(["reason": .string("expired"), "count": .int(1)])]),
-            "deep": Self.nested(AMQPFieldValue.maximumDepth - 1),
+            "deep": Self.nested(AMQPFieldValue.maximumReadDepth - 1),
         ]
         #expect(Self.roundTrip(headers) == headers)
     }
@@ -43,7 +43,7 @@ struct HeaderDepthTests {
     func deepHeadersAreCut() {
         let read = Self.roundTrip(["deep": Self.nested(1000), "plain": .string("kept")])
         let (depth, bottom) = Self.measure(read["deep"]!)
-        #expect(depth == AMQPFieldValue.maximumDepth - 1)
+        #expect(depth == AMQPFieldValue.maximumReadDepth - 1)
         #expect(bottom == .void)
         #expect(read["plain"] == .string("kept"))
     }
@@ -59,7 +59,7 @@ struct HeaderDepthTests {
             depth += 1
             current = first
         }
-        #expect(depth == AMQPFieldValue.maximumDepth - 1)
+        #expect(depth == AMQPFieldValue.maximumReadDepth - 1)
         #expect(current == .void)
     }
 }
