@@ -25,13 +25,15 @@ BIN="$(swift build -c release --show-bin-path)"
 VHOST=fleet-bench
 DATABASE=fleet_bench
 $FLEET_RABBITMQCTL add_vhost "$VHOST" >/dev/null 2>&1 || true
-$FLEET_RABBITMQCTL set_permissions -p "$VHOST" guest '.*' '.*' '.*' >/dev/null
+# The fleet's own broker user (scripts/services.sh: `fleet`, not an administrator) gets this vhost.
+AMQP_USER="$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).username or "guest"))' "$FLEET_AMQP_URL")"
+$FLEET_RABBITMQCTL set_permissions -p "$VHOST" "$AMQP_USER" '.*' '.*' '.*' >/dev/null
 psql "$FLEET_POSTGRES_URL" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'" | grep -q 1 \
     || psql "$FLEET_POSTGRES_URL" -qc "CREATE DATABASE $DATABASE"
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ -x /usr/lib/erlang/bin/erl_call ]] || echo "== warning: no erl_call (erlang-base): the broker probe cannot start" >&2
-FLEET_AMQP_URL="amqp://guest:guest@127.0.0.1:5682/$VHOST" \
+FLEET_AMQP_URL="${FLEET_AMQP_URL%/*}/$VHOST" \
 FLEET_POSTGRES_URL="${FLEET_POSTGRES_URL%/*}/$DATABASE" \
 FLEET_MONGODB_URL="${FLEET_MONGODB_URL%/*}/$DATABASE" \
     "$BIN/fleet" bench "$@"

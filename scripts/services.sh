@@ -207,8 +207,13 @@ CH_PID_FILE="$CH_DIR/clickhouse.pid"
 CH_LOG="$CH_DIR/clickhouse-server.log"
 CH_ERR_LOG="$CH_DIR/clickhouse-server.err.log"
 
-AMQP_URL="amqp://guest:guest@127.0.0.1:$AMQP_PORT/%2f"
-MGMT_URL="http://guest:guest@127.0.0.1:$MGMT_PORT"
+# The fleet connects as `fleet`, a broker user without administrator rights: full permissions on
+# the default vhost only, and the `management` tag, with which the management API shows it the
+# queues of its own vhosts and nothing else. `guest` (RabbitMQ's administrator, loopback only) is
+# kept for the tools that make vhosts and users: the test harness and the benchmarks.
+AMQP_URL="amqp://fleet:fleet@127.0.0.1:$AMQP_PORT/%2f"
+MGMT_URL="http://fleet:fleet@127.0.0.1:$MGMT_PORT"
+ADMIN_MGMT_URL="http://guest:guest@127.0.0.1:$MGMT_PORT"
 PG_URL="postgresql://fleet:fleet@127.0.0.1:$PG_PORT/fleet"
 REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 MONGO_URL="mongodb://127.0.0.1:$MONGO_PORT/fleet"
@@ -225,7 +230,7 @@ url_query_value() { # PATH: percent-encodes what would end or split a URL query 
     value="${value//#/%23}"
     printf '%s' "${value//+/%2B}"
 }
-TLS_AMQP_URL="amqps://guest:guest@localhost:$AMQPS_PORT/%2f?cacertfile=$(url_query_value "$TLS_DIR/ca.pem")"
+TLS_AMQP_URL="amqps://fleet:fleet@localhost:$AMQPS_PORT/%2f?cacertfile=$(url_query_value "$TLS_DIR/ca.pem")"
 TLS_AMQP_URL+="&certfile=$(url_query_value "$TLS_DIR/client.pem")&keyfile=$(url_query_value "$TLS_DIR/client.key")"
 TLS_PG_URL="postgresql://fleet:fleet@localhost:$PG_PORT/fleet?sslmode=verify-full"
 TLS_PG_URL+="&sslrootcert=$(url_query_value "$TLS_DIR/ca.pem")"
@@ -462,10 +467,21 @@ rmq_launch() {
 rmq_finish_start() {
     if [[ -z "$RMQ_LAUNCHED_AT" ]]; then
         rmq_wait_ready existing
+        rmq_ensure_fleet_user
         return 0
     fi
     rmq_wait_ready new
+    rmq_ensure_fleet_user
     say "rabbitmq started in $(elapsed "$RMQ_LAUNCHED_AT") (node $NODENAME, amqp 127.0.0.1:$AMQP_PORT, amqps 127.0.0.1:$AMQPS_PORT, management 127.0.0.1:$MGMT_PORT)"
+}
+
+# The fleet's broker user (see AMQP_URL), made or reset through the management API as `guest`:
+# idempotent, and far quicker than three rabbitmqctl calls.
+rmq_ensure_fleet_user() {
+    local api="http://127.0.0.1:$MGMT_PORT/api" call=(curl -fsS --max-time 60 -o /dev/null -u guest:guest -X PUT -H 'content-type: application/json')
+    "${call[@]}" -d '{"password":"fleet","tags":"management"}' "$api/users/fleet" 9>&- &&
+        "${call[@]}" -d '{"configure":".*","write":".*","read":".*"}' "$api/permissions/%2F/fleet" 9>&- ||
+        die "could not create the broker user 'fleet' through the management API on port $MGMT_PORT"
 }
 
 rmq_wait_ready() { # new|existing: a node this run launched (ended on failure) or one found running
@@ -1106,6 +1122,7 @@ cmd_env() {
         "FLEET_SERVICES_DIR=$SVC_DIR" \
         "FLEET_AMQP_URL=$AMQP_URL" \
         "FLEET_RABBITMQ_MGMT_URL=$MGMT_URL" \
+        "FLEET_RABBITMQ_ADMIN_URL=$ADMIN_MGMT_URL" \
         "FLEET_RABBITMQ_NODENAME=$NODENAME" \
         "FLEET_RABBITMQCTL=rabbitmqctl -n $NODENAME --erlang-cookie $(rmq_cookie)" \
         "FLEET_POSTGRES_URL=$PG_URL" \

@@ -26,13 +26,31 @@ struct FleetTestEnvironment {
     let topology: Topology
     let postgres: PostgresClient
     let mongodb: MongoClient
-    /// The management API of the broker this world's vhost lives on.
+    /// The management API of the broker this world's vhost lives on, as the fleet's own user: what
+    /// worker, status and dashboard processes get.
     var managementURL = Self.sharedManagementURL
+    /// The same API as an administrator, who makes and drops vhosts, users and permissions.
+    var adminManagementURL = Self.sharedAdminManagementURL
     let logger = Logger(label: "e2e")
 
-    /// The shared broker's management API (scripts/services.sh).
+    /// The shared broker's management API (scripts/services.sh), as the fleet's non-administrator
+    /// user (`management` tag: it sees only the vhosts it has permissions on).
     static var sharedManagementURL: String {
-        environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682"
+        environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://fleet:fleet@127.0.0.1:15682"
+    }
+
+    /// The shared management URL with the fleet user's password replaced (for wrong-password tests).
+    static func sharedManagementURL(password: String) throws -> String {
+        var components = try #require(URLComponents(string: sharedManagementURL))
+        components.password = password
+        return try #require(components.string)
+    }
+
+    /// The shared broker's management API as its administrator (`guest` on loopback), which the
+    /// fleet never runs as: only the harness uses it, to make each test's vhost and grant the
+    /// fleet's user its permissions there.
+    static var sharedAdminManagementURL: String {
+        environment["FLEET_RABBITMQ_ADMIN_URL"] ?? "http://guest:guest@127.0.0.1:15682"
     }
 
     /// `name` must be a short identifier; a random suffix keeps reruns apart. `retryDelays` (e.g.
@@ -55,15 +73,17 @@ struct FleetTestEnvironment {
             configDirectory = try privateConfiguration(unique, retryDelays: retryDelays)
         }
         var base = try FleetConfiguration.fromEnvironment(configDirectory: configDirectory)
+        // A private cluster has only its administrator, who then also runs the fleet.
         let managementURL = broker?.managementURL ?? sharedManagementURL
+        let adminManagementURL = broker?.managementURL ?? sharedAdminManagementURL
         if let broker { base.amqp = try AMQPConfiguration(url: broker.url) }
         try runShell(
-            "\(managementCall("PUT", "vhosts/\(unique)", base: managementURL)) && "
+            "\(managementCall("PUT", "vhosts/\(unique)", base: adminManagementURL)) && "
                 + managementCall(
                     "PUT",
                     "permissions/\(unique)/\(base.amqp.user)",
                     body: #"{"configure":".*","write":".*","read":".*"}"#,
-                    base: managementURL
+                    base: adminManagementURL
                 )
         )
         base.amqp.vhost = unique
@@ -100,7 +120,8 @@ struct FleetTestEnvironment {
             topology: topology,
             postgres: postgres,
             mongodb: mongodb,
-            managementURL: managementURL
+            managementURL: managementURL,
+            adminManagementURL: adminManagementURL
         )
     }
 
@@ -258,7 +279,7 @@ struct FleetTestEnvironment {
         _ = try? await mongodb.withConnection { try $0.dropDatabase() }
         await mongodb.shutdown()
         await postgres.shutdown()
-        try? runShell(Self.managementCall("DELETE", "vhosts/\(name)", base: managementURL))
+        try? runShell(Self.managementCall("DELETE", "vhosts/\(name)", base: adminManagementURL))
         var adminConfiguration = configuration.postgres
         adminConfiguration.database = Self.adminDatabase
         let admin = PostgresClient(configuration: adminConfiguration, maxConnections: 1)
@@ -277,7 +298,7 @@ struct FleetTestEnvironment {
                 return !swept
             })
         else { return }
-        let base = environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682"
+        let base = sharedAdminManagementURL
         let deadOnly =
             #"import json,os,sys; print(" ".join(v["name"] for v in json.load(sys.stdin) if v["name"].startswith("e2e_") and len(v["name"].split("_")) > 3 and v["name"].split("_")[-2].isdigit() and not os.path.exists("/proc/" + v["name"].split("_")[-2])))"#
         try? runShell(
@@ -309,7 +330,7 @@ struct FleetTestEnvironment {
         _ method: String,
         _ path: String,
         body: String? = nil,
-        base: String = sharedManagementURL
+        base: String = sharedAdminManagementURL
     ) -> String {
         let data = body.map { " -H 'content-type: application/json' -d '\($0)'" } ?? ""
         return "curl -fsS --max-time 30 -o /dev/null -X \(method)\(data) '\(base)/api/\(path)'"

@@ -64,13 +64,13 @@ struct SecretsEndToEndTests {
                     "PUT",
                     "users/\(brokerUser)",
                     body: #"{"password":"\#(sentinel)","tags":"monitoring"}"#,
-                    base: world.managementURL
+                    base: world.adminManagementURL
                 ) + " && "
                     + FleetTestEnvironment.managementCall(
                         "PUT",
                         "permissions/\(world.name)/\(brokerUser)",
                         body: #"{"configure":".*","write":".*","read":".*"}"#,
-                        base: world.managementURL
+                        base: world.adminManagementURL
                     )
             )
             try await world.postgres.query(
@@ -246,7 +246,9 @@ struct SecretsEndToEndTests {
         }
         _ = dashboard?.stop()
         _ = worker?.stop()
-        try? runShell(FleetTestEnvironment.managementCall("DELETE", "users/\(brokerUser)", base: world.managementURL))
+        try? runShell(
+            FleetTestEnvironment.managementCall("DELETE", "users/\(brokerUser)", base: world.adminManagementURL)
+        )
         await world.tearDown()
         var adminConfiguration = world.configuration.postgres
         adminConfiguration.database = FleetTestEnvironment.adminDatabase

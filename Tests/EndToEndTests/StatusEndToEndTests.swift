@@ -114,10 +114,7 @@ struct StatusEndToEndTests {
     @Test("a wrong management password: a clear error, exit non-zero, the password never shown")
     func wrongManagementPasswordIsAClearError() throws {
         let sentinel = "sentinel-Pw-\(UInt32.random(in: 0...UInt32.max))"
-        let url = FleetTestEnvironment.sharedManagementURL.replacingOccurrences(
-            of: "guest:guest@",
-            with: "guest:\(sentinel)@"
-        )
+        let url = try FleetTestEnvironment.sharedManagementURL(password: sentinel)
         for arguments in [["status"], ["status", "--json"]] {
             let run = try FleetRun(arguments, environment: ["FLEET_RABBITMQ_MGMT_URL": url])
             #expect(run.status != 0)
@@ -182,10 +179,7 @@ struct StatusEndToEndTests {
         #expect(terminal.output.contains("fleet.learning") && !terminal.output.contains("----- "))
 
         let sentinel = "sentinel-Pw-\(UInt32.random(in: 0...UInt32.max))"
-        let url = FleetTestEnvironment.sharedManagementURL.replacingOccurrences(
-            of: "guest:guest@",
-            with: "guest:\(sentinel)@"
-        )
+        let url = try FleetTestEnvironment.sharedManagementURL(password: sentinel)
         let failing = try FleetRun(
             executable: "/usr/bin/timeout",
             [

@@ -136,7 +136,8 @@ struct SigningEndToEndTests {
         let environment = try await FleetTestEnvironment.make(
             "signing",
             retryDelays: "[200ms, 500ms]",
-            workers: ["learning", "profile", "skills"]
+            // career: the queue of the assessment's second follow-up, which no worker here runs.
+            workers: ["learning", "profile", "skills", "career"]
         )
         try await SampleWorkload.seed(environment.postgres, users: 3, courses: 1)
         let directory = NSTemporaryDirectory() + "/" + environment.name
@@ -235,5 +236,78 @@ struct SigningEndToEndTests {
         let learningOutput = learning.stop()
         #expect(!learningOutput.contains(secretA) && !learningOutput.contains(secretB))
         await environment.tearDown()
+    }
+
+    @Test("Signing permissive: unsigned and badly signed jobs run, are counted on /metrics and logged")
+    func permissiveSigningRunsAndCounts() async throws {
+        let environment = try await FleetTestEnvironment.make("permissive", workers: ["learning"])
+        try await SampleWorkload.seed(environment.postgres, users: 2, courses: 1)
+        let keys = try Self.keysFile(in: environment, id: "key-a")
+        let worker = try await ObservabilityEndToEndTests.ObservedWorker.start(
+            "learning",
+            in: environment,
+            environment: [
+                "FLEET_SIGNING_MODE": "permissive", "FLEET_SIGNING_KEYS_FILE": keys, "FLEET_SIGNING_KEY_ID": "key-a",
+            ]
+        )
+        let unsigned = enrollmentJob(user: 0, course: 0, action: "enroll")
+        try await environment.publishRaw(unsigned.encoded(), to: "fleet.learning", type: unsigned.type)
+        let forged = enrollmentJob(user: 1, course: 0, action: "enroll")
+        try await environment.publishRaw(
+            forged.encoded(),
+            to: "fleet.learning",
+            type: forged.type,
+            headers: [
+                "x-fleet-key-id": .string("key-a"),
+                "x-fleet-signature": .string("v1=" + String(repeating: "0", count: 64)),
+            ]
+        )
+        try await environment.waitUntil("both jobs applied") {
+            try await environment.count("SELECT count(*) AS n FROM user_courses") == 2
+        }
+        let samples = try await worker.metrics()
+        #expect(samples[#"fleet_jobs_unsigned_total{queue="fleet.learning"}"#] == 1, "\(samples)")
+        #expect(samples[#"fleet_jobs_bad_signature_total{queue="fleet.learning"}"#] == 1, "\(samples)")
+        #expect(try await environment.queueDepth("fleet.learning.dlq") == 0)
+        let output = worker.process.stop()
+        let warnings = output.components(separatedBy: "signature not verified").count - 1
+        #expect(warnings == 2, "\(output.suffix(2000))")
+        await environment.tearDown()
+    }
+
+    @Test("Signing required: fleet dlq replay re-signs a bad_signature dead letter with its own key, and it applies")
+    func replayReSignsABadSignatureDeadLetter() async throws {
+        let environment = try await FleetTestEnvironment.make("resign", workers: ["learning"])
+        try await SampleWorkload.seed(environment.postgres, users: 1, courses: 1)
+        let keys = try Self.keysFile(in: environment, id: "key-a")
+        let signing = [
+            "FLEET_SIGNING_MODE": "required", "FLEET_SIGNING_KEYS_FILE": keys, "FLEET_SIGNING_KEY_ID": "key-a",
+        ]
+        let worker = try environment.startWorker("learning", environment: signing)
+        let unsigned = enrollmentJob(user: 0, course: 0, action: "enroll")
+        try await environment.publishRaw(unsigned.encoded(), to: "fleet.learning", type: unsigned.type)
+        try await environment.waitUntil("the unsigned job dead-lettered") {
+            try await environment.queueDepth("fleet.learning.dlq") == 1
+        }
+        #expect(try await environment.deadLetters("fleet.learning").first?.reason == "bad_signature")
+        #expect(try await environment.count("SELECT count(*) AS n FROM user_courses") == 0)
+        // An operator who holds the signing key vouches for the job by replaying it.
+        _ = try environment.fleet(["dlq", "replay", "--queue", "fleet.learning"], environment: signing)
+        try await environment.waitUntil("the replayed job applied") {
+            let applied = try await environment.count("SELECT count(*) AS n FROM user_courses")
+            let dead = try await environment.queueDepth("fleet.learning.dlq")
+            return applied == 1 && dead == 0
+        }
+        _ = worker.stop()
+        await environment.tearDown()
+    }
+
+    /// A keys file with one random key, in a folder of this test's own.
+    static func keysFile(in environment: FleetTestEnvironment, id: String) throws -> String {
+        let directory = NSTemporaryDirectory() + "/" + environment.name
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        try "\(id) \(secret)\n".write(toFile: "\(directory)/keys", atomically: true, encoding: .utf8)
+        return "\(directory)/keys"
     }
 }

@@ -7,13 +7,13 @@ import Testing
 /// Against the broker `scripts/services.sh` starts (its management API, `FLEET_RABBITMQ_MGMT_URL`).
 @Suite struct RabbitManagementClientTests {
     let environment = ProcessInfo.processInfo.environment
-    var managementURL: String { environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682" }
+    var managementURL: String { environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://fleet:fleet@127.0.0.1:15682" }
 
     @Test func readsTheFleetQueuesAndBuildsTheirOverview() async throws {
         let http = OpsHTTPClient()
         do {
             let client = try RabbitManagementClient(url: managementURL, http: http)
-            #expect(!client.redactedURL.contains("guest:"))
+            #expect(!client.redactedURL.contains("@"), "\(client.redactedURL)")
             let topology = try Topology.load(path: Self.repositoryFile("queues.yaml"))
             let queues = try await client.queues(vhost: "/")
             // The services' vhost holds the declared topology (test.sh runs `fleet topology declare`
@@ -34,7 +34,9 @@ import Testing
 
     @Test func wrongCredentialsAreAnErrorThatNamesNoPassword() async throws {
         let http = OpsHTTPClient()
-        let url = managementURL.replacingOccurrences(of: "guest:guest@", with: "guest:sentinel-p4ss@")
+        var components = try #require(URLComponents(string: managementURL))
+        components.password = "sentinel-p4ss"
+        let url = try #require(components.string)
         let client = try RabbitManagementClient(url: url, http: http)
         await #expect {
             _ = try await client.queues(vhost: "/")

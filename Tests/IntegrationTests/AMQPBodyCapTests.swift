@@ -8,7 +8,7 @@ import Testing
 /// of `scripts/services.sh`, each test with its own auto-expiring queue.
 @Suite("AMQP body cap")
 struct AMQPBodyCapTests {
-    static let url = ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    static let url = ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://fleet:fleet@127.0.0.1:5682/%2f"
     let configuration = try! AMQPConfiguration(url: url)
     let cap = EnvelopeDecoder.maximumBytes
 

@@ -8,7 +8,7 @@ import Testing
 /// Against the RabbitMQ of `scripts/services.sh` (FLEET_AMQP_URL), each test with its own queues.
 @Suite("AMQP client")
 struct AMQPClientTests {
-    static let url = ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+    static let url = ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://fleet:fleet@127.0.0.1:5682/%2f"
     let configuration = try! AMQPConfiguration(url: url)
     let logger = Logger(label: "amqp-test")
 
@@ -394,10 +394,11 @@ struct AMQPReconnectTests {
             process.waitUntilExit()
             #expect(process.terminationStatus == 0, "\(command)")
         }
-        try shell(
-            "\(rabbitmqctl) add_vhost \(vhost) && \(rabbitmqctl) set_permissions -p \(vhost) guest '.*' '.*' '.*'"
-        )
         var configuration = try AMQPConfiguration(url: AMQPClientTests.url)
+        try shell(
+            "\(rabbitmqctl) add_vhost \(vhost) && "
+                + "\(rabbitmqctl) set_permissions -p \(vhost) '\(configuration.user)' '.*' '.*' '.*'"
+        )
         configuration.vhost = vhost
         let queue = "reconnect"
         try await AMQPConnection.withDedicatedThread(configuration) { try $0.declareQueue(queue) }

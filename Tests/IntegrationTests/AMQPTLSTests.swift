@@ -81,7 +81,8 @@ struct AMQPTLSTests {
     /// Whether the broker's management API lists, within 30 s (it learns of a connection within
     /// its stats interval), a TLS connection to `port` whose peer certificate is the client's.
     func waitForTLSConnection(toPort port: Int) async throws -> Bool {
-        let base = Self.environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682"
+        // As the administrator: a `management` user sees its own connections only.
+        let base = Self.environment["FLEET_RABBITMQ_ADMIN_URL"] ?? "http://guest:guest@127.0.0.1:15682"
         var components = try #require(URLComponents(string: base))
         let credentials = "\(components.user ?? "guest"):\(components.password ?? "guest")"
         components.user = nil
@@ -151,7 +152,7 @@ struct AMQPTLSTests {
     @Test func tlsToThePlainListenerIsAClearHandshakeError() async throws {
         var configuration = try verifying()
         let plain = try AMQPConfiguration(
-            url: Self.environment["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f"
+            url: Self.environment["FLEET_AMQP_URL"] ?? "amqp://fleet:fleet@127.0.0.1:5682/%2f"
         )
         configuration.port = plain.port
         let error = try #require(await openingError(configuration))

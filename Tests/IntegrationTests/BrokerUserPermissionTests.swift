@@ -51,8 +51,10 @@ struct BrokerUserPermissionTests {
                 encoding: .utf8
             )
         }
+        let fleetUser = try Self.fleetConfiguration().user
         try Self.shell(
-            "\(rabbitmqctl) add_vhost \(vhost) && \(rabbitmqctl) set_permissions -p \(vhost) guest '.*' '.*' '.*'"
+            "\(rabbitmqctl) add_vhost \(vhost) && "
+                + "\(rabbitmqctl) set_permissions -p \(vhost) '\(fleetUser)' '.*' '.*' '.*'"
         )
         var failure: Error?
         do {
@@ -66,13 +68,18 @@ struct BrokerUserPermissionTests {
         if let failure { throw failure }
     }
 
-    private func check(topology: Topology, vhost: String, prefix: String, passwords: [String: String]) async throws {
-        var guest = try AMQPConfiguration(
-            url: ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://127.0.0.1:5682"
+    /// The fleet's own broker user (FLEET_AMQP_URL), which sets the test vhost up.
+    static func fleetConfiguration() throws -> AMQPConfiguration {
+        try AMQPConfiguration(
+            url: ProcessInfo.processInfo.environment["FLEET_AMQP_URL"] ?? "amqp://fleet:fleet@127.0.0.1:5682"
         )
-        guest.vhost = vhost
+    }
+
+    private func check(topology: Topology, vhost: String, prefix: String, passwords: [String: String]) async throws {
+        var fleet = try Self.fleetConfiguration()
+        fleet.vhost = vhost
         func login(_ name: String) -> AMQPConfiguration {
-            var configuration = guest
+            var configuration = fleet
             configuration.user = prefix + name
             configuration.password = passwords[prefix + name] ?? ""
             return configuration
@@ -127,7 +134,7 @@ struct BrokerUserPermissionTests {
         // Not enforceable: the default exchange checks no routing key, so a worker's user can put a
         // message into another queue by name (README "Security" says so).
         try await publish(learning, exchange: "", routingKey: "fleet.content.dlq")
-        let depths = try await AMQPConnection.withDedicatedThread(guest) { connection throws in
+        let depths = try await AMQPConnection.withDedicatedThread(fleet) { connection throws in
             [
                 try connection.declareQueue("fleet.content.dlq", passive: true),
                 try connection.declareQueue("fleet.learning.dlq", passive: true),

@@ -95,6 +95,8 @@ class Broker:
         self.amqp_url = urllib.parse.urlunsplit(
             (parsed.scheme, parsed.netloc, "/" + urllib.parse.quote(vhost, safe=""), "", "")
         )
+        self.amqp_user = urllib.parse.unquote(parsed.username or "guest")
+        # An administrator's management URL: it makes and deletes the vhost.
         self.mgmt = urllib.parse.urlsplit(mgmt_url)
         self.rabbitmqctl = rabbitmqctl
 
@@ -122,8 +124,7 @@ class Broker:
     def ensure_vhost(self):
         vhost = urllib.parse.quote(self.vhost, safe="")
         self.api("PUT", f"vhosts/{vhost}", {})
-        user = urllib.parse.unquote(self.mgmt.username or "guest")
-        self.api("PUT", f"permissions/{vhost}/{user}", {"configure": ".*", "write": ".*", "read": ".*"})
+        self.api("PUT", f"permissions/{vhost}/{urllib.parse.quote(self.amqp_user, safe='')}", {"configure": ".*", "write": ".*", "read": ".*"})
         self.connection(attempts=10).close()  # the vhost accepts connections
 
     def delete_vhost(self):
@@ -417,7 +418,7 @@ class CelerySide(Side):
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.broker = Broker(os.environ["FLEET_AMQP_URL"], os.environ["FLEET_RABBITMQ_MGMT_URL"], args.vhost,
+        self.broker = Broker(os.environ["FLEET_AMQP_URL"], os.environ.get("FLEET_RABBITMQ_ADMIN_URL", os.environ["FLEET_RABBITMQ_MGMT_URL"]), args.vhost,
                              os.environ["FLEET_RABBITMQCTL"])  # fmt: skip
         pg = urllib.parse.urlsplit(os.environ["FLEET_POSTGRES_URL"])
         self.admin_postgres_url = os.environ["FLEET_POSTGRES_URL"]

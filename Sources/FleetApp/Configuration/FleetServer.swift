@@ -30,13 +30,13 @@ public enum FleetServer: String, Sendable, CaseIterable, Comparable {
     /// `scripts/services.sh`, on loopback.
     public var developmentDefault: String {
         switch self {
-        case .amqp: "amqp://guest:guest@127.0.0.1:5682/%2f"
+        case .amqp: "amqp://fleet:fleet@127.0.0.1:5682/%2f"
         case .postgres: "postgresql://fleet:fleet@127.0.0.1:55432/fleet"
         case .redis: "redis://127.0.0.1:56379/0"
         case .mongodb: "mongodb://127.0.0.1:57017/fleet"
         case .bolt: "bolt://127.0.0.1:17687"
         case .clickhouse: ClickHouseConfiguration.defaultURL
-        case .rabbitManagement: "http://guest:guest@127.0.0.1:15682"
+        case .rabbitManagement: "http://fleet:fleet@127.0.0.1:15682"
         }
     }
 

@@ -7,7 +7,7 @@ import FoundationNetworking
 #endif
 
 /// A private RabbitMQ vhost for one test, on the broker of `scripts/services.sh` (FLEET_AMQP_URL,
-/// FLEET_RABBITMQ_MGMT_URL), made and dropped through the management API as the end-to-end
+/// FLEET_RABBITMQ_ADMIN_URL), made and dropped through the management API as the end-to-end
 /// harness does: a topic exchange `jobs` and the queues the test binds to it. Connections the test
 /// closes on purpose are this vhost's only.
 struct TestVhost {
@@ -21,7 +21,7 @@ struct TestVhost {
     /// `bindings`: queue name → routing key (`#` for every job type).
     static func make(_ label: String, bindings: [String: String]) async throws -> TestVhost {
         let name = "producer_\(label)_\(UInt32.random(in: 0...UInt32.max))"
-        var amqp = try AMQPConfiguration(url: environment["FLEET_AMQP_URL"] ?? "amqp://guest:guest@127.0.0.1:5682/%2f")
+        var amqp = try AMQPConfiguration(url: environment["FLEET_AMQP_URL"] ?? "amqp://fleet:fleet@127.0.0.1:5682/%2f")
         try await management("PUT", "vhosts/\(name)")
         try await management(
             "PUT",
@@ -81,10 +81,10 @@ struct TestVhost {
         try await Self.management("DELETE", "connections/\(Self.pathComponent(connection))")
     }
 
-    /// One call of RabbitMQ's management HTTP API; throws unless it answers 2xx.
+    /// One call of RabbitMQ's management HTTP API as its administrator; throws unless it answers 2xx.
     @discardableResult
     static func management(_ method: String, _ path: String, body: String? = nil) async throws -> Data {
-        let base = environment["FLEET_RABBITMQ_MGMT_URL"] ?? "http://guest:guest@127.0.0.1:15682"
+        let base = environment["FLEET_RABBITMQ_ADMIN_URL"] ?? "http://guest:guest@127.0.0.1:15682"
         guard var components = URLComponents(string: base) else { throw TestFailure("bad management URL \(base)") }
         let credentials = "\(components.user ?? "guest"):\(components.password ?? "guest")"
         components.user = nil
