@@ -291,6 +291,12 @@ def check_workers(label, objects, repo, problems):
         args = deployment["spec"]["template"]["spec"]["containers"][0].get("args", [])
         problems.check(args[:1] == ["run"] and arg_value(args, "--worker") == worker,
                        f"{name}: Deployment does not run `fleet run --worker {worker}`")
+        # Least privilege: the worker's own secret (its broker user, its PostgreSQL role) comes last,
+        # so it wins over the shared store URLs; the owners' secret (fleet-servers) is the migration Job's.
+        secrets = [e.get("secretRef", {}).get("name")
+                   for e in deployment["spec"]["template"]["spec"]["containers"][0].get("envFrom", [])]
+        problems.check(secrets == ["fleet-stores", f"fleet-worker-{worker}"],
+                       f"{name}: envFrom secrets {secrets}, not [fleet-stores, fleet-worker-{worker}]")
         stores = {s for s in STORES if pod_labels.get(f"workerfleet.io/store-{s}") == "true"}
         problems.check(stores == set(manifest.get("stores", [])),
                        f"{name}: pod store labels {sorted(stores)} are not the manifest's stores {manifest.get('stores')}")
