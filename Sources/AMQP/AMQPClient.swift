@@ -93,6 +93,11 @@ public final class AMQPClient: Sendable {
     private let onStatusChange: (@Sendable (StatusChange) -> Void)?
     /// Whether the first publish after an idle spell waits for a probe's confirm (see `init`).
     private let probesBeforePublishing: Bool
+    /// The exchange probes go to, with ``probeRoutingKey``, which nothing binds (see `init`).
+    private let probeExchange: String
+    /// The routing key of probes: no queue is bound by it, so the broker drops them. A user whose
+    /// write on ``probeExchange`` is limited by a topic permission needs it allowed.
+    public static let probeRoutingKey = "amq.fleet.publish-probe"
     /// Whether publishes fail at once with `.blocked` while the broker blocks the connection.
     private let failsFastWhenBlocked: Bool
     /// How long without a confirm makes a connection idle, for ``probesBeforePublishing``.
@@ -115,6 +120,8 @@ public final class AMQPClient: Sendable {
     ///     first publish and reads nothing more; a message written then sits in the socket, its
     ///     outcome unknown until the alarm clears. With the probe, the real messages are held
     ///     instead, and can be given up without a duplicate. Costs one round trip after idle spells.
+    ///   - probeExchange: where probes go (the default exchange unless given): one the user may write,
+    ///     and on which nothing is bound by ``probeRoutingKey``.
     ///   - failsFastWhenBlocked: while the broker blocks the connection, fail publishes at once
     ///     with `.blocked` (never written, so safe to publish again later) instead of holding them
     ///     until the block lifts or their confirm timeout passes.
@@ -124,10 +131,12 @@ public final class AMQPClient: Sendable {
         subscriptions: [Subscription] = [],
         logger: Logger,
         probesBeforePublishing: Bool = false,
+        probeExchange: String = "",
         failsFastWhenBlocked: Bool = false,
         onStatusChange: (@Sendable (StatusChange) -> Void)? = nil
     ) {
         self.probesBeforePublishing = probesBeforePublishing
+        self.probeExchange = probeExchange
         self.failsFastWhenBlocked = failsFastWhenBlocked
         self.configuration = configuration
         self.subscriptions = subscriptions
@@ -660,8 +669,8 @@ public final class AMQPClient: Sendable {
         properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
         try connection.publish(
             AMQPOutgoingMessage(
-                exchange: "",
-                routingKey: "amq.fleet.publish-probe",
+                exchange: probeExchange,
+                routingKey: Self.probeRoutingKey,
                 properties: properties,
                 body: [],
                 mandatory: false

@@ -25,7 +25,7 @@ struct BrokerUsersTests {
         #expect(BrokerUsers.anchored(["a.b", "c"]) == #"^(a\.b|c)$"#)
     }
 
-    @Test("A worker reads only its queues, writes the default exchange and its follow-up types, configures nothing")
+    @Test("A worker reads only its queues, writes only its own copies and follow-up types, configures nothing")
     func workerPermissions() throws {
         let users = try Self.repositoryUsers()
         #expect(
@@ -37,14 +37,28 @@ struct BrokerUsersTests {
         )
         let learning = try #require(users.first { $0.name == "fleet-worker-learning" })
         #expect(learning.configure == "^$")
-        #expect(learning.write == #"^amq\.default$"#)
+        #expect(learning.write == #"^jobs\.copies$"#)
         #expect(learning.read == #"^fleet\.learning$"#)
-        #expect(learning.topicWrite.isEmpty)
+        #expect(learning.topicWrite.keys.sorted() == ["jobs.copies"])
         #expect(learning.tags.isEmpty)
+        // Its copies: its own DLQ and retry queues, and nothing else (not even its work queue).
+        let copies = try Regex(try #require(learning.topicWrite["jobs.copies"]))
+        for target in ["fleet.learning.dlq", "fleet.learning.retry.1s", "fleet.learning.retry.10m"] {
+            #expect(try copies.wholeMatch(in: target) != nil, "\(target)")
+        }
+        for target in ["fleet.learning", "fleet.content.dlq", "fleet.learning.retry.3s", "fleet.learning.dlqx"] {
+            #expect(try copies.firstMatch(in: target) == nil, "\(target)")
+        }
         let skills = try #require(users.first { $0.name == "fleet-worker-skills" })
-        #expect(skills.write == #"^(amq\.default|jobs)$"#)
+        #expect(skills.write == #"^(jobs\.copies|jobs)$"#)
         #expect(skills.read == #"^fleet\.skills$"#)
-        #expect(skills.topicWrite == ["jobs": #"^(career\.progress\.recalculate|profile\.completion\.recalculate)$"#])
+        #expect(
+            skills.topicWrite == [
+                "jobs": #"^(career\.progress\.recalculate|profile\.completion\.recalculate)$"#,
+                "jobs.copies":
+                    #"^(fleet\.skills\.dlq|fleet\.skills\.retry\.1s|fleet\.skills\.retry\.5s|fleet\.skills\.retry\.30s|fleet\.skills\.retry\.2m|fleet\.skills\.retry\.10m|amq\.fleet\.publish-probe)$"#,
+            ]
+        )
     }
 
     @Test("The producer writes only jobs, for the contract's types; the operator covers exactly the topology")
@@ -62,7 +76,7 @@ struct BrokerUsersTests {
         let operatorUser = try #require(users.first { $0.name == "fleet-operator" })
         #expect(operatorUser.tags == ["management"])
         let configure = try Regex(operatorUser.configure)
-        for name in ["jobs", "jobs.dead", "fleet.ops", "fleet.ops.dlq", "fleet.ops.retry.10m"] {
+        for name in ["jobs", "jobs.dead", "jobs.copies", "fleet.ops", "fleet.ops.dlq", "fleet.ops.retry.10m"] {
             #expect(try configure.firstMatch(in: name) != nil, "\(name)")
         }
         for name in ["fleet.opsx", "other", "amq.default"] {
@@ -93,13 +107,18 @@ struct BrokerUsersTests {
         let permissions = try #require(json["permissions"] as? [[String: String]])
         #expect(
             permissions.first { $0["user"] == "fleet-worker-learning" } == [
-                "user": "fleet-worker-learning", "vhost": "fleet", "configure": "^$", "write": #"^amq\.default$"#,
+                "user": "fleet-worker-learning", "vhost": "fleet", "configure": "^$", "write": #"^jobs\.copies$"#,
                 "read": #"^fleet\.learning$"#,
             ]
         )
         let topics = try #require(json["topic_permissions"] as? [[String: String]])
-        #expect(topics.map { $0["user"] } == ["fleet-worker-skills", "fleet-producer"])
-        #expect(topics.allSatisfy { $0["exchange"] == "jobs" && $0["read"] == "^$" })
+        // Every worker on the copies exchange; the skills worker and the producer on `jobs` too.
+        let workers = users.map(\.name).filter { $0.hasPrefix("fleet-worker-") }
+        #expect(topics.filter { $0["exchange"] == "jobs.copies" }.map { $0["user"] } == workers)
+        #expect(
+            topics.filter { $0["exchange"] == "jobs" }.map { $0["user"] } == ["fleet-worker-skills", "fleet-producer"]
+        )
+        #expect(topics.allSatisfy { $0["read"] == "^$" })
     }
 
     static let skillsAndProducerScript = #"""
@@ -122,8 +141,9 @@ struct BrokerUsersTests {
         # worker skills: consume fleet.skills, enqueue career.progress.recalculate, profile.completion.recalculate
         put_user 'fleet-worker-skills'
         $RABBITMQCTL set_user_tags 'fleet-worker-skills'
-        $RABBITMQCTL set_permissions -p "$VHOST" 'fleet-worker-skills' '^$' '^(amq\.default|jobs)$' '^fleet\.skills$'
+        $RABBITMQCTL set_permissions -p "$VHOST" 'fleet-worker-skills' '^$' '^(jobs\.copies|jobs)$' '^fleet\.skills$'
         $RABBITMQCTL set_topic_permissions -p "$VHOST" 'fleet-worker-skills' 'jobs' '^(career\.progress\.recalculate|profile\.completion\.recalculate)$' '^$'
+        $RABBITMQCTL set_topic_permissions -p "$VHOST" 'fleet-worker-skills' 'jobs.copies' '^(fleet\.skills\.dlq|fleet\.skills\.retry\.1s|fleet\.skills\.retry\.5s|fleet\.skills\.retry\.30s|fleet\.skills\.retry\.2m|fleet\.skills\.retry\.10m|amq\.fleet\.publish-probe)$' '^$'
 
         # API servers, fleet enqueue, the scheduler and the outbox relay: publish jobs only
         put_user 'fleet-producer'

@@ -97,7 +97,7 @@ struct BrokerUserPermissionTests {
         // The producer publishes a contract job to `jobs`; it reaches the learning queue.
         try await publish(producer, exchange: "jobs", routingKey: "enrollment.update")
         // The learning worker checks its queue passively (as fleet run does), consumes it, and
-        // publishes its retry and dead-letter copies through the default exchange.
+        // publishes its retry and dead-letter copies through the copies exchange.
         let (exists, consumed) = try await AMQPConnection.withDedicatedThread(learning) { connection throws in
             let exists = try connection.queueExists("fleet.learning")
             let delivery = try connection.get(queue: "fleet.learning")
@@ -106,8 +106,8 @@ struct BrokerUserPermissionTests {
             return (exists, delivery != nil)
         }
         #expect(exists && consumed)
-        try await publish(learning, exchange: "", routingKey: "fleet.learning.retry.1s")
-        try await publish(learning, exchange: "", routingKey: "fleet.learning.dlq")
+        try await publish(learning, exchange: topology.copiesExchange, routingKey: "fleet.learning.retry.1s")
+        try await publish(learning, exchange: topology.copiesExchange, routingKey: "fleet.learning.dlq")
         // The skills worker publishes its follow-up types to `jobs`.
         try await publish(skills, exchange: "jobs", routingKey: "profile.completion.recalculate")
         try await publish(skills, exchange: "jobs", routingKey: "career.progress.recalculate")
@@ -131,16 +131,26 @@ struct BrokerUserPermissionTests {
             try await publish(producer, exchange: "", routingKey: "fleet.learning")
         }
 
-        // Not enforceable: the default exchange checks no routing key, so a worker's user can put a
-        // message into another queue by name (README "Security" says so).
-        try await publish(learning, exchange: "", routingKey: "fleet.content.dlq")
+        // Refused: a worker putting a message into another queue, by the default exchange (which
+        // checks no routing key, so the worker may not write it at all) or as a copy of another queue.
+        try await expectRefused("learning publishes to the default exchange") {
+            try await publish(learning, exchange: "", routingKey: "fleet.content")
+        }
+        try await expectRefused("learning publishes a copy into fleet.content.dlq") {
+            try await publish(learning, exchange: topology.copiesExchange, routingKey: "fleet.content.dlq")
+        }
+        try await expectRefused("learning publishes a copy into its own work queue") {
+            try await publish(learning, exchange: topology.copiesExchange, routingKey: "fleet.learning")
+        }
         let depths = try await AMQPConnection.withDedicatedThread(fleet) { connection throws in
             [
+                try connection.declareQueue("fleet.content", passive: true),
                 try connection.declareQueue("fleet.content.dlq", passive: true),
                 try connection.declareQueue("fleet.learning.dlq", passive: true),
+                try connection.declareQueue("fleet.learning.retry.1s", passive: true),
             ]
         }
-        #expect(depths == [1, 1])
+        #expect(depths == [0, 0, 1, 1])
     }
 
     /// Publishes with a confirm, as workers and producers do (mandatory: it must reach a queue).

@@ -159,6 +159,7 @@ public enum AsyncAPIDocument {
                     extra: [
                         "kind": "retry", "delayMilliseconds": .integer(delay.milliseconds),
                         "returnsTo": .string(queue.name),
+                        "bindings": [["exchange": .string(topology.copiesExchange), "routingKey": .string(name)]],
                     ]
                 )
                 operations["retry.\(name)"] = [
@@ -166,7 +167,8 @@ public enum AsyncAPIDocument {
                     "title": .string("Retry through \(name)"),
                     "summary": .string("The worker sends a failed or delayed job of \(queue.name) to wait \(text)."),
                     "description": .string(
-                        "Published to the default exchange with routing key `\(name)` and a per-message expiration; "
+                        "Published to exchange `\(topology.copiesExchange)` (topic) with routing key `\(name)` and a "
+                            + "per-message expiration; "
                             + "a retry copy carries `x-fleet-attempt`, `x-fleet-first-failure-at` and "
                             + "`x-fleet-last-error`. The original delivery is acked once the broker confirmed the copy."
                     ),
@@ -184,12 +186,15 @@ public enum AsyncAPIDocument {
                     + "`x-fleet-reason` (the reasons are listed in the document's description and in "
                     + "`x-fleet-dead-letter-reasons`), `x-fleet-error`, `x-fleet-queue` and "
                     + "`x-fleet-dead-lettered-at`; `x-fleet-applied` and `x-fleet-failed-step` when the effect "
-                    + "committed and only a later step kept failing. Workers publish them through the default "
-                    + "exchange; the broker dead-letters here, through exchange `\(topology.deadLetterExchange)` with "
+                    + "committed and only a later step kept failing. Workers publish them through exchange "
+                    + "`\(topology.copiesExchange)` with routing key `\(dlq)`; the broker dead-letters here, through exchange `\(topology.deadLetterExchange)` with "
                     + "routing key `\(dlq)`, a message past the delivery limit or over the 1 MiB cap.",
                 extra: [
                     "kind": "dead_letter",
-                    "bindings": [["exchange": .string(topology.deadLetterExchange), "routingKey": .string(dlq)]],
+                    "bindings": [
+                        ["exchange": .string(topology.deadLetterExchange), "routingKey": .string(dlq)],
+                        ["exchange": .string(topology.copiesExchange), "routingKey": .string(dlq)],
+                    ],
                 ]
             )
             operations["deadLetter.\(queue.name)"] = [

@@ -137,6 +137,7 @@ public struct QueueConsumer: Service {
             configuration: amqp,
             logger: publisherLogger,
             probesBeforePublishing: true,
+            probeExchange: topology.copiesExchange,
             failsFastWhenBlocked: true
         ) { change in
             readiness.apply(change, connection: publisherName)
@@ -626,7 +627,7 @@ public struct QueueConsumer: Service {
             do {
                 try await publisher.publish(
                     AMQPOutgoingMessage(
-                        exchange: "",
+                        exchange: topology.copiesExchange,
                         routingKey: target,
                         properties: properties,
                         body: delivery.body

@@ -1,18 +1,20 @@
+import AMQP
+
 /// Least-privilege broker users for a ``Topology`` and its worker manifests (`fleet topology users`).
 ///
 /// RabbitMQ checks three regexes per user and vhost: configure (declare/delete), write (publish to an
 /// exchange, bind a queue) and read (consume/get/purge a queue, bind from an exchange), plus, on topic
 /// exchanges only, a routing-key regex (topic permissions). What each user gets:
-/// - `fleet-worker-<name>`: read its own work queues; write the default exchange (`amq.default`, its
-///   retry and dead-letter copies) and, if its jobs enqueue follow-ups, `jobs` with a topic
-///   permission limited to those types; configure nothing (`fleet run` only checks queues passively).
+/// - `fleet-worker-<name>`: read its own work queues; write the copies exchange (`jobs.copies`) with a
+///   topic permission limited to its own queues' retry and dead-letter queues and, if its jobs enqueue
+///   follow-ups, `jobs` with a topic permission limited to those types; configure nothing (`fleet run`
+///   only checks queues passively). No default exchange: it would let the user publish into any queue.
 /// - `fleet-producer`: write `jobs` with a topic permission limited to the contract's job types; read
 ///   and configure nothing. The scheduler and the outbox relay publish with it.
 /// - `fleet-operator`: configure, write and read exactly the topology's exchanges and queues (for
-///   `fleet topology declare`, `fleet dlq`, `fleet status`), and the management tag.
-///
-/// Not enforceable through AMQP 0-9-1 permissions: the default exchange checks no routing key, so a
-/// user who may publish retry copies may publish into any queue of the vhost by name.
+///   `fleet topology declare`, `fleet dlq`, `fleet status`), and the management tag. It also writes
+///   the default exchange, which `fleet dlq replay` sends jobs back through; the default exchange
+///   checks no routing key, so the operator can publish into any queue of the vhost.
 public struct BrokerUser: Sendable, Equatable {
     public var name: String
     /// What the user is for, one line (a comment in the generated output).
@@ -73,7 +75,8 @@ public enum BrokerUsers {
                 topicWrite: [topology.exchange: anchored(contractTypes)]
             )
         )
-        let everything = [topology.exchange, topology.deadLetterExchange] + allQueues(topology)
+        let everything =
+            [topology.exchange, topology.deadLetterExchange, topology.copiesExchange] + allQueues(topology)
         users.append(
             BrokerUser(
                 name: operatorName,
@@ -90,8 +93,13 @@ public enum BrokerUsers {
     static func worker(_ manifest: WorkerManifest, topology: Topology, followUps: [String: [String]]) -> BrokerUser {
         let types = manifest.queues.compactMap { topology.queue(named: $0) }.flatMap(\.jobTypes)
         let published = Set(types.flatMap { followUps[$0] ?? [] }).sorted()
-        var write = [defaultExchange]
-        var topic: [String: String] = [:]
+        // Its queues' copies, and the publisher's probe, which no queue is bound by.
+        let copyTargets =
+            manifest.queues.compactMap { topology.queue(named: $0) }.flatMap { queue in
+                [queue.deadLetterQueue] + topology.retry.delays.map { queue.retryQueue(delay: $0) }
+            } + [AMQPClient.probeRoutingKey]
+        var write = [topology.copiesExchange]
+        var topic = [topology.copiesExchange: anchored(copyTargets)]
         if !published.isEmpty {
             write.append(topology.exchange)
             topic[topology.exchange] = anchored(published)

@@ -12,7 +12,7 @@ extension Topology {
     public static func parse(yaml: String, file: String = "queues.yaml") throws -> Topology {
         let root = try YAMLReader(file: file, text: yaml)
         try root.allowOnly([
-            "exchange", "dead_letter_exchange", "broker_consumer_timeout", "retry", "queue_defaults",
+            "exchange", "dead_letter_exchange", "copies_exchange", "broker_consumer_timeout", "retry", "queue_defaults",
             "job_types", "queues", "dedup_window",
         ])
 
@@ -77,6 +77,16 @@ extension Topology {
         var owner: [String: String] = [:]
         for (name, entry) in try root.entries("queues") {
             try entry.allowOnly(["job_types", "type", "prefetch", "concurrency", "delivery_limit"])
+            // Copies are routed by queue name on a topic exchange, where `*` and `#` are wildcards
+            // and an empty word matches nothing.
+            guard !name.isEmpty, !name.contains("*"), !name.contains("#"),
+                !name.split(separator: ".", omittingEmptySubsequences: false).contains("")
+            else {
+                throw root.fail(
+                    "queues",
+                    "queue name \(name.debugDescription) must not contain `*`, `#` or an empty dot-separated word"
+                )
+            }
             let types = try entry.strings("job_types")
             for type in types {
                 guard jobTypes[type] != nil else {
@@ -108,6 +118,7 @@ extension Topology {
         return Topology(
             exchange: try root.string("exchange", default: "jobs"),
             deadLetterExchange: try root.string("dead_letter_exchange", default: "jobs.dead"),
+            copiesExchange: try root.string("copies_exchange", default: "jobs.copies"),
             retry: RetrySchedule(delays: delays, jitter: jitter),
             brokerConsumerTimeout: consumerTimeout,
             queues: queues,

@@ -52,6 +52,11 @@ public struct Topology: Sendable, Equatable {
     public var exchange: String
     /// Direct exchange the broker dead-letters into (delivery limit), routing key = DLQ name.
     public var deadLetterExchange: String
+    /// Topic exchange workers publish their retry and dead-letter copies to, routing key = the
+    /// target queue's name (each retry and dead-letter queue is bound by its own name). Not the
+    /// default exchange: RabbitMQ checks no routing key there, so a worker's user allowed its copies
+    /// could publish into any queue; here a topic permission limits it to its own queues' copies.
+    public var copiesExchange: String
     public var retry: RetrySchedule
     /// The broker's `consumer_timeout`: every deadline must stay below it, or the broker would close
     /// the channel of a worker still legitimately running a job.

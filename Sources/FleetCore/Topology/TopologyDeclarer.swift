@@ -14,6 +14,7 @@ public struct TopologyDeclarer: Sendable {
         var plan: [(String, String, AMQPTable)] = [
             ("exchange", topology.exchange, ["type": .string("topic")]),
             ("exchange", topology.deadLetterExchange, ["type": .string("direct")]),
+            ("exchange", topology.copiesExchange, ["type": .string("topic")]),
         ]
         for queue in topology.queues {
             plan.append(("queue", queue.deadLetterQueue, queueArguments(queue, extra: [:])))
@@ -28,6 +29,7 @@ public struct TopologyDeclarer: Sendable {
     public func declare(on connection: AMQPConnection) throws {
         try connection.declareExchange(topology.exchange, type: "topic")
         try connection.declareExchange(topology.deadLetterExchange, type: "direct")
+        try connection.declareExchange(topology.copiesExchange, type: "topic")
         for queue in topology.queues {
             try connection.declareQueue(queue.deadLetterQueue, arguments: queueArguments(queue, extra: [:]))
             try connection.bindQueue(
@@ -35,6 +37,7 @@ public struct TopologyDeclarer: Sendable {
                 exchange: topology.deadLetterExchange,
                 routingKey: queue.deadLetterQueue
             )
+            try bindCopies(queue.deadLetterQueue, on: connection)
             try connection.declareQueue(queue.name, arguments: workQueueArguments(queue))
             for type in queue.jobTypes {
                 try connection.bindQueue(queue.name, exchange: topology.exchange, routingKey: type)
@@ -44,8 +47,16 @@ public struct TopologyDeclarer: Sendable {
                     queue.retryQueue(delay: delay),
                     arguments: retryQueueArguments(queue, delay: delay)
                 )
+                try bindCopies(queue.retryQueue(delay: delay), on: connection)
             }
         }
+    }
+
+    /// Binds a retry or dead-letter queue to the copies exchange by its own name, the routing key
+    /// workers publish its copies with. A topic binding key is matched word by word, so a name made of
+    /// dots and plain words matches only itself.
+    private func bindCopies(_ name: String, on connection: AMQPConnection) throws {
+        try connection.bindQueue(name, exchange: topology.copiesExchange, routingKey: name)
     }
 
     private func queueArguments(_ queue: Topology.Queue, extra: AMQPTable) -> AMQPTable {
