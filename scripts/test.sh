@@ -124,24 +124,33 @@ bash "$REPO/scripts/browser-tools.sh" setup
 
 # FalkorDB, the local stand-in for Neo4j, sometimes aborts inside its own event loop (signal 6 in
 # redis-server's afterSleep, a mutex error, tied to no one query; twice in a few hundred suite runs),
-# and every graph test after it fails. A pass that failed while it crashed prints its crash report,
-# restarts it (services.sh start starts only what is down) and runs once more; a failure without
-# such a crash counts at once. Not with --no-services: those servers are not ours to restart.
+# or, from the same lock (the module GIL taken in afterSleep), hangs for good with every thread
+# waiting; every graph test after it fails. A pass that failed while it crashed or hung prints what
+# happened, restarts it (a hung one is killed first; services.sh start starts only what is down)
+# and runs once more; a failure with FalkorDB healthy counts at once. Not with --no-services: those
+# servers are not ours to restart.
 graph_log() { echo "${FLEET_SERVICES_DIR:-$REPO/.services}/graph/falkordb.log"; }
 graph_log_size() { stat -c %s "$(graph_log)" 2>/dev/null || echo 0; }
+graph_hung() { ! timeout 10 redis-cli -u "${FLEET_GRAPH_REDIS_URL:-redis://127.0.0.1:56380/0}" ping 2>/dev/null | grep -q PONG; }
 run_pass() { # LABEL COMMAND...; returns the command's status, after at most one rerun
     local label="$1" offset rc=0
     shift
     offset="$(graph_log_size)"
     "$@" || rc=$?
-    if ((rc != 0 && use_services)) && tail -c +"$((offset + 1))" "$(graph_log)" 2>/dev/null | grep -q "crashed by signal"; then
+    ((rc != 0 && use_services)) || return "$rc"
+    if tail -c +"$((offset + 1))" "$(graph_log)" 2>/dev/null | grep -q "crashed by signal"; then
         echo "test.sh: FalkorDB (the Neo4j stand-in) crashed during the $label pass; its report:" >&2
         tail -c +"$((offset + 1))" "$(graph_log)" | grep -A12 "BUG REPORT START" | head -16 >&2
-        echo "test.sh: restarting it and running the $label pass once more" >&2
-        bash "$REPO/scripts/services.sh" start >/dev/null
-        rc=0
-        "$@" || rc=$?
+    elif graph_hung; then
+        echo "test.sh: FalkorDB (the Neo4j stand-in) stopped answering during the $label pass; killing it" >&2
+        bash "$REPO/scripts/services.sh" graph-stop >&2
+    else
+        return "$rc"
     fi
+    echo "test.sh: restarting it and running the $label pass once more" >&2
+    bash "$REPO/scripts/services.sh" start >/dev/null
+    rc=0
+    "$@" || rc=$?
     return "$rc"
 }
 
