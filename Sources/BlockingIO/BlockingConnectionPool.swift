@@ -150,14 +150,18 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             returnSlot(leased)
             throw CancellationError()
         }
-        let connection: Connection
-        do {
-            connection = try leased ?? connect()
-        } catch {
-            returnSlot(nil)
-            throw error
+        // Tasks waiting for this thread meanwhile run on Swift's pool (one whose deadline passed
+        // must not wait for a call that hangs).
+        return try BlockingExecutor.blockingCall {
+            let connection: Connection
+            do {
+                connection = try leased ?? connect()
+            } catch {
+                returnSlot(nil)
+                throw error
+            }
+            return try run(on: connection, call) { Result { try body(connection) } }.get()
         }
-        return try run(on: connection, call) { Result { try body(connection) } }.get()
     }
 
     /// Runs `body` as one interruptible call and gives the connection back (retired if interrupted).

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
@@ -15,27 +16,74 @@ import Darwin
 ///
 /// Why: a job of lock, upsert and release made three such round trips, each two thread wake-ups
 /// (measured at concurrency 1: about 19 context switches per job against the C writer's 5, and
-/// most of the worker's CPU in the scheduler). On this thread the job makes one hop in and one out.
+/// most of the worker's CPU in the scheduler). On this thread the job makes one hop in and one out,
+/// or none when the whole consumer loop runs here (concurrency 1, ``QueueConsumer``).
 ///
-/// A blocking call stalls every task that prefers this executor, so lease it to one job at a time
-/// (``BlockingExecutors``). Its thread starts on first use.
+/// While its thread is inside a blocking call (``blockingCall(_:)``), tasks that would run here run
+/// on Swift's global executor instead, and so do those already waiting: a store call that hangs
+/// until its job's deadline never holds up another task, such as the job's own settlement once the
+/// deadline has passed. They come back here at their next suspension once the call returned.
+///
+/// A blocking call still holds the thread, so lease it to one job at a time (``BlockingExecutors``).
+/// Its thread starts on first use.
 public final class BlockingExecutor: TaskExecutor, Sendable {
+    private struct RunQueue {
+        var jobs = CircularBuffer<UnownedJob>()
+        /// A drain of `jobs` is submitted to the thread or running there.
+        var draining = false
+        /// Blocking calls in progress on the thread (nested ones count too): while above zero, jobs
+        /// go to the global executor.
+        var blocking = 0
+    }
+
     private let thread = NIOThreadPool(numberOfThreads: 1)
     private let started = NIOLockedValueBox(false)
+    private let runQueue = NIOLockedValueBox(RunQueue())
 
     public init() {}
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        startOnce()
-        thread.submit { state in
-            guard case .active = state else {
+        // One submission to the thread pool per busy stretch, not per job: a job enqueued while the
+        // thread runs (a job's body, or its task resuming after the body) costs no wake-up.
+        let submit = runQueue.withLockedValue { queue -> Bool? in
+            if queue.blocking > 0 { return nil }
+            queue.jobs.append(job)
+            defer { queue.draining = true }
+            return !queue.draining
+        }
+        switch submit {
+        case nil:
+            globalConcurrentExecutor.enqueue(job)
+        case true?:
+            startOnce()
+            thread.submit { state in
                 // Shut down: a job must still run, or its task would never finish.
-                globalConcurrentExecutor.enqueue(job)
-                return
+                guard case .active = state else { return self.drain(elsewhere: true) }
+                Self.markCurrentThread(self)
+                self.drain(elsewhere: false)
             }
-            Self.markCurrentThread()
-            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        case false?:
+            break
+        }
+    }
+
+    /// Runs the queued jobs until none is left (or hands them to the global executor).
+    private func drain(elsewhere: Bool) {
+        while true {
+            let next = runQueue.withLockedValue { queue -> UnownedJob? in
+                guard let job = queue.jobs.popFirst() else {
+                    queue.draining = false
+                    return nil
+                }
+                return job
+            }
+            guard let next else { return }
+            if elsewhere {
+                globalConcurrentExecutor.enqueue(next)
+            } else {
+                next.runSynchronously(on: asUnownedTaskExecutor())
+            }
         }
     }
 
@@ -62,9 +110,25 @@ public final class BlockingExecutor: TaskExecutor, Sendable {
     /// bodies inline.
     public static var isCurrentThread: Bool { pthread_getspecific(threadKey) != nil }
 
-    private static func markCurrentThread() {
+    /// Runs `body`, which may block, on this thread. On a ``BlockingExecutor``'s thread, tasks
+    /// waiting to run there, and those enqueued before `body` returns, run on the global executor.
+    public static func blockingCall<T>(_ body: () throws -> T) rethrows -> T {
+        guard let raw = pthread_getspecific(threadKey) else { return try body() }
+        let executor = Unmanaged<BlockingExecutor>.fromOpaque(raw).takeUnretainedValue()
+        let waiting = executor.runQueue.withLockedValue { queue -> CircularBuffer<UnownedJob> in
+            queue.blocking += 1
+            defer { queue.jobs.removeAll(keepingCapacity: true) }
+            return queue.jobs
+        }
+        for job in waiting { globalConcurrentExecutor.enqueue(job) }
+        defer { executor.runQueue.withLockedValue { $0.blocking -= 1 } }
+        return try body()
+    }
+
+    /// The thread belongs to the executor, which outlives it (``shutdown()`` stops the thread).
+    private static func markCurrentThread(_ executor: BlockingExecutor) {
         if pthread_getspecific(threadKey) == nil {
-            pthread_setspecific(threadKey, UnsafeRawPointer(bitPattern: 1))
+            pthread_setspecific(threadKey, Unmanaged.passUnretained(executor).toOpaque())
         }
     }
 

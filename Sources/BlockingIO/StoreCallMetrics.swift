@@ -11,6 +11,8 @@ import Tracing
 /// a no-op unless the process bootstrapped a tracer. Its attributes name the store, never a query.
 public struct StoreCallMetrics: Sendable {
     public let store: String
+    /// `fleet.store <store>`, built once: it was a string built per call, traced or not.
+    private let spanName: String
     /// The client's error rule: true transient, false permanent, nil not the store's error (a
     /// handler's own error thrown inside its body, a cancellation), which is not counted.
     private let isTransient: @Sendable (any Error) -> Bool?
@@ -24,6 +26,7 @@ public struct StoreCallMetrics: Sendable {
     /// - Parameter pooled: the client counts its pool's connections and waiters (``recordPool(open:waiting:)``).
     public init(store: String, pooled: Bool = true, isTransient: @escaping @Sendable (any Error) -> Bool?) {
         self.store = store
+        self.spanName = "fleet.store \(store)"
         self.isTransient = isTransient
         let labels = [("store", store)]
         duration = Timer(label: "fleet_store_call_duration_seconds", dimensions: labels)
@@ -58,7 +61,7 @@ public struct StoreCallMetrics: Sendable {
     /// Starts a call: for clients whose calls do not fit ``measure(isolation:_:)`` (typed throws,
     /// actor-isolated bodies); end it with ``end(_:error:)``.
     public func begin() -> Call {
-        let span = startSpan("fleet.store \(store)", ofKind: .client)
+        let span = startSpan(spanName, ofKind: .client)
         if span.isRecording { span.attributes["db.system"] = store }
         return Call(start: .now, span: span)
     }

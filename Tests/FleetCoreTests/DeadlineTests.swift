@@ -113,6 +113,92 @@ struct DeadlineTests {
         await executors.shutdown()
     }
 
+    // MARK: - A caller that holds its executor (a consumer at concurrency 1)
+
+    @Test func aBodyOnTheCallersHeldExecutorRunsItsStoreCallsOnTheCallersThread() async throws {
+        let executors = BlockingExecutors(limit: 1)
+        let executor = try #require(executors.lease())
+        let pool = BlockingConnectionPool(maxConnections: 1) { FakeConnection() }
+        let (callerThread, callThread, callMayBlock) = try await withTaskExecutorPreference(executor) {
+            let callerThread = pthread_self()
+            let (callThread, callMayBlock) = try await withDeadline(.seconds(5), held: executor) {
+                try await pool.withConnection { _ in (pthread_self(), BlockingExecutor.isCurrentThread) }
+            }
+            return (callerThread, callThread, callMayBlock)
+        }
+        // No hand-off at all: the caller, the body and the store call share one thread.
+        #expect(pthread_equal(callerThread, callThread) != 0)
+        #expect(callMayBlock)
+        await pool.shutdown()
+        executors.giveBack(executor)
+        await executors.shutdown()
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aCallerOnTheExecutorOfAHungStoreCallStillGetsItsDeadlineOnTime() async throws {
+        // The call ignores the cancel and the grace is long: it hangs until the test ends it.
+        let server = FakeServer(answersCancel: false)
+        let pool = BlockingConnectionPool(maxConnections: 1, interruptGrace: .seconds(120)) {
+            InterruptibleConnection(server)
+        }
+        let executors = BlockingExecutors(limit: 1)
+        let executor = try #require(executors.lease())
+        let started = ContinuousClock.now
+        let settledOn = await withTaskExecutorPreference(executor) {
+            await #expect(throws: DeadlineExceeded.self) {
+                try await withDeadline(.milliseconds(100), held: executor) {
+                    try await pool.withConnection { try $0.hang() }
+                }
+            }
+            // The caller went on while the executor's thread still hangs in the call: elsewhere.
+            return BlockingExecutor.isCurrentThread
+        }
+        #expect(!settledOn)
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(server.outcome.withLock { $0 } == nil, "the call was still hanging")
+        // A later job's body waits for nobody either: it runs elsewhere while the thread is stuck.
+        let laterRanElsewhere = try await withTaskExecutorPreference(executor) {
+            try await withDeadline(.seconds(5), held: executor) { !BlockingExecutor.isCurrentThread }
+        }
+        #expect(laterRanElsewhere)
+        server.outcome.withLock { $0 = FakeServer.Cut() }
+        // Once the call returned, the executor's thread runs its tasks again.
+        var back = false
+        for _ in 0..<1000 where !back {
+            back = await Task(executorPreference: executor) { BlockingExecutor.isCurrentThread }.value
+            if !back { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(back)
+        await pool.shutdown()
+        executors.giveBack(executor)
+        await executors.shutdown()
+    }
+
+    @Test func tasksWaitingForAThreadInABlockingCallRunElsewhere() async throws {
+        let executor = BlockingExecutor()
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let blocker = Task(executorPreference: executor) {
+            BlockingExecutor.blockingCall {
+                entered.signal()
+                release.wait()
+            }
+            return BlockingExecutor.isCurrentThread
+        }
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                entered.wait()
+                continuation.resume()
+            }
+        }
+        let meanwhile = await Task(executorPreference: executor) { BlockingExecutor.isCurrentThread }.value
+        #expect(!meanwhile)
+        release.signal()
+        #expect(await blocker.value)
+        #expect(await Task(executorPreference: executor) { BlockingExecutor.isCurrentThread }.value)
+        await executor.shutdown()
+    }
+
     // MARK: - Interrupting the store call
 
     @Test func theJobsDeadlineReachesStoreCallsOnPoolThreads() async throws {

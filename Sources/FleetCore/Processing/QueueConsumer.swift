@@ -234,6 +234,21 @@ public struct QueueConsumer: Service {
     static let refusedCopyPatience = Duration.seconds(300)
 
     private func consumeAll() async {
+        // At concurrency 1 with blocking stores, the loop, its jobs and their store calls all run on
+        // one thread that may block, as the C writer does: measured, each hand-off between Swift's
+        // pool and that thread cost two context switches and a wake-up's latency per job. Each job is
+        // still a task under its deadline; a store call stuck past it sends the waiting tasks to
+        // Swift's pool (``BlockingExecutor``), so the job settles on time as before.
+        if concurrency == 1, let executors, let executor = executors.lease() {
+            await withTaskExecutorPreference(executor) { await consumeDeliveries(holding: executor) }
+            executors.giveBack(executor)
+        } else {
+            await consumeDeliveries(holding: nil)
+        }
+    }
+
+    /// `executor`: the loop's own, which its jobs use too (nil: each job leases one for its body).
+    private func consumeDeliveries(holding executor: BlockingExecutor?) async {
         await withTaskGroup(of: Finished.self) { group in
             var running = 0
             for await delivery in client.deliveries(of: queue.name) {
@@ -243,7 +258,7 @@ public struct QueueConsumer: Service {
                 }
                 running += 1
                 group.addTask {
-                    await process(delivery)
+                    await process(delivery, holding: executor)
                     return .job
                 }
             }
@@ -277,7 +292,7 @@ public struct QueueConsumer: Service {
 
     // MARK: - One delivery
 
-    func process(_ delivery: AMQPDelivery) async {
+    func process(_ delivery: AMQPDelivery, holding executor: BlockingExecutor? = nil) async {
         // Its connection is gone and the broker redelivers it: this copy must not run too.
         guard client.isCurrent(delivery) else { return }
         inFlight.increment()
@@ -285,14 +300,18 @@ public struct QueueConsumer: Service {
         // The job's span is the current context while it runs: store calls become its children.
         let span = JobTracing.start(delivery.properties.headers, queue: queue.name)
         let (outcome, reason) = await InstrumentationContext.$current.withValue(span.context) {
-            await handle(delivery, span: span)
+            await handle(delivery, span: span, holding: executor)
         }
         JobTracing.finish(span, outcome: outcome, reason: reason)
     }
 
     /// Runs and settles one delivery; returns its outcome (``FinishedJob/Outcome``, or `delayed`,
     /// `requeued`) and the dead-letter or retry reason, for the job's span.
-    private func handle(_ delivery: AMQPDelivery, span: any Span) async -> (String, String?) {
+    private func handle(
+        _ delivery: AMQPDelivery,
+        span: any Span,
+        holding executor: BlockingExecutor?
+    ) async -> (String, String?) {
         let arrived = ContinuousClock.now
         if let size = delivery.oversizeBodySize {
             stats.started(type: metricType(delivery.properties.type), queue: queue.name)
@@ -358,7 +377,7 @@ public struct QueueConsumer: Service {
 
         let started = ContinuousClock.now
         do {
-            let outcome = try await withDeadline(topology.deadline(of: envelope.type), on: executors) {
+            let outcome = try await withDeadline(topology.deadline(of: envelope.type), on: executors, held: executor) {
                 try await prepared.run(context)
             }
             client.ack(delivery)
