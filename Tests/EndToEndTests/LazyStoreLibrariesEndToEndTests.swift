@@ -53,7 +53,12 @@ struct LazyStoreLibrariesEndToEndTests {
 
     /// The file names (no folder) of every file the process has mapped, from /proc/<pid>/maps.
     static func mappedFiles(_ worker: WorkerProcess) throws -> Set<String> {
-        let maps = try String(contentsOfFile: "/proc/\(worker.process.processIdentifier)/maps", encoding: .utf8)
+        // Read to the end: procfs files report a size of 0, and a sized read stops after the first page.
+        let file = try FileHandle(
+            forReadingFrom: URL(fileURLWithPath: "/proc/\(worker.process.processIdentifier)/maps")
+        )
+        defer { try? file.close() }
+        let maps = String(decoding: try file.readToEnd() ?? Data(), as: UTF8.self)
         return Set(
             maps.split(separator: "\n").compactMap { line in
                 line.split(separator: " ", omittingEmptySubsequences: true).last.flatMap { field in
