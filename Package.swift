@@ -41,14 +41,21 @@ let package = Package(
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
         .systemLibrary(name: "CRabbitMQ", pkgConfig: "librabbitmq", providers: [.apt(["librabbitmq-dev"])]),
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libpq's and libmongoc's headers only: the process opens both libraries on first use (CLazyLibraries).
+        // Debian's include layout (<postgresql/libpq-fe.h>, <libmongoc-1.0/mongoc/mongoc.h>), as the
+        // Dockerfile's build image has it; pkg-config would also link the libraries.
+        .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(
             name: "CMongoc",
-            pkgConfig: "libmongoc-1.0",
+            pkgConfig: "libbson-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Stubs for the libmongoc and libpq functions the clients call, opening each library on the first
+        // call: a worker that uses neither store never maps them (or their TLS, Kerberos and LDAP libraries).
+        .target(name: "CLazyLibraries", dependencies: ["CMongoc", "CLibPQ"]),
 
         // Runs blocking C calls on NIOThreadPool threads and pools their connections.
         .target(
@@ -74,7 +81,7 @@ let package = Package(
         .target(
             name: "Postgres",
             dependencies: [
-                "CLibPQ", "BlockingIO", "ServiceURL",
+                "CLibPQ", "CLazyLibraries", "BlockingIO", "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -89,7 +96,7 @@ let package = Package(
         .target(
             name: "MongoDB",
             dependencies: [
-                "CMongoc", "BlockingIO", "ServiceURL",
+                "CMongoc", "CLazyLibraries", "BlockingIO", "ServiceURL",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -243,13 +250,26 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // Release: GNU ld with packed relative relocations (DT_RELR) and no symbol exported from the
+            // executable. The loader then reads a small relocation table instead of one 24-byte entry per
+            // pointer, and with --static-swift-stdlib (the Dockerfile's build) the libraries never search
+            // the runtime's symbols: a no-op worker's peak RSS fell by 2 MiB (dynamic) and 13 MiB (static).
+            // The executable stays position-independent.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=bfd", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                    .when(configuration: .release)
+                )
             ]
         ),
         // The single-threaded C program `fleet bench` compares the fleet against.
         .executableTarget(
             name: "FleetBenchBaseline",
             dependencies: ["CRabbitMQ", "CLibPQ", "CHiredis"],
-            path: "Sources/FleetBenchBaseline"
+            path: "Sources/FleetBenchBaseline",
+            // CLibPQ links nothing (the fleet opens libpq lazily); the C baseline links it as any C program would.
+            linkerSettings: [.linkedLibrary("pq")]
         ),
         .testTarget(name: "FleetContractTests", dependencies: ["FleetContract"]),
         .testTarget(name: "FleetProducerTests", dependencies: ["FleetProducer", "AMQP"]),

@@ -1,3 +1,3 @@
 // The C API of pq, seen by Swift through this header only.
 #pragma once
-#include <libpq-fe.h>
+#include <postgresql/libpq-fe.h>

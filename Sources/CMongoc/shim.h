@@ -1,7 +1,7 @@
 // The C API of libmongoc and libbson (1.23, Debian's header layout), seen by Swift through this header only.
 #pragma once
 #include <bson/bson.h>
-#include <mongoc/mongoc.h>
+#include <libmongoc-1.0/mongoc/mongoc.h>
 
 // bson_t is declared with a 128-byte alignment attribute; reading its length through a function
 // keeps Swift from depending on how that layout is imported.

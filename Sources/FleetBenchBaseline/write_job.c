@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
-#include <libpq-fe.h>
+#include <postgresql/libpq-fe.h>
 
 #include "bench.h"
 
