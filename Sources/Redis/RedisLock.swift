@@ -40,7 +40,10 @@ public struct RedisLock: Sendable {
     /// The longest a head waits for a wake before trying Redis again.
     static let wakeWaitCap = Duration.milliseconds(100)
     /// How long a key stays reserved for the waiting process it was handed to.
-    static let reservation = Duration.milliseconds(500)
+    static let defaultReservation = Duration.milliseconds(500)
+    /// This lock's reservation (``defaultReservation``; tests that check a reserved key from a
+    /// loaded machine use a longer one, so the check cannot come after it lapsed).
+    var reservation = RedisLock.defaultReservation
     /// How long a waiting process counts as waiting after its last attempt (it tries at least
     /// every ``wakeWaitCap``), and how long an unread wake stays.
     static let waiterLiveness = Duration.seconds(1)
@@ -270,7 +273,7 @@ public struct RedisLock: Sendable {
         let start = ContinuousClock.now
         let arguments = [
             previous.token, token, String(lease.wholeMillisecondsRoundedUp), client.lockQueue.instance,
-            yield ? "1" : "0", String(Self.reservation.wholeMillisecondsRoundedUp),
+            yield ? "1" : "0", String(reservation.wholeMillisecondsRoundedUp),
             String(Self.waiterLiveness.wholeMillisecondsRoundedUp),
             fenceRetention.map { String($0.wholeMillisecondsRoundedUp) } ?? "",
         ]
@@ -335,7 +338,7 @@ public struct RedisLock: Sendable {
     private func releaseInRedis(_ lease: LockLease) async throws -> Bool {
         let keys = [lease.key, lease.key + ":waiters"]
         let arguments = [
-            lease.token, String(Self.reservation.wholeMillisecondsRoundedUp),
+            lease.token, String(reservation.wholeMillisecondsRoundedUp),
             String(Self.waiterLiveness.wholeMillisecondsRoundedUp),
         ]
         let client = self.client

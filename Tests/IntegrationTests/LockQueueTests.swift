@@ -70,7 +70,10 @@ struct LockQueueTests {
     /// process cannot take it back, and the waiter needs no poll to find it free.
     @Test func aReleaseHandsTheKeyToTheWaitingProcess() async throws {
         try await withClients(2) { clients, key in
-            let first = RedisLock(client: clients[0], key: key, lease: .seconds(30))
+            // A reservation longer than any pause of a loaded machine between the release and the
+            // check below (500 ms by default): the waiter still claims the key as soon as it wakes.
+            var first = RedisLock(client: clients[0], key: key, lease: .seconds(30))
+            first.reservation = .seconds(30)
             let second = RedisLock(client: clients[1], key: key, lease: .seconds(30))
             let held = try await first.acquire(timeout: .seconds(5))
             let waiter = Task { try await second.acquire(timeout: .seconds(60)) }
