@@ -53,14 +53,14 @@ struct TopologyCommand: AsyncParsableCommand {
             abstract: "Print least-privilege broker users for queues.yaml and workers/*.yaml.",
             discussion: """
                 One user per worker manifest, fleet-worker-<name>: reads (consumes) only its own queues, \
-                writes only the default exchange (its retry and dead-letter copies) and, if its jobs enqueue \
-                follow-ups, the jobs exchange with a topic permission for exactly those job types; \
-                configures nothing. fleet-producer (API servers, fleet enqueue, the scheduler, the outbox \
+                writes the copies exchange (jobs.copies) with a topic permission for exactly its own \
+                queues' retry and dead-letter queues and, if its jobs enqueue follow-ups, the jobs exchange \
+                with a topic permission for exactly those job types; configures nothing, and has no write \
+                on the default exchange. fleet-producer (API servers, fleet enqueue, the scheduler, the outbox \
                 relay): writes only the jobs exchange, for the contract's job types; reads and configures \
                 nothing. fleet-operator (fleet topology declare, fleet dlq, fleet status): configures, \
-                writes and reads exactly the topology's exchanges and queues, with the management tag. \
-                RabbitMQ checks no routing key on the default exchange: a worker's user can still publish \
-                into any queue of the vhost by name (its jobs then face the worker's own checks). \
+                writes and reads exactly the topology's exchanges and queues, with the management tag, \
+                and writes the default exchange for replays (RabbitMQ checks no routing key there). \
                 --format rabbitmqctl (default) prints an idempotent shell script that feeds each password \
                 to rabbitmqctl's standard input from $PASSWORD_DIR/<user>.password (--password-dir sets \
                 the default), so no password is on any command line; run it with RABBITMQCTL set to \
