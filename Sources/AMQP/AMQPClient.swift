@@ -115,8 +115,8 @@ public final class AMQPClient: Sendable {
     ///   - subscriptions: queues to consume; empty for a publish-only client.
     ///   - logger: connection events are logged at info, reconnect failures at warning.
     ///   - probesBeforePublishing: before the first publish after a second without confirms (or on
-    ///     a new connection), send an empty probe message the broker drops, and write the real ones
-    ///     only once it is confirmed. A broker under a memory or disk alarm blocks a connection at its
+    ///     a new connection), send two empty probe messages the broker drops, and write the real
+    ///     ones only once the second is confirmed (see `sendProbe`). A broker under a memory or disk alarm blocks a connection at its
     ///     first publish and reads nothing more; a message written then sits in the socket, its
     ///     outcome unknown until the alarm clears. With the probe, the real messages are held
     ///     instead, and can be given up without a duplicate. Costs one round trip after idle spells.
@@ -658,24 +658,34 @@ public final class AMQPClient: Sendable {
         try connection.publish(numbered)
     }
 
-    /// An empty message the broker drops (no queue is named so, not mandatory), sent before the
-    /// first publish after an idle spell: a broker under an alarm blocks the connection at it, so
-    /// the real publishes are never written to a connection that is about to be blocked.
+    /// Two empty messages the broker drops (no queue is named so, not mandatory), written together
+    /// before the first publish after an idle spell; the real publishes wait for the second's
+    /// confirm. A broker under an alarm blocks the connection at the first probe: it reads and
+    /// confirms that one, then reads nothing more, so the second is never confirmed while the block
+    /// lasts. One probe would not do: its confirm comes from the channel and `connection.blocked`
+    /// from the connection, in either order, and a confirm first would release the real publishes
+    /// into a socket the broker no longer reads (seen in CI as a job dead-lettered twice).
     private func sendProbe(on connection: AMQPConnection, _ state: ThreadState) throws {
-        state.nextSequence += 1
-        state.probeSequence = state.nextSequence
-        state.unconfirmed.add(sequence: state.nextSequence, waiter: nil, deadline: .now + configuration.confirmTimeout)
-        var properties = AMQPProperties()
-        properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
-        try connection.publish(
-            AMQPOutgoingMessage(
-                exchange: probeExchange,
-                routingKey: Self.probeRoutingKey,
-                properties: properties,
-                body: [],
-                mandatory: false
+        for _ in 0..<2 {
+            state.nextSequence += 1
+            state.probeSequence = state.nextSequence
+            state.unconfirmed.add(
+                sequence: state.nextSequence,
+                waiter: nil,
+                deadline: .now + configuration.confirmTimeout
             )
-        )
+            var properties = AMQPProperties()
+            properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
+            try connection.publish(
+                AMQPOutgoingMessage(
+                    exchange: probeExchange,
+                    routingKey: Self.probeRoutingKey,
+                    properties: properties,
+                    body: [],
+                    mandatory: false
+                )
+            )
+        }
     }
 
     private func blockedError(_ state: ThreadState) -> AMQPError {

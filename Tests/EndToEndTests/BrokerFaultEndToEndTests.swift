@@ -201,6 +201,62 @@ struct BrokerFaultEndToEndTests {
         print("broker-faults: blocked publishes timed out after \(waited); a blocked client closed in \(closedIn)")
     }
 
+    @Test(
+        "Under an alarm, a probing publisher writes nothing: on 30 new connections each publish fails as blocked, none lands",
+        .enabled(if: faultTests)
+    )
+    func aProbingPublisherWritesNothingUnderAnAlarm() async throws {
+        let cluster = try Cluster()
+        var configuration = try AMQPConfiguration(url: cluster.urls[0])
+        configuration.confirmTimeout = .seconds(5)
+        let queue = "fault.probe.\(UUID().uuidString.prefix(8))"
+        try await AMQPConnection.withDedicatedThread(configuration) {
+            try $0.declareQueue(queue, durable: false, arguments: ["x-expires": .int(300_000)])
+        }
+        try cluster.ctl(1, "set_disk_free_limit 1000GB")
+        var alarmCleared = false
+        defer { if !alarmCleared { try? cluster.ctl(1, "set_disk_free_limit 50MB") } }
+        let alarm = ContinuousClock.now + .seconds(30)
+        while try !cluster.diskAlarm(node: 1), ContinuousClock.now < alarm {
+            try await Task.sleep(for: .milliseconds(250))
+        }
+
+        // Each new connection is blocked at its first probe. A publish released by a probe confirm
+        // that beat `connection.blocked` would be written, time out after 5 s, and land after the alarm.
+        let message = AMQPOutgoingMessage(exchange: "", routingKey: queue, properties: AMQPProperties(), body: [1])
+        var outcomes: [String: Int] = [:]
+        for _ in 0..<30 {
+            let client = AMQPClient(
+                configuration: configuration,
+                logger: .init(label: "fault-probe"),
+                probesBeforePublishing: true,
+                failsFastWhenBlocked: true
+            )
+            client.start()
+            do {
+                try await client.publish(message)
+                outcomes["published", default: 0] += 1
+            } catch let error as AMQPError {
+                outcomes["\(error.code)", default: 0] += 1
+            }
+            await client.shutdown(within: .seconds(5))
+        }
+        try cluster.ctl(1, "set_disk_free_limit 50MB")
+        alarmCleared = true
+        let unblock = ContinuousClock.now + .seconds(30)
+        while try cluster.diskAlarm(node: 1), ContinuousClock.now < unblock {
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        // Time for the broker to read whatever sat in the closed connections' sockets.
+        try await Task.sleep(for: .seconds(3))
+        let landed = try await AMQPConnection.withDedicatedThread(configuration) {
+            try $0.declareQueue(queue, durable: false, arguments: ["x-expires": .int(300_000)], passive: true)
+        }
+        #expect(outcomes == ["\(AMQPError.Code.blocked)": 30])
+        #expect(landed == 0)
+        print("broker-faults: probing publisher under an alarm: \(outcomes), \(landed) landed")
+    }
+
     // MARK: - Node loss (private cluster)
 
     @Test(
