@@ -14,11 +14,15 @@ struct PendingConfirms<Waiter> {
 
     /// In sequence order.
     private(set) var entries: [Entry] = []
+    /// No entry's deadline is earlier (a lower bound, exact after each scan): most calls of
+    /// ``expire(now:)``, one per turn of the connection thread, then cost nothing.
+    private var earliestDeadline: ContinuousClock.Instant?
 
     var isEmpty: Bool { entries.isEmpty }
 
     mutating func add(sequence: UInt64, waiter: Waiter, deadline: ContinuousClock.Instant) {
         entries.append(Entry(sequence: sequence, waiter: waiter, deadline: deadline))
+        earliestDeadline = min(earliestDeadline ?? deadline, deadline)
     }
 
     /// The entries a `basic.ack`/`basic.nack` with this tag settles: every one up to it with
@@ -42,14 +46,19 @@ struct PendingConfirms<Waiter> {
 
     /// Removes and returns the entries whose deadline passed.
     mutating func expire(now: ContinuousClock.Instant) -> [Entry] {
+        guard let earliest = earliestDeadline, earliest <= now else { return [] }
         let expired = entries.filter { $0.deadline <= now }
         if !expired.isEmpty { entries.removeAll { $0.deadline <= now } }
+        earliestDeadline = entries.lazy.map(\.deadline).min()
         return expired
     }
 
     /// Removes and returns every entry (the connection is gone).
     mutating func removeAll() -> [Entry] {
-        defer { entries = [] }
+        defer {
+            entries = []
+            earliestDeadline = nil
+        }
         return entries
     }
 }

@@ -111,6 +111,21 @@ struct BrokerFaultBookkeepingTests {
         #expect(pending.expire(now: start + .seconds(60)).isEmpty)
     }
 
+    @Test func deadlinesOutOfSequenceOrderEachExpireOnTime() {
+        let start = ContinuousClock.now
+        var pending = PendingConfirms<String>()
+        // A publish held through a reconnect is written after newer ones with a later deadline.
+        pending.add(sequence: 1, waiter: "late", deadline: start + .seconds(10))
+        pending.add(sequence: 2, waiter: "early", deadline: start + .seconds(3))
+        #expect(pending.expire(now: start + .seconds(2)).isEmpty)
+        #expect(pending.expire(now: start + .seconds(3)).map(\.waiter) == ["early"])
+        #expect(pending.expire(now: start + .seconds(9)).isEmpty)
+        pending.add(sequence: 3, waiter: "earlier", deadline: start + .seconds(5))
+        #expect(pending.expire(now: start + .seconds(6)).map(\.waiter) == ["earlier"])
+        #expect(pending.expire(now: start + .seconds(10)).map(\.waiter) == ["late"])
+        #expect(pending.isEmpty)
+    }
+
     @Test func aLostConnectionSettlesEveryPendingPublishOnce() {
         var pending = PendingConfirms<Int>()
         pending.add(sequence: 1, waiter: 1, deadline: .now + .seconds(30))

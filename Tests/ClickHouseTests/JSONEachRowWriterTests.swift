@@ -33,4 +33,26 @@ struct JSONEachRowWriterTests {
         #expect(second["s"] as? String == "")
         #expect((second["n"] as? NSNumber)?.int64Value == Int64.max)
     }
+
+    @Test(arguments: [
+        "\"", "\"\"", "\\start", "end\n", "\u{1}mid\u{1f}dle\u{1}", "plain", "é🚀\"é",
+    ])
+    func escapesAtEitherEndAndBackToBackRoundTrip(_ value: String) throws {
+        var rows = JSONEachRowWriter(table: "t")
+        rows.beginRow()
+        rows.field("s", string: value)
+        rows.endRow()
+        let line = String(buffer: rows.body).split(separator: "\n")[1]
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["s"] as? String == value)
+    }
+
+    @Test(arguments: [Int64.min, -1, 0, 7, 10, 1_000_000, Int64.max])
+    func integersAreWrittenAsTheirDecimalDigits(_ value: Int64) {
+        var rows = JSONEachRowWriter(table: "t")
+        rows.beginRow()
+        rows.field("n", integer: value)
+        rows.endRow()
+        #expect(String(buffer: rows.body).split(separator: "\n")[1] == "{\"n\":\(value)}")
+    }
 }

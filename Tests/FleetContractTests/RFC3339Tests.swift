@@ -26,4 +26,19 @@ struct RFC3339Tests {
         #expect(RFC3339.format(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59.000Z")
         #expect(RFC3339.parse(RFC3339.format(date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
     }
+
+    @Test func formatsEveryFieldWithItsZeroPaddingAndRoundTripsAcrossTheCalendar() {
+        #expect(RFC3339.format(millisecondsSince1970: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(RFC3339.format(millisecondsSince1970: -62_135_596_800_000) == "0001-01-01T00:00:00.000Z")
+        #expect(RFC3339.format(millisecondsSince1970: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        #expect(RFC3339.format(millisecondsSince1970: 951_782_405_007) == "2000-02-29T00:00:05.007Z")
+        // Every 7,777,777 s over 300 years: the text parses back to the same instant.
+        for seconds in stride(from: -3_000_000_000, through: 6_000_000_000, by: 7_777_777) {
+            let milliseconds = Int64(seconds) * 1000 + Int64(abs(seconds) % 1000)
+            let text = RFC3339.format(millisecondsSince1970: milliseconds)
+            #expect(text.utf8.count == 24)
+            let parsed = RFC3339.parse(text).map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) }
+            #expect(parsed == milliseconds, "\(text)")
+        }
+    }
 }

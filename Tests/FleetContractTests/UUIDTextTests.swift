@@ -42,4 +42,14 @@ struct UUIDTextTests {
             #expect("89ab".contains(characters[19]))
         }
     }
+
+    @Test func randomUUIDsDrawnOnManyThreadsAtOnceAreDistinct() async {
+        // 8 × 600 UUIDs: the shared pool of random bytes is refilled about 19 times under contention.
+        let batches = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<8 { group.addTask { (0..<600).map { _ in UUIDText.random() } } }
+            return await group.reduce(into: []) { $0.append(contentsOf: $1) }
+        }
+        #expect(batches.count == 4_800)
+        #expect(Set(batches).count == 4_800)
+    }
 }

@@ -22,28 +22,34 @@ public enum UUIDText {
     }
 
     /// A random (version 4) UUID, lowercased. Foundation's `UUID()` opens `/dev/urandom` on each
-    /// call on Linux, a syscall triple per published job; the system generator asks `getrandom`.
+    /// call on Linux, a syscall triple per published job, and the system generator makes one
+    /// `getrandom` call per 8 bytes: the bytes come from ``RandomBytes``, one `getrandom` call per
+    /// 256 UUIDs (the metrics writer draws one per finished job, tens of thousands a second).
     public static func random() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (generator.next() as UInt64, generator.next() as UInt64)
-        var raw = withUnsafeBytes(of: bytes) { Array($0) }
-        raw[6] = raw[6] & 0x0f | 0x40  // version 4
-        raw[8] = raw[8] & 0x3f | 0x80  // RFC 4122 variant
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: 36) { output in
+        var raw = RandomBytes.shared.take16()
+        raw.6 = raw.6 & 0x0f | 0x40  // version 4
+        raw.8 = raw.8 & 0x3f | 0x80  // RFC 4122 variant
+        return withUnsafeBytes(of: raw) { format($0) }
+    }
+
+    /// The 16 bytes as 8-4-4-4-12 lowercase hex digits.
+    static func format(_ raw: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: 36) { output in
             var position = 0
             for (index, byte) in raw.enumerated() {
                 if index == 4 || index == 6 || index == 8 || index == 10 {
                     output[position] = UInt8(ascii: "-")
                     position += 1
                 }
-                output[position] = digits[Int(byte >> 4)]
-                output[position + 1] = digits[Int(byte & 0x0f)]
+                output[position] = hexDigits[Int(byte >> 4)]
+                output[position + 1] = hexDigits[Int(byte & 0x0f)]
                 position += 2
             }
             return 36
         }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
     private static func isLowerHex(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f") }
