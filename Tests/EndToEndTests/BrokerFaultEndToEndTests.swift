@@ -142,18 +142,8 @@ struct BrokerFaultEndToEndTests {
     )
     func aPublishUnderAnAlarmTimesOut() async throws {
         let cluster = try Cluster()
-        var configuration = try AMQPConfiguration(url: cluster.urls[0])
-        configuration.confirmTimeout = .seconds(2)
-        let queue = "fault.timeout.\(UUID().uuidString.prefix(8))"
-        try await AMQPConnection.withDedicatedThread(configuration) {
-            try $0.declareQueue(queue, durable: false, arguments: ["x-expires": .int(120_000)])
-        }
-        try cluster.ctl(1, "set_disk_free_limit 1000GB")
+        let (configuration, queue) = try await cluster.queueUnderDiskAlarm("fault.timeout", confirmTimeout: .seconds(2))
         defer { try? cluster.ctl(1, "set_disk_free_limit 50MB") }
-        let alarm = ContinuousClock.now + .seconds(30)
-        while try !cluster.diskAlarm(node: 1), ContinuousClock.now < alarm {
-            try await Task.sleep(for: .milliseconds(250))
-        }
 
         let client = AMQPClient(configuration: configuration, logger: .init(label: "fault-timeout"))
         client.start()
@@ -207,19 +197,9 @@ struct BrokerFaultEndToEndTests {
     )
     func aProbingPublisherWritesNothingUnderAnAlarm() async throws {
         let cluster = try Cluster()
-        var configuration = try AMQPConfiguration(url: cluster.urls[0])
-        configuration.confirmTimeout = .seconds(5)
-        let queue = "fault.probe.\(UUID().uuidString.prefix(8))"
-        try await AMQPConnection.withDedicatedThread(configuration) {
-            try $0.declareQueue(queue, durable: false, arguments: ["x-expires": .int(300_000)])
-        }
-        try cluster.ctl(1, "set_disk_free_limit 1000GB")
+        let (configuration, queue) = try await cluster.queueUnderDiskAlarm("fault.probe", confirmTimeout: .seconds(5))
         var alarmCleared = false
         defer { if !alarmCleared { try? cluster.ctl(1, "set_disk_free_limit 50MB") } }
-        let alarm = ContinuousClock.now + .seconds(30)
-        while try !cluster.diskAlarm(node: 1), ContinuousClock.now < alarm {
-            try await Task.sleep(for: .milliseconds(250))
-        }
 
         // Each new connection is blocked at its first probe. A publish released by a probe confirm
         // that beat `connection.blocked` would be written, time out after 5 s, and land after the alarm.
@@ -359,6 +339,31 @@ struct BrokerFaultEndToEndTests {
         }
         func startNode(_ node: Int) throws {
             try runShell("bash '\(BrokerFaultEndToEndTests.script)' start-node \(node)")
+        }
+
+        /// A new non-durable queue on node 1 (expiring after 5 idle minutes), then node 1's disk alarm
+        /// raised and awaited (30 s at most): the caller lowers the limit again.
+        func queueUnderDiskAlarm(
+            _ prefix: String,
+            confirmTimeout: Duration
+        ) async throws -> (AMQPConfiguration, String) {
+            var configuration = try AMQPConfiguration(url: urls[0])
+            configuration.confirmTimeout = confirmTimeout
+            let queue = "\(prefix).\(UUID().uuidString.prefix(8))"
+            try await AMQPConnection.withDedicatedThread(configuration) {
+                try $0.declareQueue(queue, durable: false, arguments: ["x-expires": .int(300_000)])
+            }
+            try ctl(1, "set_disk_free_limit 1000GB")
+            do {
+                let alarm = ContinuousClock.now + .seconds(30)
+                while try !diskAlarm(node: 1), ContinuousClock.now < alarm {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
+            } catch {
+                try? ctl(1, "set_disk_free_limit 50MB")
+                throw error
+            }
+            return (configuration, queue)
         }
 
         func diskAlarm(node: Int) throws -> Bool {

@@ -48,4 +48,61 @@ struct DeadLetterFilterTests {
         #expect(!DeadLetterAdmin.Filter(since: ten.addingTimeInterval(-60)).matches(undated))
         #expect(DeadLetterAdmin.Filter().matches(undated))
     }
+
+    func delivery(_ headers: AMQPTable) -> AMQPDelivery {
+        AMQPDelivery(
+            body: Array(#"{"id":"x"}"#.utf8),
+            properties: AMQPProperties(messageId: "m", type: "enrollment.update", headers: headers),
+            deliveryTag: 1,
+            redelivered: false,
+            exchange: "jobs.dead",
+            routingKey: "fleet.learning",
+            queue: "fleet.learning.dlq",
+            generation: 0
+        )
+    }
+
+    func death(_ queue: String, _ reason: String) -> AMQPFieldValue {
+        .table(["queue": .string(queue), "reason": .string(reason), "count": .int(1)])
+    }
+
+    @Test("a broker dead letter's reason is the broker's, whatever x-fleet-reason the producer wrote")
+    func aForgedReasonDoesNotWinOverTheBroker() {
+        let forged: AMQPTable = [
+            FleetHeaders.reason: .string("max_attempts"),
+            FleetHeaders.error: .string("\u{1b}[2Jforged"),
+            FleetHeaders.lastError: .string("forged too"),
+        ]
+        var limit = forged
+        limit["x-death"] = .array([death("fleet.learning", "delivery_limit")])
+        let entry = DeadLetterEntry(queue: "fleet.learning.dlq", delivery: delivery(limit))
+        #expect(entry.reason == "delivery_limit")
+        #expect(entry.error == nil)
+
+        // Came back from a retry queue (a worker wrote its last error), then hit the delivery limit.
+        var retried = forged
+        retried["x-death"] = .array([
+            death("fleet.learning", "delivery_limit"), death("fleet.learning.retry.1s", "expired"),
+        ])
+        let afterRetries = DeadLetterEntry(queue: "fleet.learning.dlq", delivery: delivery(retried))
+        #expect(afterRetries.reason == "delivery_limit")
+        #expect(afterRetries.error == "forged too")
+    }
+
+    @Test("a worker's copy of a retried job keeps the worker's reason: its latest x-death is a retry expiry")
+    func aWorkerCopyOfARetriedJobKeepsItsReason() {
+        let headers: AMQPTable = [
+            FleetHeaders.reason: .string("max_attempts"),
+            FleetHeaders.error: .string("store refused"),
+            "x-death": .array([death("fleet.learning.retry.1s", "expired")]),
+        ]
+        let entry = DeadLetterEntry(queue: "fleet.learning.dlq", delivery: delivery(headers))
+        #expect(entry.reason == "max_attempts")
+        #expect(entry.error == "store refused")
+        let fresh = DeadLetterEntry(
+            queue: "fleet.learning.dlq",
+            delivery: delivery([FleetHeaders.reason: .string("unknown_course")])
+        )
+        #expect(fresh.reason == "unknown_course")
+    }
 }

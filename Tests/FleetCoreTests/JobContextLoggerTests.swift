@@ -18,6 +18,35 @@ import Testing
         #expect(JobContext.traceID(of: "00-jane.doe@example.org-00f067aa0ba902b7-01") == nil)
     }
 
+    @Test(arguments: [
+        // A valid trace id with a hostile parent id or flags: each part is checked, not only the id.
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa\n0ba902b-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0\u{1b}",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\nx-fleet-reason: forged",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01",
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later-version",
+        "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+        "",
+    ])
+    func aMalformedTraceparentIsNeitherLoggedNorPassedOn(_ traceparent: String) {
+        #expect(JobContext.wellFormedTraceparent(traceparent) == nil)
+        #expect(JobContext.traceID(of: traceparent) == nil)
+        // No tracer is bootstrapped: the span does not record, and the carried value is all there is.
+        let span = JobTracing.start([:], queue: "q")
+        #expect(JobTracing.traceparent(of: span, carried: traceparent) == nil)
+        span.end()
+    }
+
+    @Test func aWellFormedTraceparentIsPassedOnUnchanged() {
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let span = JobTracing.start([:], queue: "q")
+        #expect(JobTracing.traceparent(of: span, carried: traceparent) == traceparent)
+        #expect(JobTracing.traceparent(of: span, carried: nil) == nil)
+        span.end()
+    }
+
     @Test func loggerCarriesTheJobAndOnlyAWellFormedTraceparent() {
         let envelope = JobEnvelope(
             id: "0b6f3c1e-2f4a-4c51-9d7e-1a2b3c4d5e6f",

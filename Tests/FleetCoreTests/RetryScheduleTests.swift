@@ -69,8 +69,13 @@ struct RetryScheduleTests {
         #expect(FleetHeaders.attempt(of: headers) == 3)
         #expect(headers[FleetHeaders.firstFailureAt] == .string("2025-11-25T10:00:00.000Z"), "first failure is kept")
         #expect(headers[FleetHeaders.lastError]?.string?.count == 1001)
+        headers["x-death"] = .array([.table(["queue": .string("q.retry.1s"), "reason": .string("expired")])])
+        headers["x-first-death-reason"] = .string("expired")
         headers = FleetHeaders.forDeadLetter(headers, reason: "max_attempts", error: "gave up", queue: "q", now: now)
         #expect(headers[FleetHeaders.reason] == .string("max_attempts"))
+        // A dead-letter copy drops the broker's death records: in a DLQ they mean the broker's own move.
+        #expect(headers["x-death"] == nil && headers["x-first-death-reason"] == nil)
+        #expect(headers[FleetHeaders.lastError]?.string?.count == 1001, "the failure history stays")
         headers["x-death"] = .array([])
         let replayed = FleetHeaders.forReplay(headers)
         #expect(replayed == ["traceparent": .string("00-abc-def-01")])

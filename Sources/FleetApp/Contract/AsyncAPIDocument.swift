@@ -333,7 +333,9 @@ public enum AsyncAPIDocument {
             "description": .string(
                 "AMQP message headers. A producer may set `\(FleetHeaders.traceparent)`; the `x-fleet-*` headers are "
                     + "the fleet's own, written on retry and dead-letter copies (a replay removes them). Other "
-                    + "headers, e.g. the broker's `x-death`, are kept as they are. A worker trusts `x-fleet-attempt`, "
+                    + "headers, e.g. the broker's `x-death`, are kept as they are, except on a dead-letter copy, which drops "
+                    + "`x-death`: there it is left only by the broker's own dead-lettering (`delivery_limit`, an "
+                    + "oversize body), whose reason `fleet dlq` then reports. A worker trusts `x-fleet-attempt`, "
                     + "`x-fleet-first-failure-at`, `x-fleet-last-error`, `x-fleet-applied` and `x-fleet-failed-step` "
                     + "only on a message whose signature verifies, or whose `x-death` shows it expired out of its "
                     + "queue's own retry queues (the attempt then capped at 1 + their counts); otherwise it drops "

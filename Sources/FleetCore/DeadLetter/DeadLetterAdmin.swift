@@ -23,10 +23,21 @@ public struct DeadLetterEntry: Sendable {
 
     init(queue: String, delivery: AMQPDelivery) {
         let headers = delivery.properties.headers
-        // Messages the broker dead-lettered itself carry x-death instead of our headers.
+        // A worker's dead-letter copy carries no x-death (``FleetHeaders/forDeadLetter``), and the
+        // broker puts its latest dead-lettering first. So a DLQ entry whose latest x-death is not a
+        // retry expiry (`delivery_limit`, `rejected`) was moved here by the broker, not copied by a
+        // worker: no worker wrote its x-fleet-* headers, and a reason or error among them is the
+        // producer's own. (Copies made before x-death was dropped keep only a retry expiry there.)
         var brokerReason: String?
-        if case .array(let deaths)? = headers["x-death"], case .table(let first)? = deaths.first {
-            brokerReason = first["reason"]?.string.map(Self.fleetReason(forBrokerReason:))
+        var cameThroughRetries = false
+        if case .array(let deaths)? = headers["x-death"] {
+            if case .table(let latest)? = deaths.first, let reason = latest["reason"]?.string, reason != "expired" {
+                brokerReason = Self.fleetReason(forBrokerReason: reason)
+            }
+            cameThroughRetries = deaths.contains {
+                if case .table(let death) = $0 { return death["reason"]?.string == "expired" }
+                return false
+            }
         }
         self.queue = queue
         self.messageId = delivery.properties.messageId
@@ -36,8 +47,12 @@ public struct DeadLetterEntry: Sendable {
             // republish it), so any x-fleet-reason or x-fleet-error on it is the producer's own.
             self.reason = EnvelopeRejection.Reason.oversize.description
             self.error = "body is \(delivery.body.count) bytes, the limit is \(EnvelopeDecoder.maximumBytes)"
+        } else if let brokerReason {
+            self.reason = brokerReason
+            // A retry copy's last error was written by a worker (screened on receipt); none else is.
+            self.error = cameThroughRetries ? headers[FleetHeaders.lastError]?.string : nil
         } else {
-            self.reason = headers[FleetHeaders.reason]?.string ?? brokerReason ?? "unknown"
+            self.reason = headers[FleetHeaders.reason]?.string ?? "unknown"
             self.error = headers[FleetHeaders.error]?.string ?? headers[FleetHeaders.lastError]?.string
         }
         self.deadLetteredAt = headers[FleetHeaders.deadLetteredAt]?.string

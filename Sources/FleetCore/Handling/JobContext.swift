@@ -42,17 +42,32 @@ public struct JobContext: Sendable {
         return logger
     }
 
-    /// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), or nil when it is not
-    /// one: the header is the producer's, so it is logged only when its trace id has the right shape.
+    /// The trace id of a W3C `traceparent` (``wellFormedTraceparent(_:)``), or nil when it is not
+    /// one: the header is the producer's, so it is logged only when it has the right shape.
     public static func traceID(of traceparent: String) -> String? {
-        let parts = traceparent.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 4, parts[1].count == 32,
-            parts[1].utf8.allSatisfy({
+        guard let wellFormed = wellFormedTraceparent(traceparent) else { return nil }
+        return String(wellFormed.dropFirst(3).prefix(32))
+    }
+
+    /// `traceparent` when it is exactly `<version>-<trace id>-<parent id>-<flags>` in lowercase hex
+    /// (2, 32, 16 and 2 digits; version not `ff`, ids not all zeros), else nil. Every part is checked:
+    /// the value reaches logs and follow-up jobs, and a producer's header may carry line breaks or
+    /// terminal escapes in any of them. A later version's longer form is refused, not truncated.
+    public static func wellFormedTraceparent(_ traceparent: String) -> String? {
+        let bytes = Array(traceparent.utf8)
+        guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"),
+            bytes[52] == UInt8(ascii: "-")
+        else { return nil }
+        func isHex(_ range: Range<Int>) -> Bool {
+            bytes[range].allSatisfy {
                 (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
                     || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
-            }),
-            parts[1].contains(where: { $0 != "0" })
+            }
+        }
+        func isZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == UInt8(ascii: "0") } }
+        guard isHex(0..<2), isHex(3..<35), isHex(36..<52), isHex(53..<55), bytes[0..<2] != [0x66, 0x66],
+            !isZero(3..<35), !isZero(36..<52)
         else { return nil }
-        return String(parts[1])
+        return traceparent
     }
 }

@@ -45,12 +45,15 @@ enum JobTracing {
         span.end()
     }
 
-    /// The `traceparent` for the job's follow-ups: the job span's own context when a tracer is
-    /// bootstrapped, so a follow-up is the job's child; else the one the message carried.
+    /// The `traceparent` for the job's logs and follow-ups: the job span's own context when a tracer
+    /// is bootstrapped, so a follow-up is the job's child; else the one the message carried, if it is
+    /// well formed (``JobContext/wellFormedTraceparent(_:)``). A malformed one is dropped, never
+    /// passed on to another job.
     static func traceparent(of span: any Span, carried: String?) -> String? {
+        let carried = carried.flatMap(JobContext.wellFormedTraceparent)
         guard span.isRecording else { return carried }
         var headers: [String: String] = [:]
         InstrumentationSystem.instrument.inject(span.context, into: &headers, using: TraceHeaders())
-        return headers[FleetHeaders.traceparent] ?? carried
+        return headers[FleetHeaders.traceparent].flatMap(JobContext.wellFormedTraceparent) ?? carried
     }
 }

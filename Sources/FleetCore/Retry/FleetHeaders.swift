@@ -63,7 +63,9 @@ public enum FleetHeaders {
         failedStep: String? = nil,
         now: Date
     ) -> AMQPTable {
-        var next = headers
+        // No broker death record on a worker's copy: in a DLQ, `x-death` then means the broker moved the
+        // message there itself, and `fleet dlq` reports its reason (a producer's forged one included).
+        var next = headers.filter { !isDeathRecord($0.key) }
         if let failedStep {
             next[applied] = .bool(true)
             next[self.failedStep] = .string(failedStep)
@@ -77,10 +79,12 @@ public enum FleetHeaders {
 
     /// A replayed job starts afresh: no attempt count, no failure history, no broker death records.
     static func forReplay(_ headers: AMQPTable) -> AMQPTable {
-        headers.filter {
-            !$0.key.hasPrefix("x-fleet-") && $0.key != "x-death" && !$0.key.hasPrefix("x-first-death")
-                && !$0.key.hasPrefix("x-last-death") && $0.key != "x-delivery-count"
-        }
+        headers.filter { !$0.key.hasPrefix("x-fleet-") && !isDeathRecord($0.key) && $0.key != "x-delivery-count" }
+    }
+
+    /// The broker's dead-lettering headers: `x-death`, `x-first-death-*`, `x-last-death-*`.
+    static func isDeathRecord(_ key: String) -> Bool {
+        key == "x-death" || key.hasPrefix("x-first-death") || key.hasPrefix("x-last-death")
     }
 
     static func truncate(_ text: String) -> String {
