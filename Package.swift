@@ -115,7 +115,7 @@ let package = Package(
         .target(
             name: "ClickHouse",
             dependencies: [
-                "BlockingIO", "ServiceURL",
+                "BlockingIO", "FleetContract", "ServiceURL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -116,9 +116,9 @@ public final class AMQPClient: Sendable {
     ///   - logger: connection events are logged at info, reconnect failures at warning.
     ///   - probesBeforePublishing: before the first publish after a second without confirms (or on
     ///     a new connection), send two empty probe messages the broker drops, and write the real
-    ///     ones only once the second is confirmed (see `sendProbe`). A broker under a memory or disk alarm blocks a connection at its
-    ///     first publish and reads nothing more; a message written then sits in the socket, its
-    ///     outcome unknown until the alarm clears. With the probe, the real messages are held
+    ///     ones only once the second is confirmed (see `sendProbe`). A broker under a memory or disk
+    ///     alarm blocks a connection at its first publish and reads nothing more; a message written
+    ///     then sits in the socket, its outcome unknown until the alarm clears. With the probe, the real messages are held
     ///     instead, and can be given up without a duplicate. Costs one round trip after idle spells.
     ///   - probeExchange: where probes go (the default exchange unless given): one the user may write,
     ///     and on which nothing is bound by ``probeRoutingKey``.

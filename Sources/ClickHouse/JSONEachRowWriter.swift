@@ -1,3 +1,4 @@
+import FleetContract
 import NIOCore
 
 /// Writes `INSERT … FORMAT JSONEachRow` rows straight into the request body, for writers on a hot
@@ -44,47 +45,17 @@ public struct JSONEachRowWriter: Sendable {
         rowCount += 1
     }
 
-    /// A string column, escaped as JSON (quotes, backslashes and control characters). Runs that need
-    /// no escape are copied whole: byte by byte, this was the metrics writer's largest cost.
+    /// A string column, escaped as JSON (quotes, backslashes and control characters; runs that need
+    /// no escape are copied whole).
     public mutating func field(_ name: StaticString, string value: String) {
         key(name)
-        bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { text in
-            var runStart = 0
-            for (index, byte) in text.enumerated()
-            where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart..<index]))
-                bytes.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-                default:
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    bytes.append(Self.hexDigit(byte >> 4))
-                    bytes.append(Self.hexDigit(byte & 0x0F))
-                }
-                runStart = index + 1
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[runStart...]))
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONText.write(value, into: &bytes)
     }
 
-    /// An integer column, its digits written in place (no `String` per value).
+    /// An integer column.
     public mutating func field(_ name: StaticString, integer value: Int64) {
         key(name)
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var position = buffer.count
-            repeat {
-                position -= 1
-                buffer[position] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[position...]))
-        }
+        JSONText.write(value, into: &bytes)
     }
 
     private mutating func key(_ name: StaticString) {
@@ -94,9 +65,5 @@ public struct JSONEachRowWriter: Sendable {
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "\""))
         bytes.append(UInt8(ascii: ":"))
-    }
-
-    private static func hexDigit(_ value: UInt8) -> UInt8 {
-        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 }

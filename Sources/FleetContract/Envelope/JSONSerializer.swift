@@ -52,7 +52,7 @@ private func writePretty(_ value: JSONValue, indent: Int, level: Int, into outpu
         for (position, member) in sorted.enumerated() {
             if position > 0 { output.append(UInt8(ascii: ",")) }
             newline(level + 1)
-            write(member.key, into: &output)
+            JSONText.write(member.key, into: &output)
             output.append(contentsOf: ": ".utf8)
             writePretty(member.value, indent: indent, level: level + 1, into: &output)
         }
@@ -67,11 +67,11 @@ private func write(_ value: JSONValue, into output: inout [UInt8]) {
     switch value {
     case .null: output.append(contentsOf: "null".utf8)
     case .bool(let flag): output.append(contentsOf: flag ? "true".utf8 : "false".utf8)
-    case .integer(let integer): write(integer, into: &output)
+    case .integer(let integer): JSONText.write(integer, into: &output)
     case .number(let number):
         // `description` always has a `.` or an exponent, so the text parses back as a `.number`.
         output.append(contentsOf: number.isFinite ? number.description.utf8 : "null".utf8)
-    case .string(let string): write(string, into: &output)
+    case .string(let string): JSONText.write(string, into: &output)
     case .array(let elements):
         output.append(UInt8(ascii: "["))
         for (position, element) in elements.enumerated() {
@@ -84,7 +84,7 @@ private func write(_ value: JSONValue, into output: inout [UInt8]) {
         let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         for (position, member) in sorted.enumerated() {
             if position > 0 { output.append(UInt8(ascii: ",")) }
-            write(member.key, into: &output)
+            JSONText.write(member.key, into: &output)
             output.append(UInt8(ascii: ":"))
             write(member.value, into: &output)
         }
@@ -92,45 +92,51 @@ private func write(_ value: JSONValue, into output: inout [UInt8]) {
     }
 }
 
-private func write(_ integer: Int64, into output: inout [UInt8]) {
-    if integer < 0 { output.append(UInt8(ascii: "-")) }
-    // The magnitude, since Int64.min has no positive counterpart; digits come out last first.
-    var magnitude = integer.magnitude
-    let start = output.count
-    repeat {
-        output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-        magnitude /= 10
-    } while magnitude > 0
-    output[start...].reverse()
-}
-
-private func write(_ string: String, into output: inout [UInt8]) {
-    output.append(UInt8(ascii: "\""))
-    var string = string
-    string.withUTF8 { bytes in
-        // Copies runs of bytes that need no escape in one go.
-        var runStart = 0
-        for (index, byte) in bytes.enumerated()
-        where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
-            output.append(UInt8(ascii: "\\"))
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
-            case 0x08: output.append(UInt8(ascii: "b"))
-            case 0x0C: output.append(UInt8(ascii: "f"))
-            case 0x0A: output.append(UInt8(ascii: "n"))
-            case 0x0D: output.append(UInt8(ascii: "r"))
-            case 0x09: output.append(UInt8(ascii: "t"))
-            default:
-                output.append(contentsOf: "u00".utf8)
-                output.append(UInt8(ascii: "0") + (byte >> 4))
-                output.append(lowercaseHexDigit(byte & 0x0F))
-            }
-            runStart = index + 1
-        }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+/// JSON text appended to a byte array: the serializer's own integers and strings, shared with the
+/// writers that build their documents by hand (ClickHouse's `JSONEachRowWriter`).
+package enum JSONText {
+    /// `integer` in decimal digits.
+    package static func write(_ integer: Int64, into output: inout [UInt8]) {
+        if integer < 0 { output.append(UInt8(ascii: "-")) }
+        // The magnitude, since Int64.min has no positive counterpart; digits come out last first.
+        var magnitude = integer.magnitude
+        let start = output.count
+        repeat {
+            output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        output[start...].reverse()
     }
-    output.append(UInt8(ascii: "\""))
+
+    /// `string` quoted, with quotes, backslashes and control characters escaped.
+    package static func write(_ string: String, into output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        var string = string
+        string.withUTF8 { bytes in
+            // Copies runs of bytes that need no escape in one go.
+            var runStart = 0
+            for (index, byte) in bytes.enumerated()
+            where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                output.append(UInt8(ascii: "\\"))
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(byte)
+                case 0x08: output.append(UInt8(ascii: "b"))
+                case 0x0C: output.append(UInt8(ascii: "f"))
+                case 0x0A: output.append(UInt8(ascii: "n"))
+                case 0x0D: output.append(UInt8(ascii: "r"))
+                case 0x09: output.append(UInt8(ascii: "t"))
+                default:
+                    output.append(contentsOf: "u00".utf8)
+                    output.append(UInt8(ascii: "0") + (byte >> 4))
+                    output.append(lowercaseHexDigit(byte & 0x0F))
+                }
+                runStart = index + 1
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
+        }
+        output.append(UInt8(ascii: "\""))
+    }
 }
 
 /// Lowercase, as `JSONEncoder` writes `\u001f`.

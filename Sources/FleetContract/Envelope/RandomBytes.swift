@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// Random bytes from the kernel's generator, drawn 4 KiB at a time: the bytes `getrandom` gives,
-/// with one system call per 256 UUIDs instead of one per 8 bytes (`SystemRandomNumberGenerator`). Shared by every thread.
+/// with one system call per 256 UUIDs instead of one per 8 bytes (`SystemRandomNumberGenerator`).
+/// Shared by every thread.
 final class RandomBytes: Sendable {
     typealias Sixteen = (
         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,

@@ -54,20 +54,22 @@ public struct JobContext: Sendable {
     /// the value reaches logs and follow-up jobs, and a producer's header may carry line breaks or
     /// terminal escapes in any of them. A later version's longer form is refused, not truncated.
     public static func wellFormedTraceparent(_ traceparent: String) -> String? {
-        let bytes = Array(traceparent.utf8)
-        guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"),
-            bytes[52] == UInt8(ascii: "-")
-        else { return nil }
-        func isHex(_ range: Range<Int>) -> Bool {
-            bytes[range].allSatisfy {
-                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+        var text = traceparent
+        let wellFormed = text.withUTF8 { bytes -> Bool in
+            guard bytes.count == 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"),
+                bytes[52] == UInt8(ascii: "-")
+            else { return false }
+            func isHex(_ range: Range<Int>) -> Bool {
+                bytes[range].allSatisfy {
+                    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+                }
             }
+            func isZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == UInt8(ascii: "0") } }
+            return isHex(0..<2) && isHex(3..<35) && isHex(36..<52) && isHex(53..<55)
+                && !(bytes[0] == UInt8(ascii: "f") && bytes[1] == UInt8(ascii: "f"))
+                && !isZero(3..<35) && !isZero(36..<52)
         }
-        func isZero(_ range: Range<Int>) -> Bool { bytes[range].allSatisfy { $0 == UInt8(ascii: "0") } }
-        guard isHex(0..<2), isHex(3..<35), isHex(36..<52), isHex(53..<55), bytes[0..<2] != [0x66, 0x66],
-            !isZero(3..<35), !isZero(36..<52)
-        else { return nil }
-        return traceparent
+        return wellFormed ? traceparent : nil
     }
 }
