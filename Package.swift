@@ -76,6 +76,7 @@ let package = Package(
                 "CRabbitMQ", "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .target(
@@ -90,6 +91,7 @@ let package = Package(
             dependencies: [
                 "CHiredis", "BlockingIO", "ServiceURL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
@@ -150,6 +152,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "BlockingIO", "FleetContract", "FleetSigning",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -215,6 +218,7 @@ let package = Package(
                 "FleetContract", "FleetCore", "FleetStoreKit", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse",
                 "BlockingIO", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // The composition root: configuration, store clients, the job catalog, worker assembly,
@@ -226,6 +230,7 @@ let package = Package(
                 "FleetOutbox", "Postgres", "Redis", "MongoDB", "Bolt", "ClickHouse", "FleetBackup",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

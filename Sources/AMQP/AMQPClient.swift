@@ -1,8 +1,8 @@
 import CRabbitMQ
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -66,7 +66,7 @@ public final class AMQPClient: Sendable {
         case cancelConsumers
     }
 
-    private struct Inbox: ~Copyable {
+    private struct Inbox {
         var commands: [Command] = []
         var closing = false
         var consuming = true
@@ -87,7 +87,7 @@ public final class AMQPClient: Sendable {
     private let subscriptions: [Subscription]
     private let streams: [String: AsyncStream<AMQPDelivery>]
     private let continuations: [String: AsyncStream<AMQPDelivery>.Continuation]
-    private let inbox: Mutex<Inbox>
+    private let inbox: NIOLockedValueBox<Inbox>
     private let wakeDescriptor: Int32
     private let logger: Logger
     private let onStatusChange: (@Sendable (StatusChange) -> Void)?
@@ -153,7 +153,7 @@ public final class AMQPClient: Sendable {
         self.continuations = continuations
         self.wakeDescriptor = fleet_wake_descriptor()
         self.ackBatch = max(1, Int(subscriptions.map(\.prefetch).min() ?? 1) / 4)
-        self.inbox = Mutex(Inbox(wake: AckWakePolicy(ackBatch: ackBatch)))
+        self.inbox = NIOLockedValueBox(Inbox(wake: AckWakePolicy(ackBatch: ackBatch)))
     }
 
     deinit {
@@ -162,7 +162,7 @@ public final class AMQPClient: Sendable {
 
     /// Starts the connection thread. Deliveries flow once the broker is reachable.
     public func start() {
-        let alreadyStarted = inbox.withLock { inbox in
+        let alreadyStarted = inbox.withLockedValue { inbox in
             defer { inbox.started = true }
             return inbox.started
         }
@@ -190,7 +190,7 @@ public final class AMQPClient: Sendable {
     public func publish(_ message: AMQPOutgoingMessage) async throws {
         let deadline = ContinuousClock.now + configuration.confirmTimeout
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let accepted = inbox.withLock { inbox -> Bool? in
+            let accepted = inbox.withLockedValue { inbox -> Bool? in
                 guard !inbox.exited else { return nil }
                 let command = Command.publish(message, continuation, deadline: deadline)
                 inbox.commands.append(command)
@@ -210,12 +210,12 @@ public final class AMQPClient: Sendable {
 
     /// Whether the broker blocks this client's connection now (`connection.blocked`): publishes
     /// wait until it lifts or their confirm timeout passes.
-    public var isBlocked: Bool { inbox.withLock { $0.blocked } }
+    public var isBlocked: Bool { inbox.withLockedValue { $0.blocked } }
 
     /// False for a delivery of a connection since lost: the broker redelivers it, so processing
     /// this copy too would only duplicate work (and, for a failing job, its dead letter).
     public func isCurrent(_ delivery: AMQPDelivery) -> Bool {
-        inbox.withLock { $0.generation } == delivery.generation
+        inbox.withLockedValue { $0.generation } == delivery.generation
     }
 
     /// Acknowledges a delivery. A no-op if its connection has since been lost.
@@ -231,7 +231,7 @@ public final class AMQPClient: Sendable {
     /// Stops consuming: cancels the consumers at the broker and finishes the delivery streams.
     /// Deliveries not yet acked stay with the broker and are redelivered once this client closes.
     public func stopConsuming() {
-        inbox.withLock { $0.consuming = false }
+        inbox.withLockedValue { $0.consuming = false }
         for continuation in continuations.values { continuation.finish() }
         send(.cancelConsumers)
     }
@@ -239,7 +239,7 @@ public final class AMQPClient: Sendable {
     /// Starts closing without waiting: publishes the broker holds (blocked) fail at once with
     /// `.closed`, the rest get a few seconds for their confirms. ``shutdown(within:)`` waits for it.
     public func beginShutdown() {
-        let started = inbox.withLock { inbox -> Bool in
+        let started = inbox.withLockedValue { inbox -> Bool in
             inbox.closing = true
             return inbox.started
         }
@@ -252,13 +252,13 @@ public final class AMQPClient: Sendable {
     /// broker requeues the deliveries left unacked once the thread drops the connection.
     public func shutdown(within limit: Duration = .seconds(15)) async {
         stopConsuming()
-        let started = inbox.withLock { inbox -> Bool in
+        let started = inbox.withLockedValue { inbox -> Bool in
             inbox.closing = true
             return inbox.started
         }
         guard started else {
             // No thread will ever read the inbox: fail what waits in it.
-            let commands = inbox.withLock { inbox in
+            let commands = inbox.withLockedValue { inbox in
                 inbox.exited = true
                 defer { inbox.commands = [] }
                 return inbox.commands
@@ -270,17 +270,17 @@ public final class AMQPClient: Sendable {
             return
         }
         wake()
-        let waiterId = inbox.withLock { inbox in
+        let waiterId = inbox.withLockedValue { inbox in
             defer { inbox.nextWaiterId += 1 }
             return inbox.nextWaiterId
         }
         let timer = Task { [self] in
             try? await Task.sleep(for: limit)
-            let waiter = self.inbox.withLock { $0.exitWaiters.removeValue(forKey: waiterId) }
+            let waiter = self.inbox.withLockedValue { $0.exitWaiters.removeValue(forKey: waiterId) }
             waiter?.resume()
         }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let exited = inbox.withLock { inbox -> Bool in
+            let exited = inbox.withLockedValue { inbox -> Bool in
                 if !inbox.exited { inbox.exitWaiters[waiterId] = continuation }
                 return inbox.exited
             }
@@ -290,7 +290,7 @@ public final class AMQPClient: Sendable {
     }
 
     private func send(_ command: Command) {
-        let mustWake = inbox.withLock { inbox in
+        let mustWake = inbox.withLockedValue { inbox in
             inbox.commands.append(command)
             if case .ack = command { return inbox.wake.queued(isAck: true) }
             return inbox.wake.queued(isAck: false)
@@ -370,7 +370,7 @@ public final class AMQPClient: Sendable {
             } catch {
                 // Publishes must not wait out an outage: their callers decide (a consumer requeues).
                 failQueuedPublishes(error)
-                if inbox.withLock({ $0.closing }) { break }
+                if inbox.withLockedValue({ $0.closing }) { break }
                 let pause = schedule.failed()
                 logger.warning(
                     "amqp.connect failed, trying the next address",
@@ -403,7 +403,7 @@ public final class AMQPClient: Sendable {
                 // Held publishes were never written: the next connection sends them.
                 let held = state.held.map { Command.publish($0.message, $0.continuation, deadline: $0.deadline) }
                 state.held = []
-                inbox.withLock { $0.commands.insert(contentsOf: held, at: 0) }
+                inbox.withLockedValue { $0.commands.insert(contentsOf: held, at: 0) }
                 setUnblocked(state)
                 onStatusChange?(.disconnected(address: configuration.redacted(address)))
                 // A connection that dies at once (a broker that accepts and drops) keeps backing off.
@@ -420,7 +420,7 @@ public final class AMQPClient: Sendable {
         state.held = []
         for continuation in continuations.values { continuation.finish() }
         // Under the lock that marks the exit, so no publish can slip in unanswered.
-        let (waiters, leftover) = inbox.withLock { inbox in
+        let (waiters, leftover) = inbox.withLockedValue { inbox in
             inbox.exited = true
             defer {
                 inbox.exitWaiters = [:]
@@ -441,14 +441,14 @@ public final class AMQPClient: Sendable {
         do {
             try connection.enableConfirms()
             state.reset()
-            if inbox.withLock({ $0.consuming }) {
+            if inbox.withLockedValue({ $0.consuming }) {
                 for subscription in subscriptions {
                     try startConsuming(subscription, on: connection, state)
                 }
             }
             state.generation += 1
             let generation = state.generation
-            inbox.withLock { $0.generation = generation }
+            inbox.withLockedValue { $0.generation = generation }
             logger.info(
                 "amqp.connected",
                 metadata: [
@@ -494,7 +494,7 @@ public final class AMQPClient: Sendable {
 
     /// Looks again for the missing queues whose time has come, and consumes those that exist now.
     private func probeMissingQueues(on connection: AMQPConnection, _ state: ThreadState) throws {
-        guard !state.missing.isEmpty, inbox.withLock({ $0.consuming }) else { return }
+        guard !state.missing.isEmpty, inbox.withLockedValue({ $0.consuming }) else { return }
         let now = ContinuousClock.now
         for (queue, watch) in state.missing where watch.isDue(now: now) {
             guard let subscription = subscriptions.first(where: { $0.queue == queue }) else { continue }
@@ -530,7 +530,7 @@ public final class AMQPClient: Sendable {
     private func serve(_ connection: AMQPConnection, _ state: ThreadState) throws {
         var closingSince: ContinuousClock.Instant?
         while true {
-            let (commands, closing) = inbox.withLock { inbox in
+            let (commands, closing) = inbox.withLockedValue { inbox in
                 defer {
                     inbox.commands = []
                     inbox.wake.taken()
@@ -561,7 +561,7 @@ public final class AMQPClient: Sendable {
                     failUnconfirmed(state, error)
                     return
                 }
-                let queuedEmpty = inbox.withLock { $0.commands.isEmpty }
+                let queuedEmpty = inbox.withLockedValue { $0.commands.isEmpty }
                 // Give outstanding confirms a bounded time; their publishers then see an error.
                 let settling = state.lastSettlementSentAt.map { now - $0 < Self.ackLinger } ?? false
                 let done = queuedEmpty && state.unconfirmed.isEmpty && !settling
@@ -575,11 +575,11 @@ public final class AMQPClient: Sendable {
     private func sleep(on connection: AMQPConnection, _ state: ThreadState, closing: Bool) {
         let flushDue = state.ackFlushDeadline.map { max(.zero, $0 - .now) }
         let idle: Duration = closing ? .milliseconds(50) : .seconds(1)
-        guard let length = inbox.withLock({ $0.wake.sleep(flushDue: flushDue, idle: idle) }) else { return }
+        guard let length = inbox.withLockedValue({ $0.wake.sleep(flushDue: flushDue, idle: idle) }) else { return }
         let (seconds, attoseconds) = length.components
         let whole = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         poll(connection.socketDescriptor, milliseconds: Int32(clamping: whole))
-        inbox.withLock { $0.wake.woke() }
+        inbox.withLockedValue { $0.wake.woke() }
     }
 
     private func execute(_ commands: [Command], on connection: AMQPConnection, _ state: ThreadState) throws {
@@ -625,7 +625,7 @@ public final class AMQPClient: Sendable {
                         if case .publish = $0 { return true } else { return false }
                     }
                 state.held = []
-                inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
+                inbox.withLockedValue { $0.commands.insert(contentsOf: unsent, at: 0) }
                 throw error
             }
         }
@@ -717,7 +717,7 @@ public final class AMQPClient: Sendable {
                 let unsent = held[(index + 1)...].map {
                     Command.publish($0.message, $0.continuation, deadline: $0.deadline)
                 }
-                inbox.withLock { $0.commands.insert(contentsOf: unsent, at: 0) }
+                inbox.withLockedValue { $0.commands.insert(contentsOf: unsent, at: 0) }
                 throw error
             }
         }
@@ -754,7 +754,7 @@ public final class AMQPClient: Sendable {
     /// The connection is gone or unblocked: a new connection starts unblocked.
     private func setUnblocked(_ state: ThreadState) {
         guard let lasted = state.blocked.unblocked(now: .now) else { return }
-        inbox.withLock { $0.blocked = false }
+        inbox.withLockedValue { $0.blocked = false }
         logger.notice("amqp.connection unblocked", metadata: ["amqp.blocked_for_ms": "\(lasted.wholeMilliseconds)"])
         onStatusChange?(.unblocked)
     }
@@ -856,7 +856,7 @@ public final class AMQPClient: Sendable {
             onStatusChange?(.queueMissing(queue: queue))
         case .blocked(let reason):
             guard state.blocked.blocked(reason: reason, now: .now) else { return }
-            inbox.withLock { $0.blocked = true }
+            inbox.withLockedValue { $0.blocked = true }
             logger.warning(
                 "amqp.connection blocked by the broker, holding publishes",
                 metadata: ["amqp.reason": "\(reason)", "amqp.address": "\(connection.addressText)"]
@@ -876,7 +876,7 @@ public final class AMQPClient: Sendable {
     }
 
     private func failQueuedPublishes(_ error: Error) {
-        let commands = inbox.withLock { inbox in
+        let commands = inbox.withLockedValue { inbox in
             defer { inbox.commands.removeAll { if case .publish = $0 { return true } else { return false } } }
             return inbox.commands
         }

@@ -55,12 +55,14 @@ public struct StoreCallMetrics: Sendable {
     /// A call in progress: its start and its span.
     public struct Call {
         let start: ContinuousClock.Instant
-        let span: any Span
+        /// nil when no tracer is on (``TracingSwitch``).
+        let span: (any Span)?
     }
 
     /// Starts a call: for clients whose calls do not fit ``measure(isolation:_:)`` (typed throws,
     /// actor-isolated bodies); end it with ``end(_:error:)``.
     public func begin() -> Call {
+        guard TracingSwitch.isOn else { return Call(start: .now, span: nil) }
         let span = startSpan(spanName, ofKind: .client)
         if span.isRecording { span.attributes["db.system"] = store }
         return Call(start: .now, span: span)
@@ -71,12 +73,12 @@ public struct StoreCallMetrics: Sendable {
         duration.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - call.start))
         if let error {
             let transient = count(error)
-            if call.span.isRecording, let transient {
-                call.span.attributes["fleet.store.error_class"] = transient ? "transient" : "permanent"
-                call.span.setStatus(SpanStatus(code: .error))
+            if let span = call.span, span.isRecording, let transient {
+                span.attributes["fleet.store.error_class"] = transient ? "transient" : "permanent"
+                span.setStatus(SpanStatus(code: .error))
             }
         }
-        call.span.end()
+        call.span?.end()
     }
 
     /// Counts `error` when it is the store's; returns whether it is transient (nil: not the store's).

@@ -6,7 +6,7 @@ import FleetProducer
 import FleetSigning
 import Logging
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A ``JobProducer`` that connects on its first publish, so a worker whose jobs start no follow-up
 /// (and a tool that only builds the registry) never opens an AMQP connection for it. Owned by
@@ -23,9 +23,9 @@ public final class FollowUpPublisher: FollowUpPublishing {
     private let logger: Logger
     /// Signs the follow-up jobs, as the worker's own copies are signed.
     private let signer: JobSigner?
-    private let state = Mutex(State.idle)
+    private let state = NIOLockedValueBox(State.idle)
     /// `fleet_followups_published_total{type}`, one per type, made on its first publish.
-    private let published = Mutex<[String: Counter]>([:])
+    private let published = NIOLockedValueBox<[String: Counter]>([:])
 
     /// Each job is validated by its contract definition, as workers will.
     public init(amqp: AMQPConfiguration, exchange: String, logger: Logger, signer: JobSigner? = nil) {
@@ -48,7 +48,7 @@ public final class FollowUpPublisher: FollowUpPublishing {
             traceparent: traceparent
         )
         // Counted once confirmed; `type` is a contract type (the producer validated it).
-        published.withLock { counters in
+        published.withLockedValue { counters in
             if let counter = counters[type] { return counter }
             let counter = Counter(label: "fleet_followups_published_total", dimensions: [("type", type)])
             counters[type] = counter
@@ -57,7 +57,7 @@ public final class FollowUpPublisher: FollowUpPublishing {
     }
 
     private func producer() throws -> JobProducer {
-        try state.withLock { state throws -> JobProducer in
+        try state.withLockedValue { state throws -> JobProducer in
             switch state {
             case .running(let producer): return producer
             case .shutDown: throw JobError.transient("shutting_down", "the follow-up publisher is shut down")
@@ -71,7 +71,7 @@ public final class FollowUpPublisher: FollowUpPublishing {
 
     /// Waits for outstanding confirms and closes the connection, if one was opened.
     public func shutdown() async {
-        let running = state.withLock { state -> JobProducer? in
+        let running = state.withLockedValue { state -> JobProducer? in
             defer { state = .shutDown }
             if case .running(let producer) = state { return producer }
             return nil

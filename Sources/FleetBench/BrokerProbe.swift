@@ -122,11 +122,15 @@ struct BrokerProbe: Sendable {
                 case Channel() of
                     none -> [];
                     Ch ->
+                        M0 = erlang:monotonic_time(nanosecond),
+                        O0 = os:system_time(nanosecond) - M0,
                         erlang:trace(Ch, true, ['receive', monotonic_timestamp]),
                         Acc = Record(Ch, []),
                         catch erlang:trace(Ch, false, ['receive']),
-                        Offset = os:system_time(nanosecond) - erlang:monotonic_time(nanosecond),
-                        lists:reverse([{Ts + Offset, Tag, M} || {Ts, Tag, M} <- Acc])
+                        M1 = erlang:monotonic_time(nanosecond),
+                        O1 = os:system_time(nanosecond) - M1,
+                        Span = max(1, M1 - M0),
+                        lists:reverse([{Ts + O0 + (O1 - O0) * (Ts - M0) div Span, Tag, M} || {Ts, Tag, M} <- Acc])
                 end
             end,
             \(Self.spawn(name: name, body: "Acks()", keep: deadline))

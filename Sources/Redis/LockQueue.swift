@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// What a task waiting in a ``LockQueue`` is given.
 enum LockGrant: Sendable {
@@ -51,7 +51,11 @@ final class LockQueue: Sendable {
         var entries: [String: Entry] = [:]
     }
 
-    private let state = Mutex(State())
+    /// A plain pthread mutex, not `Synchronization.Mutex`: on Linux (Swift 6.3) that one is a
+    /// priority-inheritance futex, which hands a contended lock to a waiter that is not running yet;
+    /// with 16 job threads on 2 cores, a fifth of a worker's CPU went to spinning on it
+    /// (swiftlang/swift#88440).
+    private let state = NIOLockedValueBox(State())
 
     init(instance: String) {
         self.instance = instance
@@ -60,13 +64,13 @@ final class LockQueue: Sendable {
     /// Becomes the key's owner at once (``LockGrant/acquire``), or waits in line until handed the
     /// lease or made head, until `deadline` (``LockGrant/timedOut``), or until the task is cancelled.
     func enter(_ key: String, deadline: ContinuousClock.Instant) async -> (id: UInt64, grant: LockGrant) {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextId += 1
             return state.nextId
         }
         let grant = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<LockGrant, Never>) in
-                let queued = state.withLock { state -> ContinuousClock.Instant? in
+                let queued = state.withLockedValue { state -> ContinuousClock.Instant? in
                     guard var entry = state.entries[key] else {
                         state.entries[key] = Entry(owner: id, token: nil, expires: deadline)
                         return nil
@@ -92,7 +96,7 @@ final class LockQueue: Sendable {
                         next = expire(key, id: id)
                     }
                 }
-                let attached = state.withLock { state -> Bool in
+                let attached = state.withLockedValue { state -> Bool in
                     guard let index = state.entries[key]?.waiters.firstIndex(where: { $0.id == id }) else {
                         return false
                     }
@@ -110,7 +114,7 @@ final class LockQueue: Sendable {
 
     /// The owner now holds `lease` (acquired, or taken over after `streak` local hand-overs).
     func holding(_ key: String, id: UInt64, lease: LockLease, streak: Int) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard var entry = state.entries[key], entry.owner == id else { return }
             entry.token = lease.token
             entry.expires = lease.expiresAt
@@ -121,7 +125,7 @@ final class LockQueue: Sendable {
 
     /// The owner lost the lease it was handed and acquires from Redis until `deadline`.
     func acquiring(_ key: String, id: UInt64, deadline: ContinuousClock.Instant) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard var entry = state.entries[key], entry.owner == id else { return }
             entry.token = nil
             entry.expires = deadline
@@ -132,7 +136,7 @@ final class LockQueue: Sendable {
 
     /// The lease was extended.
     func extended(_ lease: LockLease) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard var entry = state.entries[lease.key], entry.token == lease.token else { return }
             entry.expires = lease.expiresAt
             state.entries[lease.key] = entry
@@ -150,7 +154,7 @@ final class LockQueue: Sendable {
     }
 
     func release(_ lease: LockLease) -> Release {
-        let (release, waiter) = state.withLock { state -> (Release, (Waiter, Int)?) in
+        let (release, waiter) = state.withLockedValue { state -> (Release, (Waiter, Int)?) in
             guard var entry = state.entries[lease.key], entry.token == lease.token else { return (.notLocal, nil) }
             guard !entry.waiters.isEmpty else {
                 // Stays owned until Redis has the key back, so a newcomer queues instead of racing it.
@@ -170,7 +174,7 @@ final class LockQueue: Sendable {
 
     /// The owner released the lease in Redis, or gives up acquiring: the next waiter becomes head.
     func released(_ key: String, owner: UInt64) {
-        let next = state.withLock { state -> Waiter? in
+        let next = state.withLockedValue { state -> Waiter? in
             guard var entry = state.entries[key], entry.owner == owner else { return nil }
             guard !entry.waiters.isEmpty else {
                 state.entries[key] = nil
@@ -189,13 +193,13 @@ final class LockQueue: Sendable {
 
     /// The number of tasks of this process queued behind the owner of `key`; for tests.
     func waiting(_ key: String) -> Int {
-        state.withLock { $0.entries[key]?.waiters.count ?? 0 }
+        state.withLockedValue { $0.entries[key]?.waiters.count ?? 0 }
     }
 
     /// A waiter's timer fired. Returns when to look again, or nil once the waiter has left.
     private func expire(_ key: String, id: UInt64) -> ContinuousClock.Instant? {
         let now = ContinuousClock.now
-        let (grant, waiter, next) = state.withLock {
+        let (grant, waiter, next) = state.withLockedValue {
             state -> (LockGrant?, Waiter?, ContinuousClock.Instant?) in
             guard var entry = state.entries[key], let index = entry.waiters.firstIndex(where: { $0.id == id }) else {
                 return (nil, nil, nil)
@@ -225,7 +229,7 @@ final class LockQueue: Sendable {
     }
 
     private func cancel(_ key: String, id: UInt64) {
-        let waiter = state.withLock { state -> Waiter? in
+        let waiter = state.withLockedValue { state -> Waiter? in
             guard var entry = state.entries[key], let index = entry.waiters.firstIndex(where: { $0.id == id }) else {
                 return nil
             }

@@ -1,6 +1,6 @@
 import AMQP
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// One broker connection's metrics, from its client's status changes:
 /// `fleet_broker_reconnects_total{connection}` (every connect after the first) and
@@ -9,7 +9,7 @@ import Synchronization
 public final class BrokerConnectionMetrics: Sendable {
     private let reconnects: Counter
     private let blocked: Gauge
-    private let connectedOnce = Mutex(false)
+    private let connectedOnce = NIOLockedValueBox(false)
 
     public init(connection: String) {
         reconnects = Counter(label: "fleet_broker_reconnects_total", dimensions: [("connection", connection)])
@@ -20,7 +20,7 @@ public final class BrokerConnectionMetrics: Sendable {
     public func apply(_ change: AMQPClient.StatusChange) {
         switch change {
         case .connected:
-            let reconnected = connectedOnce.withLock { connectedOnce in
+            let reconnected = connectedOnce.withLockedValue { connectedOnce in
                 defer { connectedOnce = true }
                 return connectedOnce
             }

@@ -1,5 +1,5 @@
 import AMQP
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Whether a worker process can do its work now, and if not, why: what a readiness probe
 /// (`/readyz`) serves. Each queue consumer reports its broker connections into it; the worker is
@@ -24,20 +24,20 @@ public final class WorkerReadiness: Sendable {
         }
     }
 
-    private let reasons = Mutex<Set<Reason>>([])
+    private let reasons = NIOLockedValueBox<Set<Reason>>([])
 
     /// Ready until a source reports a problem.
     public init() {}
 
     /// True when nothing keeps the worker from its work.
-    public var isReady: Bool { reasons.withLock { $0.isEmpty } }
+    public var isReady: Bool { reasons.withLockedValue { $0.isEmpty } }
 
     /// The problems now, sorted by their text: empty when ready.
-    public var currentReasons: [Reason] { reasons.withLock { $0.sorted { $0.description < $1.description } } }
+    public var currentReasons: [Reason] { reasons.withLockedValue { $0.sorted { $0.description < $1.description } } }
 
     /// Records that `reason` holds (`active`) or no longer does.
     public func set(_ reason: Reason, active: Bool) {
-        reasons.withLock { reasons in
+        reasons.withLockedValue { reasons in
             if active {
                 reasons.insert(reason)
             } else {
@@ -50,7 +50,7 @@ public final class WorkerReadiness: Sendable {
     /// `fleet.learning consumer`): connected clears its disconnection, unblocked its block, a
     /// consumed queue its missing mark.
     public func apply(_ change: AMQPClient.StatusChange, connection: String) {
-        reasons.withLock { reasons in
+        reasons.withLockedValue { reasons in
             switch change {
             case .connected:
                 reasons.remove(.disconnected(connection: connection))

@@ -1,5 +1,5 @@
 import BlockingIO
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Runs `body` but gives up waiting after `deadline` (throwing ``DeadlineExceeded``) or when the
 /// calling task is cancelled (throwing `CancellationError`).
@@ -78,10 +78,10 @@ final class DeadlineWatchdog: Sendable {
         var checking = false
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     func watch(until: ContinuousClock.Instant, onExpiry: @escaping @Sendable () -> Void) -> UInt64 {
-        let (id, start) = state.withLock { state in
+        let (id, start) = state.withLockedValue { state in
             state.nextID += 1
             state.watched[state.nextID] = Watched(until: until, onExpiry: onExpiry)
             defer { state.checking = true }
@@ -92,14 +92,14 @@ final class DeadlineWatchdog: Sendable {
     }
 
     func forget(_ id: UInt64) {
-        _ = state.withLock { $0.watched.removeValue(forKey: id) }
+        _ = state.withLockedValue { $0.watched.removeValue(forKey: id) }
     }
 
     private func check() async {
         while true {
             try? await Task.sleep(for: Self.tick)
             let now = ContinuousClock.now
-            let (expired, idle) = state.withLock { state in
+            let (expired, idle) = state.withLockedValue { state in
                 let expired = state.watched.filter { $0.value.until <= now }
                 for id in expired.keys { state.watched[id] = nil }
                 // Stop under the lock: a watch that comes after this starts a new check.
@@ -121,10 +121,10 @@ private final class DeadlineRace<T: Sendable>: Sendable {
         case delivered
     }
 
-    private let state = Mutex<State>(.empty)
+    private let state = NIOLockedValueBox<State>(.empty)
 
     func finish(_ result: Result<T, Error>) {
-        let waiter = state.withLock { state -> CheckedContinuation<T, Error>? in
+        let waiter = state.withLockedValue { state -> CheckedContinuation<T, Error>? in
             switch state {
             case .empty:
                 state = .finished(result)
@@ -140,7 +140,7 @@ private final class DeadlineRace<T: Sendable>: Sendable {
     }
 
     func wait(with continuation: CheckedContinuation<T, Error>) {
-        let early = state.withLock { state -> Result<T, Error>? in
+        let early = state.withLockedValue { state -> Result<T, Error>? in
             if case .finished(let result) = state {
                 state = .delivered
                 return result

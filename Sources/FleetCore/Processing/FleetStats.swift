@@ -1,6 +1,6 @@
 import Foundation
 import Metrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Counts job outcomes and their latencies for the end-of-run summary, and reports them through
 /// swift-metrics: `fleet_jobs_started_total{queue,type}`, `fleet_jobs_total{queue,type,outcome}`,
@@ -62,13 +62,13 @@ public final class FleetStats: Sendable {
         var timers: [JobKey: Timer] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
     /// A delivery of `queue` was taken up as a job of `type` (`unknown` when it could not be read).
     public func started(type: String, queue: String) {
-        let counter = state.withLock { state in
+        let counter = state.withLockedValue { state in
             let key = JobKey(queue: queue, type: type)
             if let counter = state.started[key] { return counter }
             let counter = Counter(label: "fleet_jobs_started_total", dimensions: [("queue", queue), ("type", type)])
@@ -88,7 +88,7 @@ public final class FleetStats: Sendable {
         reason: String? = nil
     ) {
         let now = ContinuousClock.now
-        let (counter, timer, deadLettered) = state.withLock { state in
+        let (counter, timer, deadLettered) = state.withLockedValue { state in
             state.snapshot.counts[outcome, default: 0] += 1
             if let receivedAt, outcome != .requeued {
                 state.snapshot.latency.record(now - receivedAt)
@@ -127,9 +127,9 @@ public final class FleetStats: Sendable {
         if let duration, let timer { timer.recordNanoseconds(Self.nanoseconds(duration)) }
     }
 
-    public func count(_ outcome: Outcome) -> Int { state.withLock { $0.snapshot.counts[outcome, default: 0] } }
+    public func count(_ outcome: Outcome) -> Int { state.withLockedValue { $0.snapshot.counts[outcome, default: 0] } }
 
-    public var snapshot: Snapshot { state.withLock { $0.snapshot } }
+    public var snapshot: Snapshot { state.withLockedValue { $0.snapshot } }
 
     /// `applied=… already_applied=… retried=… dead_lettered=… delayed=… requeued=… p50_ms=… p99_ms=…`
     public var summary: String {

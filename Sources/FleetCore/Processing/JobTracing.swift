@@ -1,10 +1,12 @@
 import AMQP
+import BlockingIO
 import Tracing
 
 /// A span per job (swift-distributed-tracing), continuing the W3C trace context its message carries
 /// in the `traceparent` header (and `tracestate`): the process's tracer reads them (`extract`), so a
-/// job joins its producer's trace. Without a tracer bootstrapped (the default) every call here is a
-/// no-op. Attributes: job id, type, queue, attempt and outcome; never payload content.
+/// job joins its producer's trace. Without a tracer bootstrapped (the default) no span is started
+/// (`TracingSwitch`) and every call here is a no-op. Attributes: job id, type, queue, attempt and
+/// outcome; never payload content.
 enum JobTracing {
     struct HeadersExtractor: Extractor {
         func extract(key: String, from headers: AMQPTable) -> String? { headers[key]?.string }
@@ -17,8 +19,10 @@ enum JobTracing {
     }
 
     /// The span of one delivery of `queue`, child of the context its headers carry. Named
-    /// `fleet.job` until the job's type is known (``named(_:type:)``).
-    static func start(_ headers: AMQPTable, queue: String) -> any Span {
+    /// `fleet.job` until the job's type is known (``describe(_:id:type:attempt:)``). Nil when no
+    /// tracer is on.
+    static func start(_ headers: AMQPTable, queue: String) -> (any Span)? {
+        guard TracingSwitch.isOn else { return nil }
         var context = InstrumentationContext.topLevel
         InstrumentationSystem.instrument.extract(headers, into: &context, using: HeadersExtractor())
         let span = startSpan("fleet.job", context: context, ofKind: .consumer)
@@ -26,8 +30,8 @@ enum JobTracing {
         return span
     }
 
-    static func describe(_ span: any Span, id: String, type: String, attempt: Int) {
-        guard span.isRecording else { return }
+    static func describe(_ span: (any Span)?, id: String, type: String, attempt: Int) {
+        guard let span, span.isRecording else { return }
         span.operationName = "fleet.job \(type)"
         span.attributes["fleet.job.id"] = id
         span.attributes["fleet.job.type"] = type
@@ -49,9 +53,9 @@ enum JobTracing {
     /// is bootstrapped, so a follow-up is the job's child; else the one the message carried, if it is
     /// well formed (``JobContext/wellFormedTraceparent(_:)``). A malformed one is dropped, never
     /// passed on to another job.
-    static func traceparent(of span: any Span, carried: String?) -> String? {
+    static func traceparent(of span: (any Span)?, carried: String?) -> String? {
         let carried = carried.flatMap(JobContext.wellFormedTraceparent)
-        guard span.isRecording else { return carried }
+        guard let span, span.isRecording else { return carried }
         var headers: [String: String] = [:]
         InstrumentationSystem.instrument.inject(span.context, into: &headers, using: TraceHeaders())
         return headers[FleetHeaders.traceparent].flatMap(JobContext.wellFormedTraceparent) ?? carried

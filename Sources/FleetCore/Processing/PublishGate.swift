@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Open while the broker accepts this consumer's publishes, closed while it blocks them
 /// (`connection.blocked`). Jobs whose retry, dead-letter or delay copy cannot be published wait
@@ -10,12 +10,12 @@ final class PublishGate: Sendable {
         var nextId = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
-    var isOpen: Bool { state.withLock { $0.open } }
+    var isOpen: Bool { state.withLockedValue { $0.open } }
 
     func setOpen(_ open: Bool) {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Error>] in
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Error>] in
             state.open = open
             guard open else { return [] }
             defer { state.waiters = [:] }
@@ -26,13 +26,13 @@ final class PublishGate: Sendable {
 
     /// Returns once the gate is open; throws `CancellationError` when the task is cancelled first.
     func waitUntilOpen() async throws {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             defer { state.nextId += 1 }
             return state.nextId
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                let resumeNow: Error?? = state.withLock { state in
+                let resumeNow: Error?? = state.withLockedValue { state in
                     if Task.isCancelled { return .some(CancellationError()) }
                     if state.open { return .some(nil) }
                     state.waiters[id] = continuation
@@ -45,7 +45,7 @@ final class PublishGate: Sendable {
                 }
             }
         } onCancel: {
-            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            let waiter = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
             waiter?.resume(throwing: CancellationError())
         }
     }

@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A process-wide buffer of rows for one table, written in batches by `write` as ``FlushPolicy``
 /// says: one batch at a time, the rows that arrive meanwhile forming the next.
@@ -29,7 +29,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     public let capacity: Int
     private let write: Write
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     public init(policy: FlushPolicy, capacity: Int = 100_000, logger: Logger, write: @escaping Write) {
         self.policy = policy
@@ -39,16 +39,16 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     }
 
     /// Rows dropped so far by ``offer(_:)`` (buffer full, or their batch failed).
-    public var dropped: Int { state.withLock { $0.dropped } }
+    public var dropped: Int { state.withLockedValue { $0.dropped } }
 
     /// Rows waiting now.
-    public var pending: Int { state.withLock { $0.rows.count } }
+    public var pending: Int { state.withLockedValue { $0.rows.count } }
 
     /// Adds `rows` and returns once the batch holding them is written; throws its error.
     public func submit(_ rows: [Row]) async throws {
         guard !rows.isEmpty else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let step = state.withLock { state in
+            let step = state.withLockedValue { state in
                 if state.oldest == nil { state.oldest = .now }
                 state.rows += rows
                 state.waiters.append(continuation)
@@ -63,7 +63,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     public func offer(_ rows: [Row]) -> Bool {
         guard !rows.isEmpty else { return true }
         // One lock round per offer: this runs on every finished job.
-        let step = state.withLock { state -> Step? in
+        let step = state.withLockedValue { state -> Step? in
             guard state.rows.count + rows.count <= capacity else {
                 state.dropped += rows.count
                 return nil
@@ -81,7 +81,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     /// being written (at most 50 rounds): for a clean shutdown.
     public func drain() async {
         for _ in 0..<50 {
-            let idle = state.withLock { !$0.flushing && $0.rows.isEmpty }
+            let idle = state.withLockedValue { !$0.flushing && $0.rows.isEmpty }
             if idle { return }
             startFlushIfIdle()
             try? await Task.sleep(for: .milliseconds(20))
@@ -89,7 +89,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     }
 
     private func startFlushIfIdle() {
-        let batch = state.withLock { state -> ([Row], [CheckedContinuation<Void, any Error>])? in
+        let batch = state.withLockedValue { state -> ([Row], [CheckedContinuation<Void, any Error>])? in
             guard !state.flushing, !state.rows.isEmpty else { return nil }
             return takeBatch(&state)
         }
@@ -115,7 +115,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     }
 
     private func advance() {
-        perform(state.withLock { nextStep(&$0) })
+        perform(state.withLockedValue { nextStep(&$0) })
     }
 
     /// Under the lock: what the policy says now.
@@ -146,7 +146,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
             // deadline) of the one job whose row happened to start it.
             Task.detached {
                 try? await Task.sleep(for: wait)
-                self.state.withLock { $0.timerArmed = false }
+                self.state.withLockedValue { $0.timerArmed = false }
                 self.advance()
             }
         case .flush(let rows, let waiters):
@@ -162,7 +162,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         } catch {
             result = .failure(error)
         }
-        let firstFailure = state.withLock { state -> Bool in
+        let firstFailure = state.withLockedValue { state -> Bool in
             state.flushing = false
             switch result {
             case .success:
