@@ -432,8 +432,13 @@ struct BenchMixCheck {
         for record in result.records {
             let mentee = record["mentee"]?.string.flatMap { Int($0.suffix(12)) } ?? -1
             let mentor = record["mentor"]?.string.flatMap { Int($0.suffix(12)) } ?? -1
-            actual["\(mentee) \(mentor)"] =
+            let value =
                 "\(record["status"]?.string ?? "-") \(record["sessions"]?.int ?? -1) \(record["start"]?.string ?? "none")"
+            // A start and a session that MERGE the pair's first relationship at once must not make two.
+            if let other = actual["\(mentee) \(mentor)"] {
+                problems.append("mentorship \(mentee) \(mentor): two MENTORED_BY relationships (\(other); \(value))")
+            }
+            actual["\(mentee) \(mentor)"] = value
         }
         expect(actual.count, expected.count, "mentorships")
         for (pair, value) in expected where actual[pair] != value {
