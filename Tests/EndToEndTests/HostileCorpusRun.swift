@@ -3,6 +3,7 @@ import Bolt
 import FleetContract
 import FleetCore
 import Foundation
+import Logging
 import MongoDB
 import Testing
 
@@ -85,14 +86,32 @@ struct HostileCorpusRun {
 
     /// Publishes `count` messages from `make` without confirms (the DLQ depth proves arrival):
     /// confirms left unread would stall the channel.
+    /// With publisher confirms, 500 in flight: unconfirmed, the broker once dropped the last 74 of
+    /// 100,000 messages when the publishing connection closed, and the wait for their dead letters
+    /// never ended.
     func publishBulk(count: Int, _ make: @escaping @Sendable (Int) -> AMQPOutgoingMessage) async throws {
-        try await AMQPConnection.withDedicatedThread(environment.configuration.amqp) { connection in
-            for index in 0..<count {
-                var message = make(index)
-                message.mandatory = false
-                try connection.publish(message)
+        let client = AMQPClient(
+            configuration: environment.configuration.amqp,
+            logger: Logger(label: "corpus-publisher")
+        )
+        client.start()
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<count {
+                    if index >= 500 { try await group.next() }
+                    group.addTask {
+                        var message = make(index)
+                        message.mandatory = false
+                        try await client.publish(message)
+                    }
+                }
+                try await group.waitForAll()
             }
+        } catch {
+            await client.shutdown()
+            throw error
         }
+        await client.shutdown()
     }
 
     /// Sum of the DLQ depths of the corpus queues, per queue.
