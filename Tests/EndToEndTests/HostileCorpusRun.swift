@@ -84,9 +84,8 @@ struct HostileCorpusRun {
         }
     }
 
-    /// Publishes `count` messages from `make` without confirms (the DLQ depth proves arrival):
-    /// confirms left unread would stall the channel.
-    /// With publisher confirms, 500 in flight: unconfirmed, the broker once dropped the last 74 of
+    /// Publishes `count` messages from `make` with publisher confirms, 500 in flight (AMQPClient reads
+    /// the confirms as they come, so none stall the channel). Unconfirmed, the broker once dropped the last 74 of
     /// 100,000 messages when the publishing connection closed, and the wait for their dead letters
     /// never ended.
     func publishBulk(count: Int, _ make: @escaping @Sendable (Int) -> AMQPOutgoingMessage) async throws {
