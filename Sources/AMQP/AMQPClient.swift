@@ -537,7 +537,11 @@ public final class AMQPClient: Sendable {
                 }
                 return (inbox.commands, inbox.closing)
             }
-            try execute(commands, on: connection, state)
+            if commands.count > 1 {
+                try connection.corked { try execute(commands, on: connection, state) }
+            } else {
+                try execute(commands, on: connection, state)
+            }
             while let event = try connection.nextEvent() {
                 try handle(event, on: connection, state)
             }

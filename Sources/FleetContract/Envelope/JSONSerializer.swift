@@ -16,6 +16,11 @@ extension JSONValue {
         return output
     }
 
+    /// Appends what ``serialized()`` returns to `output`.
+    package func serialize(into output: inout [UInt8]) {
+        write(self, into: &output)
+    }
+
     /// ``serialized()`` as a string.
     public var jsonText: String { String(decoding: serialized(), as: UTF8.self) }
 

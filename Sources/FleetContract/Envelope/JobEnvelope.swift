@@ -39,14 +39,38 @@ public struct JobEnvelope: Sendable, Equatable {
     /// The key under which the job takes effect once: the idempotency key, else the id.
     public var deduplicationKey: String { idempotencyKey ?? id }
 
-    /// The envelope as JSON bytes, as producers publish it.
+    /// The envelope as JSON bytes, as producers publish it: byte for byte what
+    /// ``JSONValue/serialized()`` writes for the envelope as one object, written straight from the
+    /// fields in that order (keys sorted by their bytes) rather than through a dictionary that is
+    /// hashed, sorted and thrown away on every publish.
     public func encoded() -> [UInt8] {
-        var object: [String: JSONValue] = [
-            "id": .string(id), "type": .string(type), "version": .integer(Int64(version)),
-            "created_at": .string(RFC3339.format(createdAt)), "payload": .object(payload),
-        ]
-        if let idempotencyKey { object["idempotency_key"] = .string(idempotencyKey) }
-        if let notBefore { object["not_before"] = .string(RFC3339.format(notBefore)) }
-        return JSONValue.object(object).serialized()
+        var output: [UInt8] = []
+        output.reserveCapacity(192 + 64 * payload.count)
+        func key(_ name: StaticString, first: Bool = false) {
+            output.append(UInt8(ascii: first ? "{" : ","))
+            output.append(UInt8(ascii: "\""))
+            output.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            output.append(contentsOf: "\":".utf8)
+        }
+        key("created_at", first: true)
+        JSONText.write(RFC3339.format(createdAt), into: &output)
+        key("id")
+        JSONText.write(id, into: &output)
+        if let idempotencyKey {
+            key("idempotency_key")
+            JSONText.write(idempotencyKey, into: &output)
+        }
+        if let notBefore {
+            key("not_before")
+            JSONText.write(RFC3339.format(notBefore), into: &output)
+        }
+        key("payload")
+        JSONValue.object(payload).serialize(into: &output)
+        key("type")
+        JSONText.write(type, into: &output)
+        key("version")
+        JSONText.write(Int64(version), into: &output)
+        output.append(UInt8(ascii: "}"))
+        return output
     }
 }
