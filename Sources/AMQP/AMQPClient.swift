@@ -537,7 +537,8 @@ public final class AMQPClient: Sendable {
                 }
                 return (inbox.commands, inbox.closing)
             }
-            if commands.count > 1 {
+            // Acks are only counted here (sendAcks writes them): cork only passes that write twice.
+            if commands.lazy.filter({ if case .ack = $0 { false } else { true } }).count > 1 {
                 try connection.corked { try execute(commands, on: connection, state) }
             } else {
                 try execute(commands, on: connection, state)
