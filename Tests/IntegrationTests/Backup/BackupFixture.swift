@@ -30,6 +30,9 @@ struct BackupFixture {
         try await clickhouseAdmin.execute("CREATE DATABASE \(name)")
         configuration.clickhouse.database = name
         configuration.bolt.falkorDBGraphSelection = configuration.graphRedis != nil
+        // FalkorDB runs commands one at a time: under CI's parallel suites a GRAPH.LIST waited over
+        // 5 s behind other suites' graph queries (stop 24's CI), so these listings get more room.
+        configuration.graphRedis?.timeoutSeconds = 30
         configuration.postgresPoolSize = 2
         configuration.redisPoolSize = 2
         configuration.mongodbPoolSize = 2
