@@ -113,14 +113,12 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        // ClickHouse over its HTTP interface, on async-http-client: DDL, JSONEachRow inserts, queries.
+        // ClickHouse over its HTTP interface, on blocking keep-alive sockets: DDL, JSONEachRow inserts, queries.
         .target(
             name: "ClickHouse",
             dependencies: [
                 "BlockingIO", "FleetContract", "ServiceURL",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,38 +1,32 @@
-import AsyncHTTPClient
 import BlockingIO
 import Foundation
 import NIOCore
-import NIOHTTP1
 import Synchronization
 
 /// A ClickHouse client over the HTTP interface: statements, `INSERT … FORMAT JSONEachRow` batches and
 /// queries whose rows come back as `JSONEachRow`.
 ///
-/// It owns one `HTTPClient`, made on the first request (a process that never queries ClickHouse makes
-/// none), and shuts it down in ``shutdown()``; a client dropped without it shuts it down on its own.
+/// Requests go out on a bounded pool of blocking HTTP/1.1 keep-alive connections
+/// (``ClickHouseConnection``), each used on a thread of the pool (or on the job's own
+/// ``BlockingExecutor`` thread), never on Swift's cooperative threads. The pool is made on the first
+/// request (a process that never queries ClickHouse starts no thread) and shut down by
+/// ``shutdown()``; a later request makes a new one.
 ///
 /// Each request's time limit is the sooner of ``ClickHouseConfiguration/requestTimeout`` and the end of
 /// the current job's deadline (``BlockingCallDeadline``), so a flush never outlives the job waiting on it.
+/// Cancelling the caller shuts the request's socket down.
 public final class ClickHouseClient: Sendable {
     public let configuration: ClickHouseConfiguration
-    private let httpConfiguration: HTTPClient.Configuration
     /// nil until the first request, and again after ``shutdown()``.
-    private let http = Mutex<HTTPClient?>(nil)
+    private let connections = Mutex<BlockingConnectionPool<ClickHouseConnection>?>(nil)
     private let authorization: String?
-    /// Call latency and errors; its connections are async-http-client's, not counted here.
+    /// Call latency and errors; the pool's size is not counted here.
     private let metrics = StoreCallMetrics(store: "clickhouse", pooled: false) {
         ($0 as? ClickHouseError)?.isTransient
     }
 
     public init(configuration: ClickHouseConfiguration) {
         self.configuration = configuration
-        var httpConfiguration = HTTPClient.Configuration()
-        // Below the server's keep-alive (10 s on 18.16, 3 s on some builds): a request never goes out
-        // on a connection the server is closing.
-        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(2))
-        httpConfiguration.timeout = .init(connect: .seconds(5))
-        httpConfiguration.redirectConfiguration = .disallow
-        self.httpConfiguration = httpConfiguration
         if let user = configuration.user {
             let pair = "\(user):\(configuration.password ?? "")"
             self.authorization = "Basic " + Data(pair.utf8).base64EncodedString()
@@ -41,33 +35,36 @@ public final class ClickHouseClient: Sendable {
         }
     }
 
-    /// Closes the connections. Call after the last request; a later request opens new ones.
+    /// Closes the connections and stops the pool's threads. Call after the last request; a later
+    /// request opens new ones.
     public func shutdown() async throws {
-        let client = http.withLock { client in
-            defer { client = nil }
-            return client
+        let pool = connections.withLock { pool in
+            defer { pool = nil }
+            return pool
         }
-        try await client?.shutdown()
+        await pool?.shutdown()
     }
 
-    deinit {
-        // AsyncHTTPClient traps in debug builds when a client is dropped running; its shutdown keeps
-        // it alive until done.
-        http.withLock { $0 }?.shutdown { _ in }
-    }
-
-    private func httpClient() -> HTTPClient {
-        http.withLock { client in
-            if let client { return client }
-            let made = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
-            client = made
+    private func pool() -> BlockingConnectionPool<ClickHouseConnection> {
+        connections.withLock { pool in
+            if let pool { return pool }
+            let configuration = configuration
+            let made = BlockingConnectionPool(maxConnections: configuration.maxConnections) {
+                try ClickHouseConnection.connect(
+                    host: configuration.host,
+                    port: configuration.port,
+                    timeout: configuration.connectTimeout,
+                    address: configuration.redactedAddress
+                )
+            }
+            pool = made
             return made
         }
     }
 
     /// Runs a statement that returns no rows (DDL, `OPTIMIZE`, `ALTER … DELETE`...).
     public func execute(_ sql: String) async throws(ClickHouseError) {
-        _ = try await send(body: ByteBuffer(string: sql), query: nil)
+        _ = try await send(body: Array(sql.utf8), query: nil)
     }
 
     /// Inserts `rows` with one `INSERT INTO table FORMAT JSONEachRow` request: one JSON object a line.
@@ -77,11 +74,11 @@ public final class ClickHouseClient: Sendable {
         try checkIdentifier(table)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        var body = ByteBuffer(string: "INSERT INTO \(table) FORMAT JSONEachRow\n")
+        var body = Array("INSERT INTO \(table) FORMAT JSONEachRow\n".utf8)
         do {
             for row in rows {
-                body.writeBytes(try encoder.encode(row))
-                body.writeInteger(UInt8(ascii: "\n"))
+                body += try encoder.encode(row)
+                body.append(UInt8(ascii: "\n"))
             }
         } catch {
             throw ClickHouseError(
@@ -111,7 +108,7 @@ public final class ClickHouseClient: Sendable {
         -> [Row]
     {
         let answer = try await send(
-            body: ByteBuffer(string: sql + "\nFORMAT JSONEachRow"),
+            body: Array((sql + "\nFORMAT JSONEachRow").utf8),
             query: "output_format_json_quote_64bit_integers=0"
         )
         let decoder = JSONDecoder()
@@ -160,42 +157,38 @@ public final class ClickHouseClient: Sendable {
     /// string, so rows of any bytes arrive unchanged): `INSERT INTO t FORMAT TabSeparated` and its rows.
     /// An exception keeps only its headline, as for ``insert(table:rows:)``.
     public func execute(_ statement: String, data: [UInt8]) async throws(ClickHouseError) {
-        var body = ByteBuffer(string: statement + "\n")
-        body.writeBytes(data)
+        var body = Array((statement + "\n").utf8)
+        body += data
         _ = try await send(body: body, query: nil, redactsRows: true)
     }
 
     /// Runs a query that names its own `FORMAT` and hands the answer's bytes to `body` as they arrive,
     /// so an answer of any size never sits in memory whole (``ClickHouseConfiguration/maxResponseBytes``
-    /// does not apply).
+    /// does not apply). `body` runs on the connection's thread, where it may block (write a file); an
+    /// error it throws ends the request and comes out of this call unchanged.
     ///
     /// `wait_end_of_query=1`: the server finishes the query (buffering the answer in its own temporary
     /// files) before it sends the status, so a query that fails halfway is an error here, not an
-    /// answer that stops early with the exception's text appended as if it were data.
+    /// answer that stops early with the exception's text appended as if it were data. The request's
+    /// time limit covers the query up to that status; after it, the answer may take as long as it
+    /// needs, but never stalls for longer than ``ClickHouseConfiguration/requestTimeout``.
     public func stream(
         _ sql: String,
-        into body: (ByteBuffer) async throws -> Void
+        into body: @escaping @Sendable (ByteBuffer) throws -> Void
     ) async throws {
-        let response = try await start(
-            body: ByteBuffer(string: sql),
+        let failure = AnswerCollector(limit: 1 << 20, truncates: true)
+        let head = try await request(
+            body: Array(sql.utf8),
             query: "wait_end_of_query=1",
-            redactsRows: false
-        )
-        var chunks = response.body.makeAsyncIterator()
-        while true {
-            let chunk: ByteBuffer?
-            do {
-                chunk = try await chunks.next()
-            } catch {
-                throw ClickHouseError(
-                    kind: .connection,
-                    message: Self.describe(error),
-                    address: configuration.redactedAddress
-                )
+            streaming: true
+        ) { head, chunk in
+            if head.status == 200 {
+                try body(ByteBuffer(bytes: chunk))
+            } else {
+                try failure.add(chunk)
             }
-            guard let chunk else { return }
-            try await body(chunk)
         }
+        try check(head, answer: failure, redactsRows: false)
     }
 
     // MARK: - HTTP
@@ -203,80 +196,118 @@ public final class ClickHouseClient: Sendable {
     /// - Parameter redactsRows: an insert's exception keeps only its headline: a parse error quotes
     ///   the row it failed on, and rows may hold personal data (IP addresses, user agents).
     private func send(
-        body: ByteBuffer,
+        body: [UInt8],
         query extra: String?,
         redactsRows: Bool = false
     ) async throws(ClickHouseError) -> ByteBuffer {
+        // An exception's text is short; more than 1 MiB is not one.
+        let answer = AnswerCollector(limit: configuration.maxResponseBytes)
+        let failure = AnswerCollector(limit: 1 << 20, truncates: true)
+        let limit = configuration.maxResponseBytes
+        let address = configuration.redactedAddress
+        let head: HTTPResponseHead
+        do {
+            head = try await request(body: body, query: extra, streaming: false) { head, chunk in
+                guard head.status == 200 else { return try failure.add(chunk) }
+                do {
+                    try answer.add(chunk)
+                } catch {
+                    throw ClickHouseError(
+                        kind: .unexpectedReply,
+                        message: "the answer is longer than \(limit) bytes",
+                        address: address
+                    )
+                }
+            }
+        } catch let error as ClickHouseError {
+            throw error
+        } catch {
+            throw ClickHouseError(kind: .connection, message: "\(error)", address: address)
+        }
+        try check(head, answer: failure, redactsRows: redactsRows)
+        return answer.buffer
+    }
+
+    /// Throws the server's exception when `head` is not 200 OK; `answer` holds its text.
+    private func check(_ head: HTTPResponseHead, answer: AnswerCollector, redactsRows: Bool) throws(ClickHouseError) {
+        guard head.status != 200 else { return }
+        let headerCode = head.header("X-ClickHouse-Exception-Code").flatMap { Int($0) }
+        let text = String(buffer: answer.buffer)
+        let (code, parsed) = ClickHouseError.parseException(body: text, headerCode: headerCode)
+        let message = redactsRows ? ClickHouseError.headline(parsed) : parsed
+        throw ClickHouseError(
+            kind: .server,
+            code: code,
+            message: message.isEmpty ? "HTTP \(head.status)" : message,
+            address: configuration.redactedAddress,
+            httpStatus: head.status
+        )
+    }
+
+    /// Sends one request on a pooled connection and hands its answer's pieces to `sink` on the
+    /// connection's thread. A connection the server closed while it was idle is set aside before
+    /// anything is written to it, and the request goes out on another.
+    private func request(
+        body: [UInt8],
+        query extra: String?,
+        streaming: Bool,
+        into sink: @escaping @Sendable (HTTPResponseHead, [UInt8]) throws -> Void
+    ) async throws -> HTTPResponseHead {
         let call = metrics.begin()
         do {
-            let answer = try await exchange(body: body, query: extra, redactsRows: redactsRows)
+            let head = try await exchange(body: body, query: extra, streaming: streaming, into: sink)
             metrics.end(call, error: nil)
-            return answer
+            return head
         } catch {
             metrics.end(call, error: error)
             throw error
         }
     }
 
+    private struct StaleConnection: Error {}
+
     private func exchange(
-        body: ByteBuffer,
+        body: [UInt8],
         query extra: String?,
-        redactsRows: Bool
-    ) async throws(ClickHouseError) -> ByteBuffer {
+        streaming: Bool,
+        into sink: @escaping @Sendable (HTTPResponseHead, [UInt8]) throws -> Void
+    ) async throws -> HTTPResponseHead {
+        let requestHead = requestHead(query: extra, length: body.count)
+        let deadline = ContinuousClock.now + timeLimit()
+        let bodyIdle = streaming ? configuration.requestTimeout : nil
         let address = configuration.redactedAddress
-        let response = try await start(body: body, query: extra, redactsRows: redactsRows)
-        do {
-            return try await response.body.collect(upTo: configuration.maxResponseBytes)
-        } catch let error as NIOTooManyBytesError {
-            throw ClickHouseError(
-                kind: .unexpectedReply,
-                message: "the answer is longer than \(configuration.maxResponseBytes) bytes (\(error))",
-                address: address
-            )
-        } catch {
-            throw ClickHouseError(kind: .connection, message: Self.describe(error), address: address)
+        // Each stale connection is retired, so at most every pooled one is tried before a fresh one.
+        for _ in 0...configuration.maxConnections {
+            do {
+                return try await pool().withConnection { connection in
+                    if connection.retireIfStale() { throw StaleConnection() }
+                    return try connection.exchange(
+                        head: requestHead,
+                        body: body,
+                        deadline: deadline,
+                        bodyIdle: bodyIdle,
+                        into: sink
+                    )
+                }
+            } catch is StaleConnection {
+                continue
+            } catch is CancellationError {
+                throw ClickHouseError(kind: .connection, message: "the request was cancelled", address: address)
+            } catch let error as BlockingPoolError {
+                throw ClickHouseError(kind: .connection, message: error.description, address: address)
+            }
         }
+        throw ClickHouseError(kind: .connection, message: "every pooled connection was closed", address: address)
     }
 
-    /// Sends a request and returns its response once its head says 200 OK, the body still unread; any
-    /// other status is thrown as the server's exception.
-    private func start(
-        body: ByteBuffer,
-        query extra: String?,
-        redactsRows: Bool
-    ) async throws(ClickHouseError) -> HTTPClientResponse {
-        var url = "http://\(configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host)"
-        url += ":\(configuration.port)/?database=\(configuration.database)"
-        if let extra { url += "&\(extra)" }
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.body = .bytes(body)
-        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        let timeout = timeLimit()
-        let address = configuration.redactedAddress
-        let response: HTTPClientResponse
-        do {
-            response = try await httpClient().execute(request, timeout: .nanoseconds(Int64(timeout.nanoseconds)))
-        } catch {
-            // Refused, reset, timed out, cancelled: nothing of the server's, so worth a retry.
-            throw ClickHouseError(kind: .connection, message: Self.describe(error), address: address)
-        }
-        guard response.status == .ok else {
-            // An exception's text is short; more than 1 MiB is not one.
-            let answer = (try? await response.body.collect(upTo: 1 << 20)) ?? ByteBuffer()
-            let headerCode = response.headers.first(name: "X-ClickHouse-Exception-Code").flatMap { Int($0) }
-            let text = String(buffer: answer)
-            let (code, parsed) = ClickHouseError.parseException(body: text, headerCode: headerCode)
-            let message = redactsRows ? ClickHouseError.headline(parsed) : parsed
-            throw ClickHouseError(
-                kind: .server,
-                code: code,
-                message: message.isEmpty ? "HTTP \(response.status.code)" : message,
-                address: address,
-                httpStatus: Int(response.status.code)
-            )
-        }
-        return response
+    private func requestHead(query extra: String?, length: Int) -> [UInt8] {
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        var head = "POST /?database=\(configuration.database)"
+        if let extra { head += "&\(extra)" }
+        head += " HTTP/1.1\r\nHost: \(host):\(configuration.port)\r\nContent-Length: \(length)\r\n"
+        if let authorization { head += "Authorization: \(authorization)\r\n" }
+        head += "\r\n"
+        return Array(head.utf8)
     }
 
     /// The sooner of the configured timeout and the current job's remaining time (at least 1 ms).
@@ -295,16 +326,30 @@ public final class ClickHouseClient: Sendable {
             )
         }
     }
-
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError, error == .deadlineExceeded { return "the request timed out" }
-        return "\(error)"
-    }
 }
 
-extension Duration {
-    fileprivate var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+/// An answer's bytes, collected on the connection's thread and read after the request returns.
+// @unchecked Sendable: written by one thread during the request, read after it returned.
+private final class AnswerCollector: @unchecked Sendable {
+    private(set) var buffer = ByteBuffer()
+    let limit: Int
+    /// Keeps the first `limit` bytes instead of failing (an exception's text).
+    let truncates: Bool
+
+    struct TooLong: Error {}
+
+    init(limit: Int, truncates: Bool = false) {
+        self.limit = limit
+        self.truncates = truncates
+    }
+
+    func add(_ chunk: [UInt8]) throws(TooLong) {
+        let room = limit - buffer.readableBytes
+        guard chunk.count <= room else {
+            guard truncates else { throw TooLong() }
+            buffer.writeBytes(chunk.prefix(room))
+            return
+        }
+        buffer.writeBytes(chunk)
     }
 }

@@ -15,6 +15,10 @@ public struct ClickHouseConfiguration: Sendable {
     public var requestTimeout: Duration
     /// The longest a response body may be; longer ones fail instead of filling memory.
     public var maxResponseBytes: Int
+    /// The most connections (and threads) open at once; more requests wait for a free one.
+    public var maxConnections: Int
+    /// The longest a connect may take.
+    public var connectTimeout: Duration
 
     public static let defaultURL = "http://127.0.0.1:58123"
 
@@ -25,7 +29,9 @@ public struct ClickHouseConfiguration: Sendable {
         password: String? = nil,
         database: String = "fleet",
         requestTimeout: Duration = .seconds(30),
-        maxResponseBytes: Int = 64 << 20
+        maxResponseBytes: Int = 64 << 20,
+        maxConnections: Int = 4,
+        connectTimeout: Duration = .seconds(5)
     ) {
         self.host = host
         self.port = port
@@ -34,6 +40,8 @@ public struct ClickHouseConfiguration: Sendable {
         self.database = database
         self.requestTimeout = requestTimeout
         self.maxResponseBytes = maxResponseBytes
+        self.maxConnections = maxConnections
+        self.connectTimeout = connectTimeout
     }
 
     /// Parses `http://[user[:password]@]host[:port][/database]`.

@@ -37,24 +37,14 @@ public struct ClickHouseBackupSource: BackupSource {
         for table in try await tables(in: liveDatabase) {
             let json = try JSONEncoder().encode(table)
             try await runBlocking { try box.value.write(ClickHouseDump.frame(.table, [UInt8](json))) }
-            var rows = TabSeparatedRows()
-            var record: [UInt8] = []
-            try await streamRows(of: table, in: liveDatabase) { chunk in
-                record += rows.add(chunk.readableBytesView)
-                guard record.count >= ClickHouseDump.rowsRecordBytes else { return }
-                let framed = ClickHouseDump.frame(.rows, record)
-                record = []
-                try await runBlocking { try box.value.write(framed) }
-            }
-            guard rows.isComplete else {
+            let streamed = StreamedRows(into: box)
+            try await streamRows(of: table, in: liveDatabase) { try streamed.add($0) }
+            guard streamed.rows.isComplete else {
                 throw BackupError(.corrupted, "the rows of \(table.name) did not end with a whole line")
             }
-            if !record.isEmpty {
-                let framed = ClickHouseDump.frame(.rows, record)
-                try await runBlocking { try box.value.write(framed) }
-            }
-            inventory.counts[table.name] = rows.count
-            inventory.samples[table.name] = rows.digest
+            try await runBlocking { try streamed.finish() }
+            inventory.counts[table.name] = streamed.rows.count
+            inventory.samples[table.name] = streamed.rows.digest
         }
         try await runBlocking { try box.value.write(ClickHouseDump.frame(.end, [])) }
         if inventory.counts["schema_versions"] != nil { inventory.schemaVersion = try await schemaVersion() }
@@ -101,10 +91,10 @@ public struct ClickHouseBackupSource: BackupSource {
     public func inventory(of target: String) async throws -> BackupInventory {
         var inventory = BackupInventory()
         for table in try await tables(in: target) {
-            var rows = TabSeparatedRows()
-            try await streamRows(of: table, in: target) { chunk in _ = rows.add(chunk.readableBytesView) }
-            inventory.counts[table.name] = rows.count
-            inventory.samples[table.name] = rows.digest
+            let streamed = StreamedRows(into: nil)
+            try await streamRows(of: table, in: target) { try streamed.add($0) }
+            inventory.counts[table.name] = streamed.rows.count
+            inventory.samples[table.name] = streamed.rows.digest
         }
         return inventory
     }
@@ -170,11 +160,12 @@ public struct ClickHouseBackupSource: BackupSource {
         return tables
     }
 
-    /// Streams `table`'s rows of `database` as TabSeparated, in no particular order.
+    /// Streams `table`'s rows of `database` as TabSeparated, in no particular order; `body` runs on
+    /// the connection's thread and may block.
     func streamRows(
         of table: ClickHouseDump.Table,
         in database: String,
-        _ body: (ByteBuffer) async throws -> Void
+        _ body: @escaping @Sendable (ByteBuffer) throws -> Void
     ) async throws {
         let expressions = table.columns.map(\.selectExpression).joined(separator: ", ")
         let qualified = ClickHouseLiteral.identifier(database) + "." + ClickHouseLiteral.identifier(table.name)
@@ -205,5 +196,37 @@ public struct ClickHouseBackupSource: BackupSource {
         else {
             throw BackupError(.unsupported, "database names for restores are letters, digits and _: \(target)")
         }
+    }
+}
+
+/// One table's rows as they stream in: counted and sampled, and for an export framed into the
+/// artifact in records of about ``ClickHouseDump/rowsRecordBytes``.
+// @unchecked Sendable: the connection's thread feeds it during the request; it is read and finished
+// after the request returned, never from two threads at once.
+final class StreamedRows: @unchecked Sendable {
+    private(set) var rows = TabSeparatedRows()
+    private var record: [UInt8] = []
+    private let writer: UncheckedBox<ArtifactWriter>?
+
+    /// `writer`: where the records go; nil only counts and samples.
+    init(into writer: UncheckedBox<ArtifactWriter>?) {
+        self.writer = writer
+    }
+
+    /// Takes a chunk of the answer; writes a record once enough whole lines are in. Blocks.
+    func add(_ chunk: ByteBuffer) throws {
+        let lines = rows.add(chunk.readableBytesView)
+        guard let writer else { return }
+        record += lines
+        guard record.count >= ClickHouseDump.rowsRecordBytes else { return }
+        try writer.value.write(ClickHouseDump.frame(.rows, record))
+        record = []
+    }
+
+    /// Writes the last, partial record. Blocks.
+    func finish() throws {
+        guard let writer, !record.isEmpty else { return }
+        try writer.value.write(ClickHouseDump.frame(.rows, record))
+        record = []
     }
 }

@@ -1,5 +1,6 @@
 import ClickHouse
 import Foundation
+import Synchronization
 import Testing
 
 /// Against the real server (`scripts/services.sh start`; FLEET_CLICKHOUSE_URL or the default port).
@@ -123,30 +124,31 @@ struct ClickHouseClientTests {
                 "INSERT INTO \(ClickHouseLiteral.identifier(table)) FORMAT TabSeparated",
                 data: rows
             )
-            var back: [UInt8] = []
-            var chunks = 0
+            let back = Mutex<(bytes: [UInt8], chunks: Int)>(([], 0))
             try await client.stream("SELECT n, s, f FROM \(table) ORDER BY n FORMAT TabSeparated") { chunk in
-                back += chunk.readableBytesView
-                chunks += 1
+                back.withLock {
+                    $0.bytes += chunk.readableBytesView
+                    $0.chunks += 1
+                }
             }
-            #expect(back == rows)
-            #expect(chunks > 1, "a large answer arrives in several chunks")
+            #expect(back.withLock { $0.bytes } == rows)
+            #expect(back.withLock { $0.chunks } > 1, "a large answer arrives in several chunks")
         }
     }
 
     @Test("a query failing halfway through a stream is an error, not a short answer")
     func streamFailure() async throws {
         let client = ClickHouseClient(configuration: try ClickHouseConfiguration(url: Self.url))
-        var received = 0
+        let received = Mutex(0)
         do {
             try await client.stream(
                 "SELECT number, throwIf(number = 200000) FROM system.numbers LIMIT 300000 FORMAT TabSeparated"
-            ) { received += $0.readableBytes }
+            ) { chunk in received.withLock { $0 += chunk.readableBytes } }
             Issue.record("the failing query streamed to the end")
         } catch let error as ClickHouseError {
             #expect(error.kind == .server)
             #expect(error.code == 395)
-            #expect(received == 0)
+            #expect(received.withLock { $0 } == 0)
         }
         try await client.shutdown()
     }
@@ -163,6 +165,73 @@ struct ClickHouseClientTests {
             #expect(error.isTransient)
             #expect(!error.description.contains("hunter2"))
         }
+        try await client.shutdown()
+    }
+
+    @Test("connections are reused, replaced after the server's keep-alive, and shared by more callers than they are")
+    func keepAliveAndPool() async throws {
+        var configuration = try ClickHouseConfiguration(url: Self.url)
+        configuration.maxConnections = 2
+        let client = ClickHouseClient(configuration: configuration)
+        // The client port of the connection a request went out on, as the server sees it.
+        let marker = "port_" + UUID().uuidString.prefix(8)
+        @Sendable func port() async throws -> Int {
+            try await client.count("SELECT port AS n FROM system.processes WHERE query LIKE '%\(marker)%'")
+        }
+        var ports: Set<Int> = []
+        for _ in 0..<20 { ports.insert(try await port()) }
+        #expect(ports.count == 1, "twenty requests in a row share one connection")
+        // Idle longer than the reuse limit: the next request goes out on a fresh connection, not on
+        // one the server may be closing.
+        try await Task.sleep(for: .milliseconds(2_500))
+        #expect(try await port() != ports.first)
+        // Twenty callers at once on two connections: each waits its turn, every one gets its answer.
+        let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<20 { group.addTask { try await client.count("SELECT \(n) AS n") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.sorted() == Array(0..<20))
+        try await client.shutdown()
+        // After a shutdown, a request opens new connections.
+        #expect(try await client.count("SELECT 3 AS n") == 3)
+        try await client.shutdown()
+    }
+
+    @Test("a request past its time limit is a transient error, and the next request works")
+    func timeout() async throws {
+        var configuration = try ClickHouseConfiguration(url: Self.url)
+        configuration.requestTimeout = .milliseconds(300)
+        configuration.maxConnections = 1
+        let client = ClickHouseClient(configuration: configuration)
+        let started = ContinuousClock.now
+        do {
+            try await client.execute("SELECT sleep(2)")
+            Issue.record("a 2 s query finished within 300 ms")
+        } catch {
+            #expect(error.kind == .connection)
+            #expect(error.message.contains("timed out"))
+            #expect(error.isTransient)
+        }
+        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(try await client.count("SELECT 4 AS n") == 4)
+        try await client.shutdown()
+    }
+
+    @Test("an answer longer than the limit is refused, and the connection is not reused half-read")
+    func answerTooLong() async throws {
+        var configuration = try ClickHouseConfiguration(url: Self.url)
+        configuration.maxResponseBytes = 10_000
+        configuration.maxConnections = 1
+        let client = ClickHouseClient(configuration: configuration)
+        struct Number: Decodable { let number: Int }
+        do {
+            _ = try await client.query("SELECT number FROM system.numbers LIMIT 100000", as: Number.self)
+            Issue.record("a long answer was accepted")
+        } catch {
+            #expect(error.kind == .unexpectedReply)
+            #expect(error.message.contains("longer than 10000 bytes"))
+        }
+        #expect(try await client.query("SELECT number FROM system.numbers LIMIT 3", as: Number.self).count == 3)
         try await client.shutdown()
     }
 }

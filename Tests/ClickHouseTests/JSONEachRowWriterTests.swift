@@ -17,7 +17,7 @@ struct JSONEachRowWriterTests {
         rows.field("n", integer: Int64.max)
         rows.endRow()
         #expect(rows.rowCount == 2)
-        let text = String(buffer: rows.body)
+        let text = String(decoding: rows.body, as: UTF8.self)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.removeFirst() == "INSERT INTO t FORMAT JSONEachRow")
         #expect(lines.removeLast() == "")
@@ -42,7 +42,7 @@ struct JSONEachRowWriterTests {
         rows.beginRow()
         rows.field("s", string: value)
         rows.endRow()
-        let line = String(buffer: rows.body).split(separator: "\n")[1]
+        let line = String(decoding: rows.body, as: UTF8.self).split(separator: "\n")[1]
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["s"] as? String == value)
     }
@@ -53,6 +53,6 @@ struct JSONEachRowWriterTests {
         rows.beginRow()
         rows.field("n", integer: value)
         rows.endRow()
-        #expect(String(buffer: rows.body).split(separator: "\n")[1] == "{\"n\":\(value)}")
+        #expect(String(decoding: rows.body, as: UTF8.self).split(separator: "\n")[1] == "{\"n\":\(value)}")
     }
 }

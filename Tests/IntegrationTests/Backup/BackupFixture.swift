@@ -7,6 +7,7 @@ import Foundation
 import MongoDB
 import Postgres
 import Redis
+import Synchronization
 
 /// Private sources for one backup test: a migrated PostgreSQL database, a MongoDB database, a
 /// FalkorDB graph and a ClickHouse database of its own, seeded with awkward data, a temporary backup folder and its own lock
@@ -298,10 +299,11 @@ extension BackupFixture {
                 as: Column.self
             )
             let select = columns.map { $0.type == "DateTime" ? "toUnixTimestamp(`\($0.name)`)" : "`\($0.name)`" }
-            var bytes: [UInt8] = []
+            let streamed = Mutex<[UInt8]>([])
             try await client.stream(
                 "SELECT \(select.joined(separator: ", ")) FROM `\(database)`.`\(table.name)` FORMAT TabSeparated"
-            ) { bytes += $0.readableBytesView }
+            ) { chunk in streamed.withLock { $0 += chunk.readableBytesView } }
+            let bytes = streamed.withLock { $0 }
             contents[table.name] = bytes.split(separator: 0x0A).map(Array.init).sorted {
                 $0.lexicographicallyPrecedes($1)
             }
