@@ -64,6 +64,13 @@ public final class AMQPClient: Sendable {
         case reject(tag: UInt64, requeue: Bool, generation: UInt64)
         case publish(AMQPOutgoingMessage, CheckedContinuation<Void, Error>, deadline: ContinuousClock.Instant)
         case cancelConsumers
+
+        /// Acks are batched (``sendAcks`` writes them after a pass), so they neither wake the
+        /// thread at once nor count as a write of their pass.
+        var isAck: Bool {
+            if case .ack = self { return true }
+            return false
+        }
     }
 
     private struct Inbox {
@@ -292,8 +299,7 @@ public final class AMQPClient: Sendable {
     private func send(_ command: Command) {
         let mustWake = inbox.withLockedValue { inbox in
             inbox.commands.append(command)
-            if case .ack = command { return inbox.wake.queued(isAck: true) }
-            return inbox.wake.queued(isAck: false)
+            return inbox.wake.queued(isAck: command.isAck)
         }
         if mustWake { wake() }
     }
@@ -538,7 +544,7 @@ public final class AMQPClient: Sendable {
                 return (inbox.commands, inbox.closing)
             }
             // Acks are only counted here (sendAcks writes them): cork only passes that write twice.
-            if commands.lazy.filter({ if case .ack = $0 { false } else { true } }).count > 1 {
+            if commands.lazy.filter({ !$0.isAck }).count > 1 {
                 try connection.corked { try execute(commands, on: connection, state) }
             } else {
                 try execute(commands, on: connection, state)
