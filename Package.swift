@@ -307,7 +307,7 @@ let package = Package(
         // The dashboard's pure parts: sparklines, filter parsing, CSRF and session checks, escaping.
         .testTarget(name: "FleetDashboardTests", dependencies: ["FleetDashboard", "FleetCore"]),
         // The ClickHouse client: literal escaping (unit) and round trips against the real server.
-        .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse"]),
+        .testTarget(name: "ClickHouseTests", dependencies: ["ClickHouse", "BlockingIO"]),
         .testTarget(
             name: "FleetBenchTests",
             dependencies: ["FleetBench", "FleetContract", "FleetCore", "FleetJobs", "FleetApp", "Postgres", "Redis"]

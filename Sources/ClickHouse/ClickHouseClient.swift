@@ -275,12 +275,13 @@ public final class ClickHouseClient: Sendable {
         let requestHead = requestHead(query: extra, length: body.count)
         let deadline = ContinuousClock.now + timeLimit()
         let bodyIdle = streaming ? configuration.requestTimeout : nil
+        let maxIdle = configuration.maxIdle
         let address = configuration.redactedAddress
         // Each stale connection is retired, so at most every pooled one is tried before a fresh one.
         for _ in 0...configuration.maxConnections {
             do {
                 return try await pool().withConnection { connection in
-                    if connection.retireIfStale() { throw StaleConnection() }
+                    if connection.retireIfStale(maxIdle: maxIdle) { throw StaleConnection() }
                     return try connection.exchange(
                         head: requestHead,
                         body: body,

@@ -19,6 +19,10 @@ public struct ClickHouseConfiguration: Sendable {
     public var maxConnections: Int
     /// The longest a connect may take.
     public var connectTimeout: Duration
+    /// An idle connection is not reused after this long: keep it below the server's keep-alive
+    /// timeout (`keep_alive_timeout`, a few seconds by default), so that a request never goes out on
+    /// a connection the server is closing.
+    public var maxIdle: Duration
 
     public static let defaultURL = "http://127.0.0.1:58123"
 
@@ -31,7 +35,8 @@ public struct ClickHouseConfiguration: Sendable {
         requestTimeout: Duration = .seconds(30),
         maxResponseBytes: Int = 64 << 20,
         maxConnections: Int = 4,
-        connectTimeout: Duration = .seconds(5)
+        connectTimeout: Duration = .seconds(5),
+        maxIdle: Duration = .seconds(2)
     ) {
         self.host = host
         self.port = port
@@ -42,6 +47,7 @@ public struct ClickHouseConfiguration: Sendable {
         self.maxResponseBytes = maxResponseBytes
         self.maxConnections = maxConnections
         self.connectTimeout = connectTimeout
+        self.maxIdle = maxIdle
     }
 
     /// Parses `http://[user[:password]@]host[:port][/database]`.

@@ -20,10 +20,6 @@ import Darwin
 /// writes `performance_metrics` rows starts no event loop threads and touches no HTTP stack (7.5 MiB
 /// of a no-op worker's peak RSS, measured 2026-12-01).
 final class ClickHouseConnection: BlockingConnection, @unchecked Sendable {
-    /// An idle connection is not reused after this long: below ClickHouse's keep-alive timeout (3 s
-    /// on some builds, 10 s on 18.16), so a request never goes out on a connection the server is
-    /// closing.
-    static let maxIdle: Duration = .seconds(2)
 
     private var descriptor: Int32
     private var isBroken = false
@@ -146,12 +142,12 @@ final class ClickHouseConnection: BlockingConnection, @unchecked Sendable {
     }
 
     /// Marks this connection broken, so the pool replaces it, when the server may have closed it
-    /// while idle: idle for ``maxIdle``, or readable while no request is out (the server's FIN, or
+    /// while idle: idle for `maxIdle`, or readable while no request is out (the server's FIN, or
     /// bytes it should not have sent). Nothing has been written then, so the request may go out on
     /// another connection as if it never started.
-    func retireIfStale() -> Bool {
+    func retireIfStale(maxIdle: Duration) -> Bool {
         var ready = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        if ContinuousClock.now - lastUsed >= Self.maxIdle || poll(&ready, 1, 0) != 0 { isBroken = true }
+        if ContinuousClock.now - lastUsed >= maxIdle || poll(&ready, 1, 0) != 0 { isBroken = true }
         return isBroken
     }
 

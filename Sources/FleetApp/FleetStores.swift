@@ -61,7 +61,14 @@ public struct FleetStores: Sendable {
         redis = RedisClient(configuration: configuration.redis, maxConnections: poolSizes.maxConnections("redis"))
         mongodb = MongoClient(configuration: configuration.mongodb, maxConnections: poolSizes.maxConnections("mongodb"))
         graph = BoltClient(configuration: configuration.bolt, maxConnections: poolSizes.maxConnections("neo4j"))
-        let clickhouse = ClickHouseClient(configuration: configuration.clickhouse)
+        // Rows reach ClickHouse in batches, one flush at a time per table: a worker that does not
+        // name ClickHouse (its performance_metrics rows only) needs one connection and one thread.
+        var clickhouseConfiguration = configuration.clickhouse
+        clickhouseConfiguration.maxConnections = min(
+            clickhouseConfiguration.maxConnections,
+            poolSizes.maxConnections("clickhouse")
+        )
+        let clickhouse = ClickHouseClient(configuration: clickhouseConfiguration)
         self.clickhouse = clickhouse
         activity = ActivityWriter(clickhouse: clickhouse, redis: redis)
             .buffer(policy: configuration.activityFlush, logger: Logger(label: "fleet.analytics"))

@@ -69,8 +69,11 @@ public struct BenchWorker: Sendable {
         let stats = FleetStats()
         // FLEET_PERFORMANCE_METRICS=on: a performance_metrics row per job, as `fleet run` writes them,
         // to measure what the rows cost the job path.
+        // One connection, as `fleet run` gives a worker that does not name ClickHouse (FleetStores).
+        var clickhouseConfiguration = configuration.clickhouse
+        clickhouseConfiguration.maxConnections = 1
         let clickhouse =
-            configuration.performanceMetrics ? ClickHouseClient(configuration: configuration.clickhouse) : nil
+            configuration.performanceMetrics ? ClickHouseClient(configuration: clickhouseConfiguration) : nil
         let metrics = clickhouse.map {
             PerformanceMetrics(clickhouse: $0, policy: configuration.metricsFlush, logger: logger)
         }

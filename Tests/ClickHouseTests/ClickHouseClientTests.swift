@@ -1,3 +1,4 @@
+import BlockingIO
 import ClickHouse
 import Foundation
 import Synchronization
@@ -168,23 +169,22 @@ struct ClickHouseClientTests {
         try await client.shutdown()
     }
 
-    @Test("connections are reused, replaced after the server's keep-alive, and shared by more callers than they are")
+    @Test("connections are reused, replaced after an idle spell, and shared by more callers than they are")
     func keepAliveAndPool() async throws {
         var configuration = try ClickHouseConfiguration(url: Self.url)
         configuration.maxConnections = 2
+        // Long enough that a loaded machine's pauses between requests do not end a connection.
+        configuration.maxIdle = .seconds(30)
         let client = ClickHouseClient(configuration: configuration)
         // The client port of the connection a request went out on, as the server sees it.
         let marker = "port_" + UUID().uuidString.prefix(8)
-        @Sendable func port() async throws -> Int {
+        @Sendable func port(_ client: ClickHouseClient) async throws -> Int {
             try await client.count("SELECT port AS n FROM system.processes WHERE query LIKE '%\(marker)%'")
         }
         var ports: Set<Int> = []
-        for _ in 0..<20 { ports.insert(try await port()) }
-        #expect(ports.count == 1, "twenty requests in a row share one connection")
-        // Idle longer than the reuse limit: the next request goes out on a fresh connection, not on
-        // one the server may be closing.
-        try await Task.sleep(for: .milliseconds(2_500))
-        #expect(try await port() != ports.first)
+        for _ in 0..<20 { ports.insert(try await port(client)) }
+        // A connection per request would show twenty ports; the server may still close an idle one.
+        #expect(ports.count <= 2, "twenty requests in a row share a connection")
         // Twenty callers at once on two connections: each waits its turn, every one gets its answer.
         let answers = try await withThrowingTaskGroup(of: Int.self) { group in
             for n in 0..<20 { group.addTask { try await client.count("SELECT \(n) AS n") } }
@@ -195,24 +195,33 @@ struct ClickHouseClientTests {
         // After a shutdown, a request opens new connections.
         #expect(try await client.count("SELECT 3 AS n") == 3)
         try await client.shutdown()
+
+        // Idle longer than maxIdle: the next request goes out on a fresh connection, not on one the
+        // server may be closing.
+        configuration.maxIdle = .milliseconds(200)
+        let brief = ClickHouseClient(configuration: configuration)
+        let first = try await port(brief)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(try await port(brief) != first)
+        try await brief.shutdown()
     }
 
-    @Test("a request past its time limit is a transient error, and the next request works")
+    @Test("a request past the job's deadline is a transient error, and the next request works")
     func timeout() async throws {
         var configuration = try ClickHouseConfiguration(url: Self.url)
-        configuration.requestTimeout = .milliseconds(300)
         configuration.maxConnections = 1
         let client = ClickHouseClient(configuration: configuration)
-        let started = ContinuousClock.now
         do {
-            try await client.execute("SELECT sleep(2)")
+            // A job's deadline 300 ms away bounds the request (the configured limit is 30 s).
+            try await BlockingCallDeadline.$current.withValue(.now + .milliseconds(300)) {
+                try await client.execute("SELECT sleep(2)")
+            }
             Issue.record("a 2 s query finished within 300 ms")
-        } catch {
+        } catch let error as ClickHouseError {
             #expect(error.kind == .connection)
             #expect(error.message.contains("timed out"))
             #expect(error.isTransient)
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
         #expect(try await client.count("SELECT 4 AS n") == 4)
         try await client.shutdown()
     }

@@ -27,8 +27,8 @@ struct StorePoolSizesTests {
         let all = StorePoolSizes.forWorkers(try manifests(), topology: topology)
         // postgres: career 8 + learning 16 + profile 8 + ops 1 = 33, capped; redis: content, networking,
         // profile 8 each, analytics 32 and ops 1 = 57, capped; mongodb: five workers of 8 + ops 1, capped;
-        // neo4j: networking 8 + ops 1; clickhouse: analytics 32 + ops 1, capped (an HTTP client, whose
-        // pool opens connections as requests need them).
+        // neo4j: networking 8 + ops 1; clickhouse: analytics 32 + ops 1, capped (FleetStores opens at
+        // most ClickHouseConfiguration.maxConnections, 4: rows go in batches).
         #expect(all.connections == ["postgres": 32, "redis": 32, "mongodb": 32, "neo4j": 9, "clickhouse": 32])
         #expect(StorePoolSizes.defaultCap == 32)
         // 137 connections at most for the whole fleet in one process, where a set of 16-connection
