@@ -46,7 +46,11 @@ public struct RedisLock: Sendable {
     var reservation = RedisLock.defaultReservation
     /// How long a waiting process counts as waiting after its last attempt (it tries at least
     /// every ``wakeWaitCap``), and how long an unread wake stays.
-    static let waiterLiveness = Duration.seconds(1)
+    static let defaultWaiterLiveness = Duration.seconds(1)
+    /// This lock's waiter liveness (``defaultWaiterLiveness``; tests that hand a key over between
+    /// processes on a loaded machine use a longer one, so a waiter paused for over a second between
+    /// its attempts still counts as waiting).
+    var waiterLiveness = RedisLock.defaultWaiterLiveness
 
     /// A lock on `key`; talks to Redis only when acquired.
     ///
@@ -274,7 +278,7 @@ public struct RedisLock: Sendable {
         let arguments = [
             previous.token, token, String(lease.wholeMillisecondsRoundedUp), client.lockQueue.instance,
             yield ? "1" : "0", String(reservation.wholeMillisecondsRoundedUp),
-            String(Self.waiterLiveness.wholeMillisecondsRoundedUp),
+            String(waiterLiveness.wholeMillisecondsRoundedUp),
             fenceRetention.map { String($0.wholeMillisecondsRoundedUp) } ?? "",
         ]
         let reply = try await client.eval(Self.takeOverScript, keys: [key, fenceKey, waitersKey], arguments: arguments)
@@ -285,7 +289,7 @@ public struct RedisLock: Sendable {
     /// The head of this process's line: tries Redis, and between tries blocks on its wake list for
     /// at most ``wakeWaitCap``.
     private func acquireInRedis(deadline: ContinuousClock.Instant) async throws -> LockLease {
-        let liveness = String(Self.waiterLiveness.wholeMillisecondsRoundedUp)
+        let liveness = String(waiterLiveness.wholeMillisecondsRoundedUp)
         let retention = fenceRetention.map { String($0.wholeMillisecondsRoundedUp) } ?? ""
         let keys = [key, fenceKey, waitersKey]
         let wakeKey = self.wakeKey
@@ -339,7 +343,7 @@ public struct RedisLock: Sendable {
         let keys = [lease.key, lease.key + ":waiters"]
         let arguments = [
             lease.token, String(reservation.wholeMillisecondsRoundedUp),
-            String(Self.waiterLiveness.wholeMillisecondsRoundedUp),
+            String(waiterLiveness.wholeMillisecondsRoundedUp),
         ]
         let client = self.client
         if !Task.isCancelled {

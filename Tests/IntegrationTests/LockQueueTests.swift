@@ -74,9 +74,13 @@ struct LockQueueTests {
             // check below (500 ms by default): the waiter still claims the key as soon as it wakes.
             var first = RedisLock(client: clients[0], key: key, lease: .seconds(30))
             first.reservation = .seconds(30)
-            let second = RedisLock(client: clients[1], key: key, lease: .seconds(30))
+            // Likewise the waiter counts as waiting through any pause between its attempts (CI once
+            // saw the release find it gone after 1 s, and the key go back to the first process).
+            var second = RedisLock(client: clients[1], key: key, lease: .seconds(30))
+            second.waiterLiveness = .seconds(30)
+            first.waiterLiveness = .seconds(30)
             let held = try await first.acquire(timeout: .seconds(5))
-            let waiter = Task { try await second.acquire(timeout: .seconds(60)) }
+            let waiter = Task { [second] in try await second.acquire(timeout: .seconds(60)) }
             let instance = clients[1].lockQueue.instance
             #expect(
                 try await eventually {
