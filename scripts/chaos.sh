@@ -123,8 +123,18 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------------
+# A setup step that fails ends the run with a summary line (stdout, which the test reads) naming
+# the step and the last lines of its log.
+setup_step() { # LOG DESCRIPTION COMMAND...
+    local log="$1" what="$2"
+    shift 2
+    "$@" >>"$log" 2>&1 && return 0
+    echo "chaos: scenario=$SCENARIO faults=$FAULTS result=FAIL setup failed: $what: $(tail -n 5 "$log" | tr '\n' ' ')"
+    exit 1
+}
+
 say "starting private servers in $FLEET_SERVICES_DIR (log: $RUN_DIR/services.log)"
-svc start
+setup_step "$RUN_DIR/services.log" "starting the private servers" bash "$SERVICES" start
 eval "$(bash "$SERVICES" env)"
 if [[ "$SCENARIO" == cluster ]]; then
     # Written on branch i12-broker; until it lands this scenario cannot run.
@@ -136,7 +146,7 @@ if [[ "$SCENARIO" == cluster ]]; then
         rm -rf "${FLEET_SERVICES_DIR:?}/cluster"
     fi
     say "starting a 3-node RabbitMQ cluster in $FLEET_CLUSTER_DIR"
-    bash "$CLUSTER" start --nodes 3 >>"$RUN_DIR/services.log" 2>&1
+    setup_step "$RUN_DIR/services.log" "starting the cluster" bash "$CLUSTER" start --nodes 3
     eval "$(bash "$CLUSTER" env)"
     export FLEET_AMQP_URL="$FLEET_CLUSTER_AMQP_URLS"
 fi
@@ -158,14 +168,34 @@ with urllib.request.urlopen(request, timeout=5) as response:
 PY
 }
 
-# A fresh start: empty queues (a previous run may have left some), schema, topology.
-"$FLEET" migrate >>"$RUN_DIR/setup.log" 2>&1
-"$FLEET" topology declare >>"$RUN_DIR/setup.log" 2>&1
+# A fresh start: no queue or exchange from an earlier run (a kept folder's broker may hold queues
+# declared with arguments this version no longer uses, and declaring them again fails with 406),
+# then schema and topology. The cluster is new for each run.
+reset_broker() {
+    python3 - "$MGMT_URL/api" <<'PY'
+import base64, json, sys, urllib.parse, urllib.request
+url = urllib.parse.urlsplit(sys.argv[1])
+base = url._replace(netloc=url.hostname + (f":{url.port}" if url.port else "")).geturl()
+token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
+def call(path, method="GET"):
+    request = urllib.request.Request(base + path, method=method)
+    request.add_header("Authorization", "Basic " + token)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+        return json.loads(body) if body else None
+quote = lambda name: urllib.parse.quote(name, safe="")
+for queue in call("/queues/%2f?columns=name"):
+    call("/queues/%2f/" + quote(queue["name"]), "DELETE")
+for exchange in call("/exchanges/%2f?columns=name"):
+    if exchange["name"] and not exchange["name"].startswith("amq."):
+        call("/exchanges/%2f/" + quote(exchange["name"]), "DELETE")
+PY
+}
 if [[ "$SCENARIO" == single ]]; then
-    for queue in $(mgmt 'queues/%2f?columns=name' | python3 -c 'import json,sys; print(" ".join(q["name"] for q in json.load(sys.stdin)))'); do
-        mgmt "queues/%2f/$queue/contents" DELETE >/dev/null
-    done
+    setup_step "$RUN_DIR/setup.log" "emptying the broker" reset_broker
 fi
+setup_step "$RUN_DIR/setup.log" "fleet migrate" "$FLEET" migrate
+setup_step "$RUN_DIR/setup.log" "fleet topology declare" "$FLEET" topology declare
 # FalkorDB has crashed under load (SIGABRT in a mutex assertion) and comes back empty, which
 # fails the graph checks through no fault of the fleet: the summary names such a crash.
 GRAPH_LOG="$FLEET_SERVICES_DIR/graph/falkordb.log"
