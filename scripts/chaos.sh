@@ -134,7 +134,18 @@ setup_step() { # LOG DESCRIPTION COMMAND...
 }
 
 say "starting private servers in $FLEET_SERVICES_DIR (log: $RUN_DIR/services.log)"
-setup_step "$RUN_DIR/services.log" "starting the private servers" bash "$SERVICES" start
+if ! svc start; then
+    # The folder is the suite's own and holds nothing a run needs again: a server that will not
+    # start on what an earlier run left (another version's data, a stale node) starts on new data.
+    # The old data is kept in the run folder for a look; the installs (venvs) stay.
+    say "the private servers did not start; starting them again on new data (old data: $RUN_DIR/old-data)"
+    svc stop || true
+    mkdir -p "$RUN_DIR/old-data"
+    for old in rabbitmq postgres redis clickhouse tls tls-proxies mongodb/data graph/dump.rdb; do
+        [[ -e "$FLEET_SERVICES_DIR/$old" ]] && mv "$FLEET_SERVICES_DIR/$old" "$RUN_DIR/old-data/${old//\//-}"
+    done
+    setup_step "$RUN_DIR/services.log" "starting the private servers" bash "$SERVICES" start
+fi
 eval "$(bash "$SERVICES" env)"
 if [[ "$SCENARIO" == cluster ]]; then
     # Written on branch i12-broker; until it lands this scenario cannot run.
