@@ -8,6 +8,10 @@ import Testing
 /// lease when the holder is gone. Each test works under its own random key and deletes its keys.
 @Suite("Redis lock waiting")
 struct LockQueueTests {
+    /// Longer than any stall of the parallel pass: CI saw a test process start its tasks ~30 s late,
+    /// after a 30 s lease had expired under a held lock. The tests release what they take.
+    static let longLease = Duration.seconds(600)
+
     static let url = ProcessInfo.processInfo.environment["FLEET_REDIS_URL"] ?? "redis://127.0.0.1:56379/0"
 
     /// Runs `body` with `count` clients and a fresh key, then deletes the key's companions and
@@ -44,7 +48,7 @@ struct LockQueueTests {
     @Test func localWaitersAreServedInArrivalOrder() async throws {
         try await withClients(1) { clients, key in
             let client = clients[0]
-            let lock = RedisLock(client: client, key: key, lease: .seconds(30))
+            let lock = RedisLock(client: client, key: key, lease: Self.longLease)
             let held = try await lock.acquire(timeout: .seconds(5))
             let order = Recorder()
             var tasks: [Task<Void, Error>] = []
@@ -72,11 +76,11 @@ struct LockQueueTests {
         try await withClients(2) { clients, key in
             // A reservation longer than any pause of a loaded machine between the release and the
             // check below (500 ms by default): the waiter still claims the key as soon as it wakes.
-            var first = RedisLock(client: clients[0], key: key, lease: .seconds(30))
+            var first = RedisLock(client: clients[0], key: key, lease: Self.longLease)
             first.reservation = .seconds(30)
             // Likewise the waiter counts as waiting through any pause between its attempts (CI once
             // saw the release find it gone after 1 s, and the key go back to the first process).
-            var second = RedisLock(client: clients[1], key: key, lease: .seconds(30))
+            var second = RedisLock(client: clients[1], key: key, lease: Self.longLease)
             second.waiterLiveness = .seconds(30)
             first.waiterLiveness = .seconds(30)
             let held = try await first.acquire(timeout: .seconds(5))
@@ -102,8 +106,8 @@ struct LockQueueTests {
     /// the key for a process that no longer wants it.
     @Test func aProcessThatTimesOutStopsWaitingInRedis() async throws {
         try await withClients(2) { clients, key in
-            let first = RedisLock(client: clients[0], key: key, lease: .seconds(30))
-            let second = RedisLock(client: clients[1], key: key, lease: .seconds(30))
+            let first = RedisLock(client: clients[0], key: key, lease: Self.longLease)
+            let second = RedisLock(client: clients[1], key: key, lease: Self.longLease)
             let held = try await first.acquire(timeout: .seconds(5))
             await #expect(throws: RedisLockError.timeout(key)) { try await second.acquire(timeout: .milliseconds(300)) }
             let instance = clients[1].lockQueue.instance
@@ -128,7 +132,7 @@ struct LockQueueTests {
             // `lease` is never released: the next task of the same process waits in line only
             // until it expires, then takes the owner's place and acquires in Redis.
             // (With a long lease of its own, so a loaded machine cannot expire it before the checks.)
-            let patient = RedisLock(client: client, key: key, lease: .seconds(30))
+            let patient = RedisLock(client: client, key: key, lease: Self.longLease)
             let next = try await patient.acquire(timeout: .seconds(20))
             #expect(next.fence > lease.fence)
             #expect(ContinuousClock.now >= lease.expiresAt)
@@ -141,7 +145,7 @@ struct LockQueueTests {
     @Test func aTimedOutOrCancelledWaiterLeavesTheLine() async throws {
         try await withClients(1) { clients, key in
             let client = clients[0]
-            let lock = RedisLock(client: client, key: key, lease: .seconds(30))
+            let lock = RedisLock(client: client, key: key, lease: Self.longLease)
             let held = try await lock.acquire(timeout: .seconds(5))
             let timeout = await #expect(throws: RedisLockError.self) {
                 try await lock.acquire(timeout: .milliseconds(200))
@@ -172,7 +176,7 @@ struct LockQueueTests {
             let probe = Probe()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (process, client) in clients.enumerated() {
-                    let lock = RedisLock(client: client, key: key, lease: .seconds(30))
+                    let lock = RedisLock(client: client, key: key, lease: Self.longLease)
                     for _ in 0..<8 {
                         group.addTask {
                             for _ in 0..<10 {

@@ -91,7 +91,11 @@ struct MongoTLSTests {
 @Suite("Bolt over TLS", .enabled(if: TLSServers.available, TLSServers.skipReason))
 struct BoltTLSTests {
     func returnOne(_ url: String) async throws -> Int64? {
-        let connection = try await BoltConnection.connect(try BoltConfiguration(url: url))
+        var configuration = try BoltConfiguration(url: url)
+        // The parallel pass can stall a test process for ~30 s (seen in CI): the default 5 s
+        // connect timeout then closes the channel before HELLO.
+        configuration.connectTimeoutSeconds = 60
+        let connection = try await BoltConnection.connect(configuration)
         do {
             let result = try await connection.run("RETURN 1 AS one")
             await connection.close()
