@@ -183,24 +183,20 @@ PY
 # declared with arguments this version no longer uses, and declaring them again fails with 406),
 # then schema and topology. The cluster is new for each run.
 reset_broker() {
-    python3 - "$MGMT_URL/api" <<'PY'
-import base64, json, sys, urllib.parse, urllib.request
-url = urllib.parse.urlsplit(sys.argv[1])
-base = url._replace(netloc=url.hostname + (f":{url.port}" if url.port else "")).geturl()
-token = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
-def call(path, method="GET"):
-    request = urllib.request.Request(base + path, method=method)
-    request.add_header("Authorization", "Basic " + token)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        body = response.read()
-        return json.loads(body) if body else None
-quote = lambda name: urllib.parse.quote(name, safe="")
-for queue in call("/queues/%2f?columns=name"):
-    call("/queues/%2f/" + quote(queue["name"]), "DELETE")
-for exchange in call("/exchanges/%2f?columns=name"):
-    if exchange["name"] and not exchange["name"].startswith("amq."):
-        call("/exchanges/%2f/" + quote(exchange["name"]), "DELETE")
-PY
+    local names name
+    names=$(mgmt 'queues/%2f?columns=name' |
+        python3 -c 'import json,sys; print(" ".join(q["name"] for q in json.load(sys.stdin)))') ||
+        { echo "cannot list the queues through the management API"; return 1; }
+    for name in $names; do
+        mgmt "queues/%2f/$name" DELETE >/dev/null || { echo "cannot delete queue $name"; return 1; }
+    done
+    # Every exchange but the broker's own (the default one and amq.*).
+    names=$(mgmt 'exchanges/%2f?columns=name' |
+        python3 -c 'import json,sys; print(" ".join(e["name"] for e in json.load(sys.stdin) if e["name"] and not e["name"].startswith("amq.")))') ||
+        { echo "cannot list the exchanges through the management API"; return 1; }
+    for name in $names; do
+        mgmt "exchanges/%2f/$name" DELETE >/dev/null || { echo "cannot delete exchange $name"; return 1; }
+    done
 }
 if [[ "$SCENARIO" == single ]]; then
     setup_step "$RUN_DIR/setup.log" "emptying the broker" reset_broker
