@@ -61,6 +61,7 @@ build_s="-"
 example_s="-"
 docs_s="-"
 test_s="-"
+hang_reports=() # one line per pass stopped at its time limit, repeated at the end
 phase="services"
 finish() {
     local rc=$?
@@ -69,13 +70,16 @@ finish() {
         bash "$REPO/scripts/services.sh" stop || echo "test.sh: stopping the services failed" >&2
     fi
     local total=$((SECONDS - t0))
-    local outcome="passed"
+    local outcome="passed" report
     ((rc == 0)) || outcome="FAILED during $phase (exit $rc)"
+    for report in "${hang_reports[@]}"; do echo "test.sh: $report" >&2; done
     printf 'test.sh: %s; total %dm%02ds (services %ss, build %ss, producer example %ss, docs %ss, tests %ss)\n' \
         "$outcome" $((total / 60)) $((total % 60)) "$services_s" "$build_s" "$example_s" "$docs_s" "$test_s"
     exit "$rc"
 }
 trap finish EXIT
+# Stopped from outside (CI's own time limit): say so, instead of the status of the last command.
+trap 'phase="$phase, stopped by a signal"; exit 143' TERM INT HUP
 
 if ((use_services)); then
     echo "test.sh: starting services"
@@ -129,14 +133,81 @@ bash "$REPO/scripts/browser-tools.sh" setup
 # happened, restarts it (a hung one is killed first; services.sh start starts only what is down)
 # and runs once more; a failure with FalkorDB healthy counts at once. Not with --no-services: those
 # servers are not ours to restart.
+# Every pass runs under a time limit (about four times its usual length on a loaded 2-core machine),
+# in a session of its own, with its output line-buffered (stdbuf; piped, Swift Testing's output is
+# otherwise held in a buffer and lost when the process is killed) and copied to .build/test-passes/.
+# A pass past its limit prints the tests that started and did not finish, writes every thread's
+# backtrace of the stuck test process (gdb, demangled) next to its log, and is killed with everything it
+# started, so that a hang fails the run with its cause instead of running into CI's own limit.
+pass_dir="$REPO/.build/test-passes"
+unfinished_tests() { # LOG: names of tests with a "started" line and no "passed", "failed" or "skipped" one
+    awk '
+        /^◇ Test run started/ { next }
+        /^◇ Test .* started\.$/ { n = $0; sub(/^◇ Test /, "", n); sub(/ started\.$/, "", n); open[n]++; next }
+        /^[^ ]+ Test .* ((passed|failed) after|skipped)/ {
+            n = $0; sub(/^[^ ]+ Test /, "", n)
+            sub(/( with [0-9]+ test cases?)? ((passed|failed) after|skipped).*$/, "", n); open[n]--
+        }
+        END { for (n in open) if (open[n] > 0) print n }
+    ' "$1"
+}
+thread_tops() { # STACKS: each thread's first five frames above libc, counted (a thread blocked in a test shows here)
+    awk '
+        /^Thread / { if (top != "") print top; top = ""; depth = 0; next }
+        /^#[0-9]+ / && depth < 5 {
+            f = $0; sub(/^#[0-9]+ +(0x[0-9a-f]+ in )?/, "", f); sub(/ \(.*$/, "", f); sub(/ from .*$/, "", f)
+            if (f ~ /^(__|syscall|clone|start_thread)/) next
+            top = top (depth++ ? " < " : "") substr(f, 1, 90)
+        }
+        END { if (top != "") print top }
+    ' "$1" | sort | uniq -c | sort -rn | head -30
+}
+report_hang() { # LABEL LIMIT PID LOG
+    local label="$1" limit="$2" pid="$3" log="$4" child stacks
+    echo "test.sh: the $label pass ran past its ${limit}s limit; tests started and not finished:" >&2
+    unfinished_tests "$log" | sed 's/^/test.sh:   /' >&2
+    for child in $(pgrep -s "$pid" -f '\.xctest' || true); do
+        stacks="$pass_dir/$label-$child.stacks.txt"
+        timeout 180 gdb -p "$child" -batch -iex "set debuginfod enabled off" -ex "set complaints 0" \
+            -ex "set print frame-arguments none" -ex "thread apply all bt" 2>&1 |
+            swift demangle --simplified >"$stacks" || true
+        echo "test.sh: every thread's backtrace of test process $child is in $stacks; its threads, by top frames:" >&2
+        thread_tops "$stacks" | sed 's/^/test.sh:   /' >&2
+    done
+    hang_reports+=("the $label pass was stopped after ${limit}s (unfinished: $(unfinished_tests "$log" | head -5 | paste -sd ';' -))")
+}
+limited() { # LABEL LIMIT_SECONDS COMMAND...: the command's status; 124 when it ran past the limit
+    local label="$1" limit="$2" pid rc=0 start=$SECONDS log
+    shift 2
+    mkdir -p "$pass_dir"
+    log="$pass_dir/$label.log"
+    : >"$log"
+    setsid stdbuf -oL -eL "$@" > >(tee -a "$log") 2>&1 &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        if ((SECONDS - start >= limit)); then
+            report_hang "$label" "$limit" "$pid" "$log"
+            # swift-test runs the test binary in a process group of its own: end the whole session.
+            pkill -TERM -s "$pid" || true
+            sleep 10
+            pkill -KILL -s "$pid" || true
+            wait "$pid" 2>/dev/null || true
+            return 124
+        fi
+        sleep 1
+    done
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
 graph_log() { echo "${FLEET_SERVICES_DIR:-$REPO/.services}/graph/falkordb.log"; }
 graph_log_size() { stat -c %s "$(graph_log)" 2>/dev/null || echo 0; }
 graph_hung() { ! timeout 10 redis-cli -u "${FLEET_GRAPH_REDIS_URL:-redis://127.0.0.1:56380/0}" ping 2>/dev/null | grep -q PONG; }
-run_pass() { # LABEL COMMAND...; returns the command's status, after at most one rerun
-    local label="$1" offset rc=0
-    shift
+run_pass() { # LABEL LIMIT_SECONDS COMMAND...; returns the command's status, after at most one rerun
+    local label="$1" limit="$2" offset rc=0
+    shift 2
     offset="$(graph_log_size)"
-    "$@" || rc=$?
+    limited "$label" "$limit" "$@" || rc=$?
     ((rc != 0 && use_services)) || return "$rc"
     if tail -c +"$((offset + 1))" "$(graph_log)" 2>/dev/null | grep -q "crashed by signal"; then
         echo "test.sh: FalkorDB (the Neo4j stand-in) crashed during the $label pass; its report:" >&2
@@ -150,7 +221,7 @@ run_pass() { # LABEL COMMAND...; returns the command's status, after at most one
     echo "test.sh: restarting it and running the $label pass once more" >&2
     bash "$REPO/scripts/services.sh" start >/dev/null
     rc=0
-    "$@" || rc=$?
+    limited "$label-again" "$limit" "$@" || rc=$?
     return "$rc"
 }
 
@@ -159,7 +230,7 @@ t=$SECONDS
 # Swift Testing runs tests in parallel by itself; no --parallel (that is XCTest's process mode).
 if ((${#test_args[@]} > 0)); then
     echo "test.sh: swift test --skip-build ${test_args[*]}"
-    swift test --skip-build "${test_args[@]}"
+    stdbuf -oL -eL swift test --skip-build "${test_args[@]}"
 else
     # Suites that check wall-clock bounds (a deadline fires within 5 s, a lock wait times out within
     # 2 s, a retry queue's TTL) run in a pass of their own: beside the CPU-heavy suites (the contract
@@ -181,19 +252,19 @@ else
     broker_admin_suites='IntegrationTests.BrokerUserPermissionTests|EndToEndTests.LeastPrivilegeEndToEndTests|EndToEndTests.SecretsEndToEndTests|EndToEndTests.HostileCorpusEndToEndTests|EndToEndTests.BenchEndToEndTests'
     echo "test.sh: swift test --skip-build --skip '$timing_suites|$tool_suites|$broker_admin_suites' (all other suites, in parallel)"
     main_rc=0
-    run_pass parallel env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
+    run_pass parallel 900 env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
         swift test --skip-build --skip "$timing_suites|$tool_suites|$broker_admin_suites" || main_rc=$?
     echo "test.sh: swift test --skip-build --filter '$tool_suites' (operations: browser, deploy check, listeners)"
     tool_rc=0
-    run_pass operations env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
+    run_pass operations 420 env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
         swift test --skip-build --filter "$tool_suites" || tool_rc=$?
     echo "test.sh: swift test --skip-build --no-parallel --filter '$broker_admin_suites' (broker users, corpus, benchmark: one at a time)"
     admin_rc=0
-    run_pass broker-admin env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
+    run_pass broker-admin 480 env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
         swift test --skip-build --no-parallel --filter "$broker_admin_suites" || admin_rc=$?
     echo "test.sh: swift test --skip-build --filter '$timing_suites' (wall-clock bounds, without the others)"
     timing_rc=0
-    run_pass timing env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
+    run_pass timing 600 env -u FLEET_OUTAGE_TESTS -u FLEET_FAULT_TESTS \
         swift test --skip-build --filter "$timing_suites" || timing_rc=$?
     # Outage tests stop or freeze the shared PostgreSQL server (scripts/services.sh pg-stop, pg-freeze)
     # and Serial tests load the shared broker with hundreds of megabytes, so they are enabled only by
@@ -202,7 +273,7 @@ else
     # another freezes it (SIGSTOP).
     echo "test.sh: FLEET_OUTAGE_TESTS=1 swift test --skip-build --no-parallel --filter 'Outage|Serial' (alone)"
     outage_rc=0
-    run_pass outage env FLEET_OUTAGE_TESTS=1 swift test --skip-build --no-parallel --filter 'Outage|Serial' ||
+    run_pass outage 2400 env FLEET_OUTAGE_TESTS=1 swift test --skip-build --no-parallel --filter 'Outage|Serial' ||
         outage_rc=$?
     # Broker fault tests (disk alarm, node loss) run against a private cluster of their own, never
     # the shared broker, and alone: a disk alarm and a node stop must not slow the other suites.
@@ -210,7 +281,7 @@ else
     fault_rc=0
     if bash "$REPO/scripts/rabbitmq-cluster.sh" start --nodes 3; then
         eval "$(bash "$REPO/scripts/rabbitmq-cluster.sh" env)"
-        run_pass fault env FLEET_FAULT_TESTS=1 swift test --skip-build --filter BrokerFault || fault_rc=$?
+        run_pass fault 720 env FLEET_FAULT_TESTS=1 swift test --skip-build --filter BrokerFault || fault_rc=$?
     else
         fault_rc=1
     fi

@@ -54,7 +54,7 @@ struct AnalyticsEndToEndTests {
         try await environment.waitUntil("a quarter of the rows stored", timeout: .seconds(120)) {
             try await clickhouse.count("SELECT count() FROM user_activity WHERE \(marker)") >= 2500
         }
-        first.kill()
+        await first.kill()
         let atKill = try await clickhouse.count("SELECT count() FROM user_activity WHERE \(marker)")
         #expect(atKill < 10_000, "the worker was killed mid-run")
         // Every tenth job again, as a new job (another envelope id; only the event ids match), after
@@ -73,7 +73,7 @@ struct AnalyticsEndToEndTests {
         #expect(try await clickhouse.count("SELECT count() FROM user_activity WHERE \(marker)") == 10_000)
         #expect(try await clickhouse.count("SELECT uniqExact(event_id) FROM user_activity WHERE \(marker)") == 10_000)
         #expect(try await environment.deadLetters("fleet.analytics").isEmpty)
-        second.stop()
+        await second.stop()
         await producer.shutdown()
         await stores.shutdown()
         try await clickhouse.shutdown()
@@ -135,7 +135,7 @@ struct AnalyticsEndToEndTests {
             return applied >= 10 && rejected >= 1
         }
         #expect(try await clickhouse.count("SELECT count() \(recent) AND response_time_ms < 0") == 0)
-        let log = worker.stop()
+        let log = await worker.stop()
         #expect(log.contains("fleet.job"), "the capture holds the worker's job logs")
         #expect(!log.contains(ip), "an IP address was logged")
         #expect(!log.contains(agent), "a user agent was logged")

@@ -77,7 +77,7 @@ struct BackupEndToEndTests {
 
             var cliEnvironment = settings
             cliEnvironment["FLEET_LOG_LEVEL"] = "warning"
-            let listing = try environment.fleet(["backup", "list"], environment: cliEnvironment)
+            let listing = try await environment.fleet(["backup", "list"], environment: cliEnvironment)
             #expect(listing.contains("\(folder)/postgres/postgres-"), "\(listing)")
             #expect(listing.contains("\(folder)/mongodb/mongodb-"), "\(listing)")
             #expect(listing.contains("\(folder)/clickhouse/clickhouse-"), "\(listing)")
@@ -85,7 +85,7 @@ struct BackupEndToEndTests {
         } catch {
             Issue.record(error)
         }
-        let log = worker.stop()
+        let log = await worker.stop()
         #expect(log.components(separatedBy: "backup.verify passed").count == 3, "\(log.suffix(2000))")
         await stores.shutdown()
         await producer.shutdown()

@@ -11,7 +11,7 @@ struct BenchEndToEndTests {
         let environment = try await FleetTestEnvironment.make("bench", workers: [])
         let table = "\(NSTemporaryDirectory())/\(environment.name).md"
         defer { try? FileManager.default.removeItem(atPath: table) }
-        let output = try environment.fleet([
+        let output = try await environment.fleet([
             "bench", "--runs", "1", "--jobs", "300", "--concurrency", "4", "--prefetch", "40", "--markdown", table,
             "--light-rate", "50", "--light-seconds", "2", "--hot-jobs", "100", "--hot-capacity", "20",
         ])

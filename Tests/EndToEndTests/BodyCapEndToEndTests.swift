@@ -33,7 +33,7 @@ struct BodyCapEndToEndTests {
         #expect(bySize[cap + 1]?.headers["x-fleet-reason"] == nil, "the broker dead-lettered it, not the worker")
         #expect(worker.isRunning)
         #expect(try await environment.queueDepth(queue) == 0)
-        worker.stop()
+        await worker.stop()
         await environment.tearDown()
     }
 }

@@ -29,7 +29,7 @@ struct BrokerFaultEndToEndTests {
         try await Task.sleep(for: .seconds(7))
         #expect(worker.output.components(separatedBy: "amqp.queue missing").count - 1 == 1, "\(worker.output)")
 
-        _ = try environment.fleet(["topology", "declare"])
+        _ = try await environment.fleet(["topology", "declare"])
         let declared = ContinuousClock.now
         let (producer, stores) = environment.producer()
         try await publish(enrollmentJob(user: 0, course: 0, action: "enroll"), with: producer)
@@ -39,7 +39,7 @@ struct BrokerFaultEndToEndTests {
         let firstLatency = ContinuousClock.now - declared
 
         // Deleted under the running worker (the broker cancels its consumer), then declared again.
-        try runShell(
+        try await runShell(
             FleetTestEnvironment.managementCall(
                 "DELETE",
                 "queues/\(environment.name)/fleet.learning",
@@ -47,7 +47,7 @@ struct BrokerFaultEndToEndTests {
             )
         )
         try await Task.sleep(for: .seconds(3))
-        _ = try environment.fleet(["topology", "declare"])
+        _ = try await environment.fleet(["topology", "declare"])
         let redeclared = ContinuousClock.now
         try await publish(enrollmentJob(user: 1, course: 0, action: "enroll"), with: producer)
         try await environment.waitUntil("the job after the re-declare applied", timeout: .seconds(5)) {
@@ -56,7 +56,7 @@ struct BrokerFaultEndToEndTests {
         let secondLatency = ContinuousClock.now - redeclared
         await producer.shutdown()
         await stores.shutdown()
-        let output = worker.stop()
+        let output = await worker.stop()
         #expect(output.contains("amqp.consumer cancelled by the broker"), "\(output)")
         // Rode out on the same connection: no reconnect storm.
         #expect(!output.contains("amqp.connection lost"), "\(output)")
@@ -90,9 +90,9 @@ struct BrokerFaultEndToEndTests {
         await producer.shutdown()
         await stores.shutdown()
 
-        try cluster.ctl(1, "set_disk_free_limit 1000GB")
+        try await cluster.ctl(1, "set_disk_free_limit 1000GB")
         var alarmCleared = false
-        defer { if !alarmCleared { try? cluster.ctl(1, "set_disk_free_limit 50MB") } }
+        defer { if !alarmCleared { try? cluster.ctlBlocking(1, "set_disk_free_limit 50MB") } }
         try await environment.waitUntil("the disk alarm", timeout: .seconds(30)) {
             try cluster.diskAlarm(node: 1)
         }
@@ -109,12 +109,12 @@ struct BrokerFaultEndToEndTests {
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses") == valid)
 
         let stopping = ContinuousClock.now
-        let output = worker.stop()
+        let output = await worker.stop()
         let stoppedIn = ContinuousClock.now - stopping
         #expect(stoppedIn < .seconds(30), "\(output)")
         #expect(output.contains("amqp.connection blocked"), "\(output)")
 
-        try cluster.ctl(1, "set_disk_free_limit 50MB")
+        try await cluster.ctl(1, "set_disk_free_limit 50MB")
         alarmCleared = true
         try await environment.waitUntil("the alarm cleared", timeout: .seconds(30)) { try !cluster.diskAlarm(node: 1) }
         let after = try environment.startWorker("learning")
@@ -123,7 +123,7 @@ struct BrokerFaultEndToEndTests {
         }
         // Time for a duplicate to show up, were there one.
         try await Task.sleep(for: .seconds(3))
-        after.stop()
+        await after.stop()
         let deadLetters = try await environment.deadLetters("fleet.learning")
         #expect(deadLetters.count == failing)
         #expect(Set(deadLetters.compactMap(\.messageId)).count == failing)
@@ -143,7 +143,7 @@ struct BrokerFaultEndToEndTests {
     func aPublishUnderAnAlarmTimesOut() async throws {
         let cluster = try Cluster()
         let (configuration, queue) = try await cluster.queueUnderDiskAlarm("fault.timeout", confirmTimeout: .seconds(2))
-        defer { try? cluster.ctl(1, "set_disk_free_limit 50MB") }
+        defer { try? cluster.ctlBlocking(1, "set_disk_free_limit 50MB") }
 
         let client = AMQPClient(configuration: configuration, logger: .init(label: "fault-timeout"))
         client.start()
@@ -182,7 +182,7 @@ struct BrokerFaultEndToEndTests {
 
         // The alarm clears: the written publish's late confirm arrives and finds its waiter gone
         // (resuming it twice would crash); the connection publishes again.
-        try cluster.ctl(1, "set_disk_free_limit 50MB")
+        try await cluster.ctl(1, "set_disk_free_limit 50MB")
         let unblock = ContinuousClock.now + .seconds(30)
         while client.isBlocked, ContinuousClock.now < unblock { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!client.isBlocked)
@@ -199,7 +199,7 @@ struct BrokerFaultEndToEndTests {
         let cluster = try Cluster()
         let (configuration, queue) = try await cluster.queueUnderDiskAlarm("fault.probe", confirmTimeout: .seconds(5))
         var alarmCleared = false
-        defer { if !alarmCleared { try? cluster.ctl(1, "set_disk_free_limit 50MB") } }
+        defer { if !alarmCleared { try? cluster.ctlBlocking(1, "set_disk_free_limit 50MB") } }
 
         // Each new connection is blocked at its first probe. A publish released by a probe confirm
         // that beat `connection.blocked` would be written, time out after 5 s, and land after the alarm.
@@ -221,7 +221,7 @@ struct BrokerFaultEndToEndTests {
             }
             await client.shutdown(within: .seconds(5))
         }
-        try cluster.ctl(1, "set_disk_free_limit 50MB")
+        try await cluster.ctl(1, "set_disk_free_limit 50MB")
         alarmCleared = true
         let unblock = ContinuousClock.now + .seconds(30)
         while try cluster.diskAlarm(node: 1), ContinuousClock.now < unblock {
@@ -274,8 +274,8 @@ struct BrokerFaultEndToEndTests {
         }
         #expect(node == 2, "the worker should be on node 2 (first in its URL)")
         let stopping = ContinuousClock.now
-        try cluster.stopNode(node)
-        defer { try? cluster.startNode(node) }
+        try await cluster.stopNode(node)
+        defer { try? cluster.startNodeBlocking(node) }
         let stopped = ContinuousClock.now
         for index in 50..<100 {
             try await publish(enrollmentJob(user: index, course: 0, action: "enroll"), with: producer)
@@ -286,7 +286,7 @@ struct BrokerFaultEndToEndTests {
         let resumedIn = ContinuousClock.now - stopped
         await producer.shutdown()
         await stores.shutdown()
-        let output = worker.stop()
+        let output = await worker.stop()
         #expect(output.contains("amqp.connection lost") || output.contains("amqp.connect failed"), "\(output)")
         #expect(try await environment.count("SELECT total_enrollments AS n FROM courses") == 100)
         print(
@@ -330,15 +330,23 @@ struct BrokerFaultEndToEndTests {
 
         func managementURL(node: Int) -> String { "http://guest:guest@127.0.0.1:1570\(node)" }
 
-        func ctl(_ node: Int, _ arguments: String) throws {
-            try runShell("bash '\(BrokerFaultEndToEndTests.script)' ctl \(node) -q \(arguments) >/dev/null")
+        func ctl(_ node: Int, _ arguments: String) async throws {
+            try await runShell("bash '\(BrokerFaultEndToEndTests.script)' ctl \(node) -q \(arguments) >/dev/null")
         }
 
-        func stopNode(_ node: Int) throws {
-            try runShell("bash '\(BrokerFaultEndToEndTests.script)' stop-node \(node)")
+        /// `ctl` and `startNode` for a `defer`, which cannot wait asynchronously: they hold the thread.
+        func ctlBlocking(_ node: Int, _ arguments: String) throws {
+            try runShellBlocking("bash '\(BrokerFaultEndToEndTests.script)' ctl \(node) -q \(arguments) >/dev/null")
         }
-        func startNode(_ node: Int) throws {
-            try runShell("bash '\(BrokerFaultEndToEndTests.script)' start-node \(node)")
+        func startNodeBlocking(_ node: Int) throws {
+            try runShellBlocking("bash '\(BrokerFaultEndToEndTests.script)' start-node \(node)")
+        }
+
+        func stopNode(_ node: Int) async throws {
+            try await runShell("bash '\(BrokerFaultEndToEndTests.script)' stop-node \(node)")
+        }
+        func startNode(_ node: Int) async throws {
+            try await runShell("bash '\(BrokerFaultEndToEndTests.script)' start-node \(node)")
         }
 
         /// A new non-durable queue on node 1 (expiring after 5 idle minutes), then node 1's disk alarm
@@ -353,14 +361,14 @@ struct BrokerFaultEndToEndTests {
             try await AMQPConnection.withDedicatedThread(configuration) {
                 try $0.declareQueue(queue, durable: false, arguments: ["x-expires": .int(300_000)])
             }
-            try ctl(1, "set_disk_free_limit 1000GB")
+            try await ctl(1, "set_disk_free_limit 1000GB")
             do {
                 let alarm = ContinuousClock.now + .seconds(30)
                 while try !diskAlarm(node: 1), ContinuousClock.now < alarm {
                     try await Task.sleep(for: .milliseconds(250))
                 }
             } catch {
-                try? ctl(1, "set_disk_free_limit 50MB")
+                try? await ctl(1, "set_disk_free_limit 50MB")
                 throw error
             }
             return (configuration, queue)

@@ -90,7 +90,7 @@ struct ContentOrderEndToEndTests {
             #expect(abs(publishedAt.timeIntervalSince(createdEarlier)) < 0.002, "the publish's created_at")
         }
         #expect(try await environment.queueDepth("fleet.content.dlq") == 0)
-        worker.stop()
+        await worker.stop()
         await producer.shutdown()
         await stores.shutdown()
         await environment.tearDown()
@@ -127,7 +127,7 @@ struct ContentOrderEndToEndTests {
             try connection.collection(KeyBinding.collection).findOne(["_id": .string("content.publish \(key)")])
         }
         #expect(binding?["target"] == .string(existing.hex))
-        worker.stop()
+        await worker.stop()
         await producer.shutdown()
         await stores.shutdown()
         await environment.tearDown()

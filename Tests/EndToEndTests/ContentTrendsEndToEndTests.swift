@@ -94,7 +94,7 @@ struct ContentTrendsEndToEndTests {
         #expect(documents == 3, "hostile jobs created nothing")
         let reasons = try await environment.deadLetters("fleet.trends").map(\.reason)
         #expect(reasons == Array(repeating: "invalid_payload", count: hostile.count))
-        for worker in workers { worker.stop() }
+        for worker in workers { await worker.stop() }
         await producer.shutdown()
         await stores.shutdown()
         await environment.tearDown()
@@ -166,7 +166,7 @@ struct ContentTrendsEndToEndTests {
         #expect(reasons == ["invalid_payload", "invalid_payload", "unknown_content"])
         let count = try await mongodb.withConnection { try $0.collection("content").countDocuments() }
         #expect(count == 1, "hostile jobs created nothing")
-        worker.stop()
+        await worker.stop()
         _ = try await redis.command(["DEL", ContentCache.key(id)])
         await redis.shutdown()
         await producer.shutdown()

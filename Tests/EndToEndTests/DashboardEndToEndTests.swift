@@ -130,7 +130,7 @@ struct DashboardEndToEndTests {
     @Test("browser: headless Chromium loads every page, logs in and replays a fixed job; the store has it")
     func browser() async throws {
         let root = FleetTestEnvironment.repositoryRoot
-        try runShell("bash '\(root)/scripts/browser-tools.sh' setup >&2")
+        try await runShell("bash '\(root)/scripts/browser-tools.sh' setup >&2")
         let environment = try await FleetTestEnvironment.make("dashbrowser", workers: ["learning"])
         do {
             try await replayThroughTheBrowser(environment)
@@ -145,7 +145,7 @@ struct DashboardEndToEndTests {
         let root = FleetTestEnvironment.repositoryRoot
         try await SampleWorkload.seed(environment.postgres, users: 1, courses: 0)
         // The workers' metrics listener (`fleet run --http-address`) where this build has it.
-        let listener = try environment.fleet(["run", "--help"]).contains("--http-address")
+        let listener = try await environment.fleet(["run", "--help"]).contains("--http-address")
         let addressFile = "\(NSTemporaryDirectory())/\(environment.name)-worker.address"
         let worker = try environment.startWorker(
             "learning",
@@ -181,7 +181,7 @@ struct DashboardEndToEndTests {
             ?? "\(NSTemporaryDirectory())/\(environment.name)-screenshots"
         let log = "\(NSTemporaryDirectory())/\(environment.name)-browser.log"
         do {
-            try runShell(
+            try await runShell(
                 "\"$(bash '\(root)/scripts/browser-tools.sh' python)\" '\(root)/scripts/dashboard_browser_test.py' "
                     + "'\(dashboard.baseURL)' '\(dashboard.tokenFile!)' '\(job.id)' '\(shots)' \(listener ? 1 : 0) "
                     + ">'\(log)' 2>&1"

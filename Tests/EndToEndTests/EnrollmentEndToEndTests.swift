@@ -123,7 +123,7 @@ struct EnrollmentEndToEndTests {
         try await expectExact(environment, dropped: droppedIndices)
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses WHERE status = 'dropped'") == 200)
         for worker in workers {
-            let output = worker.stop()
+            let output = await worker.stop()
             #expect(output.contains("already_applied="), "summary printed on SIGTERM: \(output.suffix(500))")
         }
         #expect(try await environment.deadLetters("fleet.learning").isEmpty)
@@ -149,7 +149,7 @@ struct EnrollmentEndToEndTests {
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses WHERE status = 'dropped'") == 30)
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses") == 30)
         #expect(try await environment.count("SELECT total_enrollments AS n FROM courses") == 0)
-        worker.stop()
+        await worker.stop()
         #expect(try await environment.deadLetters("fleet.learning").isEmpty)
         await environment.tearDown()
     }
@@ -175,9 +175,9 @@ struct EnrollmentEndToEndTests {
             try await appliedCount(environment) >= Self.jobs / 3
         }
         switch interruption {
-        case .sigkill: first.kill()
+        case .sigkill: await first.kill()
         case .sigterm:
-            let output = first.stop()
+            let output = await first.stop()
             #expect(output.contains("worker learning: applied="), "drained and summarised: \(output.suffix(300))")
         }
         let atKill = try await appliedCount(environment)
@@ -190,7 +190,7 @@ struct EnrollmentEndToEndTests {
             try await environment.queueDepth("fleet.learning") == 0
         }
         try await expectExact(environment)
-        second.stop()
+        await second.stop()
         #expect(try await environment.deadLetters("fleet.learning").isEmpty)
         await environment.tearDown()
     }
@@ -265,10 +265,10 @@ struct EnrollmentEndToEndTests {
             "INSERT INTO courses (course_id, title) VALUES ($1, 'Late course')",
             [missingCourse]
         )
-        let dryRun = try environment.fleet(["dlq", "replay", "--queue", queue, "--id", orphan.id, "--dry-run"])
+        let dryRun = try await environment.fleet(["dlq", "replay", "--queue", queue, "--id", orphan.id, "--dry-run"])
         #expect(dryRun.contains("would replay 1 job(s)"))
         #expect(try await environment.queueDepth("\(queue).dlq") == 7)
-        let replay = try environment.fleet(["dlq", "replay", "--queue", queue, "--id", orphan.id])
+        let replay = try await environment.fleet(["dlq", "replay", "--queue", queue, "--id", orphan.id])
         #expect(replay.contains("replayed 1 job(s)"))
         try await environment.waitUntil("the replayed job applied") {
             try await environment.count(
@@ -277,10 +277,10 @@ struct EnrollmentEndToEndTests {
             ) == 1
         }
         #expect(try await environment.queueDepth("\(queue).dlq") == 6)
-        let purge = try environment.fleet(["dlq", "purge", "--queue", queue])
+        let purge = try await environment.fleet(["dlq", "purge", "--queue", queue])
         #expect(purge.contains("purged 6 job(s)"))
         #expect(try await environment.queueDepth("\(queue).dlq") == 0)
-        worker.stop()
+        await worker.stop()
         await producer.shutdown()
         await stores.shutdown()
         await environment.tearDown()

@@ -77,7 +77,7 @@ struct FleetTestEnvironment {
         let managementURL = broker?.managementURL ?? sharedManagementURL
         let adminManagementURL = broker?.managementURL ?? sharedAdminManagementURL
         if let broker { base.amqp = try AMQPConfiguration(url: broker.url) }
-        try runShell(
+        try await runShell(
             "\(managementCall("PUT", "vhosts/\(unique)", base: adminManagementURL)) && "
                 + managementCall(
                     "PUT",
@@ -173,27 +173,26 @@ struct FleetTestEnvironment {
     }
 
     /// Runs the `fleet` CLI against this environment (plus `overrides`) and returns its standard output.
-    func fleet(_ arguments: [String], environment overrides: [String: String] = [:]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.fleetBinary)
-        process.arguments = arguments + ["--config-dir", configuration.configDirectory]
-        process.environment = processEnvironment.merging(overrides) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        // Its errors, for the failure message; a file, so a chatty command cannot fill a pipe.
-        let errorPath = "\(NSTemporaryDirectory())/fleet-\(UUID().uuidString.prefix(8)).err"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: errorPath) }
-        process.standardError = FileHandle(forWritingAtPath: errorPath)
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+    func fleet(_ arguments: [String], environment overrides: [String: String] = [:]) async throws -> String {
+        // Output and errors go to files, so a chatty command cannot fill a pipe.
+        let stem = "\(NSTemporaryDirectory())/fleet-\(UUID().uuidString.prefix(8))"
+        defer {
+            try? FileManager.default.removeItem(atPath: "\(stem).out")
+            try? FileManager.default.removeItem(atPath: "\(stem).err")
+        }
+        let child = try ChildProcess(
+            Self.fleetBinary,
+            arguments + ["--config-dir", configuration.configDirectory],
+            environment: processEnvironment.merging(overrides) { $1 },
+            standardOutput: "\(stem).out",
+            standardError: "\(stem).err"
+        )
+        await child.exited()
+        let text = (try? String(contentsOfFile: "\(stem).out", encoding: .utf8)) ?? ""
+        guard child.succeeded else {
+            let errors = (try? String(contentsOfFile: "\(stem).err", encoding: .utf8)) ?? ""
             throw HarnessError(
-                description:
-                    "fleet \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)\(errors)"
+                description: "fleet \(arguments.joined(separator: " ")) \(child.outcome): \(text)\(errors)"
             )
         }
         return text
@@ -279,7 +278,7 @@ struct FleetTestEnvironment {
         _ = try? await mongodb.withConnection { try $0.dropDatabase() }
         await mongodb.shutdown()
         await postgres.shutdown()
-        try? runShell(Self.managementCall("DELETE", "vhosts/\(name)", base: adminManagementURL))
+        try? await runShell(Self.managementCall("DELETE", "vhosts/\(name)", base: adminManagementURL))
         var adminConfiguration = configuration.postgres
         adminConfiguration.database = Self.adminDatabase
         let admin = PostgresClient(configuration: adminConfiguration, maxConnections: 1)
@@ -301,7 +300,7 @@ struct FleetTestEnvironment {
         let base = sharedAdminManagementURL
         let deadOnly =
             #"import json,os,sys; print(" ".join(v["name"] for v in json.load(sys.stdin) if v["name"].startswith("e2e_") and len(v["name"].split("_")) > 3 and v["name"].split("_")[-2].isdigit() and not os.path.exists("/proc/" + v["name"].split("_")[-2])))"#
-        try? runShell(
+        try? await runShell(
             "for v in $(curl -fsS --max-time 30 '\(base)/api/vhosts' | python3 -c '\(deadOnly)'); do "
                 + "curl -fsS --max-time 30 -o /dev/null -X DELETE \"\(base)/api/vhosts/$v\" || true; done"
         )
@@ -361,66 +360,51 @@ struct HarnessError: Error, CustomStringConvertible {
     let description: String
 }
 
-/// Runs a shell command and waits for it with posix_spawn and waitpid. Foundation's `Process`
-/// was seen never returning from `waitUntilExit` for `services.sh pg-start`, whose shell exits
-/// while the PostgreSQL daemon it started lives on (the shell stayed a zombie).
-func runShell(_ command: String) throws {
-    var pid: pid_t = 0
-    let words: [String] = ["/bin/sh", "-c", command]
-    var arguments: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
-    defer { for argument in arguments { free(argument) } }
-    let spawned = posix_spawn(&pid, "/bin/sh", nil, nil, &arguments, environ)
-    guard spawned == 0 else { throw HarnessError(description: "cannot run `\(command)`: error \(spawned)") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 {
-        guard errno == EINTR else { throw HarnessError(description: "waitpid failed for `\(command)`") }
-    }
-    let exited = status & 0x7f == 0
-    let code = (status >> 8) & 0xff
-    guard exited && code == 0 else {
-        throw HarnessError(
-            description: "`\(command)` \(exited ? "exited \(code)" : "was killed by signal \(status & 0x7f)")"
-        )
-    }
-}
-
 /// A `fleet run` child process; its logs go to a file under the system temp folder.
-final class WorkerProcess: @unchecked Sendable {
-    let process = Process()
+final class WorkerProcess: Sendable {
+    let process: ChildProcess
     let logPath: String
 
     init(arguments: [String], environment: [String: String], logName: String) throws {
         logPath = "\(NSTemporaryDirectory())/\(logName)-\(UUID().uuidString.prefix(8)).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = FileHandle(forWritingAtPath: logPath)
-        process.executableURL = URL(fileURLWithPath: FleetTestEnvironment.fleetBinary)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        process = try ChildProcess(
+            FleetTestEnvironment.fleetBinary,
+            arguments,
+            environment: environment,
+            standardOutput: logPath,
+            standardError: logPath
+        )
     }
 
     /// A test that fails before stopping its workers must not leave them running.
-    deinit {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
-    }
+    deinit { process.signal(SIGKILL) }
 
     var isRunning: Bool { process.isRunning }
 
-    func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    func kill() async {
+        process.signal(SIGKILL)
+        await process.exited()
     }
 
     /// SIGTERM, then wait for the graceful drain; returns the output (the summary is printed last).
     @discardableResult
+    func stop() async -> String {
+        process.terminate()
+        await process.exited()
+        return output
+    }
+
+    /// `kill` and `stop` for a `defer`, which cannot wait asynchronously: they hold the thread.
+    func kill() {
+        process.signal(SIGKILL)
+        process.waitUntilExit()
+    }
+
+    @discardableResult
     func stop() -> String {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-        return (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        process.terminate()
+        process.waitUntilExit()
+        return output
     }
 
     var output: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

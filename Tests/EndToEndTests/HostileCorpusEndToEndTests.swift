@@ -100,7 +100,7 @@ struct HostileCorpusEndToEndTests {
         let shown = entries.filter(\.dlqShow)
         #expect(shown.count >= 5)
         for entry in shown {
-            let output = try run.environment.fleet(["dlq", "show", "--queue", entry.queue, entry.messageId])
+            let output = try await run.environment.fleet(["dlq", "show", "--queue", entry.queue, entry.messageId])
             let raw = HostileCorpusRun.rawHostileScalars(output)
             #expect(
                 raw.isEmpty,
@@ -112,7 +112,7 @@ struct HostileCorpusEndToEndTests {
             #expect(output.contains("listed 1 job(s)"), "\(entry.name): \(output.suffix(200))")
         }
         // `list` escapes the same fields.
-        let list = try run.environment.fleet(["dlq", "list", "--queue", "fleet.learning", "--limit", "1000"])
+        let list = try await run.environment.fleet(["dlq", "list", "--queue", "fleet.learning", "--limit", "1000"])
         #expect(HostileCorpusRun.rawHostileScalars(list).isEmpty, "fleet dlq list printed a raw control character")
     }
 }

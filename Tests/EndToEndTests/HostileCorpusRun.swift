@@ -235,7 +235,7 @@ struct HostileCorpusRun {
     }
 
     func stop() async {
-        worker.process.stop()
+        await worker.process.stop()
         await environment.tearDown()
     }
 }

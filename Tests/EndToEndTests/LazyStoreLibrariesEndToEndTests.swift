@@ -45,7 +45,7 @@ struct LazyStoreLibrariesEndToEndTests {
         // What libpq alone brings in (through libldap) stays out of a worker that never calls it.
         #expect(!trendsLibraries.contains { $0.hasPrefix("libgnutls") }, "\(trendsLibraries)")
 
-        for worker in [learning, trends] { worker.stop() }
+        for worker in [learning, trends] { await worker.stop() }
         await producer.shutdown()
         await stores.shutdown()
         await environment.tearDown()

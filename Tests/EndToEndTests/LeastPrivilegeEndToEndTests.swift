@@ -54,7 +54,7 @@ struct LeastPrivilegeEndToEndTests {
                 passwordDirectory: directory
             )
             try "\(script)".write(toFile: "\(directory)/users.sh", atomically: true, encoding: .utf8)
-            try runShell("RABBITMQCTL='\(rabbitmqctl)' sh \(directory)/users.sh >/dev/null")
+            try await runShell("RABBITMQCTL='\(rabbitmqctl)' sh \(directory)/users.sh >/dev/null")
             _ = try await PostgresRoles.apply(
                 environment.postgres,
                 passwords: ["fleet_learning": passwords["fleet_learning"]!]
@@ -95,9 +95,9 @@ struct LeastPrivilegeEndToEndTests {
             let letters = try await environment.deadLetters("fleet.learning")
             #expect(letters.map(\.reason) == ["unknown_course"])
         } catch { failure = error }
-        if let output = worker?.stop(), failure != nil { print(output) }
+        if let output = await worker?.stop(), failure != nil { print(output) }
         let deletions = users.map { "\(rabbitmqctl) delete_user '\($0.name)'" }.joined(separator: "; ")
-        try? runShell(deletions)
+        try? await runShell(deletions)
         try? FileManager.default.removeItem(atPath: directory)
         await environment.tearDown()
         if let failure { throw failure }

@@ -51,7 +51,7 @@ struct MemoryBoundsSerialTests {
         #expect(peakRSS > 0 && peakRSS < Self.limit, "peak VmRSS \(peakRSS) bytes")
         #expect(highWaterMark > 0 && highWaterMark < Self.limit, "VmHWM \(highWaterMark) bytes")
         #expect(worker.isRunning)
-        worker.stop()
+        await worker.stop()
         await environment.tearDown()
     }
 
@@ -94,7 +94,7 @@ struct MemoryBoundsSerialTests {
         #expect(peakRSS > 0 && peakRSS < Self.limit, "peak VmRSS \(peakRSS) bytes")
         #expect(highWaterMark > 0 && highWaterMark < Self.limit, "VmHWM \(highWaterMark) bytes")
         #expect(worker.isRunning)
-        worker.stop()
+        await worker.stop()
         await environment.tearDown()
     }
 }

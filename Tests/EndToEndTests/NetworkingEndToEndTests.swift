@@ -89,7 +89,7 @@ struct NetworkingEndToEndTests {
             "10 waitlisted registrations were promoted"
         )
         #expect(try await environment.deadLetters("fleet.networking").isEmpty)
-        for worker in workers { worker.stop() }
+        for worker in workers { await worker.stop() }
 
         try await graph.run(
             "MATCH (u:User)-[:REGISTERED_FOR]->(e:Event {event_id: $event}) DETACH DELETE u",
@@ -140,7 +140,7 @@ struct NetworkingEndToEndTests {
         for user in cancelled { #expect(try await status(graph, user: user, event: event) == "cancelled") }
         for user in reregistered { #expect(try await status(graph, user: user, event: event) == "confirmed") }
         #expect(try await environment.deadLetters("fleet.networking").isEmpty)
-        worker.stop()
+        await worker.stop()
         try await graph.run(
             "MATCH (u:User)-[:REGISTERED_FOR]->(e:Event {event_id: $event}) DETACH DELETE u",
             parameters: ["event": .string(event)]
@@ -196,7 +196,7 @@ struct NetworkingEndToEndTests {
         ).first("d")?.string
         #expect(started == RFC3339.format(start.createdAt), "start_date is the start job's created_at")
         #expect(try await environment.deadLetters("fleet.networking").isEmpty)
-        worker.stop()
+        await worker.stop()
         try await graph.run("MATCH (u:User {user_id: $user}) DETACH DELETE u", parameters: pair)
         try await graph.run("MATCH (m:Mentor {user_id: $mentor}) DETACH DELETE m", parameters: pair)
         await graph.shutdown()
@@ -266,7 +266,7 @@ struct NetworkingEndToEndTests {
             return counts == ["confirmed": 1] && depth == 0
         }
         #expect(try await graph.run("MATCH (c:\(canary)) RETURN count(c) AS n").first("n") == 1)
-        worker.stop()
+        await worker.stop()
         try await graph.run("MATCH (c:\(canary)) DELETE c")
         try await graph.run(
             "MATCH (u:User {user_id: $user}) DETACH DELETE u",

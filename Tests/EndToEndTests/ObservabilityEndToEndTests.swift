@@ -165,7 +165,7 @@ struct ObservabilityEndToEndTests {
         #expect(metrics[#"fleet_store_pool_connections{store="postgres"}"#].map { $0 >= 1 } == true)
         // ClickHouse's pool is not counted yet (README: "Not yet covered").
         #expect(metrics[#"fleet_store_pool_connections{store="clickhouse"}"#] == nil)
-        let output = worker.process.stop()
+        let output = await worker.process.stop()
         #expect(output.contains("applied=3 already_applied=1"), "\(output.suffix(600))")
         await environment.tearDown()
     }
@@ -233,8 +233,8 @@ struct ObservabilityEndToEndTests {
         let (_, body) = try await networking.get("/metrics")
         #expect(!body.contains(eventId), "a label carries an event id")
         capture("metrics-networking.txt", body)
-        skills.process.stop()
-        networking.process.stop()
+        await skills.process.stop()
+        await networking.process.stop()
         await environment.tearDown()
     }
 
@@ -265,7 +265,7 @@ struct ObservabilityEndToEndTests {
         #expect(metrics["fleet_ready"] == 1)
         // The probe's `SELECT 1`, measured at the pool as every store call is.
         #expect((metrics[#"fleet_store_call_duration_seconds_count{store="postgres"}"#] ?? 0) >= 1)
-        process.stop()
+        await process.stop()
         await environment.tearDown()
     }
 
@@ -275,7 +275,7 @@ struct ObservabilityEndToEndTests {
         let worker = try await ObservedWorker.start("learning", in: environment)
         _ = try await worker.waitForReadyz(200, environment)
         // Deleting the vhost closes this test's connections only.
-        try runShell(FleetTestEnvironment.managementCall("DELETE", "vhosts/\(environment.name)"))
+        try await runShell(FleetTestEnvironment.managementCall("DELETE", "vhosts/\(environment.name)"))
         // Both connections drop; the publisher's may be reported first.
         var reasons = ""
         try await environment.waitUntil("/readyz 503 naming the consumer's connection", timeout: .seconds(180)) {
@@ -287,7 +287,7 @@ struct ObservabilityEndToEndTests {
         let user = environment.configuration.amqp.user
         let password = environment.configuration.amqp.password
         #expect(!reasons.contains("\(user):\(password)") && !reasons.contains("amqp://"), "\(reasons)")
-        try runShell(
+        try await runShell(
             "\(FleetTestEnvironment.managementCall("PUT", "vhosts/\(environment.name)")) && "
                 + FleetTestEnvironment.managementCall(
                     "PUT",
@@ -303,7 +303,7 @@ struct ObservabilityEndToEndTests {
         #expect(try await worker.waitForReadyz(200, environment) == "ready")
         let metrics = try await worker.metrics()
         #expect((metrics[#"fleet_broker_reconnects_total{connection="fleet.learning consumer"}"#] ?? 0) >= 1)
-        worker.process.stop()
+        await worker.process.stop()
         await environment.tearDown()
     }
 
@@ -328,7 +328,7 @@ struct ObservabilityEndToEndTests {
         try redis.start()
         #expect(try await worker.waitForReadyz(200, environment) == "ready")
         #expect(try await worker.get("/healthz").status == 200)
-        worker.process.stop()
+        await worker.process.stop()
         await environment.tearDown()
     }
 }
@@ -352,12 +352,12 @@ final class PrivateRedis: @unchecked Sendable {
     }
 
     func start() throws {
-        try runShell(
+        try runShellBlocking(
             "redis-server --port \(port) --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
                 + "--dir \(directory) --pidfile \(directory)/redis.pid --logfile \(directory)/redis.log"
         )
         for _ in 0..<200 {
-            if (try? runShell("redis-cli -p \(port) ping >/dev/null 2>&1")) != nil { return }
+            if (try? runShellBlocking("redis-cli -p \(port) ping >/dev/null 2>&1")) != nil { return }
             usleep(50_000)
         }
         throw HarnessError(description: "the private redis-server on port \(port) did not start")
@@ -365,10 +365,12 @@ final class PrivateRedis: @unchecked Sendable {
 
     /// Stops it now (SIGKILL by its pid file), as a crash would.
     func stop() {
-        try? runShell(
+        try? runShellBlocking(
             "[ -f \(directory)/redis.pid ] && kill -9 $(cat \(directory)/redis.pid); rm -f \(directory)/redis.pid"
         )
-        for _ in 0..<100 where (try? runShell("redis-cli -p \(port) ping >/dev/null 2>&1")) != nil { usleep(50_000) }
+        for _ in 0..<100 where (try? runShellBlocking("redis-cli -p \(port) ping >/dev/null 2>&1")) != nil {
+            usleep(50_000)
+        }
     }
 
     /// A port nothing listens on now: bound to 0, read back, closed.

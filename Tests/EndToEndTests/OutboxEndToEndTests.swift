@@ -189,7 +189,7 @@ struct OutboxEndToEndTests {
                 ["{\"\(Self.applicationName(others[0]))\",\"\(Self.applicationName(others[1]))\"}"]
             ) == 2
         }
-        first.kill()
+        await first.kill()
         try await lock.release()
 
         let committed = try await writers.value
@@ -215,7 +215,7 @@ struct OutboxEndToEndTests {
                 totals.flatMap { Int($0.dropFirst("outbox relay: published=".count).prefix { $0.isNumber }) } ?? 0
         }
         #expect(markedSent == committed.count, "relays 2 and 3 marked every row sent, each once")
-        let workerOutput = worker.stop()
+        let workerOutput = await worker.stop()
 
         // Exactly the committed jobs are in the outbox, and the API's rows with them.
         let stored = try await environment.postgres.query(
@@ -321,7 +321,7 @@ struct OutboxEndToEndTests {
         #expect(relay.isRunning)
         #expect(try await environment.count("SELECT count(*) AS n FROM fleet_outbox WHERE sent_at IS NOT NULL") == 0)
         try await lock.release()
-        let output = relay.stop()
+        let output = await relay.stop()
         #expect(relay.process.terminationStatus == 0, "\(output)")
         #expect(output.contains("outbox relay: published=50 failed=0"), "\(output)")
         #expect(try await environment.count("SELECT count(*) AS n FROM fleet_outbox WHERE sent_at IS NOT NULL") == 50)
@@ -361,7 +361,7 @@ struct OutboxEndToEndTests {
         #expect(failed.map { $0["id"] } == [stuck])
         #expect(failed.first?["failure"]?.hasPrefix("unroutable: ") == true, "\(failed.first?["failure"] ?? "")")
         #expect(try await drainProbe(environment).compactMap(\.properties.messageId) == [before, after])
-        let status = try environment.fleet(["outbox", "status"])
+        let status = try await environment.fleet(["outbox", "status"])
         #expect(status.contains("pending: 0"), "\(status)")
         #expect(status.contains("sent: 2"), "\(status)")
         #expect(status.contains("failed: 1"), "\(status)")
@@ -380,7 +380,7 @@ struct OutboxEndToEndTests {
             ) == 1
         }
         #expect(try await drainProbe(environment).compactMap(\.properties.messageId) == [stuck])
-        let output = relay.stop()
+        let output = await relay.stop()
         #expect(output.contains("outbox relay: published=3 failed=1"), "\(output)")
         await environment.tearDown()
     }
@@ -432,7 +432,7 @@ struct OutboxEndToEndTests {
             try await environment.count("SELECT count(*) AS n FROM fleet_outbox WHERE sent_at IS NOT NULL") == 3
         }
         #expect(try await drainProbe(environment).compactMap(\.properties.messageId) == ids)
-        let output = relay.stop()
+        let output = await relay.stop()
         #expect(relay.process.terminationStatus == 0, "\(output)")
         #expect(output.contains("outbox relay: published=3 failed=0"), "\(output)")
         try? FileManager.default.removeItem(atPath: directory)
@@ -456,7 +456,7 @@ struct OutboxEndToEndTests {
             ),
         ]
         for (url, message) in cases {
-            let (status, output) = try runFleet(
+            let (status, output) = try await runFleet(
                 ["outbox", "relay", "--config-dir", environment.configuration.configDirectory],
                 environment: environment.processEnvironment.merging(["FLEET_OUTBOX_POSTGRES_URL": url]) { $1 }
             )
@@ -468,18 +468,18 @@ struct OutboxEndToEndTests {
     }
 
     /// Runs `fleet` to its end; returns its exit status and its output and errors together.
-    func runFleet(_ arguments: [String], environment: [String: String]) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: FleetTestEnvironment.fleetBinary)
-        process.arguments = arguments
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    func runFleet(_ arguments: [String], environment: [String: String]) async throws -> (Int32, String) {
+        let path = "\(NSTemporaryDirectory())/fleet-outbox-\(UUID().uuidString.prefix(8)).out"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let child = try ChildProcess(
+            FleetTestEnvironment.fleetBinary,
+            arguments,
+            environment: environment,
+            standardOutput: path,
+            standardError: path
+        )
+        await child.exited()
+        return (child.terminationStatus, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
     }
 
     @Test("Sent rows past their window are pruned by `fleet maintenance` and, periodically, by the relay")
@@ -509,7 +509,7 @@ struct OutboxEndToEndTests {
         // fleet maintenance: the 8-day-old row goes (7-day default window), the 6-day-old one stays.
         let old = try await write(sentDaysAgo: 8)
         let recent = try await write(sentDaysAgo: 6)
-        let output = try environment.fleet(["maintenance"])
+        let output = try await environment.fleet(["maintenance"])
         #expect(output.contains("postgres fleet_outbox enrollment.update: 1 record(s) pruned"), "\(output)")
         #expect(try await !exists(old))
         #expect(try await exists(recent))
@@ -525,7 +525,7 @@ struct OutboxEndToEndTests {
             try await !exists(later)
         }
         #expect(try await exists(recent))
-        let relayOutput = relay.stop()
+        let relayOutput = await relay.stop()
         #expect(relayOutput.contains("pruned=2"), "\(relayOutput)")
         await environment.tearDown()
     }

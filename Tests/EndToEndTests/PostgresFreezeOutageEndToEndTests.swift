@@ -56,7 +56,7 @@ struct PostgresFreezeOutageEndToEndTests {
         let before = try await trends.latencies(for: .seconds(3))
 
         let services = "\(FleetTestEnvironment.repositoryRoot)/scripts/services.sh"
-        try runShell("\(services) pg-freeze >/dev/null 2>&1")
+        try await runShell("\(services) pg-freeze >/dev/null 2>&1")
         let during: [Duration]
         do {
             let frozenAt = ContinuousClock.now
@@ -66,10 +66,10 @@ struct PostgresFreezeOutageEndToEndTests {
             }
             during = try await trends.latencies(for: Self.freeze - (ContinuousClock.now - frozenAt))
         } catch {
-            try? runShell("\(services) pg-thaw >/dev/null 2>&1")
+            try? await runShell("\(services) pg-thaw >/dev/null 2>&1")
             throw error
         }
-        try runShell("\(services) pg-thaw >/dev/null 2>&1")
+        try await runShell("\(services) pg-thaw >/dev/null 2>&1")
 
         let total = warmUp + duringFreeze
         try await environment.waitUntil("all jobs applied after the freeze", timeout: .seconds(300)) {
@@ -92,7 +92,7 @@ struct PostgresFreezeOutageEndToEndTests {
         #expect(during.count >= 20, "only \(during.count) trend jobs finished during the freeze")
         #expect(p99During < .seconds(3), "trend job p99 during the freeze: \(p99During), before: \(p99Before)")
 
-        let summary = worker.stop()
+        let summary = await worker.stop()
         let learning = summary.split(separator: "\n").last { $0.hasPrefix("worker learning:") } ?? ""
         #expect(
             learning.contains("retried=") && !learning.contains("retried=0 "),

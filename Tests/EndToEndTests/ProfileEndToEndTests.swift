@@ -45,7 +45,7 @@ struct ProfileEndToEndTests {
             #expect(try await cache.get(SampleWorkload.userId(user)) == String(expected), "cached for user \(user)")
         }
         #expect(try await environment.deadLetters("fleet.profile").first?.reason == "unknown_user")
-        worker.stop()
+        await worker.stop()
         try await cache.invalidate([
             SampleWorkload.userId(0), SampleWorkload.userId(1), SampleWorkload.userId(0) + ":version",
             SampleWorkload.userId(1) + ":version",

@@ -39,7 +39,7 @@ struct RecoveryEndToEndTests {
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") == 1,
             "the PostgreSQL effect applied once across three attempts"
         )
-        let summary = worker.stop()
+        let summary = await worker.stop()
         #expect(summary.contains("retried=2"), "\(summary.suffix(400))")
         await producer.shutdown()
         await stores.shutdown()
@@ -103,7 +103,7 @@ struct RecoveryEndToEndTests {
             .date("applied_at")
         #expect(try #require(appliedAt) >= notBefore)
         #expect(appliedAt!.timeIntervalSince(notBefore) < 5, "ran soon after its time")
-        let summary = worker.stop()
+        let summary = await worker.stop()
         #expect(summary.contains("delayed="), "\(summary.suffix(300))")
         await producer.shutdown()
         await stores.shutdown()
@@ -132,12 +132,12 @@ struct RecoveryEndToEndTests {
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") >= 100
         }
         let services = "\(FleetTestEnvironment.repositoryRoot)/scripts/services.sh"
-        try runShell("\(services) pg-stop >/dev/null 2>&1")
+        try await runShell("\(services) pg-stop >/dev/null 2>&1")
         for envelope in envelopes.suffix(duringOutage) {
             try await producer.publish(envelope: envelope, body: envelope.encoded())
         }
         try await Task.sleep(for: .seconds(4))
-        try runShell("\(services) pg-start >/dev/null 2>&1")
+        try await runShell("\(services) pg-start >/dev/null 2>&1")
         try await environment.waitUntil("all jobs applied after the outage", timeout: .seconds(180)) {
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") == jobs
         }
@@ -147,7 +147,7 @@ struct RecoveryEndToEndTests {
         #expect(try await environment.count("SELECT sum(total_enrollments) AS n FROM courses") == jobs)
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses") == jobs)
         #expect(try await environment.deadLetters("fleet.learning").isEmpty)
-        let summary = worker.stop()
+        let summary = await worker.stop()
         #expect(!summary.contains("retried=0"), "the outage caused retries: \(summary.suffix(400))")
         await producer.shutdown()
         await stores.shutdown()

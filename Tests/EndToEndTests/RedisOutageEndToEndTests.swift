@@ -75,7 +75,7 @@ struct RedisOutageEndToEndTests {
         #expect(try await environment.deadLetters("fleet.networking").isEmpty)
         let fenceAfter = try await redis.command(["GET", "lock:event:\(event):fence"]).string.flatMap { Int64($0) }
         #expect((fenceAfter ?? 0) > (fenceBefore ?? 0), "the counter was raised above the graph's fence")
-        let summary = worker.stop()
+        let summary = await worker.stop()
         #expect(summary.contains("dead_lettered=0"), "\(summary.suffix(400))")
 
         try await graph.run(

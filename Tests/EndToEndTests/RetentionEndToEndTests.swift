@@ -42,7 +42,7 @@ struct RetentionEndToEndTests {
                 ])
             }
         }
-        let output = try environment.fleet(["maintenance"])
+        let output = try await environment.fleet(["maintenance"])
         #expect(output.contains("postgres enrollment.update: 1 record(s) pruned"), "\(output)")
         #expect(output.contains("mongodb content.publish: 1 record(s) pruned"), "\(output)")
         let bindings = try await environment.mongodb.withConnection { connection in
@@ -68,7 +68,7 @@ struct RetentionEndToEndTests {
         try await environment.waitUntil("the queue drained") { try await environment.queueDepth("fleet.learning") == 0 }
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses WHERE status = 'enrolled'") == 2)
         #expect(try await environment.count("SELECT total_enrollments AS n FROM courses") == 2)
-        let summary = worker.stop()
+        let summary = await worker.stop()
         #expect(summary.contains("applied=3") && summary.contains("already_applied=1"), "\(summary.suffix(300))")
         await environment.tearDown()
     }

@@ -191,7 +191,7 @@ struct SchedulerEndToEndTests {
             try await environment.waitUntil("the scheduled maintenance.run to prune the old record") {
                 try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs WHERE dedup_key = 'old'") == 0
             }
-            let output = fleet.stop()
+            let output = await fleet.stop()
             #expect(
                 try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs WHERE dedup_key = 'recent'")
                     == 1

@@ -16,21 +16,18 @@ struct SecretsEndToEndTests {
     }
 
     /// Runs `fleet` with exactly `environment`, whatever its exit status, stdout and stderr into one file.
-    static func fleet(_ arguments: [String], _ environment: [String: String]) throws -> Run {
+    static func fleet(_ arguments: [String], _ environment: [String: String]) async throws -> Run {
         let path = "\(NSTemporaryDirectory())/fleet-secrets-\(UUID().uuidString.prefix(8)).out"
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let file = try #require(FileHandle(forWritingAtPath: path))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: FleetTestEnvironment.fleetBinary)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = file
-        process.standardError = file
-        try process.run()
-        process.waitUntilExit()
-        try file.close()
-        return Run(status: process.terminationStatus, output: try String(contentsOfFile: path, encoding: .utf8))
+        let child = try ChildProcess(
+            FleetTestEnvironment.fleetBinary,
+            arguments,
+            environment: environment,
+            standardOutput: path,
+            standardError: path
+        )
+        await child.exited()
+        return Run(status: child.terminationStatus, output: try String(contentsOfFile: path, encoding: .utf8))
     }
 
     /// The names under "SUBCOMMANDS:" of a help text (ArgumentParser's layout: two-space indent).
@@ -59,7 +56,7 @@ struct SecretsEndToEndTests {
         do {
             // A broker user of this world's vhost (monitoring: it may read the management API for
             // the vhosts it has permissions on) and a PostgreSQL role with the fleet role's rights.
-            try runShell(
+            try await runShell(
                 FleetTestEnvironment.managementCall(
                     "PUT",
                     "users/\(brokerUser)",
@@ -109,7 +106,7 @@ struct SecretsEndToEndTests {
             var pending: [[String]] = [[]]
             var helps = 0
             while let path = pending.popLast() {
-                let run = try Self.fleet(path + ["--help"], environment)
+                let run = try await Self.fleet(path + ["--help"], environment)
                 record("fleet \(path.joined(separator: " ")) --help", run)
                 #expect(run.status == 0, "fleet \(path) --help: \(run.output)")
                 helps += 1
@@ -134,7 +131,7 @@ struct SecretsEndToEndTests {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let job = enrollmentJob(user: 0, course: 0, action: "enroll")
             let payload = String(decoding: try JSONEncoder().encode(job.payload), as: UTF8.self)
-            let enqueued = try Self.fleet(
+            let enqueued = try await Self.fleet(
                 ["enqueue", "enrollment.update", "--payload", payload] + configDir,
                 environment
             )
@@ -152,7 +149,10 @@ struct SecretsEndToEndTests {
             var filed = environment
             filed["FLEET_AMQP_URL"] = nil
             filed["FLEET_AMQP_URL_FILE"] = urlFile
-            let fromFile = try Self.fleet(["enqueue", "enrollment.update", "--payload", payload] + configDir, filed)
+            let fromFile = try await Self.fleet(
+                ["enqueue", "enrollment.update", "--payload", payload] + configDir,
+                filed
+            )
             record("enqueue, URL from a file", fromFile)
             #expect(fromFile.status == 0, "\(fromFile.output)")
             filed["FLEET_AMQP_URL_FILE"] = nil
@@ -162,26 +162,29 @@ struct SecretsEndToEndTests {
             var outboxFiled = environment
             outboxFiled["FLEET_POSTGRES_URL"] = nil
             outboxFiled["FLEET_OUTBOX_POSTGRES_URL_FILE"] = outboxFile
-            let outbox = try Self.fleet(["outbox", "status"] + configDir, outboxFiled)
+            let outbox = try await Self.fleet(["outbox", "status"] + configDir, outboxFiled)
             record("outbox status, its database URL from a file", outbox)
             #expect(outbox.status == 0, "\(outbox.output)")
-            let unset = try Self.fleet(["enqueue", "enrollment.update", "--payload", payload] + configDir, filed)
+            let unset = try await Self.fleet(["enqueue", "enrollment.update", "--payload", payload] + configDir, filed)
             record("enqueue, no URL", unset)
             #expect(unset.status != 0 && unset.output.contains("FLEET_AMQP_URL (or FLEET_AMQP_URL_FILE)"))
             #expect(!unset.output.contains("guest"), "\(unset.output)")
 
             // Bad input and unreachable servers, each URL still carrying the password.
-            let bad = try Self.fleet(["enqueue", "enrollment.update", "--payload", "{bad"] + configDir, environment)
+            let bad = try await Self.fleet(
+                ["enqueue", "enrollment.update", "--payload", "{bad"] + configDir,
+                environment
+            )
             record("enqueue, bad payload", bad)
             #expect(bad.status != 0)
             var wrongPort = environment
             wrongPort["FLEET_AMQP_URL"] = "amqp://\(brokerUser):\(sentinel)@127.0.0.1:1/\(world.name)"
-            let runWrongPort = try Self.fleet(["run", "--worker", "learning"] + configDir, wrongPort)
+            let runWrongPort = try await Self.fleet(["run", "--worker", "learning"] + configDir, wrongPort)
             record("run, broker on a closed port", runWrongPort)
             #expect(runWrongPort.status != 0 && runWrongPort.output.contains("127.0.0.1:1"), "\(runWrongPort.output)")
             var wrongDatabase = environment
             wrongDatabase["FLEET_POSTGRES_URL"] = "postgresql://\(role):\(sentinel)@127.0.0.1:1/\(world.name)"
-            let outboxWrongPort = try Self.fleet(["outbox", "status"] + configDir, wrongDatabase)
+            let outboxWrongPort = try await Self.fleet(["outbox", "status"] + configDir, wrongDatabase)
             record("outbox status, PostgreSQL on a closed port", outboxWrongPort)
             #expect(outboxWrongPort.status != 0)
             var wrongPassword = environment
@@ -189,27 +192,27 @@ struct SecretsEndToEndTests {
                 of: sentinel,
                 with: "\(sentinel)-wrong"
             )
-            let statusRefused = try Self.fleet(["status"] + configDir, wrongPassword)
+            let statusRefused = try await Self.fleet(["status"] + configDir, wrongPassword)
             record("status, wrong management password", statusRefused)
             #expect(statusRefused.status != 0)
             var malformed = environment
             malformed["FLEET_POSTGRES_URL"] = "postgresql://\(role):\(sentinel)@127.0.0.1:99999/x"
-            let malformedRun = try Self.fleet(["migrate"] + configDir, malformed)
+            let malformedRun = try await Self.fleet(["migrate"] + configDir, malformed)
             record("migrate, malformed URL", malformedRun)
             #expect(malformedRun.status != 0 && malformedRun.output.contains("FLEET_POSTGRES_URL"))
 
             // fleet status (text and JSON) and the DLQ.
-            let status = try Self.fleet(["status", "--workers", address] + configDir, environment)
+            let status = try await Self.fleet(["status", "--workers", address] + configDir, environment)
             record("status", status)
             #expect(status.status == 0 && status.output.contains("fleet.learning"), "\(status.output)")
-            let statusJSON = try Self.fleet(["status", "--json", "--workers", address] + configDir, environment)
+            let statusJSON = try await Self.fleet(["status", "--json", "--workers", address] + configDir, environment)
             record("status --json", statusJSON)
             #expect(statusJSON.status == 0 && statusJSON.output.contains(world.name), "\(statusJSON.output)")
-            let list = try Self.fleet(["dlq", "list", "--queue", "fleet.learning"] + configDir, environment)
+            let list = try await Self.fleet(["dlq", "list", "--queue", "fleet.learning"] + configDir, environment)
             record("dlq list", list)
             let entry = try #require(try await world.deadLetters("fleet.learning").first)
             #expect(list.status == 0 && list.output.contains(entry.messageId ?? "-"), "\(list.output)")
-            let show = try Self.fleet(
+            let show = try await Self.fleet(
                 ["dlq", "show", entry.messageId ?? "-", "--queue", "fleet.learning"] + configDir,
                 environment
             )
@@ -239,14 +242,14 @@ struct SecretsEndToEndTests {
             }
             transcript += "\n=== dashboard log\n" + (dashboard?.stop() ?? "")
             dashboard = nil
-            transcript += "\n=== worker log\n" + (worker?.stop() ?? "")
+            await transcript += "\n=== worker log\n" + (worker?.stop() ?? "")
             worker = nil
         } catch {
             Issue.record(error)
         }
         _ = dashboard?.stop()
-        _ = worker?.stop()
-        try? runShell(
+        _ = await worker?.stop()
+        try? await runShell(
             FleetTestEnvironment.managementCall("DELETE", "users/\(brokerUser)", base: world.adminManagementURL)
         )
         await world.tearDown()

@@ -22,7 +22,9 @@ struct SettlementEndToEndTests {
     func refusedCopyBacksOff() async throws {
         let environment = try await FleetTestEnvironment.make("refused", workers: ["learning"])
         // Without its DLQ, the worker's dead-letter copy of a malformed job is returned unroutable.
-        try runShell(FleetTestEnvironment.managementCall("DELETE", "queues/\(environment.name)/fleet.learning.dlq"))
+        try await runShell(
+            FleetTestEnvironment.managementCall("DELETE", "queues/\(environment.name)/fleet.learning.dlq")
+        )
         let worker = try environment.startWorker("learning")
         try await environment.publishRaw(Array("{not json".utf8), to: "fleet.learning")
         try await Task.sleep(for: .seconds(3))
@@ -36,7 +38,7 @@ struct SettlementEndToEndTests {
         let entries = try await environment.deadLetters("fleet.learning")
         #expect(entries.count == 1)
         #expect(entries.first?.reason == "invalid_json")
-        let output = worker.stop()
+        let output = await worker.stop()
         #expect(output.contains("dead_lettered=1") && output.contains("requeued=0"), "\(output.suffix(400))")
         // Run once: a requeued delivery would have come back and been rejected again.
         #expect(output.components(separatedBy: "fleet.job rejected").count == 2, "\(output.suffix(2000))")
@@ -84,7 +86,7 @@ struct SettlementEndToEndTests {
         #expect(try await history() == 1)
 
         try await declare(environment, queues: ["fleet.skills", "fleet.profile", "fleet.career"])
-        _ = try environment.fleet(["dlq", "replay", "--queue", "fleet.skills"])
+        _ = try await environment.fleet(["dlq", "replay", "--queue", "fleet.skills"])
         try await environment.waitUntil("the follow-ups published") {
             let profile = try await environment.queueDepth("fleet.profile")
             let career = try await environment.queueDepth("fleet.career")
@@ -96,7 +98,7 @@ struct SettlementEndToEndTests {
             return waiting == 0 && dead.isEmpty
         }
         #expect(try await history() == 1)
-        let output = worker.stop()
+        let output = await worker.stop()
         #expect(output.contains("already_applied=1"), "\(output.suffix(400))")
 
         // The same dead letter, but applied eight days ago: its dedup record may be pruned, so a
@@ -119,13 +121,13 @@ struct SettlementEndToEndTests {
             try connection.enableConfirms()
             try connection.publishConfirmed(old)
         }
-        let held = try environment.fleet(["dlq", "replay", "--queue", "fleet.skills"])
+        let held = try await environment.fleet(["dlq", "replay", "--queue", "fleet.skills"])
         #expect(
             held.contains("held back: applied 192 h ago") && held.contains("replayed 0 job(s), held back 1"),
             "\(held)"
         )
         #expect(try await environment.deadLetters("fleet.skills").count == 1)
-        let forced = try environment.fleet(["dlq", "replay", "--queue", "fleet.skills", "--reapply-past-window"])
+        let forced = try await environment.fleet(["dlq", "replay", "--queue", "fleet.skills", "--reapply-past-window"])
         #expect(forced.contains("replayed 1 job(s)"), "\(forced)")
         try await environment.waitUntil("the forced replay queued") {
             try await environment.queueDepth("fleet.skills") == 1

@@ -47,7 +47,7 @@ struct SharedPoolsEndToEndTests {
             try await environment.count("SELECT count(*) AS n FROM fleet_applied_jobs") == 2
         }
         #expect(try await environment.count("SELECT total_enrollments AS n FROM courses") == 1)
-        let output = process.stop()
+        let output = await process.stop()
         // learning runs 16 jobs at once on PostgreSQL, profile 8 on PostgreSQL, Redis and MongoDB;
         // nothing uses Neo4j, which gets no pool.
         // Off a terminal the log is JSON lines: the pool sizes are string fields of the line.

@@ -239,7 +239,7 @@ struct SkillsEndToEndTests {
         for queue in ["fleet.skills", "fleet.profile", "fleet.career"] {
             #expect(try await environment.queueDepth("\(queue).dlq") == 0, "\(queue)")
         }
-        for worker in workers { worker.stop() }
+        for worker in workers { await worker.stop() }
         let redis = RedisClient(configuration: environment.configuration.redis)
         let cache = RedisCache(client: redis, prefix: ProfileCompletionRecalculateHandler.cachePrefix)
         #expect(try await cache.get(users[0]) == "30", "the profile cache has the skills item too")
@@ -319,7 +319,7 @@ struct SkillsEndToEndTests {
             #expect(body["idempotency_key"] == .string("\(parent.deduplicationKey)/\(suffix)"))
             #expect(body["payload"] == .object(["user_id": .string(user)]))
         }
-        worker.stop()
+        await worker.stop()
         await producer.shutdown()
         await stores.shutdown()
         await environment.tearDown()

@@ -51,8 +51,8 @@ struct StatusEndToEndTests {
         let address = try String(contentsOfFile: addressFile, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let unreachable = "127.0.0.1:1"
-        func status() throws -> [String: Any] {
-            let text = try environment.fleet(["status", "--json", "--workers", "\(address),\(unreachable)"])
+        func status() async throws -> [String: Any] {
+            let text = try await environment.fleet(["status", "--json", "--workers", "\(address),\(unreachable)"])
             return try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         }
         func row(_ document: [String: Any], _ key: String, _ name: String) -> [String: Any]? {
@@ -60,11 +60,11 @@ struct StatusEndToEndTests {
         }
         // The management API counts consumers from statistics the broker emits every 5 s: wait for both.
         try await environment.waitUntil("the worker's 5 jobs and its consumer", timeout: .seconds(120)) {
-            let document = try status()
+            let document = try await status()
             return row(document, "workers", address)?["jobs"] as? Int == 5
                 && row(document, "queues", Self.queue)?["consumers"] as? Int == 1
         }
-        let running = try status()
+        let running = try await status()
         let workerRow = try #require(row(running, "workers", address))
         #expect(workerRow["reachable"] as? Bool == true)
         #expect(workerRow["failures"] as? Int == 3 && workerRow["dead_lettered"] as? Int == 3, "\(workerRow)")
@@ -75,7 +75,7 @@ struct StatusEndToEndTests {
         #expect((down["error"] as? String)?.contains("127.0.0.1:1") == true, "\(down)")
 
         // With no consumer, published jobs wait: the counts are exact.
-        worker.stop()
+        await worker.stop()
         for _ in 0..<4 {
             try await producer.enqueue(
                 AnalyticsActivityRecord(events: AnalyticsEndToEndTests.events(count: 1, session: UUID().uuidString))
@@ -83,10 +83,10 @@ struct StatusEndToEndTests {
         }
         // The management API's counts lag the broker by up to its 5 s statistics interval.
         try await environment.waitUntil("the management API shows 4 ready", timeout: .seconds(60)) {
-            let queue = row(try status(), "queues", Self.queue)
+            let queue = row(try await status(), "queues", Self.queue)
             return queue?["ready"] as? Int == 4 && queue?["consumers"] as? Int == 0
         }
-        let stopped = try status()
+        let stopped = try await status()
         let queue = try #require(row(stopped, "queues", Self.queue))
         #expect(queue["dead_lettered"] as? Int == 3 && queue["unacked"] as? Int == 0, "\(queue)")
         #expect(queue["exists"] as? Bool == true)
@@ -98,7 +98,7 @@ struct StatusEndToEndTests {
         )
 
         // The text form names every work queue and shows the counts in aligned columns.
-        let text = try environment.fleet(["status", "--workers", unreachable])
+        let text = try await environment.fleet(["status", "--workers", unreachable])
         for name in environment.topology.queues.map(\.name) { #expect(text.contains(name), "\(text)") }
         // QUEUE READY UNACKED CONSUMERS PUBLISH/S DELIVER/S RETRYING DLQ (the rates move with time).
         let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("\(Self.queue) ") })
@@ -251,7 +251,7 @@ struct StatusEndToEndTests {
                 && worker.output.contains(applied.id)
                 && worker.output.contains("fleet.job done")
         }
-        let output = worker.stop()
+        let output = await worker.stop()
         await producer.shutdown()
         await stores.shutdown()
         try await clickhouse.shutdown()

@@ -46,7 +46,7 @@ struct TLSEndToEndTests {
             [environment.configuration.postgres.database]
         )
         #expect(tlsSessions >= 1)
-        let output = worker.stop()
+        let output = await worker.stop()
         #expect(!output.contains("amqp.connect failed"), "\(output.suffix(1000))")
         await environment.tearDown()
     }

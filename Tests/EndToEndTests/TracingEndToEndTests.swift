@@ -104,7 +104,7 @@ extension TracingEndToEndTests {
                 Array("fleet.job enrollment.update".utf8).map { String(format: "%02x", $0) }.joined()
             )
         )
-        let output = worker.stop()
+        let output = await worker.stop()
         #expect(output.contains("applied=1"), "\(output.suffix(600))")
         await environment.tearDown()
     }

@@ -72,7 +72,7 @@ struct TrustEndToEndTests {
             ) == 1
         )
         #expect(worker.isRunning)
-        worker.stop()
+        await worker.stop()
         try await graph.run("MATCH (e:Event {event_id: $event}) DELETE e", parameters: ["event": .string(event)])
         await graph.shutdown()
         await environment.tearDown()
@@ -124,7 +124,7 @@ struct SigningEndToEndTests {
         #expect(entry.reason == "max_attempts")
         #expect(entry.attempts == 3, "attempt 1 and two retries, as for an honest job")
         #expect(entry.headers[FleetHeaders.firstFailureAt]?.string != "2020-01-01T00:00:00Z")
-        let summary = worker.stop()
+        let summary = await worker.stop()
         #expect(summary.contains("retried=2"), "\(summary.suffix(400))")
         await environment.tearDown()
     }
@@ -169,7 +169,7 @@ struct SigningEndToEndTests {
         let unsigned = enrollmentJob(user: 0, course: 0, action: "enroll")
         try await environment.publishRaw(unsigned.encoded(), to: "fleet.learning", type: unsigned.type)
         // Signed by `fleet enqueue` with key B: applied.
-        _ = try environment.fleet(
+        _ = try await environment.fleet(
             [
                 "enqueue", "enrollment.update", "--payload",
                 #"{"user_id":"\#(SampleWorkload.userId(1))","course_id":"\#(SampleWorkload.courseId(0))","action":"enroll"}"#,
@@ -193,7 +193,7 @@ struct SigningEndToEndTests {
 
         // A signed job failing transiently: its retries are re-signed by the worker (key A) and
         // verify, so it ends as max_attempts after three attempts, not as bad_signature.
-        _ = try environment.fleet(
+        _ = try await environment.fleet(
             [
                 "enqueue", "profile.completion.recalculate", "--payload",
                 #"{"user_id":"\#(SampleWorkload.userId(2))"}"#,
@@ -206,12 +206,12 @@ struct SigningEndToEndTests {
         let exhausted = try #require(try await environment.deadLetters("fleet.profile").first)
         #expect(exhausted.reason == "max_attempts", "\(exhausted.reason): \(exhausted.error ?? "")")
         #expect(exhausted.attempts == 3)
-        let profileSummary = profile.stop()
+        let profileSummary = await profile.stop()
         #expect(profileSummary.contains("retried=2"), "\(profileSummary.suffix(400))")
 
         // A follow-up job (assessment.score enqueues two) is signed by the worker's key.
         let skills = try environment.startWorker("skills", environment: workerSigning)
-        _ = try environment.fleet(
+        _ = try await environment.fleet(
             [
                 "enqueue", "assessment.score", "--payload",
                 #"{"user_id":"\#(UUID().uuidString.lowercased())","skill_id":"65a1b2c3d4e5f60718293a4b","type":"self_assessment","score":7}"#,
@@ -232,8 +232,8 @@ struct SigningEndToEndTests {
             JobVerifier(keys: keys).verify(followUp.properties.headers, body: followUp.body)
                 == .verified(keyId: "key-a")
         )
-        skills.stop()
-        let learningOutput = learning.stop()
+        await skills.stop()
+        let learningOutput = await learning.stop()
         #expect(!learningOutput.contains(secretA) && !learningOutput.contains(secretB))
         await environment.tearDown()
     }
@@ -269,7 +269,7 @@ struct SigningEndToEndTests {
         #expect(samples[#"fleet_jobs_unsigned_total{queue="fleet.learning"}"#] == 1, "\(samples)")
         #expect(samples[#"fleet_jobs_bad_signature_total{queue="fleet.learning"}"#] == 1, "\(samples)")
         #expect(try await environment.queueDepth("fleet.learning.dlq") == 0)
-        let output = worker.process.stop()
+        let output = await worker.process.stop()
         let warnings = output.components(separatedBy: "signature not verified").count - 1
         #expect(warnings == 2, "\(output.suffix(2000))")
         await environment.tearDown()
@@ -292,13 +292,13 @@ struct SigningEndToEndTests {
         #expect(try await environment.deadLetters("fleet.learning").first?.reason == "bad_signature")
         #expect(try await environment.count("SELECT count(*) AS n FROM user_courses") == 0)
         // An operator who holds the signing key vouches for the job by replaying it.
-        _ = try environment.fleet(["dlq", "replay", "--queue", "fleet.learning"], environment: signing)
+        _ = try await environment.fleet(["dlq", "replay", "--queue", "fleet.learning"], environment: signing)
         try await environment.waitUntil("the replayed job applied") {
             let applied = try await environment.count("SELECT count(*) AS n FROM user_courses")
             let dead = try await environment.queueDepth("fleet.learning.dlq")
             return applied == 1 && dead == 0
         }
-        _ = worker.stop()
+        _ = await worker.stop()
         await environment.tearDown()
     }
 
