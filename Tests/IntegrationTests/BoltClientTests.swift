@@ -323,7 +323,18 @@ struct BoltClientTests {
         configuration.host = "127.0.0.1"
         configuration.port = proxy.port
         let client = BoltClient(configuration: configuration, maxConnections: 2)
-        #expect(try await client.run("RETURN 1 AS one").first("one") == 1)
+        // The proxy's first connection is not under test: in one CI parallel pass it was reset
+        // before any reply (FalkorDB healthy), and the client reported that as transient, as it
+        // must. Up to three tries, then it counts.
+        var first: BoltValue?
+        for attempt in 1...3 where first == nil {
+            do {
+                first = try await client.run("RETURN 1 AS one").first("one")
+            } catch let error as BoltError where error.isTransient && attempt < 3 {
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        #expect(first == 1)
 
         // The request is written, then the connection breaks before any reply.
         proxy.dropOnNextRequest()
