@@ -130,3 +130,21 @@ func runShellBlocking(_ command: String) throws {
     child.waitUntilExit()
     guard child.succeeded else { throw HarnessError(description: "`\(command)` \(child.outcome)") }
 }
+
+/// Runs the `fleet` binary with exactly `environment` to its end, whatever its exit status; its
+/// standard output and error go to one file, read back as `output`.
+func runFleetBinary(_ arguments: [String], environment: [String: String]) async throws -> (
+    status: Int32, output: String
+) {
+    let path = "\(NSTemporaryDirectory())/fleet-\(UUID().uuidString.prefix(8)).out"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let child = try ChildProcess(
+        FleetTestEnvironment.fleetBinary,
+        arguments,
+        environment: environment,
+        standardOutput: path,
+        standardError: path
+    )
+    await child.exited()
+    return (child.terminationStatus, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+}

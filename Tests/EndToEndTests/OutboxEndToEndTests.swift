@@ -456,7 +456,7 @@ struct OutboxEndToEndTests {
             ),
         ]
         for (url, message) in cases {
-            let (status, output) = try await runFleet(
+            let (status, output) = try await runFleetBinary(
                 ["outbox", "relay", "--config-dir", environment.configuration.configDirectory],
                 environment: environment.processEnvironment.merging(["FLEET_OUTBOX_POSTGRES_URL": url]) { $1 }
             )
@@ -465,21 +465,6 @@ struct OutboxEndToEndTests {
             #expect(password.isEmpty || !output.contains(":\(password)@"), "\(output)")
         }
         await environment.tearDown()
-    }
-
-    /// Runs `fleet` to its end; returns its exit status and its output and errors together.
-    func runFleet(_ arguments: [String], environment: [String: String]) async throws -> (Int32, String) {
-        let path = "\(NSTemporaryDirectory())/fleet-outbox-\(UUID().uuidString.prefix(8)).out"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let child = try ChildProcess(
-            FleetTestEnvironment.fleetBinary,
-            arguments,
-            environment: environment,
-            standardOutput: path,
-            standardError: path
-        )
-        await child.exited()
-        return (child.terminationStatus, (try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
     }
 
     @Test("Sent rows past their window are pruned by `fleet maintenance` and, periodically, by the relay")

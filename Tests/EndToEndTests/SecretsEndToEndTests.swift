@@ -17,17 +17,8 @@ struct SecretsEndToEndTests {
 
     /// Runs `fleet` with exactly `environment`, whatever its exit status, stdout and stderr into one file.
     static func fleet(_ arguments: [String], _ environment: [String: String]) async throws -> Run {
-        let path = "\(NSTemporaryDirectory())/fleet-secrets-\(UUID().uuidString.prefix(8)).out"
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let child = try ChildProcess(
-            FleetTestEnvironment.fleetBinary,
-            arguments,
-            environment: environment,
-            standardOutput: path,
-            standardError: path
-        )
-        await child.exited()
-        return Run(status: child.terminationStatus, output: try String(contentsOfFile: path, encoding: .utf8))
+        let (status, output) = try await runFleetBinary(arguments, environment: environment)
+        return Run(status: status, output: output)
     }
 
     /// The names under "SUBCOMMANDS:" of a help text (ArgumentParser's layout: two-space indent).
