@@ -133,7 +133,10 @@ func runShellBlocking(_ command: String) throws {
 
 /// Runs the `fleet` binary with exactly `environment` to its end, whatever its exit status; its
 /// standard output and error go to one file, read back as `output`.
-func runFleetBinary(_ arguments: [String], environment: [String: String]) async throws -> (
+func runFleetBinary(
+    _ arguments: [String],
+    environment: [String: String]
+) async throws -> (
     status: Int32, output: String
 ) {
     let path = "\(NSTemporaryDirectory())/fleet-\(UUID().uuidString.prefix(8)).out"
