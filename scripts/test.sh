@@ -62,10 +62,13 @@ example_s="-"
 docs_s="-"
 test_s="-"
 hang_reports=() # one line per pass stopped at its time limit, repeated at the end
+running_pass="" # the session of the pass running now
 phase="services"
 finish() {
     local rc=$?
     trap - EXIT
+    # A pass runs in a session of its own, which a signal to this script's process group misses.
+    [[ -z "$running_pass" ]] || pkill -KILL -s "$running_pass" || true
     if ((use_services && stop_at_end)); then
         bash "$REPO/scripts/services.sh" stop || echo "test.sh: stopping the services failed" >&2
     fi
@@ -184,6 +187,7 @@ limited() { # LABEL LIMIT_SECONDS COMMAND...: the command's status; 124 when it 
     : >"$log"
     setsid stdbuf -oL -eL "$@" > >(tee -a "$log") 2>&1 &
     pid=$!
+    running_pass=$pid
     while kill -0 "$pid" 2>/dev/null; do
         if ((SECONDS - start >= limit)); then
             report_hang "$label" "$limit" "$pid" "$log"
@@ -192,11 +196,13 @@ limited() { # LABEL LIMIT_SECONDS COMMAND...: the command's status; 124 when it 
             sleep 10
             pkill -KILL -s "$pid" || true
             wait "$pid" 2>/dev/null || true
+            running_pass=""
             return 124
         fi
         sleep 1
     done
     wait "$pid" || rc=$?
+    running_pass=""
     return "$rc"
 }
 
