@@ -239,11 +239,12 @@ if ((${#test_args[@]} > 0)); then
     stdbuf -oL -eL swift test --skip-build "${test_args[@]}"
 else
     # Suites that check wall-clock bounds (a deadline fires within 5 s, a lock wait times out within
-    # 2 s, a retry queue's TTL) run in a pass of their own: beside the CPU-heavy suites (the contract
+    # 2 s, a retry queue's TTL, a readiness probe or an outbox publish given up after its timeout)
+    # run in a pass of their own: beside the CPU-heavy suites (the contract
     # corpus, the outbox chaos run) a loaded 2-core machine stretches them past their bounds. The
     # scheduler test checks each tick is enqueued within 3 s, across a SIGSTOPped leader; the hot-event
     # suite races 200 registrations for one event through Redis locks with a 10 s wait.
-    timing_suites='FleetCoreTests.DeadlineTests|IntegrationTests.HotEventTests|IntegrationTests.AMQPClientTests|IntegrationTests.RedisClientTests|IntegrationTests.PostgresTimeoutTests|IntegrationTests.RedisInterruptTests|EndToEndTests.SchedulerEndToEndTests'
+    timing_suites='FleetCoreTests.DeadlineTests|FleetObservabilityTests.ReadinessCheckTests|IntegrationTests.OutboxPublishTimeoutTests|IntegrationTests.HotEventTests|IntegrationTests.AMQPClientTests|IntegrationTests.RedisClientTests|IntegrationTests.PostgresTimeoutTests|IntegrationTests.RedisInterruptTests|EndToEndTests.SchedulerEndToEndTests'
     # The operations suites run after the parallel pass, beside each other only: two drive heavy
     # outside tools (Chromium; kubernetes-validate over 14 renderings of the kit), the others start
     # workers that listen, and delete and re-create a vhost under a live worker. Beside the whole

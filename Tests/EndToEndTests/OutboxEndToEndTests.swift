@@ -147,11 +147,13 @@ struct OutboxEndToEndTests {
         try await declareProbe(environment, routingKey: EnrollmentUpdate.jobType)
         let worker = try environment.startWorker("learning")
 
-        // 8 writers, each on its own connection, 125 transactions each.
-        let writerClient = PostgresClient(
-            configuration: environment.configuration.postgres,
-            maxConnections: Self.writers
-        )
+        // 8 writers, each on its own connection, 125 transactions each. Their inserts wait behind the
+        // table lock below until relays 1 to 3 are in place, which took longer than the client's
+        // default 10 s lock_timeout on a loaded CI machine: they wait up to 5 minutes.
+        var writerConfiguration = environment.configuration.postgres
+        writerConfiguration.lockTimeout = .seconds(300)
+        writerConfiguration.statementTimeout = .seconds(300)
+        let writerClient = PostgresClient(configuration: writerConfiguration, maxConnections: Self.writers)
         let writers = Task {
             try await withThrowingTaskGroup(of: [Written].self) { group in
                 for writer in 0..<Self.writers {
