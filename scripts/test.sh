@@ -166,9 +166,10 @@ thread_tops() { # STACKS: each thread's first five frames above libc, counted (a
     ' "$1" | sort | uniq -c | sort -rn | head -30
 }
 report_hang() { # LABEL LIMIT PID LOG
-    local label="$1" limit="$2" pid="$3" log="$4" child stacks
+    local label="$1" limit="$2" pid="$3" log="$4" child stacks unfinished
+    unfinished="$(unfinished_tests "$log")"
     echo "test.sh: the $label pass ran past its ${limit}s limit; tests started and not finished:" >&2
-    unfinished_tests "$log" | sed 's/^/test.sh:   /' >&2
+    [[ -z "$unfinished" ]] || sed 's/^/test.sh:   /' <<<"$unfinished" >&2
     for child in $(pgrep -s "$pid" -f '\.xctest' || true); do
         stacks="$pass_dir/$label-$child.stacks.txt"
         timeout 180 gdb -p "$child" -batch -iex "set debuginfod enabled off" -ex "set complaints 0" \
@@ -177,7 +178,7 @@ report_hang() { # LABEL LIMIT PID LOG
         echo "test.sh: every thread's backtrace of test process $child is in $stacks; its threads, by top frames:" >&2
         thread_tops "$stacks" | sed 's/^/test.sh:   /' >&2
     done
-    hang_reports+=("the $label pass was stopped after ${limit}s (unfinished: $(unfinished_tests "$log" | head -5 | paste -sd ';' -))")
+    hang_reports+=("the $label pass was stopped after ${limit}s (unfinished: $(head -5 <<<"$unfinished" | paste -sd ';' -))")
 }
 limited() { # LABEL LIMIT_SECONDS COMMAND...: the command's status; 124 when it ran past the limit
     local label="$1" limit="$2" pid rc=0 start=$SECONDS log

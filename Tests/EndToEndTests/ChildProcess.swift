@@ -81,22 +81,21 @@ final class ChildProcess: Sendable {
 
     var isRunning: Bool { status.withLock { $0 == nil } }
 
-    /// The exit code, or the number of the signal that ended the child (as Foundation's `Process`).
-    var terminationStatus: Int32 {
-        let raw = status.withLock { $0 } ?? 0
-        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : raw & 0x7f
+    /// How the child ended, decoded once from the `waitpid` status: nil while it runs.
+    private var ending: (signaled: Bool, number: Int32)? {
+        status.withLock { $0 }.map { raw in raw & 0x7f == 0 ? (false, (raw >> 8) & 0xff) : (true, raw & 0x7f) }
     }
 
+    /// The exit code, or the number of the signal that ended the child (as Foundation's `Process`).
+    var terminationStatus: Int32 { ending?.number ?? 0 }
+
     /// True when the child exited by itself with status 0.
-    var succeeded: Bool {
-        let raw = status.withLock { $0 }
-        return raw.map { $0 & 0x7f == 0 && ($0 >> 8) & 0xff == 0 } ?? false
-    }
+    var succeeded: Bool { ending.map { !$0.signaled && $0.number == 0 } ?? false }
 
     /// "exited 3" or "was killed by signal 9", for error messages.
     var outcome: String {
-        let raw = status.withLock { $0 } ?? 0
-        return raw & 0x7f == 0 ? "exited \((raw >> 8) & 0xff)" : "was killed by signal \(raw & 0x7f)"
+        guard let ending else { return "is still running" }
+        return ending.signaled ? "was killed by signal \(ending.number)" : "exited \(ending.number)"
     }
 
     func terminate() { signal(SIGTERM) }
