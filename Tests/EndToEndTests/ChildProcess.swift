@@ -9,9 +9,8 @@ import Glibc
 /// shell commands, `fleet` CLI runs and worker processes.
 ///
 /// Not Foundation's `Process`: its `waitUntilExit` was seen never returning (the child left a
-/// zombie, unreaped). And waiting here never holds a thread of Swift's cooperative pool: a 2-core
-/// machine has two, and two tests blocked in 30 s management-API calls stalled every other test of
-/// the process for 30 s (a 200 ms timeout measured 30.9 s).
+/// zombie, unreaped). And the async waits here hold no thread of Swift's cooperative pool: a 2-core
+/// machine has two, shared by every test of the process, and a management-API call may take 30 s.
 final class ChildProcess: Sendable {
     let processIdentifier: pid_t
     let command: String
