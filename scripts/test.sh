@@ -294,6 +294,7 @@ else
         fault_rc=1
     fi
     bash "$REPO/scripts/rabbitmq-cluster.sh" stop || echo "test.sh: stopping the RabbitMQ cluster failed" >&2
+    test_s=$((SECONDS - t)) # also in the summary of a failed pass
     if ((main_rc != 0)); then
         phase="tests (first run, all suites)"
         exit "$main_rc"

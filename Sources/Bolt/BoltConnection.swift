@@ -136,6 +136,10 @@ public actor BoltConnection {
                 channel: channel,
                 logger: logger
             )
+        } catch var error as BoltError where error.code == .connection && !error.message.hasSuffix("timed out") {
+            channel.close(promise: nil)
+            error.droppedDuringHandshake = true
+            throw error
         } catch {
             channel.close(promise: nil)
             throw error

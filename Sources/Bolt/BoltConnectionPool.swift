@@ -67,17 +67,26 @@ actor BoltConnectionPool {
     }
 
     /// FalkorDB 4.16 now and then closes a connection it has just accepted, after the version
-    /// handshake and before HELLO is written ("I/O on closed channel"), while it is busy elsewhere.
-    /// A fresh connection dropped that way is tried once more before the caller sees an error.
+    /// handshake and before HELLO is answered, while it is busy elsewhere. The client then sees
+    /// "I/O on closed channel", the close, or a reset (when HELLO reached the closed socket). No
+    /// request was sent yet, so a connection dropped that way is tried twice more before the
+    /// caller sees an error.
     private func connectRetryingADroppedHandshake() async throws -> BoltConnection {
         let group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
-        do {
-            return try await BoltConnection.connect(configuration, eventLoopGroup: group, logger: logger)
-        } catch let error as BoltError where error.code == .connection && error.message.contains("closed channel") {
-            logger.debug("bolt connection dropped during its handshake; connecting once more")
-            try await Task.sleep(for: .milliseconds(50))
-            return try await BoltConnection.connect(configuration, eventLoopGroup: group, logger: logger)
+        for pause in [50, 200] {
+            do {
+                return try await BoltConnection.connect(configuration, eventLoopGroup: group, logger: logger)
+            } catch let error as BoltError where error.droppedDuringHandshake {
+                logger.debug(
+                    "bolt connection dropped during its handshake; connecting again",
+                    metadata: [
+                        "error": "\(error.message)"
+                    ]
+                )
+                try await Task.sleep(for: .milliseconds(pause))
+            }
         }
+        return try await BoltConnection.connect(configuration, eventLoopGroup: group, logger: logger)
     }
 
     func checkin(_ connection: BoltConnection) async {

@@ -35,6 +35,11 @@ public struct BoltError: Error, CustomStringConvertible, CustomDebugStringConver
     /// For ``Code/server`` and ``Code/authentication``: the Neo4j status code such as
     /// `Neo.ClientError.Statement.SyntaxError` (FalkorDB sends bare names such as `SyntaxError`).
     public let serverCode: String?
+    /// Set by ``BoltConnection/connect(_:eventLoopGroup:logger:)`` when the TCP connection was
+    /// made and the server then dropped it before HELLO and LOGON completed: no request was sent,
+    /// so the pool connects again. Not set for timeouts and refusals; set for a failed TLS
+    /// handshake too, which then costs two retries that fail the same way.
+    var droppedDuringHandshake = false
 
     /// An error of `code` about the server at `address`, which must not hold credentials.
     public init(code: Code, message: String, address: String, serverCode: String? = nil) {

@@ -316,6 +316,26 @@ struct BoltClientTests {
         #expect(error?.isTransient == true, "another worker can run the job")
     }
 
+    /// FalkorDB under load sometimes drops a connection it has just accepted; no request was sent
+    /// on it, so the pool connects again instead of failing the caller's query.
+    @Test func aConnectionDroppedDuringItsHandshakeIsOpenedAgainByThePool() async throws {
+        let server = try configuration()
+        let proxy = try await DroppingProxy.start(to: server.host, port: server.port)
+        var configuration = server
+        configuration.host = "127.0.0.1"
+        configuration.port = proxy.port
+
+        proxy.dropOnNextRequest()
+        let direct = await #expect(throws: BoltError.self) { try await BoltConnection.connect(configuration) }
+        #expect(direct?.code == .connection && direct?.isTransient == true)
+
+        let client = BoltClient(configuration: configuration, maxConnections: 1)
+        proxy.dropOnNextRequest()
+        #expect(try await client.run("RETURN 1 AS one").first("one") == 1)
+        await client.shutdown()
+        try await proxy.stop()
+    }
+
     @Test func aConnectionBrokenMidRequestFailsTransientlyAndIsReplaced() async throws {
         let server = try configuration()
         let proxy = try await DroppingProxy.start(to: server.host, port: server.port)
@@ -323,30 +343,36 @@ struct BoltClientTests {
         configuration.host = "127.0.0.1"
         configuration.port = proxy.port
         let client = BoltClient(configuration: configuration, maxConnections: 2)
-        // The proxy's first connection is not under test: in one CI parallel pass it was reset
-        // before any reply (FalkorDB healthy), and the client reported that as transient, as it
-        // must. Up to three tries, then it counts.
-        var first: BoltValue?
-        for attempt in 1...3 where first == nil {
-            do {
-                first = try await client.run("RETURN 1 AS one").first("one")
-            } catch let error as BoltError where error.isTransient && attempt < 3 {
-                try await Task.sleep(for: .milliseconds(200))
+        // Each step names itself when it throws: a reset here has had more than one cause.
+        func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+            do { return try await body() } catch {
+                Issue.record("\(name): \(error)")
+                throw error
             }
         }
-        #expect(first == 1)
+        // The pool's first connection is not under test; FalkorDB dropping it during the handshake
+        // (seen in CI under load) is retried by the pool.
+        #expect(try await step("first request") { try await client.run("RETURN 1 AS one").first("one") } == 1)
 
         // The request is written, then the connection breaks before any reply.
         proxy.dropOnNextRequest()
         let error = await #expect(throws: BoltError.self) { try await client.run("RETURN 2 AS two") }
         #expect(error?.code == .connection && error?.isTransient == true)
         #expect(error.map { "\($0)".contains("127.0.0.1:\(proxy.port)") } == true)
-        #expect(try await client.run("RETURN 3 AS three").first("three") == 3)
+        #expect(
+            try await step("request after the break") { try await client.run("RETURN 3 AS three") }.first("three") == 3
+        )
 
-        // Idle connections closed under the pool are replaced without the caller noticing.
+        // Idle connections closed under the pool are replaced without the caller noticing, once
+        // the client has read the close: on a loaded machine that may take longer than any sleep,
+        // so the test waits for the idle connection (the only one: every call here was sequential)
+        // to say it is no longer usable.
+        let idle = try await client.withConnection { $0 }
         await proxy.dropAll()
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(try await client.run("RETURN 4 AS four").first("four") == 4)
+        let deadline = ContinuousClock.now + .seconds(60)
+        while await idle.isUsable, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(await !idle.isUsable, "the client never saw the proxy close its connection")
+        #expect(try await step("request after dropAll") { try await client.run("RETURN 4 AS four") }.first("four") == 4)
         await client.shutdown()
         try await proxy.stop()
     }
