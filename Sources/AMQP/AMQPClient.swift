@@ -71,6 +71,14 @@ public final class AMQPClient: Sendable {
             if case .ack = self { return true }
             return false
         }
+
+        var wakeKind: AckWakePolicy.Command {
+            switch self {
+            case .ack: .ack
+            case .reject: .reject
+            case .publish, .cancelConsumers: .other
+            }
+        }
     }
 
     private struct Inbox {
@@ -201,7 +209,7 @@ public final class AMQPClient: Sendable {
                 guard !inbox.exited else { return nil }
                 let command = Command.publish(message, continuation, deadline: deadline)
                 inbox.commands.append(command)
-                return inbox.wake.queued(isAck: false)
+                return inbox.wake.queued(.other)
             }
             switch accepted {
             case nil: continuation.resume(throwing: closedError)
@@ -299,7 +307,7 @@ public final class AMQPClient: Sendable {
     private func send(_ command: Command) {
         let mustWake = inbox.withLockedValue { inbox in
             inbox.commands.append(command)
-            return inbox.wake.queued(isAck: command.isAck)
+            return inbox.wake.queued(command.wakeKind)
         }
         if mustWake { wake() }
     }
@@ -447,6 +455,7 @@ public final class AMQPClient: Sendable {
         do {
             try connection.enableConfirms()
             state.reset()
+            inbox.withLockedValue { $0.wake.connectionReplaced() }
             if inbox.withLockedValue({ $0.consuming }) {
                 for subscription in subscriptions {
                     try startConsuming(subscription, on: connection, state)
@@ -553,7 +562,10 @@ public final class AMQPClient: Sendable {
                 try handle(event, on: connection, state)
             }
             let now = ContinuousClock.now
-            if let due = state.ackFlushDeadline, closing || state.acksToSend >= ackBatch || now >= due {
+            // Every delivery handed out is settled: no other ack can join these (the broker sends
+            // no more until it has them), so they go now instead of after the delay.
+            let allSettled = state.settled.count == state.unsettled.count
+            if let due = state.ackFlushDeadline, closing || state.acksToSend >= ackBatch || now >= due || allSettled {
                 try sendAcks(on: connection, state)
             }
             expirePublishes(state, now: now)
@@ -808,6 +820,7 @@ public final class AMQPClient: Sendable {
             // Every tag, even one no consumer takes any more: a `multiple` ack must never pass it.
             state.unsettled.append(deliveryTag)
             guard let queue = state.consumerQueues[consumerTag] else { return }
+            inbox.withLockedValue { $0.wake.delivered() }
             continuations[queue]?.yield(
                 AMQPDelivery(
                     body: body,

@@ -16,16 +16,38 @@ struct AckWakePolicy: Sendable, Equatable {
     private(set) var urgentQueued = false
     /// The thread sleeps with no ack flush due, so the next ack must wake it.
     private(set) var threadSleepsLong = false
+    /// Deliveries handed to consumers and not yet settled by a queued ack or reject. When an ack
+    /// settles the last of them, no other ack can join its frame (the broker sends no more
+    /// deliveries until it has acks), so waiting out the delay would only hold it: it wakes the
+    /// thread, which then sends at once (the end of a drain, a job under light load).
+    private(set) var outstanding = 0
+
+    /// What a job task queued.
+    enum Command {
+        case ack, reject, other
+    }
 
     init(ackBatch: Int) {
         self.ackBatch = max(1, ackBatch)
     }
 
+    /// The thread is about to hand a delivery to its consumer.
+    mutating func delivered() {
+        outstanding += 1
+    }
+
+    /// A new connection: the old one's deliveries are redelivered, their settlements are moot.
+    mutating func connectionReplaced() {
+        outstanding = 0
+    }
+
     /// A job task queued a command. Returns true when it must wake the thread.
-    mutating func queued(isAck: Bool) -> Bool {
-        if isAck {
+    mutating func queued(_ command: Command) -> Bool {
+        let settledTheLast = command != .other && outstanding == 1
+        if command != .other { outstanding = max(0, outstanding - 1) }
+        if command == .ack {
             queuedAcks += 1
-            guard threadSleepsLong || queuedAcks == ackBatch else { return false }
+            guard threadSleepsLong || queuedAcks == ackBatch || settledTheLast else { return false }
         } else {
             guard !urgentQueued else { return false }
             urgentQueued = true

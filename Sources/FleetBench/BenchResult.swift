@@ -26,6 +26,10 @@ public struct BenchResult: Sendable, Codable {
         /// From the process's last effect to the queue empty with nothing unacked; nil when the
         /// process did not report its last effect.
         public var tailMilliseconds: Double?
+        /// From the process's last effect to the broker's channel process taking the last
+        /// `basic.ack` frame (traced on the broker once at most a prefetch of messages remain):
+        /// the part of the tail spent before the broker had the ack. Nil when not traced.
+        public var lastAckFrameMilliseconds: Double?
     }
 
     /// Per job type (fleet runs of workloads C and hot): handler time, start to ack.

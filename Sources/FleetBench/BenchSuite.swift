@@ -154,6 +154,9 @@ public struct BenchSuite: Sendable {
                 broker.steadyRate
             )
             if let tail = broker.tailMilliseconds { line += String(format: ", tail %.2f ms", tail) }
+            if let frame = broker.lastAckFrameMilliseconds {
+                line += String(format: " (its last ack frame reached the channel at %.2f ms)", frame)
+            }
         }
         if let light = result.light {
             line += String(
@@ -268,16 +271,17 @@ public struct BenchSuite: Sendable {
             ) : nil
         var result = try await runSide(side)
         if let running {
-            let samples = try await probe.result(of: running, arity: 3).map {
-                DrainTimeline.Sample(time: $0[0], ready: Int($0[1]), unacked: Int($0[2]))
-            }
-            guard let timeline = DrainTimeline(samples: samples, jobs: jobs(of: workload)) else {
-                throw BenchError("\(side.label): the broker did not see the queue drained: \(samples.suffix(5))")
+            let records = try await probe.result(of: running, arity: 3)
+            guard let timeline = DrainTimeline(records: records, jobs: jobs(of: workload)) else {
+                throw BenchError("\(side.label): the broker did not see the queue drained: \(records.suffix(5))")
             }
             result.broker = .init(
                 wholeRate: timeline.wholeRate,
                 steadyRate: timeline.steadyRate,
-                tailMilliseconds: result.lastEffectUnixNanos.map { timeline.tailMilliseconds(lastEffect: $0) }
+                tailMilliseconds: result.lastEffectUnixNanos.map { timeline.tailMilliseconds(lastEffect: $0) },
+                lastAckFrameMilliseconds: result.lastEffectUnixNanos.flatMap {
+                    timeline.lastAckFrameMilliseconds(lastEffect: $0)
+                }
             )
         }
         try await stores.verify(workload, jobs: jobs(of: workload), label: side.label)

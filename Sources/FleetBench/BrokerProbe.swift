@@ -78,17 +78,45 @@ struct BrokerProbe: Sendable {
                     end
             end,
             Until = os:system_time(nanosecond) + \(Self.nanoseconds(deadline)),
-            Poll = fun Poll(Last, Acc) ->
+            \(Self.consumerChannel)
+            Trace = fun(none) ->
+                    case Channel() of
+                        none -> none;
+                        Ch ->
+                            erlang:trace(Ch, true, ['receive', monotonic_timestamp]),
+                            {Ch, os:system_time(nanosecond) - erlang:monotonic_time(nanosecond)}
+                    end;
+                (Traced) -> Traced
+            end,
+            %% Monotonic times may be negative, and an atom sorts above every number: no max(none, Ts).
+            LastAck = fun LastAck(Best) ->
+                receive
+                    {trace_ts, _, 'receive', {'$gen_cast', {method, {'basic.ack', _, _}, _, _}}, Ts} ->
+                        LastAck(case Best of none -> Ts; _ -> max(Best, Ts) end);
+                    {trace_ts, _, _, _, _} -> LastAck(Best)
+                after 0 -> Best
+                end
+            end,
+            Untrace = fun(none) -> [];
+                ({Ch, O0}) ->
+                    catch erlang:trace(Ch, false, ['receive']),
+                    case LastAck(none) of
+                        none -> [];
+                        Ts -> O1 = os:system_time(nanosecond) - erlang:monotonic_time(nanosecond),
+                              [{Ts + (O0 + O1) div 2, -1, -1}]
+                    end
+            end,
+            Poll = fun Poll(Last, Acc, Traced) ->
                 T = os:system_time(nanosecond),
                 {R, U} = Stat(),
                 Acc1 = case {R, U} of Last -> Acc; _ -> [{T, R, U} | Acc] end,
                 if
-                    R + U =:= 0; T > Until -> lists:reverse(Acc1);
-                    R + U =< \(spinBelow) -> Poll({R, U}, Acc1);
-                    true -> timer:sleep(1), Poll({R, U}, Acc1)
+                    R + U =:= 0; T > Until -> lists:reverse(Acc1) ++ Untrace(Traced);
+                    R + U =< \(spinBelow) -> Poll({R, U}, Acc1, Trace(Traced));
+                    true -> timer:sleep(1), Poll({R, U}, Acc1, Traced)
                 end
             end,
-            \(Self.spawn(name: name, body: "Poll(none, [])", keep: deadline))
+            \(Self.spawn(name: name, body: "Poll(none, [], none)", keep: deadline))
             """
         try await evaluate(code)
         return Running(name: name, deadline: .now + deadline)
@@ -101,12 +129,12 @@ struct BrokerProbe: Sendable {
             \(Self.lookup(vhost: vhost, queue: queue))
             Until = erlang:monotonic_time(nanosecond) + \(Self.nanoseconds(deadline)),
             Left = fun() -> max(0, (Until - erlang:monotonic_time(nanosecond)) div 1000000) end,
-            Channel = fun Channel() ->
-                Found = [proplists:get_value(channel_pid, C) || C <- rabbit_amqqueue:consumers_all(\(Self.binary(vhost))),
-                         proplists:get_value(queue_name, C) =:= QName],
-                case Found of
-                    [Pid | _] -> Pid;
-                    [] -> case Left() of 0 -> none; _ -> timer:sleep(1), Channel() end
+            \(Self.consumerChannel)
+            WaitChannel = fun WaitChannel() ->
+                case {Channel(), Left()} of
+                    {none, 0} -> none;
+                    {none, _} -> timer:sleep(1), WaitChannel();
+                    {Pid, _} -> Pid
                 end
             end,
             Record = fun Record(Ch, Acc) ->
@@ -119,7 +147,7 @@ struct BrokerProbe: Sendable {
                 end
             end,
             Acks = fun() ->
-                case Channel() of
+                case WaitChannel() of
                     none -> [];
                     Ch ->
                         M0 = erlang:monotonic_time(nanosecond),
@@ -194,10 +222,22 @@ struct BrokerProbe: Sendable {
 
     private static func lookup(vhost: String, queue: String) -> String {
         """
-        QName = rabbit_misc:r(\(binary(vhost)), queue, \(binary(queue))),
+        VHost = \(binary(vhost)),
+        QName = rabbit_misc:r(VHost, queue, \(binary(queue))),
         {ok, Q} = rabbit_amqqueue:lookup(QName),
         """
     }
+
+    /// `Channel()`: the channel process of the queue's first consumer, or none. After ``lookup``.
+    private static let consumerChannel = """
+        Channel = fun() ->
+            case [proplists:get_value(channel_pid, C) || C <- rabbit_amqqueue:consumers_all(VHost),
+                  proplists:get_value(queue_name, C) =:= QName] of
+                [Pid | _] -> Pid;
+                [] -> none
+            end
+        end,
+        """
 
     /// Runs `body` in a process of its own registered as `name`, which hands its result to the
     /// first process that asks, or exits unasked `keep` plus a minute later.

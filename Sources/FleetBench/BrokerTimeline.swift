@@ -13,11 +13,26 @@ struct DrainTimeline: Sendable, Equatable {
     /// Jobs per second over the 10%–90% acked stretch of the drain.
     var steadyRate: Double
     var jobs: Int
+    /// When the consumer's channel took its last `basic.ack` frame (ns), if the probe traced it.
+    var lastAckFrame: Int64?
 
     var wholeRate: Double { end > start ? Double(jobs) * 1e9 / Double(end - start) : 0 }
 
     /// The time from the consumer's last effect to the broker holding every ack, in milliseconds.
     func tailMilliseconds(lastEffect: Int64) -> Double { Double(end - lastEffect) / 1e6 }
+
+    /// The part of the tail before the broker's channel took the last ack frame, in milliseconds.
+    func lastAckFrameMilliseconds(lastEffect: Int64) -> Double? {
+        lastAckFrame.map { Double($0 - lastEffect) / 1e6 }
+    }
+
+    /// From ``BrokerProbe/startDrain(vhost:queue:spinBelow:deadline:)``'s records: `(time, ready,
+    /// unacked)` samples, and `(time, -1, -1)` for the last ack frame when it was traced.
+    init?(records: [[Int64]], jobs: Int) {
+        let samples = records.filter { $0[1] >= 0 }.map { Sample(time: $0[0], ready: Int($0[1]), unacked: Int($0[2])) }
+        self.init(samples: samples, jobs: jobs)
+        lastAckFrame = records.last { $0[1] < 0 }?[0]
+    }
 
     /// Nil when the samples do not show a full drain of `jobs` messages.
     ///

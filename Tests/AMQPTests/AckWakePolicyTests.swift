@@ -66,7 +66,7 @@ struct AckWakePolicyTests {
                 policy.woke()
             case .ack, .urgent:
                 if step == .ack { untakenAcks += 1 } else { untakenUrgent = true }
-                if policy.queued(isAck: step == .ack) {
+                if policy.queued(step == .ack ? .ack : .other) {
                     wakePending = true
                     if sleeping != nil { run(.wakeUp) }
                 }
@@ -118,21 +118,42 @@ struct AckWakePolicyTests {
     @Test func anAckQueuedBetweenTakeAndSleepKeepsTheThreadAwake() {
         var policy = AckWakePolicy(ackBatch: 50)
         policy.taken()
-        #expect(policy.queued(isAck: true) == false)  // the thread is awake: no wake needed...
+        #expect(policy.queued(.ack) == false)  // the thread is awake: no wake needed...
         #expect(policy.sleep(flushDue: nil, idle: .seconds(1)) == nil)  // ...so it must not sleep
         policy.taken()
         #expect(policy.sleep(flushDue: nil, idle: .seconds(1)) == .seconds(1))
-        #expect(policy.queued(isAck: true) == true)  // now it sleeps long: the ack wakes it
+        #expect(policy.queued(.ack) == true)  // now it sleeps long: the ack wakes it
     }
 
     @Test func acksWaitForTheirFlushAndFullBatchesGoAtOnce() {
         var policy = AckWakePolicy(ackBatch: 3)
         #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == .milliseconds(1))
-        #expect(policy.queued(isAck: true) == false)
-        #expect(policy.queued(isAck: true) == false)
-        #expect(policy.queued(isAck: true) == true)  // a full batch
+        #expect(policy.queued(.ack) == false)
+        #expect(policy.queued(.ack) == false)
+        #expect(policy.queued(.ack) == true)  // a full batch
         #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == nil)
-        #expect(policy.queued(isAck: false) == true)
-        #expect(policy.queued(isAck: false) == false)  // one wake for any number of other commands
+        #expect(policy.queued(.other) == true)
+        #expect(policy.queued(.other) == false)  // one wake for any number of other commands
+    }
+
+    /// No other ack can join the frame of the one that settles the last delivery handed out, so it
+    /// wakes the thread even while a flush is due: the end of a drain, each job under light load.
+    @Test func theAckThatSettlesTheLastDeliveryWakesTheThread() {
+        var policy = AckWakePolicy(ackBatch: 50)
+        for _ in 0..<3 { policy.delivered() }
+        #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == .milliseconds(1))
+        #expect(policy.queued(.ack) == false)
+        #expect(policy.queued(.reject) == true)  // a reject wakes anyway, and settles one
+        policy.taken()
+        #expect(policy.outstanding == 1)
+        #expect(policy.queued(.ack) == true)  // the last one
+        policy.taken()
+        // A publish settles nothing; an ack of a lost connection's delivery wakes nobody.
+        #expect(policy.queued(.other) == true)
+        policy.taken()
+        policy.delivered()
+        policy.connectionReplaced()
+        #expect(policy.queued(.ack) == false)
+        #expect(policy.outstanding == 0)
     }
 }

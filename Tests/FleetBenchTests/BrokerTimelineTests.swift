@@ -25,6 +25,21 @@ struct BrokerTimelineTests {
         #expect(DrainTimeline(samples: Array(samples.dropLast()), jobs: 100) == nil)
     }
 
+    @Test func theProbesLastAckFrameRecordSplitsTheTailAndIsNoSample() throws {
+        let ms: Int64 = 1_000_000
+        let records: [[Int64]] = [
+            [0, 10, 0], [5 * ms, 0, 10], [20 * ms, 0, 2], [30 * ms, 0, 0], [24 * ms, -1, -1],
+        ]
+        let timeline = try #require(DrainTimeline(records: records, jobs: 10))
+        #expect(timeline.start == 5 * ms && timeline.end == 30 * ms)
+        #expect(timeline.lastAckFrame == 24 * ms)
+        #expect(timeline.tailMilliseconds(lastEffect: 21 * ms) == 9)
+        #expect(timeline.lastAckFrameMilliseconds(lastEffect: 21 * ms) == 3)
+        // Not traced (all acks came in one frame before the spin): no split, the same timeline.
+        let untraced = try #require(DrainTimeline(records: Array(records.dropLast()), jobs: 10))
+        #expect(untraced.lastAckFrame == nil && untraced.end == 30 * ms)
+    }
+
     @Test func eachLightJobIsPairedWithTheAckThatCoversItsDeliveryTag() throws {
         let ms: Int64 = 1_000_000
         let timeline = try LightLoadTimeline(
