@@ -316,14 +316,19 @@ struct BoltClientTests {
         #expect(error?.isTransient == true, "another worker can run the job")
     }
 
+    /// A ``DroppingProxy`` in front of the server, and a configuration that connects through it.
+    func proxied() async throws -> (DroppingProxy, BoltConfiguration) {
+        var configuration = try configuration()
+        let proxy = try await DroppingProxy.start(to: configuration.host, port: configuration.port)
+        configuration.host = "127.0.0.1"
+        configuration.port = proxy.port
+        return (proxy, configuration)
+    }
+
     /// FalkorDB under load sometimes drops a connection it has just accepted; no request was sent
     /// on it, so the pool connects again instead of failing the caller's query.
     @Test func aConnectionDroppedDuringItsHandshakeIsOpenedAgainByThePool() async throws {
-        let server = try configuration()
-        let proxy = try await DroppingProxy.start(to: server.host, port: server.port)
-        var configuration = server
-        configuration.host = "127.0.0.1"
-        configuration.port = proxy.port
+        let (proxy, configuration) = try await proxied()
 
         proxy.dropOnNextRequest()
         let direct = await #expect(throws: BoltError.self) { try await BoltConnection.connect(configuration) }
@@ -337,11 +342,7 @@ struct BoltClientTests {
     }
 
     @Test func aConnectionBrokenMidRequestFailsTransientlyAndIsReplaced() async throws {
-        let server = try configuration()
-        let proxy = try await DroppingProxy.start(to: server.host, port: server.port)
-        var configuration = server
-        configuration.host = "127.0.0.1"
-        configuration.port = proxy.port
+        let (proxy, configuration) = try await proxied()
         let client = BoltClient(configuration: configuration, maxConnections: 2)
         // Each step names itself when it throws: a reset here has had more than one cause.
         func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
