@@ -869,11 +869,17 @@ stop_own_server() { # NAME PID_FN PID_FILE DIR
 mongo_install() { pip_install_pinned "$MONGO_VENV" nx-27017 "$NX_27017_VERSION"; }
 
 mongo_pid() { # the pid of this folder's nx-27017, if it runs
-    local pid
-    pid="$(cat "$MONGO_PID_FILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF "$MONGO_DATA" || return 1
-    echo "$pid"
+    local pid file
+    # The server's own pid file is a second source: in one CI chaos run our check failed once on a
+    # running server, the stop then dropped our pid file, and the server was left on its port.
+    for file in "$MONGO_PID_FILE" "$MONGO_DIR/nx-27017.own.pid"; do
+        pid="$(cat "$file" 2>/dev/null || true)"
+        [[ "$pid" =~ ^[0-9]+$ ]] || continue
+        grep -qxF "$MONGO_DATA" < <(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+        echo "$pid"
+        return 0
+    done
+    return 1
 }
 
 # A real round trip: the wire handshake and a ping command, through the venv's pymongo.
@@ -998,7 +1004,7 @@ ch_pid() { # the pid of this folder's clickhouse-server, if it runs
     local pid
     pid="$(cat "$CH_PID_FILE" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "--config-file=$CH_CONFIG" || return 1
+    grep -qxF -- "--config-file=$CH_CONFIG" < <(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
     echo "$pid"
 }
 

@@ -11,11 +11,24 @@ struct ChaosOutageTests {
     static let enabled = ProcessInfo.processInfo.environment["FLEET_OUTAGE_TESTS"] == "1"
     static var clusterScript: String { repository.appendingPathComponent("scripts/rabbitmq-cluster.sh").path }
 
+    /// Starts bash with no signal blocked and SIGPIPE at its default, then `exec`s the arguments.
+    /// Foundation's `Process` passes on the spawning thread's signal mask and the test process's
+    /// ignored SIGPIPE, and every server chaos.sh starts inherited them: SIGTERM stayed blocked, so
+    /// each stop waited 10 s and then killed with SIGKILL (seen in CI with FalkorDB and ClickHouse).
+    static let cleanSignals = """
+        import os, signal, sys
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for number in (signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(number, signal.SIG_DFL)
+        os.execv("/bin/bash", ["bash"] + sys.argv[1:])
+        """
+
     /// Runs the script; returns its exit status and its summary line.
     func chaos(_ arguments: [String]) throws -> (status: Int32, summary: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.repository.appendingPathComponent("scripts/chaos.sh").path] + arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments =
+            ["-c", Self.cleanSignals, Self.repository.appendingPathComponent("scripts/chaos.sh").path] + arguments
         process.currentDirectoryURL = Self.repository
         let output = Pipe()
         process.standardOutput = output
