@@ -113,6 +113,11 @@ show_log() {
     fi
 }
 
+# Whether /proc/PID/FILE (cmdline or environ: NUL-separated) holds LINE. Only grep's status counts:
+# in `tr | grep -q` under pipefail, grep quitting at its match while tr still writes (a file longer
+# than tr's 4 KiB output buffer) would fail the pipeline.
+proc_has_line() { grep -qxF -- "$3" < <(tr '\0' '\n' <"/proc/$1/$2" 2>/dev/null); }
+
 # True when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
@@ -338,7 +343,7 @@ rmq_pid() { # the beam.smp pid of this folder's node, if it runs
     pid="$(cat "$RMQ_PID_FILE" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == beam* ]] || return 1
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia" || return 1
+    proc_has_line "$pid" environ "RABBITMQ_MNESIA_BASE=$RMQ_DIR/mnesia" || return 1
     echo "$pid"
 }
 
@@ -875,7 +880,7 @@ mongo_pid() { # the pid of this folder's nx-27017, if it runs
     for file in "$MONGO_PID_FILE" "$MONGO_DIR/nx-27017.own.pid"; do
         pid="$(cat "$file" 2>/dev/null || true)"
         [[ "$pid" =~ ^[0-9]+$ ]] || continue
-        grep -qxF "$MONGO_DATA" < <(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+        proc_has_line "$pid" cmdline "$MONGO_DATA" || continue
         echo "$pid"
         return 0
     done
@@ -1004,7 +1009,7 @@ ch_pid() { # the pid of this folder's clickhouse-server, if it runs
     local pid
     pid="$(cat "$CH_PID_FILE" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    grep -qxF -- "--config-file=$CH_CONFIG" < <(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    proc_has_line "$pid" cmdline "--config-file=$CH_CONFIG" || return 1
     echo "$pid"
 }
 

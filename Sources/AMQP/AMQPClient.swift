@@ -67,10 +67,7 @@ public final class AMQPClient: Sendable {
 
         /// Acks are batched (``sendAcks`` writes them after a pass), so they neither wake the
         /// thread at once nor count as a write of their pass.
-        var isAck: Bool {
-            if case .ack = self { return true }
-            return false
-        }
+        var isAck: Bool { wakeKind == .ack }
 
         var wakeKind: AckWakePolicy.Command {
             switch self {
@@ -455,8 +452,11 @@ public final class AMQPClient: Sendable {
         do {
             try connection.enableConfirms()
             state.reset()
-            inbox.withLockedValue { $0.wake.connectionReplaced() }
-            if inbox.withLockedValue({ $0.consuming }) {
+            let consuming = inbox.withLockedValue { inbox in
+                inbox.wake.connectionReplaced()
+                return inbox.consuming
+            }
+            if consuming {
                 for subscription in subscriptions {
                     try startConsuming(subscription, on: connection, state)
                 }
