@@ -18,7 +18,8 @@ struct Bench: AsyncParsableCommand {
             publish (confirmed publishes), hot (one event receiving --hot-jobs registrations at once), \
             light (no-op jobs published at a steady rate while the consumer runs). Drains of one queue \
             and light load are also timed by the broker: a probe on the RabbitMQ node (through erl_call, \
-            with the node and cookie of FLEET_RABBITMQCTL) sees when the queue holds each ack. It purges \
+            with the node and cookie of FLEET_RABBITMQCTL) sees when the queue holds each ack, and when \
+            the consumer's channel took its last ack frame, which splits a drain's tail. It purges \
             the bench's queues and writes to the database: \
             point it at a vhost and database of its own, as scripts/bench.sh does.
             """
