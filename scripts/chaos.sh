@@ -95,14 +95,26 @@ RUN_DIR="${RUN_DIR:-$FLEET_SERVICES_DIR/run-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$RUN_DIR"
 STARTED=$SECONDS
 
-say() { printf 'chaos: [%4ds] %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
+say() { printf 'chaos: [%4ds] %s\n' "$((SECONDS - STARTED))" "$*" | tee -a "$RUN_DIR/progress.log" >&2; }
 svc() { bash "$SERVICES" "$@" >>"$RUN_DIR/services.log" 2>&1; }
 
 FROZEN=0
 SUPERVISOR_PID=""
 PUBLISHER_PID=""
+SUMMARY_PRINTED=0
+# The command that ended the run under set -e (-E: also inside functions), for the summary.
+FAILED_AT=""
+set -E
+trap 'FAILED_AT="line $LINENO: $BASH_COMMAND"' ERR
 cleanup() {
     local rc=$?
+    # Any early exit still ends with a summary line on stdout, the one thing the CI test shows:
+    # where the run stopped, its last progress lines and the end of the servers' log.
+    if ((SUMMARY_PRINTED == 0)); then
+        echo "chaos: scenario=$SCENARIO faults=$FAULTS result=FAIL exited early (status $rc)" \
+            "at ${FAILED_AT:-an unknown command}; progress: $(tail -n 3 "$RUN_DIR/progress.log" 2>/dev/null | tr '\n' ' ')" \
+            "services.log: $(grep -v '^export ' "$RUN_DIR/services.log" 2>/dev/null | tail -n 8 | tr '\n' ' ')"
+    fi
     # Never leave a frozen PostgreSQL or a disk alarm behind, whatever happened.
     ((FROZEN)) && svc pg-thaw || true
     [[ -n "${FLEET_RABBITMQCTL:-}" ]] && $FLEET_RABBITMQCTL set_disk_free_limit 50MB >/dev/null 2>&1 || true
@@ -130,6 +142,7 @@ setup_step() { # LOG DESCRIPTION COMMAND...
     shift 2
     "$@" >>"$log" 2>&1 && return 0
     echo "chaos: scenario=$SCENARIO faults=$FAULTS result=FAIL setup failed: $what: $(tail -n 5 "$log" | tr '\n' ' ')"
+    SUMMARY_PRINTED=1
     exit 1
 }
 
@@ -457,4 +470,5 @@ summary="chaos: scenario=$SCENARIO faults=$FAULTS ${verdict:-verify-failed} long
 summary+=" drain=${drain_seconds}s peak_rss_mib=$rss worker_kills=$kills restarts=$restarts sigterm_drain=${sigterm}s"
 summary+=" duration=$((SECONDS - STARTED))s result=$result"
 echo "$summary" | tee "$RUN_DIR/summary"
+SUMMARY_PRINTED=1
 [[ $verify_rc == 0 ]]
