@@ -68,6 +68,11 @@ public final class OutboxRelay: Sendable {
         /// its keys' locks stay open meanwhile, and a blocked broker (a memory or disk alarm) would
         /// otherwise hold them, and a SIGTERM, forever.
         public var publishTimeout: Duration
+        /// The batch transaction's `lock_timeout`: how long it waits for another relay's row lock
+        /// (a re-sent failed row, see ``claimFollowersSQL``) or for a table lock before marking its
+        /// rows. Past it the batch rolls back, and rows it already published stay unsent and are
+        /// published again (each applied once).
+        public var lockTimeout: Duration
 
         /// `fleet outbox relay <pid> <host name>`.
         public static var defaultName: String {
@@ -78,7 +83,7 @@ public final class OutboxRelay: Sendable {
         }
 
         /// The defaults are the CLI's: 200 rows, 200 ms, pruning hourly with 7-day windows, 10 s,
-        /// and 30 s for a confirm.
+        /// 30 s for a confirm, and 5 s for a lock.
         public init(
             batchSize: Int = 200,
             pollInterval: Duration = .milliseconds(200),
@@ -86,7 +91,8 @@ public final class OutboxRelay: Sendable {
             retention: OutboxRetention = OutboxRetention(),
             maximumBackoff: Duration = .seconds(10),
             name: String = Options.defaultName,
-            publishTimeout: Duration = .seconds(30)
+            publishTimeout: Duration = .seconds(30),
+            lockTimeout: Duration = .seconds(5)
         ) {
             self.batchSize = max(1, batchSize)
             self.pollInterval = pollInterval
@@ -95,6 +101,7 @@ public final class OutboxRelay: Sendable {
             self.maximumBackoff = maximumBackoff
             self.name = name
             self.publishTimeout = publishTimeout
+            self.lockTimeout = lockTimeout
         }
     }
 
@@ -247,13 +254,18 @@ public final class OutboxRelay: Sendable {
         return pruned
     }
 
+    /// Whole milliseconds, at least 1: PostgreSQL reads 0 as no timeout at all.
+    var lockTimeoutMilliseconds: Int64 {
+        max(1, Int64((options.lockTimeout / .milliseconds(1)).rounded(.up)))
+    }
+
     /// Claims, publishes and marks one batch (see the type's documentation).
     @discardableResult
     public func relayBatch() async throws -> BatchOutcome {
         let outcome = try await postgres.withConnection { connection in
             try self.name(connection)
             return try connection.transaction { connection -> BatchOutcome in
-                try connection.query("SET LOCAL lock_timeout = '5s'")
+                try connection.query("SET LOCAL lock_timeout = '\(self.lockTimeoutMilliseconds)ms'")
                 let rows = try self.claim(on: connection)
                 guard !rows.isEmpty else { return BatchOutcome() }
                 let results = Self.blockingWait { await self.publish(rows) }

@@ -105,6 +105,14 @@ struct OutboxRelayCommand: AsyncParsableCommand {
     )
     var pruneInterval: String = "1h"
 
+    @Option(
+        help: """
+            How long a batch waits for a lock (another relay's row, a table lock) before it rolls back, e.g. 5s; \
+            rows it already published are then published again (each applied once).
+            """
+    )
+    var lockTimeout: String = "5s"
+
     func validate() throws {
         guard batchSize >= 1 && batchSize <= 10_000 else { throw ValidationError("--batch-size must be 1 to 10000") }
         guard DurationText.parse(pollInterval) != nil else {
@@ -112,6 +120,9 @@ struct OutboxRelayCommand: AsyncParsableCommand {
         }
         guard pruneInterval == "never" || DurationText.parse(pruneInterval) != nil else {
             throw ValidationError("--prune-interval: expected a duration such as 10m or 1h, or never")
+        }
+        guard let lock = DurationText.parse(lockTimeout), lock > .zero else {
+            throw ValidationError("--lock-timeout: expected a positive duration such as 5s or 1m")
         }
     }
 
@@ -137,7 +148,8 @@ struct OutboxRelayCommand: AsyncParsableCommand {
                 batchSize: batchSize,
                 pollInterval: DurationText.parse(pollInterval)!,
                 pruneInterval: DurationText.parse(pruneInterval),
-                retention: FleetMaintenance.outboxRetention(topology)
+                retention: FleetMaintenance.outboxRetention(topology),
+                lockTimeout: DurationText.parse(lockTimeout)!
             ),
             logger: logger
         )

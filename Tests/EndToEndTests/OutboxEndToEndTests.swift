@@ -176,7 +176,12 @@ struct OutboxEndToEndTests {
             try await environment.count("SELECT count(*) AS n FROM fleet_outbox") >= 600
         }
         let lock = try await TableLock(environment)
-        let relayArguments = ["--batch-size", "100", "--poll-interval", "50ms", "--prune-interval", "never"]
+        // A lock timeout longer than the test: with the default 5 s, a loaded machine let relay 1's
+        // wait to mark expire before the kill; it rolled back and claimed again, past rows relays 2
+        // and 3 had meanwhile locked, and CI saw 112 rows published twice instead of relay 1's 100.
+        let relayArguments = [
+            "--batch-size", "100", "--poll-interval", "50ms", "--prune-interval", "never", "--lock-timeout", "600s",
+        ]
         let first = try startRelay(environment, relayArguments, name: "relay1")
         try await environment.waitUntil("relay 1 to publish a batch and wait to mark it") {
             try await isBlockedMarkingSent(first, environment)
@@ -239,10 +244,8 @@ struct OutboxEndToEndTests {
             #expect(delivery.body == Array((bodies[delivery.properties.messageId ?? ""] ?? "").utf8))
         }
         // The SIGKILL left relay 1's confirmed batch (100 rows) unmarked: published again, as the
-        // same envelopes. Any other row published twice would be a row published by two relays. A
-        // stalled machine may hold relay 1 at its mark past the batch's 5 s lock_timeout: it then
-        // rolls back and publishes the same batch once more before the kill (CI saw 200 copies of
-        // those 100 rows), so the rows are counted, not the copies.
+        // same envelopes. Any other row published twice would be a row published by two relays.
+        // The rows are counted, not the copies.
         let duplicates = deliveries.count - committedIds.count
         let copies = Dictionary(published.map { ($0, 1) }, uniquingKeysWith: +)
         let repeated = copies.filter { $0.value > 1 }

@@ -27,7 +27,11 @@ struct SettlementEndToEndTests {
         )
         let worker = try environment.startWorker("learning")
         try await environment.publishRaw(Array("{not json".utf8), to: "fleet.learning")
-        try await Task.sleep(for: .seconds(3))
+        // Not a fixed pause: on a loaded machine the worker may not have read the job 3 s later, and
+        // the DLQ came back before the broker could refuse anything (CI, 2026-12-01).
+        try await environment.waitUntil("the worker's dead-letter copy refused by the broker") {
+            worker.output.contains("copy refused by the broker, publishing it again")
+        }
         try await declare(environment, queues: ["fleet.learning"])
         try await environment.waitUntil("the malformed job in the DLQ") {
             try await !environment.deadLetters("fleet.learning").isEmpty
