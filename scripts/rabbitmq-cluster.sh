@@ -59,7 +59,7 @@ node_pid() { # the beam.smp pid of node I, if it runs
     pid="$(cat "$dir/rabbitmq.pid" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == beam* ]] || return 1
-    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "RABBITMQ_MNESIA_BASE=$dir/mnesia" || return 1
+    proc_has_line "$pid" environ "RABBITMQ_MNESIA_BASE=$dir/mnesia" || return 1
     echo "$pid"
 }
 

@@ -113,11 +113,6 @@ show_log() {
     fi
 }
 
-# Whether /proc/PID/FILE (cmdline or environ: NUL-separated) holds LINE. Only grep's status counts:
-# in `tr | grep -q` under pipefail, grep quitting at its match while tr still writes (a file longer
-# than tr's 4 KiB output buffer) would fail the pipeline.
-proc_has_line() { grep -qxF -- "$3" < <(tr '\0' '\n' <"/proc/$1/$2" 2>/dev/null); }
-
 # True when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 

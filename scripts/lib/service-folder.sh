@@ -22,3 +22,9 @@ service_folder() {
         printf '/var/tmp/workerfleet-%s-%s' "$2" "$(printf '%s' "$1" | cksum | cut -d' ' -f1)"
     fi
 }
+
+# Whether /proc/PID/FILE (cmdline or environ: NUL-separated) holds LINE. Only grep's status counts:
+# in `tr | grep -q` under pipefail, grep quitting at its match while tr still writes (a file longer
+# than tr's 4 KiB output buffer, as a server's environ under CI's environment) fails the pipeline;
+# rabbitmq-cluster.sh then took a running node for stopped and left it running.
+proc_has_line() { grep -qxF -- "$3" < <(tr '\0' '\n' <"/proc/$1/$2" 2>/dev/null); }
