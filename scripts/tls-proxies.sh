@@ -113,7 +113,7 @@ stunnel_pid() { # the pid of this folder's stunnel, if it runs
     local pid
     pid="$(cat "$PID_FILE" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    grep -qxF "$CONFIG" < <(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    proc_has_line "$pid" cmdline "$CONFIG" || return 1
     echo "$pid"
 }
 

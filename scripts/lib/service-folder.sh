@@ -1,4 +1,4 @@
-# Sourced by the scripts that start servers (services.sh, rabbitmq-cluster.sh, chaos.sh).
+# Sourced by the scripts that start servers (services.sh, rabbitmq-cluster.sh, tls-proxies.sh, chaos.sh).
 #
 # The servers run as their own users (rabbitmq, postgres), who must be able to reach their folders:
 # a clone below a folder only root can enter (/root, or a mktemp -d folder) cannot hold them.
