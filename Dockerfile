@@ -13,7 +13,10 @@ ARG SWIFT_IMAGE=swift:6.3.1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # Build: a release `fleet` with the Swift runtime and Foundation linked in statically
-# (--static-swift-stdlib), so the runtime image needs no Swift toolchain.
+# (--static-swift-stdlib), so the runtime image needs no Swift toolchain, and each function in a
+# section of its own (-function-sections), so that the link places the functions workers run
+# together, in the order of bench/order/fleet.order (Package.swift). The same flags as
+# scripts/lib/release-build.sh, which the benchmark builds with.
 FROM ${SWIFT_IMAGE} AS build
 # The headers of the four C libraries the fleet wraps (Package.swift's system-library targets) and
 # zlib. Debian's versions follow the pinned base image; they are not pinned one by one, so a rebuild
@@ -25,12 +28,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
+COPY bench/order/fleet.order ./bench/order/
 COPY Sources ./Sources
 COPY Tests ./Tests
 # The build folder is a BuildKit cache: rebuilds reuse compiled dependencies.
 RUN --mount=type=cache,target=/src/.build \
-    swift build -c release --product fleet --static-swift-stdlib \
-    && install -D -m 0755 "$(swift build -c release --show-bin-path)/fleet" /out/fleet
+    swift build -c release --product fleet --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections \
+    && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/fleet" /out/fleet
 
 # Runtime: the C libraries' runtime packages, zlib, CA certificates (TLS to the stores and the
 # broker) and time zones (schedules.yaml's IANA zones); nothing else.

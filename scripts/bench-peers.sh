@@ -61,8 +61,9 @@ done
 if [[ -z "$fleet_bin" ]]; then
     command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
     echo "== building fleet (release)" >&2
-    swift build -c release --product fleet 2>&1 | grep -E "error|Build complete" >&2 || true
-    set -- --fleet-bin "$(swift build -c release --show-bin-path)/fleet" "$@"
+    source "$REPO/scripts/lib/release-build.sh"
+    release_build --product fleet 2>&1 | grep -E "error|complete" >&2 || true
+    set -- --fleet-bin "$(release_build --show-bin-path)/fleet" "$@"
 fi
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" >&2

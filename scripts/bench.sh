@@ -8,19 +8,27 @@
 # RabbitMQ node with erl_call (from erlang-base), using the node name and cookie that
 # `scripts/services.sh env` exports (FLEET_RABBITMQ_NODENAME, FLEET_RABBITMQCTL).
 #
-#   scripts/bench.sh [fleet bench options, e.g. --runs 3 --jobs 20000 --workloads noop,write,light
-#                     --light-rate 200 --light-seconds 20]
+# `fleet` is built as the image builds it (static Swift runtime; scripts/lib/release-build.sh), in
+# .build-release; --no-build (first) skips the build, for scripts/order-file.sh, which has just built.
+#
+#   scripts/bench.sh [--no-build] [fleet bench options, e.g. --runs 3 --jobs 20000
+#                     --workloads noop,write,light --light-rate 200 --light-seconds 20]
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+source scripts/lib/release-build.sh
 
 scripts/services.sh start >/dev/null
 eval "$(scripts/services.sh env)"
-echo "== building (release)"
-swift build -c release --product fleet 2>&1 | grep -E "error|Build complete" || true
-swift build -c release --product fleet-bench-baseline 2>&1 | grep -E "error|Build complete" || true
-BIN="$(swift build -c release --show-bin-path)"
+if [[ "${1:-}" == --no-build ]]; then
+    shift
+else
+    echo "== building (release)"
+    # Every product in one build: building them one after the other was seen compiling shared modules again.
+    release_build 2>&1 | grep -E "error|Build complete" || true
+fi
+BIN="$(release_build --show-bin-path)"
 
 VHOST=fleet-bench
 DATABASE=fleet_bench

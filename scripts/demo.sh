@@ -12,12 +12,13 @@ cd "$REPO"
 JOBS=500
 if [[ "${1:-}" == "--jobs" ]]; then JOBS="${2:?--jobs needs a number}"; fi
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+source scripts/lib/release-build.sh
 
 scripts/services.sh start >/dev/null
 eval "$(scripts/services.sh env)"
 echo "== building"
-swift build -c release --product fleet 2>&1 | grep -E "error|Compiling fleet|Build complete" || true
-FLEET="$(swift build -c release --show-bin-path)/fleet"
+release_build --product fleet 2>&1 | grep -E "error|Compiling fleet|complete" || true
+FLEET="$(release_build --show-bin-path)/fleet"
 
 echo "== migrating and declaring the topology"
 "$FLEET" migrate

@@ -431,6 +431,13 @@ def lint_dockerfile(root, problems):
     with open(os.path.join(root, "Dockerfile"), encoding="utf-8") as handle:
         text = handle.read()
     problems.check("--static-swift-stdlib" in text, "Dockerfile: the build does not link the Swift runtime statically")
+    # Package.swift's release link reads the order file: a build without it fails.
+    problems.check(re.search(r"^COPY bench/order/fleet\.order ", text, re.M) is not None,
+                   "Dockerfile: the build stage does not copy bench/order/fleet.order, which the release link reads")
+    release = open(os.path.join(root, "scripts", "lib", "release-build.sh"), encoding="utf-8").read()
+    problems.check("-Xswiftc -Xfrontend -Xswiftc -function-sections" in text
+                   and "-Xswiftc -Xfrontend -Xswiftc -function-sections" in release,
+                   "Dockerfile: the build does not emit function sections as scripts/lib/release-build.sh does")
     problems.check(re.search(r"^USER 10001", text, re.M) is not None, "Dockerfile: the runtime does not run as uid 10001")
 
 

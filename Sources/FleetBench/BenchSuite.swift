@@ -26,6 +26,9 @@ public struct BenchSuite: Sendable {
         /// The `fleet` binary to start workers with, and the C baseline beside it.
         public var fleetExecutable: String
         public var baselineExecutable: String
+        /// A command the fleet's side runs under, its words before `fleet` (say, valgrind's, to
+        /// record which functions a worker runs: `scripts/order-file.sh`); empty for none.
+        public var fleetWrapper: [String] = []
         public var configDirectory: String
         /// Server URLs as given (the C baseline parses them itself).
         public var amqpURL: String
@@ -289,7 +292,10 @@ public struct BenchSuite: Sendable {
     }
 
     private func runSide(_ side: Side) async throws -> BenchResult {
-        let output = try await ChildProcess.run(side.executable, side.arguments)
+        let command =
+            side.isBaseline || options.fleetWrapper.isEmpty
+            ? [side.executable] + side.arguments : options.fleetWrapper + [side.executable] + side.arguments
+        let output = try await ChildProcess.run(command[0], Array(command.dropFirst()))
         guard let line = output.split(separator: "\n").last,
             let result = try? JSONDecoder().decode(BenchResult.self, from: Data(line.utf8))
         else {

@@ -21,7 +21,9 @@ struct Bench: AsyncParsableCommand {
             with the node and cookie of FLEET_RABBITMQCTL) sees when the queue holds each ack, and when \
             the consumer's channel took its last ack frame, which splits a drain's tail. It purges \
             the bench's queues and writes to the database: \
-            point it at a vhost and database of its own, as scripts/bench.sh does.
+            point it at a vhost and database of its own, as scripts/bench.sh does. \
+            FLEET_BENCH_WORKER_WRAPPER, if set, is a command (words separated by spaces) that each fleet \
+            side runs under, given fleet's path and arguments: scripts/order-file.sh traces workers so.
             """
     )
 
@@ -53,6 +55,9 @@ struct Bench: AsyncParsableCommand {
             amqpURL: try secrets.value(FleetServer.amqp.variable) ?? FleetConfiguration.defaultAMQPURL,
             postgresURL: try secrets.value(FleetServer.postgres.variable) ?? FleetConfiguration.defaultPostgresURL
         )
+        options.fleetWrapper =
+            ProcessInfo.processInfo.environment["FLEET_BENCH_WORKER_WRAPPER"]?.split(separator: " ").map(String.init)
+            ?? []
         options.runs = runs
         options.jobs = jobs
         options.concurrency = concurrency
