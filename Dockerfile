@@ -28,12 +28,14 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
-COPY bench/order/fleet.order ./bench/order/
+COPY bench/order/fleet.order bench/order/fleet.lds ./bench/order/
 COPY Sources ./Sources
 COPY Tests ./Tests
 # The build folder is a BuildKit cache: rebuilds reuse compiled dependencies.
+# The link does not track the order files: the cached executable is removed so that it is linked again.
 RUN --mount=type=cache,target=/src/.build \
-    swift build -c release --product fleet --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections \
+    rm -f .build/*/release/fleet \
+    && swift build -c release --product fleet --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections \
     && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/fleet" /out/fleet
 
 # Runtime: the C libraries' runtime packages, zlib, CA certificates (TLS to the stores and the

@@ -431,13 +431,23 @@ def lint_dockerfile(root, problems):
     with open(os.path.join(root, "Dockerfile"), encoding="utf-8") as handle:
         text = handle.read()
     problems.check("--static-swift-stdlib" in text, "Dockerfile: the build does not link the Swift runtime statically")
-    # Package.swift's release link reads the order file: a build without it fails.
-    problems.check(re.search(r"^COPY bench/order/fleet\.order ", text, re.M) is not None,
-                   "Dockerfile: the build stage does not copy bench/order/fleet.order, which the release link reads")
-    release = open(os.path.join(root, "scripts", "lib", "release-build.sh"), encoding="utf-8").read()
-    problems.check("-Xswiftc -Xfrontend -Xswiftc -function-sections" in text
-                   and "-Xswiftc -Xfrontend -Xswiftc -function-sections" in release,
+    # Package.swift's release link reads the order files: a build without them fails.
+    problems.check(re.search(r"^COPY bench/order/fleet\.order bench/order/fleet\.lds ", text, re.M) is not None,
+                   "Dockerfile: the build stage does not copy bench/order/fleet.order and fleet.lds, "
+                   "which the release link reads")
+    # The release build's flags, from the repository this script is in (the kit under --root may be a copy).
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(here, "scripts", "lib", "release-build.sh"), encoding="utf-8") as handle:
+        release = handle.read()
+    flag = "-Xswiftc -Xfrontend -Xswiftc -function-sections"
+    problems.check(flag in text and flag in release,
                    "Dockerfile: the build does not emit function sections as scripts/lib/release-build.sh does")
+    ignore_path = os.path.join(root, ".dockerignore")
+    if os.path.exists(ignore_path):
+        with open(ignore_path, encoding="utf-8") as handle:
+            ignored = [line.strip() for line in handle if line.strip() and not line.startswith("#")]
+        problems.check(not any(line in ("bench", "bench/", "bench/order", "bench/order/") for line in ignored),
+                       ".dockerignore: excludes bench/order, which the image build copies")
     problems.check(re.search(r"^USER 10001", text, re.M) is not None, "Dockerfile: the runtime does not run as uid 10001")
 
 

@@ -3,7 +3,7 @@
 # they first run. The release link (Package.swift) places them first in the executable, together.
 #
 # Why: the kernel maps 64 KiB of an executable around each page of code a process touches
-# (fault-around), and a worker's code is scattered through about 30 MB of `fleet`, most of it
+# (fault-around), and a worker's code was scattered through the 32 MB of `fleet`'s code, most of it
 # commands a worker never runs. About 3,000 functions, 0.8 MiB of code, were spread over 11 MiB of
 # such windows; placed together they take about 1 MiB.
 #
@@ -25,12 +25,22 @@ source scripts/lib/release-build.sh
 
 WORK="$(mktemp -d -t fleet-order-XXXX)"
 trap 'rm -rf "$WORK"' EXIT
-gcc -O2 -Wall -Werror -o "$WORK/trace" bench/order/trace.c
+gcc -O2 -Wall -o "$WORK/trace" bench/order/trace.c
 
+# A build that fails stops the script, with the build's last lines.
+build() {
+    if ! release_build "$@" >"$WORK/build.log" 2>&1; then
+        tail -n 20 "$WORK/build.log" >&2
+        echo "order-file: the release build failed" >&2
+        exit 1
+    fi
+}
 echo "== building (release, as scripts/bench.sh)"
-release_build 2>&1 | grep -E "error|Compiling|Build complete" | tail -n 3 || true
+build
 FLEET="$(release_build --show-bin-path)/fleet"
-nm --defined-only "$FLEET" | awk '$2 ~ /^[tTW]$/ { print $1, $3 }' >"$WORK/symbols"
+# Function symbols only (FUNC in .symtab): a breakpoint written into a data label would corrupt it.
+readelf -sW "$FLEET" | awk '/^Symbol table/ { symtab = /\.symtab/ } symtab && $4 == "FUNC" && $7 != "UND" { print $2, $8 }' \
+    >"$WORK/symbols"
 
 echo "== tracing workers ($JOBS jobs per workload)"
 FLEET_BENCH_WORKER_WRAPPER="$WORK/trace $WORK/symbols $WORK/run.%p" \
@@ -41,9 +51,14 @@ FLEET_BENCH_WORKER_WRAPPER="$WORK/trace $WORK/symbols $WORK/run.%p" \
 # runtime and Foundation come as prebuilt archives without function sections: the linker can only
 # move their objects whole (the standard library is one 1.6 MB object), so their functions go last,
 # after the packed ones, instead of spreading them apart.
-RUNTIME="$(dirname "$(command -v swift)")/../lib/swift_static"
-nm --defined-only "$RUNTIME"/*/*.a 2>/dev/null | awk 'NF == 3 && $2 ~ /^[tTW]$/ { print $3 }' >"$WORK/runtime"
-ls "$WORK"/run.* | sort -t. -k2 -n | xargs cat | awk 'NF && !seen[$0]++' >"$WORK/traced"
+RUNTIME="$(swift -print-target-info | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')_static"
+ARCHIVES=("$RUNTIME"/*/*.a)
+[[ -f "${ARCHIVES[0]}" ]] || { echo "order-file: no static Swift runtime under $RUNTIME" >&2; exit 1; }
+nm --defined-only "${ARCHIVES[@]}" 2>/dev/null | awk 'NF == 3 && $2 ~ /^[tTW]$/ { print $3 }' >"$WORK/runtime" || true
+[[ -s "$WORK/runtime" ]] || { echo "order-file: nm listed no function of $RUNTIME" >&2; exit 1; }
+# The traces in the order their processes started (pids grow within one run).
+for trace in "$WORK"/run.*; do echo "${trace##*.} $trace"; done | sort -n | cut -d' ' -f2- \
+    | while read -r trace; do cat "$trace"; done | awk 'NF && !seen[$0]++' >"$WORK/traced"
 awk 'NR == FNR { runtime[$0] = 1; next } !($0 in runtime)' "$WORK/runtime" "$WORK/traced" >"$WORK/fleet.order"
 awk 'NR == FNR { runtime[$0] = 1; next } $0 in runtime' "$WORK/runtime" "$WORK/traced" >>"$WORK/fleet.order"
 [[ -s "$WORK/fleet.order" ]] || { echo "order-file: no function was traced" >&2; exit 1; }
@@ -52,4 +67,5 @@ echo "== bench/order/fleet.order: $(wc -l <bench/order/fleet.order) functions"
 
 # The link does not track the order file: remove the executable so that it is linked again.
 rm -f "$FLEET"
-release_build --product fleet 2>&1 | grep -E "error|complete" || true
+build --product fleet
+echo "== relinked $FLEET"

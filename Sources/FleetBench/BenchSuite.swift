@@ -26,7 +26,7 @@ public struct BenchSuite: Sendable {
         /// The `fleet` binary to start workers with, and the C baseline beside it.
         public var fleetExecutable: String
         public var baselineExecutable: String
-        /// A command the fleet's side runs under, its words before `fleet` (say, valgrind's, to
+        /// A command the fleet's side runs under, its words before `fleet` (say, bench/order/trace.c, to
         /// record which functions a worker runs: `scripts/order-file.sh`); empty for none.
         public var fleetWrapper: [String] = []
         public var configDirectory: String

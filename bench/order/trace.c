@@ -3,13 +3,16 @@
 //
 //   trace SYMBOLS OUT PROGRAM [ARGS...]
 //
-// OUT is a file name; "%p" in it becomes the traced process's pid.
-// SYMBOLS lists "hex-address name" per line (`nm` of PROGRAM's function symbols). The tracer starts
-// PROGRAM under ptrace, writes a breakpoint (int3) at every listed address once the kernel has
-// mapped it, and on each first hit writes the names at that address to OUT, puts the original byte
-// back and lets the thread go on: each function costs one stop, then runs at full speed. Threads are
-// followed as they are created; other signals are passed on. Valgrind, which could do the same,
-// crashes on this executable (3.19 on Debian 12).
+// SYMBOLS lists "hex-address name" per line: PROGRAM's function symbols (FUNC in `readelf -s`; a
+// data label would be overwritten). OUT is a file name; "%p" in it becomes the traced process's pid.
+// The tracer starts PROGRAM under ptrace, writes a breakpoint (int3) at every listed address once
+// exec has mapped it, and on each first hit writes the names at that address to OUT, puts the
+// original byte back and lets the thread go on: each function costs one stop, then runs at full
+// speed. Threads are followed as they are created. Signals are passed on, except SIGSTOP (each new
+// thread starts with one); SIGTERM, SIGINT and SIGHUP sent to the tracer go to PROGRAM. Processes
+// PROGRAM forks are not traced and keep the breakpoints not hit yet, so they must exec or exit
+// without running PROGRAM's code (posix_spawn does; `fleet bench-worker` forks nothing else).
+// x86-64 Linux only. Valgrind, which could do the same, crashes on `fleet` (3.19 on Debian 12).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -31,10 +34,12 @@ struct site {
 
 static struct site *sites;
 static size_t count;
+static volatile sig_atomic_t traced_pid;
 
-static int by_address(const void *a, const void *b) {
-    uint64_t x = ((const struct site *)a)->address, y = ((const struct site *)b)->address;
-    return x < y ? -1 : x > y;
+static int by_address_and_name(const void *a, const void *b) {
+    const struct site *x = a, *y = b;
+    if (x->address != y->address) return x->address < y->address ? -1 : 1;
+    return strcmp(x->names, y->names);
 }
 
 static struct site *find(uint64_t address) {
@@ -59,21 +64,30 @@ static void load(const char *path) {
         if (!name) continue;
         *name++ = 0;
         name[strcspn(name, "\n")] = 0;
+        if (!*name) continue;
         if (count == capacity) sites = realloc(sites, (capacity *= 2) * sizeof *sites);
         sites[count++] = (struct site){strtoull(line, NULL, 16), strdup(name), 0, 0};
     }
     free(line);
     fclose(f);
-    qsort(sites, count, sizeof *sites, by_address);
-    // Aliases share a breakpoint and are recorded together.
+    qsort(sites, count, sizeof *sites, by_address_and_name);
+    // A name listed twice (say, in .symtab and .dynsym) counts once; aliases share a breakpoint and
+    // are recorded together.
     size_t kept = 0;
     for (size_t i = 0; i < count; i++) {
-        if (kept > 0 && sites[kept - 1].address == sites[i].address) {
-            char *joined;
-            if (asprintf(&joined, "%s\n%s", sites[kept - 1].names, sites[i].names) < 0) exit(2);
-            free(sites[kept - 1].names);
+        struct site *last = kept > 0 ? &sites[kept - 1] : NULL;
+        if (last && last->address == sites[i].address) {
+            size_t n = strlen(sites[i].names);
+            const char *tail = last->names + strlen(last->names) - n;
+            int same = tail >= last->names && strcmp(tail, sites[i].names) == 0
+                       && (tail == last->names || tail[-1] == '\n');
+            if (!same) {
+                char *joined;
+                if (asprintf(&joined, "%s\n%s", last->names, sites[i].names) < 0) exit(2);
+                free(last->names);
+                last->names = joined;
+            }
             free(sites[i].names);
-            sites[kept - 1].names = joined;
         } else {
             sites[kept++] = sites[i];
         }
@@ -97,9 +111,11 @@ static uint64_t load_address(pid_t pid, const char *program) {
     uint64_t start = 0;
     while (fgets(line, sizeof line, f)) {
         uint64_t from, offset;
-        char path[4096] = "";
-        if (sscanf(line, "%lx-%*x %*s %lx %*s %*s %4095s", &from, &offset, path) >= 2 && offset == 0
-            && strcmp(path, real) == 0) {
+        int path_at = 0;
+        line[strcspn(line, "\n")] = 0;
+        // The path is the rest of the line: it may hold spaces.
+        if (sscanf(line, "%lx-%*x %*s %lx %*s %*s %n", &from, &offset, &path_at) == 2 && path_at > 0
+            && offset == 0 && strcmp(line + path_at, real) == 0) {
             start = from;
             break;
         }
@@ -118,6 +134,10 @@ static int poke_byte(pid_t pid, uint64_t address, uint8_t byte, uint8_t *old) {
     return (int)ptrace(PTRACE_POKETEXT, pid, (void *)address, (void *)word);
 }
 
+static void forward(int signal) {
+    if (traced_pid > 0) kill(traced_pid, signal);
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: trace SYMBOLS OUT PROGRAM [ARGS...]\n");
@@ -125,12 +145,21 @@ int main(int argc, char **argv) {
     }
     load(argv[1]);
     pid_t child = fork();
+    if (child < 0) { perror("fork"); return 2; }
     if (child == 0) {
-        ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+        if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) != 0) {
+            perror("trace: PTRACE_TRACEME");
+            _exit(126);
+        }
         execv(argv[3], argv + 3);
         perror(argv[3]);
         _exit(127);
     }
+    traced_pid = child;
+    struct sigaction action = {.sa_handler = forward};
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
     char path[4096];
     const char *marker = strstr(argv[2], "%p");
     if (marker)
@@ -139,9 +168,22 @@ int main(int argc, char **argv) {
         snprintf(path, sizeof path, "%s", argv[2]);
     FILE *out = fopen(path, "w");
     if (!out) { perror(path); kill(child, SIGKILL); return 2; }
+    // Each name is on disk as soon as it is recorded, whatever ends the tracer.
+    setvbuf(out, NULL, _IOLBF, 0);
     int status;
-    // The child stops with SIGTRAP once exec has mapped the executable.
-    if (waitpid(child, &status, 0) < 0 || !WIFSTOPPED(status)) { perror("exec"); return 2; }
+    // The child stops with SIGTRAP once exec has mapped the executable; signals before that are
+    // passed on, and a child that ends instead (ptrace refused, exec failed) ends the tracer.
+    for (;;) {
+        if (waitpid(child, &status, 0) < 0) {
+            if (errno == EINTR) continue;
+            perror("trace: waitpid");
+            return 2;
+        }
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+        if (WSTOPSIG(status) == SIGTRAP) break;
+        ptrace(PTRACE_CONT, child, NULL, (void *)(long)WSTOPSIG(status));
+    }
     ptrace(PTRACE_SETOPTIONS, child, NULL,
            (void *)(PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL | PTRACE_O_TRACEEXEC));
     uint64_t base = load_address(child, argv[3]);
@@ -169,12 +211,13 @@ int main(int argc, char **argv) {
         int signal = WSTOPSIG(status);
         int event = status >> 16;
         int pass = 0;
-        if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_EXEC) {
-            pass = 0;
+        if (event != 0) {
+            pass = 0;  // a clone or exec event: nothing to deliver
         } else if (signal == SIGTRAP) {
             struct user_regs_struct regs;
-            ptrace(PTRACE_GETREGS, pid, NULL, &regs);
-            struct site *site = regs.rip > base ? find(regs.rip - 1 - base) : NULL;
+            struct site *site = NULL;
+            if (ptrace(PTRACE_GETREGS, pid, NULL, &regs) == 0 && regs.rip > base)
+                site = find(regs.rip - 1 - base);
             if (site && site->state != 0) {
                 if (site->state == 1) {
                     poke_byte(pid, base + site->address, site->original, NULL);
@@ -188,8 +231,6 @@ int main(int argc, char **argv) {
             } else {
                 pass = signal;
             }
-        } else if (signal == SIGSTOP && event == PTRACE_EVENT_STOP) {
-            pass = 0;
         } else if (signal != SIGSTOP) {
             pass = signal;
         }
