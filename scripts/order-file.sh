@@ -38,19 +38,16 @@ build() {
 echo "== building (release, as scripts/bench.sh)"
 build
 FLEET="$(release_build --show-bin-path)/fleet"
-# Function symbols only (FUNC in .symtab): a breakpoint written into a data label would corrupt it.
-readelf -sW "$FLEET" | awk '/^Symbol table/ { symtab = /\.symtab/ } symtab && $4 == "FUNC" && $7 != "UND" { print $2, $8 }' \
-    >"$WORK/symbols"
+bench/order/symbols.sh "$FLEET" >"$WORK/symbols"
 
 echo "== tracing workers ($JOBS jobs per workload)"
 FLEET_BENCH_WORKER_WRAPPER="$WORK/trace $WORK/symbols $WORK/run.%p" \
     scripts/bench.sh --no-build --runs 1 --jobs "$JOBS" --workloads noop,write,mix \
     | grep -E "^run |process:" || { echo "order-file: the traced bench failed" >&2; exit 1; }
 
-# Each trace in the order its process started (pids grow), names in order of first run. The Swift
-# runtime and Foundation come as prebuilt archives without function sections: the linker can only
-# move their objects whole (the standard library is one 1.6 MB object), so their functions go last,
-# after the packed ones, instead of spreading them apart.
+# Names in order of first run. The Swift runtime and Foundation come as prebuilt archives without
+# function sections: the linker can only move their objects whole (the standard library is one
+# 1.6 MB object), so their functions go last, after the packed ones, instead of spreading them apart.
 RUNTIME="$(swift -print-target-info | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')_static"
 ARCHIVES=("$RUNTIME"/*/*.a)
 [[ -f "${ARCHIVES[0]}" ]] || { echo "order-file: no static Swift runtime under $RUNTIME" >&2; exit 1; }
@@ -65,7 +62,6 @@ awk 'NR == FNR { runtime[$0] = 1; next } $0 in runtime' "$WORK/runtime" "$WORK/t
 mv "$WORK/fleet.order" bench/order/fleet.order
 echo "== bench/order/fleet.order: $(wc -l <bench/order/fleet.order) functions"
 
-# The link does not track the order file: remove the executable so that it is linked again.
-rm -f "$FLEET"
+# The new order file is newer than the executable, so release_build links it again.
 build --product fleet
 echo "== relinked $FLEET"

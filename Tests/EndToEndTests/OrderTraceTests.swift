@@ -16,14 +16,11 @@ struct OrderTraceTests {
             try await runShell("gcc -O2 -o '\(directory)/trace' '\(source)'")
         }
 
-        /// The symbols file the tracer reads: the function symbols of `program`'s `.symtab`, as
-        /// scripts/order-file.sh lists them.
+        /// The symbols file the tracer reads, listed as scripts/order-file.sh lists them.
         func symbols(of program: String) async throws -> String {
             let path = "\(directory)/symbols"
-            try await runShell(
-                "readelf -sW '\(program)' | awk '/^Symbol table/ { symtab = /\\.symtab/ } "
-                    + "symtab && $4 == \"FUNC\" && $7 != \"UND\" { print $2, $8 }' > '\(path)'"
-            )
+            let script = "\(FleetTestEnvironment.repositoryRoot)/bench/order/symbols.sh"
+            try await runShell("bash '\(script)' '\(program)' > '\(path)'")
             return path
         }
 
