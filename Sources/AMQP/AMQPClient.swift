@@ -13,7 +13,7 @@ import Glibc
 ///
 /// librabbitmq connections are not thread-safe and block, so exactly one dedicated thread owns the
 /// ``AMQPConnection``; async callers hand it commands (ack, reject, publish) through a locked inbox
-/// and an eventfd that wakes its `poll`. Deliveries come out as one `AsyncStream` per queue, bounded
+/// and an eventfd that wakes its `poll`. Deliveries come out as one ``AMQPDeliveries`` per queue, bounded
 /// by the queue's prefetch. When the broker goes away the thread reconnects to the next of the
 /// configured nodes (``ReconnectSchedule``) and consumes again; acks for deliveries of the lost
 /// connection are dropped, because the broker redelivers those messages anyway.
@@ -97,8 +97,7 @@ public final class AMQPClient: Sendable {
     /// The broker this client connects to, and again after every reconnect.
     public let configuration: AMQPConfiguration
     private let subscriptions: [Subscription]
-    private let streams: [String: AsyncStream<AMQPDelivery>]
-    private let continuations: [String: AsyncStream<AMQPDelivery>.Continuation]
+    private let streams: [String: AMQPDeliveries]
     private let inbox: NIOLockedValueBox<Inbox>
     private let wakeDescriptor: Int32
     private let logger: Logger
@@ -154,15 +153,9 @@ public final class AMQPClient: Sendable {
         self.subscriptions = subscriptions
         self.logger = logger
         self.onStatusChange = onStatusChange
-        var streams: [String: AsyncStream<AMQPDelivery>] = [:]
-        var continuations: [String: AsyncStream<AMQPDelivery>.Continuation] = [:]
-        for subscription in subscriptions {
-            let (stream, continuation) = AsyncStream.makeStream(of: AMQPDelivery.self)
-            streams[subscription.queue] = stream
-            continuations[subscription.queue] = continuation
-        }
+        var streams: [String: AMQPDeliveries] = [:]
+        for subscription in subscriptions { streams[subscription.queue] = AMQPDeliveries() }
         self.streams = streams
-        self.continuations = continuations
         self.wakeDescriptor = fleet_wake_descriptor()
         self.ackBatch = max(1, Int(subscriptions.map(\.prefetch).min() ?? 1) / 4)
         self.inbox = NIOLockedValueBox(Inbox(wake: AckWakePolicy(ackBatch: ackBatch)))
@@ -185,7 +178,7 @@ public final class AMQPClient: Sendable {
     }
 
     /// The deliveries of one subscribed queue. Finishes when consuming stops.
-    public func deliveries(of queue: String) -> AsyncStream<AMQPDelivery> {
+    public func deliveries(of queue: String) -> AMQPDeliveries {
         guard let stream = streams[queue] else { preconditionFailure("not subscribed to \(queue)") }
         return stream
     }
@@ -244,7 +237,7 @@ public final class AMQPClient: Sendable {
     /// Deliveries not yet acked stay with the broker and are redelivered once this client closes.
     public func stopConsuming() {
         inbox.withLockedValue { $0.consuming = false }
-        for continuation in continuations.values { continuation.finish() }
+        for stream in streams.values { stream.finish() }
         send(.cancelConsumers)
     }
 
@@ -429,7 +422,7 @@ public final class AMQPClient: Sendable {
         )
         for entry in state.held { entry.continuation.resume(throwing: closedError) }
         state.held = []
-        for continuation in continuations.values { continuation.finish() }
+        for stream in streams.values { stream.finish() }
         // Under the lock that marks the exit, so no publish can slip in unanswered.
         let (waiters, leftover) = inbox.withLockedValue { inbox in
             inbox.exited = true
@@ -821,7 +814,7 @@ public final class AMQPClient: Sendable {
             state.unsettled.append(deliveryTag)
             guard let queue = state.consumerQueues[consumerTag] else { return }
             inbox.withLockedValue { $0.wake.delivered() }
-            continuations[queue]?.yield(
+            streams[queue]?.yield(
                 AMQPDelivery(
                     body: body,
                     properties: properties,

@@ -400,7 +400,7 @@ public final class AMQPConnection: @unchecked Sendable {
             let (consumerTag, exchange, routingKey) =
                 (deliver.consumer_tag.string, deliver.exchange.string, deliver.routing_key.string)
             var (properties, body, oversizeBodySize) = try readContent(channel: frame.channel)
-            properties.headers[Self.publishSequenceHeader] = nil
+            if !properties.headers.isEmpty { properties.headers[Self.publishSequenceHeader] = nil }
             return .delivery(
                 consumerTag: consumerTag,
                 deliveryTag: deliver.delivery_tag,

@@ -69,7 +69,11 @@ public struct AMQPOutgoingMessage: Sendable {
 }
 
 /// A message received from a queue, by a consumer or by `basic.get`.
-public struct AMQPDelivery: Sendable {
+///
+/// A class, not a struct: a delivery is handed from the connection thread to its job's tasks and
+/// captured by each of them, and a struct of a dozen references cost a retain and a release of
+/// each at every copy.
+public final class AMQPDelivery: Sendable {
     /// The message body.
     public let body: [UInt8]
     /// The message properties and headers.

@@ -115,7 +115,12 @@ extension amqp_bytes_t {
         return Array(UnsafeRawBufferPointer(start: bytes, count: len))
     }
 
-    var string: String { String(decoding: array, as: UTF8.self) }
+    /// Decoded straight from librabbitmq's buffer: through ``array`` it cost a heap copy per string,
+    /// and a delivery has several (properties, header keys and values).
+    var string: String {
+        guard len > 0, let bytes else { return "" }
+        return String(decoding: UnsafeRawBufferPointer(start: bytes, count: len), as: UTF8.self)
+    }
 }
 
 extension AMQPFieldValue {
@@ -155,7 +160,7 @@ extension AMQPFieldValue {
 extension AMQPTable {
     /// A table read from librabbitmq; `depth` is its nesting level (1: the headers themselves).
     init(_ table: amqp_table_t, depth: Int = 1) {
-        self.init()
+        self.init(minimumCapacity: Int(table.num_entries))
         for index in 0..<Int(table.num_entries) {
             let entry = table.entries[index]
             self[entry.key.string] = AMQPFieldValue(entry.value, depth: depth)

@@ -115,12 +115,15 @@ public final class BlockingExecutor: TaskExecutor, Sendable {
     public static func blockingCall<T>(_ body: () throws -> T) rethrows -> T {
         guard let raw = pthread_getspecific(threadKey) else { return try body() }
         let executor = Unmanaged<BlockingExecutor>.fromOpaque(raw).takeUnretainedValue()
-        let waiting = executor.runQueue.withLockedValue { queue -> CircularBuffer<UnownedJob> in
+        // Usually nothing waits: then no copy of the queue (removing all from a copied buffer
+        // allocated a new one on every store call).
+        let waiting = executor.runQueue.withLockedValue { queue -> CircularBuffer<UnownedJob>? in
             queue.blocking += 1
-            defer { queue.jobs.removeAll(keepingCapacity: true) }
+            guard !queue.jobs.isEmpty else { return nil }
+            defer { queue.jobs = CircularBuffer(initialCapacity: queue.jobs.count) }
             return queue.jobs
         }
-        for job in waiting { globalConcurrentExecutor.enqueue(job) }
+        if let waiting { for job in waiting { globalConcurrentExecutor.enqueue(job) } }
         defer { executor.runQueue.withLockedValue { $0.blocking -= 1 } }
         return try body()
     }

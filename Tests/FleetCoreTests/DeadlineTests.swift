@@ -252,6 +252,42 @@ struct DeadlineTests {
     }
 }
 
+/// The watchdog on its own (not the shared one, which every suite's jobs use): a settled race
+/// leaves it at its next tick, a due one is expired and leaves, one not yet due stays.
+@Suite("Deadline watchdog")
+struct DeadlineWatchdogTests {
+    @Test func dropsSettledRacesExpiresDueOnesAndKeepsTheRest() async throws {
+        let watchdog = DeadlineWatchdog()
+        let settled = WatchedRace(ends: .now + .seconds(3600), settled: true)
+        let due = WatchedRace(ends: .now, settled: false)
+        let later = WatchedRace(ends: .now + .seconds(3600), settled: false)
+        for race in [settled, due, later] { watchdog.watch(race) }
+        #expect(watchdog.watchedCount == 3)
+        // A tick is 20 ms; a loaded machine may starve the watchdog's task for much longer.
+        let patience = ContinuousClock.now + .seconds(60)
+        while watchdog.watchedCount > 1, ContinuousClock.now < patience {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(watchdog.watchedCount == 1)
+        #expect(due.expiries.withLock { $0 } == 1)
+        #expect(settled.expiries.withLock { $0 } == 0 && later.expiries.withLock { $0 } == 0)
+    }
+}
+
+private final class WatchedRace: DeadlineWatched {
+    let ends: ContinuousClock.Instant
+    let settled: Bool
+    let expiries = Mutex(0)
+
+    init(ends: ContinuousClock.Instant, settled: Bool) {
+        self.ends = ends
+        self.settled = settled
+    }
+
+    var isSettled: Bool { settled }
+    func expire() { expiries.withLock { $0 += 1 } }
+}
+
 /// Stands for a server behind blocking connections: a call hangs until a cancel or a cut ends it.
 private final class FakeServer: Sendable {
     struct Cancelled: Error {}

@@ -1,5 +1,6 @@
 import BlockingIO
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// Runs `body` but gives up waiting after `deadline` (throwing ``DeadlineExceeded``) or when the
 /// calling task is cancelled (throwing `CancellationError`).
@@ -29,10 +30,10 @@ func withDeadline<T: Sendable>(
     held: BlockingExecutor? = nil,
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    let race = DeadlineRace<T>()
-    let work: Task<Void, Never>
     // Store calls read it to give the server the job's remaining time.
     let ends = ContinuousClock.now + deadline
+    let race = DeadlineRace<T>(ends: ends, deadline: deadline)
+    let work: Task<Void, Never>
     let bounded: @Sendable () async throws -> T = {
         try await BlockingCallDeadline.$current.withValue(ends) { try await body() }
     }
@@ -47,84 +48,108 @@ func withDeadline<T: Sendable>(
         // Immediate: the body runs on this thread up to its first suspension, not after a scheduling hop.
         work = Task.immediate { race.finish(await Result { try await bounded() }) }
     }
-    let watch = DeadlineWatchdog.shared.watch(until: ends) {
-        race.finish(.failure(DeadlineExceeded(deadline: deadline)))
-    }
-    defer {
-        work.cancel()
-        DeadlineWatchdog.shared.forget(watch)
-    }
+    DeadlineWatchdog.shared.watch(race)
+    defer { work.cancel() }
     return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { race.wait(with: $0) }
+        try await withUnsafeThrowingContinuation { race.wait(with: $0) }
     } onCancel: {
         race.finish(.failure(CancellationError()))
     }
 }
 
-/// Calls the expiry action of every watched deadline that has passed, within one ``tick``. Its
-/// task runs only while something is watched.
+/// What ``DeadlineWatchdog`` watches: a race it ends with ``DeadlineExceeded`` once due.
+protocol DeadlineWatched: AnyObject, Sendable {
+    var ends: ContinuousClock.Instant { get }
+    /// Whether a result has won already, so the watchdog can drop it.
+    var isSettled: Bool { get }
+    func expire()
+}
+
+/// Ends every watched race whose deadline has passed, within one ``tick``. Its task runs only while
+/// something is watched.
+///
+/// A race is not taken out when it settles: the next tick drops it. So a job pays one append to an
+/// array for its deadline, not a dictionary insert and remove, nor a closure.
 final class DeadlineWatchdog: Sendable {
     static let shared = DeadlineWatchdog()
     static let tick = Duration.milliseconds(20)
 
-    private struct Watched {
-        var until: ContinuousClock.Instant
-        var onExpiry: @Sendable () -> Void
-    }
-
     private struct State {
-        var watched: [UInt64: Watched] = [:]
-        var nextID: UInt64 = 0
+        var watched: [any DeadlineWatched] = []
         var checking = false
     }
 
     private let state = NIOLockedValueBox(State())
 
-    func watch(until: ContinuousClock.Instant, onExpiry: @escaping @Sendable () -> Void) -> UInt64 {
-        let (id, start) = state.withLockedValue { state in
-            state.nextID += 1
-            state.watched[state.nextID] = Watched(until: until, onExpiry: onExpiry)
+    func watch(_ race: any DeadlineWatched) {
+        let start = state.withLockedValue { state in
+            state.watched.append(race)
             defer { state.checking = true }
-            return (state.nextID, !state.checking)
+            return !state.checking
         }
         if start { Task.detached { await self.check() } }
-        return id
     }
 
-    func forget(_ id: UInt64) {
-        _ = state.withLockedValue { $0.watched.removeValue(forKey: id) }
-    }
+    /// How many races it holds, settled ones included until the next tick (for tests).
+    var watchedCount: Int { state.withLockedValue { $0.watched.count } }
 
     private func check() async {
         while true {
             try? await Task.sleep(for: Self.tick)
             let now = ContinuousClock.now
             let (expired, idle) = state.withLockedValue { state in
-                let expired = state.watched.filter { $0.value.until <= now }
-                for id in expired.keys { state.watched[id] = nil }
+                var expired: [any DeadlineWatched] = []
+                state.watched.removeAll { race in
+                    if race.isSettled { return true }
+                    guard race.ends <= now else { return false }
+                    expired.append(race)
+                    return true
+                }
                 // Stop under the lock: a watch that comes after this starts a new check.
                 if state.watched.isEmpty { state.checking = false }
-                return (expired.values.map(\.onExpiry), state.watched.isEmpty)
+                return (expired, state.watched.isEmpty)
             }
-            for onExpiry in expired { onExpiry() }
+            for race in expired { race.expire() }
             if idle { return }
         }
     }
 }
 
-/// The first result wins; it may come before or after the waiter arrives.
-private final class DeadlineRace<T: Sendable>: Sendable {
+/// The first result wins; it may come before or after the waiter arrives. Its lock is taken by the
+/// job's two tasks and, at most once a tick, the watchdog: never contended for long, so the
+/// standard library's `Mutex`, stored inline (one allocation per job, not two).
+private final class DeadlineRace<T: Sendable>: DeadlineWatched {
     private enum State {
         case empty
-        case waiting(CheckedContinuation<T, Error>)
+        case waiting(UnsafeContinuation<T, Error>)
         case finished(Result<T, Error>)
         case delivered
     }
 
-    private let state = NIOLockedValueBox<State>(.empty)
+    let ends: ContinuousClock.Instant
+    private let deadline: Duration
+    private let state = Mutex<State>(.empty)
+
+    init(ends: ContinuousClock.Instant, deadline: Duration) {
+        self.ends = ends
+        self.deadline = deadline
+    }
+
+    var isSettled: Bool {
+        state.withLock { state in
+            switch state {
+            case .empty, .waiting: false
+            case .finished, .delivered: true
+            }
+        }
+    }
+
+    func expire() {
+        finish(.failure(DeadlineExceeded(deadline: deadline)))
+    }
 
     func finish(_ result: Result<T, Error>) {
-        let waiter = state.withLockedValue { state -> CheckedContinuation<T, Error>? in
+        let waiter = state.withLock { state -> UnsafeContinuation<T, Error>? in
             switch state {
             case .empty:
                 state = .finished(result)
@@ -139,8 +164,8 @@ private final class DeadlineRace<T: Sendable>: Sendable {
         waiter?.resume(with: result)
     }
 
-    func wait(with continuation: CheckedContinuation<T, Error>) {
-        let early = state.withLockedValue { state -> Result<T, Error>? in
+    func wait(with continuation: UnsafeContinuation<T, Error>) {
+        let early = state.withLock { state -> Result<T, Error>? in
             if case .finished(let result) = state {
                 state = .delivered
                 return result

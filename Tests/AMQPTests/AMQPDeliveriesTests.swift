@@ -1,0 +1,78 @@
+import Testing
+
+@testable import AMQP
+
+/// The per-queue delivery sequence that replaced `AsyncStream`: order, a consumer that waits, what
+/// `finish()` and cancellation leave. No broker: deliveries are built in memory.
+@Suite("AMQP deliveries")
+struct AMQPDeliveriesTests {
+    func delivery(_ tag: UInt64) -> AMQPDelivery {
+        AMQPDelivery(
+            body: [],
+            properties: AMQPProperties(),
+            deliveryTag: tag,
+            redelivered: false,
+            exchange: "",
+            routingKey: "q",
+            queue: "q",
+            generation: 0
+        )
+    }
+
+    @Test func buffersInOrderAndHandsOutWhatIsLeftAfterFinish() async {
+        let deliveries = AMQPDeliveries()
+        for tag in UInt64(1)...5 { deliveries.yield(delivery(tag)) }
+        deliveries.finish()
+        deliveries.yield(delivery(6))  // after finish: dropped, the broker redelivers it
+        var tags: [UInt64] = []
+        for await delivery in deliveries { tags.append(delivery.deliveryTag) }
+        #expect(tags == [1, 2, 3, 4, 5])
+        var iterator = deliveries.makeAsyncIterator()
+        #expect(await iterator.next() == nil, "stays finished")
+    }
+
+    @Test func aWaitingConsumerGetsTheNextDeliveryAndTheEnd() async {
+        let deliveries = AMQPDeliveries()
+        let consumer = Task {
+            var tags: [UInt64] = []
+            for await delivery in deliveries { tags.append(delivery.deliveryTag) }
+            return tags
+        }
+        // Whether the consumer waits already or not yet, each delivery reaches it once, in order.
+        for tag in UInt64(1)...100 {
+            deliveries.yield(delivery(tag))
+            if tag % 10 == 0 { await Task.yield() }
+        }
+        deliveries.finish()
+        #expect(await consumer.value == Array(1...100))
+    }
+
+    @Test func aCancelledConsumerGetsNilAndNothingMore() async {
+        let deliveries = AMQPDeliveries()
+        let consumer = Task {
+            var iterator = deliveries.makeAsyncIterator()
+            let first = await iterator.next()
+            return (first, await iterator.next())
+        }
+        consumer.cancel()
+        let (first, second) = await consumer.value
+        #expect(first == nil && second == nil)
+        deliveries.yield(delivery(1))
+        var iterator = deliveries.makeAsyncIterator()
+        #expect(await iterator.next() == nil, "a cancelled sequence hands out nothing more")
+    }
+
+    @Test func cancellingAConsumerThatWaitsEndsItsWait() async {
+        let deliveries = AMQPDeliveries()
+        let waiting = AsyncStream.makeStream(of: Void.self)
+        let consumer = Task {
+            var iterator = deliveries.makeAsyncIterator()
+            waiting.continuation.yield()
+            return await iterator.next()
+        }
+        var started = waiting.stream.makeAsyncIterator()
+        _ = await started.next()
+        consumer.cancel()
+        #expect(await consumer.value == nil)
+    }
+}
