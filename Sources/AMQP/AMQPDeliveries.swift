@@ -4,9 +4,12 @@ import NIOCore
 /// The deliveries of one subscribed queue, in the order the broker sent them: the connection thread
 /// adds them, one consumer task takes them.
 ///
-/// It does what an unbounded `AsyncStream<AMQPDelivery>` did (buffered elements are still handed out
-/// after ``finish()``; a consumer cancelled while it waits gets nil, and so does every later call),
-/// but as a concrete type: the standard library's `AsyncStream` is generic code that the compiler
+/// It keeps what the consumer relied on from the unbounded `AsyncStream<AMQPDelivery>` it replaces:
+/// buffered deliveries are still handed out after ``finish()``; a consumer whose task is cancelled
+/// gets nil (whether it waits or calls `next()` after the cancellation), and so does every later
+/// call, while the buffered deliveries and any added later are dropped (they stay unacked, and the
+/// broker redelivers them once the connection closes). It is a concrete type because the standard
+/// library's `AsyncStream` is generic code that the compiler
 /// cannot specialise across the module boundary, and looked its element's metadata and witness
 /// tables up on every yield and every `next()`, about 10% of a no-op job's CPU in `perf`. Its
 /// buffer needs no bound: the queue's prefetch bounds what the broker sends.
@@ -53,6 +56,10 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
 
     /// The next delivery, waiting for one; nil once finished and empty, or cancelled.
     func next() async -> AMQPDelivery? {
+        if Task.isCancelled {
+            cancel()
+            return nil
+        }
         // The common case under load, without a continuation.
         switch state.withLockedValue({ Self.take(&$0) }) {
         case .delivery(let delivery): return delivery
@@ -76,14 +83,19 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
                 }
             }
         } onCancel: {
-            let waiter = state.withLockedValue { state -> UnsafeContinuation<AMQPDelivery?, Never>? in
-                state.cancelled = true
-                state.buffered.removeAll()
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume(returning: nil)
+            cancel()
         }
+    }
+
+    /// The consumer was cancelled: it gets nil now and from every later call.
+    private func cancel() {
+        let waiter = state.withLockedValue { state -> UnsafeContinuation<AMQPDelivery?, Never>? in
+            state.cancelled = true
+            state.buffered.removeAll()
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: nil)
     }
 
     private enum Taken {

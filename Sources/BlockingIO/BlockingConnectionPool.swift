@@ -36,17 +36,6 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         var waiters: [CheckedContinuation<Void, Never>] = []
         var isShutDown = false
         var threadsStarted = false
-        /// The sizes last given to the gauges: a busy pool leases and returns a connection per store
-        /// call, and recording two unchanged gauges twice per call was a visible cost per job.
-        var recorded: (open: Int, waiting: Int) = (-1, -1)
-
-        /// Records `fleet_store_pool_connections` and `fleet_store_pool_waiters` if they changed.
-        /// Called under the pool's lock, so the gauges never go back to an older size.
-        mutating func recordSize(_ metrics: StoreCallMetrics?) {
-            guard let metrics, recorded != (open, waiters.count) else { return }
-            recorded = (open, waiters.count)
-            metrics.recordPool(open: open, waiting: waiters.count)
-        }
     }
 
     public let maxConnections: Int
@@ -199,7 +188,6 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 state.open -= state.idle.count
                 state.idle = []
                 state.waiters = []
-                state.recordSize(metrics)
             }
             return (state.idle, state.waiters)
         }
@@ -233,11 +221,11 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 if let connection = state.idle.popLast() { return .reuse(connection) }
                 if state.open < maxConnections {
                     state.open += 1
-                    state.recordSize(metrics)
                     return .connect
                 }
                 return .wait
             }
+            recordPoolSize()
             switch decision {
             case .reuse(let connection): return connection
             case .connect: return nil
@@ -248,10 +236,10 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                         // Re-check under the lock: a release may have happened in between.
                         if state.isShutDown || !state.idle.isEmpty || state.open < maxConnections { return true }
                         state.waiters.append(continuation)
-                        state.recordSize(metrics)
                         return false
                     }
                     if resumeNow { continuation.resume() }
+                    recordPoolSize()
                 }
             }
         }
@@ -268,12 +256,18 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             } else {
                 state.open -= 1
             }
-            let waiter = state.waiters.isEmpty ? nil : state.waiters.removeFirst()
-            state.recordSize(metrics)
-            return (waiter, !keep)
+            return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), !keep)
         }
         if mustClose { connection.close() }
         waiter?.resume()
+        recordPoolSize()
+    }
+
+    /// `fleet_store_pool_connections` and `fleet_store_pool_waiters`, when measured.
+    private func recordPoolSize() {
+        guard let metrics else { return }
+        let (open, waiting) = state.withLockedValue { ($0.open, $0.waiters.count) }
+        metrics.recordPool(open: open, waiting: waiting)
     }
 
     /// Gives back a slot whose closure never ran or whose connect failed.
@@ -287,11 +281,10 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 // After shutdown nobody else will close a leased connection: it would leak.
                 orphan = leased
             }
-            let waiter = state.waiters.isEmpty ? nil : state.waiters.removeFirst()
-            state.recordSize(metrics)
-            return (waiter, orphan)
+            return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), orphan)
         }
         orphan?.close()
         waiter?.resume()
+        recordPoolSize()
     }
 }

@@ -262,29 +262,37 @@ struct DeadlineWatchdogTests {
         let due = WatchedRace(ends: .now, settled: false)
         let later = WatchedRace(ends: .now + .seconds(3600), settled: false)
         for race in [settled, due, later] { watchdog.watch(race) }
-        #expect(watchdog.watchedCount == 3)
-        // A tick is 20 ms; a loaded machine may starve the watchdog's task for much longer.
+        // A tick is 20 ms; a loaded machine may starve the watchdog's task for much longer. The
+        // expiry runs just after the race leaves the list, outside the lock: wait for both.
         let patience = ContinuousClock.now + .seconds(60)
-        while watchdog.watchedCount > 1, ContinuousClock.now < patience {
+        while watchdog.watchedCount > 1 || due.expiries.withLock({ $0 }) == 0, ContinuousClock.now < patience {
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(watchdog.watchedCount == 1)
+        #expect(watchdog.watchedCount == 1, "only the race not yet due stays")
         #expect(due.expiries.withLock { $0 } == 1)
         #expect(settled.expiries.withLock { $0 } == 0 && later.expiries.withLock { $0 } == 0)
+        // Settled, the last one leaves too, and the watchdog's task ends.
+        later.settle()
+        let stop = ContinuousClock.now + .seconds(60)
+        while watchdog.watchedCount > 0, ContinuousClock.now < stop {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(watchdog.watchedCount == 0)
     }
 }
 
 private final class WatchedRace: DeadlineWatched {
     let ends: ContinuousClock.Instant
-    let settled: Bool
+    let settled: Mutex<Bool>
     let expiries = Mutex(0)
 
     init(ends: ContinuousClock.Instant, settled: Bool) {
         self.ends = ends
-        self.settled = settled
+        self.settled = Mutex(settled)
     }
 
-    var isSettled: Bool { settled }
+    var isSettled: Bool { settled.withLock { $0 } }
+    func settle() { settled.withLock { $0 = true } }
     func expire() { expiries.withLock { $0 += 1 } }
 }
 
