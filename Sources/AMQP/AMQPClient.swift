@@ -537,6 +537,12 @@ public final class AMQPClient: Sendable {
     /// Runs until the client closes (returns) or the connection fails (throws).
     private func serve(_ connection: AMQPConnection, _ state: ThreadState) throws {
         var closingSince: ContinuousClock.Instant?
+        // Read the socket only when the last poll said it is readable (or there was no poll): each
+        // read that finds nothing costs a `recv` and a `poll` in librabbitmq, which was two of the
+        // thread's six or so system calls per job at concurrency 1. At least every
+        // `quietReadInterval` it reads anyway, since the read also sends heartbeats.
+        var socketMayHaveInput = true
+        var lastRead = ContinuousClock.now
         while true {
             let (commands, closing) = inbox.withLockedValue { inbox in
                 defer {
@@ -551,10 +557,17 @@ public final class AMQPClient: Sendable {
             } else {
                 try execute(commands, on: connection, state)
             }
-            while let event = try connection.nextEvent() {
-                try handle(event, on: connection, state)
+            var now = ContinuousClock.now
+            if socketMayHaveInput || connection.hasBufferedInput || now - lastRead >= Self.quietReadInterval {
+                lastRead = now
+                // One `recv` brings what the socket holds; its frames are then parsed from the
+                // buffer. Reading on until `recv` finds nothing would cost the two calls above.
+                repeat {
+                    guard let event = try connection.nextEvent() else { break }
+                    try handle(event, on: connection, state)
+                } while connection.hasBufferedInput
+                now = ContinuousClock.now
             }
-            let now = ContinuousClock.now
             // Every delivery handed out is settled: no other ack can join these (the broker sends
             // no more until it has them), so they go now instead of after the delay.
             let allSettled = state.settled.count == state.unsettled.count
@@ -583,19 +596,30 @@ public final class AMQPClient: Sendable {
                 let done = queuedEmpty && state.unconfirmed.isEmpty && !settling
                 if done || (queuedEmpty && now - closingSince! > .seconds(5)) { return }
             }
-            if !connection.hasBufferedInput { sleep(on: connection, state, closing: closing) }
+            socketMayHaveInput = true
+            if !connection.hasBufferedInput {
+                socketMayHaveInput = sleep(on: connection, state, closing: closing) ?? true
+            }
         }
     }
 
-    /// Waits for the broker, a wake, or the next ack flush, whichever comes first.
-    private func sleep(on connection: AMQPConnection, _ state: ThreadState, closing: Bool) {
+    /// How long the connection thread may go without reading its socket while the socket seems
+    /// quiet: reading also sends heartbeats (at most a quarter of the shortest allowed interval).
+    static let quietReadInterval = Duration.milliseconds(250)
+
+    /// Waits for the broker, a wake, or the next ack flush, whichever comes first. Returns whether
+    /// the socket became readable, or nil when it did not wait (commands are queued).
+    private func sleep(on connection: AMQPConnection, _ state: ThreadState, closing: Bool) -> Bool? {
         let flushDue = state.ackFlushDeadline.map { max(.zero, $0 - .now) }
         let idle: Duration = closing ? .milliseconds(50) : .seconds(1)
-        guard let length = inbox.withLockedValue({ $0.wake.sleep(flushDue: flushDue, idle: idle) }) else { return }
+        guard let length = inbox.withLockedValue({ $0.wake.sleep(flushDue: flushDue, idle: idle) }) else {
+            return nil
+        }
         let (seconds, attoseconds) = length.components
         let whole = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        poll(connection.socketDescriptor, milliseconds: Int32(clamping: whole))
+        let readable = poll(connection.socketDescriptor, milliseconds: Int32(clamping: whole))
         inbox.withLockedValue { $0.wake.woke() }
+        return readable
     }
 
     private func execute(_ commands: [Command], on connection: AMQPConnection, _ state: ThreadState) throws {
@@ -904,13 +928,16 @@ public final class AMQPClient: Sendable {
         for case .publish(_, let continuation, _) in commands { continuation.resume(throwing: error) }
     }
 
-    private func poll(_ socket: Int32, milliseconds: Int32) {
+    /// Returns whether the socket is readable (or failed: the read then says how).
+    private func poll(_ socket: Int32, milliseconds: Int32) -> Bool {
         var descriptors = [
             pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeDescriptor, events: Int16(POLLIN), revents: 0),
         ]
-        _ = Glibc.poll(&descriptors, 2, milliseconds)
+        // An interrupted poll (EINTR) reports nothing: read anyway rather than miss input.
+        guard Glibc.poll(&descriptors, 2, milliseconds) >= 0 else { return true }
         if descriptors[1].revents != 0 { drainWake() }
+        return descriptors[0].revents != 0
     }
 
     private func waitForWake(milliseconds: Int32) {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A lease-based mutual-exclusion lock on one Redis key (single-instance Redis, not Redlock).
 ///
 /// The key holds the holder's random token and expires after `lease`, so a crashed holder blocks
@@ -413,15 +417,27 @@ public struct RedisLock: Sendable {
         return "\(milliseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
+    /// 32 lowercase hex digits from 16 random bytes: one `getrandom` call (glibc's `arc4random_buf`)
+    /// where `SystemRandomNumberGenerator` made one per 8 bytes, each acquisition.
     static func randomToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return hex(high) + hex(low)
-    }
-
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+        var raw: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &raw) { bytes in
+            #if canImport(Glibc)
+            arc4random_buf(bytes.baseAddress!, bytes.count)
+            #else
+            var generator = SystemRandomNumberGenerator()
+            for index in bytes.indices { bytes[index] = generator.next() }
+            #endif
+        }
+        return withUnsafeBytes(of: &raw) { bytes in
+            String(unsafeUninitializedCapacity: 32) { out in
+                let digits: StaticString = "0123456789abcdef"
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = digits.utf8Start[Int(byte >> 4)]
+                    out[2 * index + 1] = digits.utf8Start[Int(byte & 15)]
+                }
+                return 32
+            }
+        }
     }
 }

@@ -276,6 +276,48 @@ struct AMQPClientTests {
 
     /// A subscribed queue that does not exist yet, then is deleted under the consumer: reported
     /// missing, consumed within seconds of being declared, on the same connection throughout.
+    /// The connection thread reads its socket only when a poll says it is readable, or after a
+    /// quiet `quietReadInterval`; reading is also what sends heartbeats. With a 1 s heartbeat, the
+    /// broker closes a connection that sent none for 2 s: four idle seconds then a message must
+    /// find the same connection.
+    @Test(.timeLimit(.minutes(1)))
+    func anIdleConnectionKeepsSendingHeartbeats() async throws {
+        let queue = uniqueQueue()
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+        }
+        var configuration = configuration
+        configuration.heartbeatSeconds = 1
+        let changes = Mutex<[AMQPClient.StatusChange]>([])
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: 10)],
+            logger: logger
+        ) { change in changes.withLock { $0.append(change) } }
+        client.start()
+        try await Task.sleep(for: .seconds(4))
+        try await client.publish(
+            AMQPOutgoingMessage(
+                exchange: "",
+                routingKey: queue,
+                properties: AMQPProperties(),
+                body: Array("after".utf8)
+            )
+        )
+        var deliveries = client.deliveries(of: queue).makeAsyncIterator()
+        let delivery = await deliveries.next()
+        #expect(delivery.map { String(decoding: $0.body, as: UTF8.self) } == "after")
+        delivery.map(client.ack)
+        await client.shutdown()
+        let connections = changes.withLock {
+            $0.filter { if case .connected = $0 { return true } else { return false } }.count
+        }
+        let lost = changes.withLock {
+            $0.filter { if case .disconnected = $0 { return true } else { return false } }.count
+        }
+        #expect(connections == 1 && lost <= 1, "one connection throughout: \(changes.withLock { $0 })")
+    }
+
     @Test func aMissingOrDeletedQueueIsConsumedOnceItExists() async throws {
         let queue = uniqueQueue()
         let changes = Mutex<[AMQPClient.StatusChange]>([])
