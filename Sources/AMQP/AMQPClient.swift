@@ -539,8 +539,9 @@ public final class AMQPClient: Sendable {
         var closingSince: ContinuousClock.Instant?
         // Read the socket only when the last poll said it is readable (or there was no poll): each
         // read that finds nothing costs a `recv` and a `poll` in librabbitmq, which was two of the
-        // thread's six or so system calls per job at concurrency 1. At least every
-        // `quietReadInterval` it reads anyway, since the read also sends heartbeats.
+        // thread's six or so system calls per job at concurrency 1. A pass that comes round
+        // `quietReadInterval` or more after the last read reads anyway, since reading is also what
+        // sends heartbeats (an idle thread still sleeps up to a second between passes, as before).
         var socketMayHaveInput = true
         var lastRead = ContinuousClock.now
         while true {
@@ -561,7 +562,8 @@ public final class AMQPClient: Sendable {
             if socketMayHaveInput || connection.hasBufferedInput || now - lastRead >= Self.quietReadInterval {
                 lastRead = now
                 // One `recv` brings what the socket holds; its frames are then parsed from the
-                // buffer. Reading on until `recv` finds nothing would cost the two calls above.
+                // buffer. Reading on until `recv` finds nothing would cost the two calls above (a
+                // frame cut at the buffer's end still takes one more `recv`).
                 repeat {
                     guard let event = try connection.nextEvent() else { break }
                     try handle(event, on: connection, state)
@@ -603,8 +605,8 @@ public final class AMQPClient: Sendable {
         }
     }
 
-    /// How long the connection thread may go without reading its socket while the socket seems
-    /// quiet: reading also sends heartbeats (at most a quarter of the shortest allowed interval).
+    /// After this long without a read, the connection thread's next pass reads its socket even if
+    /// the last poll found it quiet: reading also sends heartbeats.
     static let quietReadInterval = Duration.milliseconds(250)
 
     /// Waits for the broker, a wake, or the next ack flush, whichever comes first. Returns whether

@@ -274,12 +274,12 @@ struct AMQPClientTests {
         }
     }
 
-    /// A subscribed queue that does not exist yet, then is deleted under the consumer: reported
-    /// missing, consumed within seconds of being declared, on the same connection throughout.
-    /// The connection thread reads its socket only when a poll says it is readable, or after a
-    /// quiet `quietReadInterval`; reading is also what sends heartbeats. With a 1 s heartbeat, the
-    /// broker closes a connection that sent none for 2 s: four idle seconds then a message must
-    /// find the same connection.
+    /// The connection thread reads its socket only when a poll says it is readable, when it did not
+    /// poll, or when `quietReadInterval` passed since its last read; reading is also what sends
+    /// heartbeats. With a 2 s heartbeat, either side drops a connection that stayed silent for
+    /// about two intervals: seven idle seconds, then a message must find the same connection. This
+    /// catches a thread that stops reading while idle; it cannot single out the quiet-interval rule,
+    /// since the broker's own heartbeats make the socket readable.
     @Test(.timeLimit(.minutes(1)))
     func anIdleConnectionKeepsSendingHeartbeats() async throws {
         let queue = uniqueQueue()
@@ -287,7 +287,7 @@ struct AMQPClientTests {
             try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
         }
         var configuration = configuration
-        configuration.heartbeatSeconds = 1
+        configuration.heartbeatSeconds = 2
         let changes = Mutex<[AMQPClient.StatusChange]>([])
         let client = AMQPClient(
             configuration: configuration,
@@ -295,7 +295,7 @@ struct AMQPClientTests {
             logger: logger
         ) { change in changes.withLock { $0.append(change) } }
         client.start()
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(7))
         try await client.publish(
             AMQPOutgoingMessage(
                 exchange: "",
@@ -318,6 +318,8 @@ struct AMQPClientTests {
         #expect(connections == 1 && lost <= 1, "one connection throughout: \(changes.withLock { $0 })")
     }
 
+    /// A subscribed queue that does not exist yet, then is deleted under the consumer: reported
+    /// missing, consumed within seconds of being declared, on the same connection throughout.
     @Test func aMissingOrDeletedQueueIsConsumedOnceItExists() async throws {
         let queue = uniqueQueue()
         let changes = Mutex<[AMQPClient.StatusChange]>([])
