@@ -558,9 +558,11 @@ public final class AMQPClient: Sendable {
             } else {
                 try execute(commands, on: connection, state)
             }
-            var now = ContinuousClock.now
-            if socketMayHaveInput || connection.hasBufferedInput || now - lastRead >= Self.quietReadInterval {
-                lastRead = now
+            // The clock is read here only on a pass that found the socket quiet.
+            let reads =
+                socketMayHaveInput || connection.hasBufferedInput
+                || ContinuousClock.now - lastRead >= Self.quietReadInterval
+            if reads {
                 // One `recv` brings what the socket holds; its frames are then parsed from the
                 // buffer. Reading on until `recv` finds nothing would cost the two calls above (a
                 // frame cut at the buffer's end still takes one more `recv`).
@@ -568,8 +570,9 @@ public final class AMQPClient: Sendable {
                     guard let event = try connection.nextEvent() else { break }
                     try handle(event, on: connection, state)
                 } while connection.hasBufferedInput
-                now = ContinuousClock.now
             }
+            let now = ContinuousClock.now
+            if reads { lastRead = now }
             // Every delivery handed out is settled: no other ack can join these (the broker sends
             // no more until it has them), so they go now instead of after the delay.
             let allSettled = state.settled.count == state.unsettled.count
