@@ -17,6 +17,7 @@ struct TopologyTests {
         #expect(learning.concurrency == 16)
         #expect(learning.queueType == "quorum")
         #expect(learning.deliveryLimit == 10)
+        #expect(learning.ackDelay == .milliseconds(10))
         #expect(learning.retryQueue(delay: .seconds(120)) == "fleet.learning.retry.2m")
         #expect(learning.deadLetterQueue == "fleet.learning.dlq")
         #expect(topology.queue(forJobType: "profile.completion.recalculate")?.prefetch == 50)
@@ -47,6 +48,18 @@ struct TopologyTests {
         #expect(topology.deadLetterExchange == "jobs.dead")
         #expect(topology.brokerConsumerTimeout == .seconds(1800))
         #expect(topology.dedupWindow(of: "a.job") == .seconds(7 * 86_400))
+        #expect(topology.queues.first?.ackDelay == .milliseconds(10))
+    }
+
+    @Test func ackDelayDefaultsPerFileAndPerQueue() throws {
+        let yaml =
+            "queue_defaults:\n  ack_delay: 2ms\n"
+            + Self.minimal + "\n  r:\n    job_types: [b.job]\n    ack_delay: 250ms"
+        let topology = try Topology.parse(
+            yaml: yaml.replacingOccurrences(of: "{deadline: 10s}", with: "{deadline: 10s}\n  b.job: {deadline: 10s}")
+        )
+        #expect(topology.queue(named: "q")?.ackDelay == .milliseconds(2))
+        #expect(topology.queue(named: "r")?.ackDelay == .milliseconds(250))
     }
 
     @Test func dedupWindowsDefaultPerFileAndPerType() throws {
@@ -76,6 +89,9 @@ struct TopologyTests {
         (minimal + "\n  r:\n    job_types: [a.job]", "queues.r.job_types: a.job is already routed to queue q"),
         (minimal + "\n    prefetch: -1", "queues.q.prefetch: expected a positive integer"),
         (minimal + "\n    type: stream", "queues.q.type: expected quorum or classic"),
+        (minimal + "\n    ack_delay: 2s", "queues.q.ack_delay: at most 1s"),
+        (minimal + "\n    ack_delay: 0ms", "queues.q.ack_delay: expected a duration"),
+        ("queue_defaults:\n  ack_delay: soon\n" + minimal, "queue_defaults.ack_delay: expected a duration"),
         (minimal + "\nretry:\n  delays: [5s, 1s]", "retry.delays: delays must be strictly ascending"),
         (minimal + "\nretry:\n  jitter: 1.5", "retry.jitter: expected a number from 0 up to 1"),
         ("job_types: {}\nqueues: {}", "queues: at least one queue is needed"),

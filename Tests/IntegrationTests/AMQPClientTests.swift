@@ -240,6 +240,56 @@ struct AMQPClientTests {
         #expect(held.count == 43 && dropped == 25)
     }
 
+    /// While the client holds other deliveries, an ack waits out its subscription's ack delay to
+    /// share a frame, then goes: the broker's next delivery, which needs that ack's prefetch slot,
+    /// comes no sooner than the delay after the ack, and does come.
+    @Test(.timeLimit(.minutes(1)))
+    func anAckWaitsForTheSubscriptionsDelayWhileOtherDeliveriesAreHeld() async throws {
+        let queue = uniqueQueue()
+        let prefetch = 8
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+            try connection.enableConfirms()
+            for index in 0...prefetch {
+                try connection.publishConfirmed(
+                    AMQPOutgoingMessage(
+                        exchange: "",
+                        routingKey: queue,
+                        properties: AMQPProperties(),
+                        body: [UInt8(index)]
+                    )
+                )
+            }
+        }
+        let delay = Duration.milliseconds(400)
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: UInt16(prefetch), ackDelay: delay)],
+            logger: logger
+        )
+        client.start()
+        var held: [AMQPDelivery] = []
+        var ackedAt: ContinuousClock.Instant?
+        var waited: Duration?
+        for await delivery in client.deliveries(of: queue) {
+            if let ackedAt {
+                waited = .now - ackedAt
+                held.append(delivery)
+                break
+            }
+            held.append(delivery)
+            // The window is full: ack one (below a batch of prefetch / 4, not the last one held).
+            if held.count == prefetch {
+                ackedAt = .now
+                client.ack(held.removeFirst())
+            }
+        }
+        for delivery in held { client.ack(delivery) }
+        await client.shutdown()
+        let elapsed = try #require(waited)
+        #expect(elapsed >= delay, "the next delivery came \(elapsed) after the ack")
+    }
+
     @Test func declaringTheTopologyTwiceIsIdempotentAndAConflictNamesTheQueue() async throws {
         let suffix = UUID().uuidString.prefix(8)
         let yaml = """

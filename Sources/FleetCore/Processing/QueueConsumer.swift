@@ -122,7 +122,12 @@ public struct QueueConsumer: Service {
         self.client = AMQPClient(
             configuration: amqp,
             subscriptions: [
-                .init(queue: queue.name, prefetch: UInt16(queue.prefetch), maxBodySize: EnvelopeDecoder.maximumBytes)
+                .init(
+                    queue: queue.name,
+                    prefetch: UInt16(queue.prefetch),
+                    maxBodySize: EnvelopeDecoder.maximumBytes,
+                    ackDelay: queue.ackDelay
+                )
             ],
             logger: logger
         ) { change in

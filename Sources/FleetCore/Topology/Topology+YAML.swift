@@ -1,3 +1,4 @@
+import AMQP
 import Foundation
 
 extension Topology {
@@ -36,11 +37,12 @@ extension Topology {
         let jitter = try retryReader?.fraction("jitter", default: 0.1) ?? 0.1
 
         let defaults = try root.nested("queue_defaults", required: false)
-        try defaults?.allowOnly(["type", "prefetch", "concurrency", "delivery_limit"])
+        try defaults?.allowOnly(["type", "prefetch", "concurrency", "delivery_limit", "ack_delay"])
         let defaultType = try defaults?.string("type", default: "quorum") ?? "quorum"
         let defaultPrefetch = try defaults?.positiveInt("prefetch", default: 50) ?? 50
         let defaultConcurrency = try defaults?.positiveInt("concurrency", default: 8) ?? 8
         let defaultDeliveryLimit = try defaults?.positiveInt("delivery_limit", default: 10) ?? 10
+        let defaultAckDelay = try defaults.map { try Self.ackDelay($0, default: AMQPClient.defaultAckDelay) }
 
         let consumerTimeout = try root.duration("broker_consumer_timeout", default: .seconds(1800))
         // A record pruned while its job may still come back from a retry queue would let the retry
@@ -76,7 +78,7 @@ extension Topology {
         var queues: [Queue] = []
         var owner: [String: String] = [:]
         for (name, entry) in try root.entries("queues") {
-            try entry.allowOnly(["job_types", "type", "prefetch", "concurrency", "delivery_limit"])
+            try entry.allowOnly(["job_types", "type", "prefetch", "concurrency", "delivery_limit", "ack_delay"])
             // Copies are routed by queue name on a topic exchange, where `*` and `#` are wildcards
             // and an empty word matches nothing.
             guard !name.isEmpty, !name.contains("*"), !name.contains("#"),
@@ -110,7 +112,8 @@ extension Topology {
                     queueType: queueType,
                     prefetch: prefetch,
                     concurrency: try entry.positiveInt("concurrency", default: defaultConcurrency),
-                    deliveryLimit: try entry.positiveInt("delivery_limit", default: defaultDeliveryLimit)
+                    deliveryLimit: try entry.positiveInt("delivery_limit", default: defaultDeliveryLimit),
+                    ackDelay: try Self.ackDelay(entry, default: defaultAckDelay ?? AMQPClient.defaultAckDelay)
                 )
             )
         }
@@ -124,5 +127,15 @@ extension Topology {
             queues: queues,
             jobTypes: jobTypes
         )
+    }
+
+    /// The longest `ack_delay` accepted: beyond it, acks held back would fill the prefetch window
+    /// of a busy worker long before the delay passed, and a crash would redeliver more finished jobs.
+    static let maximumAckDelay = Duration.seconds(1)
+
+    private static func ackDelay(_ reader: YAMLReader, default value: Duration) throws -> Duration {
+        let delay = try reader.duration("ack_delay", default: value)
+        guard delay <= maximumAckDelay else { throw reader.fail("ack_delay", "at most 1s") }
+        return delay
     }
 }

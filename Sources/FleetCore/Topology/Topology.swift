@@ -1,3 +1,5 @@
+import AMQP
+
 /// The broker layout from `queues.yaml`: exchanges, work queues and their job types, prefetch,
 /// concurrency, retry schedule and dead-lettering. ``TopologyDeclarer`` applies it.
 public struct Topology: Sendable, Equatable {
@@ -11,6 +13,9 @@ public struct Topology: Sendable, Equatable {
         /// Deliveries after which the broker dead-letters a message that never got acked or retried
         /// (a worker that crashes on it every time). Quorum queues only.
         public var deliveryLimit: Int
+        /// The longest a job's ack waits for others to share its frame while the worker holds
+        /// other deliveries of the queue (`ack_delay`; 1 ms to 1 s).
+        public var ackDelay: Duration
 
         public init(
             name: String,
@@ -18,7 +23,8 @@ public struct Topology: Sendable, Equatable {
             queueType: String = "quorum",
             prefetch: Int,
             concurrency: Int,
-            deliveryLimit: Int
+            deliveryLimit: Int,
+            ackDelay: Duration = AMQPClient.defaultAckDelay
         ) {
             self.name = name
             self.jobTypes = jobTypes
@@ -26,6 +32,7 @@ public struct Topology: Sendable, Equatable {
             self.prefetch = prefetch
             self.concurrency = concurrency
             self.deliveryLimit = deliveryLimit
+            self.ackDelay = ackDelay
         }
 
         public var deadLetterQueue: String { "\(name).dlq" }
