@@ -297,7 +297,7 @@ let package = Package(
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "FleetBackupTests", dependencies: ["FleetBackup"]),
         .testTarget(name: "BoltTests", dependencies: ["Bolt"]),
-        .testTarget(name: "AMQPTests", dependencies: ["AMQP"]),
+        .testTarget(name: "AMQPTests", dependencies: ["AMQP", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ServiceURLTests", dependencies: ["ServiceURL"]),
         // fleet status's readers: the metrics text parser and percentiles (unit), the management API (real broker).
         .testTarget(name: "FleetOpsTests", dependencies: ["FleetOps", "FleetCore"]),

@@ -130,10 +130,11 @@ public final class AMQPClient: Sendable {
     /// subscriptions' (``Subscription/ackDelay``).
     let ackDelay: Duration
     /// The ack delay of a subscription that names none. Each ack frame costs the broker a command
-    /// (for a quorum queue, a Raft log entry) and this thread a wake-up; while a worker holds other
-    /// deliveries, collecting for 10 ms rather than 1 ms made workload B (a lock and an upsert per
-    /// job) run 1.3–1.7 times as fast on two cores (README, "Acks collect for 10 ms"). An ack that
-    /// settles every delivery the worker holds, or fills a batch, still goes at once.
+    /// (for a quorum queue, a Raft log entry) and this thread wake-ups; at 1 ms, a worker running
+    /// workload B (a lock and an upsert per job) one job at a time sent nearly every ack alone, and
+    /// the broker's work slowed the stores' answers on two cores. At 10 ms it ran 0.90–1.12 times
+    /// the C writer in single runs, against 0.61–0.82 (README, "Acks collect for 10 ms"). An ack
+    /// that settles every delivery the worker holds, or fills a batch, still goes at once.
     public static let defaultAckDelay = Duration.milliseconds(10)
 
     /// A client that does nothing until ``start()``.
@@ -635,7 +636,12 @@ public final class AMQPClient: Sendable {
     private func sleep(on connection: AMQPConnection, _ state: ThreadState, closing: Bool) -> Bool? {
         let flushDue = state.ackFlushDeadline.map { max(.zero, $0 - .now) }
         let idle: Duration = closing ? .milliseconds(50) : .seconds(1)
-        guard let length = inbox.withLockedValue({ $0.wake.sleep(flushDue: flushDue, idle: idle) }) else {
+        let pendingAcks = state.acksToSend
+        guard
+            let length = inbox.withLockedValue({
+                $0.wake.sleep(flushDue: flushDue, pendingAcks: pendingAcks, idle: idle)
+            })
+        else {
             return nil
         }
         let (seconds, attoseconds) = length.components

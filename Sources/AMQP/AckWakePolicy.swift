@@ -12,6 +12,9 @@ struct AckWakePolicy: Sendable, Equatable {
     let ackBatch: Int
     /// Acks queued since the thread last took its commands.
     private(set) var queuedAcks = 0
+    /// Acks the thread had taken and not yet sent when it last decided to sleep: they wait for the
+    /// same flush, so they count toward a full batch.
+    private(set) var pendingAcks = 0
     /// A command other than an ack is queued, and has woken the thread.
     private(set) var urgentQueued = false
     /// The thread sleeps with no ack flush due, so the next ack must wake it.
@@ -47,7 +50,8 @@ struct AckWakePolicy: Sendable, Equatable {
         if command != .other { outstanding = max(0, outstanding - 1) }
         if command == .ack {
             queuedAcks += 1
-            guard threadSleepsLong || queuedAcks == ackBatch || settledTheLast else { return false }
+            // `pendingAcks` stays as it was while the thread sleeps, so the sum reaches a batch once.
+            guard threadSleepsLong || queuedAcks + pendingAcks == ackBatch || settledTheLast else { return false }
         } else {
             guard !urgentQueued else { return false }
             urgentQueued = true
@@ -62,14 +66,16 @@ struct AckWakePolicy: Sendable, Equatable {
         urgentQueued = false
     }
 
-    /// The thread is about to sleep, with an ack flush due after `flushDue` (nil: none pending).
-    /// Returns how long it may sleep at most, or nil when it must not sleep but take its commands.
+    /// The thread is about to sleep, holding `pendingAcks` taken acks whose flush is due after
+    /// `flushDue` (nil: none pending). Returns how long it may sleep at most, or nil when it must
+    /// not sleep but take its commands (and send a batch that is full).
     ///
     /// An ack queued after the thread last took its commands woke nobody (the thread was awake),
     /// and is not covered by a pending flush: sleeping the idle timeout would hold it that long, the
     /// ack tail the benchmark found. So any queued ack with no flush pending keeps the thread awake.
-    mutating func sleep(flushDue: Duration?, idle: Duration) -> Duration? {
-        if urgentQueued || queuedAcks >= ackBatch { return nil }
+    mutating func sleep(flushDue: Duration?, pendingAcks: Int = 0, idle: Duration) -> Duration? {
+        self.pendingAcks = pendingAcks
+        if urgentQueued || queuedAcks + pendingAcks >= ackBatch { return nil }
         if queuedAcks > 0 && flushDue == nil { return nil }
         threadSleepsLong = flushDue == nil
         return flushDue ?? idle

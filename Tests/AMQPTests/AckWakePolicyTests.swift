@@ -1,3 +1,4 @@
+import Logging
 import Testing
 
 @testable import AMQP
@@ -5,11 +6,13 @@ import Testing
 /// Drives ``AckWakePolicy`` through every interleaving of the connection thread's steps with job
 /// tasks queueing acks and other commands, and checks the rule it keeps: the thread never starts an
 /// idle-length sleep while an ack it has not taken sits in the inbox with no wake pending, so no
-/// settled delivery waits longer than the ack delay for its ack to be sent.
+/// settled delivery waits longer than the ack delay for its ack to be sent; and a full batch, counting
+/// acks the thread took before it slept, never waits for the delay.
 @Suite("Ack wake policy")
 struct AckWakePolicyTests {
     enum Step: Hashable {
-        /// The thread takes every queued command (acks then wait for their flush, due in 1 ms).
+        /// The thread takes every queued command (acks then wait for their flush, due after the
+        /// delay, unless they make a full batch).
         case take
         /// The thread decides how long to sleep, and sleeps (or does not).
         case sleep
@@ -25,27 +28,35 @@ struct AckWakePolicyTests {
         var policy: AckWakePolicy
         var untakenAcks = 0
         var untakenUrgent = false
-        /// Taken acks whose flush is pending (sent when it is due, within the ack delay).
-        var flushPending = false
+        /// Taken acks whose flush is pending (sent when it is due, within the ack delay, or at once
+        /// by the pass that finds a full batch).
+        var takenAcks = 0
         /// The eventfd holds a wake: the next poll returns at once.
         var wakePending = false
         var sleeping: Duration?
         var violations: [String] = []
 
         static let idle = Duration.seconds(1)
-        static let ackDelay = Duration.milliseconds(1)
+        static let ackDelay = Duration.milliseconds(10)
 
         mutating func run(_ step: Step) {
             switch step {
             case .take:
                 guard sleeping == nil else { return }  // the thread is in poll
-                if untakenAcks > 0 { flushPending = true }
+                takenAcks += untakenAcks
                 untakenAcks = 0
                 untakenUrgent = false
                 policy.taken()
+                if takenAcks >= policy.ackBatch { takenAcks = 0 }  // a full batch goes in this pass
             case .sleep:
                 guard sleeping == nil else { return }
-                guard let length = policy.sleep(flushDue: flushPending ? Self.ackDelay : nil, idle: Self.idle) else {
+                guard
+                    let length = policy.sleep(
+                        flushDue: takenAcks > 0 ? Self.ackDelay : nil,
+                        pendingAcks: takenAcks,
+                        idle: Self.idle
+                    )
+                else {
                     return  // back to take
                 }
                 if wakePending {
@@ -56,11 +67,14 @@ struct AckWakePolicyTests {
                 if length > Self.ackDelay && (untakenAcks > 0 || untakenUrgent) {
                     violations.append("slept \(length) with \(untakenAcks) untaken ack(s), urgent \(untakenUrgent)")
                 }
+                if untakenAcks + takenAcks >= policy.ackBatch {
+                    violations.append("slept with a full batch: \(takenAcks) taken, \(untakenAcks) untaken")
+                }
                 sleeping = length
             case .wakeUp:
                 guard sleeping != nil else { return }
                 // A pending flush is sent when the thread wakes past its due time.
-                flushPending = false
+                takenAcks = 0
                 sleeping = nil
                 wakePending = false
                 policy.woke()
@@ -73,6 +87,10 @@ struct AckWakePolicyTests {
                 // Queued while the thread sleeps long, with nothing waking it: it would wait the idle time.
                 if let sleeping, sleeping > Self.ackDelay, !wakePending {
                     violations.append("\(step) queued during a \(sleeping) sleep without a wake")
+                }
+                // A batch filled while the thread sleeps until its flush: it would wait the delay.
+                if sleeping != nil, untakenAcks + takenAcks >= policy.ackBatch, !wakePending {
+                    violations.append("a full batch (\(takenAcks) taken, \(untakenAcks) untaken) waits for the flush")
                 }
             }
         }
@@ -96,11 +114,12 @@ struct AckWakePolicyTests {
     static let thread: [Step] = [.take, .sleep, .wakeUp, .take, .sleep, .wakeUp, .take, .sleep, .wakeUp, .take, .sleep]
 
     @Test(
-        "no interleaving holds an ack for the idle time",
+        "no interleaving holds an ack for the idle time or a full batch for the delay",
         arguments: [
             [Step.ack], [.ack, .ack], [.ack, .ack, .ack], [.ack, .urgent], [.urgent, .ack, .ack],
+            [.ack, .ack, .ack, .ack],
         ],
-        [1, 2, 4]
+        [1, 2, 3, 4]
     )
     func noInterleavingHoldsAnAck(extra: [Step], ackBatch: Int) {
         var checked = 0
@@ -123,6 +142,35 @@ struct AckWakePolicyTests {
         policy.taken()
         #expect(policy.sleep(flushDue: nil, idle: .seconds(1)) == .seconds(1))
         #expect(policy.queued(.ack) == true)  // now it sleeps long: the ack wakes it
+    }
+
+    /// Acks the thread took before it slept count toward the batch: the one that fills it wakes
+    /// the thread, which sends them all instead of waiting out the delay.
+    @Test func aBatchFilledAcrossATakeWakesTheThread() {
+        var policy = AckWakePolicy(ackBatch: 3)
+        for _ in 0..<10 { policy.delivered() }
+        #expect(policy.queued(.ack) == false)
+        #expect(policy.queued(.ack) == false)
+        policy.taken()  // the thread holds two acks, their flush due in 10 ms
+        #expect(policy.sleep(flushDue: .milliseconds(10), pendingAcks: 2, idle: .seconds(1)) == .milliseconds(10))
+        #expect(policy.queued(.ack) == true)  // the third fills the batch
+        #expect(policy.sleep(flushDue: .milliseconds(10), pendingAcks: 2, idle: .seconds(1)) == nil)
+    }
+
+    /// One connection serves every subscription of a client: the shortest delay applies to all.
+    @Test func aClientWaitsTheShortestDelayOfItsSubscriptions() throws {
+        let configuration = try AMQPConfiguration(url: "amqp://guest:guest@127.0.0.1:5672/%2f")
+        let logger = Logger(label: "ack-delay-test")
+        let two = AMQPClient(
+            configuration: configuration,
+            subscriptions: [
+                .init(queue: "a", prefetch: 10, ackDelay: .milliseconds(30)),
+                .init(queue: "b", prefetch: 10, ackDelay: .milliseconds(5)),
+            ],
+            logger: logger
+        )
+        #expect(two.ackDelay == .milliseconds(5))
+        #expect(AMQPClient(configuration: configuration, logger: logger).ackDelay == AMQPClient.defaultAckDelay)
     }
 
     @Test func acksWaitForTheirFlushAndFullBatchesGoAtOnce() {

@@ -89,7 +89,7 @@ struct TopologyTests {
         (minimal + "\n  r:\n    job_types: [a.job]", "queues.r.job_types: a.job is already routed to queue q"),
         (minimal + "\n    prefetch: -1", "queues.q.prefetch: expected a positive integer"),
         (minimal + "\n    type: stream", "queues.q.type: expected quorum or classic"),
-        (minimal + "\n    ack_delay: 2s", "queues.q.ack_delay: at most 1s"),
+        (minimal + "\n    ack_delay: 2s", "queues.q.ack_delay: must be at most 1s"),
         (minimal + "\n    ack_delay: 0ms", "queues.q.ack_delay: expected a duration"),
         ("queue_defaults:\n  ack_delay: soon\n" + minimal, "queue_defaults.ack_delay: expected a duration"),
         (minimal + "\nretry:\n  delays: [5s, 1s]", "retry.delays: delays must be strictly ascending"),

@@ -42,7 +42,9 @@ extension Topology {
         let defaultPrefetch = try defaults?.positiveInt("prefetch", default: 50) ?? 50
         let defaultConcurrency = try defaults?.positiveInt("concurrency", default: 8) ?? 8
         let defaultDeliveryLimit = try defaults?.positiveInt("delivery_limit", default: 10) ?? 10
-        let defaultAckDelay = try defaults.map { try Self.ackDelay($0, default: AMQPClient.defaultAckDelay) }
+        let defaultAckDelay =
+            try defaults.map { try Self.ackDelay($0, default: AMQPClient.defaultAckDelay) }
+            ?? AMQPClient.defaultAckDelay
 
         let consumerTimeout = try root.duration("broker_consumer_timeout", default: .seconds(1800))
         // A record pruned while its job may still come back from a retry queue would let the retry
@@ -113,7 +115,7 @@ extension Topology {
                     prefetch: prefetch,
                     concurrency: try entry.positiveInt("concurrency", default: defaultConcurrency),
                     deliveryLimit: try entry.positiveInt("delivery_limit", default: defaultDeliveryLimit),
-                    ackDelay: try Self.ackDelay(entry, default: defaultAckDelay ?? AMQPClient.defaultAckDelay)
+                    ackDelay: try Self.ackDelay(entry, default: defaultAckDelay)
                 )
             )
         }
@@ -129,13 +131,14 @@ extension Topology {
         )
     }
 
-    /// The longest `ack_delay` accepted: beyond it, acks held back would fill the prefetch window
-    /// of a busy worker long before the delay passed, and a crash would redeliver more finished jobs.
+    /// The longest `ack_delay` accepted: a longer one would mostly add to what a crash redelivers
+    /// (the jobs finished within the delay) and leave job slots idle where the prefetch is close
+    /// to the concurrency, since held acks keep their prefetch slots.
     static let maximumAckDelay = Duration.seconds(1)
 
     private static func ackDelay(_ reader: YAMLReader, default value: Duration) throws -> Duration {
         let delay = try reader.duration("ack_delay", default: value)
-        guard delay <= maximumAckDelay else { throw reader.fail("ack_delay", "at most 1s") }
+        guard delay <= maximumAckDelay else { throw reader.fail("ack_delay", "must be at most 1s") }
         return delay
     }
 }
