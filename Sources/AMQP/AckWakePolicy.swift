@@ -12,8 +12,9 @@ struct AckWakePolicy: Sendable, Equatable {
     let ackBatch: Int
     /// Acks queued since the thread last took its commands.
     private(set) var queuedAcks = 0
-    /// Acks the thread had taken and not yet sent when it last decided to sleep: they wait for the
-    /// same flush, so they count toward a full batch.
+    /// Acks the thread had taken and not yet sent when it went to sleep: they wait for the same
+    /// flush, so they count toward a full batch. Zero while the thread is awake (it checks the batch
+    /// itself before it sleeps), so that acks queued then write no needless wake.
     private(set) var pendingAcks = 0
     /// A command other than an ack is queued, and has woken the thread.
     private(set) var urgentQueued = false
@@ -42,6 +43,7 @@ struct AckWakePolicy: Sendable, Equatable {
     /// A new connection: the old one's deliveries are redelivered, their settlements are moot.
     mutating func connectionReplaced() {
         outstanding = 0
+        pendingAcks = 0
     }
 
     /// A job task queued a command. Returns true when it must wake the thread.
@@ -84,5 +86,6 @@ struct AckWakePolicy: Sendable, Equatable {
     /// The thread woke up (by timeout, by the socket, or by a wake).
     mutating func woke() {
         threadSleepsLong = false
+        pendingAcks = 0
     }
 }

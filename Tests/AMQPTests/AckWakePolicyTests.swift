@@ -39,6 +39,12 @@ struct AckWakePolicyTests {
         static let idle = Duration.seconds(1)
         static let ackDelay = Duration.milliseconds(10)
 
+        mutating func wake() {
+            sleeping = nil
+            wakePending = false
+            policy.woke()
+        }
+
         mutating func run(_ step: Step) {
             switch step {
             case .take:
@@ -72,17 +78,17 @@ struct AckWakePolicyTests {
                 }
                 sleeping = length
             case .wakeUp:
-                guard sleeping != nil else { return }
-                // A pending flush is sent when the thread wakes past its due time.
-                takenAcks = 0
-                sleeping = nil
-                wakePending = false
-                policy.woke()
+                guard let length = sleeping else { return }
+                // The poll timed out (or the socket woke it): a flush-length sleep ends at its due
+                // time, when the held acks are sent.
+                if takenAcks > 0 && length <= Self.ackDelay { takenAcks = 0 }
+                wake()
             case .ack, .urgent:
                 if step == .ack { untakenAcks += 1 } else { untakenUrgent = true }
                 if policy.queued(step == .ack ? .ack : .other) {
                     wakePending = true
-                    if sleeping != nil { run(.wakeUp) }
+                    // Woken early: the held acks stay held until the next pass checks the batch.
+                    if sleeping != nil { wake() }
                 }
                 // Queued while the thread sleeps long, with nothing waking it: it would wait the idle time.
                 if let sleeping, sleeping > Self.ackDelay, !wakePending {
@@ -145,7 +151,8 @@ struct AckWakePolicyTests {
     }
 
     /// Acks the thread took before it slept count toward the batch: the one that fills it wakes
-    /// the thread, which sends them all instead of waiting out the delay.
+    /// the thread, which sends them all instead of waiting out the delay. Once awake, the thread
+    /// checks the batch itself: acks queued then wake nobody.
     @Test func aBatchFilledAcrossATakeWakesTheThread() {
         var policy = AckWakePolicy(ackBatch: 3)
         for _ in 0..<10 { policy.delivered() }
@@ -155,6 +162,10 @@ struct AckWakePolicyTests {
         #expect(policy.sleep(flushDue: .milliseconds(10), pendingAcks: 2, idle: .seconds(1)) == .milliseconds(10))
         #expect(policy.queued(.ack) == true)  // the third fills the batch
         #expect(policy.sleep(flushDue: .milliseconds(10), pendingAcks: 2, idle: .seconds(1)) == nil)
+        policy.woke()
+        policy.taken()  // the pass takes the third and sends all three
+        #expect(policy.queued(.ack) == false)
+        #expect(policy.queued(.ack) == false)
     }
 
     /// One connection serves every subscription of a client: the shortest delay applies to all.
