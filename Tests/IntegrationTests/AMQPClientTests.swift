@@ -14,6 +14,25 @@ struct AMQPClientTests {
 
     func uniqueQueue() -> String { "test.amqp.\(UUID().uuidString.prefix(8))" }
 
+    /// Declares `queue` (not durable, expiring a minute after its last use) and publishes `count`
+    /// confirmed messages to it, message id and body each the message's index.
+    func preload(_ queue: String, count: Int) async throws {
+        try await AMQPConnection.withDedicatedThread(configuration) { connection in
+            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
+            try connection.enableConfirms()
+            for index in 0..<count {
+                try connection.publishConfirmed(
+                    AMQPOutgoingMessage(
+                        exchange: "",
+                        routingKey: queue,
+                        properties: AMQPProperties(messageId: "\(index)"),
+                        body: Array("\(index)".utf8)
+                    )
+                )
+            }
+        }
+    }
+
     @Test func parsesURLsAndRedactsCredentials() throws {
         let parsed = try AMQPConfiguration(url: "amqp://user:s%40cret@broker.local:5673/my%2Fvhost")
         #expect(parsed.host == "broker.local")
@@ -147,20 +166,7 @@ struct AMQPClientTests {
 
     @Test func unackedDeliveriesReturnToTheQueueWhenTheClientCloses() async throws {
         let queue = uniqueQueue()
-        try await AMQPConnection.withDedicatedThread(configuration) { connection in
-            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
-            try connection.enableConfirms()
-            for index in 0..<5 {
-                try connection.publishConfirmed(
-                    AMQPOutgoingMessage(
-                        exchange: "",
-                        routingKey: queue,
-                        properties: AMQPProperties(messageId: "\(index)"),
-                        body: [UInt8(index)]
-                    )
-                )
-            }
-        }
+        try await preload(queue, count: 5)
         let client = AMQPClient(
             configuration: configuration,
             subscriptions: [.init(queue: queue, prefetch: 2)],
@@ -185,20 +191,7 @@ struct AMQPClientTests {
     @Test func batchedAcksLeaveExactlyTheUnsettledDeliveries() async throws {
         let queue = uniqueQueue()
         let total = 300
-        try await AMQPConnection.withDedicatedThread(configuration) { connection in
-            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
-            try connection.enableConfirms()
-            for index in 0..<total {
-                try connection.publishConfirmed(
-                    AMQPOutgoingMessage(
-                        exchange: "",
-                        routingKey: queue,
-                        properties: AMQPProperties(messageId: "\(index)"),
-                        body: Array("\(index)".utf8)
-                    )
-                )
-            }
-        }
+        try await preload(queue, count: total)
         let client = AMQPClient(
             configuration: configuration,
             subscriptions: [.init(queue: queue, prefetch: UInt16(total))],
@@ -247,20 +240,7 @@ struct AMQPClientTests {
     func anAckWaitsForTheSubscriptionsDelayWhileOtherDeliveriesAreHeld() async throws {
         let queue = uniqueQueue()
         let prefetch = 8
-        try await AMQPConnection.withDedicatedThread(configuration) { connection in
-            try connection.declareQueue(queue, durable: false, arguments: ["x-expires": .int(60_000)])
-            try connection.enableConfirms()
-            for index in 0...prefetch {
-                try connection.publishConfirmed(
-                    AMQPOutgoingMessage(
-                        exchange: "",
-                        routingKey: queue,
-                        properties: AMQPProperties(),
-                        body: [UInt8(index)]
-                    )
-                )
-            }
-        }
+        try await preload(queue, count: prefetch + 1)
         let delay = Duration.milliseconds(400)
         let client = AMQPClient(
             configuration: configuration,

@@ -138,7 +138,9 @@ extension Topology {
 
     private static func ackDelay(_ reader: YAMLReader, default value: Duration) throws -> Duration {
         let delay = try reader.duration("ack_delay", default: value)
-        guard delay <= maximumAckDelay else { throw reader.fail("ack_delay", "must be at most 1s") }
+        guard delay <= maximumAckDelay else {
+            throw reader.fail("ack_delay", "must be at most \(DurationText.format(maximumAckDelay))")
+        }
         return delay
     }
 }
