@@ -75,7 +75,7 @@ struct AckWakePolicy: Sendable, Equatable {
     /// An ack queued after the thread last took its commands woke nobody (the thread was awake),
     /// and is not covered by a pending flush: sleeping the idle timeout would hold it that long, the
     /// ack tail the benchmark found. So any queued ack with no flush pending keeps the thread awake.
-    mutating func sleep(flushDue: Duration?, pendingAcks: Int = 0, idle: Duration) -> Duration? {
+    mutating func sleep(flushDue: Duration?, pendingAcks: Int, idle: Duration) -> Duration? {
         self.pendingAcks = pendingAcks
         if urgentQueued || queuedAcks + pendingAcks >= ackBatch { return nil }
         if queuedAcks > 0 && flushDue == nil { return nil }

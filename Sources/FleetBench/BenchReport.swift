@@ -78,12 +78,12 @@ public struct BenchReport: Sendable {
     }
 
     /// jobs/s median (min–max) as the process saw it and as the broker saw it, the ratio to the
-    /// baseline (broker-observed when measured), latencies, tail and peak RSS.
+    /// baseline (broker-observed when measured), latencies, tail, CPU per job and peak RSS.
     var mainTable: String {
         var lines = [
             "| Workload | Runner | jobs/s, process | jobs/s, broker-observed whole drain | steady jobs/s | "
-                + "fleet/C, median (min–max) | p50 ms | p99 ms | tail ms | peak RSS MiB |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+                + "fleet/C, median (min–max) | p50 ms | p99 ms | tail ms | CPU µs per job | peak RSS MiB |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in rows where row.workload != Self.light {
             let results = Array(row.results.values)
@@ -96,10 +96,12 @@ public struct BenchReport: Sendable {
             let ratio = Self.bestRatios(self, row).map { Self.summary($0, format: "%.2f") } ?? "–"
             let p50 = String(format: "%.2f", Self.median(results.map(\.p50Milliseconds)))
             let p99 = String(format: "%.2f", Self.median(results.map(\.p99Milliseconds)))
+            let cpus = results.compactMap(\.cpuMicrosecondsPerJob)
+            let cpu = cpus.isEmpty ? "–" : Self.summary(cpus, format: "%.1f")
             let rss = String(format: "%.1f", Double(results.map(\.maxRSSKiB).max() ?? 0) / 1024)
             lines.append(
                 "| \(Self.title(row.workload)) | \(row.side) | \(rate) | \(whole) | \(steady) | \(ratio) | "
-                    + "\(p50) | \(p99) | \(tail) | \(rss) |"
+                    + "\(p50) | \(p99) | \(tail) | \(cpu) | \(rss) |"
             )
         }
         return (lines + typeTableLines).joined(separator: "\n")

@@ -9,6 +9,9 @@ public struct BenchResult: Sendable, Codable {
     public var p50Milliseconds: Double
     public var p99Milliseconds: Double
     public var maxRSSKiB: Int
+    /// The process's CPU time, user and system, from its start to this report (startup included),
+    /// in milliseconds; nil from a runner that did not report it.
+    public var cpuMilliseconds: Double?
     /// CLOCK_REALTIME (ns) of the moment the process was done with its last job: the C consumer
     /// after its job, the fleet when it queued the last ack. Drains only.
     public var lastEffectUnixNanos: Int64?
@@ -41,10 +44,19 @@ public struct BenchResult: Sendable, Codable {
         case p50Milliseconds = "p50_ms"
         case p99Milliseconds = "p99_ms"
         case maxRSSKiB = "max_rss_kib"
+        case cpuMilliseconds = "cpu_ms"
         case lastEffectUnixNanos = "last_effect_unix_ns"
     }
 
-    init(mode: String, jobs: Int, seconds: Double, p50: Duration, p99: Duration, maxRSSKiB: Int) {
+    init(
+        mode: String,
+        jobs: Int,
+        seconds: Double,
+        p50: Duration,
+        p99: Duration,
+        maxRSSKiB: Int,
+        cpuMilliseconds: Double? = nil
+    ) {
         self.mode = mode
         self.jobs = jobs
         self.seconds = seconds
@@ -52,6 +64,14 @@ public struct BenchResult: Sendable, Codable {
         self.p50Milliseconds = p50.seconds * 1000
         self.p99Milliseconds = p99.seconds * 1000
         self.maxRSSKiB = maxRSSKiB
+        self.cpuMilliseconds = cpuMilliseconds
+    }
+
+    /// Process CPU per job in microseconds: on a machine the broker shares, what a runner spends of
+    /// the cores is a steadier measure than its rate, which moves with everything else running.
+    var cpuMicrosecondsPerJob: Double? {
+        guard let cpuMilliseconds, jobs > 0 else { return nil }
+        return cpuMilliseconds * 1000 / Double(jobs)
     }
 
     public func json() -> String {
@@ -60,8 +80,6 @@ public struct BenchResult: Sendable, Codable {
         return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
     }
 
-    /// The peak resident set of this process image (`VmHWM`). Not getrusage's `ru_maxrss`: Linux
-    /// carries that over from the parent across fork and exec.
     /// CLOCK_REALTIME now, in nanoseconds: the clock the C baseline and the broker probe use.
     static func unixNanoseconds() -> Int64 {
         var now = timespec()
@@ -69,10 +87,20 @@ public struct BenchResult: Sendable, Codable {
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
+    /// The peak resident set of this process image (`VmHWM`). Not getrusage's `ru_maxrss`: Linux
+    /// carries that over from the parent across fork and exec.
     static func ownPeakRSSKiB() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
         let fields = line?.split { $0 == " " || $0 == "\t" } ?? []
         return fields.count > 1 ? Int(fields[1]) ?? -1 : -1
+    }
+
+    /// This process's user and system CPU time so far, in milliseconds (`getrusage`).
+    static func ownCPUMilliseconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        func milliseconds(_ time: timeval) -> Double { Double(time.tv_sec) * 1000 + Double(time.tv_usec) / 1000 }
+        return milliseconds(usage.ru_utime) + milliseconds(usage.ru_stime)
     }
 }

@@ -150,6 +150,7 @@ public struct BenchSuite: Sendable {
             result.p99Milliseconds,
             Double(result.maxRSSKiB) / 1024
         )
+        if let cpu = result.cpuMicrosecondsPerJob { line += String(format: ", CPU %.1f µs per job", cpu) }
         if let broker = result.broker {
             line += String(
                 format: "\n  broker: whole drain %.0f jobs/s, steady %.0f jobs/s",

@@ -2,7 +2,8 @@ import FleetCore
 
 extension Topology {
     /// The production topology plus one quorum work queue per synthetic workload, so the bench
-    /// drains the same kind of queue with the same retry and dead-letter layout as production.
+    /// drains the same kind of queue with the same retry and dead-letter layout as production, and
+    /// acks with `queue_defaults.ack_delay`.
     func withBenchQueues(prefetch: Int, concurrency: Int) -> Topology {
         var topology = self
         for job in [NoOpJob.jobType, CounterWriteJob.jobType] where topology.queue(named: job) == nil {
@@ -13,7 +14,8 @@ extension Topology {
                     queueType: "quorum",
                     prefetch: prefetch,
                     concurrency: concurrency,
-                    deliveryLimit: 5
+                    deliveryLimit: 5,
+                    ackDelay: defaultAckDelay
                 )
             )
             topology.jobTypes[job] = JobType(name: job, deadline: .seconds(30))

@@ -168,7 +168,8 @@ public struct BenchWorker: Sendable {
             seconds: snapshot.busy.seconds,
             p50: snapshot.latency.percentile(0.5) ?? .zero,
             p99: snapshot.latency.percentile(0.99) ?? .zero,
-            maxRSSKiB: BenchResult.ownPeakRSSKiB()
+            maxRSSKiB: BenchResult.ownPeakRSSKiB(),
+            cpuMilliseconds: BenchResult.ownCPUMilliseconds()
         )
     }
 
@@ -212,7 +213,8 @@ public struct BenchWorker: Sendable {
             seconds: elapsed.seconds,
             p50: latencies.percentile(0.5) ?? .zero,
             p99: latencies.percentile(0.99) ?? .zero,
-            maxRSSKiB: BenchResult.ownPeakRSSKiB()
+            maxRSSKiB: BenchResult.ownPeakRSSKiB(),
+            cpuMilliseconds: BenchResult.ownCPUMilliseconds()
         )
     }
 }

@@ -116,7 +116,8 @@ public struct LightLoadWorker: Sendable {
             seconds: snapshot.busy.seconds,
             p50: snapshot.latency.percentile(0.5) ?? .zero,
             p99: snapshot.latency.percentile(0.99) ?? .zero,
-            maxRSSKiB: BenchResult.ownPeakRSSKiB()
+            maxRSSKiB: BenchResult.ownPeakRSSKiB(),
+            cpuMilliseconds: BenchResult.ownCPUMilliseconds()
         )
         result.lastEffectUnixNanos = recorded.map(\.time).max()
         return result

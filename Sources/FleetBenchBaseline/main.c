@@ -9,8 +9,9 @@
 //   write    per delivery: Redis lock (Lua, EVALSHA) -> PostgreSQL upsert (prepared) -> unlock -> ack
 //   publish  N persistent messages with publisher confirms, at most W unconfirmed at a time
 //
-// It prints one JSON line: mode, jobs, seconds, jobs_per_second, p50_ms, p99_ms, max_rss_kib and,
-// for consume and write, last_effect_unix_ns (CLOCK_REALTIME when the last job's effect was done).
+// It prints one JSON line: mode, jobs, seconds, jobs_per_second, p50_ms, p99_ms, max_rss_kib,
+// cpu_ms (its CPU time since it started) and, for consume and write, last_effect_unix_ns
+// (CLOCK_REALTIME when the last job's effect was done).
 // Latencies are per job (delivery received -> its ack sent) or, for publish, per batch round trip.
 #define _POSIX_C_SOURCE 200809L
 
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "bench.h"
@@ -223,6 +225,16 @@ static long peak_rss_kib(void)
     return kib;
 }
 
+// User and system CPU time since the process started, in milliseconds; -1 if unknown.
+static double cpu_ms(void)
+{
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0)
+        return -1.0;
+    return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1e3
+           + (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e3;
+}
+
 static void print_report(const char *mode, struct bench_result *result)
 {
     qsort(result->samples, result->sample_count, sizeof *result->samples, compare_doubles);
@@ -232,6 +244,9 @@ static void print_report(const char *mode, struct bench_result *result)
            mode, result->jobs, result->seconds, rate,
            percentile(result->samples, result->sample_count, 50),
            percentile(result->samples, result->sample_count, 99), peak_rss_kib());
+    double cpu = cpu_ms();
+    if (cpu >= 0)
+        printf(",\"cpu_ms\":%.1f", cpu);
     if (result->last_effect_unix_ns != 0)
         printf(",\"last_effect_unix_ns\":%" PRIu64, result->last_effect_unix_ns);
     printf("}\n");

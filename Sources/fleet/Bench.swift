@@ -12,7 +12,8 @@ struct Bench: AsyncParsableCommand {
             For each workload and run: preloads a queue, drains it with a C baseline \
             (fleet-bench-baseline, built beside fleet) and with the fleet, each in a process of its own, \
             checks that every job was applied exactly once, and prints jobs/s, the fleet/C ratio of the \
-            same run, p50/p99 latency (receipt to ack) and peak RSS; then a table of medians and ranges, \
+            same run, p50/p99 latency (receipt to ack), CPU per job (the process's user and system time \
+            since it started, over its jobs) and peak RSS; then a table of medians and ranges, \
             and the benchmark issue's targets with PASS or FAIL. \
             Workloads: noop (A), write (B: Redis lock + PostgreSQL upsert), mix (C: the real job types), \
             publish (confirmed publishes), hot (one event receiving --hot-jobs registrations at once), \

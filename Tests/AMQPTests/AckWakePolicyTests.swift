@@ -144,9 +144,9 @@ struct AckWakePolicyTests {
         var policy = AckWakePolicy(ackBatch: 50)
         policy.taken()
         #expect(policy.queued(.ack) == false)  // the thread is awake: no wake needed...
-        #expect(policy.sleep(flushDue: nil, idle: .seconds(1)) == nil)  // ...so it must not sleep
+        #expect(policy.sleep(flushDue: nil, pendingAcks: 0, idle: .seconds(1)) == nil)  // ...so it must not sleep
         policy.taken()
-        #expect(policy.sleep(flushDue: nil, idle: .seconds(1)) == .seconds(1))
+        #expect(policy.sleep(flushDue: nil, pendingAcks: 0, idle: .seconds(1)) == .seconds(1))
         #expect(policy.queued(.ack) == true)  // now it sleeps long: the ack wakes it
     }
 
@@ -186,11 +186,11 @@ struct AckWakePolicyTests {
 
     @Test func acksWaitForTheirFlushAndFullBatchesGoAtOnce() {
         var policy = AckWakePolicy(ackBatch: 3)
-        #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == .milliseconds(1))
+        #expect(policy.sleep(flushDue: .milliseconds(1), pendingAcks: 0, idle: .seconds(1)) == .milliseconds(1))
         #expect(policy.queued(.ack) == false)
         #expect(policy.queued(.ack) == false)
         #expect(policy.queued(.ack) == true)  // a full batch
-        #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == nil)
+        #expect(policy.sleep(flushDue: .milliseconds(1), pendingAcks: 0, idle: .seconds(1)) == nil)
         #expect(policy.queued(.other) == true)
         #expect(policy.queued(.other) == false)  // one wake for any number of other commands
     }
@@ -200,7 +200,7 @@ struct AckWakePolicyTests {
     @Test func theAckThatSettlesTheLastDeliveryWakesTheThread() {
         var policy = AckWakePolicy(ackBatch: 50)
         for _ in 0..<3 { policy.delivered() }
-        #expect(policy.sleep(flushDue: .milliseconds(1), idle: .seconds(1)) == .milliseconds(1))
+        #expect(policy.sleep(flushDue: .milliseconds(1), pendingAcks: 0, idle: .seconds(1)) == .milliseconds(1))
         #expect(policy.queued(.ack) == false)
         #expect(policy.queued(.reject) == true)  // a reject wakes anyway, and settles one
         policy.taken()

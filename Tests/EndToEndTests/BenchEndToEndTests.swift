@@ -36,6 +36,9 @@ struct BenchEndToEndTests {
         #expect(columns.count == 5, "\(markdown)")
         // Broker-observed whole drain, steady rate and tail (columns 4, 5 and 9 of each row).
         #expect(columns.allSatisfy { $0[3] != "–" && $0[4] != "–" && $0[8] != "–" }, "\(markdown)")
+        // Every row, C or fleet, has the process's CPU per job (column 10).
+        let everyRow = rows.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+        #expect(everyRow.allSatisfy { $0.count == 11 && Double($0[9].prefix { $0 != " " }) ?? 0 > 0 }, "\(markdown)")
         // The per-type table: the mix's eleven job types, and the hot event's registrations.
         let types = sections[1].split(separator: "\n").dropFirst(2)
         #expect(types.filter { $0.hasPrefix("| C: job mix |") }.count == 11, "\(markdown)")

@@ -1,5 +1,6 @@
 import FleetContract
 import FleetCore
+import Foundation
 import Postgres
 import Redis
 import Testing
@@ -8,14 +9,15 @@ import Testing
 
 @Suite("Benchmark report and workloads")
 struct BenchReportTests {
-    func result(_ rate: Double, rss: Int = 1024) -> BenchResult {
+    func result(_ rate: Double, rss: Int = 1024, cpuMilliseconds: Double? = nil) -> BenchResult {
         BenchResult(
             mode: "m",
             jobs: Int(rate),
             seconds: 1,
             p50: .milliseconds(1),
             p99: .milliseconds(2),
-            maxRSSKiB: rss
+            maxRSSKiB: rss,
+            cpuMilliseconds: cpuMilliseconds
         )
     }
 
@@ -38,7 +40,44 @@ struct BenchReportTests {
         #expect(report.ratios(of: report.rows.first { $0.isBaseline }!) == nil)
         let table = report.mainTable.split(separator: "\n")
         #expect(table.count == 4)
-        #expect(table[3] == "| A: no-op | fleet | 100 (50–300) | – | – | 0.50 (0.50–3.00) | 1.00 | 2.00 | – | 6.0 |")
+        #expect(
+            table[3] == "| A: no-op | fleet | 100 (50–300) | – | – | 0.50 (0.50–3.00) | 1.00 | 2.00 | – | – | 6.0 |"
+        )
+    }
+
+    @Test func cpuPerJobIsTheProcessCPUOverItsJobs() throws {
+        #expect(result(200, cpuMilliseconds: 5).cpuMicrosecondsPerJob == 25)
+        #expect(result(0, cpuMilliseconds: 5).cpuMicrosecondsPerJob == nil)
+        #expect(result(200).cpuMicrosecondsPerJob == nil)
+        var report = BenchReport(jobs: 100, concurrency: 16, prefetch: 200)
+        // 1,000 jobs a run: 10, 30 and 20 ms of CPU are 10, 30 and 20 µs per job.
+        for (run, cpu) in [(1, 10.0), (2, 30), (3, 20)] {
+            report.add(result(1000, cpuMilliseconds: cpu), workload: .noop, side: "C", isBaseline: true, run: run)
+        }
+        let row = try #require(report.mainTable.split(separator: "\n").last)
+        #expect(row.hasSuffix("| 20.0 (10.0–30.0) | 1.0 |"))
+        // The C baseline's line, as `fleet bench` reads it.
+        let line =
+            #"{"mode":"consume","jobs":1000,"seconds":1.0,"jobs_per_second":1000.0,"p50_ms":0.002,"p99_ms":0.02,"max_rss_kib":9800,"cpu_ms":104.3}"#
+        let decoded = try JSONDecoder().decode(BenchResult.self, from: Data(line.utf8))
+        #expect(decoded.cpuMicrosecondsPerJob == 104.3)
+    }
+
+    @Test func benchQueuesAckWithTheFilesDefaultDelay() throws {
+        let yaml = """
+            queue_defaults:
+              ack_delay: 25ms
+            job_types:
+              a.job: {deadline: 10s}
+            queues:
+              q:
+                job_types: [a.job]
+                ack_delay: 3ms
+            """
+        let topology = try Topology.parse(yaml: yaml).withBenchQueues(prefetch: 200, concurrency: 16)
+        #expect(topology.queue(named: NoOpJob.jobType)?.ackDelay == .milliseconds(25))
+        #expect(topology.queue(named: CounterWriteJob.jobType)?.ackDelay == .milliseconds(25))
+        #expect(topology.queue(named: "q")?.ackDelay == .milliseconds(3))
     }
 
     @Test func syntheticEnvelopesAreValidAndTwoHundredBytes() async throws {

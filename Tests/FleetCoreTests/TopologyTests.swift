@@ -49,6 +49,7 @@ struct TopologyTests {
         #expect(topology.brokerConsumerTimeout == .seconds(1800))
         #expect(topology.dedupWindow(of: "a.job") == .seconds(7 * 86_400))
         #expect(topology.queues.first?.ackDelay == .milliseconds(10))
+        #expect(topology.defaultAckDelay == .milliseconds(10))
     }
 
     @Test func ackDelayDefaultsPerFileAndPerQueue() throws {
@@ -60,6 +61,8 @@ struct TopologyTests {
         )
         #expect(topology.queue(named: "q")?.ackDelay == .milliseconds(2))
         #expect(topology.queue(named: "r")?.ackDelay == .milliseconds(250))
+        // Queues made in code (the benchmark's) take the file's default.
+        #expect(topology.defaultAckDelay == .milliseconds(2))
     }
 
     @Test func dedupWindowsDefaultPerFileAndPerType() throws {

@@ -127,7 +127,8 @@ extension Topology {
             retry: RetrySchedule(delays: delays, jitter: jitter),
             brokerConsumerTimeout: consumerTimeout,
             queues: queues,
-            jobTypes: jobTypes
+            jobTypes: jobTypes,
+            defaultAckDelay: defaultAckDelay
         )
     }
 
@@ -135,6 +136,8 @@ extension Topology {
     /// (the jobs finished within the delay) and leave job slots idle where the prefetch is close
     /// to the concurrency, since held acks keep their prefetch slots.
     static let maximumAckDelay = Duration.seconds(1)
+    /// The shortest: `ack_delay` is a duration, and durations are whole milliseconds at least.
+    static let minimumAckDelay = Duration.milliseconds(1)
 
     private static func ackDelay(_ reader: YAMLReader, default value: Duration) throws -> Duration {
         let delay = try reader.duration("ack_delay", default: value)

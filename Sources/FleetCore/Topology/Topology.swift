@@ -26,6 +26,10 @@ public struct Topology: Sendable, Equatable {
             deliveryLimit: Int,
             ackDelay: Duration = AMQPClient.defaultAckDelay
         ) {
+            precondition(
+                ackDelay >= Topology.minimumAckDelay && ackDelay <= Topology.maximumAckDelay,
+                "ack_delay \(ackDelay) is outside 1ms...1s"
+            )
             self.name = name
             self.jobTypes = jobTypes
             self.queueType = queueType
@@ -70,6 +74,8 @@ public struct Topology: Sendable, Equatable {
     public var brokerConsumerTimeout: Duration
     public var queues: [Queue]
     public var jobTypes: [String: JobType]
+    /// `queue_defaults.ack_delay`: what queues made in code take, such as the benchmark's.
+    public var defaultAckDelay = AMQPClient.defaultAckDelay
 
     public func queue(named name: String) -> Queue? { queues.first { $0.name == name } }
 
