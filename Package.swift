@@ -69,6 +69,8 @@ let package = Package(
         ),
         // Parses the clients' service URLs: pure Swift, no dependencies.
         .target(name: "ServiceURL"),
+        // The kernel's random bytes, drawn 4 KiB at a time (job ids, row ids, lock tokens).
+        .target(name: "KernelRandom"),
         // Clients: the only importers of the C modules.
         .target(
             name: "AMQP",
@@ -89,7 +91,7 @@ let package = Package(
         .target(
             name: "Redis",
             dependencies: [
-                "CHiredis", "BlockingIO", "ServiceURL",
+                "CHiredis", "BlockingIO", "ServiceURL", "KernelRandom",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -124,7 +126,7 @@ let package = Package(
         ),
         // The job contract as code: envelope, JSON, field rules, one definition per job type.
         // Foundation only: no store, no AMQP.
-        .target(name: "FleetContract"),
+        .target(name: "FleetContract", dependencies: ["KernelRandom"]),
         // Signed jobs (issue 15): HMAC-SHA256 over the body and the fleet headers, keys by id, the signing modes.
         .target(name: "FleetSigning", dependencies: ["AMQP", .product(name: "Crypto", package: "swift-crypto")]),
         // Publishing typed jobs with confirms; the library API servers import.

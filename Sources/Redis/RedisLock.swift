@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import KernelRandom
 
 /// A lease-based mutual-exclusion lock on one Redis key (single-instance Redis, not Redlock).
 ///
@@ -417,18 +415,10 @@ public struct RedisLock: Sendable {
         return "\(milliseconds / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
-    /// 32 lowercase hex digits from 16 random bytes: one `getrandom` call (glibc's `arc4random_buf`)
-    /// where `SystemRandomNumberGenerator` made one per 8 bytes, each acquisition.
+    /// 32 lowercase hex digits from 16 random bytes of the process's pool (``RandomBytes``: one
+    /// `getrandom` call per 256 tokens, where drawing them one by one cost a call each acquisition).
     static func randomToken() -> String {
-        var raw: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &raw) { bytes in
-            #if canImport(Glibc)
-            arc4random_buf(bytes.baseAddress!, bytes.count)
-            #else
-            var generator = SystemRandomNumberGenerator()
-            for index in bytes.indices { bytes[index] = generator.next() }
-            #endif
-        }
+        var raw = RandomBytes.shared.take16()
         return withUnsafeBytes(of: &raw) { bytes in
             String(unsafeUninitializedCapacity: 32) { out in
                 let digits: StaticString = "0123456789abcdef"

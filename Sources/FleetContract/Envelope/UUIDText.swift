@@ -1,3 +1,5 @@
+import KernelRandom
+
 /// UUIDs as the contract writes them: 8-4-4-4-12 hex digits, in either case. Checked on the bytes:
 /// Foundation's `UUID(uuidString:)` parses with `sscanf`, a visible cost on the per-job path.
 public enum UUIDText {

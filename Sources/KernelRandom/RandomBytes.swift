@@ -5,15 +5,18 @@ import Glibc
 #endif
 
 /// Random bytes from the kernel's generator, drawn 4 KiB at a time: the bytes `getrandom` gives,
-/// with one system call per 256 UUIDs instead of one per 8 bytes (`SystemRandomNumberGenerator`).
-/// Shared by every thread.
-final class RandomBytes: Sendable {
-    typealias Sixteen = (
+/// with one system call per 256 draws of 16 bytes instead of one per 8 bytes
+/// (`SystemRandomNumberGenerator`) or one per draw. Shared by every thread: the job ids and
+/// `performance_metrics` row ids of FleetContract and the Redis lock tokens draw from one pool.
+public final class RandomBytes: Sendable {
+    /// One draw: 16 bytes inline, no allocation.
+    public typealias Sixteen = (
         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
         UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
     )
 
-    static let shared = RandomBytes()
+    /// The process's one pool.
+    public static let shared = RandomBytes()
     static let poolSize = 4096
 
     private struct Pool {
@@ -25,7 +28,7 @@ final class RandomBytes: Sendable {
     private let pool = Mutex(Pool())
 
     /// 16 bytes no other call got.
-    func take16() -> Sixteen {
+    public func take16() -> Sixteen {
         pool.withLock { pool in
             if pool.next + 16 > Self.poolSize {
                 pool.bytes.withUnsafeMutableBytes { Self.fill($0) }
