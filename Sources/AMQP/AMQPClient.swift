@@ -178,6 +178,12 @@ public final class AMQPClient: Sendable {
         self.ackBatch = max(1, Int(subscriptions.map(\.prefetch).min() ?? 1) / 4)
         self.ackDelay = subscriptions.map(\.ackDelay).min() ?? Self.defaultAckDelay
         self.inbox = NIOLockedValueBox(Inbox(wake: AckWakePolicy(ackBatch: ackBatch)))
+        for stream in streams.values { stream.onWait { [weak self] in self?.consumerStarved() } }
+    }
+
+    /// A consumer waits for a delivery: the acks held for the delay go now (``AckWakePolicy/starved()``).
+    private func consumerStarved() {
+        if inbox.withLockedValue({ $0.wake.starved() }) { wake() }
     }
 
     deinit {
@@ -564,12 +570,12 @@ public final class AMQPClient: Sendable {
         var socketMayHaveInput = true
         var lastRead = ContinuousClock.now
         while true {
-            let (commands, closing) = inbox.withLockedValue { inbox in
+            let (commands, closing, consumerWaits) = inbox.withLockedValue { inbox in
                 defer {
                     inbox.commands = []
                     inbox.wake.taken()
                 }
-                return (inbox.commands, inbox.closing)
+                return (inbox.commands, inbox.closing, inbox.wake.flushRequested)
             }
             // Acks are only counted here (sendAcks writes them): cork only passes that write twice.
             if commands.lazy.filter({ !$0.isAck }).count > 1 {
@@ -593,9 +599,12 @@ public final class AMQPClient: Sendable {
             let now = ContinuousClock.now
             if reads { lastRead = now }
             // Every delivery handed out is settled: no other ack can join these (the broker sends
-            // no more until it has them), so they go now instead of after the delay.
+            // no more until it has them), so they go now instead of after the delay. Likewise when a
+            // consumer waits for deliveries: held acks would only hold the broker's prefetch slots.
             let allSettled = state.settled.count == state.unsettled.count
-            if let due = state.ackFlushDeadline, closing || state.acksToSend >= ackBatch || now >= due || allSettled {
+            if let due = state.ackFlushDeadline,
+                closing || state.acksToSend >= ackBatch || now >= due || allSettled || consumerWaits
+            {
                 try sendAcks(on: connection, state)
             }
             expirePublishes(state, now: now)

@@ -24,11 +24,19 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
         var finished = false
         /// The consumer was cancelled: nothing more is handed out.
         var cancelled = false
+        /// Told each time the consumer finds the buffer empty and waits (``onWait(_:)``).
+        var onWait: (@Sendable () -> Void)?
     }
 
     private let state = NIOLockedValueBox(State())
 
     init() {}
+
+    /// Sets what is told each time the consumer finds the buffer empty and starts waiting: the
+    /// client sends the acks it holds then (``AckWakePolicy/starved()``).
+    func onWait(_ handler: @escaping @Sendable () -> Void) {
+        state.withLockedValue { $0.onWait = handler }
+    }
 
     /// Adds a delivery, or drops it once finished (the broker redelivers what is never acked).
     func yield(_ delivery: AMQPDelivery) {
@@ -68,18 +76,19 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
         }
         return await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<AMQPDelivery?, Never>) in
-                let taken = state.withLockedValue { state -> Taken in
+                let (taken, onWait) = state.withLockedValue { state -> (Taken, (@Sendable () -> Void)?) in
                     let taken = Self.take(&state)
                     if case .wait = taken {
                         precondition(state.waiter == nil, "AMQPDeliveries has one consumer at a time")
                         state.waiter = continuation
+                        return (taken, state.onWait)
                     }
-                    return taken
+                    return (taken, nil)
                 }
                 switch taken {
                 case .delivery(let delivery): continuation.resume(returning: delivery)
                 case .end: continuation.resume(returning: nil)
-                case .wait: break
+                case .wait: onWait?()
                 }
             }
         } onCancel: {

@@ -6,7 +6,8 @@
 /// socket is readable, it is woken, or its next ack flush is due. Acks alone do not wake it: they
 /// collect for up to ``AMQPClient/ackDelay`` so one `multiple` ack settles many deliveries. The
 /// rule this type keeps: an ack queued at any instant is taken by the thread within that delay, or
-/// at once when a batch is full.
+/// at once when a batch is full, when it settles every delivery handed out, or when a consumer
+/// waits for deliveries (``starved()``).
 struct AckWakePolicy: Sendable, Equatable {
     /// Acks taken at once instead of after the delay.
     let ackBatch: Int
@@ -25,6 +26,11 @@ struct AckWakePolicy: Sendable, Equatable {
     /// deliveries until it has acks), so waiting out the delay would only hold it: it wakes the
     /// thread, which then sends at once (the end of a drain, a job under light load).
     private(set) var outstanding = 0
+    /// A consumer found no delivery to take and waits for the broker (``starved()``): the thread's
+    /// next pass sends the acks it holds instead of waiting out the delay.
+    private(set) var flushRequested = false
+    /// Between ``sleep(flushDue:pendingAcks:idle:)`` returning a length and ``woke()``.
+    private(set) var threadAsleep = false
 
     /// What a job task queued.
     enum Command {
@@ -44,6 +50,21 @@ struct AckWakePolicy: Sendable, Equatable {
     mutating func connectionReplaced() {
         outstanding = 0
         pendingAcks = 0
+        flushRequested = false
+    }
+
+    /// A consumer found its queue's buffer empty and waits for the broker. Acks held then cannot
+    /// gain by waiting: either the queue is drained, and they end the drain, or they hold prefetch
+    /// slots the broker needs to send more. Returns true when it must wake the thread: it sleeps
+    /// holding acks, or acks are queued. An awake thread may hold acks this type does not count:
+    /// it sees the request when it goes to sleep.
+    mutating func starved() -> Bool {
+        let acks = queuedAcks + pendingAcks > 0
+        guard acks || !threadAsleep else { return false }
+        flushRequested = true
+        guard threadAsleep, acks else { return false }
+        threadAsleep = false
+        return true
     }
 
     /// A job task queued a command. Returns true when it must wake the thread.
@@ -59,6 +80,7 @@ struct AckWakePolicy: Sendable, Equatable {
             urgentQueued = true
         }
         threadSleepsLong = false
+        threadAsleep = false
         return true
     }
 
@@ -66,6 +88,7 @@ struct AckWakePolicy: Sendable, Equatable {
     mutating func taken() {
         queuedAcks = 0
         urgentQueued = false
+        flushRequested = false
     }
 
     /// The thread is about to sleep, holding `pendingAcks` taken acks whose flush is due after
@@ -79,13 +102,19 @@ struct AckWakePolicy: Sendable, Equatable {
         self.pendingAcks = pendingAcks
         if urgentQueued || queuedAcks + pendingAcks >= ackBatch { return nil }
         if queuedAcks > 0 && flushDue == nil { return nil }
+        if flushRequested {
+            if queuedAcks + pendingAcks > 0 { return nil }
+            flushRequested = false
+        }
         threadSleepsLong = flushDue == nil
+        threadAsleep = true
         return flushDue ?? idle
     }
 
     /// The thread woke up (by timeout, by the socket, or by a wake).
     mutating func woke() {
         threadSleepsLong = false
+        threadAsleep = false
         pendingAcks = 0
     }
 }

@@ -215,4 +215,46 @@ struct AckWakePolicyTests {
         #expect(policy.queued(.ack) == false)
         #expect(policy.outstanding == 0)
     }
+
+    @Test func aConsumerWaitingForDeliveriesWakesTheThreadHoldingAcks() {
+        var policy = AckWakePolicy(ackBatch: 50)
+        for _ in 0..<3 { policy.delivered() }
+        let ackWakes = policy.queued(.ack)
+        #expect(!ackWakes)  // held: two others outstanding, below a batch
+        policy.taken()
+        #expect(policy.sleep(flushDue: .milliseconds(10), pendingAcks: 1, idle: .seconds(1)) == .milliseconds(10))
+        let starvedWakes = policy.starved()
+        #expect(starvedWakes)  // asleep holding an ack: wake it, and it sends
+        #expect(policy.flushRequested)
+        let againWakes = policy.starved()
+        #expect(!againWakes)  // woken already
+        policy.woke()
+        policy.taken()  // the pass that sends the acks takes the request with its commands
+        #expect(!policy.flushRequested)
+    }
+
+    @Test func aWaitingConsumerWakesNobodyWhenNoAckIsHeld() {
+        var policy = AckWakePolicy(ackBatch: 50)
+        #expect(policy.sleep(flushDue: nil, pendingAcks: 0, idle: .seconds(1)) == .seconds(1))
+        let wakes = policy.starved()
+        #expect(!wakes)
+        #expect(!policy.flushRequested)
+    }
+
+    @Test func anAwakeThreadSeesTheRequestWhenItGoesToSleep() {
+        var policy = AckWakePolicy(ackBatch: 50)
+        policy.delivered()
+        policy.delivered()
+        let wakes = policy.starved()
+        #expect(!wakes)  // awake: no wake, but the request stands
+        #expect(policy.flushRequested)
+        // It holds an ack it took: it must not sleep but take its commands and send.
+        #expect(policy.sleep(flushDue: .milliseconds(10), pendingAcks: 1, idle: .seconds(1)) == nil)
+        policy.taken()
+        // Holding none, a later request lapses and the thread sleeps.
+        let laterWakes = policy.starved()
+        #expect(!laterWakes)
+        #expect(policy.sleep(flushDue: nil, pendingAcks: 0, idle: .seconds(1)) == .seconds(1))
+        #expect(!policy.flushRequested)
+    }
 }

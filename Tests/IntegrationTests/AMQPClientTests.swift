@@ -233,41 +233,36 @@ struct AMQPClientTests {
         #expect(held.count == 43 && dropped == 25)
     }
 
-    /// While the client holds other deliveries, an ack waits out its subscription's ack delay to
-    /// share a frame, then goes: the broker's next delivery, which needs that ack's prefetch slot,
-    /// comes no sooner than the delay after the ack, and does come.
+    /// While the client holds other deliveries and its consumer is busy, an ack waits to share a
+    /// frame; once the consumer waits for a delivery, it goes at once instead of after the delay.
+    /// The broker's next delivery needs that ack's prefetch slot, so its arrival shows when the ack
+    /// went: not while the consumer was busy (300 ms), well before the 2 s delay.
     @Test(.timeLimit(.minutes(1)))
-    func anAckWaitsForTheSubscriptionsDelayWhileOtherDeliveriesAreHeld() async throws {
+    func anAckIsHeldWhileTheConsumerIsBusyAndGoesWhenItWaits() async throws {
         let queue = uniqueQueue()
         let prefetch = 8
         try await preload(queue, count: prefetch + 1)
-        let delay = Duration.milliseconds(400)
+        let delay = Duration.seconds(2)
+        let busy = Duration.milliseconds(300)
         let client = AMQPClient(
             configuration: configuration,
             subscriptions: [.init(queue: queue, prefetch: UInt16(prefetch), ackDelay: delay)],
             logger: logger
         )
         client.start()
+        var deliveries = client.deliveries(of: queue).makeAsyncIterator()
         var held: [AMQPDelivery] = []
-        var ackedAt: ContinuousClock.Instant?
-        var waited: Duration?
-        for await delivery in client.deliveries(of: queue) {
-            if let ackedAt {
-                waited = .now - ackedAt
-                held.append(delivery)
-                break
-            }
-            held.append(delivery)
-            // The window is full: ack one (below a batch of prefetch / 4, not the last one held).
-            if held.count == prefetch {
-                ackedAt = .now
-                client.ack(held.removeFirst())
-            }
-        }
-        for delivery in held { client.ack(delivery) }
+        while held.count < prefetch, let delivery = await deliveries.next() { held.append(delivery) }
+        // The window is full: ack one (below a batch of prefetch / 4, not the last one held).
+        let ackedAt = ContinuousClock.now
+        client.ack(held.removeFirst())
+        try await Task.sleep(for: busy)
+        let next = await deliveries.next()
+        for delivery in held + [next].compactMap({ $0 }) { client.ack(delivery) }
         await client.shutdown()
-        let elapsed = try #require(waited)
-        #expect(elapsed >= delay, "the next delivery came \(elapsed) after the ack")
+        let arrived = try #require(next?.receivedAt) - ackedAt
+        #expect(arrived >= busy, "the next delivery came \(arrived) after the ack, while the consumer was busy")
+        #expect(arrived < delay, "the next delivery came \(arrived) after the ack: the ack waited out the delay")
     }
 
     @Test func declaringTheTopologyTwiceIsIdempotentAndAConflictNamesTheQueue() async throws {
