@@ -6,8 +6,8 @@
 /// socket is readable, it is woken, or its next ack flush is due. Acks alone do not wake it: they
 /// collect for up to ``AMQPClient/ackDelay`` so one `multiple` ack settles many deliveries. The
 /// rule this type keeps: an ack queued at any instant is taken by the thread within that delay, or
-/// at once when a batch is full, when it settles every delivery handed out, or when a consumer
-/// waits for deliveries (``starved()``).
+/// at once when a batch is full or when it settles every delivery handed out; and the acks held
+/// when a consumer starts waiting for deliveries go at once too (``starved()``).
 struct AckWakePolicy: Sendable, Equatable {
     /// Acks taken at once instead of after the delay.
     let ackBatch: Int
@@ -44,6 +44,8 @@ struct AckWakePolicy: Sendable, Equatable {
     /// The thread is about to hand a delivery to its consumer.
     mutating func delivered() {
         outstanding += 1
+        // A consumer that waited is fed again: its request to send held acks lapses.
+        flushRequested = false
     }
 
     /// A new connection: the old one's deliveries are redelivered, their settlements are moot.

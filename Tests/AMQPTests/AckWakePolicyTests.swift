@@ -257,4 +257,18 @@ struct AckWakePolicyTests {
         #expect(policy.sleep(flushDue: nil, pendingAcks: 0, idle: .seconds(1)) == .seconds(1))
         #expect(!policy.flushRequested)
     }
+
+    @Test func aDeliveryWithdrawsTheRequestOfTheConsumerItFeeds() {
+        var policy = AckWakePolicy(ackBatch: 50)
+        policy.delivered()
+        let wakes = policy.starved()  // the thread is awake: the request stands
+        #expect(!wakes && policy.flushRequested)
+        policy.delivered()  // the waiting consumer gets a delivery
+        #expect(!policy.flushRequested)
+        // An ack queued now collects as usual: the thread, holding it, may sleep until its flush.
+        let ackWakes = policy.queued(.ack)
+        #expect(!ackWakes)
+        policy.taken()
+        #expect(policy.sleep(flushDue: .milliseconds(10), pendingAcks: 1, idle: .seconds(1)) == .milliseconds(10))
+    }
 }

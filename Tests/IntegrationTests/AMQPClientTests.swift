@@ -253,6 +253,8 @@ struct AMQPClientTests {
         var deliveries = client.deliveries(of: queue).makeAsyncIterator()
         var held: [AMQPDelivery] = []
         while held.count < prefetch, let delivery = await deliveries.next() { held.append(delivery) }
+        // Let the thread go to sleep first, as a busy consumer's would.
+        try await Task.sleep(for: .milliseconds(50))
         // The window is full: ack one (below a batch of prefetch / 4, not the last one held).
         let ackedAt = ContinuousClock.now
         client.ack(held.removeFirst())

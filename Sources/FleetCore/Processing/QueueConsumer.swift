@@ -258,11 +258,15 @@ public struct QueueConsumer: Service {
     private func consumeDeliveries(holding executor: BlockingExecutor?) async {
         await withTaskGroup(of: Finished.self) { group in
             var running = 0
-            for await delivery in client.deliveries(of: queue.name) {
+            var deliveries = client.deliveries(of: queue.name).makeAsyncIterator()
+            while true {
+                // A free slot first, then a delivery: the consumer waits for the broker only with a
+                // slot idle, the moment the client sends the acks it holds (`AckWakePolicy.starved()`).
                 if running >= concurrency {
                     _ = await group.next()
                     running -= 1
                 }
+                guard let delivery = await deliveries.next() else { break }
                 running += 1
                 group.addTask {
                     await process(delivery, holding: executor)
