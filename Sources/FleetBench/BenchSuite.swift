@@ -229,8 +229,10 @@ public struct BenchSuite: Sendable {
                     ]
                 ),
                 fleet("fleet, concurrency 1", concurrency: 1),
-                fleet("fleet, concurrency \(options.concurrency)", concurrency: options.concurrency),
             ]
+                // `--concurrency 1`: the sequential run is the only fleet side, not run twice.
+                + (options.concurrency > 1
+                    ? [fleet("fleet, concurrency \(options.concurrency)", concurrency: options.concurrency)] : [])
         case .mix:
             return [fleet("fleet, concurrency \(options.concurrency) per queue", concurrency: options.concurrency)]
         case .hot:

@@ -4,10 +4,12 @@ import Testing
 @testable import AMQP
 
 /// Drives ``AckWakePolicy`` through every interleaving of the connection thread's steps with job
-/// tasks queueing acks and other commands, and checks the rule it keeps: the thread never starts an
-/// idle-length sleep while an ack it has not taken sits in the inbox with no wake pending, so no
-/// settled delivery waits longer than the ack delay for its ack to be sent; and a full batch, counting
-/// acks the thread took before it slept, never waits for the delay.
+/// tasks queueing acks and other commands, deliveries handed out and consumers starting to wait, and
+/// checks the rules it keeps: the thread never starts an idle-length sleep while an ack it has not
+/// taken sits in the inbox with no wake pending, so no settled delivery waits longer than the ack
+/// delay for its ack to be sent; a full batch, counting acks the thread took before it slept, never
+/// waits for the delay; nor do the acks held when one settles the last delivery handed out, nor
+/// those held when a consumer starts waiting for deliveries (unless a delivery feeds it first).
 @Suite("Ack wake policy")
 struct AckWakePolicyTests {
     enum Step: Hashable {
@@ -22,6 +24,10 @@ struct AckWakePolicyTests {
         case ack
         /// A job task queues another command (a publish, a reject).
         case urgent
+        /// The thread hands a delivery to its consumer (it does so awake, reading the socket).
+        case deliver
+        /// The consumer finds no delivery and waits for the broker.
+        case starve
     }
 
     struct Simulation {
@@ -34,6 +40,13 @@ struct AckWakePolicyTests {
         /// The eventfd holds a wake: the next poll returns at once.
         var wakePending = false
         var sleeping: Duration?
+        /// Deliveries handed out and not yet settled by a queued ack (the thread's view once it took
+        /// every ack: `allSettled` in `AMQPClient.serve`).
+        var outstanding = 0
+        /// The oldest held acks (taken or not) that must go without waiting out the delay: those held
+        /// when an ack settled the last delivery, and those held when the consumer started waiting.
+        var lastAcks = 0
+        var starvedAcks = 0
         var violations: [String] = []
 
         static let idle = Duration.seconds(1)
@@ -45,15 +58,24 @@ struct AckWakePolicyTests {
             policy.woke()
         }
 
+        /// Sends every taken ack: they are the oldest held, so the ones that had to go are the first.
+        mutating func sendTakenAcks() {
+            lastAcks = max(0, lastAcks - takenAcks)
+            starvedAcks = max(0, starvedAcks - takenAcks)
+            takenAcks = 0
+        }
+
         mutating func run(_ step: Step) {
             switch step {
             case .take:
                 guard sleeping == nil else { return }  // the thread is in poll
+                let consumerWaits = policy.flushRequested  // read with the commands, as `serve` does
                 takenAcks += untakenAcks
                 untakenAcks = 0
                 untakenUrgent = false
                 policy.taken()
-                if takenAcks >= policy.ackBatch { takenAcks = 0 }  // a full batch goes in this pass
+                // A full batch, every delivery settled, or a waiting consumer: the acks go in this pass.
+                if takenAcks >= policy.ackBatch || outstanding == 0 || consumerWaits { sendTakenAcks() }
             case .sleep:
                 guard sleeping == nil else { return }
                 guard
@@ -76,15 +98,36 @@ struct AckWakePolicyTests {
                 if untakenAcks + takenAcks >= policy.ackBatch {
                     violations.append("slept with a full batch: \(takenAcks) taken, \(untakenAcks) untaken")
                 }
+                if lastAcks > 0 { violations.append("slept holding \(lastAcks) ack(s) that settled every delivery") }
+                if starvedAcks > 0 {
+                    violations.append("slept holding \(starvedAcks) ack(s) a waiting consumer asked for")
+                }
                 sleeping = length
             case .wakeUp:
                 guard let length = sleeping else { return }
                 // The poll timed out (or the socket woke it): a flush-length sleep ends at its due
                 // time, when the held acks are sent.
-                if takenAcks > 0 && length <= Self.ackDelay { takenAcks = 0 }
+                if takenAcks > 0 && length <= Self.ackDelay { sendTakenAcks() }
                 wake()
+            case .deliver:
+                if sleeping != nil { wake() }  // the socket became readable
+                policy.delivered()
+                outstanding += 1
+                starvedAcks = 0  // the consumer is fed: its request lapses
+            case .starve:
+                if policy.starved() {
+                    wakePending = true
+                    if sleeping != nil { wake() }
+                }
+                starvedAcks = takenAcks + untakenAcks
             case .ack, .urgent:
-                if step == .ack { untakenAcks += 1 } else { untakenUrgent = true }
+                if step == .ack {
+                    untakenAcks += 1
+                    if outstanding == 1 { lastAcks = takenAcks + untakenAcks }
+                    outstanding = max(0, outstanding - 1)
+                } else {
+                    untakenUrgent = true
+                }
                 if policy.queued(step == .ack ? .ack : .other) {
                     wakePending = true
                     // Woken early: the held acks stay held until the next pass checks the batch.
@@ -124,6 +167,8 @@ struct AckWakePolicyTests {
         arguments: [
             [Step.ack], [.ack, .ack], [.ack, .ack, .ack], [.ack, .urgent], [.urgent, .ack, .ack],
             [.ack, .ack, .ack, .ack],
+            [.deliver, .ack], [.deliver, .deliver, .ack, .ack], [.deliver, .ack, .starve],
+            [.deliver, .deliver, .ack, .starve], [.ack, .starve, .ack], [.deliver, .starve, .deliver, .ack],
         ],
         [1, 2, 3, 4]
     )
@@ -131,6 +176,10 @@ struct AckWakePolicyTests {
         var checked = 0
         for steps in Self.interleavings(thread: Self.thread, extra: extra) {
             var simulation = Simulation(policy: AckWakePolicy(ackBatch: ackBatch))
+            // Without deliveries of their own, the acks settle some of eight handed out before.
+            if !extra.contains(.deliver) {
+                for _ in 0..<8 { simulation.run(.deliver) }
+            }
             for step in steps { simulation.run(step) }
             #expect(simulation.violations.isEmpty, "\(steps): \(simulation.violations)")
             checked += 1

@@ -1,6 +1,8 @@
+import FleetApp
 import FleetContract
 import FleetCore
 import Foundation
+import Logging
 import Postgres
 import Redis
 import Testing
@@ -61,6 +63,47 @@ struct BenchReportTests {
             #"{"mode":"consume","jobs":1000,"seconds":1.0,"jobs_per_second":1000.0,"p50_ms":0.002,"p99_ms":0.02,"max_rss_kib":9800,"cpu_ms":104.3}"#
         let decoded = try JSONDecoder().decode(BenchResult.self, from: Data(line.utf8))
         #expect(decoded.cpuMicrosecondsPerJob == 104.3)
+    }
+
+    /// `--concurrency 1` runs B's sequential fleet side once, not twice, and its targets table
+    /// reports the concurrent B target as not measured, under the issue's concurrency.
+    @Test func concurrencyOneRunsTheSequentialWriterOnce() throws {
+        var options = BenchSuite.Options(
+            fleetExecutable: "fleet",
+            baselineExecutable: "fleet-bench-baseline",
+            configDirectory: ".",
+            amqpURL: "amqp://guest:guest@127.0.0.1:1/%2f",
+            postgresURL: "postgresql://x@127.0.0.1:1/x"
+        )
+        let configuration = try FleetConfiguration.fromEnvironment(
+            configDirectory: ".",
+            environment: ["FLEET_DEV_MODE": "1"]
+        )
+        let logger = Logger(label: "bench-test")
+        #expect(
+            BenchSuite(options: options, configuration: configuration, logger: logger)
+                .sides(of: .write, exchange: "x").map(\.label)
+                == ["C sequential writer", "fleet, concurrency 1", "fleet, concurrency 16"]
+        )
+        options.concurrency = 1
+        let sides = BenchSuite(options: options, configuration: configuration, logger: logger)
+            .sides(of: .write, exchange: "x")
+        #expect(sides.map(\.label) == ["C sequential writer", "fleet, concurrency 1"])
+
+        var report = BenchReport(jobs: 100, concurrency: 1, prefetch: 200)
+        report.add(result(100), workload: .write, side: "C sequential writer", isBaseline: true, run: 1)
+        report.add(
+            result(95),
+            workload: BenchWorkload.write.rawValue,
+            side: "fleet, concurrency 1",
+            isBaseline: false,
+            concurrency: 1,
+            run: 1
+        )
+        let measures = report.targets.map(\.measure)
+        #expect(measures.contains("B at concurrency 1") && measures.contains("B at concurrency 16"))
+        #expect(report.targets.first { $0.measure == "B at concurrency 16" }?.value == nil)
+        #expect(report.targets.first { $0.measure == "B at concurrency 1" }?.value == 0.95)
     }
 
     @Test func benchQueuesAckWithTheFilesDefaultDelay() throws {
