@@ -294,7 +294,13 @@ let package = Package(
             name: "ContractTests",
             dependencies: ["FleetContract", "FleetCore", "FleetApp", .product(name: "Yams", package: "Yams")]
         ),
-        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer", "FleetSigning"]),
+        .testTarget(
+            name: "FleetCoreTests",
+            dependencies: [
+                "FleetCore", "FleetContract", "FleetStoreKit", "FleetProducer", "FleetSigning",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
         .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetContract", "FleetStoreKit", "FleetApp"]),
         .testTarget(name: "MongoDBTests", dependencies: ["MongoDB"]),
         .testTarget(name: "FleetBackupTests", dependencies: ["FleetBackup"]),
@@ -334,6 +340,7 @@ let package = Package(
             dependencies: [
                 "AMQP", "Postgres", "Redis", "MongoDB", "Bolt", "FleetContract", "FleetCore", "FleetStoreKit",
                 "FleetJobs", "FleetApp", "FleetProducer", "FleetOutbox", "ClickHouse", "FleetSigning",
+                "BlockingIO",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),

@@ -36,6 +36,20 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         var waiters: [CheckedContinuation<Void, Never>] = []
         var isShutDown = false
         var threadsStarted = false
+        /// The size last recorded to the pool's gauges (-1: none yet).
+        var recordedOpen = -1
+        var recordedWaiting = -1
+
+        /// `fleet_store_pool_connections` and `fleet_store_pool_waiters`, when measured and changed
+        /// since last recorded: a store call used to record both twice (four gauge updates and two
+        /// more lock rounds per call), though the size rarely changes. Under the pool's lock, so a
+        /// size read earlier is never recorded after a newer one.
+        mutating func recordSize(to metrics: StoreCallMetrics?) {
+            guard let metrics, open != recordedOpen || waiters.count != recordedWaiting else { return }
+            recordedOpen = open
+            recordedWaiting = waiters.count
+            metrics.recordPool(open: open, waiting: waiters.count)
+        }
     }
 
     public let maxConnections: Int
@@ -188,6 +202,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 state.open -= state.idle.count
                 state.idle = []
                 state.waiters = []
+                state.recordSize(to: metrics)
             }
             return (state.idle, state.waiters)
         }
@@ -221,11 +236,11 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 if let connection = state.idle.popLast() { return .reuse(connection) }
                 if state.open < maxConnections {
                     state.open += 1
+                    state.recordSize(to: metrics)
                     return .connect
                 }
                 return .wait
             }
-            recordPoolSize()
             switch decision {
             case .reuse(let connection): return connection
             case .connect: return nil
@@ -236,10 +251,10 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                         // Re-check under the lock: a release may have happened in between.
                         if state.isShutDown || !state.idle.isEmpty || state.open < maxConnections { return true }
                         state.waiters.append(continuation)
+                        state.recordSize(to: metrics)
                         return false
                     }
                     if resumeNow { continuation.resume() }
-                    recordPoolSize()
                 }
             }
         }
@@ -256,18 +271,11 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             } else {
                 state.open -= 1
             }
+            defer { state.recordSize(to: metrics) }
             return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), !keep)
         }
         if mustClose { connection.close() }
         waiter?.resume()
-        recordPoolSize()
-    }
-
-    /// `fleet_store_pool_connections` and `fleet_store_pool_waiters`, when measured.
-    private func recordPoolSize() {
-        guard let metrics else { return }
-        let (open, waiting) = state.withLockedValue { ($0.open, $0.waiters.count) }
-        metrics.recordPool(open: open, waiting: waiting)
     }
 
     /// Gives back a slot whose closure never ran or whose connect failed.
@@ -281,10 +289,10 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 // After shutdown nobody else will close a leased connection: it would leak.
                 orphan = leased
             }
+            defer { state.recordSize(to: metrics) }
             return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), orphan)
         }
         orphan?.close()
         waiter?.resume()
-        recordPoolSize()
     }
 }

@@ -24,16 +24,30 @@ public struct StoreCallMetrics: Sendable {
     let waiters: Gauge?
 
     /// - Parameter pooled: the client counts its pool's connections and waiters (``recordPool(open:waiting:)``).
-    public init(store: String, pooled: Bool = true, isTransient: @escaping @Sendable (any Error) -> Bool?) {
+    /// - Parameter factory: where the metrics go; the process's bootstrapped system unless a test says.
+    public init(
+        store: String,
+        pooled: Bool = true,
+        factory: any MetricsFactory = MetricsSystem.factory,
+        isTransient: @escaping @Sendable (any Error) -> Bool?
+    ) {
         self.store = store
         self.spanName = "fleet.store \(store)"
         self.isTransient = isTransient
         let labels = [("store", store)]
-        duration = Timer(label: "fleet_store_call_duration_seconds", dimensions: labels)
-        transientErrors = Counter(label: "fleet_store_errors_total", dimensions: labels + [("class", "transient")])
-        permanentErrors = Counter(label: "fleet_store_errors_total", dimensions: labels + [("class", "permanent")])
-        connections = pooled ? Gauge(label: "fleet_store_pool_connections", dimensions: labels) : nil
-        waiters = pooled ? Gauge(label: "fleet_store_pool_waiters", dimensions: labels) : nil
+        duration = Timer(label: "fleet_store_call_duration_seconds", dimensions: labels, factory: factory)
+        transientErrors = Counter(
+            label: "fleet_store_errors_total",
+            dimensions: labels + [("class", "transient")],
+            factory: factory
+        )
+        permanentErrors = Counter(
+            label: "fleet_store_errors_total",
+            dimensions: labels + [("class", "permanent")],
+            factory: factory
+        )
+        connections = pooled ? Gauge(label: "fleet_store_pool_connections", dimensions: labels, factory: factory) : nil
+        waiters = pooled ? Gauge(label: "fleet_store_pool_waiters", dimensions: labels, factory: factory) : nil
     }
 
     /// Times `body` and counts the store error it throws, if any.

@@ -1,3 +1,4 @@
+import BlockingIO
 import FleetApp
 import FleetContract
 import FleetCore
@@ -13,6 +14,14 @@ import Tracing
 /// W3C trace context (as an OpenTelemetry tracer does), set for this test's tasks only.
 @Suite("Tracing end to end", .serialized)
 struct TracingEndToEndTests {
+    /// Spans are started only with a tracer: the switch follows one bound by `withTracer`, and is
+    /// off again outside it (no tracer is bootstrapped in the test process).
+    @Test func tracingIsOnOnlyWhileATracerIsBound() {
+        #expect(!TracingSwitch.isOn)
+        withTracer(W3CTestTracer()) { #expect(TracingSwitch.isOn) }
+        #expect(!TracingSwitch.isOn)
+    }
+
     @Test("A job's span has its traceparent's trace id and parent; its PostgreSQL calls are child spans")
     func jobSpanContinuesTheTrace() async throws {
         let environment = try await FleetTestEnvironment.make("obs_trace", workers: ["learning"])
