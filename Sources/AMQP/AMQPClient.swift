@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -109,6 +110,8 @@ public final class AMQPClient: Sendable {
     private let subscriptions: [Subscription]
     private let streams: [String: AMQPDeliveries]
     private let inbox: NIOLockedValueBox<Inbox>
+    /// CLOCK_REALTIME (ns) when the connection thread last wrote an ack frame; 0 before the first.
+    private let lastAckWritten = Atomic<Int64>(0)
     private let wakeDescriptor: Int32
     private let logger: Logger
     private let onStatusChange: (@Sendable (StatusChange) -> Void)?
@@ -858,6 +861,22 @@ public final class AMQPClient: Sendable {
             state.settled[tag] = false
             state.lastSettlementSentAt = .now
         }
+        if highestInRun != nil || !outOfOrder.isEmpty {
+            lastAckWritten.store(Self.unixNanoseconds(), ordering: .relaxed)
+        }
+    }
+
+    /// When this client last wrote an ack frame to its socket (CLOCK_REALTIME, ns; nil before the
+    /// first): `fleet bench` splits a drain's tail there, into the process's share and the broker's.
+    public var lastAckWrittenUnixNanoseconds: Int64? {
+        let value = lastAckWritten.load(ordering: .relaxed)
+        return value == 0 ? nil : value
+    }
+
+    private static func unixNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 
     private func handle(_ event: AMQPConnection.Event, on connection: AMQPConnection, _ state: ThreadState) throws {

@@ -15,6 +15,9 @@ public struct BenchResult: Sendable, Codable {
     /// CLOCK_REALTIME (ns) of the moment the process was done with its last job: the C consumer
     /// after its job, the fleet when it queued the last ack. Drains only.
     public var lastEffectUnixNanos: Int64?
+    /// CLOCK_REALTIME (ns) when the process last wrote an ack frame to its socket: the C consumer
+    /// after each job's ack, the fleet's connection thread after each flush. Drains of one queue only.
+    public var lastAckWrittenUnixNanos: Int64?
     /// Set by `fleet bench` from ``BrokerProbe``: what the broker saw of a drain.
     public var broker: BrokerObserved?
     /// Set by `fleet bench` for the light-load workload.
@@ -33,6 +36,9 @@ public struct BenchResult: Sendable, Codable {
         /// `basic.ack` frame (traced on the broker once at most a prefetch of messages remain):
         /// the part of the tail spent before the broker had the ack. Nil when not traced.
         public var lastAckFrameMilliseconds: Double?
+        /// From the process's last effect to it writing its last ack frame to the socket: the
+        /// process's own share of the tail, measured in the process. Nil when not reported.
+        public var lastAckWrittenMilliseconds: Double?
     }
 
     /// Per job type (fleet runs of workloads C and hot): handler time, start to ack.
@@ -46,6 +52,7 @@ public struct BenchResult: Sendable, Codable {
         case maxRSSKiB = "max_rss_kib"
         case cpuMilliseconds = "cpu_ms"
         case lastEffectUnixNanos = "last_effect_unix_ns"
+        case lastAckWrittenUnixNanos = "last_ack_written_unix_ns"
     }
 
     init(
@@ -72,6 +79,12 @@ public struct BenchResult: Sendable, Codable {
     var cpuMicrosecondsPerJob: Double? {
         guard let cpuMilliseconds, jobs > 0 else { return nil }
         return cpuMilliseconds * 1000 / Double(jobs)
+    }
+
+    /// From the last effect to the last ack frame written, both the process's own clock readings.
+    var lastAckWrittenMilliseconds: Double? {
+        guard let lastEffectUnixNanos, let lastAckWrittenUnixNanos else { return nil }
+        return Double(lastAckWrittenUnixNanos - lastEffectUnixNanos) / 1e6
     }
 
     public func json() -> String {

@@ -158,9 +158,14 @@ public struct BenchSuite: Sendable {
                 broker.steadyRate
             )
             if let tail = broker.tailMilliseconds { line += String(format: ", tail %.2f ms", tail) }
-            if let frame = broker.lastAckFrameMilliseconds {
-                line += String(format: " (its last ack frame reached the channel at %.2f ms)", frame)
+            var split: [String] = []
+            if let written = broker.lastAckWrittenMilliseconds {
+                split.append(String(format: "its last ack written at %.2f ms", written))
             }
+            if let frame = broker.lastAckFrameMilliseconds {
+                split.append(String(format: "its last ack frame reached the channel at %.2f ms", frame))
+            }
+            if !split.isEmpty { line += " (" + split.joined(separator: ", ") + ")" }
         }
         if let light = result.light {
             line += String(
@@ -287,7 +292,8 @@ public struct BenchSuite: Sendable {
                 tailMilliseconds: result.lastEffectUnixNanos.map { timeline.tailMilliseconds(lastEffect: $0) },
                 lastAckFrameMilliseconds: result.lastEffectUnixNanos.flatMap {
                     timeline.lastAckFrameMilliseconds(lastEffect: $0)
-                }
+                },
+                lastAckWrittenMilliseconds: result.lastAckWrittenMilliseconds
             )
         }
         try await stores.verify(workload, jobs: jobs(of: workload), label: side.label)

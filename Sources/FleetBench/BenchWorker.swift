@@ -91,7 +91,8 @@ public struct BenchWorker: Sendable {
             logger: logger,
             onJobFinished: observer
         )
-        let result = try await runUntilDone(consumer, stats: stats, logger: logger)
+        var result = try await runUntilDone(consumer, stats: stats, logger: logger)
+        result.lastAckWrittenUnixNanos = consumer.lastAckWrittenUnixNanoseconds
         await stores?.shutdown()
         if let metrics {
             await metrics.flush()

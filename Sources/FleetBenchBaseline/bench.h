@@ -39,6 +39,9 @@ struct bench_result {
     // CLOCK_REALTIME of the moment the last job's effect was done (consume, write), 0 otherwise:
     // `fleet bench` compares it with the time the broker saw the queue empty.
     uint64_t last_effect_unix_ns;
+    // CLOCK_REALTIME of the moment its last ack was written to the socket (consume, write), 0
+    // otherwise: the process's share of a drain's tail ends there.
+    uint64_t last_ack_written_unix_ns;
 };
 
 uint64_t monotonic_ns(void);

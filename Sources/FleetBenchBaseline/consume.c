@@ -147,6 +147,8 @@ int run_consumer(struct amqp_session *session, const struct bench_options *optio
             effects[done] = (struct effect){job_index(envelope.message.body), result->last_effect_unix_ns};
         if (status == 0)
             status = ack(session, &envelope);
+        if (status == 0)
+            result->last_ack_written_unix_ns = realtime_ns();
         last = monotonic_ns();
         amqp_destroy_envelope(&envelope);
         result->samples[done] = (double)(last - received) / 1e6;

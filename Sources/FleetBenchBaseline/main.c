@@ -249,6 +249,8 @@ static void print_report(const char *mode, struct bench_result *result)
         printf(",\"cpu_ms\":%.1f", cpu);
     if (result->last_effect_unix_ns != 0)
         printf(",\"last_effect_unix_ns\":%" PRIu64, result->last_effect_unix_ns);
+    if (result->last_ack_written_unix_ns != 0)
+        printf(",\"last_ack_written_unix_ns\":%" PRIu64, result->last_ack_written_unix_ns);
     printf("}\n");
     fflush(stdout);
 }

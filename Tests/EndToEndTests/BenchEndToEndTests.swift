@@ -51,6 +51,10 @@ struct BenchEndToEndTests {
         #expect(targets.count == 8, "\(markdown)")
         #expect(targets.filter { $0.hasSuffix("| PASS |") || $0.hasSuffix("| FAIL |") }.count == 8, "\(markdown)")
         #expect(output.contains(markdown))
+        // Each drain of one queue, C or fleet, says when the process wrote its last ack (A and B:
+        // the C consumer and writer, the fleet at concurrency 1 and 4).
+        let written = output.split(separator: "\n").filter { $0.contains("its last ack written at") }
+        #expect(written.count == 5, "\(output)")
         await environment.tearDown()
     }
 }

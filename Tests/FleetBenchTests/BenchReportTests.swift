@@ -63,6 +63,15 @@ struct BenchReportTests {
             #"{"mode":"consume","jobs":1000,"seconds":1.0,"jobs_per_second":1000.0,"p50_ms":0.002,"p99_ms":0.02,"max_rss_kib":9800,"cpu_ms":104.3}"#
         let decoded = try JSONDecoder().decode(BenchResult.self, from: Data(line.utf8))
         #expect(decoded.cpuMicrosecondsPerJob == 104.3)
+        #expect(decoded.lastAckWrittenMilliseconds == nil)
+    }
+
+    /// The process's share of a drain's tail: its last ack frame written, after its last effect.
+    @Test func theLastAckWrittenIsTimedFromTheLastEffect() throws {
+        let line =
+            #"{"mode":"consume","jobs":10,"seconds":1.0,"jobs_per_second":10.0,"p50_ms":0.002,"p99_ms":0.02,"max_rss_kib":9800,"last_effect_unix_ns":1000000000,"last_ack_written_unix_ns":1002500000}"#
+        let decoded = try JSONDecoder().decode(BenchResult.self, from: Data(line.utf8))
+        #expect(decoded.lastAckWrittenMilliseconds == 2.5)
     }
 
     /// `--concurrency 1` runs B's sequential fleet side once, not twice, and its targets table

@@ -184,6 +184,10 @@ public struct QueueConsumer: Service {
         logger.info("fleet.consumer stopped")
     }
 
+    /// When this consumer last wrote an ack frame to the broker (CLOCK_REALTIME, ns; nil before the
+    /// first), for `fleet bench`'s split of a drain's tail.
+    public var lastAckWrittenUnixNanoseconds: Int64? { client.lastAckWrittenUnixNanoseconds }
+
     /// How long closing the broker connections may take after the drain: a blocked or silent
     /// broker does not hold up shutdown longer (the broker requeues what stayed unacked).
     static let closeTimeout = Duration.seconds(5)
