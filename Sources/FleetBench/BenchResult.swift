@@ -16,7 +16,9 @@ public struct BenchResult: Sendable, Codable {
     /// after its job, the fleet when it queued the last ack. Drains only.
     public var lastEffectUnixNanos: Int64?
     /// CLOCK_REALTIME (ns) when the process last wrote an ack frame to its socket: the C consumer
-    /// after each job's ack, the fleet's connection thread after each flush. Drains of one queue only.
+    /// after each job's ack, the fleet's connection thread after each flush. Workloads A and B only;
+    /// for the fleet it can be slightly before ``lastEffectUnixNanos``, which counts a job just after
+    /// queueing its ack.
     public var lastAckWrittenUnixNanos: Int64?
     /// Set by `fleet bench` from ``BrokerProbe``: what the broker saw of a drain.
     public var broker: BrokerObserved?

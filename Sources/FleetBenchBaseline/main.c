@@ -11,7 +11,8 @@
 //
 // It prints one JSON line: mode, jobs, seconds, jobs_per_second, p50_ms, p99_ms, max_rss_kib,
 // cpu_ms (its CPU time since it started) and, for consume and write, last_effect_unix_ns
-// (CLOCK_REALTIME when the last job's effect was done).
+// (CLOCK_REALTIME when the last job's effect was done) and last_ack_written_unix_ns (when its last
+// basic.ack was written).
 // Latencies are per job (delivery received -> its ack sent) or, for publish, per batch round trip.
 #define _POSIX_C_SOURCE 200809L
 

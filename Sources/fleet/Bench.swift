@@ -20,8 +20,9 @@ struct Bench: AsyncParsableCommand {
             light (no-op jobs published at a steady rate while the consumer runs). Drains of one queue \
             and light load are also timed by the broker: a probe on the RabbitMQ node (through erl_call, \
             with the node and cookie of FLEET_RABBITMQCTL) sees when the queue holds each ack, and when \
-            the consumer's channel took its last ack frame; each runner also says when it wrote its last \
-            ack, which splits a drain's tail into the process's share and the broker's. It purges \
+            the consumer's channel took its last ack frame; the runners of noop and write also say when \
+            they wrote their last ack, which splits a drain's tail into the process's share and the \
+            broker's. It purges \
             the bench's queues and writes to the database: \
             point it at a vhost and database of its own, as scripts/bench.sh does. \
             FLEET_BENCH_WORKER_WRAPPER, if set, is a command (words separated by spaces) that each fleet \
