@@ -15,6 +15,8 @@
 #   scripts/services.sh pg-thaw    SIGCONT them again
 #   scripts/services.sh rabbitmq-stop | redis-stop | mongodb-stop | graph-stop | clickhouse-stop
 #                                  stop only that server (the chaos suite); `start` brings it back
+#   scripts/services.sh graph-check
+#                                  exit 0 when FalkorDB answers a Redis PING and a Bolt handshake
 #   scripts/services.sh clickhouse-start
 #                                  install and start only ClickHouse (database fleet); print the env
 #
@@ -952,8 +954,24 @@ graph_pid() { # the pid of this folder's FalkorDB, if it runs
     echo "$pid"
 }
 
+# The Bolt version handshake (5.4 down to 5.1) answered within 5 s: an open port alone is not
+# enough, as FalkorDB can accept connections while its Bolt side answers nothing.
+bolt_answers() { # PORT
+    timeout 5 bash -c '
+        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+        printf "\x60\x60\xb0\x17\x00\x03\x04\x05\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" >&3
+        reply="$(head -c 4 <&3 | od -An -tx1 | tr -d " \n")"
+        [[ "$reply" == 000?0?05 ]]
+    ' _ "$1" 2>/dev/null
+}
+
 graph_ready() {
-    [[ "$(redis-cli -h 127.0.0.1 -p "$GRAPH_REDIS_PORT" ping 2>/dev/null)" == PONG ]] && port_open "$BOLT_PORT"
+    [[ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$GRAPH_REDIS_PORT" ping 2>/dev/null)" == PONG ]] && bolt_answers "$BOLT_PORT"
+}
+
+cmd_graph_check() { # exit 0 when this folder's FalkorDB answers on both its Redis and Bolt ports
+    graph_pid >/dev/null || { say "falkordb is not running from $GRAPH_DIR"; exit 1; }
+    graph_ready || { say "falkordb does not answer a Redis PING and a Bolt handshake within 5 s"; exit 1; }
 }
 
 graph_start() {
@@ -1284,6 +1302,7 @@ rabbitmq-stop) cmd_stop_one rabbitmq-stop rmq_stop ;;
 redis-stop) cmd_stop_one redis-stop redis_stop ;;
 mongodb-stop) cmd_stop_one mongodb-stop mongo_stop ;;
 graph-stop) cmd_stop_one graph-stop graph_stop ;;
+graph-check) cmd_graph_check ;;
 clickhouse-stop) cmd_stop_one clickhouse-stop ch_stop ;;
 clickhouse-start) cmd_clickhouse_start ;;
 -h | --help | help) usage ;;

@@ -132,7 +132,8 @@ bash "$REPO/scripts/browser-tools.sh" setup
 # FalkorDB, the local stand-in for Neo4j, sometimes aborts inside its own event loop (signal 6 in
 # redis-server's afterSleep, a mutex error, tied to no one query; twice in a few hundred suite runs),
 # or, from the same lock (the module GIL taken in afterSleep), hangs for good with every thread
-# waiting; every graph test after it fails. A pass that failed while it crashed or hung prints what
+# waiting; every graph test after it fails. Hung means it fails `services.sh graph-check` (a Redis
+# PING and a Bolt version handshake, 5 s each). A pass that failed while it crashed or hung prints what
 # happened, restarts it (a hung one is killed first; services.sh start starts only what is down)
 # and runs once more; a failure with FalkorDB healthy counts at once. Not with --no-services: those
 # servers are not ours to restart.
@@ -209,7 +210,7 @@ limited() { # LABEL LIMIT_SECONDS COMMAND...: the command's status; 124 when it 
 
 graph_log() { echo "${FLEET_SERVICES_DIR:-$REPO/.services}/graph/falkordb.log"; }
 graph_log_size() { stat -c %s "$(graph_log)" 2>/dev/null || echo 0; }
-graph_hung() { ! timeout 10 redis-cli -u "${FLEET_GRAPH_REDIS_URL:-redis://127.0.0.1:56380/0}" ping 2>/dev/null | grep -q PONG; }
+graph_hung() { ! bash "$REPO/scripts/services.sh" graph-check >/dev/null 2>&1; }
 run_pass() { # LABEL LIMIT_SECONDS COMMAND...; returns the command's status, after at most one rerun
     local label="$1" limit="$2" offset rc=0
     shift 2

@@ -22,7 +22,8 @@ public struct BoltConfiguration: Sendable {
     public var falkorDBGraphSelection = false
     /// Seconds allowed to open the TCP connection.
     public var connectTimeoutSeconds: Double = 5
-    /// Seconds allowed for each request's reply. A timed-out connection is closed and replaced.
+    /// Seconds allowed for each reply, the version handshake's and HELLO's included (over TLS, the
+    /// TLS handshake too). A timed-out connection is closed and replaced.
     public var requestTimeoutSeconds: Double = 30
     /// Sent in HELLO as `user_agent`.
     public var userAgent = "workerfleet/1.0"

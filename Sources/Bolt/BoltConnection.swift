@@ -104,7 +104,10 @@ public actor BoltConnection {
                 promise.fail(BoltError(code: .connection, message: "handshake not sent: \(error)", address: address))
             }
             channel.writeAndFlush(BoltOutbound.handshake(promise), promise: written)
-            let version = try await withTimeout(configuration.connectTimeoutSeconds, channel) {
+            // The version reply is a reply like any other: a server busy with another client's
+            // query answers it late (FalkorDB runs one command at a time), so it gets the request
+            // timeout; connectTimeoutSeconds bounds only the TCP connect.
+            let version = try await withTimeout(configuration.requestTimeoutSeconds, channel) {
                 try await promise.futureResult.get()
             }
             var hello: [String: BoltValue] = ["user_agent": .string(configuration.userAgent)]

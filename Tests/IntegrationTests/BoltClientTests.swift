@@ -1,5 +1,7 @@
 import Bolt
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
 
 /// Integration tests against a Bolt server (FLEET_BOLT_URL, default bolt://127.0.0.1:17687): FalkorDB
@@ -89,6 +91,28 @@ struct BoltClientTests {
         #expect(error?.code == .connection)
         #expect(error?.isTransient == true)
         #expect(error.map { "\($0)".contains("127.0.0.1:1") } == true)
+    }
+
+    @Test func theVersionReplyWaitsTheRequestTimeoutNotTheConnectTimeout() async throws {
+        // A listener that accepts and never answers: a server too busy to reply to the handshake.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(.autoRead, value: false)
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        var configuration = try BoltConfiguration(url: "bolt://127.0.0.1:\(silent.localAddress?.port ?? 0)")
+        configuration.connectTimeoutSeconds = 0.2
+        configuration.requestTimeoutSeconds = 1.5
+        let started = ContinuousClock.now
+        let error = await #expect(throws: BoltError.self) {
+            let connection = try await BoltConnection.connect(configuration)
+            await connection.close()
+        }
+        let waited = ContinuousClock.now - started
+        try await silent.close()
+        #expect(error?.code == .connection)
+        #expect(error.map { "\($0)".contains("timed out") } == true, "\(String(describing: error))")
+        // Not before the 1.5 s request timeout (the 0.2 s connect timeout covers the TCP connect only).
+        #expect(waited >= .milliseconds(1_500), "\(waited)")
     }
 
     // MARK: - Values

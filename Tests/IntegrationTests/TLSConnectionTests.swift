@@ -92,9 +92,11 @@ struct MongoTLSTests {
 struct BoltTLSTests {
     func returnOne(_ url: String) async throws -> Int64? {
         var configuration = try BoltConfiguration(url: url)
-        // The parallel pass can stall a test process for ~30 s (seen in CI): the default 5 s
-        // connect timeout then closes the channel before HELLO.
+        // The parallel pass can stall a test process for ~30 s (seen in CI): the default 30 s
+        // reply timeout, which also bounds the TLS and version handshakes, then closes the channel
+        // before HELLO.
         configuration.connectTimeoutSeconds = 60
+        configuration.requestTimeoutSeconds = 60
         let connection = try await BoltConnection.connect(configuration)
         do {
             let result = try await connection.run("RETURN 1 AS one")
