@@ -113,13 +113,17 @@ struct AckWakePolicyTests {
                 if sleeping != nil { wake() }  // the socket became readable
                 policy.delivered()
                 outstanding += 1
-                starvedAcks = 0  // the consumer is fed: its request lapses
+                // The consumer is fed and the settled delivery is no longer the last: both rules
+                // lapse, as in `serve`, which decides after reading the socket.
+                starvedAcks = 0
+                lastAcks = 0
             case .starve:
                 if policy.starved() {
                     wakePending = true
                     if sleeping != nil { wake() }
                 }
                 starvedAcks = takenAcks + untakenAcks
+                checkNoHeldAckSleepsThrough(step)
             case .ack, .urgent:
                 if step == .ack {
                     untakenAcks += 1
@@ -141,7 +145,17 @@ struct AckWakePolicyTests {
                 if sleeping != nil, untakenAcks + takenAcks >= policy.ackBatch, !wakePending {
                     violations.append("a full batch (\(takenAcks) taken, \(untakenAcks) untaken) waits for the flush")
                 }
+                checkNoHeldAckSleepsThrough(step)
             }
+        }
+
+        /// Acks that must go at once (they settled the last delivery, or a consumer waits) while the
+        /// thread already sleeps, even only until its flush, with no wake coming: they would wait.
+        mutating func checkNoHeldAckSleepsThrough(_ step: Step) {
+            guard let sleeping, !wakePending, lastAcks > 0 || starvedAcks > 0 else { return }
+            violations.append(
+                "\(step) while the thread sleeps \(sleeping) without a wake: \(lastAcks) last, \(starvedAcks) asked for"
+            )
         }
     }
 
@@ -169,6 +183,7 @@ struct AckWakePolicyTests {
             [.ack, .ack, .ack, .ack],
             [.deliver, .ack], [.deliver, .deliver, .ack, .ack], [.deliver, .ack, .starve],
             [.deliver, .deliver, .ack, .starve], [.ack, .starve, .ack], [.deliver, .starve, .deliver, .ack],
+            [.deliver, .ack, .deliver], [.deliver, .ack, .deliver, .ack], [.deliver, .ack, .starve, .deliver],
         ],
         [1, 2, 3, 4]
     )
