@@ -76,9 +76,10 @@ struct BatchBufferTests {
             capacity: 3,
             logger: logger
         ) { try await sink.write($0) }
-        #expect(buffer.offer([1, 2]))
-        #expect(buffer.offer([3]))
-        #expect(!buffer.offer([4]))
+        #expect(buffer.offer(1))
+        #expect(buffer.offer(2))
+        #expect(buffer.offer(3))
+        #expect(!buffer.offer(4))
         #expect(buffer.dropped == 1)
         await buffer.drain()
         #expect(sink.batches.withLock { $0 } == [[1, 2, 3]])

@@ -7,7 +7,7 @@ import NIOConcurrencyHelpers
 /// Two ways in:
 /// - ``submit(_:)`` waits until the batch holding the rows is written, and throws that batch's
 ///   error: every caller in a failed batch fails (the analytics job, so its delivery is not acked).
-/// - ``offer(_:)`` returns at once; when ``capacity`` rows already wait, the rows are dropped and
+/// - ``offer(_:)`` returns at once; when ``capacity`` rows already wait, the row is dropped and
 ///   counted in ``dropped`` instead (performance metrics, which must never slow or block a job).
 ///   Offered rows of a failed batch are dropped and counted too.
 public final class BatchBuffer<Row: Sendable>: Sendable {
@@ -58,18 +58,17 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         }
     }
 
-    /// Adds `rows` without waiting; false (and counted in ``dropped``) when the buffer is full.
+    /// Adds `row` without waiting; false (and counted in ``dropped``) when the buffer is full.
     @discardableResult
-    public func offer(_ rows: [Row]) -> Bool {
-        guard !rows.isEmpty else { return true }
-        // One lock round per offer: this runs on every finished job.
+    public func offer(_ row: Row) -> Bool {
+        // One lock round and no array of its own per offer: this runs on every finished job.
         let step = state.withLockedValue { state -> Step? in
-            guard state.rows.count + rows.count <= capacity else {
-                state.dropped += rows.count
+            guard state.rows.count < capacity else {
+                state.dropped += 1
                 return nil
             }
             if state.oldest == nil { state.oldest = .now }
-            state.rows += rows
+            state.rows.append(row)
             return nextStep(&state)
         }
         guard let step else { return false }

@@ -73,7 +73,7 @@ public final class PerformanceMetrics: Sendable {
 
     /// Queues the row of `job` run by the worker `service`; returns at once.
     public func record(_ job: FinishedJob, service: String) {
-        buffer.offer([Finished(job: job, service: service, at: Int64(Date().timeIntervalSince1970))])
+        buffer.offer(Finished(job: job, service: service, at: Int64(Date().timeIntervalSince1970)))
     }
 
     /// Rows dropped so far (buffer full or batch failed).
