@@ -4,7 +4,8 @@ import Tracing
 /// A store client's metrics, recorded once per call at the client's pool (not per handler):
 /// `fleet_store_call_duration_seconds{store}` (from asking the pool for a connection to the body's
 /// end), `fleet_store_errors_total{store,class}` (class `transient` or `permanent`, by the client's
-/// own error type) and the pool's `fleet_store_pool_connections{store}` / `fleet_store_pool_waiters{store}`.
+/// own error type) and `fleet_store_pool_connections{store}` / `fleet_store_pool_waiters{store}`, the
+/// sums over the process's pools of the store (``PoolSizes``).
 /// Every metric object is made once, here; a call costs a clock read and a histogram update.
 ///
 /// Each call is also a span (`fleet.store <store>`, kind client), child of the current one (a job's):
@@ -22,16 +23,22 @@ public struct StoreCallMetrics: Sendable {
     /// nil for a client whose pool is not its own to count (ClickHouse's HTTP client).
     let connections: Gauge?
     let waiters: Gauge?
+    private let poolSizes: PoolSizes
+    /// Names this client's pool in ``poolSizes``.
+    private let pool = PoolIdentity()
 
     /// - Parameter pooled: the client counts its pool's connections and waiters (``recordPool(open:waiting:)``).
     /// - Parameter factory: where the metrics go; the process's bootstrapped system unless a test says.
+    /// - Parameter poolSizes: where the pool's size is summed with the other pools of `store`.
     public init(
         store: String,
         pooled: Bool = true,
         factory: any MetricsFactory = MetricsSystem.factory,
+        poolSizes: PoolSizes = .shared,
         isTransient: @escaping @Sendable (any Error) -> Bool?
     ) {
         self.store = store
+        self.poolSizes = poolSizes
         self.spanName = "fleet.store \(store)"
         self.isTransient = isTransient
         let labels = [("store", store)]
@@ -107,11 +114,22 @@ public struct StoreCallMetrics: Sendable {
         return transient
     }
 
-    /// The pool's size now: open connections, and callers waiting for one.
+    /// The pool's size now: open connections, and callers waiting for one. The gauges get the sums
+    /// over the store's pools.
     public func recordPool(open: Int, waiting: Int) {
-        connections?.record(open)
-        waiters?.record(waiting)
+        guard let connections, let waiters else { return }
+        poolSizes.report(
+            pool: ObjectIdentifier(pool),
+            store: store,
+            open: open,
+            waiting: waiting,
+            connections: connections,
+            waiters: waiters
+        )
     }
+
+    /// An object only for its identity: the metrics are a struct, copied into the pool.
+    private final class PoolIdentity: Sendable {}
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000

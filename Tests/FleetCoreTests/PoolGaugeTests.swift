@@ -10,13 +10,15 @@ import Testing
 struct PoolGaugeTests {
     @Test func theGaugesRecordEachChangeOfThePoolsSizeAndNothingElse() async throws {
         let metrics = TestMetrics()
-        let calls = StoreCallMetrics(store: "fake", factory: metrics) { _ in nil }
+        let calls = StoreCallMetrics(store: "fake", factory: metrics, poolSizes: PoolSizes()) { _ in nil }
         let pool = BlockingConnectionPool(maxConnections: 1, metrics: calls) { IdleConnection() }
         let connections = try metrics.expectGauge("fleet_store_pool_connections", [("store", "fake")])
         let waiters = try metrics.expectGauge("fleet_store_pool_waiters", [("store", "fake")])
 
         // The first caller holds the only connection until released; the second waits for it.
         let release = DispatchSemaphore(value: 0)
+        // A failed wait below must not leave the pool thread blocked.
+        defer { release.signal() }
         let holding = Atomic(false)
         let first = Task {
             try await pool.withConnection { _ in
@@ -37,6 +39,27 @@ struct PoolGaugeTests {
         #expect(connections.values == [1, 1, 1])
         #expect(waiters.values == [0, 1, 0])
         await pool.shutdown()
+        #expect(connections.lastValue == 0)
+    }
+
+    /// A process with several pools of one store (a worker's, the scheduler's) reports their sum.
+    @Test func poolsOfOneStoreAreSummed() async throws {
+        let metrics = TestMetrics()
+        let sizes = PoolSizes()
+        func pool() -> BlockingConnectionPool<IdleConnection> {
+            let calls = StoreCallMetrics(store: "fake", factory: metrics, poolSizes: sizes) { _ in nil }
+            return BlockingConnectionPool(maxConnections: 2, metrics: calls) { IdleConnection() }
+        }
+        let worker = pool()
+        let scheduler = pool()
+        _ = try await worker.withConnection { _ in 0 }
+        let connections = try metrics.expectGauge("fleet_store_pool_connections", [("store", "fake")])
+        #expect(connections.lastValue == 1)
+        _ = try await scheduler.withConnection { _ in 0 }
+        #expect(connections.lastValue == 2)
+        await worker.shutdown()
+        #expect(connections.lastValue == 1)
+        await scheduler.shutdown()
         #expect(connections.lastValue == 0)
     }
 
