@@ -52,6 +52,14 @@ public struct JSONEachRowWriter: Sendable {
         JSONText.write(value, into: &bytes)
     }
 
+    /// A `UUID` column holding a new random (version 4) UUID, written straight into the body.
+    public mutating func field(_ name: StaticString, randomUUID: Void) {
+        key(name)
+        bytes.append(UInt8(ascii: "\""))
+        UUIDText.appendRandom(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     /// An integer column.
     public mutating func field(_ name: StaticString, integer value: Int64) {
         key(name)

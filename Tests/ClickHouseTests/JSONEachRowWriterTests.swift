@@ -47,6 +47,19 @@ struct JSONEachRowWriterTests {
         #expect(object["s"] as? String == value)
     }
 
+    @Test func aRandomUUIDFieldIsAQuotedVersion4UUID() throws {
+        var rows = JSONEachRowWriter(table: "t")
+        rows.beginRow()
+        rows.field("id", randomUUID: ())
+        rows.field("n", integer: 1)
+        rows.endRow()
+        let line = String(decoding: rows.body, as: UTF8.self).split(separator: "\n")[1]
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let id = try #require(object["id"] as? String)
+        #expect(UUID(uuidString: id) != nil && id == id.lowercased() && Array(id)[14] == "4")
+        #expect((object["n"] as? NSNumber)?.int64Value == 1)
+    }
+
     @Test(arguments: [Int64.min, -1, 0, 7, 10, 1_000_000, Int64.max])
     func integersAreWrittenAsTheirDecimalDigits(_ value: Int64) {
         var rows = JSONEachRowWriter(table: "t")

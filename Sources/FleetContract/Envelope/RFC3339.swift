@@ -5,26 +5,37 @@ import Foundation
 public enum RFC3339 {
     /// Returns nil for anything that is not a full RFC 3339 date-time with a zone.
     public static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        // Read in place (every envelope's `created_at` comes through here): copying the bytes into
+        // an array and matching separators against strings was about 1% of a no-op job's CPU.
+        if let date = text.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0) }) { return date }
+        return Array(text.utf8).withUnsafeBufferPointer { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         var index = 0
         func digits(_ count: Int) -> Int? {
             guard index + count <= bytes.count else { return nil }
             var value = 0
-            for byte in bytes[index..<index + count] {
+            for offset in index..<index + count {
+                let byte = bytes[offset]
                 guard byte >= 48 && byte <= 57 else { return nil }
                 value = value * 10 + Int(byte - 48)
             }
             index += count
             return value
         }
-        func expect(_ characters: String) -> Bool {
-            guard index < bytes.count, characters.utf8.contains(bytes[index]) else { return false }
+        func expect(_ first: UInt8, or second: UInt8? = nil, or third: UInt8? = nil) -> Bool {
+            guard index < bytes.count else { return false }
+            let byte = bytes[index]
+            guard byte == first || byte == second || byte == third else { return false }
             index += 1
             return true
         }
-        guard let year = digits(4), expect("-"), let month = digits(2), expect("-"), let day = digits(2),
-            expect("Tt "), let hour = digits(2), expect(":"), let minute = digits(2), expect(":"),
-            let second = digits(2)
+        let dash = UInt8(ascii: "-")
+        let colon = UInt8(ascii: ":")
+        guard let year = digits(4), expect(dash), let month = digits(2), expect(dash), let day = digits(2),
+            expect(UInt8(ascii: "T"), or: UInt8(ascii: "t"), or: UInt8(ascii: " ")), let hour = digits(2),
+            expect(colon), let minute = digits(2), expect(colon), let second = digits(2)
         else { return nil }
         var fraction = 0.0
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
@@ -39,12 +50,12 @@ public enum RFC3339 {
             guard index > start else { return nil }
         }
         var offsetSeconds = 0
-        if expect("Zz") {
+        if expect(UInt8(ascii: "Z"), or: UInt8(ascii: "z")) {
             offsetSeconds = 0
-        } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+        } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == dash {
+            let sign = bytes[index] == dash ? -1 : 1
             index += 1
-            guard let offsetHours = digits(2), expect(":"), let offsetMinutes = digits(2),
+            guard let offsetHours = digits(2), expect(colon), let offsetMinutes = digits(2),
                 offsetHours < 24, offsetMinutes < 60
             else { return nil }
             offsetSeconds = sign * (offsetHours * 3600 + offsetMinutes * 60)

@@ -28,26 +28,47 @@ public enum UUIDText {
     /// `getrandom` call per 8 bytes: the bytes come from ``RandomBytes``, one `getrandom` call per
     /// 256 UUIDs (the metrics writer draws one per finished job, tens of thousands a second).
     public static func random() -> String {
+        withUnsafeBytes(of: randomVersion4()) { format($0) }
+    }
+
+    /// Appends the 36 characters of a random (version 4) UUID to `bytes`, without a `String` of its
+    /// own: for writers that build a request body by hand (the `performance_metrics` batches).
+    public static func appendRandom(to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: 36))
+        withUnsafeBytes(of: randomVersion4()) { raw in
+            bytes.withUnsafeMutableBufferPointer {
+                write(raw, into: UnsafeMutableBufferPointer(rebasing: $0[start...]))
+            }
+        }
+    }
+
+    private static func randomVersion4() -> RandomBytes.Sixteen {
         var raw = RandomBytes.shared.take16()
         raw.6 = raw.6 & 0x0f | 0x40  // version 4
         raw.8 = raw.8 & 0x3f | 0x80  // RFC 4122 variant
-        return withUnsafeBytes(of: raw) { format($0) }
+        return raw
     }
 
     /// The 16 bytes as 8-4-4-4-12 lowercase hex digits.
     static func format(_ raw: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: 36) { output in
-            var position = 0
-            for (index, byte) in raw.enumerated() {
-                if index == 4 || index == 6 || index == 8 || index == 10 {
-                    output[position] = UInt8(ascii: "-")
-                    position += 1
-                }
-                output[position] = hexDigits[Int(byte >> 4)]
-                output[position + 1] = hexDigits[Int(byte & 0x0f)]
-                position += 2
-            }
+            write(raw, into: output)
             return 36
+        }
+    }
+
+    /// Writes the 36 characters of `raw` (16 bytes) at the start of `output`.
+    private static func write(_ raw: UnsafeRawBufferPointer, into output: UnsafeMutableBufferPointer<UInt8>) {
+        var position = 0
+        for (index, byte) in raw.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 {
+                output[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            output[position] = hexDigits[Int(byte >> 4)]
+            output[position + 1] = hexDigits[Int(byte & 0x0f)]
+            position += 2
         }
     }
 

@@ -44,7 +44,7 @@ public final class PerformanceMetrics: Sendable {
             let ms =
                 job.duration.components.seconds * 1000 + job.duration.components.attoseconds / 1_000_000_000_000_000
             rows.beginRow()
-            rows.field("metric_id", string: UUIDText.random())
+            rows.field("metric_id", randomUUID: ())
             rows.field("service_name", string: finished.service)
             rows.field("endpoint", string: job.type)
             rows.field("response_time_ms", integer: Int64(Int32(clamping: ms)))
