@@ -961,7 +961,7 @@ bolt_answers() { # PORT
         exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
         printf "\x60\x60\xb0\x17\x00\x03\x04\x05\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" >&3
         reply="$(head -c 4 <&3 | od -An -tx1 | tr -d " \n")"
-        [[ "$reply" == 000?0?05 ]]
+        [[ "$reply" == 00000[1-4]05 ]]
     ' _ "$1" 2>/dev/null
 }
 

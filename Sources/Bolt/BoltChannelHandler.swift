@@ -142,7 +142,8 @@ final class BoltChannelHandler: ChannelDuplexHandler {
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
         if event is BoltTimeoutEvent {
-            let request = waiters.first?.request ?? "request"
+            // Nothing queued yet: the connection still waits for the server's version reply.
+            let request = waiters.first?.request ?? (handshakeDone ? "request" : "version handshake")
             fail(context, BoltError(code: .connection, message: "\(request) timed out", address: address))
             promise?.succeed()
         } else {
