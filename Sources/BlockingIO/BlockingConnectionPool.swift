@@ -36,19 +36,12 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         var waiters: [CheckedContinuation<Void, Never>] = []
         var isShutDown = false
         var threadsStarted = false
-        /// The size last recorded to the pool's gauges (-1: none yet).
-        var recordedOpen = -1
-        var recordedWaiting = -1
+        var recorded = RecordedPoolSize()
 
         /// `fleet_store_pool_connections` and `fleet_store_pool_waiters`, when measured and changed
-        /// since last recorded: a store call used to record both twice (four gauge updates and two
-        /// more lock rounds per call), though the size rarely changes. Under the pool's lock, so a
-        /// size read earlier is never recorded after a newer one.
+        /// since last recorded.
         mutating func recordSize(to metrics: StoreCallMetrics?) {
-            guard let metrics, open != recordedOpen || waiters.count != recordedWaiting else { return }
-            recordedOpen = open
-            recordedWaiting = waiters.count
-            metrics.recordPool(open: open, waiting: waiters.count)
+            recorded.update(open: open, waiting: waiters.count, to: metrics)
         }
     }
 

@@ -46,3 +46,22 @@ public final class PoolSizes: Sendable {
         }
     }
 }
+
+/// The size a pool last recorded to its gauges, kept in the pool's own state (under its lock or
+/// actor): a store call used to record the size twice (gauge updates and lock rounds on every call),
+/// though it rarely changes, so a pool records it only when it changed. Under the pool's lock, a
+/// size read earlier is never recorded after a newer one.
+public struct RecordedPoolSize: Sendable {
+    private var open = -1  // -1: nothing recorded yet
+    private var waiting = -1
+
+    public init() {}
+
+    /// Records `open` and `waiting` to `metrics` when they differ from what was recorded last.
+    public mutating func update(open: Int, waiting: Int, to metrics: StoreCallMetrics?) {
+        guard let metrics, open != self.open || waiting != self.waiting else { return }
+        self.open = open
+        self.waiting = waiting
+        metrics.recordPool(open: open, waiting: waiting)
+    }
+}

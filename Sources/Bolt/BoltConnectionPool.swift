@@ -17,10 +17,8 @@ actor BoltConnectionPool {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var isShutDown = false
     private var drained: CheckedContinuation<Void, Never>?
-    /// The size last recorded to the gauges (-1: none yet): recorded only when it changes, as the
-    /// blocking pools do, since every checkin passes through ``wakeOne()``.
-    private var recordedOpen = -1
-    private var recordedWaiting = -1
+    /// Recorded only when it changes: every checkin passes through ``wakeOne()``.
+    private var recorded = RecordedPoolSize()
     /// `fleet_store_pool_connections{store="neo4j"}` and its waiters; call metrics are BoltClient's.
     let metrics = StoreCallMetrics(store: "neo4j") { ($0 as? BoltError)?.isTransient }
 
@@ -129,10 +127,5 @@ actor BoltConnectionPool {
         recordSize()
     }
 
-    private func recordSize() {
-        guard open != recordedOpen || waiters.count != recordedWaiting else { return }
-        recordedOpen = open
-        recordedWaiting = waiters.count
-        metrics.recordPool(open: open, waiting: waiters.count)
-    }
+    private func recordSize() { recorded.update(open: open, waiting: waiters.count, to: metrics) }
 }
