@@ -35,12 +35,15 @@ struct UUIDTextTests {
     @Test func randomUUIDsAreVersion4AndDistinct() {
         let uuids = (0..<1_000).map { _ in UUIDText.random() }
         #expect(Set(uuids).count == 1_000)
-        for uuid in uuids {
-            #expect(UUIDText.canonical(uuid) == uuid)
-            let characters = Array(uuid)
-            #expect(characters[14] == "4")
-            #expect("89ab".contains(characters[19]))
-        }
+        for uuid in uuids { expectVersion4(uuid) }
+    }
+
+    /// Lowercase canonical text, version 4, RFC 4122 variant.
+    func expectVersion4(_ uuid: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(UUIDText.canonical(uuid) == uuid, sourceLocation: sourceLocation)
+        let characters = Array(uuid)
+        #expect(characters[14] == "4", sourceLocation: sourceLocation)
+        #expect("89ab".contains(characters[19]), sourceLocation: sourceLocation)
     }
 
     @Test func appendedRandomUUIDsAreVersion4AndLeaveTheBytesAroundThem() {
@@ -52,12 +55,7 @@ struct UUIDTextTests {
         #expect(bytes.count == 1 + 100 * 37)
         let uuids = String(decoding: bytes.dropFirst(), as: UTF8.self).split(separator: ",").map(String.init)
         #expect(Set(uuids).count == 100)
-        for uuid in uuids {
-            #expect(UUIDText.canonical(uuid) == uuid)
-            let characters = Array(uuid)
-            #expect(characters[14] == "4")
-            #expect("89ab".contains(characters[19]))
-        }
+        for uuid in uuids { expectVersion4(uuid) }
     }
 
     @Test func randomUUIDsDrawnOnManyThreadsAtOnceAreDistinct() async {
