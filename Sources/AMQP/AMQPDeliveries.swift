@@ -2,13 +2,14 @@ import NIOConcurrencyHelpers
 import NIOCore
 
 /// The deliveries of one subscribed queue, in the order the broker sent them: the connection thread
-/// adds them, one consumer task takes them.
+/// adds them, consumer tasks take them (a queue consumer runs one per concurrency slot; waiting
+/// tasks are served first come, first served).
 ///
-/// It keeps what the consumer relied on from the unbounded `AsyncStream<AMQPDelivery>` it replaces:
+/// It keeps what the consumer relied on from the unbounded `AsyncStream<AMQPDelivery>` it replaced:
 /// buffered deliveries are still handed out after ``finish()``; a consumer whose task is cancelled
-/// gets nil (whether it waits or calls `next()` after the cancellation), and so does every later
-/// call, while the buffered deliveries and any added later are dropped (they stay unacked, and the
-/// broker redelivers them once the connection closes). It is a concrete type because the standard
+/// gets nil (whether it waits or calls `next()` after the cancellation), and so do every later call
+/// and every other waiting consumer, while the buffered deliveries and any added later are dropped
+/// (they stay unacked, and the broker redelivers them once the connection closes). It is a concrete type because the standard
 /// library's `AsyncStream` is generic code that the compiler
 /// cannot specialise across the module boundary, and looked its element's metadata and witness
 /// tables up on every yield and every `next()`, about 10% of a no-op job's CPU in `perf`. Its
@@ -19,7 +20,7 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
 
     private struct State {
         var buffered = CircularBuffer<AMQPDelivery>(initialCapacity: 16)
-        var waiter: UnsafeContinuation<AMQPDelivery?, Never>?
+        var waiters = CircularBuffer<UnsafeContinuation<AMQPDelivery?, Never>>()
         /// No more deliveries will be added; what is buffered is still handed out.
         var finished = false
         /// The consumer was cancelled: nothing more is handed out.
@@ -32,7 +33,7 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
 
     init() {}
 
-    /// Sets what is told each time the consumer finds the buffer empty and starts waiting: the
+    /// Sets what is told each time a consumer finds the buffer empty and starts waiting: the
     /// client sends the acks it holds then (``AckWakePolicy/starved()``).
     func onWait(_ handler: @escaping @Sendable () -> Void) {
         state.withLockedValue { $0.onWait = handler }
@@ -42,24 +43,20 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
     func yield(_ delivery: AMQPDelivery) {
         let waiter = state.withLockedValue { state -> UnsafeContinuation<AMQPDelivery?, Never>? in
             guard !state.finished, !state.cancelled else { return nil }
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return waiter
-            }
+            if let waiter = state.waiters.popFirst() { return waiter }
             state.buffered.append(delivery)
             return nil
         }
         waiter?.resume(returning: delivery)
     }
 
-    /// No more deliveries: the consumer gets what is buffered, then nil.
+    /// No more deliveries: consumers get what is buffered, then nil.
     func finish() {
-        let waiter = state.withLockedValue { state -> UnsafeContinuation<AMQPDelivery?, Never>? in
+        let waiters = state.withLockedValue { state in
             state.finished = true
-            defer { state.waiter = nil }
-            return state.waiter
+            return Self.takeWaiters(&state)
         }
-        waiter?.resume(returning: nil)
+        for waiter in waiters { waiter.resume(returning: nil) }
     }
 
     /// The next delivery, waiting for one; nil once finished and empty, or cancelled.
@@ -79,8 +76,7 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
                 let (taken, onWait) = state.withLockedValue { state -> (Taken, (@Sendable () -> Void)?) in
                     let taken = Self.take(&state)
                     if case .wait = taken {
-                        precondition(state.waiter == nil, "AMQPDeliveries has one consumer at a time")
-                        state.waiter = continuation
+                        state.waiters.append(continuation)
                         return (taken, state.onWait)
                     }
                     return (taken, nil)
@@ -96,15 +92,20 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
         }
     }
 
-    /// The consumer was cancelled: it gets nil now and from every later call.
+    /// A consumer was cancelled: it and every other gets nil now and from every later call.
     private func cancel() {
-        let waiter = state.withLockedValue { state -> UnsafeContinuation<AMQPDelivery?, Never>? in
+        let waiters = state.withLockedValue { state in
             state.cancelled = true
             state.buffered.removeAll()
-            defer { state.waiter = nil }
-            return state.waiter
+            return Self.takeWaiters(&state)
         }
-        waiter?.resume(returning: nil)
+        for waiter in waiters { waiter.resume(returning: nil) }
+    }
+
+    /// Under the lock: the waiting consumers, which the caller resumes after unlocking.
+    private static func takeWaiters(_ state: inout State) -> [UnsafeContinuation<AMQPDelivery?, Never>] {
+        defer { state.waiters.removeAll() }
+        return Array(state.waiters)
     }
 
     private enum Taken {

@@ -78,4 +78,64 @@ struct AMQPDeliveriesTests {
         consumer.cancel()
         #expect(await consumer.value == nil)
     }
+
+    @Test(.timeLimit(.minutes(1))) func consumersShareTheDeliveriesEachOnceInOrder() async {
+        let deliveries = AMQPDeliveries()
+        let consumers = (0..<4).map { _ in
+            Task {
+                var tags: [UInt64] = []
+                for await delivery in deliveries { tags.append(delivery.deliveryTag) }
+                return tags
+            }
+        }
+        for tag in UInt64(1)...1000 {
+            deliveries.yield(delivery(tag))
+            if tag % 10 == 0 { await Task.yield() }
+        }
+        deliveries.finish()
+        var all: [UInt64] = []
+        for consumer in consumers {
+            let tags = await consumer.value
+            #expect(tags == tags.sorted(), "each consumer takes its deliveries in the broker's order")
+            all += tags
+        }
+        #expect(all.sorted() == Array(1...1000), "every delivery handed out once")
+    }
+
+    /// Starts `count` consumers and returns once all of them wait.
+    func waitingConsumers(_ count: Int, on deliveries: AMQPDeliveries) async -> [Task<AMQPDelivery?, Never>] {
+        let waits = AsyncStream.makeStream(of: Void.self)
+        deliveries.onWait { waits.continuation.yield() }
+        let consumers = (0..<count).map { _ in
+            Task {
+                var iterator = deliveries.makeAsyncIterator()
+                return await iterator.next()
+            }
+        }
+        var started = waits.stream.makeAsyncIterator()
+        for _ in 0..<count { _ = await started.next() }
+        return consumers
+    }
+
+    @Test(.timeLimit(.minutes(1))) func waitingConsumersAreServedInTurnAndAllEndAtFinish() async {
+        let deliveries = AMQPDeliveries()
+        let consumers = await waitingConsumers(3, on: deliveries)
+        deliveries.yield(delivery(1))
+        deliveries.yield(delivery(2))
+        deliveries.finish()
+        var tags: [UInt64?] = []
+        for consumer in consumers { tags.append(await consumer.value?.deliveryTag) }
+        #expect(tags.compactMap { $0 }.sorted() == [1, 2])
+        #expect(tags.filter { $0 == nil }.count == 1, "the third gets the end")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func cancellingOneWaitingConsumerEndsEveryWait() async {
+        let deliveries = AMQPDeliveries()
+        let consumers = await waitingConsumers(3, on: deliveries)
+        consumers[0].cancel()
+        for consumer in consumers { #expect(await consumer.value == nil) }
+        deliveries.yield(delivery(1))
+        var iterator = deliveries.makeAsyncIterator()
+        #expect(await iterator.next() == nil, "a cancelled sequence hands out nothing more")
+    }
 }

@@ -1,6 +1,7 @@
 import FleetCore
-import FleetJobs
 import Testing
+
+@testable import FleetJobs
 
 @Suite("Flush policy: row count or age, whichever comes first")
 struct FlushPolicyTests {
@@ -77,5 +78,16 @@ struct PerformanceMetricsStatusTests {
         #expect(PerformanceMetrics.statusCode(job(.deadLettered, "max_attempts")) == 503)
         #expect(PerformanceMetrics.statusCode(job(.retried, "deadline_exceeded")) == 504)
         #expect(PerformanceMetrics.statusCode(job(.deadLettered, "deadline_exceeded")) == 504)
+    }
+
+    @Test("a batch written with yields between its runs of rows keeps every row")
+    func batchAcrossYields() async {
+        for count in [1, PerformanceMetrics.rowsBetweenYields, 2 * PerformanceMetrics.rowsBetweenYields + 1] {
+            let batch = (0..<count).map { _ in
+                PerformanceMetrics.Finished(job: job(.applied), service: "s", at: 1_700_000_000)
+            }
+            let rows = await PerformanceMetrics.rows(batch)
+            #expect(rows.rowCount == count)
+        }
     }
 }

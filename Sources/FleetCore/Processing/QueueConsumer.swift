@@ -236,14 +236,14 @@ public struct QueueConsumer: Service {
         }
     }
 
-    private enum Finished { case job, drainTimeout }
+    private enum Finished { case slotEnded, drainTimeout }
 
     /// How long a refused retry or dead-letter copy is published again before its delivery is
     /// requeued (far below RabbitMQ's 30-minute `consumer_timeout`).
     static let refusedCopyPatience = Duration.seconds(300)
 
     private func consumeAll() async {
-        // At concurrency 1 with blocking stores, the loop, its jobs and their store calls all run on
+        // At concurrency 1 with blocking stores, the one slot's task, its jobs and their store calls run on
         // one thread that may block, as the C writer does: measured, each hand-off between Swift's
         // pool and that thread cost two context switches and a wake-up's latency per job. Each job is
         // still a task under its deadline; a store call stuck past it sends the waiting tasks to
@@ -256,47 +256,49 @@ public struct QueueConsumer: Service {
         }
     }
 
-    /// `executor`: the loop's own, which its jobs use too (nil: each job leases one for its body).
-    /// Running the whole job on a leased executor instead (decode and settlement too) was measured
-    /// at concurrency 16: 5–10% slower, its sixteen threads switching among themselves.
+    /// `executor`: the one its jobs run on (a consumer at concurrency 1 holds it for its whole run;
+    /// nil: each job leases one for its body). Running the whole job on a leased executor instead
+    /// (decode and settlement too) was measured at concurrency 16: 5–10% slower, its sixteen threads
+    /// switching among themselves.
+    ///
+    /// One task per slot, each taking the next delivery when its job is done: a job costs no task of
+    /// its own, nor a wake-up of a loop that hands it out. A slot's task waits for the broker only
+    /// when that slot is idle, the moment the client sends the acks it holds
+    /// (`AckWakePolicy.starved()`).
     private func consumeDeliveries(holding executor: BlockingExecutor?) async {
+        let deliveries = client.deliveries(of: queue.name)
         await withTaskGroup(of: Finished.self) { group in
-            var running = 0
-            var deliveries = client.deliveries(of: queue.name).makeAsyncIterator()
-            while true {
-                // A free slot first, then a delivery: the consumer waits for the broker only with a
-                // slot idle, the moment the client sends the acks it holds (`AckWakePolicy.starved()`).
-                if running >= concurrency {
-                    _ = await group.next()
-                    running -= 1
-                }
-                guard let delivery = await deliveries.next() else { break }
-                running += 1
+            for _ in 0..<concurrency {
                 group.addTask {
-                    await process(delivery, holding: executor)
-                    return .job
+                    for await delivery in deliveries { await process(delivery, holding: executor) }
+                    return .slotEnded
                 }
             }
-            // Consuming stopped: give in-flight jobs the drain timeout, then cancel what is left.
-            guard running > 0 else { return }
-            // Finished tasks are counted until the group reaps them, hence "at most".
-            logger.info("fleet.consumer draining", metadata: ["in_flight_at_most": "\(running)"])
-            group.addTask {
-                try? await Task.sleep(for: drainTimeout)
-                return .drainTimeout
-            }
+            // The first slot to find no more deliveries means consuming stopped: the jobs still
+            // running get the drain timeout, then what is left is cancelled.
+            var running = concurrency
+            var draining = false
             while let finished = await group.next() {
                 switch finished {
-                case .job:
+                case .slotEnded:
                     running -= 1
-                    if running == 0 { group.cancelAll() }
-                case .drainTimeout:
-                    if running > 0 {
-                        logger.warning(
-                            "fleet.consumer drain timeout, leaving jobs for redelivery",
-                            metadata: ["in_flight": "\(running)"]
-                        )
+                    if running == 0 {
+                        group.cancelAll()
+                    } else if !draining {
+                        draining = true
+                        // Slots ending meanwhile are counted when the group reaps them, hence "at most".
+                        logger.info("fleet.consumer draining", metadata: ["in_flight_at_most": "\(running)"])
+                        group.addTask {
+                            try? await Task.sleep(for: drainTimeout)
+                            return .drainTimeout
+                        }
                     }
+                case .drainTimeout:
+                    guard running > 0 else { break }
+                    logger.warning(
+                        "fleet.consumer drain timeout, leaving jobs for redelivery",
+                        metadata: ["in_flight": "\(running)"]
+                    )
                     // A job waiting for a confirm the broker will not send (blocked) ends now.
                     publisher.beginShutdown()
                     group.cancelAll()
