@@ -84,27 +84,4 @@ struct BatchBufferTests {
         await buffer.drain()
         #expect(sink.batches.withLock { $0 } == [[1, 2, 3]])
     }
-
-    /// A batch that keeps only what it was given in sum, as a batch that encodes rows as they come does.
-    struct Sum: RowBatch {
-        var count = 0
-        var total = 0
-        mutating func append(_ row: Int) {
-            count += 1
-            total += row
-        }
-    }
-
-    @Test("a batch of another kind than an array takes each row as it comes and is written whole")
-    func customBatch() async throws {
-        let written = Mutex<[Sum]>([])
-        let buffer = RowBatchBuffer<Sum>(policy: FlushPolicy(maxRows: 4, maxAge: .seconds(60)), logger: logger) {
-            batch in written.withLock { $0.append(batch) }
-        }
-        for row in 1...4 { #expect(buffer.offer(row)) }
-        await buffer.drain()
-        let batches = written.withLock { $0 }
-        #expect(batches.map(\.count) == [4])
-        #expect(batches.map(\.total) == [10])
-    }
 }

@@ -80,12 +80,14 @@ struct PerformanceMetricsStatusTests {
         #expect(PerformanceMetrics.statusCode(job(.deadLettered, "deadline_exceeded")) == 504)
     }
 
-    @Test("a batch counts the rows written into its body")
-    func rowsCountWhatIsWritten() {
-        var rows = PerformanceMetrics.Rows()
-        #expect(rows.count == 0)
-        for _ in 0..<3 { rows.append(.init(job: job(.applied), service: "s", at: 1_700_000_000)) }
-        #expect(rows.count == 3)
-        #expect(rows.body.table == PerformanceMetrics.table)
+    @Test("a batch written with yields between its runs of rows keeps every row")
+    func batchAcrossYields() async {
+        for count in [1, PerformanceMetrics.rowsBetweenYields, 2 * PerformanceMetrics.rowsBetweenYields + 1] {
+            let batch = (0..<count).map { _ in
+                PerformanceMetrics.Finished(job: job(.applied), service: "s", at: 1_700_000_000)
+            }
+            let rows = await PerformanceMetrics.rows(batch)
+            #expect(rows.rowCount == count)
+        }
     }
 }

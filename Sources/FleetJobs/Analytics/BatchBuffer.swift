@@ -1,25 +1,6 @@
 import Logging
 import NIOConcurrencyHelpers
 
-/// What a ``RowBatchBuffer`` collects rows into: an array of them (``BatchBuffer``), or a container
-/// that encodes each row as it arrives, so that a flush sends what is ready instead of encoding
-/// thousands of rows at once (``PerformanceMetrics``).
-public protocol RowBatch {
-    associatedtype Row
-    /// An empty batch.
-    init()
-    /// Rows appended so far.
-    var count: Int { get }
-    mutating func append(_ row: Row)
-}
-
-extension Array: RowBatch {
-    public typealias Row = Element
-}
-
-/// A buffer whose batches are arrays of its rows.
-public typealias BatchBuffer<Row: Sendable> = RowBatchBuffer<[Row]>
-
 /// A process-wide buffer of rows for one table, written in batches by `write` as ``FlushPolicy``
 /// says: one batch at a time, the rows that arrive meanwhile forming the next.
 ///
@@ -29,12 +10,11 @@ public typealias BatchBuffer<Row: Sendable> = RowBatchBuffer<[Row]>
 /// - ``offer(_:)`` returns at once; when ``capacity`` rows already wait, the row is dropped and
 ///   counted in ``dropped`` instead (performance metrics, which must never slow or block a job).
 ///   Offered rows of a failed batch are dropped and counted too.
-public final class RowBatchBuffer<Batch: RowBatch & Sendable>: Sendable where Batch.Row: Sendable {
-    public typealias Row = Batch.Row
-    public typealias Write = @Sendable (Batch) async throws -> Void
+public final class BatchBuffer<Row: Sendable>: Sendable {
+    public typealias Write = @Sendable ([Row]) async throws -> Void
 
     private struct State {
-        var rows = Batch()
+        var rows: [Row] = []
         var waiters: [CheckedContinuation<Void, any Error>] = []
         var oldest: ContinuousClock.Instant?
         var flushing = false
@@ -70,7 +50,7 @@ public final class RowBatchBuffer<Batch: RowBatch & Sendable>: Sendable where Ba
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let step = state.withLockedValue { state in
                 if state.oldest == nil { state.oldest = .now }
-                for row in rows { state.rows.append(row) }
+                state.rows += rows
                 state.waiters.append(continuation)
                 return nextStep(&state)
             }
@@ -100,7 +80,7 @@ public final class RowBatchBuffer<Batch: RowBatch & Sendable>: Sendable where Ba
     /// being written (at most 50 rounds): for a clean shutdown.
     public func drain() async {
         for _ in 0..<50 {
-            let idle = state.withLockedValue { !$0.flushing && $0.rows.count == 0 }
+            let idle = state.withLockedValue { !$0.flushing && $0.rows.isEmpty }
             if idle { return }
             startFlushIfIdle()
             try? await Task.sleep(for: .milliseconds(20))
@@ -108,18 +88,18 @@ public final class RowBatchBuffer<Batch: RowBatch & Sendable>: Sendable where Ba
     }
 
     private func startFlushIfIdle() {
-        let batch = state.withLockedValue { state -> (Batch, [CheckedContinuation<Void, any Error>])? in
-            guard !state.flushing, state.rows.count > 0 else { return nil }
+        let batch = state.withLockedValue { state -> ([Row], [CheckedContinuation<Void, any Error>])? in
+            guard !state.flushing, !state.rows.isEmpty else { return nil }
             return takeBatch(&state)
         }
         if let (rows, waiters) = batch { Task.detached { await self.flush(rows, waiters: waiters) } }
     }
 
     /// Under the lock: hands the waiting rows and their jobs to a flush, and empties the buffer.
-    private func takeBatch(_ state: inout State) -> (Batch, [CheckedContinuation<Void, any Error>]) {
+    private func takeBatch(_ state: inout State) -> ([Row], [CheckedContinuation<Void, any Error>]) {
         state.flushing = true
         defer {
-            state.rows = Batch()
+            state.rows = []
             state.waiters = []
             state.oldest = nil
         }
@@ -129,7 +109,7 @@ public final class RowBatchBuffer<Batch: RowBatch & Sendable>: Sendable where Ba
     /// Starts a flush, or arms the timer for the oldest row's age, as the policy says.
     private enum Step {
         case none
-        case flush(Batch, [CheckedContinuation<Void, any Error>])
+        case flush([Row], [CheckedContinuation<Void, any Error>])
         case arm(Duration)
     }
 
@@ -139,7 +119,7 @@ public final class RowBatchBuffer<Batch: RowBatch & Sendable>: Sendable where Ba
 
     /// Under the lock: what the policy says now.
     private func nextStep(_ state: inout State) -> Step {
-        guard !state.flushing, state.rows.count > 0 else { return .none }
+        guard !state.flushing, !state.rows.isEmpty else { return .none }
         // An armed timer already covers the age: only the row count can make the batch due sooner.
         if state.timerArmed && state.rows.count < policy.maxRows { return .none }
         let age = state.oldest.map { ContinuousClock.now - $0 }
@@ -173,7 +153,7 @@ public final class RowBatchBuffer<Batch: RowBatch & Sendable>: Sendable where Ba
         }
     }
 
-    private func flush(_ rows: Batch, waiters: [CheckedContinuation<Void, any Error>]) async {
+    private func flush(_ rows: [Row], waiters: [CheckedContinuation<Void, any Error>]) async {
         let result: Result<Void, any Error>
         do {
             try await write(rows)

@@ -5,7 +5,7 @@ import Foundation
 import Logging
 
 /// One `performance_metrics` row per finished job, written in batches to ClickHouse without ever
-/// slowing the job: ``record(_:service:)`` only writes the row into a bounded ``RowBatchBuffer`` (``RowBatchBuffer/offer(_:)``);
+/// slowing the job: ``record(_:service:)`` only appends to a bounded ``BatchBuffer`` (``BatchBuffer/offer(_:)``);
 /// when ClickHouse is down or slow and the buffer is full, rows are dropped and counted
 /// (``dropped``), and a failed batch is dropped too. Rows are best-effort: no dedup, no retry.
 public final class PerformanceMetrics: Sendable {
@@ -28,42 +28,46 @@ public final class PerformanceMetrics: Sendable {
         }
     }
 
-    /// What the job path hands over.
+    /// What the job path hands over: the row is built (a UUID drawn, text copied) at flush time.
     struct Finished: Sendable {
         let job: FinishedJob
         let service: String
         let at: Int64
     }
 
-    /// One batch: each row is written into the `JSONEachRow` body by hand as its job finishes (with
-    /// `JSONEncoder` the encoding alone took a noticeable share of the CPU at no-op job rates, tens of
-    /// thousands of rows a second). Writing a full batch (5,000 rows) at flush time instead took
-    /// about 6 ms at once on one of Swift's pool threads (two on a 2-core machine): when a flush
-    /// started with the last job of a 20,000-job drain, the jobs behind it settled late and the last
-    /// ack reached the socket 1.4–3.7 ms after the last job's effect.
-    struct Rows: RowBatch, Sendable {
-        private(set) var body = JSONEachRowWriter(table: PerformanceMetrics.table)
-        var count: Int { body.rowCount }
+    /// Rows written between two yields of the flush to the jobs waiting for a thread.
+    static let rowsBetweenYields = 256
 
-        mutating func append(_ finished: Finished) {
+    /// The batch as one `JSONEachRow` body, written by hand: with `JSONEncoder` the encoding alone
+    /// took a noticeable share of the CPU at no-op job rates (tens of thousands of rows a second).
+    ///
+    /// It yields every ``rowsBetweenYields`` rows. A full batch (5,000 rows) takes about 6 ms to
+    /// write, and without the yields held one of Swift's pool threads (two on a 2-core machine) for
+    /// all of it: when a flush started with the last job of a 20,000-job drain, the jobs queued behind
+    /// it settled late and the last ack reached the socket 1.4–3.7 ms after the last job's effect.
+    static func rows(_ batch: [Finished]) async -> JSONEachRowWriter {
+        var rows = JSONEachRowWriter(table: table, reservingCapacity: 64 + batch.count * 200)
+        for (index, finished) in batch.enumerated() {
+            if index > 0, index.isMultiple(of: rowsBetweenYields) { await Task.yield() }
             let job = finished.job
             let ms =
                 job.duration.components.seconds * 1000 + job.duration.components.attoseconds / 1_000_000_000_000_000
-            body.beginRow()
-            body.field("metric_id", randomUUID: ())
-            body.field("service_name", string: finished.service)
-            body.field("endpoint", string: job.type)
-            body.field("response_time_ms", integer: Int64(Int32(clamping: ms)))
-            body.field("status_code", integer: Int64(PerformanceMetrics.statusCode(job)))
+            rows.beginRow()
+            rows.field("metric_id", randomUUID: ())
+            rows.field("service_name", string: finished.service)
+            rows.field("endpoint", string: job.type)
+            rows.field("response_time_ms", integer: Int64(Int32(clamping: ms)))
+            rows.field("status_code", integer: Int64(statusCode(job)))
             // The reason only (a kind of failure, at most 100 characters), never the error's text,
             // which may quote payload data.
-            body.field("error_message", string: String((job.reason ?? "").prefix(100)))
-            body.field("timestamp", integer: finished.at)
-            body.endRow()
+            rows.field("error_message", string: String((job.reason ?? "").prefix(100)))
+            rows.field("timestamp", integer: finished.at)
+            rows.endRow()
         }
+        return rows
     }
 
-    private let buffer: RowBatchBuffer<Rows>
+    private let buffer: BatchBuffer<Finished>
 
     public init(
         clickhouse: ClickHouseClient,
@@ -71,8 +75,8 @@ public final class PerformanceMetrics: Sendable {
         capacity: Int = defaultCapacity,
         logger: Logger
     ) {
-        buffer = RowBatchBuffer(policy: policy, capacity: capacity, logger: logger) { rows in
-            try await clickhouse.insert(rows.body)
+        buffer = BatchBuffer(policy: policy, capacity: capacity, logger: logger) { rows in
+            try await clickhouse.insert(await Self.rows(rows))
         }
     }
 
