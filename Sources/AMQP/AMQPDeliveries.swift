@@ -23,9 +23,10 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
         var waiters = CircularBuffer<UnsafeContinuation<AMQPDelivery?, Never>>()
         /// No more deliveries will be added; what is buffered is still handed out.
         var finished = false
-        /// The consumer was cancelled: nothing more is handed out.
+        /// A consumer was cancelled: nothing more is handed out.
         var cancelled = false
-        /// Told each time the consumer finds the buffer empty and waits (``onWait(_:)``).
+        /// Told each time a consumer finds the buffer empty and waits (``onWait(_:)``), and again
+        /// when a delivery goes to one waiting consumer while others still wait.
         var onWait: (@Sendable () -> Void)?
     }
 
@@ -40,14 +41,22 @@ public final class AMQPDeliveries: AsyncSequence, Sendable {
     }
 
     /// Adds a delivery, or drops it once finished (the broker redelivers what is never acked).
+    ///
+    /// The client withdraws its request to send the held acks when a delivery arrives
+    /// (``AckWakePolicy/delivered()``): when it goes to one waiting consumer while others still wait,
+    /// they are told of again, so their idle slots do not wait out the ack delay.
     func yield(_ delivery: AMQPDelivery) {
-        let waiter = state.withLockedValue { state -> UnsafeContinuation<AMQPDelivery?, Never>? in
-            guard !state.finished, !state.cancelled else { return nil }
-            if let waiter = state.waiters.popFirst() { return waiter }
+        typealias Waiter = UnsafeContinuation<AMQPDelivery?, Never>
+        let (waiter, othersWait) = state.withLockedValue { state -> (Waiter?, (@Sendable () -> Void)?) in
+            guard !state.finished, !state.cancelled else { return (nil, nil) }
+            if let waiter = state.waiters.popFirst() {
+                return (waiter, state.waiters.isEmpty ? nil : state.onWait)
+            }
             state.buffered.append(delivery)
-            return nil
+            return (nil, nil)
         }
         waiter?.resume(returning: delivery)
+        othersWait?()
     }
 
     /// No more deliveries: consumers get what is buffered, then nil.

@@ -17,7 +17,7 @@ import Darwin
 /// Why: a job of lock, upsert and release made three such round trips, each two thread wake-ups
 /// (measured at concurrency 1: about 19 context switches per job against the C writer's 5, and
 /// most of the worker's CPU in the scheduler). On this thread the job makes one hop in and one out,
-/// or none when the whole consumer loop runs here (concurrency 1, ``QueueConsumer``).
+/// or none when the consumer's one slot runs here (concurrency 1, ``QueueConsumer``).
 ///
 /// While its thread is inside a blocking call (``blockingCall(_:)``), tasks that would run here run
 /// on Swift's global executor instead, and so do those already waiting: a store call that hangs

@@ -102,36 +102,55 @@ struct AMQPDeliveriesTests {
         #expect(all.sorted() == Array(1...1000), "every delivery handed out once")
     }
 
-    /// Starts `count` consumers and returns once all of them wait.
-    func waitingConsumers(_ count: Int, on deliveries: AMQPDeliveries) async -> [Task<AMQPDelivery?, Never>] {
+    /// Starts `count` consumers one after the other, each once the one before waits, and returns
+    /// once all of them wait, with what tells each later wait.
+    func waitingConsumers(
+        _ count: Int,
+        on deliveries: AMQPDeliveries
+    ) async -> ([Task<AMQPDelivery?, Never>], AsyncStream<Void>.AsyncIterator) {
         let waits = AsyncStream.makeStream(of: Void.self)
         deliveries.onWait { waits.continuation.yield() }
-        let consumers = (0..<count).map { _ in
-            Task {
-                var iterator = deliveries.makeAsyncIterator()
-                return await iterator.next()
-            }
+        var told = waits.stream.makeAsyncIterator()
+        var consumers: [Task<AMQPDelivery?, Never>] = []
+        for _ in 0..<count {
+            consumers.append(
+                Task {
+                    var iterator = deliveries.makeAsyncIterator()
+                    return await iterator.next()
+                }
+            )
+            _ = await told.next()
         }
-        var started = waits.stream.makeAsyncIterator()
-        for _ in 0..<count { _ = await started.next() }
-        return consumers
+        return (consumers, told)
     }
 
     @Test(.timeLimit(.minutes(1))) func waitingConsumersAreServedInTurnAndAllEndAtFinish() async {
         let deliveries = AMQPDeliveries()
-        let consumers = await waitingConsumers(3, on: deliveries)
+        let (consumers, _) = await waitingConsumers(3, on: deliveries)
         deliveries.yield(delivery(1))
         deliveries.yield(delivery(2))
         deliveries.finish()
         var tags: [UInt64?] = []
         for consumer in consumers { tags.append(await consumer.value?.deliveryTag) }
-        #expect(tags.compactMap { $0 }.sorted() == [1, 2])
-        #expect(tags.filter { $0 == nil }.count == 1, "the third gets the end")
+        #expect(tags == [1, 2, nil], "first come, first served; the third gets the end")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aDeliveryToOneOfSeveralWaitingConsumersTellsThatOthersStillWait() async {
+        let deliveries = AMQPDeliveries()
+        let (consumers, waits) = await waitingConsumers(2, on: deliveries)
+        var told = waits
+        deliveries.yield(delivery(1))
+        // The client withdrew its flush request for this delivery; the other consumer still waits.
+        _ = await told.next()
+        deliveries.finish()
+        var tags: [UInt64?] = []
+        for consumer in consumers { tags.append(await consumer.value?.deliveryTag) }
+        #expect(tags == [1, nil])
     }
 
     @Test(.timeLimit(.minutes(1))) func cancellingOneWaitingConsumerEndsEveryWait() async {
         let deliveries = AMQPDeliveries()
-        let consumers = await waitingConsumers(3, on: deliveries)
+        let (consumers, _) = await waitingConsumers(3, on: deliveries)
         consumers[0].cancel()
         for consumer in consumers { #expect(await consumer.value == nil) }
         deliveries.yield(delivery(1))

@@ -21,7 +21,7 @@ import Synchronization
 /// not when the deadline passes: a body stuck in a blocking call keeps its thread until it returns.
 ///
 /// With `held`, the body runs on that executor, which the caller holds for longer (a consumer at
-/// concurrency 1 runs its whole loop there): when the caller runs there too, the body waits in the
+/// concurrency 1 runs its one slot there): when the caller runs there too, the body waits in the
 /// thread's queue and starts without a wake-up. A body stuck in a blocking call does not hold up the
 /// caller: while the call lasts, the executor sends the caller's resumption to Swift's pool.
 func withDeadline<T: Sendable>(

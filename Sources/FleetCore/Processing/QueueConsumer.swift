@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Metrics
 import ServiceLifecycle
+import Synchronization
 import Tracing
 
 /// Consumes one work queue: decodes each delivery, runs its handler under the type's deadline with
@@ -103,10 +104,10 @@ public struct QueueConsumer: Service {
         self.classifier = classifier
         self.decoder = registry.decoder
         self.screen = DeliveryScreen(queue: queue)
-        self.concurrency = concurrency ?? queue.concurrency
+        self.concurrency = max(1, concurrency ?? queue.concurrency)
         self.drainTimeout = drainTimeout
         self.stats = stats
-        self.executors = jobsBlock ? BlockingExecutors(limit: concurrency ?? queue.concurrency) : nil
+        self.executors = jobsBlock ? BlockingExecutors(limit: self.concurrency) : nil
         var logger = logger
         logger[metadataKey: "queue"] = "\(queue.name)"
         self.logger = logger
@@ -238,6 +239,13 @@ public struct QueueConsumer: Service {
 
     private enum Finished { case slotEnded, drainTimeout }
 
+    /// How many slots run a job now.
+    private final class BusySlots: Sendable {
+        private let jobs = Atomic<Int>(0)
+        var count: Int { jobs.load(ordering: .relaxed) }
+        func add(_ change: Int) { jobs.add(change, ordering: .relaxed) }
+    }
+
     /// How long a refused retry or dead-letter copy is published again before its delivery is
     /// requeued (far below RabbitMQ's 30-minute `consumer_timeout`).
     static let refusedCopyPatience = Duration.seconds(300)
@@ -261,16 +269,21 @@ public struct QueueConsumer: Service {
     /// (decode and settlement too) was measured at concurrency 16: 5–10% slower, its sixteen threads
     /// switching among themselves.
     ///
-    /// One task per slot, each taking the next delivery when its job is done: a job costs no task of
-    /// its own, nor a wake-up of a loop that hands it out. A slot's task waits for the broker only
-    /// when that slot is idle, the moment the client sends the acks it holds
-    /// (`AckWakePolicy.starved()`).
+    /// One task per slot, each taking the next delivery when its job is done: a job costs no child
+    /// task in this group (its body still runs in a task of its own, under its deadline), nor a
+    /// wake-up of a loop that hands it out. A slot's task waits for the broker only when that slot is
+    /// idle, the moment the client sends the acks it holds (`AckWakePolicy.starved()`).
     private func consumeDeliveries(holding executor: BlockingExecutor?) async {
         let deliveries = client.deliveries(of: queue.name)
+        let busy = BusySlots()
         await withTaskGroup(of: Finished.self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
-                    for await delivery in deliveries { await process(delivery, holding: executor) }
+                    for await delivery in deliveries {
+                        busy.add(1)
+                        await process(delivery, holding: executor)
+                        busy.add(-1)
+                    }
                     return .slotEnded
                 }
             }
@@ -286,8 +299,11 @@ public struct QueueConsumer: Service {
                         group.cancelAll()
                     } else if !draining {
                         draining = true
-                        // Slots ending meanwhile are counted when the group reaps them, hence "at most".
-                        logger.info("fleet.consumer draining", metadata: ["in_flight_at_most": "\(running)"])
+                        // Idle slots end at once: only a job still running makes this a drain to log.
+                        let inFlight = busy.count
+                        if inFlight > 0 {
+                            logger.info("fleet.consumer draining", metadata: ["in_flight": "\(inFlight)"])
+                        }
                         group.addTask {
                             try? await Task.sleep(for: drainTimeout)
                             return .drainTimeout
