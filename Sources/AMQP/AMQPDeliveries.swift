@@ -9,9 +9,9 @@ import NIOCore
 /// buffered deliveries are still handed out after ``finish()``; a consumer whose task is cancelled
 /// gets nil (whether it waits or calls `next()` after the cancellation), and so do every later call
 /// and every other waiting consumer, while the buffered deliveries and any added later are dropped
-/// (they stay unacked, and the broker redelivers them once the connection closes). It is a concrete type because the standard
-/// library's `AsyncStream` is generic code that the compiler
-/// cannot specialise across the module boundary, and looked its element's metadata and witness
+/// (they stay unacked, and the broker redelivers them once the connection closes). It is a concrete
+/// type because the standard library's `AsyncStream` is generic code that the compiler cannot
+/// specialise across the module boundary, and looked its element's metadata and witness
 /// tables up on every yield and every `next()`, about 10% of a no-op job's CPU in `perf`. Its
 /// buffer needs no bound: the queue's prefetch bounds what the broker sends.
 public final class AMQPDeliveries: AsyncSequence, Sendable {

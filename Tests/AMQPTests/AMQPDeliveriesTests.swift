@@ -19,6 +19,15 @@ struct AMQPDeliveriesTests {
         )
     }
 
+    /// A consumer that takes deliveries until the end and returns their tags in the order it took them.
+    func collectingTags(of deliveries: AMQPDeliveries) -> Task<[UInt64], Never> {
+        Task {
+            var tags: [UInt64] = []
+            for await delivery in deliveries { tags.append(delivery.deliveryTag) }
+            return tags
+        }
+    }
+
     @Test func buffersInOrderAndHandsOutWhatIsLeftAfterFinish() async {
         let deliveries = AMQPDeliveries()
         for tag in UInt64(1)...5 { deliveries.yield(delivery(tag)) }
@@ -33,11 +42,7 @@ struct AMQPDeliveriesTests {
 
     @Test func aWaitingConsumerGetsTheNextDeliveryAndTheEnd() async {
         let deliveries = AMQPDeliveries()
-        let consumer = Task {
-            var tags: [UInt64] = []
-            for await delivery in deliveries { tags.append(delivery.deliveryTag) }
-            return tags
-        }
+        let consumer = collectingTags(of: deliveries)
         // Whether the consumer waits already or not yet, each delivery reaches it once, in order.
         for tag in UInt64(1)...100 {
             deliveries.yield(delivery(tag))
@@ -81,13 +86,7 @@ struct AMQPDeliveriesTests {
 
     @Test(.timeLimit(.minutes(1))) func consumersShareTheDeliveriesEachOnceInOrder() async {
         let deliveries = AMQPDeliveries()
-        let consumers = (0..<4).map { _ in
-            Task {
-                var tags: [UInt64] = []
-                for await delivery in deliveries { tags.append(delivery.deliveryTag) }
-                return tags
-            }
-        }
+        let consumers = (0..<4).map { _ in collectingTags(of: deliveries) }
         for tag in UInt64(1)...1000 {
             deliveries.yield(delivery(tag))
             if tag % 10 == 0 { await Task.yield() }
