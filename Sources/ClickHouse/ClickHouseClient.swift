@@ -3,8 +3,8 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// A ClickHouse client over the HTTP interface: statements, `INSERT … FORMAT JSONEachRow` batches and
-/// queries whose rows come back as `JSONEachRow`.
+/// A ClickHouse client over the HTTP interface: statements, `INSERT … FORMAT JSONEachRow` and
+/// `RowBinary` batches, and queries whose rows come back as `JSONEachRow`.
 ///
 /// Requests go out on a bounded pool of blocking HTTP/1.1 keep-alive connections
 /// (``ClickHouseConnection``), each used on a thread of the pool (or on the job's own
@@ -91,11 +91,18 @@ public final class ClickHouseClient: Sendable {
     }
 
     /// Inserts the rows of `rows` with one request; nothing is sent for no rows.
-    public func insert(_ rows: JSONEachRowWriter) async throws(ClickHouseError) {
+    public func insert(_ rows: RowBinaryWriter) async throws(ClickHouseError) {
         guard rows.rowCount > 0 else { return }
         try checkIdentifier(rows.table)
-        _ = try await send(body: rows.body, query: nil, redactsRows: true)
+        for column in rows.columns { try checkIdentifier(column) }
+        let statement = rows.statement.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? rows.statement
+        _ = try await send(body: rows.body, query: "query=\(statement)", redactsRows: true)
     }
+
+    /// The characters a URL's query value carries as they are (RFC 3986's unreserved ones).
+    private static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+    )
 
     /// Runs a `SELECT` and decodes each row of its `FORMAT JSONEachRow` answer as a `Row`. The format
     /// clause is added here; `sql` must not have one. 64-bit integers come back as JSON numbers.

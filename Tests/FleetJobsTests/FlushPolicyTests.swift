@@ -1,4 +1,6 @@
+import ClickHouse
 import FleetCore
+import Foundation
 import Testing
 
 @testable import FleetJobs
@@ -80,14 +82,29 @@ struct PerformanceMetricsStatusTests {
         #expect(PerformanceMetrics.statusCode(job(.deadLettered, "deadline_exceeded")) == 504)
     }
 
-    @Test("a batch written with yields between its runs of rows keeps every row")
-    func batchAcrossYields() async {
-        for count in [1, PerformanceMetrics.rowsBetweenYields, 2 * PerformanceMetrics.rowsBetweenYields + 1] {
+    @Test("a batch's body has one row per finished job")
+    func batchRows() {
+        for count in [1, 2, 5000] {
             let batch = (0..<count).map { _ in
                 PerformanceMetrics.Finished(job: job(.applied), service: "s", at: 1_700_000_000)
             }
-            let rows = await PerformanceMetrics.rows(batch)
+            var rows = RowBinaryWriter(table: PerformanceMetrics.table, columns: PerformanceMetrics.columns)
+            PerformanceMetrics.rows(batch, into: &rows)
             #expect(rows.rowCount == count)
         }
+    }
+}
+
+@Suite("Dedicated thread")
+struct DedicatedThreadTests {
+    @Test("runs its work on a thread other than the caller's and returns the result")
+    func ownThread() async {
+        let caller = pthread_self()
+        let (first, firstSum) = await DedicatedThread.run(name: "fleet-test") {
+            (pthread_self(), (1...100).reduce(0, +))
+        }
+        let (second, secondSum) = await DedicatedThread.run(name: "fleet-test") { (pthread_self(), 7) }
+        #expect(firstSum == 5050 && secondSum == 7)
+        #expect(pthread_equal(first, caller) == 0 && pthread_equal(second, caller) == 0)
     }
 }

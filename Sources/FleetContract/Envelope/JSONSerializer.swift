@@ -97,8 +97,8 @@ private func write(_ value: JSONValue, into output: inout [UInt8]) {
     }
 }
 
-/// JSON text appended to a byte array: the serializer's own integers and strings, shared with the
-/// writers that build their documents by hand (ClickHouse's `JSONEachRowWriter`).
+/// JSON text appended to a byte array: the serializer's own integers and strings, for writers that
+/// build their documents by hand.
 package enum JSONText {
     /// `integer` in decimal digits.
     package static func write(_ integer: Int64, into output: inout [UInt8]) {

@@ -43,7 +43,8 @@ public enum UUIDText {
         }
     }
 
-    private static func randomVersion4() -> RandomBytes.Sixteen {
+    /// The 16 bytes of a new random version 4 UUID, in the order its text shows them.
+    public static func randomVersion4() -> RandomBytes.Sixteen {
         var raw = RandomBytes.shared.take16()
         raw.6 = raw.6 & 0x0f | 0x40  // version 4
         raw.8 = raw.8 & 0x3f | 0x80  // RFC 4122 variant
