@@ -90,12 +90,22 @@ public final class ClickHouseClient: Sendable {
         _ = try await send(body: body, query: nil, redactsRows: true)
     }
 
-    /// Inserts the rows of `rows` with one request; nothing is sent for no rows.
+    /// Inserts the rows of `rows` with one request; nothing is sent for no rows. A body that ends
+    /// inside a row, or a table or column that is not a bare identifier, is refused unsent.
     public func insert(_ rows: RowBinaryWriter) async throws(ClickHouseError) {
         guard rows.rowCount > 0 else { return }
         try checkIdentifier(rows.table)
         for column in rows.columns { try checkIdentifier(column) }
-        let statement = rows.statement.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? rows.statement
+        let problem: String? =
+            !rows.endsOnARow ? "the RowBinary body of \(rows.table) ends inside a row" : nil
+        let statement = rows.statement.addingPercentEncoding(withAllowedCharacters: Self.unreserved)
+        guard problem == nil, let statement else {
+            throw ClickHouseError(
+                kind: .configuration,
+                message: problem ?? "the statement of \(rows.table) could not be put in a URL",
+                address: configuration.redactedAddress
+            )
+        }
         _ = try await send(body: rows.body, query: "query=\(statement)", redactsRows: true)
     }
 
@@ -329,7 +339,7 @@ public final class ClickHouseClient: Sendable {
         guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
             throw ClickHouseError(
                 kind: .configuration,
-                message: "not a plain table name: \(name.prefix(64))",
+                message: "not a plain identifier (table or column): \(name.prefix(64))",
                 address: configuration.redactedAddress
             )
         }

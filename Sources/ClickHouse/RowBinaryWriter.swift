@@ -9,7 +9,8 @@ import FleetContract
 /// the same rows as RowBinary (220 KB), measured 2026-12-03 on the 2-core machine. Both costs land
 /// on the cores that run the jobs and the broker when the batch fills.
 ///
-/// Each row writes one value per column, in the order of ``columns`` (checked in debug builds):
+/// Each row writes one value per column, in the order of ``columns`` (the count is checked at each
+/// ``endRow()``):
 ///
 /// ```swift
 /// var rows = RowBinaryWriter(table: "performance_metrics", columns: ["endpoint", "status_code"])
@@ -35,13 +36,16 @@ public struct RowBinaryWriter: Sendable {
         body.reserveCapacity(capacity)
     }
 
-    /// The statement, sent as the URL's `query` parameter: in the body, ClickHouse would take a
-    /// leading whitespace byte of the first row for the space after `FORMAT RowBinary`.
+    /// The statement, sent as the URL's `query` parameter, so that the body holds the rows alone.
     var statement: String { "INSERT INTO \(table) (\(columns.joined(separator: ", "))) FORMAT RowBinary" }
 
-    /// Ends the current row.
+    /// False while a row has values but no ``endRow()`` yet (such a body is not sent).
+    var endsOnARow: Bool { valuesInRow == 0 }
+
+    /// Ends the current row. A row with another number of values than ``columns`` stops the process:
+    /// its bytes would shift every later value into the wrong column.
     public mutating func endRow() {
-        assert(
+        precondition(
             valuesInRow == columns.count,
             "a row of \(table) gave \(valuesInRow) values for \(columns.count) columns"
         )
@@ -67,10 +71,14 @@ public struct RowBinaryWriter: Sendable {
     /// A `UUID` value holding a new random (version 4) UUID. ClickHouse keeps a UUID as two 64-bit
     /// halves, each little-endian: the text's first eight bytes reversed, then its last eight reversed.
     public mutating func randomUUID() {
-        withUnsafeBytes(of: UUIDText.randomVersion4()) { uuid in
-            body.append(contentsOf: uuid[0..<8].reversed())
-            body.append(contentsOf: uuid[8..<16].reversed())
-        }
+        withUnsafeBytes(of: UUIDText.randomVersion4()) { uuid($0) }
+    }
+
+    /// A `UUID` value from its 16 bytes in the order its text shows them. Internal for tests.
+    mutating func uuid(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == 16, "a UUID is 16 bytes")
+        body.append(contentsOf: bytes[0..<8].reversed())
+        body.append(contentsOf: bytes[8..<16].reversed())
         valuesInRow += 1
     }
 

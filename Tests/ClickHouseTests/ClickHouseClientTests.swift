@@ -70,8 +70,7 @@ struct ClickHouseClientTests {
     )
     func rowBinaryRoundTrip() async throws {
         try await withTable("s String, id UUID, i Int32, h Int16, at DateTime") { client, table in
-            // "0123456789" first: its length byte is a newline, which ClickHouse would skip were the
-            // statement in the body.
+            // "0123456789" first: the body starts with a newline byte (its length).
             let texts = [
                 "0123456789", "", "it's", "nul\0byte", "new\nline\r\n", "Île 日本 🎉", String(repeating: "é", count: 200),
             ]

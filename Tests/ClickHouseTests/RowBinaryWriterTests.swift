@@ -40,6 +40,41 @@ struct RowBinaryWriterTests {
         #expect(rows.body == [6] + Array("é🚀".utf8))
     }
 
+    @Test("a UUID's halves are each reversed: 00112233-4455-6677-8899-aabbccddeeff as ClickHouse reads it")
+    func uuidVector() {
+        var rows = RowBinaryWriter(table: "t", columns: ["id"])
+        let text: [UInt8] = [
+            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF,
+        ]
+        text.withUnsafeBytes { rows.uuid($0) }
+        rows.endRow()
+        #expect(
+            rows.body == [
+                0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00, 0xFF, 0xEE, 0xDD, 0xCC, 0xBB, 0xAA, 0x99, 0x88,
+            ]
+        )
+    }
+
+    @Test("an insert refuses, unsent, a body that ends inside a row or a column that is not a bare name")
+    func insertRefusals() async throws {
+        // Nothing listens on port 9: a request that went out would fail as a connection error.
+        let client = ClickHouseClient(configuration: try ClickHouseConfiguration(url: "http://127.0.0.1:9"))
+        var halfRow = RowBinaryWriter(table: "t", columns: ["a", "b"])
+        halfRow.int16(1)
+        halfRow.int16(2)
+        halfRow.endRow()
+        halfRow.int16(3)
+        #expect(!halfRow.endsOnARow)
+        var badColumn = RowBinaryWriter(table: "t", columns: ["a; DROP TABLE t"])
+        badColumn.int16(1)
+        badColumn.endRow()
+        for rows in [halfRow, badColumn] {
+            let error = await #expect(throws: ClickHouseError.self) { try await client.insert(rows) }
+            #expect(error?.kind == .configuration)
+        }
+        try await client.shutdown()
+    }
+
     @Test("a random UUID is sixteen bytes, each half reversed, with the version 4 and variant bits in place")
     func randomUUIDLayout() {
         var seen = Set<[UInt8]>()

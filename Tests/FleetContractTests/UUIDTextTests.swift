@@ -46,18 +46,6 @@ struct UUIDTextTests {
         #expect("89ab".contains(characters[19]), sourceLocation: sourceLocation)
     }
 
-    @Test func appendedRandomUUIDsAreVersion4AndLeaveTheBytesAroundThem() {
-        var bytes = Array("[".utf8)
-        for _ in 0..<100 {
-            UUIDText.appendRandom(to: &bytes)
-            bytes.append(UInt8(ascii: ","))
-        }
-        #expect(bytes.count == 1 + 100 * 37)
-        let uuids = String(decoding: bytes.dropFirst(), as: UTF8.self).split(separator: ",").map(String.init)
-        #expect(Set(uuids).count == 100)
-        for uuid in uuids { expectVersion4(uuid) }
-    }
-
     @Test func randomUUIDsDrawnOnManyThreadsAtOnceAreDistinct() async {
         // 8 × 600 UUIDs: the shared pool of random bytes is refilled about 19 times under contention.
         let batches = await withTaskGroup(of: [String].self) { group in

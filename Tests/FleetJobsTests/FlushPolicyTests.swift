@@ -1,8 +1,8 @@
-import ClickHouse
 import FleetCore
 import Foundation
 import Testing
 
+@testable import ClickHouse
 @testable import FleetJobs
 
 @Suite("Flush policy: row count or age, whichever comes first")
@@ -82,16 +82,42 @@ struct PerformanceMetricsStatusTests {
         #expect(PerformanceMetrics.statusCode(job(.deadLettered, "deadline_exceeded")) == 504)
     }
 
-    @Test("a batch's body has one row per finished job")
-    func batchRows() {
+    @Test("a batch's body has one row per finished job, its values in the migration's column order")
+    func batchRows() throws {
+        let reason = String(repeating: "é", count: 150)
         for count in [1, 2, 5000] {
-            let batch = (0..<count).map { _ in
-                PerformanceMetrics.Finished(job: job(.applied), service: "s", at: 1_700_000_000)
+            let batch = (0..<count).map { index in
+                PerformanceMetrics.Finished(
+                    job: index == 0 ? job(.deadLettered, reason) : job(.applied),
+                    service: "svc",
+                    at: 1_700_000_000
+                )
             }
             var rows = RowBinaryWriter(table: PerformanceMetrics.table, columns: PerformanceMetrics.columns)
             PerformanceMetrics.rows(batch, into: &rows)
             #expect(rows.rowCount == count)
+            // The first row after its UUID: "svc", "t", 5 ms, 422, the reason cut to 100 characters
+            // (200 bytes: a two-byte length), the time.
+            let first = Array(rows.body[16...])
+            let expected: [UInt8] =
+                [3] + Array("svc".utf8) + [1] + Array("t".utf8) + [5, 0, 0, 0] + [0xA6, 0x01] + [0xC8, 0x01]
+                + Array(String(repeating: "é", count: 100).utf8) + [0x00, 0xF1, 0x53, 0x65]
+            #expect(Array(first.prefix(expected.count)) == expected)
+            let otherRows = (count - 1) * (16 + 4 + 2 + 4 + 2 + 1 + 4)
+            #expect(rows.body.count == 16 + expected.count + otherRows)
+            // The caller's reservation covers the whole body: the writing thread never grows it.
+            #expect(rows.body.count <= PerformanceMetrics.bytes(of: batch))
         }
+    }
+
+    @Test("the rows' columns are the migration's, in its order")
+    func columnsMatchTheMigration() {
+        let declared = ClickHouseMigrations.performanceMetrics.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(separator: " ")
+            guard words.count == 2, words[1].hasSuffix(",") || words[1] == "DateTime" else { return nil }
+            return String(words[0])
+        }
+        #expect(declared == PerformanceMetrics.columns)
     }
 }
 
@@ -100,10 +126,8 @@ struct DedicatedThreadTests {
     @Test("runs its work on a thread other than the caller's and returns the result")
     func ownThread() async {
         let caller = pthread_self()
-        let (first, firstSum) = await DedicatedThread.run(name: "fleet-test") {
-            (pthread_self(), (1...100).reduce(0, +))
-        }
-        let (second, secondSum) = await DedicatedThread.run(name: "fleet-test") { (pthread_self(), 7) }
+        let (first, firstSum) = await DedicatedThread.run { (pthread_self(), (1...100).reduce(0, +)) }
+        let (second, secondSum) = await DedicatedThread.run { (pthread_self(), 7) }
         #expect(firstSum == 5050 && secondSum == 7)
         #expect(pthread_equal(first, caller) == 0 && pthread_equal(second, caller) == 0)
     }

@@ -31,18 +31,6 @@ public enum UUIDText {
         withUnsafeBytes(of: randomVersion4()) { format($0) }
     }
 
-    /// Appends the 36 characters of a random (version 4) UUID to `bytes`, without a `String` of its
-    /// own: for writers that build a request body by hand (the `performance_metrics` batches).
-    public static func appendRandom(to bytes: inout [UInt8]) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: 36))
-        withUnsafeBytes(of: randomVersion4()) { raw in
-            bytes.withUnsafeMutableBufferPointer {
-                write(raw, into: UnsafeMutableBufferPointer(rebasing: $0[start...]))
-            }
-        }
-    }
-
     /// The 16 bytes of a new random version 4 UUID, in the order its text shows them.
     public static func randomVersion4() -> RandomBytes.Sixteen {
         var raw = RandomBytes.shared.take16()

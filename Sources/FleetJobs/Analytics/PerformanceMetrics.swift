@@ -43,10 +43,9 @@ public final class PerformanceMetrics: Sendable {
     /// The batch as one `RowBinary` body, written by hand: with `JSONEncoder` the encoding alone took
     /// a noticeable share of the CPU at no-op job rates (tens of thousands of rows a second).
     ///
-    /// The write closure runs it on a ``DedicatedThread``: on one of Swift's pool threads (two on a
-    /// 2-core machine) a batch held up the jobs and acks behind it, and a batch that filled with the
-    /// last job of a drain delayed that drain's last ack (see the README's "The last batch off the
-    /// jobs' threads").
+    /// The write closure runs it on a ``DedicatedThread`` rather than on one of Swift's pool threads
+    /// (two on a 2-core machine), which a batch held for its whole length while the jobs and acks
+    /// behind it waited (see the README's "The last batch off the jobs' threads").
     static func rows(_ batch: [Finished], into rows: inout RowBinaryWriter) {
         for finished in batch {
             let job = finished.job
@@ -65,16 +64,20 @@ public final class PerformanceMetrics: Sendable {
         }
     }
 
-    /// The body's room for `batch`, reserved by the caller: the thread that then writes the rows
-    /// allocates nothing large, so the body comes from the caller's malloc arena (a new thread's
-    /// first large allocation opened an arena of its own: about 1 MiB more peak RSS under A, measured
-    /// 2026-12-03).
+    /// The body's room for `batch`, reserved by the caller, so that the thread that then writes the
+    /// rows does not grow it: a new thread's allocations come from a malloc arena of its own, and a
+    /// batch's body grown there added about 1 MiB to peak RSS under A (23.4 MiB median of nine runs,
+    /// 22.7 with the room reserved; 2026-12-03).
     private final class Body: @unchecked Sendable {
-        // @unchecked Sendable: handed from the caller to the background thread and back, never shared.
+        // @unchecked Sendable: handed from the caller to the writing thread and back, never shared.
         var rows: RowBinaryWriter
 
-        init(capacityFor count: Int) {
-            rows = RowBinaryWriter(table: table, columns: columns, reservingCapacity: count * 96)
+        init(capacityFor batch: [Finished]) {
+            rows = RowBinaryWriter(
+                table: table,
+                columns: columns,
+                reservingCapacity: PerformanceMetrics.bytes(of: batch)
+            )
         }
 
         /// The filled body, leaving this box empty (so the writer's storage has one owner when sent).
@@ -83,6 +86,16 @@ public final class PerformanceMetrics: Sendable {
             rows = RowBinaryWriter(table: table, columns: columns, reservingCapacity: 0)
             PerformanceMetrics.rows(batch, into: &filled)
             return filled
+        }
+    }
+
+    /// The bytes ``rows(_:into:)`` writes for `batch`, at most: per row 16 (UUID) + 4 + 2 + 4 (the
+    /// integers and the time), and each of the three strings with a length of at most 3 bytes (a
+    /// reason of 100 characters is at most 400 bytes).
+    static func bytes(of batch: [Finished]) -> Int {
+        batch.reduce(0) { total, finished in
+            let reason = min(finished.job.reason?.utf8.count ?? 0, 400)
+            return total + 26 + 9 + finished.service.utf8.count + finished.job.type.utf8.count + reason
         }
     }
 
@@ -95,8 +108,8 @@ public final class PerformanceMetrics: Sendable {
         logger: Logger
     ) {
         buffer = BatchBuffer(policy: policy, capacity: capacity, logger: logger) { rows in
-            let body = Body(capacityFor: rows.count)
-            try await clickhouse.insert(await DedicatedThread.run(name: "fleet-metrics") { body.fill(rows) })
+            let body = Body(capacityFor: rows)
+            try await clickhouse.insert(await DedicatedThread.run { body.fill(rows) })
         }
     }
 
