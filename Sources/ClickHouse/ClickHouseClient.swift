@@ -96,13 +96,17 @@ public final class ClickHouseClient: Sendable {
         guard rows.rowCount > 0 else { return }
         try checkIdentifier(rows.table)
         for column in rows.columns { try checkIdentifier(column) }
-        let problem: String? =
-            !rows.endsOnARow ? "the RowBinary body of \(rows.table) ends inside a row" : nil
-        let statement = rows.statement.addingPercentEncoding(withAllowedCharacters: Self.unreserved)
-        guard problem == nil, let statement else {
+        guard rows.endsOnARow else {
             throw ClickHouseError(
                 kind: .configuration,
-                message: problem ?? "the statement of \(rows.table) could not be put in a URL",
+                message: "the RowBinary body of \(rows.table) ends inside a row",
+                address: configuration.redactedAddress
+            )
+        }
+        guard let statement = rows.statement.addingPercentEncoding(withAllowedCharacters: Self.unreserved) else {
+            throw ClickHouseError(
+                kind: .configuration,
+                message: "the statement of \(rows.table) could not be put in a URL",
                 address: configuration.redactedAddress
             )
         }

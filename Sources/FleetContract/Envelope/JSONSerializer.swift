@@ -99,9 +99,9 @@ private func write(_ value: JSONValue, into output: inout [UInt8]) {
 
 /// JSON text appended to a byte array: the serializer's own integers and strings, for writers that
 /// build their documents by hand.
-package enum JSONText {
+enum JSONText {
     /// `integer` in decimal digits.
-    package static func write(_ integer: Int64, into output: inout [UInt8]) {
+    static func write(_ integer: Int64, into output: inout [UInt8]) {
         if integer < 0 { output.append(UInt8(ascii: "-")) }
         // The magnitude, since Int64.min has no positive counterpart; digits come out last first.
         var magnitude = integer.magnitude
@@ -114,7 +114,7 @@ package enum JSONText {
     }
 
     /// `string` quoted, with quotes, backslashes and control characters escaped.
-    package static func write(_ string: String, into output: inout [UInt8]) {
+    static func write(_ string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var string = string
         string.withUTF8 { bytes in

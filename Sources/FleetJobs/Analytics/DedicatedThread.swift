@@ -29,8 +29,7 @@ enum DedicatedThread {
     }
 
     /// Starts a detached thread that runs `work`; false when the system refused to start one.
-    /// Internal for tests.
-    static func start(_ work: @escaping @Sendable () -> Void) -> Bool {
+    private static func start(_ work: @escaping @Sendable () -> Void) -> Bool {
         let box = Unmanaged.passRetained(Work(work))
         var thread = pthread_t()
         let started = pthread_create(
