@@ -24,6 +24,9 @@ import Glibc
 /// that the broker cancels the consumer of (`basic.cancel`: queue deleted), is looked for again
 /// with a capped backoff (``MissingQueueWatch``) and consumed as soon as it exists. Each such change
 /// is logged once and reported to ``StatusChange`` listeners.
+///
+/// Tasks may run on the connection thread itself, between its passes (``executor``): a consumer
+/// whose jobs never block then reads, runs and acks on one thread.
 public final class AMQPClient: Sendable {
     /// A change in what the broker lets this client do; the connection thread reports each once.
     public enum StatusChange: Sendable, Equatable {
@@ -113,6 +116,8 @@ public final class AMQPClient: Sendable {
     /// CLOCK_REALTIME (ns) when the connection thread last wrote an ack frame; 0 before the first.
     private let lastAckWritten = Atomic<Int64>(0)
     private let wakeDescriptor: Int32
+    /// Runs tasks on the connection thread between its passes: see ``ConnectionThreadExecutor``.
+    public let executor: ConnectionThreadExecutor
     private let logger: Logger
     private let onStatusChange: (@Sendable (StatusChange) -> Void)?
     /// Whether the first publish after an idle spell waits for a probe's confirm (see `init`).
@@ -177,7 +182,12 @@ public final class AMQPClient: Sendable {
         var streams: [String: AMQPDeliveries] = [:]
         for subscription in subscriptions { streams[subscription.queue] = AMQPDeliveries() }
         self.streams = streams
-        self.wakeDescriptor = fleet_wake_descriptor()
+        let wakeDescriptor = fleet_wake_descriptor()
+        self.wakeDescriptor = wakeDescriptor
+        self.executor = ConnectionThreadExecutor {
+            var one: UInt64 = 1
+            _ = write(wakeDescriptor, &one, 8)
+        }
         self.ackBatch = max(1, Int(subscriptions.map(\.prefetch).min() ?? 1) / 4)
         self.ackDelay = subscriptions.map(\.ackDelay).min() ?? Self.defaultAckDelay
         self.inbox = NIOLockedValueBox(Inbox(wake: AckWakePolicy(ackBatch: ackBatch)))
@@ -327,7 +337,16 @@ public final class AMQPClient: Sendable {
             inbox.commands.append(command)
             return inbox.wake.queued(command.wakeKind)
         }
-        if mustWake { wake() }
+        guard mustWake else { return }
+        // A job on the thread itself (``executor``) holds it: the pass comes once that job yields.
+        if executor.isCurrentThread { executor.requestTurn() } else { wake() }
+    }
+
+    /// For a task on the connection thread (``executor``): suspends when acks wait to be sent (a
+    /// batch is full, or they settle every delivery), so that the thread takes its pass first.
+    /// Elsewhere, or when nothing waits, returns at once.
+    public func yieldToConnection() async {
+        if executor.turnRequested { await executor.waitForNextPass() }
     }
 
     private func wake() {
@@ -564,6 +583,8 @@ public final class AMQPClient: Sendable {
 
     /// Runs until the client closes (returns) or the connection fails (throws).
     private func serve(_ connection: AMQPConnection, _ state: ThreadState) throws {
+        executor.attend()
+        defer { executor.leave() }
         var closingSince: ContinuousClock.Instant?
         // Read the socket only when the last poll said it is readable (or there was no poll): each
         // read that finds nothing costs a `recv` and a `poll` in librabbitmq, which was two of the
@@ -573,6 +594,8 @@ public final class AMQPClient: Sendable {
         var socketMayHaveInput = true
         var lastRead = ContinuousClock.now
         while true {
+            // Tasks on this thread first: the acks they queue go out in this pass.
+            executor.runQueued()
             let (commands, closing, consumerWaits) = inbox.withLockedValue { inbox in
                 defer {
                     inbox.commands = []
@@ -656,9 +679,12 @@ public final class AMQPClient: Sendable {
         else {
             return nil
         }
+        // Tasks wait to run here: only look whether the socket has input.
+        let waits = executor.maySleep()
         let (seconds, attoseconds) = length.components
         let whole = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        let readable = poll(connection.socketDescriptor, milliseconds: Int32(clamping: whole))
+        let readable = poll(connection.socketDescriptor, milliseconds: waits ? Int32(clamping: whole) : 0)
+        executor.woke()
         inbox.withLockedValue { $0.wake.woke() }
         return readable
     }

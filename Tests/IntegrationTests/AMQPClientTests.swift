@@ -107,6 +107,48 @@ struct AMQPClientTests {
         #expect(left == 0, "every message was acked")
     }
 
+    /// A consumer preferring the client's executor takes every delivery on the connection thread,
+    /// stepping aside whenever a batch of its acks waits (`yieldToConnection`), and all of twice the
+    /// prefetch comes through acked. Once the client has closed, a task preferring the executor
+    /// still runs, elsewhere.
+    @Test(.timeLimit(.minutes(1)))
+    func tasksOnTheConnectionThreadReadRunAndAckThere() async throws {
+        let queue = uniqueQueue()
+        let prefetch = 100
+        let total = 2 * prefetch
+        try await preload(queue, count: total)
+        let client = AMQPClient(
+            configuration: configuration,
+            subscriptions: [.init(queue: queue, prefetch: UInt16(prefetch))],
+            logger: logger
+        )
+        client.start()
+        let (received, onThread) = await withTaskExecutorPreference(client.executor) {
+            var received = 0
+            var onThread = 0
+            for await delivery in client.deliveries(of: queue) {
+                received += 1
+                if client.executor.isCurrentThread { onThread += 1 }
+                client.ack(delivery)
+                await client.yieldToConnection()
+                if received == total { break }
+            }
+            return (received, onThread)
+        }
+        #expect(received == total)
+        #expect(onThread == total, "\(total - onThread) deliveries were taken off the connection thread")
+        await client.shutdown()
+        let afterClose = await withTaskExecutorPreference(client.executor) {
+            try? await Task.sleep(for: .milliseconds(1))
+            return client.executor.isCurrentThread
+        }
+        #expect(!afterClose)
+        let left = try await AMQPConnection.withDedicatedThread(configuration) {
+            try $0.declareQueue(queue, passive: true)
+        }
+        #expect(left == 0, "every message was acked")
+    }
+
     @Test func anUnroutableMandatoryMessageFailsThePublish() async throws {
         let client = AMQPClient(configuration: configuration, logger: logger)
         client.start()

@@ -259,6 +259,14 @@ public struct QueueConsumer: Service {
         if concurrency == 1, let executors, let executor = executors.lease() {
             await withTaskExecutorPreference(executor) { await consumeDeliveries(holding: executor) }
             executors.giveBack(executor)
+        } else if executors == nil {
+            // Jobs that never block: the slots, and each job up to its first suspension, run on the
+            // connection thread (``ConnectionThreadExecutor``), which reads, runs and acks as the C
+            // consumer does: no delivery handed to Swift's pool, no ack handed back. Measured on the
+            // no-op drain: 11 µs of CPU a job instead of 21. Not for jobs that block: there the
+            // sixteen executor threads' completions each woke the connection thread, and B at
+            // concurrency 16 ran 1.96× the C writer against 2.42× with the slots on the pool.
+            await withTaskExecutorPreference(client.executor) { await consumeDeliveries(holding: nil) }
         } else {
             await consumeDeliveries(holding: nil)
         }
@@ -283,6 +291,7 @@ public struct QueueConsumer: Service {
                         busy.add(1)
                         await process(delivery, holding: executor)
                         busy.add(-1)
+                        await client.yieldToConnection()
                     }
                     return .slotEnded
                 }
