@@ -342,11 +342,12 @@ public final class AMQPClient: Sendable {
         if executor.isCurrentThread { executor.requestTurn() } else { wake() }
     }
 
-    /// For a task on the connection thread (``executor``): suspends when acks wait to be sent (a
-    /// batch is full, or they settle every delivery), so that the thread takes its pass first.
-    /// Elsewhere, or when nothing waits, returns at once.
+    /// For a task that prefers ``executor``, between its jobs. On the connection thread: suspends
+    /// when acks wait to be sent (a batch is full, or they settle every delivery), so that the
+    /// thread takes its pass first. Elsewhere while the thread serves a connection: moves onto the
+    /// thread (see ``ConnectionThreadExecutor/runsElsewhere``). Otherwise returns at once.
     public func yieldToConnection() async {
-        if executor.turnRequested { await executor.waitForNextPass() }
+        if executor.turnRequested || executor.runsElsewhere { await executor.waitForNextPass() }
     }
 
     private func wake() {

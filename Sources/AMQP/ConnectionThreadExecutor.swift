@@ -39,6 +39,8 @@ public final class ConnectionThreadExecutor: TaskExecutor, Sendable {
     private let turnWanted = Atomic<Bool>(false)
     /// The connection thread (`pthread_self`), 0 until it starts.
     private let thread = Atomic<UInt>(0)
+    /// Mirrors `State.attended`, for ``runsElsewhere`` without the lock.
+    private let serving = Atomic<Bool>(false)
 
     init(wakeThread: @escaping @Sendable () -> Void) {
         self.wakeThread = wakeThread
@@ -46,18 +48,24 @@ public final class ConnectionThreadExecutor: TaskExecutor, Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        enum Action { case none, wake, elsewhere }
-        let action = state.withLockedValue { state -> Action in
-            guard state.attended else { return .elsewhere }
-            state.jobs.append(job)
-            guard state.threadAsleep else { return .none }
+        switch arrive({ $0.jobs.append(job) }) {
+        case .queued: break
+        case .wake: wakeThread()
+        case .notServing: globalConcurrentExecutor.enqueue(job)
+        }
+    }
+
+    private enum Arrival { case queued, wake, notServing }
+
+    /// Under the lock: while the thread serves, lets `add` queue something for its next pass and
+    /// says whether the thread must be woken for it (it sleeps); otherwise adds nothing.
+    private func arrive(_ add: (inout State) -> Void) -> Arrival {
+        state.withLockedValue { state in
+            guard state.attended else { return .notServing }
+            add(&state)
+            guard state.threadAsleep else { return .queued }
             state.threadAsleep = false
             return .wake
-        }
-        switch action {
-        case .none: break
-        case .wake: wakeThread()
-        case .elsewhere: globalConcurrentExecutor.enqueue(job)
         }
     }
 
@@ -70,16 +78,24 @@ public final class ConnectionThreadExecutor: TaskExecutor, Sendable {
     /// Whether a job running here should suspend so the thread can take a pass.
     var turnRequested: Bool { turnWanted.load(ordering: .relaxed) && isCurrentThread }
 
+    /// Whether the thread serves a connection but the caller runs elsewhere: a task that prefers
+    /// this executor keeps running where it is until it suspends, so one that started while the
+    /// thread did not serve (before the first connection, after a lost one) and never waits for a
+    /// delivery would stay on Swift's pool.
+    var runsElsewhere: Bool { serving.load(ordering: .relaxed) && !isCurrentThread }
+
     // MARK: - On the connection thread
 
     /// The thread starts serving a connection: tasks run here from now on.
     func attend() {
         thread.store(UInt(pthread_self()), ordering: .relaxed)
         state.withLockedValue { $0.attended = true }
+        serving.store(true, ordering: .relaxed)
     }
 
     /// The thread stops serving: what is queued, and what comes later, runs on the global executor.
     func leave() {
+        serving.store(false, ordering: .relaxed)
         let (queued, waiting) = state.withLockedValue { state in
             state.attended = false
             state.threadAsleep = false
@@ -94,14 +110,15 @@ public final class ConnectionThreadExecutor: TaskExecutor, Sendable {
     }
 
     /// Suspends the calling task until the thread's next pass begins (at once when the thread does
-    /// not serve). `Task.yield()` would not do: it sends the task to the global executor.
+    /// not serve); a task that prefers this executor then runs on the thread. `Task.yield()` would
+    /// not do: it sends the task to the global executor.
     func waitForNextPass() async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-            let serving = state.withLockedValue { state in
-                if state.attended { state.waitingForPass.append(continuation) }
-                return state.attended
+            switch arrive({ $0.waitingForPass.append(continuation) }) {
+            case .queued: break
+            case .wake: wakeThread()
+            case .notServing: continuation.resume()
             }
-            if !serving { continuation.resume() }
         }
     }
 

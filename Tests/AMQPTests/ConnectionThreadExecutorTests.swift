@@ -80,6 +80,34 @@ struct ConnectionThreadExecutorTests {
         #expect(await !second.value)
     }
 
+    /// A task that runs on Swift's pool while the thread serves and sleeps: waiting for the next
+    /// pass wakes the thread, and the pass resumes it.
+    @Test(.timeLimit(.minutes(1)))
+    func aTaskElsewhereWaitsForThePassAndWakesTheSleepingThread() async throws {
+        let wakes = Counter()
+        let executor = ConnectionThreadExecutor { wakes.add() }
+        #expect(!executor.runsElsewhere, "no thread serves yet")
+        let asleep = await onThread {
+            executor.attend()
+            return executor.maySleep()
+        }
+        #expect(asleep)
+        #expect(executor.runsElsewhere)
+        let waiter = Task {
+            await executor.waitForNextPass()
+            return true
+        }
+        while wakes.value == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        #expect(wakes.value == 1)
+        await onThread {
+            executor.woke()
+            executor.runQueued()
+            executor.leave()
+        }
+        #expect(await waiter.value)
+        #expect(!executor.runsElsewhere, "the thread no longer serves")
+    }
+
     @Test func tasksQueuedWhenTheThreadStopsServingRunElsewhere() async {
         let executor = ConnectionThreadExecutor {}
         let task = await onThread {

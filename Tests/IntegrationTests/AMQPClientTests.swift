@@ -107,10 +107,12 @@ struct AMQPClientTests {
         #expect(left == 0, "every message was acked")
     }
 
-    /// A consumer preferring the client's executor takes every delivery on the connection thread,
+    /// A consumer preferring the client's executor takes its deliveries on the connection thread,
     /// stepping aside whenever a batch of its acks waits (`yieldToConnection`), and all of twice the
-    /// prefetch comes through acked. Once the client has closed, a task preferring the executor
-    /// still runs, elsewhere.
+    /// prefetch comes through acked. Its task may start on Swift's pool (the thread did not serve
+    /// yet) and find deliveries waiting: it moves onto the thread at its first step aside, so at
+    /// most one delivery is taken elsewhere. Once the client has closed, a task preferring the
+    /// executor still runs, elsewhere.
     @Test(.timeLimit(.minutes(1)))
     func tasksOnTheConnectionThreadReadRunAndAckThere() async throws {
         let queue = uniqueQueue()
@@ -136,7 +138,7 @@ struct AMQPClientTests {
             return (received, onThread)
         }
         #expect(received == total)
-        #expect(onThread == total, "\(total - onThread) deliveries were taken off the connection thread")
+        #expect(total - onThread <= 1, "\(total - onThread) deliveries were taken off the connection thread")
         await client.shutdown()
         let afterClose = await withTaskExecutorPreference(client.executor) {
             try? await Task.sleep(for: .milliseconds(1))
