@@ -338,14 +338,16 @@ public final class AMQPClient: Sendable {
             return inbox.wake.queued(command.wakeKind)
         }
         guard mustWake else { return }
-        // A job on the thread itself (``executor``) holds it: the pass comes once that job yields.
+        // A job on the thread itself (``executor``) holds it: the pass comes once the jobs of this
+        // one have run up to their next suspension, and the slots step aside for it.
         if executor.isCurrentThread { executor.requestTurn() } else { wake() }
     }
 
     /// For a task that prefers ``executor``, between its jobs. On the connection thread: suspends
-    /// when acks wait to be sent (a batch is full, or they settle every delivery), so that the
-    /// thread takes its pass first. Elsewhere while the thread serves a connection: moves onto the
-    /// thread (see ``ConnectionThreadExecutor/runsElsewhere``). Otherwise returns at once.
+    /// until the next pass when a command queued in this pass asked for one (an ack that fills a
+    /// batch or settles every delivery handed out, a reject), so that the thread takes and sends it
+    /// first. Elsewhere while the thread serves a connection: moves onto the thread (see
+    /// ``ConnectionThreadExecutor/runsElsewhere``). Otherwise returns at once.
     public func yieldToConnection() async {
         if executor.turnRequested || executor.runsElsewhere { await executor.waitForNextPass() }
     }
@@ -471,6 +473,8 @@ public final class AMQPClient: Sendable {
         for entry in state.held { entry.continuation.resume(throwing: closedError) }
         state.held = []
         for stream in streams.values { stream.finish() }
+        // Its id may go to a new thread now, which must not pass for this one.
+        executor.threadEnded()
         // Under the lock that marks the exit, so no publish can slip in unanswered.
         let (waiters, leftover) = inbox.withLockedValue { inbox in
             inbox.exited = true
@@ -554,7 +558,7 @@ public final class AMQPClient: Sendable {
         let now = ContinuousClock.now
         for (queue, watch) in state.missing where watch.isDue(now: now) {
             guard let subscription = subscriptions.first(where: { $0.queue == queue }) else { continue }
-            if try startConsuming(subscription, on: connection, state) {
+            if try withTasksElsewhere({ try startConsuming(subscription, on: connection, state) }) {
                 let missingFor = now - watch.since
                 state.missing[queue] = nil
                 logger.info(
@@ -663,6 +667,15 @@ public final class AMQPClient: Sendable {
         }
     }
 
+    /// Runs `body`, which waits for the broker's reply (up to the RPC timeout), with the tasks of
+    /// ``executor`` on Swift's pool meanwhile: a slow broker must not hold up the jobs, nor the drain
+    /// timer at shutdown (`basic.cancel` is sent just as consuming stops).
+    private func withTasksElsewhere<T>(_ body: () throws -> T) rethrows -> T {
+        executor.leave()
+        defer { executor.attend() }
+        return try body()
+    }
+
     /// After this long without a read, the connection thread's next pass reads its socket even if
     /// the last poll found it quiet: reading also sends heartbeats.
     static let quietReadInterval = Duration.milliseconds(250)
@@ -722,7 +735,9 @@ public final class AMQPClient: Sendable {
                         try writePublish(message, continuation, deadline: deadline, on: connection, state)
                     }
                 case .cancelConsumers:
-                    for tag in state.consumerQueues.keys { try connection.cancel(consumerTag: tag) }
+                    try withTasksElsewhere {
+                        for tag in state.consumerQueues.keys { try connection.cancel(consumerTag: tag) }
+                    }
                     state.consumerQueues = [:]
                 }
             } catch {

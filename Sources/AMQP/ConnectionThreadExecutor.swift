@@ -18,9 +18,10 @@ import Glibc
 /// between two suspensions: a task that does CPU work or blocks there holds up the connection,
 /// so only consumers whose jobs never block use it (``AMQPClient/executor``).
 ///
-/// While the thread is not serving a connection (connecting, waiting to reconnect, exited), tasks
-/// that would run here run on Swift's global executor, those already queued too, so that no task
-/// waits for a broker to come back.
+/// While the thread is not serving a connection (connecting, waiting to reconnect, exited), or waits
+/// for a broker's reply (cancelling a consumer, looking for a missing queue), tasks that would run
+/// here run on Swift's global executor, those already queued too, so that no task waits for a
+/// broker to come back or to answer.
 public final class ConnectionThreadExecutor: TaskExecutor, Sendable {
     private struct State {
         var jobs = CircularBuffer<UnownedJob>(initialCapacity: 64)
@@ -35,7 +36,8 @@ public final class ConnectionThreadExecutor: TaskExecutor, Sendable {
     private let state = NIOLockedValueBox(State())
     /// Wakes the connection thread's `poll` (the client's eventfd).
     private let wakeThread: @Sendable () -> Void
-    /// A job asked for the socket's turn (an ack batch is full): ``AMQPClient/yieldToConnection()``.
+    /// A job queued a command that asked for the thread's pass (an ack that fills a batch or settles
+    /// every delivery, a reject): ``AMQPClient/yieldToConnection()``.
     private let turnWanted = Atomic<Bool>(false)
     /// The connection thread (`pthread_self`), 0 until it starts.
     private let thread = Atomic<UInt>(0)
@@ -91,6 +93,11 @@ public final class ConnectionThreadExecutor: TaskExecutor, Sendable {
         thread.store(UInt(pthread_self()), ordering: .relaxed)
         state.withLockedValue { $0.attended = true }
         serving.store(true, ordering: .relaxed)
+    }
+
+    /// The thread ended: its id may be reused by a new thread.
+    func threadEnded() {
+        thread.store(0, ordering: .relaxed)
     }
 
     /// The thread stops serving: what is queued, and what comes later, runs on the global executor.

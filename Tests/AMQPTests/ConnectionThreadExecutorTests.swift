@@ -7,7 +7,7 @@ import Testing
 /// ``ConnectionThreadExecutor`` driven by a plain thread standing in for the connection thread, step
 /// by step: tasks wait for its pass, a task enqueued while it sleeps wakes it once, the pass runs
 /// only what was queued when it began, and tasks never wait for a thread that does not serve.
-@Suite("Connection thread executor")
+@Suite("Connection thread executor", .timeLimit(.minutes(1)))
 struct ConnectionThreadExecutorTests {
     final class Counter: Sendable {
         let count = Atomic<Int>(0)
@@ -23,6 +23,7 @@ struct ConnectionThreadExecutorTests {
         var maySleepWithTasks = true
         var wakesAfterPass = 0
         var ranInFirstPass = 0
+        var maySleepWhileATaskWaitsForThePass = true
         var ranInSecondPass = 0
     }
 
@@ -61,6 +62,7 @@ struct ConnectionThreadExecutorTests {
             executor.runQueued()
             steps.wakesAfterPass = wakes.value
             steps.ranInFirstPass = ran.value
+            steps.maySleepWhileATaskWaitsForThePass = executor.maySleep()
             executor.runQueued()
             steps.ranInSecondPass = ran.value
             // Not serving any more: a task enqueued now runs on Swift's pool.
@@ -74,6 +76,7 @@ struct ConnectionThreadExecutorTests {
         #expect(!steps.maySleepWithTasks, "the thread may not sleep while tasks wait")
         #expect(steps.wakesAfterPass == 1, "a task enqueued by the running pass woke the thread")
         #expect(steps.ranInFirstPass == 2)
+        #expect(!steps.maySleepWhileATaskWaitsForThePass, "the thread may not sleep while a task waits for its pass")
         #expect(steps.ranInSecondPass == 3)
         #expect(await first.value)
         #expect(await third.value)
@@ -82,8 +85,7 @@ struct ConnectionThreadExecutorTests {
 
     /// A task that runs on Swift's pool while the thread serves and sleeps: waiting for the next
     /// pass wakes the thread, and the pass resumes it.
-    @Test(.timeLimit(.minutes(1)))
-    func aTaskElsewhereWaitsForThePassAndWakesTheSleepingThread() async throws {
+    @Test func aTaskElsewhereWaitsForThePassAndWakesTheSleepingThread() async throws {
         let wakes = Counter()
         let executor = ConnectionThreadExecutor { wakes.add() }
         #expect(!executor.runsElsewhere, "no thread serves yet")
@@ -93,18 +95,23 @@ struct ConnectionThreadExecutorTests {
         }
         #expect(asleep)
         #expect(executor.runsElsewhere)
+        let resumed = Counter()
         let waiter = Task {
             await executor.waitForNextPass()
-            return true
+            resumed.add()
         }
         while wakes.value == 0 { try await Task.sleep(for: .milliseconds(1)) }
         #expect(wakes.value == 1)
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(resumed.value == 0, "the task went on before the pass")
         await onThread {
             executor.woke()
             executor.runQueued()
-            executor.leave()
         }
-        #expect(await waiter.value)
+        // Resumed by the pass, not by the thread leaving.
+        await waiter.value
+        #expect(resumed.value == 1)
+        executor.leave()
         #expect(!executor.runsElsewhere, "the thread no longer serves")
     }
 
@@ -124,15 +131,19 @@ struct ConnectionThreadExecutorTests {
         let executor = ConnectionThreadExecutor {}
         executor.requestTurn()
         #expect(!executor.turnRequested, "off the thread a task never steps aside")
-        let (onThreadRequested, afterPass) = await onThread {
+        let (onThreadRequested, afterPass, afterEnd) = await onThread {
             executor.attend()
             let requested = executor.turnRequested
             executor.runQueued()
             let afterPass = executor.turnRequested
             executor.leave()
-            return (requested, afterPass)
+            executor.requestTurn()
+            // Ended: a new thread given the same id must not pass for it.
+            executor.threadEnded()
+            return (requested, afterPass, executor.turnRequested)
         }
         #expect(onThreadRequested)
         #expect(!afterPass, "a pass clears the request")
+        #expect(!afterEnd, "the ended thread still passed for the connection thread")
     }
 }

@@ -108,11 +108,14 @@ struct AMQPClientTests {
     }
 
     /// A consumer preferring the client's executor takes its deliveries on the connection thread,
-    /// stepping aside whenever a batch of its acks waits (`yieldToConnection`), and all of twice the
+    /// stepping aside whenever its ack fills a batch (`yieldToConnection`), and all of twice the
     /// prefetch comes through acked. Its task may start on Swift's pool (the thread did not serve
     /// yet) and find deliveries waiting: it moves onto the thread at its first step aside, so at
-    /// most one delivery is taken elsewhere. Once the client has closed, a task preferring the
-    /// executor still runs, elsewhere.
+    /// most one delivery is taken elsewhere. With the first prefetch's deliveries buffered before
+    /// it starts, it never waits for one until the last of them, so only its steps aside can have
+    /// let the thread write acks by then (on a machine too slow to buffer them all in time, waiting
+    /// would write them too: the check can then pass without the steps, never fail with them).
+    /// Once the client has closed, a task preferring the executor still runs, elsewhere.
     @Test(.timeLimit(.minutes(1)))
     func tasksOnTheConnectionThreadReadRunAndAckThere() async throws {
         let queue = uniqueQueue()
@@ -125,19 +128,24 @@ struct AMQPClientTests {
             logger: logger
         )
         client.start()
-        let (received, onThread) = await withTaskExecutorPreference(client.executor) {
+        // Time for the broker to push the first prefetch's deliveries into the client's buffer.
+        try await Task.sleep(for: .milliseconds(300))
+        let (received, onThread, ackedWhileBuffered) = await withTaskExecutorPreference(client.executor) {
             var received = 0
             var onThread = 0
+            var ackedWhileBuffered = false
             for await delivery in client.deliveries(of: queue) {
                 received += 1
                 if client.executor.isCurrentThread { onThread += 1 }
+                if received == prefetch { ackedWhileBuffered = client.lastAckWrittenUnixNanoseconds != nil }
                 client.ack(delivery)
                 await client.yieldToConnection()
                 if received == total { break }
             }
-            return (received, onThread)
+            return (received, onThread, ackedWhileBuffered)
         }
         #expect(received == total)
+        #expect(ackedWhileBuffered, "no ack was written while the consumer ran through its buffered deliveries")
         #expect(total - onThread <= 1, "\(total - onThread) deliveries were taken off the connection thread")
         await client.shutdown()
         let afterClose = await withTaskExecutorPreference(client.executor) {
