@@ -184,10 +184,7 @@ public final class AMQPClient: Sendable {
         self.streams = streams
         let wakeDescriptor = fleet_wake_descriptor()
         self.wakeDescriptor = wakeDescriptor
-        self.executor = ConnectionThreadExecutor {
-            var one: UInt64 = 1
-            _ = write(wakeDescriptor, &one, 8)
-        }
+        self.executor = ConnectionThreadExecutor { Self.wake(wakeDescriptor) }
         self.ackBatch = max(1, Int(subscriptions.map(\.prefetch).min() ?? 1) / 4)
         self.ackDelay = subscriptions.map(\.ackDelay).min() ?? Self.defaultAckDelay
         self.inbox = NIOLockedValueBox(Inbox(wake: AckWakePolicy(ackBatch: ackBatch)))
@@ -353,8 +350,12 @@ public final class AMQPClient: Sendable {
     }
 
     private func wake() {
+        Self.wake(wakeDescriptor)
+    }
+
+    private static func wake(_ descriptor: Int32) {
         var one: UInt64 = 1
-        _ = write(wakeDescriptor, &one, 8)
+        _ = write(descriptor, &one, 8)
     }
 
     // MARK: - The connection thread

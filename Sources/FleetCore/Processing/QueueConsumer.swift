@@ -259,16 +259,14 @@ public struct QueueConsumer: Service {
         if concurrency == 1, let executors, let executor = executors.lease() {
             await withTaskExecutorPreference(executor) { await consumeDeliveries(holding: executor) }
             executors.giveBack(executor)
-        } else if executors == nil {
+        } else if slotsOnConnectionThread {
             // Jobs that never block: the slots, and each job up to its first suspension, run on the
             // connection thread (``ConnectionThreadExecutor``), which reads, runs and acks as the C
             // consumer does: no delivery handed to Swift's pool, no ack handed back. Measured on the
             // no-op drain: 15–16 µs of CPU a job instead of 22–23. Not for jobs that block: there the
             // sixteen executor threads' completions each woke the connection thread, and B at
             // concurrency 16 ran 1.96× the C writer against 2.42× with the slots on the pool.
-            await withTaskExecutorPreference(client.executor) {
-                await consumeDeliveries(holding: nil, onConnectionThread: true)
-            }
+            await withTaskExecutorPreference(client.executor) { await consumeDeliveries(holding: nil) }
         } else {
             await consumeDeliveries(holding: nil)
         }
@@ -283,10 +281,7 @@ public struct QueueConsumer: Service {
     /// task in this group (its body still runs in a task of its own, under its deadline), nor a
     /// wake-up of a loop that hands it out. A slot's task waits for the broker only when that slot is
     /// idle, the moment the client sends the acks it holds (`AckWakePolicy.starved()`).
-    ///
-    /// `onConnectionThread`: the slots prefer the client's connection thread (``AMQPClient/executor``)
-    /// and step aside for its passes between jobs (``AMQPClient/yieldToConnection()``).
-    private func consumeDeliveries(holding executor: BlockingExecutor?, onConnectionThread: Bool = false) async {
+    private func consumeDeliveries(holding executor: BlockingExecutor?) async {
         let deliveries = client.deliveries(of: queue.name)
         let busy = BusySlots()
         await withTaskGroup(of: Finished.self) { group in
@@ -294,9 +289,9 @@ public struct QueueConsumer: Service {
                 group.addTask {
                     for await delivery in deliveries {
                         busy.add(1)
-                        await process(delivery, holding: executor, onConnectionThread: onConnectionThread)
+                        await process(delivery, holding: executor)
                         busy.add(-1)
-                        if onConnectionThread { await client.yieldToConnection() }
+                        if slotsOnConnectionThread { await client.yieldToConnection() }
                     }
                     return .slotEnded
                 }
@@ -337,24 +332,24 @@ public struct QueueConsumer: Service {
         }
     }
 
+    /// Jobs that never block (no blocking executors): the slots run on the connection thread
+    /// (``consumeAll()``) and step aside for its passes (``AMQPClient/yieldToConnection()``).
+    private var slotsOnConnectionThread: Bool { executors == nil }
+
     // MARK: - One delivery
 
-    func process(
-        _ delivery: AMQPDelivery,
-        holding executor: BlockingExecutor? = nil,
-        onConnectionThread: Bool = false
-    ) async {
+    func process(_ delivery: AMQPDelivery, holding executor: BlockingExecutor? = nil) async {
         // Its connection is gone and the broker redelivers it: this copy must not run too.
         guard client.isCurrent(delivery) else { return }
         inFlight.increment()
         defer { inFlight.decrement() }
         guard let span = JobTracing.start(delivery.properties.headers, queue: queue.name) else {
-            _ = await handle(delivery, span: nil, holding: executor, onConnectionThread: onConnectionThread)
+            _ = await handle(delivery, span: nil, holding: executor)
             return
         }
         // The job's span is the current context while it runs: store calls become its children.
         let (outcome, reason) = await InstrumentationContext.$current.withValue(span.context) {
-            await handle(delivery, span: span, holding: executor, onConnectionThread: onConnectionThread)
+            await handle(delivery, span: span, holding: executor)
         }
         JobTracing.finish(span, outcome: outcome, reason: reason)
     }
@@ -364,8 +359,7 @@ public struct QueueConsumer: Service {
     private func handle(
         _ delivery: AMQPDelivery,
         span: (any Span)?,
-        holding executor: BlockingExecutor?,
-        onConnectionThread: Bool
+        holding executor: BlockingExecutor?
     ) async -> (String, String?) {
         let arrived = ContinuousClock.now
         if let size = delivery.oversizeBodySize {
@@ -454,7 +448,7 @@ public struct QueueConsumer: Service {
             // observer runs: a performance_metrics row that fills its batch starts the batch's write
             // on other threads, and on two busy cores those took the CPU from the thread about to
             // send the ack (the last ack of a drain written up to 8 ms after the last job).
-            if onConnectionThread { await client.yieldToConnection() }
+            if slotsOnConnectionThread { await client.yieldToConnection() }
             finished(envelope.type, finishedAs, since: arrived, reason: nil)
             return (finishedAs.rawValue, nil)
         } catch {
