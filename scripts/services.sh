@@ -912,6 +912,7 @@ mongo_start() {
             --threaded --log-file "$MONGO_LOG" --pid-file "$MONGO_DIR/nx-27017.own.pid"
     ) >>"$MONGO_DIR/stdout.log" 2>&1 </dev/null 9>&- &
     echo $! >"$MONGO_PID_FILE"
+    await_exec $! mongo_pid
     mongo_wait_ready new
     say "mongodb (nx-27017 $NX_27017_VERSION) started in $(elapsed "$started") (pid $(mongo_pid || echo ?), 127.0.0.1:$MONGO_PORT)"
 }
@@ -994,6 +995,7 @@ graph_start() {
             --dir "$GRAPH_DIR" --logfile "$GRAPH_LOG" --loadmodule "$bin/falkordb.so" BOLT_PORT "$BOLT_PORT"
     ) >>"$GRAPH_DIR/stdout.log" 2>&1 </dev/null 9>&- &
     echo $! >"$GRAPH_PID_FILE"
+    await_exec $! graph_pid
     graph_wait_ready new
     say "falkordb started in $(elapsed "$started") (pid $(graph_pid || echo ?), bolt 127.0.0.1:$BOLT_PORT)"
 }
@@ -1086,6 +1088,7 @@ ch_start() {
         exec setsid /usr/sbin/clickhouse-server --config-file="$CH_CONFIG"
     ) >>"$CH_DIR/stdout.log" 2>&1 </dev/null 9>&- &
     echo $! >"$CH_PID_FILE"
+    await_exec $! ch_pid
     ch_wait_ready new
     ch_query "CREATE DATABASE IF NOT EXISTS fleet" >/dev/null || die "could not create ClickHouse database fleet"
     say "clickhouse started in $(elapsed "$started") (pid $(ch_pid || echo ?), http 127.0.0.1:$CH_HTTP_PORT, tcp 127.0.0.1:$CH_TCP_PORT)"

@@ -236,6 +236,7 @@ cmd_start() {
         exec setsid "$bin" "$CONFIG"
     ) >>"$PROXY_DIR/stdout.log" 2>&1 </dev/null 9>&- &
     echo $! >"$PID_FILE"
+    await_exec $! stunnel_pid
     wait_ready new
     say "stunnel started (pid $(stunnel_pid || echo ?)): mongodb TLS 127.0.0.1:$MONGO_TLS_PORT -> $MONGO_PORT, bolt TLS 127.0.0.1:$BOLT_TLS_PORT -> $BOLT_PORT, redis 127.0.0.1:$REDIS_PROXY_PORT -> TLS $REDIS_TLS_PORT"
 }

@@ -27,4 +27,17 @@ service_folder() {
 # in `tr | grep -q` under pipefail, grep quitting at its match while tr still writes (a file longer
 # than tr's 4 KiB output buffer, as a server's environ under CI's environment) fails the pipeline;
 # rabbitmq-cluster.sh then took a running node for stopped and left it running.
-proc_has_line() { grep -qxF -- "$3" < <(tr '\0' '\n' <"/proc/$1/$2" 2>/dev/null); }
+proc_has_line() { grep -qxF -- "$3" < <(tr '\0' '\n' 2>/dev/null <"/proc/$1/$2"); }
+
+# Right after `( cd DIR; exec setsid SERVER ... ) &`: until the child has run its cd and exec, its
+# cwd and command line are the calling script's, so PID_FN (which knows a server by them) fails on a
+# server that is only starting; a start that took that for "exited" stopped nothing and left the
+# server on its port (a CI chaos run: "port 57093 is in use"). Waits, at most 10 s, until PID_FN
+# knows the child or the child is gone.
+await_exec() { # PID PID_FN
+    local pid="$1" pid_fn="$2" deadline=$((SECONDS + 10))
+    until "$pid_fn" >/dev/null; do
+        kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)) || return 0
+        sleep 0.05
+    done
+}
