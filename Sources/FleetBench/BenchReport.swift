@@ -142,13 +142,26 @@ public struct BenchReport: Sendable {
         var target: String
         /// Nil when the run did not measure it.
         var value: Double?
+        /// The target's bound, in the value's unit.
+        var limit: Double
         var format: String
         var passes: Bool?
 
         var line: String {
-            let shown = value.map { String(format: format, $0) } ?? "not measured"
             let verdict = passes.map { $0 ? "PASS" : "FAIL" } ?? "–"
             return "| \(measure) | \(target) | \(shown) | \(verdict) |"
+        }
+
+        /// The value as `format` writes it, or with two more decimals when it would read as the limit
+        /// (1.995 against 2 read "2.00×" beside FAIL).
+        var shown: String {
+            guard let value else { return "not measured" }
+            let text = String(format: format, value)
+            guard value != limit, text == String(format: format, limit) else { return text }
+            for digits in 0...6 where format.contains("%.\(digits)f") {
+                return String(format: format.replacingOccurrences(of: "%.\(digits)f", with: "%.\(digits + 2)f"), value)
+            }
+            return text
         }
     }
 
@@ -171,7 +184,14 @@ public struct BenchReport: Sendable {
         )
             -> Target
         {
-            Target(measure: measure, target: target, value: value, format: format, passes: value.map { $0 >= limit })
+            Target(
+                measure: measure,
+                target: target,
+                value: value,
+                limit: limit,
+                format: format,
+                passes: value.map { $0 >= limit }
+            )
         }
         func atMost(
             _ measure: String,
@@ -182,7 +202,14 @@ public struct BenchReport: Sendable {
         )
             -> Target
         {
-            Target(measure: measure, target: target, value: value, format: format, passes: value.map { $0 <= limit })
+            Target(
+                measure: measure,
+                target: target,
+                value: value,
+                limit: limit,
+                format: format,
+                passes: value.map { $0 <= limit }
+            )
         }
         let noop = fleet(BenchWorkload.noop.rawValue)
         let noopResults = noop.map { Array($0.results.values) } ?? []

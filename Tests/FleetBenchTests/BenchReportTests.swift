@@ -115,6 +115,28 @@ struct BenchReportTests {
         #expect(report.targets.first { $0.measure == "B at concurrency 1" }?.value == 0.95)
     }
 
+    /// A measure that rounds to its limit shows more digits, so that it never reads as the limit
+    /// beside FAIL (a pass printed B at concurrency 16 as "2.00×" and FAIL for 1.995).
+    @Test func aMeasureThatRoundsToItsLimitShowsItsNextDigits() {
+        func line(_ value: Double?, _ passes: Bool?) -> String {
+            BenchReport.Target(measure: "m", target: "t", value: value, limit: 2, format: "%.2f×", passes: passes).line
+        }
+        #expect(line(1.995, false) == "| m | t | 1.9950× | FAIL |")
+        #expect(line(2.004, true) == "| m | t | 2.0040× | PASS |")
+        #expect(line(2, true) == "| m | t | 2.00× | PASS |")
+        #expect(line(1.5, false) == "| m | t | 1.50× | FAIL |")
+        #expect(line(nil, nil) == "| m | t | not measured | – |")
+        let tail = BenchReport.Target(
+            measure: "m",
+            target: "t",
+            value: 5.04,
+            limit: 5,
+            format: "%.1f ms",
+            passes: false
+        )
+        #expect(tail.line == "| m | t | 5.040 ms | FAIL |")
+    }
+
     @Test func benchQueuesAckWithTheFilesDefaultDelay() throws {
         let yaml = """
             queue_defaults:

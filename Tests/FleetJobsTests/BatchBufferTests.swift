@@ -84,4 +84,66 @@ struct BatchBufferTests {
         await buffer.drain()
         #expect(sink.batches.withLock { $0 } == [[1, 2, 3]])
     }
+
+    /// A policy that holds due rows for a pause between offers.
+    func pausing(maxRows: Int, pause: Duration, maxHold: Duration) -> FlushPolicy {
+        var policy = FlushPolicy(maxRows: maxRows, maxAge: .seconds(60))
+        policy.pause = pause
+        policy.maxHold = maxHold
+        return policy
+    }
+
+    @Test("offered rows at the row count wait for a pause in the offers before they are written")
+    func offersWaitForAPause() async throws {
+        let sink = Sink()
+        let pause = Duration.milliseconds(200)
+        let buffer = BatchBuffer<Int>(policy: pausing(maxRows: 10, pause: pause, maxHold: .seconds(30)), logger: logger)
+        {
+            try await sink.write($0)
+        }
+        for row in 0..<10 { buffer.offer(row) }
+        let lastOffer = ContinuousClock.now
+        let deadline = lastOffer + .seconds(20)
+        while sink.batches.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(ContinuousClock.now - lastOffer >= pause)
+        #expect(sink.batches.withLock { $0 } == [Array(0..<10)])
+    }
+
+    @Test("offers that never pause hold a due batch no longer than maxHold")
+    func offersWithoutAPauseAreHeldAtMostMaxHold() async throws {
+        let sink = Sink()
+        let buffer = BatchBuffer<Int>(
+            policy: pausing(maxRows: 10, pause: .seconds(10), maxHold: .milliseconds(200)),
+            logger: logger
+        ) { try await sink.write($0) }
+        // Offers every 5 ms (slower on a loaded machine) for 2 s: never a 10 s pause, so only
+        // maxHold writes the batch while they go on.
+        let end = ContinuousClock.now + .seconds(2)
+        var row = 0
+        while ContinuousClock.now < end {
+            buffer.offer(row)
+            row += 1
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let written = sink.batches.withLock { $0 }
+        #expect(!written.isEmpty, "nothing written during 2 s of offers")
+        #expect(written.first.map { $0.count >= 10 } == true)
+        await buffer.drain()
+        #expect(sink.batches.withLock { $0.joined().count } == row)
+    }
+
+    @Test("rows a caller waits for are not held for a pause")
+    func submittedRowsAreNotHeld() async throws {
+        let sink = Sink()
+        let buffer = BatchBuffer<Int>(
+            policy: pausing(maxRows: 2, pause: .seconds(30), maxHold: .seconds(60)),
+            logger: logger
+        ) { try await sink.write($0) }
+        let started = ContinuousClock.now
+        try await buffer.submit([1, 2])
+        #expect(ContinuousClock.now - started < .seconds(20))
+        #expect(sink.batches.withLock { $0 } == [[1, 2]])
+    }
 }

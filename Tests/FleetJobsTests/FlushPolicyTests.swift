@@ -40,6 +40,19 @@ struct FlushPolicyTests {
         #expect(eager.decide(rows: 1, oldestAge: .zero) == .flushNow)
     }
 
+    @Test("due rows are held until the pause between rows, at most maxHold after they fell due")
+    func hold() {
+        #expect(policy.hold(sinceLastRow: .zero, sinceDue: .zero) == nil, "no pause set: write at once")
+        var pausing = policy
+        pausing.pause = .milliseconds(10)
+        pausing.maxHold = .milliseconds(100)
+        #expect(pausing.hold(sinceLastRow: .zero, sinceDue: .zero) == .milliseconds(10))
+        #expect(pausing.hold(sinceLastRow: .milliseconds(4), sinceDue: .milliseconds(30)) == .milliseconds(6))
+        #expect(pausing.hold(sinceLastRow: .milliseconds(10), sinceDue: .zero) == nil, "the pause came")
+        #expect(pausing.hold(sinceLastRow: .zero, sinceDue: .milliseconds(95)) == .milliseconds(5))
+        #expect(pausing.hold(sinceLastRow: .zero, sinceDue: .milliseconds(100)) == nil, "held long enough")
+    }
+
     @Test("environment: defaults, overrides, and malformed values name the variable")
     func environment() throws {
         #expect(try FlushPolicy.fromEnvironment(prefix: "ANALYTICS", [:]).get() == FlushPolicy())

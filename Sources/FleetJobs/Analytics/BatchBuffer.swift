@@ -19,6 +19,11 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         var oldest: ContinuousClock.Instant?
         var flushing = false
         var timerArmed = false
+        /// For the policy's pause (``FlushPolicy/hold(sinceLastRow:sinceDue:)``): when the last row
+        /// came, when the rows held now fell due, and whether a timer will look at them again.
+        var lastRowAt: ContinuousClock.Instant?
+        var dueAt: ContinuousClock.Instant?
+        var holdArmed = false
         var dropped = 0
         var failing = false
     }
@@ -68,6 +73,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
                 return nil
             }
             if state.oldest == nil { state.oldest = .now }
+            if policy.pause > .zero { state.lastRowAt = .now }
             state.rows.append(row)
             return nextStep(&state)
         }
@@ -102,6 +108,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
             state.rows = []
             state.waiters = []
             state.oldest = nil
+            state.dueAt = nil
         }
         return (state.rows, state.waiters)
     }
@@ -111,6 +118,7 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case none
         case flush([Row], [CheckedContinuation<Void, any Error>])
         case arm(Duration)
+        case hold(Duration)
     }
 
     private func advance() {
@@ -127,6 +135,17 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case .idle:
             return .none
         case .flushNow:
+            // Rows nobody waits for may wait for a pause in the rows coming (the policy's pause).
+            if state.waiters.isEmpty, let lastRow = state.lastRowAt {
+                let now = ContinuousClock.now
+                let due = state.dueAt ?? now
+                if let wait = policy.hold(sinceLastRow: now - lastRow, sinceDue: now - due) {
+                    state.dueAt = due
+                    guard !state.holdArmed else { return .none }
+                    state.holdArmed = true
+                    return .hold(wait)
+                }
+            }
             let (rows, waiters) = takeBatch(&state)
             return .flush(rows, waiters)
         case .wait(let wait):
@@ -141,15 +160,24 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case .none:
             break
         case .arm(let wait):
-            // Detached: a batch belongs to many jobs, so it must not inherit the task-locals (trace span,
-            // deadline) of the one job whose row happened to start it.
-            Task.detached {
-                try? await Task.sleep(for: wait)
-                self.state.withLockedValue { $0.timerArmed = false }
-                self.advance()
-            }
+            lookAgain(after: wait, holding: false)
+        case .hold(let wait):
+            lookAgain(after: wait, holding: true)
         case .flush(let rows, let waiters):
             Task.detached { await self.flush(rows, waiters: waiters) }
+        }
+    }
+
+    /// A timer: once `wait` has passed, asks the policy again.
+    private func lookAgain(after wait: Duration, holding: Bool) {
+        // Detached: a batch belongs to many jobs, so it must not inherit the task-locals (trace span,
+        // deadline) of the one job whose row happened to start it.
+        Task.detached {
+            try? await Task.sleep(for: wait)
+            self.state.withLockedValue { state in
+                if holding { state.holdArmed = false } else { state.timerArmed = false }
+            }
+            self.advance()
         }
     }
 

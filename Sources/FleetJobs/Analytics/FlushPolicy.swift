@@ -8,12 +8,26 @@ public struct FlushPolicy: Sendable, Equatable {
     /// Flush once the oldest row has waited this long.
     public var maxAge: Duration
 
+    /// Once the rows are due, wait for a pause this long between rows before writing them (zero: write
+    /// at once); at most ``maxHold`` after they fell due. Only for rows nobody waits for
+    /// (``BatchBuffer/offer(_:)``): their write then starts after a burst of jobs, not during its last
+    /// acks.
+    public var pause: Duration = .zero
+    public var maxHold: Duration = .zero
+
     public static let defaultMaxRows = 5000
     public static let defaultMaxAge = Duration.seconds(1)
 
     public init(maxRows: Int = defaultMaxRows, maxAge: Duration = defaultMaxAge) {
         self.maxRows = max(1, maxRows)
         self.maxAge = max(.zero, maxAge)
+    }
+
+    /// For rows that are due (``decide(rows:oldestAge:)`` said ``Decision/flushNow``): how much longer
+    /// to hold them, given the time since the last row came and since they fell due; nil to write now.
+    public func hold(sinceLastRow: Duration, sinceDue: Duration) -> Duration? {
+        guard pause > .zero, sinceLastRow < pause, sinceDue < maxHold else { return nil }
+        return min(pause - sinceLastRow, maxHold - sinceDue)
     }
 
     public enum Decision: Sendable, Equatable {

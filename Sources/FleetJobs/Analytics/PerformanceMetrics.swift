@@ -99,6 +99,12 @@ public final class PerformanceMetrics: Sendable {
         }
     }
 
+    /// A due batch waits for this long a pause in finished jobs, at most ``maxHold``: at the end of
+    /// a burst its write (the body built here, the insert in ClickHouse) would otherwise take the
+    /// CPU while the last acks reach the broker (see the README's "The last batch after the burst").
+    public static let pause = Duration.milliseconds(10)
+    public static let maxHold = Duration.milliseconds(100)
+
     private let buffer: BatchBuffer<Finished>
 
     public init(
@@ -107,6 +113,9 @@ public final class PerformanceMetrics: Sendable {
         capacity: Int = defaultCapacity,
         logger: Logger
     ) {
+        var policy = policy
+        policy.pause = Self.pause
+        policy.maxHold = Self.maxHold
         buffer = BatchBuffer(policy: policy, capacity: capacity, logger: logger) { rows in
             let body = Body(capacityFor: rows)
             try await clickhouse.insert(await DedicatedThread.run { body.fill(rows) })
