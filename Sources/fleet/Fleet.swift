@@ -27,7 +27,7 @@ struct Fleet: AsyncParsableCommand {
             FLEET_PERFORMANCE_METRICS=on|off writes a ClickHouse performance_metrics row per finished job (default: \
             on when FLEET_CLICKHOUSE_URL is set), batched by FLEET_PERFORMANCE_METRICS_FLUSH_ROWS and \
             FLEET_PERFORMANCE_METRICS_FLUSH_MS (same defaults), a due batch waiting for a 10 ms pause between \
-            finished jobs (at most 100 ms); when ClickHouse lags, rows beyond 50000 are dropped, \
+            finished jobs (at most 20 ms); when ClickHouse lags, rows beyond 50000 are dropped, \
             never the job slowed. \
             Backups: FLEET_BACKUP_DIR (default <config-dir>/backups), FLEET_BACKUP_KEEP (default 7), \
             FLEET_BACKUP_KEY_FILE (an AES-256 key; unset: plain artifacts); see `fleet backup --help`.

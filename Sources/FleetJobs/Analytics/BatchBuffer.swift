@@ -19,11 +19,8 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         var oldest: ContinuousClock.Instant?
         var flushing = false
         var timerArmed = false
-        /// For the policy's pause (``FlushPolicy/hold(sinceLastRow:sinceDue:)``): when the last row
-        /// came, when the rows held now fell due, and whether a timer will look at them again.
+        /// For the policy's pause (``FlushPolicy/hold(sinceLastRow:sinceDue:)``): when the last row came.
         var lastRowAt: ContinuousClock.Instant?
-        var dueAt: ContinuousClock.Instant?
-        var holdArmed = false
         var dropped = 0
         var failing = false
     }
@@ -108,7 +105,6 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
             state.rows = []
             state.waiters = []
             state.oldest = nil
-            state.dueAt = nil
         }
         return (state.rows, state.waiters)
     }
@@ -118,7 +114,6 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case none
         case flush([Row], [CheckedContinuation<Void, any Error>])
         case arm(Duration)
-        case hold(Duration)
     }
 
     private func advance() {
@@ -135,17 +130,6 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case .idle:
             return .none
         case .flushNow:
-            // Rows nobody waits for may wait for a pause in the rows coming (the policy's pause).
-            if state.waiters.isEmpty, let lastRow = state.lastRowAt {
-                let now = ContinuousClock.now
-                let due = state.dueAt ?? now
-                if let wait = policy.hold(sinceLastRow: now - lastRow, sinceDue: now - due) {
-                    state.dueAt = due
-                    guard !state.holdArmed else { return .none }
-                    state.holdArmed = true
-                    return .hold(wait)
-                }
-            }
             let (rows, waiters) = takeBatch(&state)
             return .flush(rows, waiters)
         case .wait(let wait):
@@ -160,24 +144,32 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         case .none:
             break
         case .arm(let wait):
-            lookAgain(after: wait, holding: false)
-        case .hold(let wait):
-            lookAgain(after: wait, holding: true)
+            // Detached: a batch belongs to many jobs, so it must not inherit the task-locals (trace span,
+            // deadline) of the one job whose row happened to start it.
+            Task.detached {
+                try? await Task.sleep(for: wait)
+                self.state.withLockedValue { $0.timerArmed = false }
+                self.advance()
+            }
         case .flush(let rows, let waiters):
-            Task.detached { await self.flush(rows, waiters: waiters) }
+            Task.detached {
+                await self.holdForAPause(rows: waiters.isEmpty)
+                await self.flush(rows, waiters: waiters)
+            }
         }
     }
 
-    /// A timer: once `wait` has passed, asks the policy again.
-    private func lookAgain(after wait: Duration, holding: Bool) {
-        // Detached: a batch belongs to many jobs, so it must not inherit the task-locals (trace span,
-        // deadline) of the one job whose row happened to start it.
-        Task.detached {
+    /// Before writing a batch nobody waits for: sleeps until the policy's pause between rows (those
+    /// that come meanwhile form the next batch), at most its `maxHold`. The batch is taken first, so
+    /// that it does not grow meanwhile (it did, holding 100 ms made A's batches twice as large).
+    private func holdForAPause(rows nobodyWaits: Bool) async {
+        guard nobodyWaits, policy.pause > .zero else { return }
+        let due = ContinuousClock.now
+        while true {
+            let now = ContinuousClock.now
+            let lastRow = state.withLockedValue { $0.lastRowAt } ?? due
+            guard let wait = policy.hold(sinceLastRow: now - lastRow, sinceDue: now - due) else { return }
             try? await Task.sleep(for: wait)
-            self.state.withLockedValue { state in
-                if holding { state.holdArmed = false } else { state.timerArmed = false }
-            }
-            self.advance()
         }
     }
 

@@ -103,7 +103,7 @@ public final class PerformanceMetrics: Sendable {
     /// a burst its write (the body built here, the insert in ClickHouse) would otherwise take the
     /// CPU while the last acks reach the broker (see the README's "The last batch after the burst").
     public static let pause = Duration.milliseconds(10)
-    public static let maxHold = Duration.milliseconds(100)
+    public static let maxHold = Duration.milliseconds(20)
 
     private let buffer: BatchBuffer<Finished>
 
