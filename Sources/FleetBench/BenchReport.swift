@@ -175,6 +175,23 @@ public struct BenchReport: Sendable {
             guard let values, !values.isEmpty else { return nil }
             return Self.median(values)
         }
+        func bound(
+            _ measure: String,
+            _ target: String,
+            _ value: Double?,
+            _ limit: Double,
+            _ format: String,
+            _ passes: (Double, Double) -> Bool
+        ) -> Target {
+            Target(
+                measure: measure,
+                target: target,
+                value: value,
+                limit: limit,
+                format: format,
+                passes: value.map { passes($0, limit) }
+            )
+        }
         func atLeast(
             _ measure: String,
             _ target: String,
@@ -183,16 +200,7 @@ public struct BenchReport: Sendable {
             _ format: String
         )
             -> Target
-        {
-            Target(
-                measure: measure,
-                target: target,
-                value: value,
-                limit: limit,
-                format: format,
-                passes: value.map { $0 >= limit }
-            )
-        }
+        { bound(measure, target, value, limit, format, >=) }
         func atMost(
             _ measure: String,
             _ target: String,
@@ -201,16 +209,7 @@ public struct BenchReport: Sendable {
             _ format: String
         )
             -> Target
-        {
-            Target(
-                measure: measure,
-                target: target,
-                value: value,
-                limit: limit,
-                format: format,
-                passes: value.map { $0 <= limit }
-            )
-        }
+        { bound(measure, target, value, limit, format, <=) }
         let noop = fleet(BenchWorkload.noop.rawValue)
         let noopResults = noop.map { Array($0.results.values) } ?? []
         let wholeRatio = noop.flatMap { median(ratios(of: $0) { $0.broker?.wholeRate }) }
