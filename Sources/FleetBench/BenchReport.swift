@@ -158,8 +158,12 @@ public struct BenchReport: Sendable {
             guard let value else { return "not measured" }
             let text = String(format: format, value)
             guard value != limit, text == String(format: format, limit) else { return text }
-            for digits in 0...6 where format.contains("%.\(digits)f") {
-                return String(format: format.replacingOccurrences(of: "%.\(digits)f", with: "%.\(digits + 2)f"), value)
+            guard let digits = (0...6).first(where: { format.contains("%.\($0)f") }) else { return text }
+            // Two more decimals, and more until the value no longer reads as the limit.
+            for more in 2...8 {
+                let finer = format.replacingOccurrences(of: "%.\(digits)f", with: "%.\(digits + more)f")
+                let shown = String(format: finer, value)
+                if shown != String(format: finer, limit) || more == 8 { return shown }
             }
             return text
         }

@@ -185,15 +185,20 @@ public final class JobProducer: Sendable {
     /// ```swift
     /// try await withTaskExecutorPreference(producer.taskExecutor) {
     ///     try await withThrowingTaskGroup(of: Void.self) { group in
-    ///         for job in jobs { group.addTask { try await producer.enqueue(job) } }
+    ///         for (index, job) in jobs.enumerated() {
+    ///             if index >= 200 { try await group.next() }  // at most 200 in flight
+    ///             group.addTask { try await producer.enqueue(job) }
+    ///         }
     ///         try await group.waitForAll()
     ///     }
     /// }
     /// ```
     ///
-    /// Code under it must not block or compute for long between its awaits: the connection's
-    /// reads, confirms and heartbeats wait for it. While the thread is not connected (connecting,
-    /// waiting to reconnect, shut down) such tasks run on Swift's global executor instead.
+    /// Keep a bounded number in flight: the tasks queued in one pass all run before the thread reads
+    /// the socket again. Never block under it: the connection's reads, confirms and heartbeats wait
+    /// meanwhile, and a wait for something that runs on the same thread (a confirm, a child task)
+    /// never ends. While the thread is not connected (connecting, waiting to reconnect, shut down)
+    /// such tasks run on Swift's global executor instead.
     public var taskExecutor: any TaskExecutor { client.executor }
 
     /// Waits for outstanding confirms (at most about 10 s) and closes the connection; publishes after

@@ -125,6 +125,7 @@ struct BenchReportTests {
         #expect(line(2.004, true) == "| m | t | 2.0040× | PASS |")
         #expect(line(2, true) == "| m | t | 2.00× | PASS |")
         #expect(line(1.5, false) == "| m | t | 1.50× | FAIL |")
+        #expect(line(1.99999, false) == "| m | t | 1.99999× | FAIL |")
         #expect(line(nil, nil) == "| m | t | not measured | – |")
         let tail = BenchReport.Target(
             measure: "m",

@@ -101,8 +101,10 @@ struct BatchBufferTests {
         {
             try await sink.write($0)
         }
-        for row in 0..<10 { buffer.offer(row) }
+        for row in 0..<9 { buffer.offer(row) }
+        // Read before the last offer: the pause counts from inside it.
         let lastOffer = ContinuousClock.now
+        buffer.offer(9)
         let deadline = lastOffer + .seconds(20)
         while sink.batches.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(5))
@@ -111,25 +113,27 @@ struct BatchBufferTests {
         #expect(sink.batches.withLock { $0 } == [Array(0..<10)])
     }
 
-    @Test("offers that never pause hold a due batch no longer than maxHold")
+    @Test("offers that never pause: a due batch is written within maxHold, and does not grow meanwhile")
     func offersWithoutAPauseAreHeldAtMostMaxHold() async throws {
         let sink = Sink()
         let buffer = BatchBuffer<Int>(
-            policy: pausing(maxRows: 10, pause: .seconds(10), maxHold: .milliseconds(200)),
+            policy: pausing(maxRows: 10, pause: .seconds(3600), maxHold: .milliseconds(200)),
             logger: logger
         ) { try await sink.write($0) }
-        // Offers every 5 ms (slower on a loaded machine) for 2 s: never a 10 s pause, so only
-        // maxHold writes the batch while they go on.
-        let end = ContinuousClock.now + .seconds(2)
+        // Offers every 5 ms (much slower when a loaded machine starves Swift's pool) until the
+        // first batch is written: never a pause of an hour, so only maxHold can write it. Without
+        // maxHold it would wait for that pause, and the loop would end at its deadline with nothing.
+        let deadline = ContinuousClock.now + .seconds(120)
         var row = 0
-        while ContinuousClock.now < end {
+        while sink.batches.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
             buffer.offer(row)
             row += 1
             try await Task.sleep(for: .milliseconds(5))
         }
         let written = sink.batches.withLock { $0 }
-        #expect(!written.isEmpty, "nothing written during 2 s of offers")
-        #expect(written.first.map { $0.count >= 10 } == true)
+        #expect(!written.isEmpty, "nothing written during 120 s of offers")
+        // Taken at its tenth row: the rows offered while it waited went to the next batches.
+        #expect(written.first == Array(0..<10))
         await buffer.drain()
         #expect(sink.batches.withLock { $0.joined().count } == row)
     }

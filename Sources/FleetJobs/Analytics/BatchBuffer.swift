@@ -21,6 +21,8 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
         var timerArmed = false
         /// For the policy's pause (``FlushPolicy/hold(sinceLastRow:sinceDue:)``): when the last row came.
         var lastRowAt: ContinuousClock.Instant?
+        /// Calls of ``drain()`` under way: batches are then written without a hold.
+        var draining = 0
         var dropped = 0
         var failing = false
     }
@@ -82,6 +84,8 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     /// Writes whatever waits now, whatever the policy says, and returns once nothing waits or is
     /// being written (at most 50 rounds): for a clean shutdown.
     public func drain() async {
+        state.withLockedValue { $0.draining += 1 }
+        defer { state.withLockedValue { $0.draining -= 1 } }
         for _ in 0..<50 {
             let idle = state.withLockedValue { !$0.flushing && $0.rows.isEmpty }
             if idle { return }
@@ -152,8 +156,9 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
                 self.advance()
             }
         case .flush(let rows, let waiters):
+            let taken = ContinuousClock.now
             Task.detached {
-                await self.holdForAPause(rows: waiters.isEmpty)
+                await self.holdForAPause(rows: waiters.isEmpty, since: taken)
                 await self.flush(rows, waiters: waiters)
             }
         }
@@ -162,12 +167,12 @@ public final class BatchBuffer<Row: Sendable>: Sendable {
     /// Before writing a batch nobody waits for: sleeps until the policy's pause between rows (those
     /// that come meanwhile form the next batch), at most its `maxHold`. The batch is taken first, so
     /// that it does not grow meanwhile (it did, holding 100 ms made A's batches twice as large).
-    private func holdForAPause(rows nobodyWaits: Bool) async {
+    private func holdForAPause(rows nobodyWaits: Bool, since due: ContinuousClock.Instant) async {
         guard nobodyWaits, policy.pause > .zero else { return }
-        let due = ContinuousClock.now
         while true {
+            let (lastRow, draining) = state.withLockedValue { ($0.lastRowAt ?? due, $0.draining > 0) }
+            if draining { return }
             let now = ContinuousClock.now
-            let lastRow = state.withLockedValue { $0.lastRowAt } ?? due
             guard let wait = policy.hold(sinceLastRow: now - lastRow, sinceDue: now - due) else { return }
             try? await Task.sleep(for: wait)
         }
