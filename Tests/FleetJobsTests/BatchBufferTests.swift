@@ -85,22 +85,19 @@ struct BatchBufferTests {
         #expect(sink.batches.withLock { $0 } == [[1, 2, 3]])
     }
 
-    /// A policy that holds due rows for a pause between offers.
-    func pausing(maxRows: Int, pause: Duration, maxHold: Duration) -> FlushPolicy {
+    /// A buffer writing to `sink` whose policy holds due rows for a pause between offers.
+    func pausingBuffer(_ sink: Sink, maxRows: Int, pause: Duration, maxHold: Duration) -> BatchBuffer<Int> {
         var policy = FlushPolicy(maxRows: maxRows, maxAge: .seconds(60))
         policy.pause = pause
         policy.maxHold = maxHold
-        return policy
+        return BatchBuffer<Int>(policy: policy, logger: logger) { try await sink.write($0) }
     }
 
     @Test("offered rows at the row count wait for a pause in the offers before they are written")
     func offersWaitForAPause() async throws {
         let sink = Sink()
         let pause = Duration.milliseconds(200)
-        let buffer = BatchBuffer<Int>(policy: pausing(maxRows: 10, pause: pause, maxHold: .seconds(30)), logger: logger)
-        {
-            try await sink.write($0)
-        }
+        let buffer = pausingBuffer(sink, maxRows: 10, pause: pause, maxHold: .seconds(30))
         for row in 0..<9 { buffer.offer(row) }
         // Read before the last offer: the pause counts from inside it.
         let lastOffer = ContinuousClock.now
@@ -116,10 +113,7 @@ struct BatchBufferTests {
     @Test("offers that never pause: a due batch is written within maxHold, and does not grow meanwhile")
     func offersWithoutAPauseAreHeldAtMostMaxHold() async throws {
         let sink = Sink()
-        let buffer = BatchBuffer<Int>(
-            policy: pausing(maxRows: 10, pause: .seconds(3600), maxHold: .milliseconds(200)),
-            logger: logger
-        ) { try await sink.write($0) }
+        let buffer = pausingBuffer(sink, maxRows: 10, pause: .seconds(3600), maxHold: .milliseconds(200))
         // Offers every 5 ms (much slower when a loaded machine starves Swift's pool) until the
         // first batch is written: never a pause of an hour, so only maxHold can write it. Without
         // maxHold it would wait for that pause, and the loop would end at its deadline with nothing.
@@ -141,10 +135,7 @@ struct BatchBufferTests {
     @Test("rows a caller waits for are not held for a pause")
     func submittedRowsAreNotHeld() async throws {
         let sink = Sink()
-        let buffer = BatchBuffer<Int>(
-            policy: pausing(maxRows: 2, pause: .seconds(30), maxHold: .seconds(60)),
-            logger: logger
-        ) { try await sink.write($0) }
+        let buffer = pausingBuffer(sink, maxRows: 2, pause: .seconds(30), maxHold: .seconds(60))
         let started = ContinuousClock.now
         try await buffer.submit([1, 2])
         #expect(ContinuousClock.now - started < .seconds(20))
