@@ -238,7 +238,7 @@ public final class AMQPClient: Sendable {
             }
             switch accepted {
             case nil: continuation.resume(throwing: closedError)
-            case true: wake()
+            case true: wakeForCommand()
             case false: break  // see send(_:)
             }
         }
@@ -334,9 +334,14 @@ public final class AMQPClient: Sendable {
             inbox.commands.append(command)
             return inbox.wake.queued(command.wakeKind)
         }
-        guard mustWake else { return }
-        // A job on the thread itself (``executor``) holds it: the pass comes once the jobs of this
-        // one have run up to their next suspension, and the slots step aside for it.
+        if mustWake { wakeForCommand() }
+    }
+
+    /// For a command the thread must take soon. A job on the thread itself (``executor``) holds
+    /// it: the pass comes once the jobs of this one have run up to their next suspension, and the
+    /// slots step aside for it; the wake policy lets the thread not sleep before that pass, so the
+    /// eventfd write (a syscall, and a spurious wake-up after the pass) is only for other threads.
+    private func wakeForCommand() {
         if executor.isCurrentThread { executor.requestTurn() } else { wake() }
     }
 

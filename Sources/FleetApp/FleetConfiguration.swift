@@ -44,8 +44,10 @@ public struct FleetConfiguration: Sendable {
     /// When buffered `user_activity` rows are written: `FLEET_ANALYTICS_FLUSH_ROWS` (5000) rows or
     /// `FLEET_ANALYTICS_FLUSH_MS` (1000) ms after the oldest, whichever comes first.
     public var activityFlush = FlushPolicy()
-    /// The same for `performance_metrics` rows: `FLEET_PERFORMANCE_METRICS_FLUSH_ROWS`, `…_FLUSH_MS`.
-    public var metricsFlush = FlushPolicy()
+    /// The same for `performance_metrics` rows: `FLEET_PERFORMANCE_METRICS_FLUSH_ROWS`, `…_FLUSH_MS`;
+    /// a due batch also waits for a 10 ms pause in finished jobs, at most 20 ms
+    /// (``PerformanceMetrics/defaultPolicy``).
+    public var metricsFlush = PerformanceMetrics.defaultPolicy
     /// Whether workers write a `performance_metrics` row per finished job: `FLEET_PERFORMANCE_METRICS`
     /// `on` or `off`; by default on exactly when `FLEET_CLICKHOUSE_URL` is set.
     public var performanceMetrics = false
@@ -126,7 +128,7 @@ public struct FleetConfiguration: Sendable {
         for (prefix, keyPath) in [
             ("ANALYTICS", \FleetConfiguration.activityFlush), ("PERFORMANCE_METRICS", \FleetConfiguration.metricsFlush),
         ] {
-            switch FlushPolicy.fromEnvironment(prefix: prefix, environment) {
+            switch FlushPolicy.fromEnvironment(prefix: prefix, environment, defaults: configuration[keyPath: keyPath]) {
             case .success(let policy): configuration[keyPath: keyPath] = policy
             case .failure(let error):
                 throw ConfigurationError(file: "environment", path: error.variable, problem: error.problem)

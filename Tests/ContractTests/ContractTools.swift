@@ -24,14 +24,24 @@ enum ContractTools {
         _ arguments: [String],
         environment: [String: String] = [:]
     ) async throws -> (status: Int32, output: String) {
+        try await runBash(["\(repositoryRoot)/scripts/\(script)"] + arguments, environment: environment, log: script)
+    }
+
+    /// Runs bash with `arguments` (a script and its arguments, or `-c` and a command) in the
+    /// repository; returns its exit status and output.
+    static func runBash(
+        _ arguments: [String],
+        environment: [String: String] = [:],
+        log: String = "bash"
+    ) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["\(repositoryRoot)/scripts/\(script)"] + arguments
+        process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: repositoryRoot)
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(script)-\(UUID()).log")
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("\(log)-\(UUID()).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
         let handle = try FileHandle(forWritingTo: output)

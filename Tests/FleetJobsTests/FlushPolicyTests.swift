@@ -51,6 +51,12 @@ struct FlushPolicyTests {
         #expect(pausing.hold(sinceLastRow: .milliseconds(10), sinceDue: .zero) == nil, "the pause came")
         #expect(pausing.hold(sinceLastRow: .zero, sinceDue: .milliseconds(95)) == .milliseconds(5))
         #expect(pausing.hold(sinceLastRow: .zero, sinceDue: .milliseconds(100)) == nil, "held long enough")
+        let pauseOnly = FlushPolicy(pause: .milliseconds(10))
+        #expect(
+            pauseOnly.hold(sinceLastRow: .zero, sinceDue: .milliseconds(4)) == .milliseconds(6),
+            "at most one pause"
+        )
+        #expect(pauseOnly.hold(sinceLastRow: .zero, sinceDue: .milliseconds(10)) == nil)
     }
 
     @Test("environment: defaults, overrides, and malformed values name the variable")
@@ -62,6 +68,12 @@ struct FlushPolicyTests {
             ["FLEET_ANALYTICS_FLUSH_ROWS": "200", "FLEET_ANALYTICS_FLUSH_MS": "50"]
         ).get()
         #expect(set == FlushPolicy(maxRows: 200, maxAge: .milliseconds(50)))
+        let kept = try FlushPolicy.fromEnvironment(
+            prefix: "ANALYTICS",
+            ["FLEET_ANALYTICS_FLUSH_ROWS": "200"],
+            defaults: FlushPolicy(pause: .milliseconds(10), maxHold: .milliseconds(20))
+        ).get()
+        #expect(kept == FlushPolicy(maxRows: 200, pause: .milliseconds(10), maxHold: .milliseconds(20)))
         for bad in ["0", "-3", "x", "2000000"] {
             guard
                 case .failure(let error) = FlushPolicy.fromEnvironment(

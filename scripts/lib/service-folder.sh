@@ -32,12 +32,20 @@ proc_has_line() { grep -qxF -- "$3" < <(tr '\0' '\n' 2>/dev/null <"/proc/$1/$2")
 # Right after `( cd DIR; exec setsid SERVER ... ) &`: until the child has run its cd and exec, its
 # cwd and command line are the calling script's, so PID_FN (which knows a server by them) fails on a
 # server that is only starting; a start that took that for "exited" stopped nothing and left the
-# server on its port (a CI chaos run: "port 57093 is in use"). Waits, at most 10 s, until PID_FN
-# knows the child or the child is gone.
+# server on its port (a CI chaos run: "port 57093 is in use"). Waits until PID_FN knows the child
+# or the child is gone (the caller's readiness wait then reports its log). A child still unknown
+# after AWAIT_EXEC_SECONDS (10) could not be stopped later by PID_FN either: it is killed, and the
+# start fails with a message, instead of leaving a server that nothing manages on its port.
 await_exec() { # PID PID_FN
-    local pid="$1" pid_fn="$2" deadline=$((SECONDS + 10))
+    local pid="$1" pid_fn="$2" limit="${AWAIT_EXEC_SECONDS:-10}"
+    local deadline=$((SECONDS + limit))
     until "$pid_fn" >/dev/null; do
-        kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)) || return 0
+        kill -0 "$pid" 2>/dev/null || return 0
+        if ((SECONDS >= deadline)); then
+            kill -KILL "$pid" 2>/dev/null || true
+            echo "$pid_fn did not know the server started as pid $pid within ${limit}s: killed it" >&2
+            return 1
+        fi
         sleep 0.05
     done
 }

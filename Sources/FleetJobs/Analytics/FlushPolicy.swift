@@ -9,25 +9,33 @@ public struct FlushPolicy: Sendable, Equatable {
     public var maxAge: Duration
 
     /// Once the rows are due, wait for a pause this long between rows before writing them (zero: write
-    /// at once); at most ``maxHold`` after they fell due. Only for rows nobody waits for
-    /// (``BatchBuffer/offer(_:)``): their write then starts after a burst of jobs, not during its last
-    /// acks.
+    /// at once); at most ``maxHold`` after they fell due (zero: one `pause`).
+    /// Only for rows nobody waits for (``BatchBuffer/offer(_:)``): their write then starts after a
+    /// burst of jobs, not during its last acks.
     public var pause: Duration = .zero
     public var maxHold: Duration = .zero
 
     public static let defaultMaxRows = 5000
     public static let defaultMaxAge = Duration.seconds(1)
 
-    public init(maxRows: Int = defaultMaxRows, maxAge: Duration = defaultMaxAge) {
+    public init(
+        maxRows: Int = defaultMaxRows,
+        maxAge: Duration = defaultMaxAge,
+        pause: Duration = .zero,
+        maxHold: Duration = .zero
+    ) {
         self.maxRows = max(1, maxRows)
         self.maxAge = max(.zero, maxAge)
+        self.pause = max(.zero, pause)
+        self.maxHold = max(.zero, maxHold)
     }
 
     /// For rows that are due (``decide(rows:oldestAge:)`` said ``Decision/flushNow``): how much longer
     /// to hold them, given the time since the last row came and since they fell due; nil to write now.
     public func hold(sinceLastRow: Duration, sinceDue: Duration) -> Duration? {
-        guard pause > .zero, sinceLastRow < pause, sinceDue < maxHold else { return nil }
-        return min(pause - sinceLastRow, maxHold - sinceDue)
+        let limit = maxHold > .zero ? maxHold : pause
+        guard pause > .zero, sinceLastRow < pause, sinceDue < limit else { return nil }
+        return min(pause - sinceLastRow, limit - sinceDue)
     }
 
     public enum Decision: Sendable, Equatable {
@@ -46,13 +54,14 @@ public struct FlushPolicy: Sendable, Equatable {
         return .wait(maxAge - oldestAge)
     }
 
-    /// `FLEET_<prefix>_FLUSH_ROWS` and `FLEET_<prefix>_FLUSH_MS` over the defaults; nil for a
-    /// malformed value, with the variable's name in `problem`.
+    /// `FLEET_<prefix>_FLUSH_ROWS` and `FLEET_<prefix>_FLUSH_MS` over `defaults` (whose pause they
+    /// keep); a failure for a malformed value, with the variable's name.
     public static func fromEnvironment(
         prefix: String,
-        _ environment: [String: String]
+        _ environment: [String: String],
+        defaults: FlushPolicy = FlushPolicy()
     ) -> Result<FlushPolicy, PolicyError> {
-        var policy = FlushPolicy()
+        var policy = defaults
         let rowsName = "FLEET_\(prefix)_FLUSH_ROWS"
         let ageName = "FLEET_\(prefix)_FLUSH_MS"
         if let text = environment[rowsName] {
