@@ -207,9 +207,7 @@ public final class AMQPClient: Sendable {
             return inbox.started
         }
         guard !alreadyStarted else { return }
-        let thread = Thread { [self] in self.threadMain() }
-        thread.name = "amqp \(configuration.redactedAddresses)"
-        thread.start()
+        NamedThread.start(name: "amqp-connection") { [self] in self.threadMain() }
     }
 
     /// The deliveries of one subscribed queue. Finishes when consuming stops.

@@ -10,7 +10,7 @@ extension AMQPConnection {
         _ body: @escaping @Sendable (AMQPConnection) throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
+            NamedThread.start(name: "amqp-admin") {
                 do {
                     let connection = try AMQPConnection.open(configuration)
                     defer { connection.close() }
@@ -19,8 +19,6 @@ extension AMQPConnection {
                     continuation.resume(throwing: error)
                 }
             }
-            thread.name = "amqp admin"
-            thread.start()
         }
     }
 }
