@@ -8,9 +8,10 @@ import Musl
 
 /// Starts a Foundation `Thread` whose name the system shows (`top -H`, `perf`, `/proc/…/comm`).
 ///
-/// On Linux, Foundation keeps a `Thread.name` set before `start()` to itself: the thread kept its
-/// creator's name (a Swift pool thread's `…default-qos`), so the AMQP threads could not be told
-/// apart from the pool in a profile. The kernel takes at most 15 bytes: longer names are cut.
+/// A `Thread.name` set before `start()` did not reach the system with this toolchain's Foundation
+/// (checked 2026-12-04 with a small program, a 10-byte name as well as a long one), and the kernel
+/// refuses names over 15 bytes: the AMQP threads kept their creator's name (a Swift pool thread's
+/// `…default-qos`) and could not be told apart from the pool in a profile. Longer names are cut.
 /// (`pthread_setname_np` is not in Swift's Glibc module: the name is written to the thread's
 /// `comm` file, as `prctl(PR_SET_NAME)` would set it.)
 enum NamedThread {

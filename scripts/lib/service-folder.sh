@@ -43,7 +43,8 @@ await_exec() { # PID PID_FN
         kill -0 "$pid" 2>/dev/null || return 0
         if ((SECONDS >= deadline)); then
             kill -KILL "$pid" 2>/dev/null || true
-            echo "$pid_fn did not know the server started as pid $pid within ${limit}s: killed it" >&2
+            local message="$pid_fn did not know the server started as pid $pid within ${limit}s: killed it"
+            if declare -F say >/dev/null; then say "$message"; else echo "$message" >&2; fi
             return 1
         fi
         sleep 0.05
