@@ -18,7 +18,7 @@ enum NamedThread {
     static let maximumNameBytes = 15
 
     static func start(name: String, _ body: @escaping @Sendable () -> Void) {
-        let systemName = String(decoding: Array(name.utf8.prefix(maximumNameBytes)), as: UTF8.self)
+        let systemName = Array(name.utf8.prefix(maximumNameBytes))
         let thread = Thread {
             setSystemName(systemName)
             body()
@@ -28,12 +28,12 @@ enum NamedThread {
     }
 
     /// Names the calling thread; a failure (no /proc) leaves it unnamed.
-    private static func setSystemName(_ name: String) {
+    private static func setSystemName(_ name: [UInt8]) {
         #if os(Linux)
         let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
-        _ = Array(name.utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        _ = name.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         #endif
     }
 }
