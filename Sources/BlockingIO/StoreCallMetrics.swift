@@ -7,10 +7,13 @@ import Tracing
 /// own error type) and `fleet_store_pool_connections{store}` / `fleet_store_pool_waiters{store}`, the
 /// sums over the process's pools of the store (``PoolSizes``).
 /// Every metric object is made once, here; a call costs a clock read and a histogram update.
+/// A class: as a struct of ten references it was copied, each reference retained and released,
+/// at every call of a pool's body. One object per pool: its identity names the pool in
+/// ``PoolSizes``.
 ///
 /// Each call is also a span (`fleet.store <store>`, kind client), child of the current one (a job's):
 /// a no-op unless the process bootstrapped a tracer. Its attributes name the store, never a query.
-public struct StoreCallMetrics: Sendable {
+public final class StoreCallMetrics: Sendable {
     public let store: String
     /// `fleet.store <store>`, built once: it was a string built per call, traced or not.
     private let spanName: String
@@ -24,8 +27,6 @@ public struct StoreCallMetrics: Sendable {
     let connections: Gauge?
     let waiters: Gauge?
     private let poolSizes: PoolSizes
-    /// Names this client's pool in ``poolSizes``.
-    private let pool = PoolIdentity()
 
     /// - Parameter pooled: the client counts its pool's connections and waiters (``recordPool(open:waiting:)``).
     /// - Parameter factory: where the metrics go; the process's bootstrapped system unless a test says.
@@ -119,7 +120,7 @@ public struct StoreCallMetrics: Sendable {
     public func recordPool(open: Int, waiting: Int) {
         guard let connections, let waiters else { return }
         poolSizes.report(
-            pool: ObjectIdentifier(pool),
+            pool: ObjectIdentifier(self),
             store: store,
             open: open,
             waiting: waiting,
@@ -127,9 +128,6 @@ public struct StoreCallMetrics: Sendable {
             waiters: waiters
         )
     }
-
-    /// An object only for its identity: the metrics are a struct, copied into the pool.
-    private final class PoolIdentity: Sendable {}
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
         duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000

@@ -44,7 +44,10 @@ public final class PostgresClient: Sendable {
 
     /// Runs one parameterized statement on any pooled connection.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [PostgresBindable?] = []) async throws -> PostgresRows {
+    nonisolated(nonsending) public func query(
+        _ sql: String,
+        _ parameters: [PostgresBindable?] = []
+    ) async throws -> PostgresRows {
         try await pool.withConnection { connection in try connection.query(sql, parameters) }
     }
 

@@ -112,8 +112,10 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             )
         }
         let texts = parameters.map { $0?.postgresText }
+        // A statement prepared already was checked when it was: no scan of its text per call.
+        let prepared = texts.isEmpty ? nil : preparedNames[sql]
         // A C string ends at NUL: the server would see a silently truncated statement or value.
-        if sql.utf8.contains(0) {
+        if prepared == nil, sql.utf8.contains(0) {
             throw PostgresError(code: .query, message: "the SQL text contains a NUL character", address: address)
         }
         if let position = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) {
@@ -123,7 +125,8 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
                 address: address
             )
         }
-        guard !texts.isEmpty, let name = try preparedName(of: sql, parameterCount: texts.count, on: handle) else {
+        guard !texts.isEmpty, let name = try prepared ?? preparedName(of: sql, parameterCount: texts.count, on: handle)
+        else {
             let result = withCStringArray(texts) { values in
                 PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
             }

@@ -63,7 +63,10 @@ final class LockQueue: Sendable {
 
     /// Becomes the key's owner at once (``LockGrant/acquire``), or waits in line until handed the
     /// lease or made head, until `deadline` (``LockGrant/timedOut``), or until the task is cancelled.
-    func enter(_ key: String, deadline: ContinuousClock.Instant) async -> (id: UInt64, grant: LockGrant) {
+    nonisolated(nonsending) func enter(
+        _ key: String,
+        deadline: ContinuousClock.Instant
+    ) async -> (id: UInt64, grant: LockGrant) {
         let id = state.withLockedValue { state in
             state.nextId += 1
             return state.nextId

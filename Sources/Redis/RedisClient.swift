@@ -50,17 +50,21 @@ public final class RedisClient: Sendable {
 
     /// See ``RedisConnection/command(_:)``.
     @discardableResult
-    public func command(_ arguments: [String]) async throws -> RedisValue {
+    nonisolated(nonsending) public func command(_ arguments: [String]) async throws -> RedisValue {
         try await withConnection { try $0.command(arguments) }
     }
 
     /// See ``RedisConnection/pipeline(_:)``.
-    public func pipeline(_ commands: [[String]]) async throws -> [RedisValue] {
+    nonisolated(nonsending) public func pipeline(_ commands: [[String]]) async throws -> [RedisValue] {
         try await withConnection { try $0.pipeline(commands) }
     }
 
     /// See ``RedisConnection/eval(_:keys:arguments:)``.
-    public func eval(_ script: RedisScript, keys: [String], arguments: [String]) async throws -> RedisValue {
+    nonisolated(nonsending) public func eval(
+        _ script: RedisScript,
+        keys: [String],
+        arguments: [String]
+    ) async throws -> RedisValue {
         try await withConnection { try $0.eval(script, keys: keys, arguments: arguments) }
     }
 

@@ -203,7 +203,7 @@ public struct RedisLock: Sendable {
 
     /// One attempt. Returns nil when someone else holds the lock. It does not queue: a lease taken
     /// here is released in Redis (``release(_:)``), never handed over locally.
-    public func tryAcquire() async throws -> LockLease? {
+    nonisolated(nonsending) public func tryAcquire() async throws -> LockLease? {
         let token = Self.randomToken()
         let start = ContinuousClock.now
         var arguments = [token, String(lease.wholeMillisecondsRoundedUp)]
@@ -232,7 +232,7 @@ public struct RedisLock: Sendable {
     /// task; it blocks no thread. Honours task cancellation. Release the lease with ``release(_:)``.
     ///
     /// - Throws: ``RedisLockError/timeout(_:)`` when the lock stays held for `timeout`.
-    public func acquire(timeout: Duration) async throws -> LockLease {
+    nonisolated(nonsending) public func acquire(timeout: Duration) async throws -> LockLease {
         let start = ContinuousClock.now
         defer { LockWaitMetrics.record(kind: kind, since: start) }
         let deadline = start + timeout
@@ -274,7 +274,7 @@ public struct RedisLock: Sendable {
 
     /// Takes over a lease handed over locally. Nil when another process holds the key, or when it
     /// was handed to a waiting process.
-    private func takeOver(_ previous: LockLease, yield: Bool) async throws -> LockLease? {
+    nonisolated(nonsending) private func takeOver(_ previous: LockLease, yield: Bool) async throws -> LockLease? {
         let token = Self.randomToken()
         let start = ContinuousClock.now
         let arguments = [
@@ -290,7 +290,7 @@ public struct RedisLock: Sendable {
 
     /// The head of this process's line: tries Redis, and between tries blocks on its wake list for
     /// at most ``wakeWaitCap``.
-    private func acquireInRedis(deadline: ContinuousClock.Instant) async throws -> LockLease {
+    nonisolated(nonsending) private func acquireInRedis(deadline: ContinuousClock.Instant) async throws -> LockLease {
         let liveness = String(waiterLiveness.wholeMillisecondsRoundedUp)
         let retention = fenceRetention.map { String($0.wholeMillisecondsRoundedUp) } ?? ""
         let keys = [key, fenceKey, waitersKey]
@@ -325,7 +325,7 @@ public struct RedisLock: Sendable {
     /// - Returns: false if the lease had expired or another holder had taken over (nothing is
     ///   deleted). After a local hand-over: whether the lease had not yet expired.
     @discardableResult
-    public func release(_ lease: LockLease) async throws -> Bool {
+    nonisolated(nonsending) public func release(_ lease: LockLease) async throws -> Bool {
         let queue = client.lockQueue
         switch queue.release(lease) {
         case .handedOver:
@@ -341,7 +341,7 @@ public struct RedisLock: Sendable {
     /// A cancelled task cannot run pool work, so a plain release would leave the lock blocking others
     /// for the rest of the lease: then a new task, which does not inherit the cancellation, releases
     /// it. Only then: a task per release was a visible cost on the per-job path.
-    private func releaseInRedis(_ lease: LockLease) async throws -> Bool {
+    nonisolated(nonsending) private func releaseInRedis(_ lease: LockLease) async throws -> Bool {
         let keys = [lease.key, lease.key + ":waiters"]
         let arguments = [
             lease.token, String(reservation.wholeMillisecondsRoundedUp),
@@ -380,7 +380,7 @@ public struct RedisLock: Sendable {
     /// is cancelled.
     ///
     /// `body` should finish within the lease; a release that finds the lease gone is not an error here.
-    public func withLock<T: Sendable>(
+    nonisolated(nonsending) public func withLock<T: Sendable>(
         timeout: Duration,
         _ body: @Sendable (LockLease) async throws -> T
     ) async throws -> T {

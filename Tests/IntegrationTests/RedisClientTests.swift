@@ -1,7 +1,8 @@
 import BlockingIO
 import Foundation
-import Redis
 import Testing
+
+@testable import Redis
 
 /// Integration tests against a real Redis (FLEET_REDIS_URL, default redis://127.0.0.1:56379/0).
 /// Every test works under its own random key prefix and deletes its keys, so tests run in parallel.
@@ -122,6 +123,20 @@ struct RedisClientTests {
         for (count, digest) in repeated {
             #expect(RedisScript(String(repeating: "a", count: count)).sha1 == digest, "\(count) bytes")
         }
+    }
+
+    /// The bytes a command goes out as: count and lengths in decimal (more than one digit too),
+    /// every argument byte-exact, UTF-8 lengths in bytes.
+    @Test func commandsAreFormattedAsRESP() {
+        #expect(RedisConnection.resp(["PING"]) == Array("*1\r\n$4\r\nPING\r\n".utf8))
+        #expect(RedisConnection.resp(["SET", "k", ""]) == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n".utf8))
+        #expect(RedisConnection.resp(["a\r\n\0"]) == Array("*1\r\n$4\r\na\r\n\0\r\n".utf8))
+        #expect(RedisConnection.resp(["é🚀"]) == Array("*1\r\n$6\r\né🚀\r\n".utf8))
+        let long = String(repeating: "x", count: 1_234)
+        #expect(RedisConnection.resp([long]) == Array("*1\r\n$1234\r\n\(long)\r\n".utf8))
+        let twelve = ["DEL"] + (0..<11).map { "k\($0)" }
+        let expected = "*12\r\n$3\r\nDEL\r\n" + (0..<11).map { "$\("k\($0)".utf8.count)\r\nk\($0)\r\n" }.joined()
+        #expect(RedisConnection.resp(twelve) == Array(expected.utf8))
     }
 
     // MARK: - Commands

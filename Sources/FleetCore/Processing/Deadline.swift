@@ -24,7 +24,7 @@ import Synchronization
 /// concurrency 1 runs its one slot there): when the caller runs there too, the body waits in the
 /// thread's queue and starts without a wake-up. A body stuck in a blocking call does not hold up the
 /// caller: while the call lasts, the executor sends the caller's resumption to Swift's pool.
-func withDeadline<T: Sendable>(
+nonisolated(nonsending) func withDeadline<T: Sendable>(
     _ deadline: Duration,
     on executors: BlockingExecutors? = nil,
     held: BlockingExecutor? = nil,

@@ -17,10 +17,9 @@ public struct LatencyHistogram: Sendable, Equatable {
     }
 
     public mutating func record(_ latency: Duration) {
-        let nanoseconds = max(
-            Double(latency.components.seconds) * 1e9 + Double(latency.components.attoseconds) / 1e9,
-            0
-        )
+        // `components` once: each read divides a 128-bit count.
+        let (seconds, attoseconds) = latency.components
+        let nanoseconds = max(Double(seconds) * 1e9 + Double(attoseconds) / 1e9, 0)
         let index =
             nanoseconds <= Self.base
             ? 0 : min(Int(log(nanoseconds / Self.base) / log(Self.growth)), Self.bucketCount - 1)

@@ -338,7 +338,7 @@ public struct QueueConsumer: Service {
 
     // MARK: - One delivery
 
-    func process(_ delivery: AMQPDelivery, holding executor: BlockingExecutor? = nil) async {
+    nonisolated(nonsending) func process(_ delivery: AMQPDelivery, holding executor: BlockingExecutor? = nil) async {
         // Its connection is gone and the broker redelivers it: this copy must not run too.
         guard client.isCurrent(delivery) else { return }
         inFlight.increment()
@@ -356,7 +356,7 @@ public struct QueueConsumer: Service {
 
     /// Runs and settles one delivery; returns its outcome (``FinishedJob/Outcome``, or `delayed`,
     /// `requeued`) and the dead-letter or retry reason, for the job's span.
-    private func handle(
+    nonisolated(nonsending) private func handle(
         _ delivery: AMQPDelivery,
         span: (any Span)?,
         holding executor: BlockingExecutor?
