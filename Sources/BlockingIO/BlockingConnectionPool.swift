@@ -81,7 +81,9 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     /// `nonisolated(nonsending)`, as are the lock, client and job functions around it: it runs on
     /// its caller's executor. A plain nonisolated async function switched to the generic executor on
     /// entry, and a job's task (which prefers its executor) paid the runtime's check each time:
-    /// about 30 switches of 240 instructions a lock-and-upsert job (callgrind).
+    /// about 30 switches of 240 instructions a lock-and-upsert job (callgrind). So do not call it
+    /// from an actor in a task that prefers a ``BlockingExecutor``: the store call would run inline
+    /// there and hold the actor for its whole length (no code of the fleet does).
     nonisolated(nonsending) public func withConnection<T: Sendable>(
         _ body: @escaping @Sendable (Connection) throws -> T
     ) async throws -> T {
@@ -198,13 +200,12 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     }
 
     private func release(_ connection: Connection, retire: Bool = false) {
-        let usable = !retire && connection.isUsable
-        if ledger.release(connection, usable: usable) { connection.close() }
+        ledger.release(connection, usable: !retire && connection.isUsable) { $0.close() }
     }
 
     /// Gives back a slot whose closure never ran or whose connect failed.
     private func returnSlot(_ leased: Connection?) {
-        ledger.returnSlot(leased)?.close()
+        ledger.returnSlot(leased) { $0.close() }
     }
 }
 
@@ -288,8 +289,10 @@ final class PoolLedger: Sendable {
         }
     }
 
-    /// Parks a connection after a call, or gives up its slot; true when the caller must close it.
-    func release(_ connection: any BlockingConnection, usable: Bool) -> Bool {
+    /// Parks a connection after a call, or gives up its slot and closes it with `close`. A waiter
+    /// is woken after the close: it may open a connection in the slot, and the pool never holds
+    /// more than its maximum open at once.
+    func release(_ connection: any BlockingConnection, usable: Bool, closing close: (any BlockingConnection) -> Void) {
         // Decide whether to close under the same lock that parks the connection: once it is idle,
         // `shutDown` owns closing it, and checking `isShutDown` again later would close it twice.
         let (waiter, mustClose) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, Bool) in
@@ -302,13 +305,14 @@ final class PoolLedger: Sendable {
             defer { state.recordSize(to: metrics) }
             return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), !keep)
         }
+        if mustClose { close(connection) }
         waiter?.resume()
-        return mustClose
     }
 
-    /// Gives back a slot whose closure never ran or whose connect failed; returns a leased
-    /// connection the caller must close (after shutdown nobody else would: it would leak).
-    func returnSlot(_ leased: (any BlockingConnection)?) -> (any BlockingConnection)? {
+    /// Gives back a slot whose closure never ran or whose connect failed. A leased connection that
+    /// cannot be parked (after shutdown nobody else would close it: it would leak) is closed with
+    /// `close`, before a waiter is woken.
+    func returnSlot(_ leased: (any BlockingConnection)?, closing close: (any BlockingConnection) -> Void) {
         let (waiter, orphan) = state.withLockedValue {
             state -> (CheckedContinuation<Void, Never>?, (any BlockingConnection)?) in
             var orphan: (any BlockingConnection)?
@@ -321,8 +325,8 @@ final class PoolLedger: Sendable {
             defer { state.recordSize(to: metrics) }
             return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), orphan)
         }
+        if let orphan { close(orphan) }
         waiter?.resume()
-        return orphan
     }
 
     /// Marks the pool shut down, closes the idle connections with `close`, then wakes every waiter.

@@ -259,10 +259,11 @@ public final class RedisConnection: BlockingConnection, @unchecked Sendable {
         let status = request.withUnsafeBufferPointer { bytes in
             bytes.withMemoryRebound(to: CChar.self) { redisAppendFormattedCommand(context, $0.baseAddress!, $0.count) }
         }
+        let savedErrno = errno
         if status != REDIS_OK {
-            // Part of a pipeline may already be buffered: the stream can no longer be trusted.
-            isBroken = true
-            throw connectionError(action(), errno: errno)
+            // Part of a pipeline may already be buffered: the stream can no longer be trusted
+            // (`connectionError` marks the connection broken).
+            throw connectionError(action(), errno: savedErrno)
         }
     }
 
