@@ -200,12 +200,12 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     }
 
     private func release(_ connection: Connection, retire: Bool = false) {
-        ledger.release(connection, usable: !retire && connection.isUsable) { $0.close() }
+        ledger.giveBack(connection, reusable: !retire && connection.isUsable) { $0.close() }
     }
 
     /// Gives back a slot whose closure never ran or whose connect failed.
     private func returnSlot(_ leased: Connection?) {
-        ledger.returnSlot(leased) { $0.close() }
+        ledger.giveBack(leased, reusable: true) { $0.close() }
     }
 }
 
@@ -289,38 +289,26 @@ final class PoolLedger: Sendable {
         }
     }
 
-    /// Parks a connection after a call, or gives up its slot and closes it with `close`. A waiter
-    /// is woken after the close: it may open a connection in the slot, and the pool never holds
-    /// more than its maximum open at once.
-    func release(_ connection: any BlockingConnection, usable: Bool, closing close: (any BlockingConnection) -> Void) {
-        // Decide whether to close under the same lock that parks the connection: once it is idle,
-        // `shutDown` owns closing it, and checking `isShutDown` again later would close it twice.
-        let (waiter, mustClose) = state.withLockedValue { state -> (CheckedContinuation<Void, Never>?, Bool) in
-            let keep = usable && !state.isShutDown
-            if keep {
-                state.idle.append(connection)
-            } else {
-                state.open -= 1
-            }
-            defer { state.recordSize(to: metrics) }
-            return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), !keep)
-        }
-        if mustClose { close(connection) }
-        waiter?.resume()
-    }
-
-    /// Gives back a slot whose closure never ran or whose connect failed. A leased connection that
-    /// cannot be parked (after shutdown nobody else would close it: it would leak) is closed with
-    /// `close`, before a waiter is woken.
-    func returnSlot(_ leased: (any BlockingConnection)?, closing close: (any BlockingConnection) -> Void) {
+    /// Gives a slot back: parks `connection` when it is `reusable` and the pool is not shut down;
+    /// otherwise frees the slot and closes `connection`, if any, with `close` (once it is idle,
+    /// `shutDown` owns closing it; after shutdown nobody else would, and it would leak). A waiter is
+    /// woken after the close: it may open a connection in the slot, and the pool never holds more
+    /// than its maximum open at once.
+    func giveBack(
+        _ connection: (any BlockingConnection)?,
+        reusable: Bool,
+        closing close: (any BlockingConnection) -> Void
+    ) {
+        // Decide under the same lock that parks the connection: checking `isShutDown` again later
+        // could close a connection that `shutDown` closes too.
         let (waiter, orphan) = state.withLockedValue {
             state -> (CheckedContinuation<Void, Never>?, (any BlockingConnection)?) in
             var orphan: (any BlockingConnection)?
-            if let leased, !state.isShutDown {
-                state.idle.append(leased)
+            if let connection, reusable, !state.isShutDown {
+                state.idle.append(connection)
             } else {
                 state.open -= 1
-                orphan = leased
+                orphan = connection
             }
             defer { state.recordSize(to: metrics) }
             return (state.waiters.isEmpty ? nil : state.waiters.removeFirst(), orphan)

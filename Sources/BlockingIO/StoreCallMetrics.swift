@@ -58,22 +58,6 @@ public final class StoreCallMetrics: Sendable {
         waiters = pooled ? Gauge(label: "fleet_store_pool_waiters", dimensions: labels, factory: factory) : nil
     }
 
-    /// Times `body` and counts the store error it throws, if any.
-    public func measure<T>(
-        isolation: isolated (any Actor)? = #isolation,
-        _ body: () async throws -> T
-    ) async throws -> T {
-        let call = begin()
-        do {
-            let result = try await body()
-            end(call, error: nil)
-            return result
-        } catch {
-            end(call, error: error)
-            throw error
-        }
-    }
-
     /// A call in progress: its start and its span.
     public struct Call {
         let start: ContinuousClock.Instant
@@ -81,8 +65,7 @@ public final class StoreCallMetrics: Sendable {
         let span: (any Span)?
     }
 
-    /// Starts a call: for clients whose calls do not fit ``measure(isolation:_:)`` (typed throws,
-    /// actor-isolated bodies); end it with ``end(_:error:)``.
+    /// Starts a call; end it with ``end(_:error:)``, with the error the call threw, if any.
     public func begin() -> Call {
         guard TracingSwitch.isOn else { return Call(start: .now, span: nil) }
         let span = startSpan(spanName, ofKind: .client)
@@ -130,6 +113,8 @@ public final class StoreCallMetrics: Sendable {
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        // `components` once: each read divides a 128-bit count.
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
