@@ -14,13 +14,15 @@
 # valgrind 3.19 cannot read that binary's debug information, so a copy without it is run.
 #
 #   scripts/bench-instructions.sh [--workload write] [--concurrency 1] [--small 2000] [--large 6000]
-#                                 [--binary PATH] [--top 30]
+#                                 [--binary PATH] [--top 30] [--inclusive]
+# --inclusive ranks functions by the instructions of everything they call too (where a job's time
+# goes by caller), instead of their own.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 
-WORKLOAD=write CONCURRENCY=1 SMALL=2000 LARGE=6000 BINARY="" TOP=30
+WORKLOAD=write CONCURRENCY=1 SMALL=2000 LARGE=6000 BINARY="" TOP=30 INCLUSIVE=no
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --workload) WORKLOAD="$2"; shift 2 ;;
@@ -29,6 +31,7 @@ while [[ $# -gt 0 ]]; do
         --large) LARGE="$2"; shift 2 ;;
         --binary) BINARY="$2"; shift 2 ;;
         --top) TOP="$2"; shift 2 ;;
+        --inclusive) INCLUSIVE=yes; shift ;;
         *) echo "bench-instructions.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -60,10 +63,11 @@ for count in "$SMALL" "$LARGE"; do
     profiles=("$WORK"/out.*)
     [[ ${#profiles[@]} -eq 1 && -s "${profiles[0]}" ]] \
         || { echo "bench-instructions.sh: expected one worker profile, found ${#profiles[@]}" >&2; exit 1; }
-    callgrind_annotate --threshold=100 "${profiles[0]}" > "$WORK/annotated-$count.txt" 2>/dev/null
+    callgrind_annotate --threshold=100 --inclusive="$INCLUSIVE" "${profiles[0]}" > "$WORK/annotated-$count.txt" 2>/dev/null
 done
 
-python3 - "$WORK/annotated-$SMALL.txt" "$WORK/annotated-$LARGE.txt" "$((LARGE - SMALL))" "$TOP" <<'EOF' |
+python3 - "$WORK/annotated-$SMALL.txt" "$WORK/annotated-$LARGE.txt" "$((LARGE - SMALL))" "$TOP" \
+    "$([[ $INCLUSIVE == yes ]] && echo inclusive || echo own)" <<'EOF' |
 import re, sys
 
 def load(path):
@@ -78,7 +82,7 @@ def load(path):
 small, large, jobs, top = load(sys.argv[1]), load(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 total = next(name for name in large if "PROGRAM TOTALS" in name)
 print(f"instructions per job: {(large[total] - small.get(total, 0)) / jobs:,.0f}")
-print("heaviest functions, own instructions per job:")
+print(f"heaviest functions, {sys.argv[5]} instructions per job:")
 per_job = {name: (cost - small.get(name, 0)) / jobs for name, cost in large.items() if name != total}
 for name, cost in sorted(per_job.items(), key=lambda item: -item[1])[:top]:
     print(f"{cost:10,.0f}  {name[:150]}")

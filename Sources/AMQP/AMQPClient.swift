@@ -780,9 +780,7 @@ public final class AMQPClient: Sendable {
         state.nextSequence += 1
         state.unconfirmed.add(sequence: state.nextSequence, waiter: continuation, deadline: deadline)
         // Returns are matched by this, not by message id: retry copies share their id.
-        var numbered = message
-        numbered.properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
-        try connection.publish(numbered)
+        try connection.publish(message, sequence: state.nextSequence)
     }
 
     /// Two empty messages the broker drops (no queue is named so, not mandatory), written together
@@ -801,16 +799,15 @@ public final class AMQPClient: Sendable {
                 waiter: nil,
                 deadline: .now + configuration.confirmTimeout
             )
-            var properties = AMQPProperties()
-            properties.headers[AMQPConnection.publishSequenceHeader] = .int(Int64(state.nextSequence))
             try connection.publish(
                 AMQPOutgoingMessage(
                     exchange: probeExchange,
                     routingKey: Self.probeRoutingKey,
-                    properties: properties,
+                    properties: AMQPProperties(),
                     body: [],
                     mandatory: false
-                )
+                ),
+                sequence: state.nextSequence
             )
         }
     }

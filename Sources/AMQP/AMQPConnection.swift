@@ -340,22 +340,32 @@ public final class AMQPConnection: @unchecked Sendable {
     }
 
     /// Writes one message on the publish channel. With confirms on, its sequence number is the count
-    /// of publishes so far on this connection.
-    public func publish(_ message: AMQPOutgoingMessage) throws {
+    /// of publishes so far on this connection; `sequence`, when given, goes with it in the
+    /// ``publishSequenceHeader`` header (replacing one the message has), for matching a return.
+    public func publish(_ message: AMQPOutgoingMessage, sequence: UInt64? = nil) throws {
         let state = try live()
         try openChannel(Self.publishChannel)
         let arena = CArena()
-        var properties = arena.properties(message.properties)
-        let status = amqp_basic_publish(
-            state,
-            Self.publishChannel,
-            arena.bytes(message.exchange),
-            arena.bytes(message.routingKey),
-            message.mandatory ? 1 : 0,
-            0,
-            &properties,
-            arena.bytes(message.body)
+        var properties = arena.properties(
+            message.properties,
+            addingHeader: sequence.map { (Self.publishSequenceHeader, .int(Int64(truncatingIfNeeded: $0))) }
         )
+        // The body goes from the array itself: librabbitmq writes it to the socket before returning.
+        let status = message.body.withUnsafeBytes { body in
+            amqp_basic_publish(
+                state,
+                Self.publishChannel,
+                arena.bytes(message.exchange),
+                arena.bytes(message.routingKey),
+                message.mandatory ? 1 : 0,
+                0,
+                &properties,
+                amqp_bytes_t(
+                    len: body.count,
+                    bytes: body.isEmpty ? nil : UnsafeMutableRawPointer(mutating: body.baseAddress)
+                )
+            )
+        }
         try checkStatus(status, "basic.publish to \(message.exchange.isEmpty ? "(default)" : message.exchange)")
     }
 
@@ -509,9 +519,11 @@ public final class AMQPConnection: @unchecked Sendable {
         AMQPError(code: code, message: message, address: configuration.redacted(address), replyCode: replyCode)
     }
 
-    private func checkStatus(_ status: Int32, _ operation: String) throws {
+    /// `operation` is only built for an error: most calls succeed, and interpolating it on each
+    /// publish showed in its instruction count.
+    private func checkStatus(_ status: Int32, _ operation: @autoclosure () -> String) throws {
         guard status != AMQP_STATUS_OK.rawValue else { return }
-        throw error(.connection, "\(operation): \(String(cString: amqp_error_string2(status)))")
+        throw error(.connection, "\(operation()): \(String(cString: amqp_error_string2(status)))")
     }
 
     /// Turns an RPC reply into a Swift error: library failures are connection errors, broker closes

@@ -2,32 +2,122 @@ import CRabbitMQ
 import Foundation
 
 /// Owns the C memory built for one call (strings, tables, properties) and frees it all at once.
+///
+/// Carves it out of 512-byte blocks instead of one `malloc` per value: a publish needs about ten
+/// values (exchange, routing key, properties, header keys), and a `malloc`, a `free` and an array
+/// copy of each were a fifth of a confirmed publish's instructions (callgrind). A value larger than
+/// a block gets a block of its own. Pointers stay valid until the arena is freed: blocks never move.
 final class CArena {
-    private var allocations: [UnsafeMutableRawPointer] = []
+    private static let blockSize = 512
+    /// The block being carved, and how much of it is used.
+    private var block: UnsafeMutableRawPointer?
+    private var used = 0
+    /// Every block but the current one.
+    private var retired: [UnsafeMutableRawPointer] = []
 
     deinit {
-        for pointer in allocations { free(pointer) }
+        free(block)
+        for pointer in retired { free(pointer) }
     }
 
-    func bytes(_ value: [UInt8]) -> amqp_bytes_t {
-        guard !value.isEmpty else { return amqp_bytes_t(len: 0, bytes: nil) }
-        let pointer = malloc(value.count)!
-        allocations.append(pointer)
-        value.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: value.count) }
+    /// `count` bytes aligned to `alignment` (a power of two), valid as long as the arena.
+    func allocate(_ count: Int, alignment: Int = 1) -> UnsafeMutableRawPointer {
+        let start = (used + alignment - 1) & ~(alignment - 1)
+        if let block, start + count <= Self.blockSize {
+            used = start + count
+            return block + start
+        }
+        // malloc aligns to 16, more than any C value here needs.
+        let pointer = malloc(max(count, Self.blockSize))!
+        if count >= Self.blockSize {
+            retired.append(pointer)  // a block of its own; the current one stays open
+        } else {
+            if let block { retired.append(block) }
+            (block, used) = (pointer, count)
+        }
+        return pointer
+    }
+
+    func bytes(_ value: UnsafeRawBufferPointer) -> amqp_bytes_t {
+        guard let source = value.baseAddress, !value.isEmpty else { return amqp_bytes_t(len: 0, bytes: nil) }
+        let pointer = allocate(value.count)
+        pointer.copyMemory(from: source, byteCount: value.count)
         return amqp_bytes_t(len: value.count, bytes: pointer)
     }
 
-    func bytes(_ value: String) -> amqp_bytes_t { bytes(Array(value.utf8)) }
+    func bytes(_ value: [UInt8]) -> amqp_bytes_t { value.withUnsafeBytes { bytes($0) } }
 
-    func table(_ table: AMQPTable) -> amqp_table_t {
-        guard !table.isEmpty else { return amqp_table_t(num_entries: 0, entries: nil) }
-        let entries = malloc(MemoryLayout<amqp_table_entry_t>.stride * table.count)!
-            .bindMemory(to: amqp_table_entry_t.self, capacity: table.count)
-        allocations.append(UnsafeMutableRawPointer(entries))
-        for (index, (key, value)) in table.sorted(by: { $0.key < $1.key }).enumerated() {
-            entries[index] = amqp_table_entry_t(key: bytes(key), value: field(value))
+    func bytes(_ value: String) -> amqp_bytes_t {
+        var value = value
+        return value.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `table` with its entries sorted by key bytes, so the same headers always encode the same way;
+    /// `adding` is one more entry, replacing an entry of the same key (the publish sequence number
+    /// goes in so, without copying the message to set it).
+    func table(_ table: AMQPTable, adding extra: (key: String, value: AMQPFieldValue)? = nil) -> amqp_table_t {
+        let capacity = table.count + (extra == nil ? 0 : 1)
+        guard capacity > 0 else { return amqp_table_t(num_entries: 0, entries: nil) }
+        let entries = allocate(
+            MemoryLayout<amqp_table_entry_t>.stride * capacity,
+            alignment: MemoryLayout<amqp_table_entry_t>.alignment
+        ).bindMemory(to: amqp_table_entry_t.self, capacity: capacity)
+        var count = 0
+        for (key, value) in table where key != extra?.key {
+            entries[count] = amqp_table_entry_t(key: bytes(key), value: field(value))
+            count += 1
         }
-        return amqp_table_t(num_entries: Int32(table.count), entries: entries)
+        if let extra {
+            entries[count] = amqp_table_entry_t(key: bytes(extra.key), value: field(extra.value))
+            count += 1
+        }
+        var sorted = UnsafeMutableBufferPointer(start: entries, count: count)
+        sorted.sort { $0.key.precedes($1.key) }
+        return amqp_table_t(num_entries: Int32(count), entries: entries)
+    }
+
+    func properties(
+        _ properties: AMQPProperties,
+        addingHeader extra: (key: String, value: AMQPFieldValue)? = nil
+    )
+        -> amqp_basic_properties_t
+    {
+        var c = amqp_basic_properties_t()
+        var flags: UInt32 = 0
+        if let value = properties.contentType {
+            c.content_type = bytes(value)
+            flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG)
+        }
+        if let value = properties.deliveryMode {
+            c.delivery_mode = value
+            flags |= UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG)
+        }
+        if let value = properties.messageId {
+            c.message_id = bytes(value)
+            flags |= UInt32(AMQP_BASIC_MESSAGE_ID_FLAG)
+        }
+        if let value = properties.type {
+            c.type = bytes(value)
+            flags |= UInt32(AMQP_BASIC_TYPE_FLAG)
+        }
+        if !properties.headers.isEmpty || extra != nil {
+            c.headers = table(properties.headers, adding: extra)
+            flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
+        }
+        if let value = properties.expiration {
+            c.expiration = bytes(value)
+            flags |= UInt32(AMQP_BASIC_EXPIRATION_FLAG)
+        }
+        if let value = properties.timestamp {
+            c.timestamp = value
+            flags |= UInt32(AMQP_BASIC_TIMESTAMP_FLAG)
+        }
+        if let value = properties.appId {
+            c.app_id = bytes(value)
+            flags |= UInt32(AMQP_BASIC_APP_ID_FLAG)
+        }
+        c._flags = flags
+        return c
     }
 
     func field(_ value: AMQPFieldValue) -> amqp_field_value_t {
@@ -53,9 +143,10 @@ final class CArena {
             field.value.table = table(nested)
         case .array(let values):
             field.kind = UInt8(AMQP_FIELD_KIND_ARRAY.rawValue)
-            let entries = malloc(MemoryLayout<amqp_field_value_t>.stride * max(values.count, 1))!
-                .bindMemory(to: amqp_field_value_t.self, capacity: max(values.count, 1))
-            allocations.append(UnsafeMutableRawPointer(entries))
+            let entries = allocate(
+                MemoryLayout<amqp_field_value_t>.stride * max(values.count, 1),
+                alignment: MemoryLayout<amqp_field_value_t>.alignment
+            ).bindMemory(to: amqp_field_value_t.self, capacity: max(values.count, 1))
             for (index, element) in values.enumerated() { entries[index] = self.field(element) }
             field.value.array = amqp_array_t(num_entries: Int32(values.count), entries: entries)
         case .bytes(let raw):
@@ -66,45 +157,6 @@ final class CArena {
         }
         return field
     }
-
-    func properties(_ properties: AMQPProperties) -> amqp_basic_properties_t {
-        var c = amqp_basic_properties_t()
-        var flags: UInt32 = 0
-        if let value = properties.contentType {
-            c.content_type = bytes(value)
-            flags |= UInt32(AMQP_BASIC_CONTENT_TYPE_FLAG)
-        }
-        if let value = properties.deliveryMode {
-            c.delivery_mode = value
-            flags |= UInt32(AMQP_BASIC_DELIVERY_MODE_FLAG)
-        }
-        if let value = properties.messageId {
-            c.message_id = bytes(value)
-            flags |= UInt32(AMQP_BASIC_MESSAGE_ID_FLAG)
-        }
-        if let value = properties.type {
-            c.type = bytes(value)
-            flags |= UInt32(AMQP_BASIC_TYPE_FLAG)
-        }
-        if !properties.headers.isEmpty {
-            c.headers = table(properties.headers)
-            flags |= UInt32(AMQP_BASIC_HEADERS_FLAG)
-        }
-        if let value = properties.expiration {
-            c.expiration = bytes(value)
-            flags |= UInt32(AMQP_BASIC_EXPIRATION_FLAG)
-        }
-        if let value = properties.timestamp {
-            c.timestamp = value
-            flags |= UInt32(AMQP_BASIC_TIMESTAMP_FLAG)
-        }
-        if let value = properties.appId {
-            c.app_id = bytes(value)
-            flags |= UInt32(AMQP_BASIC_APP_ID_FLAG)
-        }
-        c._flags = flags
-        return c
-    }
 }
 
 // MARK: - Reading C values into Swift
@@ -113,6 +165,14 @@ extension amqp_bytes_t {
     var array: [UInt8] {
         guard len > 0, let bytes else { return [] }
         return Array(UnsafeRawBufferPointer(start: bytes, count: len))
+    }
+
+    /// Byte-wise order (a shorter key first where one is the other's prefix): for ASCII keys,
+    /// and any key in Unicode NFC, the order of Swift's `String <`.
+    func precedes(_ other: amqp_bytes_t) -> Bool {
+        let common = min(len, other.len)
+        let order = common == 0 ? 0 : memcmp(bytes, other.bytes, common)
+        return order != 0 ? order < 0 : len < other.len
     }
 
     /// Decoded straight from librabbitmq's buffer: through ``array`` it cost a heap copy per string,

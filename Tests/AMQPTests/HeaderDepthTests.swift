@@ -63,3 +63,59 @@ struct HeaderDepthTests {
         #expect(current == .void)
     }
 }
+
+/// Writing properties and headers as librabbitmq's C values, out of ``CArena``'s blocks.
+@Suite("C arena")
+struct CArenaTests {
+    @Test("headers are written sorted by key bytes, whatever the dictionary's order")
+    func headersAreSorted() {
+        let arena = CArena()
+        let headers: AMQPTable = ["b": .int(2), "a": .int(1), "ab": .int(3), "B": .int(4), "": .int(5)]
+        let table = arena.table(headers)
+        let keys = (0..<Int(table.num_entries)).map { table.entries[$0].key.string }
+        #expect(keys == ["", "B", "a", "ab", "b"])
+    }
+
+    @Test("an added header joins the others in order and replaces one of its key")
+    func addedHeaderReplacesItsKey() {
+        let arena = CArena()
+        let headers: AMQPTable = ["traceparent": .string("00-1"), "x-fleet-publish-seq": .int(1), "a": .bool(true)]
+        let table = arena.table(headers, adding: ("x-fleet-publish-seq", .int(42)))
+        let keys = (0..<Int(table.num_entries)).map { table.entries[$0].key.string }
+        #expect(keys == ["a", "traceparent", "x-fleet-publish-seq"])
+        #expect(
+            AMQPTable(table) == ["a": .bool(true), "traceparent": .string("00-1"), "x-fleet-publish-seq": .int(42)]
+        )
+        #expect(AMQPTable(arena.table([:], adding: ("k", .int(7)))) == ["k": .int(7)])
+        #expect(arena.table([:]).num_entries == 0)
+    }
+
+    @Test("values larger than a block, and more than a block's worth of them, read back whole")
+    func valuesAcrossBlocks() {
+        let arena = CArena()
+        var headers: AMQPTable = ["big": .string(String(repeating: "é", count: 3000)), "bytes": .bytes(Array(0...255))]
+        for index in 0..<200 { headers["key-\(index)"] = .array([.string("value-\(index)"), .int(Int64(index))]) }
+        let properties = AMQPProperties(
+            contentType: "application/json",
+            deliveryMode: 2,
+            messageId: String(repeating: "m", count: 700),
+            type: "enrollment.update",
+            headers: headers,
+            expiration: "60000",
+            timestamp: 1_795_000_000,
+            appId: "fleet"
+        )
+        let written = arena.properties(properties)
+        #expect(AMQPProperties(written) == properties)
+        // Every string is still intact after everything else was carved out after it.
+        #expect(written.message_id.string == String(repeating: "m", count: 700))
+    }
+
+    @Test("properties with an added header read back with it")
+    func propertiesWithAddedHeader() {
+        let arena = CArena()
+        let written = arena.properties(AMQPProperties(), addingHeader: ("x-fleet-publish-seq", .int(9)))
+        #expect(AMQPProperties(written).headers == ["x-fleet-publish-seq": .int(9)])
+        #expect(AMQPProperties(arena.properties(AMQPProperties())).headers.isEmpty)
+    }
+}

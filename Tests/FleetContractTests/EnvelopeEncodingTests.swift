@@ -29,6 +29,14 @@ struct EnvelopeEncodingTests {
         ),
         JobEnvelope(id: "x", type: "t", createdAt: created, idempotencyKey: "only-key", payload: ["b": .bool(false)]),
         JobEnvelope(id: "x", type: "t", createdAt: created, notBefore: created, payload: ["": .string("")]),
+        // Years outside 0000-9999 take the padded way of writing a date.
+        JobEnvelope(
+            id: "x",
+            type: "t",
+            createdAt: Date(timeIntervalSince1970: 253_402_300_800.5),  // 10000-01-01
+            notBefore: Date(timeIntervalSince1970: -62_167_219_200 - 86_400),  // the day before 0000-01-01
+            payload: [:]
+        ),
     ]
 
     @Test("encoded() is the serializer's bytes for the same object", arguments: envelopes)

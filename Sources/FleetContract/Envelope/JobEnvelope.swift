@@ -46,29 +46,27 @@ public struct JobEnvelope: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(192 + 64 * payload.count)
-        func key(_ name: StaticString, first: Bool = false) {
-            output.append(UInt8(ascii: first ? "{" : ","))
-            output.append(UInt8(ascii: "\""))
-            output.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            output.append(contentsOf: "\":".utf8)
+        // Each key with its quotes and punctuation in one copy.
+        func put(_ text: StaticString) {
+            output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         }
-        key("created_at", first: true)
-        JSONText.write(RFC3339.format(createdAt), into: &output)
-        key("id")
+        put(#"{"created_at":"#)
+        RFC3339.appendQuoted(createdAt, to: &output)
+        put(#","id":"#)
         JSONText.write(id, into: &output)
         if let idempotencyKey {
-            key("idempotency_key")
+            put(#","idempotency_key":"#)
             JSONText.write(idempotencyKey, into: &output)
         }
         if let notBefore {
-            key("not_before")
-            JSONText.write(RFC3339.format(notBefore), into: &output)
+            put(#","not_before":"#)
+            RFC3339.appendQuoted(notBefore, to: &output)
         }
-        key("payload")
+        put(#","payload":"#)
         JSONValue.object(payload).serialize(into: &output)
-        key("type")
+        put(#","type":"#)
         JSONText.write(type, into: &output)
-        key("version")
+        put(#","version":"#)
         JSONText.write(Int64(version), into: &output)
         output.append(UInt8(ascii: "}"))
         return output

@@ -77,15 +77,45 @@ public enum RFC3339 {
 
     /// The same from whole milliseconds, exactly (no trip through a `Double`).
     public static func format(millisecondsSince1970: Int64) -> String {
-        let totalMilliseconds = Int(millisecondsSince1970)
-        let milliseconds = ((totalMilliseconds % 1000) + 1000) % 1000
-        let totalSeconds = (totalMilliseconds - milliseconds) / 1000
-        let days = Int((Double(totalSeconds) / 86_400).rounded(.down))
-        let secondsOfDay = totalSeconds - days * 86_400
-        let (year, month, day) = CivilCalendar.date(fromDays: days)
-        // Written digit by digit into one allocation: interpolating padded pieces was a visible share
-        // of a publish (the producer stamps `created_at` on every job).
-        guard (0...9999).contains(year) else {
+        let fields = Fields(millisecondsSince1970: millisecondsSince1970)
+        guard fields.fitsFourDigitYear else { return fields.padded }
+        return String(unsafeUninitializedCapacity: Fields.textCount) { fields.write(into: $0) }
+    }
+
+    /// Appends what ``format(_:)`` returns as a JSON string, quotes included, to `output` (its text
+    /// never needs escaping): every published envelope's `created_at` goes this way, without a
+    /// `String` made and scanned for escapes in between.
+    package static func appendQuoted(_ date: Date, to output: inout [UInt8]) {
+        let fields = Fields(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        output.append(UInt8(ascii: "\""))
+        if fields.fitsFourDigitYear {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Fields.textCount) { text in
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: text[..<fields.write(into: text)]))
+            }
+        } else {
+            output.append(contentsOf: fields.padded.utf8)
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// A UTC instant's calendar fields, for writing it.
+    private struct Fields {
+        static let textCount = 24
+        let year, month, day, secondsOfDay, milliseconds: Int
+
+        init(millisecondsSince1970: Int64) {
+            let totalMilliseconds = Int(millisecondsSince1970)
+            milliseconds = ((totalMilliseconds % 1000) + 1000) % 1000
+            let totalSeconds = (totalMilliseconds - milliseconds) / 1000
+            let days = Int((Double(totalSeconds) / 86_400).rounded(.down))
+            secondsOfDay = totalSeconds - days * 86_400
+            (year, month, day) = CivilCalendar.date(fromDays: days)
+        }
+
+        var fitsFourDigitYear: Bool { (0...9999).contains(year) }
+
+        /// Any year, through string padding: only dates outside 0000-9999 come here.
+        var padded: String {
             func pad(_ value: Int, _ width: Int) -> String {
                 let text = String(value)
                 return String(repeating: "0", count: max(0, width - text.count)) + text
@@ -93,24 +123,28 @@ public enum RFC3339 {
             return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):"
                 + "\(pad(secondsOfDay % 3600 / 60, 2)):\(pad(secondsOfDay % 60, 2)).\(pad(milliseconds, 3))Z"
         }
-        return String(unsafeUninitializedCapacity: 24) { output in
+
+        /// Written digit by digit into `output` (at least ``textCount`` bytes), for a year of four
+        /// digits; returns the count written. Interpolating padded pieces was a visible share of a
+        /// publish (the producer stamps `created_at` on every job).
+        func write(into output: UnsafeMutableBufferPointer<UInt8>) -> Int {
             var position = 0
-            func put(_ value: Int, width: Int, then separator: Character) {
+            func put(_ value: Int, width: Int, then separator: UInt8) {
                 var value = value
                 for offset in stride(from: width - 1, through: 0, by: -1) {
                     output[position + offset] = UInt8(ascii: "0") + UInt8(value % 10)
                     value /= 10
                 }
-                output[position + width] = separator.asciiValue!
+                output[position + width] = separator
                 position += width + 1
             }
-            put(year, width: 4, then: "-")
-            put(month, width: 2, then: "-")
-            put(day, width: 2, then: "T")
-            put(secondsOfDay / 3600, width: 2, then: ":")
-            put(secondsOfDay % 3600 / 60, width: 2, then: ":")
-            put(secondsOfDay % 60, width: 2, then: ".")
-            put(milliseconds, width: 3, then: "Z")
+            put(year, width: 4, then: UInt8(ascii: "-"))
+            put(month, width: 2, then: UInt8(ascii: "-"))
+            put(day, width: 2, then: UInt8(ascii: "T"))
+            put(secondsOfDay / 3600, width: 2, then: UInt8(ascii: ":"))
+            put(secondsOfDay % 3600 / 60, width: 2, then: UInt8(ascii: ":"))
+            put(secondsOfDay % 60, width: 2, then: UInt8(ascii: "."))
+            put(milliseconds, width: 3, then: UInt8(ascii: "Z"))
             return position
         }
     }
