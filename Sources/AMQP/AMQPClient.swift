@@ -224,8 +224,8 @@ public final class AMQPClient: Sendable {
     /// `confirmTimeout` (a publish held while the broker blocks the connection is never written,
     /// one written may still be stored), and `.closed` once the client shut down. It never waits out
     /// an outage: a caller that must not lose the message keeps it (a consumer leaves its delivery
-    /// unacked) and tries again.
-    public func publish(_ message: AMQPOutgoingMessage) async throws {
+    /// unacked) and tries again. Queues the message on the caller's executor (no hop), then suspends.
+    nonisolated(nonsending) public func publish(_ message: AMQPOutgoingMessage) async throws {
         let deadline = ContinuousClock.now + configuration.confirmTimeout
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let accepted = inbox.withLockedValue { inbox -> Bool? in

@@ -57,7 +57,7 @@ public struct PublishRetry: Sendable {
         }
     }
 
-    func run(_ publish: () async throws -> Void) async throws {
+    nonisolated(nonsending) func run(_ publish: nonisolated(nonsending) () async throws -> Void) async throws {
         var attempt = 1
         while true {
             do {

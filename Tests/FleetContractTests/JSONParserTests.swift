@@ -343,6 +343,24 @@ struct JSONSerializerTests {
         #expect(foundationEncoded(.string(text)) == expected)
     }
 
+    /// The writer scans eight bytes at a time: escapes at every offset of a word, in the last
+    /// partial word, next to each other and next to multi-byte characters are all found.
+    @Test func escapesWhereverTheyFallInAWord() {
+        let pieces = ["a", "xyz", "\"", "\\", "\n", "\u{1}", "\u{1F}", " ", "/", "é", "😀", "\u{7F}", "!", "[", "]"]
+        var random = SeededRandom(seed: 5)
+        for _ in 0..<2000 {
+            let text = (0..<Int.random(in: 0...24, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                .joined()
+            #expect(JSONValue.string(text).jsonText == foundationEncoded(.string(text)), "\(text.debugDescription)")
+        }
+        for offset in 0..<17 {
+            for special in ["\"", "\\", "\u{0}", "\u{1F}"] {
+                let text = String(repeating: "x", count: offset) + special + String(repeating: "y", count: 16 - offset)
+                #expect(JSONValue.string(text).jsonText == foundationEncoded(.string(text)))
+            }
+        }
+    }
+
     @Test func writesDoublesSoTheyParseBackAsNumbers() throws {
         let cases: [(Double, String)] = [
             (0.1, "0.1"), (1e-7, "1e-07"), (123_456_789.5, "123456789.5"), (5e20, "5e+20"), (-1.5, "-1.5"),

@@ -6,7 +6,7 @@ public enum UUIDText {
     /// The lowercased form of `text`, or nil when it is not a UUID.
     public static func canonical(_ text: String) -> String? {
         var text = text
-        return text.withUTF8 { bytes -> String? in
+        let hasUppercase = text.withUTF8 { bytes -> Bool? in
             guard bytes.count == 36 else { return nil }
             for (index, byte) in bytes.enumerated() {
                 if index == 8 || index == 13 || index == 18 || index == 23 {
@@ -15,10 +15,18 @@ public enum UUIDText {
                     return nil
                 }
             }
-            if !bytes.contains(where: isUpperHex) { return String(decoding: bytes, as: UTF8.self) }
-            return String(unsafeUninitializedCapacity: 36) { output in
-                for (index, byte) in bytes.enumerated() { output[index] = isUpperHex(byte) ? byte + 32 : byte }
-                return 36
+            return bytes.contains(where: isUpperHex)
+        }
+        switch hasUppercase {
+        case nil: return nil
+        // Already lowercase, as every id the producer makes: the string itself, not a copy of it.
+        case false?: return text
+        case true?:
+            return text.withUTF8 { bytes in
+                String(unsafeUninitializedCapacity: 36) { output in
+                    for (index, byte) in bytes.enumerated() { output[index] = isUpperHex(byte) ? byte + 32 : byte }
+                    return 36
+                }
             }
         }
     }
