@@ -60,9 +60,14 @@ for count in "$SMALL" "$LARGE"; do
     FLEET_BENCH_WORKER_WRAPPER="$WORK/wrap" scripts/bench.sh --no-build --workloads "$WORKLOAD" \
         --concurrency "$CONCURRENCY" --runs 1 --jobs "$count" > "$WORK/bench-$count.log" 2>&1 \
         || { tail -20 "$WORK/bench-$count.log" >&2; exit 1; }
-    profiles=("$WORK"/out.*)
+    # Workload B above concurrency 1 also runs a sequential side: keep the profile of the worker
+    # started with the concurrency asked for (callgrind records its command line).
+    profiles=()
+    for profile in "$WORK"/out.*; do
+        grep -q -- "^cmd: .* --concurrency $CONCURRENCY\( \|$\)" "$profile" && profiles+=("$profile")
+    done
     [[ ${#profiles[@]} -eq 1 && -s "${profiles[0]}" ]] \
-        || { echo "bench-instructions.sh: expected one worker profile, found ${#profiles[@]}" >&2; exit 1; }
+        || { echo "bench-instructions.sh: expected one worker profile at concurrency $CONCURRENCY, found ${#profiles[@]}" >&2; exit 1; }
     callgrind_annotate --threshold=100 --inclusive="$INCLUSIVE" "${profiles[0]}" > "$WORK/annotated-$count.txt" 2>/dev/null
 done
 
