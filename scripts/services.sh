@@ -88,6 +88,8 @@ PACKAGES=(rabbitmq-server postgresql redis-server librabbitmq-dev libpq-dev libh
 NX_27017_VERSION=0.8.1
 
 RABBITMQ_START_TIMEOUT=90
+# Seconds `stop` lets rabbitmqctl take before ending the node itself; the environment may set it.
+RABBITMQ_STOP_TIMEOUT="${RABBITMQ_STOP_TIMEOUT:-60}"
 POSTGRES_START_TIMEOUT=60
 REDIS_START_TIMEOUT=30
 MONGODB_START_TIMEOUT=30
@@ -529,8 +531,11 @@ rmq_stop() {
     fi
     local started
     started="$(now_ms)"
-    if ! rmqctl -q stop "$RMQ_PID_FILE" >/dev/null 2>&1; then
-        say "rabbitmqctl stop failed; sending SIGTERM to pid $pid"
+    # A wedged broker (out of memory, recovering hundreds of queues) has kept `rabbitmqctl stop`
+    # waiting for over ten minutes: past RABBITMQ_STOP_TIMEOUT the node gets SIGTERM, then SIGKILL.
+    if ! timeout --kill-after=5 "$RABBITMQ_STOP_TIMEOUT" rabbitmqctl -n "$NODENAME" \
+        --erlang-cookie "$(rmq_cookie)" -q stop "$RMQ_PID_FILE" >/dev/null 2>&1 9>&-; then
+        say "rabbitmqctl stop failed or took over ${RABBITMQ_STOP_TIMEOUT}s; sending SIGTERM to pid $pid"
         rmq_kill
     fi
     rm -f "$RMQ_LAUNCHER_PID_FILE"
