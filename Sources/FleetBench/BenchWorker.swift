@@ -10,6 +10,7 @@ import Logging
 import Postgres
 import Redis
 import ServiceLifecycle
+import Synchronization
 
 /// The fleet side of one benchmark run, in a process of its own so that its peak RSS is its own:
 /// drains `count` preloaded jobs through the real consumer path (or publishes `count` jobs through
@@ -193,35 +194,46 @@ public struct BenchWorker: Sendable {
             logger: logger
         )
         let payload = BenchWorkload.envelope(.noop, index: 0).payload
-        var latencies = LatencyHistogram()
+        let tally = PublishTally()
+        let count = count
         let started = ContinuousClock.now
-        // As a caller publishing many jobs at once would: on the producer's connection thread
-        // (``JobProducer/taskExecutor``).
+        // As a caller publishing many jobs at once would (see ``JobProducer/taskExecutor``): on the
+        // producer's connection thread, `prefetch` tasks each publishing the next job until none is
+        // left, rather than a task per job.
         try await withTaskExecutorPreference(producer.taskExecutor) {
-            try await withThrowingTaskGroup(of: Duration.self) { tasks in
-                for index in 0..<count {
-                    if index >= prefetch, let latency = try await tasks.next() { latencies.record(latency) }
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for _ in 0..<min(prefetch, count) {
                     tasks.addTask {
-                        let sent = ContinuousClock.now
-                        try await producer.enqueue(type: NoOpJob.jobType, payload: payload)
-                        return ContinuousClock.now - sent
+                        while tally.taken.add(1, ordering: .relaxed).oldValue < count {
+                            let sent = ContinuousClock.now
+                            try await producer.enqueue(type: NoOpJob.jobType, payload: payload)
+                            let latency = ContinuousClock.now - sent
+                            tally.latencies.withLock { $0.record(latency) }
+                        }
                     }
                 }
-                for try await latency in tasks { latencies.record(latency) }
+                try await tasks.waitForAll()
             }
         }
         let elapsed = ContinuousClock.now - started
+        let percentiles = tally.latencies.withLock { ($0.percentile(0.5) ?? .zero, $0.percentile(0.99) ?? .zero) }
         await producer.shutdown()
         return BenchResult(
             mode: "fleet-publish",
             jobs: count,
             seconds: elapsed.seconds,
-            p50: latencies.percentile(0.5) ?? .zero,
-            p99: latencies.percentile(0.99) ?? .zero,
+            p50: percentiles.0,
+            p99: percentiles.1,
             maxRSSKiB: BenchResult.ownPeakRSSKiB(),
             cpuMilliseconds: BenchResult.ownCPUMilliseconds()
         )
     }
+}
+
+/// What the publishing tasks share: how many jobs they took, and their latencies.
+private final class PublishTally: Sendable {
+    let taken = Atomic(0)
+    let latencies = Mutex(LatencyHistogram())
 }
 
 extension Duration {

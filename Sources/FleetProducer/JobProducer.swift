@@ -189,15 +189,24 @@ public final class JobProducer: Sendable {
     /// The producer's connection thread as a task executor, for a caller that publishes many jobs at
     /// once (a backfill, an import): tasks that prefer it build, validate and publish each job, and
     /// get its confirm, on the thread that writes to the broker, without a hand-off to another
-    /// thread and back per job. Measured on the benchmark's publish workload (200 in flight): about
-    /// 16 µs of CPU a job instead of 21.
+    /// thread and back per job. A bounded number of tasks, each taking the next job until none is
+    /// left, costs less than a task per job (each task is created, scheduled and awaited once).
+    /// Measured on the benchmark's publish workload (200 tasks): about 9 µs of CPU a job and 26,000
+    /// instructions (callgrind), against 11 µs and 34,000 with a task per job.
     ///
     /// ```swift
+    /// final class Cursor: Sendable { let next = Atomic(0) }  // import Synchronization
+    /// let cursor = Cursor()
     /// try await withTaskExecutorPreference(producer.taskExecutor) {
     ///     try await withThrowingTaskGroup(of: Void.self) { group in
-    ///         for (index, job) in jobs.enumerated() {
-    ///             if index >= 200 { try await group.next() }  // at most 200 in flight
-    ///             group.addTask { try await producer.enqueue(job) }
+    ///         for _ in 0..<min(200, jobs.count) {  // at most 200 in flight
+    ///             group.addTask {
+    ///                 while true {
+    ///                     let index = cursor.next.add(1, ordering: .relaxed).oldValue
+    ///                     guard index < jobs.count else { return }
+    ///                     try await producer.enqueue(jobs[index])
+    ///                 }
+    ///             }
     ///         }
     ///         try await group.waitForAll()
     ///     }
