@@ -314,8 +314,10 @@ public final class AMQPConnection: @unchecked Sendable {
         let ok = reply.reply.decoded.assumingMemoryBound(to: amqp_basic_get_ok_t.self).pointee
         let (deliveryTag, redelivered) = (ok.delivery_tag, ok.redelivered != 0)
         let (exchange, routingKey) = (ok.exchange.string, ok.routing_key.string)
-        var (properties, body, oversizeBodySize) = try readContent(channel: Self.consumeChannel)
-        properties.headers[Self.publishSequenceHeader] = nil
+        let (properties, body, oversizeBodySize) = try readContent(
+            channel: Self.consumeChannel,
+            droppingHeader: Self.publishSequenceHeader
+        )
         return AMQPDelivery(
             body: body,
             properties: properties,
@@ -409,8 +411,10 @@ public final class AMQPConnection: @unchecked Sendable {
             let deliver = method.decoded.assumingMemoryBound(to: amqp_basic_deliver_t.self).pointee
             let (consumerTag, exchange, routingKey) =
                 (deliver.consumer_tag.string, deliver.exchange.string, deliver.routing_key.string)
-            var (properties, body, oversizeBodySize) = try readContent(channel: frame.channel)
-            if !properties.headers.isEmpty { properties.headers[Self.publishSequenceHeader] = nil }
+            let (properties, body, oversizeBodySize) = try readContent(
+                channel: frame.channel,
+                droppingHeader: Self.publishSequenceHeader
+            )
             return .delivery(
                 consumerTag: consumerTag,
                 deliveryTag: deliver.delivery_tag,
@@ -467,12 +471,18 @@ public final class AMQPConnection: @unchecked Sendable {
     ///
     /// The broker writes all frames of one content together (RabbitMQ's writer sends a method and
     /// its content as one unit), so a frame of another channel in between is a protocol error here.
-    private func readContent(channel: UInt16) throws -> (AMQPProperties, [UInt8], oversizeBodySize: UInt64?) {
+    /// The content of a delivery or a return; a delivery's properties come without the header
+    /// `droppingHeader` names (the sequence number its publisher matched returns by).
+    private func readContent(
+        channel: UInt16,
+        droppingHeader dropped: String? = nil
+    ) throws -> (AMQPProperties, [UInt8], oversizeBodySize: UInt64?) {
         let state = try live()
         var frame = try contentFrame(channel: channel, type: UInt8(AMQP_FRAME_HEADER))
         let bodySize = frame.payload.properties.body_size
         let properties = AMQPProperties(
-            frame.payload.properties.decoded.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee
+            frame.payload.properties.decoded.assumingMemoryBound(to: amqp_basic_properties_t.self).pointee,
+            droppingHeader: dropped
         )
         amqp_maybe_release_buffers_on_channel(state, channel)
         let keep = bodySize <= UInt64(max(maxBodySize, 0))

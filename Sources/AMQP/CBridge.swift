@@ -167,6 +167,13 @@ extension amqp_bytes_t {
         return Array(UnsafeRawBufferPointer(start: bytes, count: len))
     }
 
+    func equals(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            utf8.count == len && (len == 0 || memcmp(bytes, utf8.baseAddress!, len) == 0)
+        }
+    }
+
     /// Byte-wise order (a shorter key first where one is the other's prefix): for ASCII keys,
     /// and any key in Unicode NFC, the order of Swift's `String <`.
     func precedes(_ other: amqp_bytes_t) -> Bool {
@@ -219,24 +226,29 @@ extension AMQPFieldValue {
 
 extension AMQPTable {
     /// A table read from librabbitmq; `depth` is its nesting level (1: the headers themselves).
-    init(_ table: amqp_table_t, depth: Int = 1) {
-        self.init(minimumCapacity: Int(table.num_entries))
-        for index in 0..<Int(table.num_entries) {
-            let entry = table.entries[index]
+    /// An entry keyed `dropped` is left out before it becomes a Swift value: every delivery the
+    /// fleet published carries ``AMQPConnection/publishSequenceHeader``, and inserting it into a
+    /// dictionary to remove it again cost an allocation and two hashes a job.
+    init(_ table: amqp_table_t, depth: Int = 1, dropping dropped: String? = nil) {
+        let entries = UnsafeBufferPointer(start: table.entries, count: Int(table.num_entries))
+        var droppedCount = 0
+        if let dropped { droppedCount = entries.count { $0.key.equals(dropped) } }
+        self.init(minimumCapacity: entries.count - droppedCount)
+        for entry in entries where droppedCount == 0 || !entry.key.equals(dropped!) {
             self[entry.key.string] = AMQPFieldValue(entry.value, depth: depth)
         }
     }
 }
 
 extension AMQPProperties {
-    init(_ c: amqp_basic_properties_t) {
+    init(_ c: amqp_basic_properties_t, droppingHeader dropped: String? = nil) {
         func has(_ flag: Int32) -> Bool { c._flags & UInt32(flag) != 0 }
         self.init(
             contentType: has(AMQP_BASIC_CONTENT_TYPE_FLAG) ? c.content_type.string : nil,
             deliveryMode: has(AMQP_BASIC_DELIVERY_MODE_FLAG) ? c.delivery_mode : nil,
             messageId: has(AMQP_BASIC_MESSAGE_ID_FLAG) ? c.message_id.string : nil,
             type: has(AMQP_BASIC_TYPE_FLAG) ? c.type.string : nil,
-            headers: has(AMQP_BASIC_HEADERS_FLAG) ? AMQPTable(c.headers) : [:],
+            headers: has(AMQP_BASIC_HEADERS_FLAG) ? AMQPTable(c.headers, dropping: dropped) : [:],
             expiration: has(AMQP_BASIC_EXPIRATION_FLAG) ? c.expiration.string : nil,
             timestamp: has(AMQP_BASIC_TIMESTAMP_FLAG) ? c.timestamp : nil,
             appId: has(AMQP_BASIC_APP_ID_FLAG) ? c.app_id.string : nil

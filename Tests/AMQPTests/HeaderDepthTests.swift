@@ -119,3 +119,23 @@ struct CArenaTests {
         #expect(AMQPProperties(arena.properties(AMQPProperties())).headers.isEmpty)
     }
 }
+
+/// A delivery's headers are read without the publisher's sequence number.
+@Suite("Dropping a header while reading")
+struct DroppedHeaderTests {
+    @Test("the named header is left out, the others read back whole")
+    func namedHeaderIsLeftOut() {
+        let arena = CArena()
+        let sequence = AMQPConnection.publishSequenceHeader
+        let both = arena.table(["traceparent": .string("00-1")], adding: (sequence, .int(7)))
+        #expect(AMQPTable(both, dropping: sequence) == ["traceparent": .string("00-1")])
+        #expect(AMQPTable(both) == ["traceparent": .string("00-1"), sequence: .int(7)])
+        let alone = arena.table([:], adding: (sequence, .int(8)))
+        #expect(AMQPTable(alone, dropping: sequence).isEmpty)
+        // A key that only shares a prefix, or is a prefix, stays.
+        let near = arena.table(["x-fleet-publish": .int(1), "x-fleet-publish-seq-2": .int(2)])
+        #expect(AMQPTable(near, dropping: sequence).count == 2)
+        let properties = arena.properties(AMQPProperties(messageId: "m"), addingHeader: (sequence, .int(9)))
+        #expect(AMQPProperties(properties, droppingHeader: sequence) == AMQPProperties(messageId: "m"))
+    }
+}

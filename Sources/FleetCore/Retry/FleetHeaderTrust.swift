@@ -41,7 +41,8 @@ public enum FleetHeaderTrust {
         let expirations = retryExpirations(headers, retryQueues: retryQueues)
         guard expirations > 0 else {
             var headers = headers
-            for name in guardedHeaders { headers[name] = nil }
+            // Most deliveries have no headers left: no hashing of the guarded names for nothing.
+            if !headers.isEmpty { for name in guardedHeaders { headers[name] = nil } }
             return Screened(attempt: 1, headers: headers, source: .untrusted)
         }
         let attempt = min(FleetHeaders.attempt(of: headers), 1 + expirations)
@@ -53,7 +54,7 @@ public enum FleetHeaderTrust {
     /// The sum of the `count`s of the `x-death` entries whose queue is one of `retryQueues` and whose
     /// reason is `expired` (the message waited out its TTL there and came back).
     static func retryExpirations(_ headers: AMQPTable, retryQueues: Set<String>) -> Int {
-        guard case .array(let deaths)? = headers["x-death"] else { return 0 }
+        guard !headers.isEmpty, case .array(let deaths)? = headers["x-death"] else { return 0 }
         var total = 0
         for case .table(let death) in deaths {
             guard let queue = death["queue"]?.string, retryQueues.contains(queue),
