@@ -353,20 +353,23 @@ public final class AMQPConnection: @unchecked Sendable {
             addingHeader: sequence.map { (Self.publishSequenceHeader, .int(Int64(truncatingIfNeeded: $0))) }
         )
         // The body goes from the array itself: librabbitmq writes it to the socket before returning.
-        let status = message.body.withUnsafeBytes { body in
-            amqp_basic_publish(
-                state,
-                Self.publishChannel,
-                arena.bytes(message.exchange),
-                arena.bytes(message.routingKey),
-                message.mandatory ? 1 : 0,
-                0,
-                &properties,
-                amqp_bytes_t(
-                    len: body.count,
-                    bytes: body.isEmpty ? nil : UnsafeMutableRawPointer(mutating: body.baseAddress)
+        // The arena lives until then too: its memory is the call's other arguments.
+        let status = withExtendedLifetime(arena) {
+            message.body.withUnsafeBytes { body in
+                amqp_basic_publish(
+                    state,
+                    Self.publishChannel,
+                    arena.bytes(message.exchange),
+                    arena.bytes(message.routingKey),
+                    message.mandatory ? 1 : 0,
+                    0,
+                    &properties,
+                    amqp_bytes_t(
+                        len: body.count,
+                        bytes: body.isEmpty ? nil : UnsafeMutableRawPointer(mutating: body.baseAddress)
+                    )
                 )
-            )
+            }
         }
         try checkStatus(status, "basic.publish to \(message.exchange.isEmpty ? "(default)" : message.exchange)")
     }
@@ -471,8 +474,9 @@ public final class AMQPConnection: @unchecked Sendable {
     ///
     /// The broker writes all frames of one content together (RabbitMQ's writer sends a method and
     /// its content as one unit), so a frame of another channel in between is a protocol error here.
-    /// The content of a delivery or a return; a delivery's properties come without the header
-    /// `droppingHeader` names (the sequence number its publisher matched returns by).
+    ///
+    /// With `droppingHeader`, the properties come without that header (a delivery's callers drop
+    /// the sequence number its publisher matches returns by; a return keeps it).
     private func readContent(
         channel: UInt16,
         droppingHeader dropped: String? = nil

@@ -22,6 +22,7 @@ final class CArena {
 
     /// `count` bytes aligned to `alignment` (a power of two), valid as long as the arena.
     func allocate(_ count: Int, alignment: Int = 1) -> UnsafeMutableRawPointer {
+        assert(alignment <= 16 && alignment & (alignment - 1) == 0, "malloc aligns blocks to 16")
         let start = (used + alignment - 1) & ~(alignment - 1)
         if let block, start + count <= Self.blockSize {
             used = start + count

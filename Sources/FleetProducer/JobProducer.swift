@@ -17,9 +17,10 @@ import Logging
 /// after a loss; share it between requests. It is safe to use from any task. Call ``shutdown()``
 /// before the process exits, so that publishes in flight get their confirms.
 ///
-/// Its methods run where their caller runs (`nonisolated(nonsending)`): building, validating and
-/// queueing a job (about 10 µs) happen on the caller's executor, an actor's included, without a
-/// hop to the global pool and back; the wait for the confirm suspends, freeing that executor.
+/// `enqueue` and `publish` run where their caller runs (`nonisolated(nonsending)`): building,
+/// validating and queueing a job (about 10 µs) happen on the caller's executor, an actor's
+/// included, without a hop to the global pool and back; the wait for the confirm suspends,
+/// freeing that executor.
 public final class JobProducer: Sendable {
     private let client: AMQPClient
     private let exchange: String

@@ -1,3 +1,4 @@
+import CRabbitMQ
 import Testing
 
 @testable import AMQP
@@ -109,6 +110,19 @@ struct CArenaTests {
         #expect(AMQPProperties(written) == properties)
         // Every string is still intact after everything else was carved out after it.
         #expect(written.message_id.string == String(repeating: "m", count: 700))
+    }
+
+    @Test("tables and arrays carved after odd-sized strings are aligned for C")
+    func entriesAreAligned() {
+        let arena = CArena()
+        for length in 1...9 {
+            _ = arena.bytes(String(repeating: "k", count: length))
+            let table = arena.table(["a": .array([.int(1), .string("s")]), "b": .int(2)])
+            let entries = Int(bitPattern: table.entries)
+            #expect(entries % MemoryLayout<amqp_table_entry_t>.alignment == 0)
+            let array = (0..<Int(table.num_entries)).map { table.entries[$0] }.first { $0.key.string == "a" }!
+            #expect(Int(bitPattern: array.value.value.array.entries) % MemoryLayout<amqp_field_value_t>.alignment == 0)
+        }
     }
 
     @Test("properties with an added header read back with it")

@@ -29,15 +29,22 @@ struct EnvelopeEncodingTests {
         ),
         JobEnvelope(id: "x", type: "t", createdAt: created, idempotencyKey: "only-key", payload: ["b": .bool(false)]),
         JobEnvelope(id: "x", type: "t", createdAt: created, notBefore: created, payload: ["": .string("")]),
-        // Years outside 0000-9999 take the padded way of writing a date.
+        // A year past 9999 takes the padded way of writing a date.
         JobEnvelope(
             id: "x",
             type: "t",
             createdAt: Date(timeIntervalSince1970: 253_402_300_800.5),  // 10000-01-01
-            notBefore: Date(timeIntervalSince1970: -62_167_219_200 - 86_400),  // the day before 0000-01-01
+            notBefore: Date(timeIntervalSince1970: 253_402_300_799),  // 9999-12-31T23:59:59
             payload: [:]
         ),
     ]
+
+    @Test("created_at and not_before are written as RFC 3339 text, whatever the year's width")
+    func writesDatesAsText() {
+        let text = String(decoding: Self.envelopes.last!.encoded(), as: UTF8.self)
+        #expect(text.hasPrefix(#"{"created_at":"10000-01-01T00:00:00.500Z","id":"x","#))
+        #expect(text.contains(#""not_before":"9999-12-31T23:59:59.000Z""#))
+    }
 
     @Test("encoded() is the serializer's bytes for the same object", arguments: envelopes)
     func matchesSerializer(_ envelope: JobEnvelope) {

@@ -353,10 +353,20 @@ struct JSONSerializerTests {
                 .joined()
             #expect(JSONValue.string(text).jsonText == foundationEncoded(.string(text)), "\(text.debugDescription)")
         }
-        for offset in 0..<17 {
-            for special in ["\"", "\\", "\u{0}", "\u{1F}"] {
-                let text = String(repeating: "x", count: offset) + special + String(repeating: "y", count: 16 - offset)
-                #expect(JSONValue.string(text).jsonText == foundationEncoded(.string(text)))
+        // Every ASCII byte at every offset of a word, among filler bytes below and above 0x80 (the
+        // bit trick's borrows differ): each control character, `"` and `\` must be found.
+        for filler in ["abcdefghijklmnop", "éééééééé"] {
+            let fillerBytes = Array(filler.utf8)
+            for byte in UInt8(0)...0x7F {
+                for offset in 0..<8 {
+                    var bytes = fillerBytes
+                    bytes.insert(byte, at: offset)
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    #expect(
+                        JSONValue.string(text).jsonText == foundationEncoded(.string(text)),
+                        "byte \(byte) at \(offset)"
+                    )
+                }
             }
         }
     }
