@@ -99,8 +99,7 @@ final class InterruptibleCall: Sendable {
         }
         guard let interrupter else { return }
         CancelRequests.shared.send(interrupter)
-        let nanoseconds = grace.components.seconds * 1_000_000_000 + grace.components.attoseconds / 1_000_000_000
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(grace.wholeNanoseconds))) {
             self.forceIfStillRunning()
         }
     }

@@ -75,7 +75,7 @@ public final class StoreCallMetrics: Sendable {
 
     /// Ends `call`, failed with `error` if given.
     public func end(_ call: Call, error: (any Error)?) {
-        duration.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - call.start))
+        duration.recordNanoseconds((ContinuousClock.now - call.start).wholeNanoseconds)
         if let error {
             let transient = count(error)
             if let span = call.span, span.isRecording, let transient {
@@ -110,11 +110,5 @@ public final class StoreCallMetrics: Sendable {
             connections: connections,
             waiters: waiters
         )
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        // `components` once: each read divides a 128-bit count.
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,3 +1,4 @@
+import BlockingIO
 import Metrics
 import NIOConcurrencyHelpers
 
@@ -15,8 +16,6 @@ enum LockWaitMetrics {
             timers[kind] = timer
             return timer
         }
-        timer.recordNanoseconds(
-            waited.components.seconds * 1_000_000_000 + waited.components.attoseconds / 1_000_000_000
-        )
+        timer.recordNanoseconds(waited.wholeNanoseconds)
     }
 }

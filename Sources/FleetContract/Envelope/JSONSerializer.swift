@@ -53,13 +53,14 @@ private func writePretty(_ value: JSONValue, indent: Int, level: Int, into outpu
         output.append(UInt8(ascii: "]"))
     case .object(let members) where !members.isEmpty:
         output.append(UInt8(ascii: "{"))
-        let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        for (position, member) in sorted.enumerated() {
-            if position > 0 { output.append(UInt8(ascii: ",")) }
+        var first = true
+        forEachInKeyOrder(members) { key, value in
+            if !first { output.append(UInt8(ascii: ",")) }
+            first = false
             newline(level + 1)
-            JSONText.write(member.key, into: &output)
+            JSONText.write(key, into: &output)
             output.append(contentsOf: ": ".utf8)
-            writePretty(member.value, indent: indent, level: level + 1, into: &output)
+            writePretty(value, indent: indent, level: level + 1, into: &output)
         }
         newline(level)
         output.append(UInt8(ascii: "}"))

@@ -72,7 +72,12 @@ public enum RFC3339 {
 
     /// `2026-11-25T20:31:02.123Z`: UTC with milliseconds.
     public static func format(_ date: Date) -> String {
-        format(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        format(millisecondsSince1970: milliseconds(date))
+    }
+
+    /// Whole milliseconds since 1970, rounded down, as both writers take a `Date`.
+    private static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 
     /// The same from whole milliseconds, exactly (no trip through a `Double`).
@@ -86,7 +91,7 @@ public enum RFC3339 {
     /// never needs escaping): every published envelope's `created_at` goes this way, without a
     /// `String` made and scanned for escapes in between.
     package static func appendQuoted(_ date: Date, to output: inout [UInt8]) {
-        let fields = Fields(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
+        let fields = Fields(millisecondsSince1970: milliseconds(date))
         output.append(UInt8(ascii: "\""))
         if fields.fitsFourDigitYear {
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Fields.textCount) { text in

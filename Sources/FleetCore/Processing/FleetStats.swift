@@ -1,3 +1,4 @@
+import BlockingIO
 import Foundation
 import Metrics
 import NIOConcurrencyHelpers
@@ -124,7 +125,7 @@ public final class FleetStats: Sendable {
         }
         counter.increment()
         deadLettered?.increment()
-        if let duration, let timer { timer.recordNanoseconds(Self.nanoseconds(duration)) }
+        if let duration, let timer { timer.recordNanoseconds(duration.wholeNanoseconds) }
     }
 
     public func count(_ outcome: Outcome) -> Int { state.withLockedValue { $0.snapshot.counts[outcome, default: 0] } }
@@ -142,12 +143,8 @@ public final class FleetStats: Sendable {
         return (counts + latencies).joined(separator: " ")
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-    }
-
     static func milliseconds(_ duration: Duration) -> String {
-        let value = Double(nanoseconds(duration)) / 1e6
+        let value = Double(duration.wholeNanoseconds) / 1e6
         return value < 10 ? String(format: "%.3f", value) : String(format: "%.1f", value)
     }
 }
