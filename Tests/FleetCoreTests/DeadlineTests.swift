@@ -242,7 +242,12 @@ struct DeadlineTests {
         }
         let started = ContinuousClock.now
         let call = Task { try await pool.withConnection { try $0.hang() } }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancelled once the call hangs: a cancel before the pool starts it only stops it from
+        // starting (a fixed 100 ms sleep lost that race on a loaded machine).
+        while server.hanging.withLock({ $0 }) == 0 {
+            try #require(ContinuousClock.now - started < .seconds(30), "the call never started")
+            try await Task.sleep(for: .milliseconds(5))
+        }
         call.cancel()
         await #expect(throws: FakeServer.Cut.self) { try await call.value }
         #expect(ContinuousClock.now - started < .seconds(10))
@@ -306,6 +311,8 @@ private final class FakeServer: Sendable {
     let forced = Mutex(0)
     let closed = Mutex<[Int]>([])
     let opened = Mutex(0)
+    /// Calls that have started to hang.
+    let hanging = Mutex(0)
     /// How the hanging call ends; nil while it hangs.
     let outcome = Mutex<(any Error)?>(nil)
 
@@ -330,6 +337,7 @@ private final class InterruptibleConnection: BlockingConnection, @unchecked Send
 
     /// Blocks its thread until the server's outcome is set.
     func hang() throws {
+        server.hanging.withLock { $0 += 1 }
         while true {
             if let outcome = server.outcome.withLock({ $0 }) { throw outcome }
             usleep(2_000)
